@@ -1,0 +1,69 @@
+# natlab — `make` builds, `make check` installs what is missing and runs every test.
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+PREFIX  ?= /usr/local
+PYTEST  ?= /usr/bin/python3 -m pytest
+JOBS    ?= 4
+
+PKGS     = libnl-3.0 libnl-route-3.0 libmnl libnftables inih jansson
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PROFILE_DIR ?= $(CURDIR)/natsim/profiles
+NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+	-DNATLAB_PROFILE_DIR='"$(PROFILE_DIR)"' $(PKG_CFLAGS)
+
+LIB_SRC = common/diag.c common/inifile.c \
+	natsim/profile.c natsim/ruleset.c natsim/conntrack.c \
+	netns/scenario.c netns/netns.c netns/link.c netns/lab.c
+CLI_SRC = cli/natlab.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+HDRS = $(wildcard common/*.h natsim/*.h netns/*.h cli/*.h)
+
+LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
+CLI_OBJ = $(CLI_SRC:%.c=build/%.o)
+SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+.PHONY: all deps check unit pytest bench fuzz clean install
+all: build/natlab
+
+build/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(NATLAB_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+build/natlab: $(LIB_OBJ) $(CLI_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# unit tests: the library built again under ASan + UBSan
+build/san/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(NATLAB_CFLAGS) -O1 -g $(SAN) -c -o $@ $<
+
+build/unit/%: tests/unit/%.c $(LIB_SRC:%.c=build/san/%.o)
+	@mkdir -p $(dir $@)
+	$(CC) $(NATLAB_CFLAGS) -O1 -g $(SAN) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+deps:
+	@sh scripts/deps.sh
+
+unit: $(UNIT_SRC:tests/unit/%.c=build/unit/%)
+	@for t in $^; do echo "== $$t"; NATLAB_PROFILE_DIR=$(CURDIR)/natsim/profiles ./$$t || exit 1; done
+
+pytest: build/natlab
+	$(PYTEST) -n $(JOBS) -p no:cacheprovider tests
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) pytest
+
+bench: deps all
+	@bash bench/bringup.sh
+
+install: build/natlab
+	install -D -m 755 build/natlab $(DESTDIR)$(PREFIX)/bin/natlab
+	install -D -m 644 man/natlab.8 $(DESTDIR)$(PREFIX)/share/man/man8/natlab.8
+	mkdir -p $(DESTDIR)$(PREFIX)/share/natlab/profiles
+	install -m 644 natsim/profiles/*.profile $(DESTDIR)$(PREFIX)/share/natlab/profiles/
+
+clean:
+	rm -rf build

@@ -1,0 +1,46 @@
+#include <stdbool.h>
+#include <string.h>
+
+#include "../netns/lab.h"
+#include "subcommands.h"
+
+static const char usage[] = "down LAB... | --all | --stale\n"
+			    "  Ends the lab's processes and removes its namespaces.\n"
+			    "  --all    every lab on this machine\n"
+			    "  --stale  labs whose owner has ended";
+
+static int down_one(const char *id, json_t *state, void *arg)
+{
+	const bool *stale_only = arg;
+	struct diag d;
+
+	if (*stale_only && !lab_is_stale(state))
+		return 0;
+	if (lab_down(id, &d))
+		return fail(1, "%s", d.msg);
+	return 0;
+}
+
+int down_main(int argc, char *argv[])
+{
+	bool stale_only;
+	int rc = 0;
+
+	if (want_help(argc, argv, usage))
+		return 0;
+	if (argc < 2)
+		return usage_error(usage);
+	if (argc == 2 && (!strcmp(argv[1], "--all") || !strcmp(argv[1], "--stale"))) {
+		stale_only = !strcmp(argv[1], "--stale");
+		return lab_foreach(down_one, &stale_only) ? 1 : 0;
+	}
+	for (int i = 1; i < argc; i++) {
+		struct diag d;
+
+		if (argv[i][0] == '-')
+			return usage_error(usage);
+		if (lab_down(argv[i], &d))
+			rc = fail(lab_id_valid(argv[i]) ? 1 : EXIT_BAD_INPUT, "%s", d.msg);
+	}
+	return rc;
+}

@@ -1,0 +1,42 @@
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../netns/lab.h"
+#include "../netns/netns.h"
+#include "subcommands.h"
+
+static const char usage[] = "exec LAB NODE -- CMD [ARG...]\n  Runs CMD inside NODE's network namespace.";
+
+int exec_main(int argc, char *argv[])
+{
+	char name[128];
+	struct diag d;
+	json_t *st;
+	int fd, cmd = 4;
+
+	if (want_help(argc, argv, usage))
+		return 0;
+	if (argc < 4 || strcmp(argv[3], "--")) {
+		if (argc < 4 || argv[3][0] == '-')
+			return usage_error(usage);
+		cmd = 3;
+	}
+	if (cmd >= argc)
+		return usage_error(usage);
+	st = lab_state_read(argv[1], &d);
+	if (!st)
+		return fail(EXIT_BAD_INPUT, "%s", d.msg);
+	if (!json_object_get(json_object_get(st, "nodes"), argv[2])) {
+		json_decref(st);
+		return fail(EXIT_BAD_INPUT, "lab %s has no node \"%s\"", argv[1], argv[2]);
+	}
+	json_decref(st);
+	lab_netns_name(name, sizeof(name), argv[1], argv[2]);
+	fd = netns_open(name);
+	if (fd < 0 || netns_enter(fd))
+		return fail(1, "cannot enter %s: %s", name, strerror(errno));
+	close(fd);
+	execvp(argv[cmd], argv + cmd);
+	return fail(127, "%s: %s", argv[cmd], strerror(errno));
+}

@@ -1,0 +1,75 @@
+/* natlab: a NAT behaviour lab. A tiny dispatcher; one file per subcommand. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "subcommands.h"
+
+const char *prog = "natlab";
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char *[]);
+	const char *what;
+} subcommands[] = {
+	{ "up", up_main, "Builds the lab a scenario file describes; prints its name" },
+	{ "down", down_main, "Tears labs down (one, --all, or --stale ones)" },
+	{ "list", list_main, "Lists the labs on this machine" },
+	{ "show", show_main, "Shows a lab's nodes, addresses, NAT profiles and live mappings" },
+	{ "exec", exec_main, "Runs a command inside a node's network namespace" },
+	{ "rules", rules_main, "Prints the nftables ruleset a NAT profile generates" },
+};
+
+static void show_usage(FILE *f)
+{
+	fprintf(f, "Usage: %s <command> [<args>]\n\nCommands:\n", prog);
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(f, "  %-6s %s\n", subcommands[i].name, subcommands[i].what);
+	fprintf(f, "\n'%s <command> --help' tells more; man natlab(8) tells all.\n", prog);
+}
+
+int want_help(int argc, char *argv[], const char *usage)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("Usage: %s %s\n", prog, usage);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int usage_error(const char *usage)
+{
+	fprintf(stderr, "Usage: %s %s\n", prog, usage);
+	return EXIT_BAD_INPUT;
+}
+
+int fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int main(int argc, char *argv[])
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		show_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_BAD_INPUT : 0;
+	}
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (!strcmp(argv[1], subcommands[i].name))
+			return subcommands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "%s: unknown command \"%s\"\n", prog, argv[1]);
+	show_usage(stderr);
+	return EXIT_BAD_INPUT;
+}

@@ -1,0 +1,57 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../natsim/ruleset.h"
+#include "subcommands.h"
+
+static const char usage[] =
+	"rules PROFILE [--wan ADDR] [--lan CIDR] [KNOB=VALUE...]\n"
+	"  Prints the nftables ruleset PROFILE (a preset name or a file) generates,\n"
+	"  for a NAT whose uplink is \"wan\" with address ADDR (default 198.19.0.1)\n"
+	"  and whose inside is CIDR (default 10.0.1.0/24). KNOB=VALUE overrides a knob.";
+
+int rules_main(int argc, char *argv[])
+{
+	struct nat_profile p;
+	struct nat_iface ifc = { .wan_if = "wan", .wan_addr = "198.19.0.1", .lan_net = "10.0.1.0/24" };
+	struct diag d;
+	const char *spec = NULL;
+	char *ov[32];
+	int n_ov = 0;
+	char *text;
+	int rc;
+
+	if (want_help(argc, argv, usage))
+		return 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--wan") && i + 1 < argc)
+			ifc.wan_addr = argv[++i];
+		else if (!strcmp(argv[i], "--lan") && i + 1 < argc)
+			ifc.lan_net = argv[++i];
+		else if (argv[i][0] == '-' || (spec && !strchr(argv[i], '=')) || n_ov == 32)
+			return usage_error(usage);
+		else if (!spec)
+			spec = argv[i];
+		else
+			ov[n_ov++] = argv[i];
+	}
+	if (!spec)
+		return usage_error(usage);
+	rc = nat_profile_load(&p, spec, ".", &d);
+	if (rc)
+		return fail(EXIT_BAD_INPUT, "%s", d.msg);
+	for (int i = 0; i < n_ov; i++) {
+		char *eq = strchr(ov[i], '=');
+
+		*eq = '\0';
+		if (nat_profile_set(&p, ov[i], eq + 1, &d))
+			return fail(EXIT_BAD_INPUT, "%s", d.msg);
+	}
+	text = nat_ruleset_render(&p, &ifc);
+	if (!text)
+		return fail(1, "out of memory");
+	fputs(text, stdout);
+	free(text);
+	return 0;
+}

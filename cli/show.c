@@ -1,0 +1,128 @@
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../natsim/conntrack.h"
+#include "../netns/lab.h"
+#include "../netns/netns.h"
+#include "subcommands.h"
+
+static const char usage[] = "show LAB [--json]\n"
+			    "  Nodes, namespaces, addresses, NAT profiles, live NAT mappings, pcap path.";
+
+static int add_mapping(const struct ct_entry *e, void *arg)
+{
+	json_t *list = arg;
+	struct ct_mapping m;
+	char a[INET_ADDRSTRLEN], buf[64];
+	json_t *o;
+
+	if (!ct_entry_mapping(e, &m))
+		return 0;
+	o = json_object();
+	json_object_set_new(o, "proto", json_string(ct_proto_name(e->proto)));
+	snprintf(buf, sizeof(buf), "%s:%u", inet_ntop(AF_INET, &m.int_addr, a, sizeof(a)), m.int_port);
+	json_object_set_new(o, "internal", json_string(buf));
+	snprintf(buf, sizeof(buf), "%s:%u", inet_ntop(AF_INET, &m.ext_addr, a, sizeof(a)), m.ext_port);
+	json_object_set_new(o, "external", json_string(buf));
+	snprintf(buf, sizeof(buf), "%s:%u", inet_ntop(AF_INET, &m.remote_addr, a, sizeof(a)),
+		 m.remote_port);
+	json_object_set_new(o, "remote", json_string(buf));
+	json_object_set_new(o, "inbound", json_boolean(m.inbound));
+	json_object_set_new(o, "state", e->tcp_state >= 0 ? json_string(ct_tcp_state_name(e->tcp_state))
+						       : json_null());
+	json_object_set_new(o, "timeout", json_integer(e->timeout));
+	json_array_append_new(list, o);
+	return 0;
+}
+
+static void print_text(json_t *st)
+{
+	const char *name;
+	json_t *node;
+
+	printf("lab %s (%s)  scenario %s\n", json_string_value(json_object_get(st, "lab")),
+	       lab_is_stale(st) ? "stale" : json_string_value(json_object_get(st, "state")),
+	       json_string_value(json_object_get(st, "scenario")));
+	printf("pcap: %s\n", json_is_string(json_object_get(st, "pcap"))
+				     ? json_string_value(json_object_get(st, "pcap")) : "none");
+	printf("%-16s %-8s %-28s %s\n", "NODE", "KIND", "NETNS", "ADDRESSES");
+	json_object_foreach(json_object_get(st, "nodes"), name, node) {
+		json_t *addrs = json_object_get(node, "addrs"), *a, *maps;
+		size_t i;
+
+		printf("%-16s %-8s %-28s", name, json_string_value(json_object_get(node, "kind")),
+		       json_string_value(json_object_get(node, "netns")));
+		json_array_foreach(addrs, i, a)
+			printf(" %s", json_string_value(a));
+		if (json_object_get(node, "profile"))
+			printf("  profile %s, inside %s",
+			       json_string_value(json_object_get(node, "profile")),
+			       json_string_value(json_object_get(node, "lan")));
+		else if (json_object_get(node, "behind"))
+			printf("  behind %s", json_string_value(json_object_get(node, "behind")));
+		putchar('\n');
+		maps = json_object_get(node, "mappings");
+		json_array_foreach(maps, i, a)
+			printf("    %s %s -> %s  remote %s%s %s %llds\n",
+			       json_string_value(json_object_get(a, "proto")),
+			       json_string_value(json_object_get(a, "internal")),
+			       json_string_value(json_object_get(a, "external")),
+			       json_string_value(json_object_get(a, "remote")),
+			       json_is_true(json_object_get(a, "inbound")) ? " (inbound)" : "",
+			       json_is_string(json_object_get(a, "state"))
+				       ? json_string_value(json_object_get(a, "state")) : "",
+			       (long long)json_integer_value(json_object_get(a, "timeout")));
+	}
+}
+
+int show_main(int argc, char *argv[])
+{
+	const char *id = NULL, *name;
+	struct diag d;
+	json_t *st, *node, *out;
+	int json = 0, rc = 0;
+
+	if (want_help(argc, argv, usage))
+		return 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if (argv[i][0] == '-' || id)
+			return usage_error(usage);
+		else
+			id = argv[i];
+	}
+	if (!id)
+		return usage_error(usage);
+	st = lab_state_read(id, &d);
+	if (!st)
+		return fail(EXIT_BAD_INPUT, "%s", d.msg);
+	json_object_foreach(json_object_get(st, "nodes"), name, node) {
+		json_t *maps;
+		int fd;
+
+		if (strcmp(json_string_value(json_object_get(node, "kind")), "nat"))
+			continue;
+		fd = netns_open(json_string_value(json_object_get(node, "netns")));
+		maps = json_array();
+		if (fd < 0 || ct_dump(fd, add_mapping, maps, &d))
+			rc = fail(1, "%s: cannot read mappings: %s", name, fd < 0 ? "no namespace" : d.msg);
+		if (fd >= 0)
+			close(fd);
+		json_object_set_new(node, "mappings", maps);
+	}
+	/* bookkeeping that is not part of the shown shape */
+	out = json_deep_copy(st);
+	json_object_del(out, "netns");
+	if (json) {
+		json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		putchar('\n');
+	} else {
+		print_text(out);
+	}
+	json_decref(out);
+	json_decref(st);
+	return rc;
+}

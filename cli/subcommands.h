@@ -1,0 +1,23 @@
+#ifndef NATLAB_SUBCOMMANDS_H
+#define NATLAB_SUBCOMMANDS_H
+
+#include <stdio.h>
+
+extern const char *prog;
+
+int up_main(int argc, char *argv[]);
+int down_main(int argc, char *argv[]);
+int list_main(int argc, char *argv[]);
+int show_main(int argc, char *argv[]);
+int exec_main(int argc, char *argv[]);
+int rules_main(int argc, char *argv[]);
+
+/* Exit codes: 1 the work failed, 2 the input was wrong. */
+#define EXIT_BAD_INPUT 2
+
+/* true when argv[1] asks for help; prints usage to stdout then */
+int want_help(int argc, char *argv[], const char *usage);
+int usage_error(const char *usage);
+int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

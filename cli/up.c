@@ -1,0 +1,56 @@
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../netns/lab.h"
+#include "subcommands.h"
+
+static const char usage[] = "up FILE [--owner PID]\n"
+			    "  Builds the lab FILE describes and prints its name.\n"
+			    "  --owner PID  the lab is stale once PID has ended (natlab down --stale reaps it)";
+
+int up_main(int argc, char *argv[])
+{
+	struct scenario *s;
+	struct lab_opts o = { 0 };
+	struct diag d;
+	char id[LAB_ID_MAX] = "";
+	const char *file = NULL;
+	int rc;
+
+	if (want_help(argc, argv, usage))
+		return 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--owner") && i + 1 < argc) {
+			char *end;
+			long pid = strtol(argv[++i], &end, 10);
+
+			if (*end || pid <= 0)
+				return fail(EXIT_BAD_INPUT, "--owner: \"%s\" is not a PID", argv[i]);
+			o.owner = (pid_t)pid;
+		} else if (argv[i][0] == '-' || file) {
+			return usage_error(usage);
+		} else {
+			file = argv[i];
+		}
+	}
+	if (!file)
+		return usage_error(usage);
+	s = malloc(sizeof(*s));
+	if (!s)
+		return fail(1, "out of memory");
+	if (scenario_load(s, file, &d)) {
+		free(s);
+		return fail(EXIT_BAD_INPUT, "%s", d.msg);
+	}
+	if (geteuid() != 0) {
+		free(s);
+		return fail(1, "building a lab needs root (network namespaces, nftables)");
+	}
+	rc = lab_up(s, &o, id, &d);
+	free(s);
+	if (rc)
+		return fail(1, "%s", d.msg);
+	printf("%s\n", id);
+	return 0;
+}

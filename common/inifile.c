@@ -1,0 +1,97 @@
+#include <errno.h>
+#include <ini.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "inifile.h"
+
+struct ini_run {
+	FILE *f;
+	const char *name;
+	const struct ini_cb *cb;
+	struct diag *d;
+	int line;
+	bool failed;
+};
+
+static int fail_at(struct ini_run *r, struct diag *sub)
+{
+	if (!r->failed)
+		diag_set(r->d, "%s:%d: %s", r->name, r->line, sub->msg);
+	r->failed = true;
+	return 0;
+}
+
+/* inih calls the reader once per line, so counting here gives the handler its line. */
+static char *ini_read_line(char *str, int num, void *stream)
+{
+	struct ini_run *r = stream;
+	struct diag sub;
+	char *s;
+	size_t len;
+
+	if (r->failed || !fgets(str, num, r->f))
+		return NULL;
+	r->line++;
+	len = strlen(str);
+	if (len + 1 == (size_t)num && str[len - 1] != '\n' && !feof(r->f)) {
+		diag_set(&sub, "line longer than %d characters", num - 2);
+		fail_at(r, &sub);
+		return NULL;
+	}
+	for (s = str; *s == ' ' || *s == '\t'; s++)
+		;
+	if (*s == '[' && r->cb->section) {
+		char sec[128];
+		char *end = strchr(s, ']');
+
+		if (end && (size_t)(end - s - 1) < sizeof(sec)) {
+			memcpy(sec, s + 1, (size_t)(end - s - 1));
+			sec[end - s - 1] = '\0';
+			if (r->cb->section(r->cb->user, sec, r->line, &sub) < 0) {
+				fail_at(r, &sub);
+				return NULL;
+			}
+		}
+	}
+	return str;
+}
+
+static int ini_handle(void *user, const char *section, const char *key, const char *value)
+{
+	struct ini_run *r = user;
+	struct diag sub;
+
+	if (r->failed)
+		return 0;
+	if (r->cb->key(r->cb->user, section, key, value, r->line, &sub) < 0)
+		return fail_at(r, &sub);
+	return 1;
+}
+
+int ini_stream_parse(FILE *f, const char *name, const struct ini_cb *cb, struct diag *d)
+{
+	struct ini_run r = { .f = f, .name = name, .cb = cb, .d = d };
+	int rc = ini_parse_stream(ini_read_line, &r, ini_handle, &r);
+
+	if (r.failed)
+		return -1;
+	if (ferror(f))
+		return diag_set(d, "%s: read error: %s", name, strerror(errno));
+	if (rc != 0)
+		return diag_set(d, "%s:%d: syntax error: expected \"[section]\" or \"key = value\"",
+				name, rc > 0 ? rc : r.line);
+	return 0;
+}
+
+int ini_file_parse(const char *path, const struct ini_cb *cb, struct diag *d)
+{
+	FILE *f = fopen(path, "r");
+	int rc;
+
+	if (!f)
+		return diag_set(d, "%s: %s", path, strerror(errno));
+	rc = ini_stream_parse(f, path, cb, d);
+	fclose(f);
+	return rc;
+}

@@ -1,0 +1,222 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conntrack.h"
+
+const char *ct_tcp_state_name(int state)
+{
+	static const char *const names[] = { "NONE",	   "SYN_SENT", "SYN_RECV",  "ESTABLISHED",
+					     "FIN_WAIT",   "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT",
+					     "CLOSE",	   "SYN_SENT2" };
+
+	return state >= 0 && state < 10 ? names[state] : "";
+}
+
+const char *ct_proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : proto == IPPROTO_ICMP ? "icmp" : "other";
+}
+
+static int attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(a);
+
+	if (mnl_attr_type_valid(a, CTA_MAX) > 0)
+		tb[type] = a;
+	return MNL_CB_OK;
+}
+
+static int attr_cb_nested(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(a);
+
+	/* all nests read here have fewer than 16 attribute types */
+	if (type < 16)
+		tb[type] = a;
+	return MNL_CB_OK;
+}
+
+static void parse_tuple(const struct nlattr *nest, struct ct_tuple *t, uint8_t *proto)
+{
+	const struct nlattr *tb[16] = { 0 }, *ip[16] = { 0 }, *pr[16] = { 0 };
+
+	mnl_attr_parse_nested(nest, attr_cb_nested, tb);
+	if (tb[CTA_TUPLE_IP]) {
+		mnl_attr_parse_nested(tb[CTA_TUPLE_IP], attr_cb_nested, ip);
+		if (ip[CTA_IP_V4_SRC] && mnl_attr_get_payload_len(ip[CTA_IP_V4_SRC]) == 4)
+			memcpy(&t->src, mnl_attr_get_payload(ip[CTA_IP_V4_SRC]), 4);
+		if (ip[CTA_IP_V4_DST] && mnl_attr_get_payload_len(ip[CTA_IP_V4_DST]) == 4)
+			memcpy(&t->dst, mnl_attr_get_payload(ip[CTA_IP_V4_DST]), 4);
+	}
+	if (tb[CTA_TUPLE_PROTO]) {
+		mnl_attr_parse_nested(tb[CTA_TUPLE_PROTO], attr_cb_nested, pr);
+		if (pr[CTA_PROTO_NUM] && mnl_attr_get_payload_len(pr[CTA_PROTO_NUM]) >= 1)
+			*proto = mnl_attr_get_u8(pr[CTA_PROTO_NUM]);
+		if (pr[CTA_PROTO_SRC_PORT] && mnl_attr_get_payload_len(pr[CTA_PROTO_SRC_PORT]) >= 2)
+			t->sport = ntohs(mnl_attr_get_u16(pr[CTA_PROTO_SRC_PORT]));
+		if (pr[CTA_PROTO_DST_PORT] && mnl_attr_get_payload_len(pr[CTA_PROTO_DST_PORT]) >= 2)
+			t->dport = ntohs(mnl_attr_get_u16(pr[CTA_PROTO_DST_PORT]));
+	}
+}
+
+struct dump_ctx {
+	ct_entry_fn fn;
+	void *arg;
+	int rc;
+};
+
+static int entry_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump_ctx *c = data;
+	const struct nlattr *tb[CTA_MAX + 1] = { 0 };
+	struct ct_entry e = { .tcp_state = -1 };
+
+	mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, tb);
+	if (tb[CTA_TUPLE_ORIG])
+		parse_tuple(tb[CTA_TUPLE_ORIG], &e.orig, &e.proto);
+	if (tb[CTA_TUPLE_REPLY])
+		parse_tuple(tb[CTA_TUPLE_REPLY], &e.reply, &e.proto);
+	if (tb[CTA_STATUS] && mnl_attr_get_payload_len(tb[CTA_STATUS]) >= 4)
+		e.status = ntohl(mnl_attr_get_u32(tb[CTA_STATUS]));
+	if (tb[CTA_TIMEOUT] && mnl_attr_get_payload_len(tb[CTA_TIMEOUT]) >= 4)
+		e.timeout = ntohl(mnl_attr_get_u32(tb[CTA_TIMEOUT]));
+	if (tb[CTA_PROTOINFO]) {
+		const struct nlattr *pi[16] = { 0 }, *tcp[16] = { 0 };
+
+		mnl_attr_parse_nested(tb[CTA_PROTOINFO], attr_cb_nested, pi);
+		if (pi[CTA_PROTOINFO_TCP]) {
+			mnl_attr_parse_nested(pi[CTA_PROTOINFO_TCP], attr_cb_nested, tcp);
+			if (tcp[CTA_PROTOINFO_TCP_STATE])
+				e.tcp_state = mnl_attr_get_u8(tcp[CTA_PROTOINFO_TCP_STATE]);
+		}
+	}
+	if (c->fn(&e, c->arg)) {
+		c->rc = -1;
+		return MNL_CB_STOP;
+	}
+	return MNL_CB_OK;
+}
+
+/* A ctnetlink socket in namespace ns_fd; the thread comes back to where it was. */
+static struct mnl_socket *ct_open(int ns_fd, struct diag *d)
+{
+	struct mnl_socket *nl = NULL;
+	int back = -1;
+
+	if (ns_fd >= 0) {
+		back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (back < 0 || setns(ns_fd, CLONE_NEWNET)) {
+			diag_set(d, "setns: %s", strerror(errno));
+			if (back >= 0)
+				close(back);
+			return NULL;
+		}
+	}
+	nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID)) {
+		mnl_socket_close(nl);
+		nl = NULL;
+	}
+	if (!nl)
+		diag_set(d, "ctnetlink: %s", strerror(errno));
+	if (back >= 0) {
+		if (setns(back, CLONE_NEWNET) && nl) {
+			diag_set(d, "setns back: %s", strerror(errno));
+			mnl_socket_close(nl);
+			nl = NULL;
+		}
+		close(back);
+	}
+	return nl;
+}
+
+static int ct_request(int ns_fd, uint8_t msg, uint16_t flags, ct_entry_fn fn, void *arg,
+		      struct diag *d)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl = ct_open(ns_fd, d);
+	struct dump_ctx c = { .fn = fn, .arg = arg };
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfh;
+	unsigned seq = (unsigned)time(NULL), portid;
+	ssize_t n;
+	int ret = MNL_CB_OK;
+
+	if (!nl)
+		return -1;
+	portid = mnl_socket_get_portid(nl);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | msg;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = seq;
+	nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
+	nfh->nfgen_family = AF_INET;
+	nfh->version = NFNETLINK_V0;
+	nfh->res_id = 0;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		mnl_socket_close(nl);
+		return diag_set(d, "ctnetlink send: %s", strerror(errno));
+	}
+	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		ret = mnl_cb_run(buf, (size_t)n, seq, portid, fn ? entry_cb : NULL, &c);
+		if (ret <= MNL_CB_STOP)
+			break;
+	}
+	mnl_socket_close(nl);
+	if (c.rc)
+		return -1;
+	if (n < 0 || ret == MNL_CB_ERROR) {
+		/* an empty table in a namespace that never used conntrack answers ENOENT */
+		if (errno == ENOENT)
+			return 0;
+		return diag_set(d, "ctnetlink: %s", strerror(errno));
+	}
+	return 0;
+}
+
+int ct_dump(int ns_fd, ct_entry_fn fn, void *arg, struct diag *d)
+{
+	return ct_request(ns_fd, IPCTNL_MSG_CT_GET, NLM_F_DUMP, fn, arg, d);
+}
+
+int ct_flush(int ns_fd, struct diag *d)
+{
+	return ct_request(ns_fd, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, NULL, NULL, d);
+}
+
+bool ct_entry_mapping(const struct ct_entry *e, struct ct_mapping *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (e->status & IPS_DST_NAT && !(e->status & IPS_SRC_NAT)) {
+		/* opened from outside: orig is remote -> external, reply is internal -> remote */
+		m->inbound = true;
+		m->int_addr = e->reply.src;
+		m->int_port = e->reply.sport;
+		m->ext_addr = e->orig.dst;
+		m->ext_port = e->orig.dport;
+		m->remote_addr = e->orig.src;
+		m->remote_port = e->orig.sport;
+		return true;
+	}
+	if (!(e->status & IPS_SRC_NAT))
+		return false;
+	m->int_addr = e->orig.src;
+	m->int_port = e->orig.sport;
+	m->ext_addr = e->reply.dst;
+	m->ext_port = e->reply.dport;
+	m->remote_addr = e->orig.dst;
+	m->remote_port = e->orig.dport;
+	return true;
+}

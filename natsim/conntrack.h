@@ -1,0 +1,42 @@
+/* The conntrack observer: a NAT's live mappings, read over ctnetlink (libmnl). */
+#ifndef NATLAB_CONNTRACK_H
+#define NATLAB_CONNTRACK_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../common/diag.h"
+
+struct ct_tuple {
+	struct in_addr src, dst;
+	uint16_t sport, dport; /* host order */
+};
+
+struct ct_entry {
+	uint8_t proto; /* IPPROTO_TCP, IPPROTO_UDP, ... */
+	struct ct_tuple orig, reply;
+	uint32_t status;  /* IPS_* bits */
+	uint32_t timeout; /* seconds left */
+	int tcp_state;    /* -1 when not TCP */
+};
+
+/* A NAT mapping as the entry shows it: which inside endpoint got which outside one. */
+struct ct_mapping {
+	struct in_addr int_addr, ext_addr, remote_addr;
+	uint16_t int_port, ext_port, remote_port;
+	bool inbound; /* made by an inbound packet (dnat), not by the inside */
+};
+
+typedef int (*ct_entry_fn)(const struct ct_entry *e, void *arg);
+
+/* Dumps the conntrack table of the namespace ns_fd (-1: the current one). */
+int ct_dump(int ns_fd, ct_entry_fn fn, void *arg, struct diag *d);
+/* Empties the table of namespace ns_fd (-1: the current one). */
+int ct_flush(int ns_fd, struct diag *d);
+/* Returns false for entries that are not NAT mappings. */
+bool ct_entry_mapping(const struct ct_entry *e, struct ct_mapping *m);
+const char *ct_tcp_state_name(int state);
+const char *ct_proto_name(uint8_t proto);
+
+#endif

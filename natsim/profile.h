@@ -1,0 +1,45 @@
+/* NAT profiles: the knobs of DESIGN §4, read from small INI files. */
+#ifndef NATLAB_PROFILE_H
+#define NATLAB_PROFILE_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "../common/diag.h"
+
+enum nat_mapping { MAPPING_EIM, MAPPING_ADM, MAPPING_APDM };
+enum nat_allocation { ALLOC_PRESERVE, ALLOC_SEQUENTIAL, ALLOC_RANDOM };
+enum nat_filtering { FILTER_EIF, FILTER_ADF, FILTER_APDF };
+/* What a NAT does with a packet it did not expect; not every knob takes every value. */
+enum nat_answer { ANSWER_STACK, ANSWER_ACCEPT, ANSWER_DROP, ANSWER_RST, ANSWER_ICMP };
+
+struct nat_profile {
+	char name[64];
+	int mapping;
+	int allocation;
+	unsigned port_lo, port_hi, delta;
+	int filtering;
+	int unsolicited_syn;
+	int syn_in_syn_sent;
+	int udp_unsolicited;
+	bool hairpin;
+	/* conntrack timeouts in seconds; 0 keeps the kernel's default */
+	unsigned tcp_syn_sent_timeout, tcp_established_timeout, udp_timeout, udp_stream_timeout;
+};
+
+void nat_profile_defaults(struct nat_profile *p);
+bool nat_profile_is_knob(const char *key);
+/* Sets one knob; d->msg has no file prefix (the caller knows the line). */
+int nat_profile_set(struct nat_profile *p, const char *key, const char *value, struct diag *d);
+/* spec: a preset name (looked up in the profile directory) or a path, relative to base_dir.
+ * Returns 0; -1 when spec names no readable profile; NAT_PROFILE_EFILE when the file
+ * itself is wrong (then d->msg starts with "FILE:LINE:"). */
+#define NAT_PROFILE_EFILE (-2)
+int nat_profile_load(struct nat_profile *p, const char *spec, const char *base_dir, struct diag *d);
+int nat_profile_parse_file(struct nat_profile *p, const char *path, struct diag *d);
+/* The preset directory: $NATLAB_PROFILE_DIR, else the one built in. */
+const char *nat_profile_dir(void);
+/* Name of a knob's value, for show and records. */
+const char *nat_profile_value(const struct nat_profile *p, const char *key, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,240 @@
+#include <nftables/libnftables.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ruleset.h"
+
+/* Counter and hash maps list their ports explicitly: a numgen/jhash result used
+ * directly as the snat port comes out byte-swapped in nft 1.0.6 (DESIGN §4). */
+#define PORT_MAP_MAX 512
+#define JHASH_SEED "0x4e41544c"
+
+static const char *const protos[] = { "tcp", "udp" };
+
+static unsigned map_timeout(const struct nat_profile *p, const char *proto)
+{
+	unsigned a, b;
+
+	if (!strcmp(proto, "tcp")) {
+		a = p->tcp_established_timeout ? p->tcp_established_timeout : 432000;
+		b = p->tcp_syn_sent_timeout ? p->tcp_syn_sent_timeout : 120;
+	} else {
+		a = p->udp_timeout ? p->udp_timeout : 30;
+		b = p->udp_stream_timeout ? p->udp_stream_timeout : 120;
+	}
+	return a > b ? a : b;
+}
+
+static void port_map(FILE *f, const struct nat_profile *p)
+{
+	unsigned n = (p->port_hi - p->port_lo) / p->delta + 1;
+
+	if (n > PORT_MAP_MAX)
+		n = PORT_MAP_MAX;
+	fprintf(f, "mod %u", n);
+	if (p->mapping == MAPPING_ADM)
+		fprintf(f, " seed %s", JHASH_SEED);
+	fputs(" map {", f);
+	for (unsigned i = 0; i < n; i++)
+		fprintf(f, "%s%u : %u", i ? ", " : " ", i, p->port_lo + i * p->delta);
+	fputs(" }", f);
+}
+
+/* How a connection without a kept mapping gets its external port. */
+static void fresh_mapping(FILE *f, const struct nat_profile *p, const struct nat_iface *ifc,
+			  const char *pr, bool keep_map)
+{
+	const char *w = ifc->wan_if;
+
+	if (p->mapping == MAPPING_ADM) {
+		fprintf(f, "\t\toifname \"%s\" meta l4proto %s snat ip to %s : jhash ip saddr . %s sport . ip daddr ",
+			w, pr, ifc->wan_addr, pr);
+		port_map(f, p);
+		fputc('\n', f);
+		return;
+	}
+	switch (p->allocation) {
+	case ALLOC_PRESERVE:
+		if (keep_map) /* the internal port is another endpoint's external port already */
+			fprintf(f, "\t\toifname \"%s\" %s sport @rev_%s snat ip to %s:%u-%u random\n", w,
+				pr, pr, ifc->wan_addr, p->port_lo, p->port_hi);
+		fprintf(f, "\t\toifname \"%s\" meta l4proto %s snat ip to %s\n", w, pr, ifc->wan_addr);
+		break;
+	case ALLOC_SEQUENTIAL:
+		fprintf(f, "\t\toifname \"%s\" meta l4proto %s snat ip to %s : numgen inc ", w, pr,
+			ifc->wan_addr);
+		port_map(f, p);
+		fputc('\n', f);
+		break;
+	case ALLOC_RANDOM:
+		fprintf(f, "\t\toifname \"%s\" meta l4proto %s snat ip to %s:%u-%u random\n", w, pr,
+			ifc->wan_addr, p->port_lo, p->port_hi);
+		break;
+	}
+}
+
+static const char *answer_stmt(int answer, bool tcp)
+{
+	switch (answer) {
+	case ANSWER_DROP:
+		return "drop";
+	case ANSWER_RST:
+		return "reject with tcp reset";
+	case ANSWER_ICMP:
+		/* TCP: admin-prohibited (EHOSTUNREACH) so it is not mistaken for a RST */
+		return tcp ? "reject with icmp type admin-prohibited"
+			   : "reject with icmp type port-unreachable";
+	}
+	return NULL;
+}
+
+char *nat_ruleset_render(const struct nat_profile *p, const struct nat_iface *ifc)
+{
+	const bool eim = p->mapping == MAPPING_EIM;
+	const bool adf = p->filtering == FILTER_ADF;
+	const bool rev = eim || p->filtering != FILTER_APDF || p->hairpin;
+	const char *w = ifc->wan_if;
+	struct nat_sysctl sc[4];
+	char knob[32];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int n;
+
+	if (!f)
+		return NULL;
+	fprintf(f, "# natlab NAT profile \"%s\":", p->name);
+	{
+		static const char *const keys[] = { "mapping", "allocation", "port_range", "delta",
+						    "filtering", "unsolicited_syn", "syn_in_syn_sent",
+						    "udp_unsolicited", "hairpin" };
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			fprintf(f, "%s %s=%s", i % 4 == 3 ? "\n#  " : "", keys[i],
+				nat_profile_value(p, keys[i], knob, sizeof(knob)));
+	}
+	fprintf(f, "\n# WAN %s (%s), inside %s\n", w, ifc->wan_addr, ifc->lan_net);
+	n = nat_sysctls(p, sc);
+	if (n)
+		fputs("# conntrack timeouts, set as sysctls in the NAT's namespace:\n", f);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "#   %s = %u\n", sc[i].path, sc[i].value);
+	fputs("table ip natlab {\n", f);
+	for (int i = 0; i < 2; i++) {
+		const char *pr = protos[i];
+		unsigned t = map_timeout(p, pr);
+
+		if (eim)
+			fprintf(f, "\tmap eim_%s { # internal addr.port -> external addr.port\n"
+				   "\t\ttype ipv4_addr . inet_service : ipv4_addr . inet_service\n"
+				   "\t\tflags dynamic,timeout; timeout %us\n\t}\n", pr, t);
+		if (rev)
+			fprintf(f, "\tmap rev_%s { # external port -> internal addr.port\n"
+				   "\t\ttype inet_service : ipv4_addr . inet_service\n"
+				   "\t\tflags dynamic,timeout; timeout %us\n\t}\n", pr, t);
+		if (adf)
+			fprintf(f, "\tset adf_%s { # external port . remote addr it has sent to\n"
+				   "\t\ttype inet_service . ipv4_addr\n"
+				   "\t\tflags dynamic,timeout; timeout %us\n\t}\n", pr, t);
+	}
+
+	fputs("\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n", f);
+	for (int i = 0; i < 2 && p->filtering != FILTER_APDF; i++)
+		fprintf(f, "\t\tiifname \"%s\" ct state new %s%s%s%sdnat ip to %s dport map @rev_%s\n", w,
+			adf ? protos[i] : "", adf ? " dport . ip saddr @adf_" : "",
+			adf ? protos[i] : "", adf ? " " : "", protos[i], protos[i]);
+	for (int i = 0; i < 2 && p->hairpin; i++)
+		fprintf(f, "\t\tiifname != \"%s\" ip daddr %s ct state new dnat ip to %s dport map @rev_%s\n",
+			w, ifc->wan_addr, protos[i], protos[i]);
+	fputs("\t}\n", f);
+
+	fputs("\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n", f);
+	if (p->hairpin)
+		fprintf(f, "\t\toifname != \"%s\" ct status dnat ip saddr %s ip daddr %s snat ip to %s\n",
+			w, ifc->lan_net, ifc->lan_net, ifc->wan_addr);
+	for (int i = 0; i < 2; i++) {
+		if (eim)
+			fprintf(f, "\t\toifname \"%s\" ip saddr . %s sport @eim_%s snat ip to ip saddr . %s sport map @eim_%s\n",
+				w, protos[i], protos[i], protos[i], protos[i]);
+		fresh_mapping(f, p, ifc, protos[i], eim);
+	}
+	fprintf(f, "\t\toifname \"%s\" snat ip to %s\n\t}\n", w, ifc->wan_addr);
+
+	if (rev || adf || eim) {
+		/* After srcnat the packet carries its external port: remember the mapping. */
+		fputs("\tchain record {\n\t\ttype filter hook postrouting priority srcnat + 100; policy accept;\n", f);
+		for (int i = 0; i < 2; i++) {
+			const char *pr = protos[i];
+
+			fprintf(f, "\t\toifname \"%s\" ct direction original ct status snat meta l4proto %s", w, pr);
+			if (rev)
+				fprintf(f, " update @rev_%s { %s sport : ct original ip saddr . ct original proto-src }",
+					pr, pr);
+			if (eim)
+				fprintf(f, " update @eim_%s { ct original ip saddr . ct original proto-src : ip saddr . %s sport }",
+					pr, pr);
+			if (adf)
+				fprintf(f, " update @adf_%s { %s sport . ip daddr }", pr, pr);
+			fputc('\n', f);
+		}
+		fputs("\t}\n", f);
+	}
+
+	fputs("\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n", f);
+	if (answer_stmt(p->unsolicited_syn, true))
+		fprintf(f, "\t\tiifname \"%s\" ct state new tcp flags & (syn | ack) == syn %s\n", w,
+			answer_stmt(p->unsolicited_syn, true));
+	fprintf(f, "\t\tiifname \"%s\" ct state new meta l4proto udp %s\n", w,
+		answer_stmt(p->udp_unsolicited, false));
+	fputs("\t}\n", f);
+
+	if (answer_stmt(p->syn_in_syn_sent, true)) {
+		/* A SYN in the reply direction: the simultaneous-open case (conntrack SYN_SENT2). */
+		fputs("\tchain forward_filter {\n\t\ttype filter hook forward priority filter; policy accept;\n", f);
+		fprintf(f, "\t\tiifname \"%s\" ct direction reply tcp flags & (syn | ack) == syn %s\n", w,
+			answer_stmt(p->syn_in_syn_sent, true));
+		fputs("\t}\n", f);
+	}
+	fputs("}\n", f);
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int nat_sysctls(const struct nat_profile *p, struct nat_sysctl out[4])
+{
+	const struct nat_sysctl all[4] = {
+		{ "net/netfilter/nf_conntrack_tcp_timeout_syn_sent", p->tcp_syn_sent_timeout },
+		{ "net/netfilter/nf_conntrack_tcp_timeout_established", p->tcp_established_timeout },
+		{ "net/netfilter/nf_conntrack_udp_timeout", p->udp_timeout },
+		{ "net/netfilter/nf_conntrack_udp_timeout_stream", p->udp_stream_timeout },
+	};
+	int n = 0;
+
+	for (int i = 0; i < 4; i++)
+		if (all[i].value)
+			out[n++] = all[i];
+	return n;
+}
+
+int nat_ruleset_load(const char *text, struct diag *d)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	int rc;
+
+	if (!ctx)
+		return diag_set(d, "libnftables: cannot create a context");
+	nft_ctx_buffer_error(ctx);
+	nft_ctx_buffer_output(ctx);
+	rc = nft_run_cmd_from_buffer(ctx, text);
+	if (rc) {
+		const char *err = nft_ctx_get_error_buffer(ctx);
+		size_t n = strcspn(err, "\n");
+
+		diag_set(d, "nftables rejected the ruleset: %.*s", (int)(n < 300 ? n : 300), err);
+	}
+	nft_ctx_free(ctx);
+	return rc ? -1 : 0;
+}

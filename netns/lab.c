@@ -1,0 +1,481 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../natsim/ruleset.h"
+#include "lab.h"
+#include "link.h"
+#include "netns.h"
+
+void lab_netns_name(char *buf, size_t len, const char *id, const char *node)
+{
+	snprintf(buf, len, "%s-%s", id, node);
+}
+
+bool lab_id_valid(const char *id)
+{
+	if (!*id || strlen(id) >= LAB_ID_MAX)
+		return false;
+	for (const char *c = id; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-'))
+			return false;
+	return true;
+}
+
+static void state_path(char *buf, size_t len, const char *id)
+{
+	snprintf(buf, len, "%s/%s.json", LAB_RUN_DIR, id);
+}
+
+/* Start time of a process (field 22 of /proc/PID/stat), to tell a reused PID apart. */
+static unsigned long long proc_start(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long start = 0;
+	FILE *f;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')'))) {
+		/* after ")": state is field 3; starttime is field 22 */
+		if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			   &start) != 1)
+			start = 0;
+	}
+	fclose(f);
+	return start;
+}
+
+static int state_write(const char *id, json_t *state, struct diag *d)
+{
+	char path[256], tmp[300];
+
+	state_path(path, sizeof(path), id);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (json_dump_file(state, tmp, JSON_INDENT(1) | JSON_SORT_KEYS) || rename(tmp, path)) {
+		unlink(tmp);
+		return diag_set(d, "cannot write %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+json_t *lab_state_read(const char *id, struct diag *d)
+{
+	char path[256];
+	json_error_t err;
+	json_t *st;
+
+	if (!lab_id_valid(id)) {
+		diag_set(d, "\"%s\" is not a lab name", id);
+		return NULL;
+	}
+	state_path(path, sizeof(path), id);
+	st = json_load_file(path, 0, &err);
+	if (!st)
+		diag_set(d, "no lab \"%s\" (see natlab list)", id);
+	return st;
+}
+
+bool lab_is_stale(json_t *state)
+{
+	json_t *owner = json_object_get(state, "owner");
+	pid_t pid;
+
+	if (!json_is_object(owner))
+		return false;
+	pid = (pid_t)json_integer_value(json_object_get(owner, "pid"));
+	return pid <= 0 ||
+	       proc_start(pid) != (unsigned long long)json_integer_value(json_object_get(owner, "start"));
+}
+
+/* Reserves a unique name by creating its bookkeeping file. */
+static int reserve_id(const char *base, char id[LAB_ID_MAX], struct diag *d)
+{
+	if (mkdir(LAB_RUN_DIR, 0755) && errno != EEXIST)
+		return diag_set(d, "mkdir %s: %s", LAB_RUN_DIR, strerror(errno));
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned short r;
+		char path[256];
+		int fd;
+
+		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+			r = (unsigned short)(getpid() + tries);
+		snprintf(id, LAB_ID_MAX, "%s-%04x", base, r);
+		state_path(path, sizeof(path), id);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		if (errno != EEXIST)
+			return diag_set(d, "cannot create %s: %s", path, strerror(errno));
+	}
+	return diag_set(d, "no free lab name for \"%s\"", base);
+}
+
+static const char *addr_only(char *buf, size_t len, const char *cidr)
+{
+	snprintf(buf, len, "%.*s", (int)strcspn(cidr, "/"), cidr);
+	return buf;
+}
+
+/* The address the internet sees for a node: its outermost NAT's WAN address. */
+static const char *public_addr(const struct scenario *s, int i, char *buf, size_t len)
+{
+	while (s->nodes[i].parent != 0)
+		i = s->nodes[i].parent;
+	return addr_only(buf, len, s->nodes[i].addr[0]);
+}
+
+static json_t *state_new(const struct scenario *s, const char *id, const struct lab_opts *o)
+{
+	json_t *st = json_object(), *nodes = json_object(), *ns = json_array();
+	char buf[300];
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	json_object_set_new(st, "lab", json_string(id));
+	json_object_set_new(st, "scenario", json_string(s->path));
+	json_object_set_new(st, "state", json_string("building"));
+	json_object_set_new(st, "created", json_real((double)now.tv_sec + now.tv_nsec / 1e9));
+	json_object_set_new(st, "pcap", json_null());
+	json_object_set_new(st, "seed", json_integer(s->seed));
+	json_object_set_new(st, "owner",
+			    json_pack("{s:i,s:I}", "pid", (int)getpid(), "start",
+				      (json_int_t)proc_start(getpid())));
+	json_object_set_new(st, "keep", json_boolean(o->owner == 0));
+	for (int oi = 0; oi < s->n; oi++) {
+		const struct lab_node *n = &s->nodes[s->order[oi]];
+		json_t *node = json_object(), *addrs = json_array();
+
+		lab_netns_name(buf, sizeof(buf), id, n->name);
+		json_array_append_new(ns, json_string(buf));
+		json_object_set_new(node, "kind", json_string(node_kind_name(n->kind)));
+		json_object_set_new(node, "netns", json_string(buf));
+		for (int j = 0; j < n->n_addr; j++)
+			json_array_append_new(addrs, json_string(n->addr[j]));
+		json_object_set_new(node, "addrs", addrs);
+		if (n->kind != NODE_INTERNET) {
+			json_object_set_new(node, n->kind == NODE_NAT ? "uplink" : "behind",
+					    json_string(s->nodes[n->parent].name));
+			json_object_set_new(node, "wan",
+					    json_string(public_addr(s, s->order[oi], buf, sizeof(buf))));
+		}
+		if (n->gw[0])
+			json_object_set_new(node, "gateway", json_string(n->gw));
+		if (n->kind == NODE_HOST)
+			json_object_set_new(node, "clock_offset_ms", json_integer(n->clock_offset_ms));
+		if (n->kind == NODE_NAT) {
+			json_object_set_new(node, "profile", json_string(n->profile.name));
+			json_object_set_new(node, "wan", json_string(addr_only(buf, sizeof(buf), n->addr[0])));
+			json_object_set_new(node, "lan", json_string(n->lan_addr));
+		}
+		json_object_set_new(nodes, n->name, node);
+	}
+	json_object_set_new(st, "nodes", nodes);
+	json_object_set_new(st, "netns", ns);
+	return st;
+}
+
+struct build {
+	const struct scenario *s;
+	const char *id;
+	int root;
+	int fd[LAB_MAX_NODES];
+	struct nl_sock *sk[LAB_MAX_NODES];
+};
+
+static int interrupted(struct diag *d)
+{
+	sigset_t pending;
+
+	sigpending(&pending);
+	if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) ||
+	    sigismember(&pending, SIGHUP))
+		return diag_set(d, "interrupted");
+	return 0;
+}
+
+static int build_node_ns(struct build *b, int i, struct diag *d)
+{
+	const struct lab_node *n = &b->s->nodes[i];
+	char name[128];
+	int rc = 0;
+
+	lab_netns_name(name, sizeof(name), b->id, n->name);
+	b->fd[i] = netns_create(name, b->root, d);
+	if (b->fd[i] < 0)
+		return -1;
+	/* no IPv6 in the lab: no router solicitations or DAD on the wire */
+	sysctl_write("net/ipv6/conf/all/disable_ipv6", "1");
+	sysctl_write("net/ipv6/conf/default/disable_ipv6", "1");
+	/* a NAT forwards hairpinned packets out the interface they came in on: no redirects */
+	sysctl_write("net/ipv4/conf/all/send_redirects", "0");
+	sysctl_write("net/ipv4/conf/default/send_redirects", "0");
+	if (n->kind == NODE_NAT && sysctl_write("net/ipv4/ip_forward", "1"))
+		rc = diag_set(d, "%s: cannot enable forwarding", name);
+	if (!rc && !(b->sk[i] = rtnl_open(d)))
+		rc = -1;
+	if (!rc)
+		rc = link_set_up(b->sk[i], 1, d);
+	if (!rc && n->n_children)
+		rc = bridge_add(b->sk[i], n->kind == NODE_NAT ? IF_BRIDGE_NAT : IF_BRIDGE_INTERNET,
+				IFINDEX_BRIDGE, d);
+	if (netns_enter(b->root) && !rc)
+		rc = diag_set(d, "cannot return to the root namespace: %s", strerror(errno));
+	return rc;
+}
+
+static int build_node_links(struct build *b, int i, struct diag *d)
+{
+	const struct lab_node *n = &b->s->nodes[i];
+	const char *up = n->kind == NODE_NAT ? IF_UPLINK_NAT : IF_UPLINK_HOST;
+
+	if (veth_add(b->sk[n->parent], n->name, IFINDEX_BRIDGE, up, b->fd[i], IFINDEX_UPLINK, d) ||
+	    link_set_up(b->sk[i], IFINDEX_UPLINK, d))
+		return -1;
+	if (n->kind == NODE_NAT && addr_add(b->sk[i], IFINDEX_BRIDGE, n->lan_addr, d))
+		return -1;
+	for (int j = 0; j < n->n_addr; j++)
+		if (addr_add(b->sk[i], IFINDEX_UPLINK, n->addr[j], d))
+			return -1;
+	if (n->gw[0] && route_default_add(b->sk[i], IFINDEX_UPLINK, n->gw, d))
+		return -1;
+	return 0;
+}
+
+static int build_nat(struct build *b, int i, struct diag *d)
+{
+	const struct lab_node *n = &b->s->nodes[i];
+	char wan[20], text[32];
+	struct nat_iface ifc = { .wan_if = IF_UPLINK_NAT, .wan_addr = addr_only(wan, sizeof(wan), n->addr[0]),
+				 .lan_net = n->lan_net };
+	struct nat_sysctl sc[4];
+	char *rules = nat_ruleset_render(&n->profile, &ifc);
+	int rc = 0, ns;
+
+	if (!rules)
+		return diag_set(d, "out of memory");
+	if (netns_enter(b->fd[i])) {
+		free(rules);
+		return diag_set(d, "setns: %s", strerror(errno));
+	}
+	rc = nat_ruleset_load(rules, d);
+	ns = rc ? 0 : nat_sysctls(&n->profile, sc);
+	for (int k = 0; k < ns && !rc; k++) {
+		snprintf(text, sizeof(text), "%u", sc[k].value);
+		if (sysctl_write(sc[k].path, text))
+			rc = diag_set(d, "[nat.%s]: cannot set %s: %s", n->name, sc[k].path, strerror(errno));
+	}
+	free(rules);
+	if (netns_enter(b->root) && !rc)
+		rc = diag_set(d, "cannot return to the root namespace: %s", strerror(errno));
+	return rc;
+}
+
+int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MAX], struct diag *d)
+{
+	struct build b = { .s = s, .id = id, .root = -1 };
+	sigset_t block, old;
+	json_t *st;
+	int rc = -1;
+
+	for (int i = 0; i < LAB_MAX_NODES; i++)
+		b.fd[i] = -1;
+	/* signals wait until the lab is whole or gone */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+
+	if (reserve_id(s->name, id, d))
+		goto out;
+	st = state_new(s, id, o);
+	if (state_write(id, st, d)) {
+		json_decref(st);
+		goto undo;
+	}
+	b.root = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (b.root < 0) {
+		diag_set(d, "open /proc/thread-self/ns/net: %s", strerror(errno));
+		json_decref(st);
+		goto undo;
+	}
+	for (int oi = 0; oi < s->n; oi++)
+		if (build_node_ns(&b, s->order[oi], d) || interrupted(d))
+			goto undo_st;
+	for (int oi = 1; oi < s->n; oi++)
+		if (build_node_links(&b, s->order[oi], d) || interrupted(d))
+			goto undo_st;
+	for (int oi = 1; oi < s->n; oi++)
+		if (s->nodes[s->order[oi]].kind == NODE_NAT &&
+		    (build_nat(&b, s->order[oi], d) || interrupted(d)))
+			goto undo_st;
+	json_object_set_new(st, "state", json_string("up"));
+	if (o->owner == 0)
+		json_object_set_new(st, "owner", json_null());
+	else
+		json_object_set_new(st, "owner",
+				    json_pack("{s:i,s:I}", "pid", (int)o->owner, "start",
+					      (json_int_t)proc_start(o->owner)));
+	if (state_write(id, st, d))
+		goto undo_st;
+	rc = 0;
+undo_st:
+	json_decref(st);
+undo:
+	for (int i = 0; i < LAB_MAX_NODES; i++) {
+		if (b.sk[i])
+			nl_socket_free(b.sk[i]);
+		if (b.fd[i] >= 0)
+			close(b.fd[i]);
+	}
+	if (b.root >= 0)
+		close(b.root);
+	if (rc) {
+		struct diag ignore;
+
+		if (id[0])
+			lab_down(id, &ignore);
+	}
+out:
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+/* Ends every process living in one of the lab's namespaces: they belong to the lab. */
+static void kill_lab_processes(const unsigned long *inodes, int n)
+{
+	pid_t victims[1024];
+	int nv = 0;
+	DIR *proc = opendir("/proc");
+	struct dirent *e;
+
+	if (!proc || n == 0) {
+		if (proc)
+			closedir(proc);
+		return;
+	}
+	while ((e = readdir(proc)) && nv < 1024) {
+		char path[300], link[64];
+		unsigned long ino;
+		ssize_t len;
+		pid_t pid = (pid_t)atoi(e->d_name);
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/ns/net", e->d_name);
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len <= 0)
+			continue;
+		link[len] = '\0';
+		if (sscanf(link, "net:[%lu]", &ino) != 1)
+			continue;
+		for (int i = 0; i < n; i++)
+			if (inodes[i] == ino && kill(pid, SIGTERM) == 0)
+				victims[nv++] = pid;
+	}
+	closedir(proc);
+	/* give them half a second to end cleanly, then insist */
+	for (int round = 0; round < 50 && nv; round++) {
+		int alive = 0;
+
+		for (int i = 0; i < nv; i++)
+			if (kill(victims[i], 0) == 0)
+				victims[alive++] = victims[i];
+		nv = alive;
+		if (nv)
+			usleep(10000);
+	}
+	for (int i = 0; i < nv; i++)
+		kill(victims[i], SIGKILL);
+}
+
+/* The lab's namespaces are exactly "<id>-<node>": ids are "<base>-<hex>" and neither
+ * part nor a node name has a '-', so this finds them even without bookkeeping. */
+static int lab_netns_list(const char *id, char names[][128], int max)
+{
+	DIR *dir = opendir(NETNS_RUN_DIR);
+	size_t idlen = strlen(id);
+	struct dirent *e;
+	int n = 0;
+
+	if (!dir)
+		return 0;
+	while ((e = readdir(dir)) && n < max)
+		if (!strncmp(e->d_name, id, idlen) && e->d_name[idlen] == '-' &&
+		    !strchr(e->d_name + idlen + 1, '-') && strlen(e->d_name) < 128)
+			snprintf(names[n++], 128, "%s", e->d_name);
+	closedir(dir);
+	return n;
+}
+
+int lab_down(const char *id, struct diag *d)
+{
+	char names[LAB_MAX_NODES][128];
+	unsigned long inodes[LAB_MAX_NODES];
+	char path[256];
+	int n, ni = 0, rc = 0;
+
+	if (!lab_id_valid(id))
+		return diag_set(d, "\"%s\" is not a lab name", id);
+	state_path(path, sizeof(path), id);
+	n = lab_netns_list(id, names, LAB_MAX_NODES);
+	if (n == 0 && access(path, F_OK))
+		return diag_set(d, "no lab \"%s\" (see natlab list)", id);
+	for (int i = 0; i < n; i++) {
+		unsigned long ino = netns_inode(names[i]);
+
+		if (ino)
+			inodes[ni++] = ino;
+	}
+	kill_lab_processes(inodes, ni);
+	for (int i = 0; i < n; i++)
+		if (netns_remove(names[i]))
+			rc = diag_set(d, "cannot remove netns %s: %s", names[i], strerror(errno));
+	if (!rc && unlink(path) && errno != ENOENT)
+		rc = diag_set(d, "cannot remove %s: %s", path, strerror(errno));
+	return rc;
+}
+
+int lab_foreach(int (*fn)(const char *id, json_t *state, void *arg), void *arg)
+{
+	DIR *dir = opendir(LAB_RUN_DIR);
+	struct dirent *e;
+	int rc = 0;
+
+	if (!dir)
+		return 0;
+	while ((e = readdir(dir))) {
+		char id[LAB_ID_MAX + 8];
+		size_t len = strlen(e->d_name);
+		json_t *st;
+		struct diag ignore;
+
+		if (len < 6 || strcmp(e->d_name + len - 5, ".json") || len - 5 >= LAB_ID_MAX)
+			continue;
+		snprintf(id, sizeof(id), "%.*s", (int)(len - 5), e->d_name);
+		st = lab_state_read(id, &ignore);
+		if (!st) {
+			/* a name reserved but not yet written, or a torn file: still a lab */
+			st = json_pack("{s:s,s:s,s:o}", "lab", id, "state", "building", "owner", json_null());
+		}
+		if (fn(id, st, arg))
+			rc = -1;
+		json_decref(st);
+	}
+	closedir(dir);
+	return rc;
+}

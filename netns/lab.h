@@ -1,0 +1,33 @@
+/* A lab: the namespaces, links and NATs of one scenario, and its bookkeeping in /run/natlab. */
+#ifndef NATLAB_LAB_H
+#define NATLAB_LAB_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "scenario.h"
+
+#define LAB_RUN_DIR "/run/natlab"
+#define LAB_ID_MAX 48
+
+struct lab_opts {
+	/* The process whose death makes the lab stale; 0: the lab outlives its creator. */
+	pid_t owner;
+};
+
+/* Builds the lab; writes its unique name to id. On failure nothing is left behind. */
+int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MAX], struct diag *d);
+/* Ends the lab's processes, removes its namespaces and bookkeeping. */
+int lab_down(const char *id, struct diag *d);
+/* Reads the lab's bookkeeping; NULL (and d) if there is no such lab. */
+json_t *lab_state_read(const char *id, struct diag *d);
+/* Calls fn for every lab with bookkeeping. */
+int lab_foreach(int (*fn)(const char *id, json_t *state, void *arg), void *arg);
+/* A lab whose owner died, or whose creator died while building it. */
+bool lab_is_stale(json_t *state);
+/* The namespace of NODE in lab ID. */
+void lab_netns_name(char *buf, size_t len, const char *id, const char *node);
+bool lab_id_valid(const char *id);
+
+#endif

@@ -1,0 +1,144 @@
+#include <linux/if.h>
+#include <linux/rtnetlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/route.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "link.h"
+
+static int nl_fail(struct diag *d, const char *what, const char *name, int err)
+{
+	return diag_set(d, "%s %s: %s", what, name, nl_geterror(err));
+}
+
+struct nl_sock *rtnl_open(struct diag *d)
+{
+	struct nl_sock *s = nl_socket_alloc();
+	int err;
+
+	if (!s) {
+		diag_set(d, "netlink: out of memory");
+		return NULL;
+	}
+	err = nl_connect(s, NETLINK_ROUTE);
+	if (err) {
+		diag_set(d, "netlink: %s", nl_geterror(err));
+		nl_socket_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int link_set_up(struct nl_sock *s, int ifindex, struct diag *d)
+{
+	struct rtnl_link *l = rtnl_link_alloc();
+	int err;
+
+	if (!l)
+		return diag_set(d, "netlink: out of memory");
+	/* RTM_NEWLINK without NLM_F_CREATE on an existing index changes that link */
+	rtnl_link_set_ifindex(l, ifindex);
+	rtnl_link_set_flags(l, IFF_UP);
+	err = rtnl_link_add(s, l, 0);
+	rtnl_link_put(l);
+	return err ? nl_fail(d, "link up", "", err) : 0;
+}
+
+int bridge_add(struct nl_sock *s, const char *name, int ifindex, struct diag *d)
+{
+	struct rtnl_link *l = rtnl_link_bridge_alloc();
+	int err;
+
+	if (!l)
+		return diag_set(d, "netlink: out of memory");
+	rtnl_link_set_name(l, name);
+	rtnl_link_set_ifindex(l, ifindex);
+	rtnl_link_set_flags(l, IFF_UP);
+	err = rtnl_link_add(s, l, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_put(l);
+	return err ? nl_fail(d, "bridge", name, err) : 0;
+}
+
+int veth_add(struct nl_sock *s, const char *name, int master, const char *peer, int peer_ns_fd,
+	     int peer_ifindex, struct diag *d)
+{
+	struct rtnl_link *l = rtnl_link_veth_alloc();
+	struct rtnl_link *p;
+	int err;
+
+	if (!l)
+		return diag_set(d, "netlink: out of memory");
+	p = rtnl_link_veth_get_peer(l);
+	rtnl_link_set_name(l, name);
+	rtnl_link_set_flags(l, IFF_UP);
+	if (master > 0)
+		rtnl_link_set_master(l, master);
+	rtnl_link_set_name(p, peer);
+	/* no IFF_UP here: opening the peer before its twin exists fails (ENOTCONN) */
+	rtnl_link_set_ns_fd(p, peer_ns_fd);
+	rtnl_link_set_ifindex(p, peer_ifindex);
+	err = rtnl_link_add(s, l, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_put(p);
+	rtnl_link_put(l);
+	return err ? nl_fail(d, "veth", name, err) : 0;
+}
+
+int addr_add(struct nl_sock *s, int ifindex, const char *cidr, struct diag *d)
+{
+	struct rtnl_addr *a = rtnl_addr_alloc();
+	struct nl_addr *local = NULL;
+	int err;
+
+	if (!a)
+		return diag_set(d, "netlink: out of memory");
+	err = nl_addr_parse(cidr, AF_INET, &local);
+	if (!err) {
+		rtnl_addr_set_ifindex(a, ifindex);
+		err = rtnl_addr_set_local(a, local);
+	}
+	if (!err)
+		err = rtnl_addr_add(s, a, NLM_F_EXCL);
+	nl_addr_put(local);
+	rtnl_addr_put(a);
+	return err ? nl_fail(d, "address", cidr, err) : 0;
+}
+
+int route_default_add(struct nl_sock *s, int ifindex, const char *gw, struct diag *d)
+{
+	struct rtnl_route *r = rtnl_route_alloc();
+	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+	struct nl_addr *dst = NULL, *via = NULL;
+	int err;
+
+	if (!r || !nh) {
+		if (r)
+			rtnl_route_put(r);
+		if (nh)
+			rtnl_route_nh_free(nh);
+		return diag_set(d, "netlink: out of memory");
+	}
+	err = nl_addr_parse("0.0.0.0/0", AF_INET, &dst);
+	if (!err)
+		err = nl_addr_parse(gw, AF_INET, &via);
+	if (!err) {
+		rtnl_route_set_family(r, AF_INET);
+		rtnl_route_set_dst(r, dst);
+		rtnl_route_set_table(r, RT_TABLE_MAIN);
+		rtnl_route_set_protocol(r, RTPROT_STATIC);
+		rtnl_route_nh_set_ifindex(nh, ifindex);
+		rtnl_route_nh_set_gateway(nh, via);
+		rtnl_route_add_nexthop(r, nh);
+		nh = NULL;
+		err = rtnl_route_add(s, r, NLM_F_EXCL);
+	}
+	if (nh)
+		rtnl_route_nh_free(nh);
+	nl_addr_put(dst);
+	nl_addr_put(via);
+	rtnl_route_put(r);
+	return err ? nl_fail(d, "default route via", gw, err) : 0;
+}

@@ -1,0 +1,20 @@
+/* Links, addresses and routes over rtnetlink (libnl-3), one socket per namespace. */
+#ifndef NATLAB_LINK_H
+#define NATLAB_LINK_H
+
+#include <netlink/netlink.h>
+
+#include "../common/diag.h"
+
+/* A route socket bound to the calling thread's current namespace. */
+struct nl_sock *rtnl_open(struct diag *d);
+int link_set_up(struct nl_sock *s, int ifindex, struct diag *d);
+int bridge_add(struct nl_sock *s, const char *name, int ifindex, struct diag *d);
+/* A veth pair: `name` lands in s's namespace (enslaved to `master` if > 0),
+ * `peer` in the namespace of peer_ns_fd with index peer_ifindex. Only `name` comes up. */
+int veth_add(struct nl_sock *s, const char *name, int master, const char *peer, int peer_ns_fd,
+	     int peer_ifindex, struct diag *d);
+int addr_add(struct nl_sock *s, int ifindex, const char *cidr, struct diag *d);
+int route_default_add(struct nl_sock *s, int ifindex, const char *gw, struct diag *d);
+
+#endif

@@ -1,0 +1,77 @@
+/* Scenario files (DESIGN §2): nodes, their links and NAT profiles, and the address plan. */
+#ifndef NATLAB_SCENARIO_H
+#define NATLAB_SCENARIO_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "../common/diag.h"
+#include "../natsim/profile.h"
+
+#define LAB_MAX_NODES 64
+#define LAB_MAX_ADDRS 8
+#define LAB_NAME_MAX 24
+#define NODE_NAME_MAX 16 /* also an interface name in the parent's namespace */
+#define NODE_MAX_OVERRIDES 16
+
+enum node_kind { NODE_INTERNET, NODE_NAT, NODE_HOST };
+
+struct knob_override {
+	char key[32];
+	char value[64];
+	int line;
+};
+
+struct lab_node {
+	char name[NODE_NAME_MAX];
+	enum node_kind kind;
+	int line; /* of its [section] */
+	char parent_name[NODE_NAME_MAX];
+	int parent_line; /* of its uplink/behind key; 0 when absent */
+	int parent;      /* index in scenario.nodes; the internet is 0 */
+	char profile_spec[128];
+	int profile_line;
+	struct nat_profile profile;
+	struct knob_override ov[NODE_MAX_OVERRIDES];
+	int n_ov;
+	unsigned addresses;
+	int addresses_line;
+	int clock_offset_ms;
+	int clock_line;
+
+	/* The plan, filled by scenario_plan(). */
+	int depth;
+	int n_children;
+	char addr[LAB_MAX_ADDRS][32]; /* "a.b.c.d/len" on its uplink */
+	int n_addr;
+	char gw[32];      /* default route, "" for none */
+	char lan_net[32]; /* NATs: inside subnet, CIDR */
+	char lan_addr[32];/* NATs: inside address, CIDR */
+};
+
+struct scenario {
+	char path[PATH_MAX];
+	char dir[PATH_MAX];
+	char name[LAB_NAME_MAX]; /* from [lab] name or the file name; a suffix is added per run */
+	bool capture;
+	unsigned seed;
+	int n;
+	struct lab_node nodes[LAB_MAX_NODES];
+	int order[LAB_MAX_NODES]; /* parents before children */
+};
+
+/* Interface names inside a node's namespace. */
+#define IF_UPLINK_NAT "wan"
+#define IF_UPLINK_HOST "eth0"
+#define IF_BRIDGE_NAT "lan"
+#define IF_BRIDGE_INTERNET "inet"
+#define IFINDEX_UPLINK 2
+#define IFINDEX_BRIDGE 3
+
+/* Parses, loads profiles, applies overrides and plans addresses; d->msg = "FILE:LINE: ...". */
+int scenario_load(struct scenario *s, const char *path, struct diag *d);
+int scenario_load_stream(struct scenario *s, FILE *f, const char *name, struct diag *d);
+int scenario_find(const struct scenario *s, const char *name);
+const char *node_kind_name(enum node_kind k);
+
+#endif

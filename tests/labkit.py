@@ -1,0 +1,134 @@
+"""Test-side helpers: bring labs up with the natlab command and open real sockets
+inside their namespaces (setns on this thread, so no process per probe)."""
+import ctypes
+import errno
+import json
+import os
+import select
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NATLAB = os.environ.get("NATLAB", os.path.join(ROOT, "build", "natlab"))
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def natlab(*args, check=True, **kw):
+    return subprocess.run([NATLAB, *args], capture_output=True, text=True, check=check, **kw)
+
+
+@contextmanager
+def netns(name):
+    """Runs the block with this thread inside network namespace NAME."""
+    back = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    fd = os.open(f"/run/netns/{name}", os.O_RDONLY)
+    try:
+        if _libc.setns(fd, CLONE_NEWNET):
+            raise OSError(ctypes.get_errno(), f"setns {name}")
+        yield
+    finally:
+        if _libc.setns(back, CLONE_NEWNET):
+            raise OSError(ctypes.get_errno(), "setns back")
+        os.close(fd)
+        os.close(back)
+
+
+class Lab:
+    def __init__(self, path):
+        r = natlab("up", str(path), "--owner", str(os.getpid()))
+        self.name = r.stdout.strip()
+        self.info = self.show()
+        self.nodes = self.info["nodes"]
+        self._socks = []
+
+    def show(self):
+        return json.loads(natlab("show", self.name, "--json").stdout)
+
+    def down(self):
+        for s in self._socks:
+            s.close()
+        natlab("down", self.name)
+
+    def addr(self, node, i=0):
+        return self.nodes[node]["addrs"][i].split("/")[0]
+
+    def wan(self, node):
+        return self.nodes[node]["wan"]
+
+    def sock(self, node, kind=socket.SOCK_DGRAM, bind=None, reuse=False):
+        with netns(self.nodes[node]["netns"]):
+            s = socket.socket(socket.AF_INET, kind)
+        self._socks.append(s)
+        if reuse:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if bind is not None:
+            s.bind(bind)
+        return s
+
+    def mappings(self, nat):
+        return self.show()["nodes"][nat]["mappings"]
+
+    def exec(self, node, *cmd, **kw):
+        return natlab("exec", self.name, node, "--", *cmd, **kw)
+
+
+def udp_observed(lab, node, port, server, sport):
+    """The source endpoint that a server in the internet sees for node:port."""
+    c = lab.sock(node, socket.SOCK_DGRAM, bind=("0.0.0.0", port), reuse=True)
+    s = lab.sock(server[0], socket.SOCK_DGRAM, bind=(server[1], sport))
+    s.settimeout(2)
+    c.sendto(b"x", (server[1], sport))
+    _, src = s.recvfrom(100)
+    c.close()
+    s.close()
+    return src
+
+
+def udp_reaches(sender, dest, receiver, timeout=0.5):
+    """Sends from socket sender to dest; True if receiver gets it."""
+    receiver.settimeout(timeout)
+    tag = os.urandom(8)
+    sender.sendto(tag, dest)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            data, _ = receiver.recvfrom(100)
+        except (socket.timeout, ConnectionRefusedError):
+            return False
+        if data == tag:
+            return True
+        if time.monotonic() > deadline:
+            return False
+
+
+def connect_outcome(sock, dest, timeout):
+    """'connected', 'timeout', or the errno name of a failed TCP connect."""
+    sock.setblocking(False)
+    err = sock.connect_ex(dest)
+    if err not in (0, errno.EINPROGRESS):
+        return errno.errorcode[err]
+    _, w, _ = select.select([], [sock], [], timeout)
+    if not w:
+        return "timeout"
+    err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    return "connected" if err == 0 else errno.errorcode[err]
+
+
+def tcp_observed(lab, node, port, server, sport, keep=False):
+    """The source endpoint a TCP server in the internet sees for node:port."""
+    srv = lab.sock(server[0], socket.SOCK_STREAM, bind=(server[1], sport), reuse=True)
+    srv.listen(4)
+    c = lab.sock(node, socket.SOCK_STREAM, bind=("0.0.0.0", port), reuse=True)
+    c.settimeout(2)
+    c.connect((server[1], sport))
+    srv.settimeout(2)
+    conn, src = srv.accept()
+    lab._socks.append(conn)
+    if not keep:
+        c.close()
+        srv.close()
+    return src
