@@ -24,6 +24,7 @@ CLI_OBJ = $(CLI_SRC:%.c=build/%.o)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all deps check unit pytest bench fuzz clean install
+.SECONDARY:
 all: build/natlab
 
 build/%.o: %.c $(HDRS)
@@ -49,12 +50,15 @@ unit: $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 	@for t in $^; do echo "== $$t"; NATLAB_PROFILE_DIR=$(CURDIR)/natsim/profiles ./$$t || exit 1; done
 
 pytest: build/natlab
-	$(PYTEST) -n $(JOBS) -p no:cacheprovider tests
+	$(PYTEST) -c tests/pytest.ini -n $(JOBS) -p no:cacheprovider tests
 
 check: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) pytest
+	@left=$$(ip netns list); if [ -n "$$left" ]; then \
+		echo "make check: namespaces left behind:"; echo "$$left"; exit 1; fi
+	@echo "make check: all tests passed; no namespace left behind"
 
 bench: deps all
 	@bash bench/bringup.sh

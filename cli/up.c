@@ -1,3 +1,5 @@
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +18,7 @@ int up_main(int argc, char *argv[])
 	struct diag d;
 	char id[LAB_ID_MAX] = "";
 	const char *file = NULL;
+	sigset_t block, old;
 	int rc;
 
 	if (want_help(argc, argv, usage))
@@ -47,10 +50,19 @@ int up_main(int argc, char *argv[])
 		free(s);
 		return fail(1, "building a lab needs root (network namespaces, nftables)");
 	}
+	/* a signal that comes once the lab stands waits until its name is out */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	rc = lab_up(s, &o, id, &d);
 	free(s);
 	if (rc)
-		return fail(1, "%s", d.msg);
-	printf("%s\n", id);
-	return 0;
+		rc = fail(1, "%s", d.msg);
+	else
+		printf("%s\n", id);
+	fflush(stdout);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
 }

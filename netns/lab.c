@@ -30,9 +30,16 @@ bool lab_id_valid(const char *id)
 	return true;
 }
 
+const char *lab_run_dir(void)
+{
+	const char *env = getenv("NATLAB_RUN_DIR");
+
+	return env && *env ? env : LAB_RUN_DIR;
+}
+
 static void state_path(char *buf, size_t len, const char *id)
 {
-	snprintf(buf, len, "%s/%s.json", LAB_RUN_DIR, id);
+	snprintf(buf, len, "%s/%s.json", lab_run_dir(), id);
 }
 
 /* Start time of a process (field 22 of /proc/PID/stat), to tell a reused PID apart. */
@@ -102,8 +109,8 @@ bool lab_is_stale(json_t *state)
 /* Reserves a unique name by creating its bookkeeping file. */
 static int reserve_id(const char *base, char id[LAB_ID_MAX], struct diag *d)
 {
-	if (mkdir(LAB_RUN_DIR, 0755) && errno != EEXIST)
-		return diag_set(d, "mkdir %s: %s", LAB_RUN_DIR, strerror(errno));
+	if (mkdir(lab_run_dir(), 0755) && errno != EEXIST)
+		return diag_set(d, "mkdir %s: %s", lab_run_dir(), strerror(errno));
 	for (int tries = 0; tries < 100; tries++) {
 		unsigned short r;
 		char path[256];
@@ -414,10 +421,13 @@ static int lab_netns_list(const char *id, char names[][128], int max)
 
 	if (!dir)
 		return 0;
-	while ((e = readdir(dir)) && n < max)
+	while ((e = readdir(dir)) && n < max) {
+		size_t len = strlen(e->d_name);
+
 		if (!strncmp(e->d_name, id, idlen) && e->d_name[idlen] == '-' &&
-		    !strchr(e->d_name + idlen + 1, '-') && strlen(e->d_name) < 128)
-			snprintf(names[n++], 128, "%s", e->d_name);
+		    !strchr(e->d_name + idlen + 1, '-') && len < 128)
+			memcpy(names[n++], e->d_name, len + 1);
+	}
 	closedir(dir);
 	return n;
 }
@@ -452,7 +462,7 @@ int lab_down(const char *id, struct diag *d)
 
 int lab_foreach(int (*fn)(const char *id, json_t *state, void *arg), void *arg)
 {
-	DIR *dir = opendir(LAB_RUN_DIR);
+	DIR *dir = opendir(lab_run_dir());
 	struct dirent *e;
 	int rc = 0;
 

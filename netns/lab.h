@@ -11,6 +11,9 @@
 #define LAB_RUN_DIR "/run/natlab"
 #define LAB_ID_MAX 48
 
+/* Where labs are kept: $NATLAB_RUN_DIR, else /run/natlab. */
+const char *lab_run_dir(void);
+
 struct lab_opts {
 	/* The process whose death makes the lab stale; 0: the lab outlives its creator. */
 	pid_t owner;

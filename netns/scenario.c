@@ -364,9 +364,12 @@ int scenario_load_stream(struct scenario *s, FILE *f, const char *name, struct d
 	snprintf(tmp, sizeof(tmp), "%s", name);
 	snprintf(s->dir, sizeof(s->dir), "%s", dirname(tmp));
 	base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
-	for (size_t i = 0; base[i] && base[i] != '.' && i < 16; i++)
-		s->name[i] = (base[i] >= 'a' && base[i] <= 'z') || (base[i] >= '0' && base[i] <= '9')
-				     ? base[i] : '_';
+	/* the file's name, folded to what a lab name may hold */
+	for (size_t i = 0; base[i] && base[i] != '.' && i < 16; i++) {
+		char c = base[i] >= 'A' && base[i] <= 'Z' ? (char)(base[i] - 'A' + 'a') : base[i];
+
+		s->name[i] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? c : '_';
+	}
 	if (!s->name[0])
 		snprintf(s->name, sizeof(s->name), "lab");
 	snprintf(s->nodes[0].name, sizeof(s->nodes[0].name), "internet");

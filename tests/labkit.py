@@ -106,9 +106,10 @@ def udp_reaches(sender, dest, receiver, timeout=0.5):
 
 
 def connect_outcome(sock, dest, timeout):
-    """'connected', 'timeout', or the errno name of a failed TCP connect."""
+    """'connected', 'timeout', or the errno name of a failed TCP connect.
+    dest None: the connect is under way already; wait for its outcome."""
     sock.setblocking(False)
-    err = sock.connect_ex(dest)
+    err = sock.connect_ex(dest) if dest is not None else errno.EINPROGRESS
     if err not in (0, errno.EINPROGRESS):
         return errno.errorcode[err]
     _, w, _ = select.select([], [sock], [], timeout)

@@ -1,0 +1,194 @@
+"""Filtering, unsolicited packets, SYN-in-SYN_SENT, hairpin, timeouts, NAT behind NAT:
+each proven by real packets through the NAT."""
+import socket
+import time
+
+import pytest
+
+from labkit import connect_outcome, tcp_observed, udp_observed, udp_reaches
+
+TOPO = """
+[nat.n]
+profile = port-restricted-cone
+{knobs}
+[host.a]
+behind = n
+[host.b]
+behind = n
+[host.rv]
+behind = internet
+addresses = 2
+"""
+
+# which probes each filtering passes: same remote endpoint, same address other port,
+# other address
+PASSES = {
+    "eif": {"same": True, "other_port": True, "other_addr": True},
+    "adf": {"same": True, "other_port": True, "other_addr": False},
+    "apdf": {"same": True, "other_port": False, "other_addr": False},
+}
+PROBES = {"same": (0, 7000), "other_port": (0, 7001), "other_addr": (1, 7000)}
+
+
+@pytest.mark.parametrize("filtering", sorted(PASSES))
+def test_udp_filtering(make_lab, filtering):
+    lab = make_lab(TOPO.format(knobs=f"filtering = {filtering}"))
+    a = lab.sock("a", bind=("0.0.0.0", 5000))
+    servers = {k: lab.sock("rv", bind=(lab.addr("rv", i), p)) for k, (i, p) in PROBES.items()}
+    servers["same"].settimeout(2)
+    # one outbound packet opens the mapping towards (server 1, 7000)
+    a.sendto(b"hello", (lab.addr("rv", 0), 7000))
+    _, ext = servers["same"].recvfrom(100)
+    got = {k: udp_reaches(servers[k], ext, a) for k in PROBES}
+    assert got == PASSES[filtering]
+
+
+@pytest.mark.parametrize("filtering", sorted(PASSES))
+def test_tcp_filtering(make_lab, filtering):
+    lab = make_lab(TOPO.format(knobs=f"filtering = {filtering}"))
+    # a listens on the port it connects out from (as so-listen does)
+    lst = lab.sock("a", socket.SOCK_STREAM, bind=("0.0.0.0", 5000), reuse=True)
+    lst.listen(8)
+    ext = tcp_observed(lab, "a", 5000, ("rv", lab.addr("rv", 0)), 7000, keep=True)
+    got = {}
+    for k, (i, port) in PROBES.items():
+        if k == "same":
+            continue  # that 4-tuple is the open connection itself
+        s = lab.sock("rv", socket.SOCK_STREAM, bind=(lab.addr("rv", i), port), reuse=True)
+        got[k] = connect_outcome(s, ext, timeout=1.0) == "connected"
+    want = {k: v for k, v in PASSES[filtering].items() if k != "same"}
+    assert got == want
+
+
+UNSOLICITED_SYN = {"drop": "timeout", "rst": "ECONNREFUSED", "icmp": "EHOSTUNREACH",
+                   "stack": "ECONNREFUSED"}
+
+
+@pytest.mark.parametrize("answer", sorted(UNSOLICITED_SYN))
+def test_unsolicited_syn(make_lab, answer):
+    lab = make_lab(TOPO.format(knobs=f"unsolicited_syn = {answer}"))
+    s = lab.sock("rv", socket.SOCK_STREAM, bind=(lab.addr("rv"), 0))
+    assert connect_outcome(s, (lab.wan("n"), 5555), timeout=1.0) == UNSOLICITED_SYN[answer]
+
+
+@pytest.mark.parametrize("answer,refused", [("drop", False), ("icmp", True)])
+def test_udp_unsolicited(make_lab, answer, refused):
+    lab = make_lab(TOPO.format(knobs=f"udp_unsolicited = {answer}"))
+    s = lab.sock("rv", bind=(lab.addr("rv"), 0))
+    s.connect((lab.wan("n"), 5555))
+    s.settimeout(0.7)
+    s.send(b"x")
+    with pytest.raises(ConnectionRefusedError if refused else socket.timeout):
+        s.recv(10)
+
+
+SYN_IN_SYN_SENT = {"accept": ("connected", "connected"), "drop": ("timeout", "timeout"),
+                   "rst": ("ECONNREFUSED", None)}
+
+
+@pytest.mark.parametrize("answer", sorted(SYN_IN_SYN_SENT))
+def test_syn_in_syn_sent(make_lab, answer):
+    """Simultaneous open: a's SYN leaves its NAT first (and is lost further on), then
+    the server's SYN arrives at the NAT for an entry still in SYN_SENT."""
+    lab = make_lab(TOPO.format(knobs=f"syn_in_syn_sent = {answer}"))
+    # the server's host loses a's SYNs, so the server cannot answer them as a listener
+    lab.exec("rv", "nft", "add table ip t; add chain ip t in { type filter hook input priority 0; }; "
+             "add rule ip t in tcp dport 6000 tcp flags & (syn | ack) == syn drop")
+    a = lab.sock("a", socket.SOCK_STREAM, bind=("0.0.0.0", 5000), reuse=True)
+    a.setblocking(False)
+    a.connect_ex((lab.addr("rv"), 6000))
+    time.sleep(0.1)
+    maps = [m for m in lab.mappings("n") if m["internal"].endswith(":5000")]
+    assert maps and maps[0]["state"] == "SYN_SENT"
+    ext = maps[0]["external"].split(":")
+    s = lab.sock("rv", socket.SOCK_STREAM, bind=(lab.addr("rv"), 6000), reuse=True)
+    server = connect_outcome(s, (ext[0], int(ext[1])), timeout=2.5)
+    want_server, want_a = SYN_IN_SYN_SENT[answer]
+    assert server == want_server
+    if want_a:
+        assert connect_outcome(a, None, timeout=0.5) == want_a
+
+
+@pytest.mark.parametrize("proto", ["tcp", "udp"])
+@pytest.mark.parametrize("hairpin", ["on", "off"])
+def test_hairpin(make_lab, proto, hairpin):
+    lab = make_lab(TOPO.format(knobs=f"hairpin = {hairpin}"))
+    rv = ("rv", lab.addr("rv"))
+    if proto == "tcp":
+        lst = lab.sock("b", socket.SOCK_STREAM, bind=("0.0.0.0", 6000), reuse=True)
+        lst.listen(4)
+        ext = tcp_observed(lab, "b", 6000, rv, 7000, keep=True)
+        s = lab.sock("a", socket.SOCK_STREAM, bind=("0.0.0.0", 0))
+        outcome = connect_outcome(s, ext, timeout=1.0)
+        assert (outcome == "connected") == (hairpin == "on"), outcome
+        if hairpin == "on":
+            lst.settimeout(1)
+            _, peer = lst.accept()
+            assert peer[0] == lab.wan("n"), "hairpinned traffic comes from the NAT's outside"
+    else:
+        b = lab.sock("b", bind=("0.0.0.0", 6000), reuse=True)
+        srv = lab.sock("rv", bind=(lab.addr("rv"), 7000))
+        srv.settimeout(2)
+        b.sendto(b"x", (lab.addr("rv"), 7000))
+        _, ext = srv.recvfrom(10)
+        a = lab.sock("a", bind=("0.0.0.0", 0))
+        assert udp_reaches(a, ext, b) == (hairpin == "on")
+
+
+def test_udp_timeout_expires_mapping(make_lab):
+    lab = make_lab(TOPO.format(knobs="udp_timeout = 2\nudp_stream_timeout = 2")
+                   .replace("port-restricted-cone", "full-cone"))
+    a = lab.sock("a", bind=("0.0.0.0", 5000))
+    s1 = lab.sock("rv", bind=(lab.addr("rv", 0), 7000))
+    s2 = lab.sock("rv", bind=(lab.addr("rv", 1), 7000))
+    s1.settimeout(2)
+    a.sendto(b"x", (lab.addr("rv", 0), 7000))
+    _, ext = s1.recvfrom(10)
+    assert udp_reaches(s2, ext, a), "full cone: anyone reaches a fresh mapping"
+    time.sleep(3.5)
+    assert not any(m["proto"] == "udp" and not m["inbound"] for m in lab.mappings("n"))
+    assert not udp_reaches(s2, ext, a), "the mapping outlived its 2 s timeout"
+
+
+def test_default_udp_timeout_keeps_mapping(make_lab):
+    # the control for the test above: same wait, kernel default timeout (30 s)
+    lab = make_lab(TOPO.format(knobs="").replace("port-restricted-cone", "full-cone"))
+    a = lab.sock("a", bind=("0.0.0.0", 5000))
+    s1 = lab.sock("rv", bind=(lab.addr("rv", 0), 7000))
+    s2 = lab.sock("rv", bind=(lab.addr("rv", 1), 7000))
+    s1.settimeout(2)
+    a.sendto(b"x", (lab.addr("rv", 0), 7000))
+    _, ext = s1.recvfrom(10)
+    time.sleep(3.5)
+    assert udp_reaches(s2, ext, a)
+
+
+NESTED = """
+[nat.carrier]
+profile = cgnat
+[nat.home]
+profile = port-restricted-cone
+uplink = carrier
+[host.a]
+behind = home
+[host.rv]
+behind = internet
+addresses = 2
+"""
+
+
+@pytest.mark.parametrize("proto", ["udp", "tcp"])
+def test_home_nat_behind_cgnat(make_lab, proto):
+    lab = make_lab(NESTED)
+    assert lab.addr("home").startswith("100.64."), "a CGN's inside is shared address space"
+    fn = udp_observed if proto == "udp" else tcp_observed
+    src = fn(lab, "a", 5000, ("rv", lab.addr("rv")), 7000)
+    assert src[0] == lab.addr("carrier"), "the internet sees the carrier's address"
+    assert lab.wan("a") == lab.addr("carrier")
+    # both NATs hold a mapping for the flow
+    home = [m for m in lab.mappings("home") if m["proto"] == proto]
+    carrier = [m for m in lab.mappings("carrier") if m["proto"] == proto]
+    assert home and carrier
+    assert home[0]["internal"] == f"{lab.addr('a')}:5000"
+    assert carrier[0]["internal"] == home[0]["external"]
+    assert carrier[0]["external"] == f"{src[0]}:{src[1]}"

@@ -1,0 +1,133 @@
+/* Scenario parsing and the address plan. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../netns/scenario.h"
+
+static int load(struct scenario *s, const char *text, struct diag *d)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	int rc = scenario_load_stream(s, f, "t.ini", d);
+
+	fclose(f);
+	return rc;
+}
+
+static const struct lab_node *node(const struct scenario *s, const char *name)
+{
+	int i = scenario_find(s, name);
+
+	assert_true(i >= 0);
+	return &s->nodes[i];
+}
+
+static void nested_nats_and_order(void **state)
+{
+	/* the child comes first in the file; overrides come before the profile line */
+	static const char text[] = "[nat.home]\nudp_timeout = 9\nprofile = full-cone\nuplink = cgn\n"
+				   "[host.a]\nbehind = home\n[host.b]\nbehind = home\n"
+				   "[nat.cgn]\nprofile = cgnat\n"
+				   "[host.rv]\nbehind = internet\naddresses = 2\n";
+	struct scenario *s = malloc(sizeof(*s));
+	struct diag d;
+
+	(void)state;
+	assert_int_equal(load(s, text, &d), 0);
+	/* parents before children */
+	int seen_cgn = 0;
+	for (int k = 0; k < s->n; k++) {
+		const char *n = s->nodes[s->order[k]].name;
+		if (!strcmp(n, "cgn"))
+			seen_cgn = 1;
+		if (!strcmp(n, "home"))
+			assert_true(seen_cgn);
+	}
+	assert_int_equal(node(s, "home")->profile.udp_timeout, 9);
+	assert_int_equal(node(s, "home")->profile.filtering, FILTER_EIF);
+	/* a NAT with NATs behind it has RFC 6598 space inside */
+	assert_string_equal(node(s, "cgn")->lan_addr, "100.64.2.1/24");
+	assert_string_equal(node(s, "home")->addr[0], "100.64.2.2/24");
+	assert_string_equal(node(s, "home")->gw, "100.64.2.1");
+	assert_string_equal(node(s, "a")->addr[0], "10.0.1.2/24");
+	assert_string_equal(node(s, "b")->addr[0], "10.0.1.3/24");
+	assert_string_equal(node(s, "b")->gw, "10.0.1.1");
+	assert_string_equal(node(s, "cgn")->addr[0], "198.19.0.1/15");
+	assert_int_equal(node(s, "rv")->n_addr, 2);
+	assert_string_equal(node(s, "rv")->addr[1], "198.18.1.1/15");
+	assert_string_equal(node(s, "rv")->gw, "");
+	free(s);
+}
+
+static void name_defaults_to_file(void **state)
+{
+	struct scenario *s = malloc(sizeof(*s));
+	struct diag d;
+	FILE *f = fmemopen((void *)"[host.x]\nbehind = internet\n", 26, "r");
+
+	(void)state;
+	assert_int_equal(scenario_load_stream(s, f, "dir/My-Test.ini", &d), 0);
+	fclose(f);
+	assert_string_equal(s->name, "my_test");
+	assert_string_equal(s->dir, "dir");
+	free(s);
+}
+
+static void errors_name_the_line(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "[lab]\n\n[nat.x]\nprofile = full-cone\nmapping = none\n", "t.ini:5: mapping: unknown value" },
+		{ "[nat.x]\nprofile = full-cone\n[nat.x]\n", "t.ini:3: duplicate node \"x\" (first at line 1)" },
+		{ "[nat.x]\nprofile = full-cone\nuplink = y\n[nat.y]\nprofile = full-cone\nuplink = x\n",
+		  "t.ini:3: uplink: cycle" },
+		{ "[lab]\nname = a-b\n", "t.ini:2: name \"a-b\" may use only" },
+		{ "[lab]\nseed = -1\n", "t.ini:2: seed:" },
+		{ "[host.h]\nbehind = internet\nclock_offset_ms = x\n", "t.ini:3: clock_offset_ms:" },
+		{ "[host.h]\nbehind = internet\nloss = 1.5\n", "t.ini:3: loss:" },
+		{ "[host.abcdefghijklmnop]\n", "t.ini:1: name \"abcdefghijklmnop\" must have 1 to 15" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct scenario *s = malloc(sizeof(*s));
+		struct diag d;
+
+		assert_int_equal(load(s, cases[i].text, &d), -1);
+		if (strncmp(d.msg, cases[i].want, strlen(cases[i].want)))
+			fail_msg("case %zu: got \"%s\", want \"%s...\"", i, d.msg, cases[i].want);
+		free(s);
+	}
+}
+
+static void too_many_nodes(void **state)
+{
+	struct scenario *s = malloc(sizeof(*s));
+	char *text = malloc(64 * 40), *p = text;
+	struct diag d;
+
+	(void)state;
+	for (int i = 0; i < 64; i++)
+		p += sprintf(p, "[host.h%d]\nbehind = internet\n", i);
+	assert_int_equal(load(s, text, &d), -1);
+	assert_non_null(strstr(d.msg, "too many nodes"));
+	free(text);
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(nested_nats_and_order),
+		cmocka_unit_test(name_defaults_to_file),
+		cmocka_unit_test(errors_name_the_line),
+		cmocka_unit_test(too_many_nodes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
