@@ -63,6 +63,17 @@ check: deps
 bench: deps all
 	@bash bench/bringup.sh
 
+# libFuzzer on the scenario/profile parsers (clang); corpus in fuzz/corpus
+FUZZ_SECONDS ?= 30
+build/fuzz/scenario_fuzz: fuzz/scenario_fuzz.c $(LIB_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	clang $(NATLAB_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ fuzz/scenario_fuzz.c $(LIB_SRC) $(PKG_LIBS)
+
+fuzz: build/fuzz/scenario_fuzz
+	@mkdir -p build/fuzz/corpus
+	NATLAB_PROFILE_DIR=$(CURDIR)/natsim/profiles ./build/fuzz/scenario_fuzz -max_total_time=$(FUZZ_SECONDS) \
+		-max_len=4096 build/fuzz/corpus fuzz/corpus
+
 install: build/natlab
 	install -D -m 755 build/natlab $(DESTDIR)$(PREFIX)/bin/natlab
 	install -D -m 644 man/natlab.8 $(DESTDIR)$(PREFIX)/share/man/man8/natlab.8

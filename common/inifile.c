@@ -45,7 +45,12 @@ static char *ini_read_line(char *str, int num, void *stream)
 		char sec[128];
 		char *end = strchr(s, ']');
 
-		if (end && (size_t)(end - s - 1) < sizeof(sec)) {
+		if (end && (size_t)(end - s - 1) >= sizeof(sec)) {
+			diag_set(&sub, "section name longer than %zu characters", sizeof(sec) - 1);
+			fail_at(r, &sub);
+			return NULL;
+		}
+		if (end) {
 			memcpy(sec, s + 1, (size_t)(end - s - 1));
 			sec[end - s - 1] = '\0';
 			if (r->cb->section(r->cb->user, sec, r->line, &sub) < 0) {

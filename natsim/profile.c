@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/inifile.h"
@@ -240,6 +241,7 @@ const char *nat_profile_dir(void)
 int nat_profile_load(struct nat_profile *p, const char *spec, const char *base_dir, struct diag *d)
 {
 	char path[PATH_MAX];
+	struct stat st;
 	bool is_path = strchr(spec, '/') || strstr(spec, ".profile");
 
 	if (!*spec)
@@ -257,7 +259,9 @@ int nat_profile_load(struct nat_profile *p, const char *spec, const char *base_d
 	} else {
 		snprintf(path, sizeof(path), "%s/%s", base_dir, spec);
 	}
-	if (access(path, R_OK))
+	if (stat(path, &st) || access(path, R_OK))
 		return diag_set(d, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return diag_set(d, "%s: not a regular file", path);
 	return nat_profile_parse_file(p, path, d) ? NAT_PROFILE_EFILE : 0;
 }

@@ -214,9 +214,10 @@ static int scn_key(void *user, const char *section, const char *key, const char 
 		return diag_set(d, "\"%s\" before any [section]", key);
 	if (!strcmp(section, "lab"))
 		return lab_key(s, key, value, d);
-	i = scenario_find(s, strchr(section, '.') + 1);
+	/* the reader registered every node section; anything else is not one */
+	i = strchr(section, '.') ? scenario_find(s, strchr(section, '.') + 1) : -1;
 	if (i < 0)
-		return diag_set(d, "internal: section [%s] not registered", section);
+		return diag_set(d, "unknown section [%s]", section);
 	return node_key(&s->nodes[i], key, value, line, d);
 }
 

@@ -93,6 +93,12 @@ static void errors_name_the_line(void **state)
 		{ "[host.h]\nbehind = internet\nclock_offset_ms = x\n", "t.ini:3: clock_offset_ms:" },
 		{ "[host.h]\nbehind = internet\nloss = 1.5\n", "t.ini:3: loss:" },
 		{ "[host.abcdefghijklmnop]\n", "t.ini:1: name \"abcdefghijklmnop\" must have 1 to 15" },
+		/* found by fuzz/scenario_fuzz: sections the reader and inih see differently */
+		{ "[sssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss"
+		  "ssssssssssssssssssssssssssssssssssssssssssssssssnat,x]\nprofile = x\n",
+		  "t.ini:1: section name longer than 127" },
+		{ "[sssssssssssssssssssssssssssssssssssssssssssssssssssssssss]\nkey = 1\n",
+		  "t.ini:1: unknown section" },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
