@@ -14,15 +14,13 @@ static const char *const protos[] = { "tcp", "udp" };
 
 static unsigned map_timeout(const struct nat_profile *p, const char *proto)
 {
-	unsigned a, b;
+	unsigned a = p->udp_timeout ? p->udp_timeout : 30;
+	unsigned b = p->udp_stream_timeout ? p->udp_stream_timeout : 120;
 
-	if (!strcmp(proto, "tcp")) {
-		a = p->tcp_established_timeout ? p->tcp_established_timeout : 432000;
-		b = p->tcp_syn_sent_timeout ? p->tcp_syn_sent_timeout : 120;
-	} else {
-		a = p->udp_timeout ? p->udp_timeout : 30;
-		b = p->udp_stream_timeout ? p->udp_stream_timeout : 120;
-	}
+	/* a TCP mapping idles out with its established connection (an unanswered SYN
+	 * keeps only its own conntrack entry); a UDP one with the longer UDP timeout */
+	if (!strcmp(proto, "tcp"))
+		return p->tcp_established_timeout ? p->tcp_established_timeout : 432000;
 	return a > b ? a : b;
 }
 

@@ -192,3 +192,35 @@ def test_home_nat_behind_cgnat(make_lab, proto):
     assert home[0]["internal"] == f"{lab.addr('a')}:5000"
     assert carrier[0]["internal"] == home[0]["external"]
     assert carrier[0]["external"] == f"{src[0]}:{src[1]}"
+
+
+def test_tcp_syn_sent_timeout(make_lab):
+    """A SYN that gets no answer holds its mapping for tcp_syn_sent_timeout only."""
+    lab = make_lab(TOPO.format(knobs="tcp_syn_sent_timeout = 2"))
+    lab.exec("rv", "nft", "add table ip t; add chain ip t in { type filter hook input priority 0; }; "
+             "add rule ip t in tcp dport 6000 drop")
+    a = lab.sock("a", socket.SOCK_STREAM, bind=("0.0.0.0", 5000))
+    a.setblocking(False)
+    a.connect_ex((lab.addr("rv"), 6000))
+    time.sleep(0.2)
+    held = [m for m in lab.mappings("n") if m["state"] == "SYN_SENT"]
+    assert held and held[0]["timeout"] <= 2
+    a.close()  # no retransmission refreshes the entry from here on
+    time.sleep(2.5)
+    assert not [m for m in lab.mappings("n") if m["proto"] == "tcp"]
+
+
+@pytest.mark.parametrize("timeout,idle,kept", [(3, 4.5, False), (3, 1.0, True)])
+def test_tcp_established_timeout(make_lab, timeout, idle, kept):
+    lab = make_lab(TOPO.format(knobs=f"tcp_established_timeout = {timeout}")
+                   .replace("port-restricted-cone", "full-cone"))
+    ext = tcp_observed(lab, "a", 5000, ("rv", lab.addr("rv", 0)), 7000, keep=True)
+    est = [m for m in lab.mappings("n") if m["state"] == "ESTABLISHED"]
+    assert est and est[0]["timeout"] <= timeout
+    time.sleep(idle)
+    assert bool([m for m in lab.mappings("n") if m["proto"] == "tcp"]) == kept
+    # full cone: while the mapping lives, a stranger reaches the listener behind it
+    lst = lab.sock("a", socket.SOCK_STREAM, bind=("0.0.0.0", 5000), reuse=True)
+    lst.listen(1)
+    s = lab.sock("rv", socket.SOCK_STREAM, bind=(lab.addr("rv", 1), 0))
+    assert (connect_outcome(s, ext, timeout=1.0) == "connected") == kept

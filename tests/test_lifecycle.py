@@ -46,27 +46,29 @@ def test_show_json_shape(make_lab):
     assert info["nodes"]["home"]["wan"] == lab.addr("home")
 
 
-def test_sigint_during_up_leaves_nothing(tmp_path, rundir):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_during_up_leaves_nothing(tmp_path, rundir, sig):
     # a lab big enough that bring-up takes a while; interrupt it at varied moments
     text = "[nat.n%d]\nprofile = rfc5382\n[host.h%d]\nbehind = n%d\n"
+    name = f"big{int(sig)}"  # one name per test: the tests run side by side
     path = tmp_path / "big.ini"
-    path.write_text("[lab]\nname = big\n" + "".join(text % (i, i, i) for i in range(25)))
+    path.write_text(f"[lab]\nname = {name}\n" + "".join(text % (i, i, i) for i in range(25)))
     outcomes = set()
     for delay in [0.0, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2]:
         p = subprocess.Popen([NATLAB, "up", str(path)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
         time.sleep(delay)
-        p.send_signal(signal.SIGINT)
+        p.send_signal(sig)
         out, _ = p.communicate(timeout=20)
-        name = out.strip()
-        if name:
+        lab = out.strip()
+        if lab:
             # it finished first: then the lab is whole, and goes down whole
             outcomes.add("built")
-            assert len(lab_netns(name)) == 51
-            natlab("down", name)
+            assert len(lab_netns(lab)) == 51
+            natlab("down", lab)
         else:
             outcomes.add("interrupted")
-        assert not [n for n in netns_list() if n.startswith("big-")]
+        assert not [n for n in netns_list() if n.startswith(name + "-")]
         assert os.listdir(rundir) == [] if rundir.exists() else True
     assert "interrupted" in outcomes
 
