@@ -16,6 +16,26 @@ CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
+# One NAT "n" (port-restricted cone unless the profile is replaced) with knob
+# overrides, two hosts behind it, and a server in the internet with two addresses.
+ONE_NAT = """
+[nat.n]
+profile = {profile}
+{knobs}
+[host.a]
+behind = n
+[host.b]
+behind = n
+[host.rv]
+behind = internet
+addresses = 2
+"""
+
+
+def one_nat(knobs="", profile="port-restricted-cone"):
+    return ONE_NAT.format(knobs=knobs, profile=profile)
+
+
 def natlab(*args, check=True, **kw):
     return subprocess.run([NATLAB, *args], capture_output=True, text=True, check=check, **kw)
 

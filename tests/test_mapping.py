@@ -3,20 +3,7 @@ import socket
 
 import pytest
 
-from labkit import tcp_observed, udp_observed
-
-TOPO = """
-[nat.n]
-profile = port-restricted-cone
-{knobs}
-[host.a]
-behind = n
-[host.b]
-behind = n
-[host.rv]
-behind = internet
-addresses = 2
-"""
+from labkit import one_nat, tcp_observed, udp_observed
 
 
 def observe(lab, proto, node, port, targets):
@@ -29,7 +16,7 @@ FOUR = [(0, 7000), (0, 7001), (1, 7000), (1, 7001)]  # two server addresses x tw
 
 @pytest.mark.parametrize("proto", ["udp", "tcp"])
 def test_eim_same_external_endpoint_for_every_destination(make_lab, proto):
-    lab = make_lab(TOPO.format(knobs="mapping = eim"))
+    lab = make_lab(one_nat("mapping = eim"))
     seen = observe(lab, proto, "a", 5000, FOUR)
     assert len(set(seen)) == 1
     assert seen[0][0] == lab.wan("n")
@@ -37,7 +24,7 @@ def test_eim_same_external_endpoint_for_every_destination(make_lab, proto):
 
 @pytest.mark.parametrize("proto", ["udp", "tcp"])
 def test_eim_keeps_mapping_when_second_host_uses_same_port(make_lab, proto):
-    lab = make_lab(TOPO.format(knobs="mapping = eim"))
+    lab = make_lab(one_nat("mapping = eim"))
     first = observe(lab, proto, "a", 5000, [(0, 7000)])[0]
     other = observe(lab, proto, "b", 5000, [(1, 7000)])[0]
     again = observe(lab, proto, "a", 5000, [(1, 7000)])[0]
@@ -49,7 +36,7 @@ def test_eim_keeps_mapping_when_second_host_uses_same_port(make_lab, proto):
 def test_linux_masquerade_loses_mapping_on_collision(make_lab, proto):
     # plain masquerade keeps the port only while the 5-tuple is unique: when b holds
     # port 5000 towards server 2, a's packets to server 2 need another port
-    lab = make_lab(TOPO.format(knobs="").replace("port-restricted-cone", "linux-default"))
+    lab = make_lab(one_nat("", profile="linux-default"))
     first = observe(lab, proto, "a", 5000, [(0, 7000)])[0]
     other = observe(lab, proto, "b", 5000, [(1, 7000)])[0]
     again = observe(lab, proto, "a", 5000, [(1, 7000)])[0]
@@ -59,7 +46,7 @@ def test_linux_masquerade_loses_mapping_on_collision(make_lab, proto):
 
 @pytest.mark.parametrize("proto", ["udp", "tcp"])
 def test_adm_depends_on_remote_address_only(make_lab, proto):
-    lab = make_lab(TOPO.format(knobs="mapping = adm"))
+    lab = make_lab(one_nat("mapping = adm"))
     s1p1, s1p2, s2p1, s2p2 = observe(lab, proto, "a", 5000, FOUR)
     assert s1p1 == s1p2
     assert s2p1 == s2p2
@@ -68,29 +55,27 @@ def test_adm_depends_on_remote_address_only(make_lab, proto):
 
 @pytest.mark.parametrize("proto", ["udp", "tcp"])
 def test_apdm_new_port_for_every_destination(make_lab, proto):
-    lab = make_lab(TOPO.format(knobs="mapping = apdm\nallocation = random"))
+    lab = make_lab(one_nat("mapping = apdm\nallocation = random"))
     seen = observe(lab, proto, "a", 5000, FOUR)
     assert len(set(seen)) == 4
 
 
 @pytest.mark.parametrize("proto", ["udp", "tcp"])
 def test_allocation_preserve_keeps_inside_port(make_lab, proto):
-    lab = make_lab(TOPO.format(knobs="mapping = eim\nallocation = preserve"))
+    lab = make_lab(one_nat("mapping = eim\nallocation = preserve"))
     assert [p for _, p in observe(lab, proto, "a", 5123, FOUR)] == [5123] * 4
 
 
 @pytest.mark.parametrize("proto", ["udp", "tcp"])
 def test_allocation_sequential_steps_by_delta(make_lab, proto):
-    lab = make_lab(TOPO.format(
-        knobs="mapping = apdm\nallocation = sequential\nport_range = 30000-30099\ndelta = 3"))
+    lab = make_lab(one_nat("mapping = apdm\nallocation = sequential\nport_range = 30000-30099\ndelta = 3"))
     ports = [p for _, p in observe(lab, proto, "a", 5000, FOUR)]
     assert ports == [30000, 30003, 30006, 30009]
 
 
 @pytest.mark.parametrize("proto", ["udp", "tcp"])
 def test_allocation_random_within_range_and_unpredictable(make_lab, proto):
-    lab = make_lab(TOPO.format(
-        knobs="mapping = apdm\nallocation = random\nport_range = 40000-60000"))
+    lab = make_lab(one_nat("mapping = apdm\nallocation = random\nport_range = 40000-60000"))
     ports = [p for _, p in observe(lab, proto, "a", 5000, FOUR)]
     assert all(40000 <= p <= 60000 for p in ports)
     assert len(set(ports)) == 4
@@ -100,7 +85,7 @@ def test_allocation_random_within_range_and_unpredictable(make_lab, proto):
 
 @pytest.mark.parametrize("proto", ["udp", "tcp"])
 def test_eim_random_allocation_then_kept(make_lab, proto):
-    lab = make_lab(TOPO.format(knobs="mapping = eim\nallocation = random\nport_range = 40000-60000"))
+    lab = make_lab(one_nat("mapping = eim\nallocation = random\nport_range = 40000-60000"))
     seen = observe(lab, proto, "a", 5000, FOUR)
     assert len(set(seen)) == 1
     assert 40000 <= seen[0][1] <= 60000
