@@ -81,7 +81,7 @@ int show_main(int argc, char *argv[])
 {
 	const char *id = NULL, *name;
 	struct diag d;
-	json_t *st, *node, *out;
+	json_t *st, *node;
 	int json = 0, rc = 0;
 
 	if (want_help(argc, argv, usage))
@@ -113,16 +113,13 @@ int show_main(int argc, char *argv[])
 			close(fd);
 		json_object_set_new(node, "mappings", maps);
 	}
-	/* bookkeeping that is not part of the shown shape */
-	out = json_deep_copy(st);
-	json_object_del(out, "netns");
+	json_object_del(st, "netns"); /* bookkeeping, not part of the shown shape */
 	if (json) {
-		json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		json_dumpf(st, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		putchar('\n');
 	} else {
-		print_text(out);
+		print_text(st);
 	}
-	json_decref(out);
 	json_decref(st);
 	return rc;
 }

@@ -90,7 +90,7 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
-static int expected_names(const struct knob *k, char *buf, size_t len)
+static void expected_names(const struct knob *k, char *buf, size_t len)
 {
 	size_t used = 0;
 
@@ -101,7 +101,6 @@ static int expected_names(const struct knob *k, char *buf, size_t len)
 		used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s",
 					 used ? ", " : "", k->names[i]);
 	}
-	return 0;
 }
 
 int nat_profile_set(struct nat_profile *p, const char *key, const char *value, struct diag *d)

@@ -145,7 +145,7 @@ static const char *public_addr(const struct scenario *s, int i, char *buf, size_
 	return addr_only(buf, len, s->nodes[i].addr[0]);
 }
 
-static json_t *state_new(const struct scenario *s, const char *id, const struct lab_opts *o)
+static json_t *state_new(const struct scenario *s, const char *id)
 {
 	json_t *st = json_object(), *nodes = json_object(), *ns = json_array();
 	char buf[300];
@@ -161,7 +161,6 @@ static json_t *state_new(const struct scenario *s, const char *id, const struct 
 	json_object_set_new(st, "owner",
 			    json_pack("{s:i,s:I}", "pid", (int)getpid(), "start",
 				      (json_int_t)proc_start(getpid())));
-	json_object_set_new(st, "keep", json_boolean(o->owner == 0));
 	for (int oi = 0; oi < s->n; oi++) {
 		const struct lab_node *n = &s->nodes[s->order[oi]];
 		json_t *node = json_object(), *addrs = json_array();
@@ -309,7 +308,7 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 
 	if (reserve_id(s->name, id, d))
 		goto out;
-	st = state_new(s, id, o);
+	st = state_new(s, id);
 	if (state_write(id, st, d)) {
 		json_decref(st);
 		goto undo;
