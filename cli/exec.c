@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -37,6 +39,10 @@ int exec_main(int argc, char *argv[])
 	if (fd < 0 || netns_enter(fd))
 		return fail(1, "cannot enter %s: %s", name, strerror(errno));
 	close(fd);
+	/* as `ip netns exec`: a private /sys, so /sys/class/net shows the node's links */
+	if (!unshare(CLONE_NEWNS) && !mount("", "/", NULL, MS_SLAVE | MS_REC, NULL) &&
+	    !umount2("/sys", MNT_DETACH))
+		mount(name, "/sys", "sysfs", 0, NULL);
 	execvp(argv[cmd], argv + cmd);
 	return fail(127, "%s: %s", argv[cmd], strerror(errno));
 }

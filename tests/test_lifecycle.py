@@ -107,6 +107,7 @@ def test_exec_runs_in_node_namespace(make_lab):
     lab = make_lab(SMALL)
     out = lab.exec("a", "cat", "/proc/net/fib_trie").stdout
     assert lab.addr("a") in out and lab.addr("rv") not in out
+    assert sorted(lab.exec("a", "ls", "/sys/class/net").stdout.split()) == ["eth0", "lo"]
     r = natlab("exec", lab.name, "a", "--", "sh", "-c", "exit 7", check=False)
     assert r.returncode == 7
 
