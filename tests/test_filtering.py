@@ -198,3 +198,33 @@ def test_tcp_established_timeout(make_lab, timeout, idle, kept):
     lst.listen(1)
     s = lab.sock("rv", socket.SOCK_STREAM, bind=(lab.addr("rv", 1), 0))
     assert (connect_outcome(s, ext, timeout=1.0) == "connected") == kept
+
+
+@pytest.mark.parametrize("proto", ["tcp", "udp"])
+def test_hairpin_source_is_senders_external_endpoint(make_lab, proto):
+    """RFC 5382 REQ-8: b sees a hairpinned connection come from a's external endpoint.
+    nf_nat gives it: a new connection from a source with a live mapping reuses it."""
+    # random allocation, so a's external port differs from its inside port
+    lab = make_lab(one_nat("hairpin = on\nallocation = random\nport_range = 40000-60000"))
+    rv = ("rv", lab.addr("rv"))
+    fn = udp_observed if proto == "udp" else tcp_observed
+    a_ext = fn(lab, "a", 5001, rv, 7001)
+    if proto == "tcp":
+        lst = lab.sock("b", socket.SOCK_STREAM, bind=("0.0.0.0", 6000), reuse=True)
+        lst.listen(4)
+        b_ext = tcp_observed(lab, "b", 6000, rv, 7000, keep=True)
+        s = lab.sock("a", socket.SOCK_STREAM, bind=("0.0.0.0", 5001), reuse=True)
+        assert connect_outcome(s, b_ext, timeout=1.0) == "connected"
+        lst.settimeout(1)
+        _, seen = lst.accept()
+    else:
+        b = lab.sock("b", bind=("0.0.0.0", 6000), reuse=True)
+        srv = lab.sock("rv", bind=(lab.addr("rv"), 7000))
+        srv.settimeout(2)
+        b.sendto(b"x", (lab.addr("rv"), 7000))
+        _, b_ext = srv.recvfrom(10)
+        a = lab.sock("a", bind=("0.0.0.0", 5001), reuse=True)
+        a.sendto(b"hairpin", b_ext)
+        b.settimeout(1)
+        _, seen = b.recvfrom(10)
+    assert seen == a_ext
