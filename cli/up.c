@@ -18,7 +18,7 @@ int up_main(int argc, char *argv[])
 	struct diag d;
 	char id[LAB_ID_MAX] = "";
 	const char *file = NULL;
-	sigset_t block, old;
+	sigset_t old;
 	int rc;
 
 	if (want_help(argc, argv, usage))
@@ -51,11 +51,7 @@ int up_main(int argc, char *argv[])
 		return fail(1, "building a lab needs root (network namespaces, nftables)");
 	}
 	/* a signal that comes once the lab stands waits until its name is out */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &old);
+	lab_block_signals(&old);
 	rc = lab_up(s, &o, id, &d);
 	free(s);
 	if (rc)

@@ -14,13 +14,14 @@ static const char *const protos[] = { "tcp", "udp" };
 
 static unsigned map_timeout(const struct nat_profile *p, const char *proto)
 {
-	unsigned a = p->udp_timeout ? p->udp_timeout : 30;
-	unsigned b = p->udp_stream_timeout ? p->udp_stream_timeout : 120;
+	unsigned a, b;
 
 	/* a TCP mapping idles out with its established connection (an unanswered SYN
 	 * keeps only its own conntrack entry); a UDP one with the longer UDP timeout */
 	if (!strcmp(proto, "tcp"))
 		return p->tcp_established_timeout ? p->tcp_established_timeout : 432000;
+	a = p->udp_timeout ? p->udp_timeout : 30;
+	b = p->udp_stream_timeout ? p->udp_stream_timeout : 120;
 	return a > b ? a : b;
 }
 

@@ -202,14 +202,32 @@ struct build {
 	struct nl_sock *sk[LAB_MAX_NODES];
 };
 
+/* The signals that end a bring-up: they wait (blocked) until the lab is whole or gone. */
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+void lab_block_signals(sigset_t *old)
+{
+	sigset_t block;
+
+	stop_signals(&block);
+	sigprocmask(SIG_BLOCK, &block, old);
+}
+
 static int interrupted(struct diag *d)
 {
-	sigset_t pending;
+	sigset_t pending, stop;
 
 	sigpending(&pending);
-	if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) ||
-	    sigismember(&pending, SIGHUP))
-		return diag_set(d, "interrupted");
+	stop_signals(&stop);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&stop, sig) == 1 && sigismember(&pending, sig) == 1)
+			return diag_set(d, "interrupted");
 	return 0;
 }
 
@@ -293,18 +311,13 @@ static int build_nat(struct build *b, int i, struct diag *d)
 int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MAX], struct diag *d)
 {
 	struct build b = { .s = s, .id = id, .root = -1 };
-	sigset_t block, old;
+	sigset_t old;
 	json_t *st;
 	int rc = -1;
 
 	for (int i = 0; i < LAB_MAX_NODES; i++)
 		b.fd[i] = -1;
-	/* signals wait until the lab is whole or gone */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &old);
+	lab_block_signals(&old);
 
 	if (reserve_id(s->name, id, d))
 		goto out;

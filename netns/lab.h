@@ -3,6 +3,7 @@
 #define NATLAB_LAB_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -21,6 +22,9 @@ struct lab_opts {
 
 /* Builds the lab; writes its unique name to id. On failure nothing is left behind. */
 int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MAX], struct diag *d);
+/* Blocks SIGINT, SIGTERM and SIGHUP (lab_up does so while it builds); old gets the
+ * mask to restore. */
+void lab_block_signals(sigset_t *old);
 /* Ends the lab's processes, removes its namespaces and bookkeeping. */
 int lab_down(const char *id, struct diag *d);
 /* Reads the lab's bookkeeping; NULL (and d) if there is no such lab. */

@@ -96,14 +96,16 @@ class Lab:
         return natlab("exec", self.name, node, "--", *cmd, **kw)
 
 
-def udp_observed(lab, node, port, server, sport):
-    """The source endpoint that a server in the internet sees for node:port."""
-    c = lab.sock(node, socket.SOCK_DGRAM, bind=("0.0.0.0", port), reuse=True)
+def udp_observed(lab, node, port, server, sport, sock=None):
+    """The source endpoint that a server in the internet sees for node:port.
+    With sock (bound to that port already) the caller keeps it open."""
+    c = sock or lab.sock(node, socket.SOCK_DGRAM, bind=("0.0.0.0", port), reuse=True)
     s = lab.sock(server[0], socket.SOCK_DGRAM, bind=(server[1], sport))
     s.settimeout(2)
     c.sendto(b"x", (server[1], sport))
     _, src = s.recvfrom(100)
-    c.close()
+    if sock is None:
+        c.close()
     s.close()
     return src
 

@@ -114,10 +114,7 @@ def test_hairpin(make_lab, proto, hairpin):
             assert peer[0] == lab.wan("n"), "hairpinned traffic comes from the NAT's outside"
     else:
         b = lab.sock("b", bind=("0.0.0.0", 6000), reuse=True)
-        srv = lab.sock("rv", bind=(lab.addr("rv"), 7000))
-        srv.settimeout(2)
-        b.sendto(b"x", (lab.addr("rv"), 7000))
-        _, ext = srv.recvfrom(10)
+        ext = udp_observed(lab, "b", 6000, rv, 7000, sock=b)
         a = lab.sock("a", bind=("0.0.0.0", 0))
         assert udp_reaches(a, ext, b) == (hairpin == "on")
 
@@ -219,10 +216,7 @@ def test_hairpin_source_is_senders_external_endpoint(make_lab, proto):
         _, seen = lst.accept()
     else:
         b = lab.sock("b", bind=("0.0.0.0", 6000), reuse=True)
-        srv = lab.sock("rv", bind=(lab.addr("rv"), 7000))
-        srv.settimeout(2)
-        b.sendto(b"x", (lab.addr("rv"), 7000))
-        _, b_ext = srv.recvfrom(10)
+        b_ext = udp_observed(lab, "b", 6000, rv, 7000, sock=b)
         a = lab.sock("a", bind=("0.0.0.0", 5001), reuse=True)
         a.sendto(b"hairpin", b_ext)
         b.settimeout(1)
