@@ -5,16 +5,16 @@ PREFIX  ?= /usr/local
 PYTEST  ?= /usr/bin/python3 -m pytest
 JOBS    ?= 4
 
-PKGS     = libnl-3.0 libnl-route-3.0 libmnl libnftables inih jansson
+PKGS     = libnl-3.0 libnl-route-3.0 libmnl libnftables inih jansson libpcap
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 PROFILE_DIR ?= $(CURDIR)/natsim/profiles
 NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	-DNATLAB_PROFILE_DIR='"$(PROFILE_DIR)"' $(PKG_CFLAGS)
 
 LIB_SRC = common/diag.c common/inifile.c \
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c \
-	netns/scenario.c netns/netns.c netns/link.c netns/lab.c
+	netns/scenario.c netns/netns.c netns/link.c netns/wire.c netns/lab.c
 CLI_SRC = cli/natlab.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 HDRS = $(wildcard common/*.h natsim/*.h netns/*.h cli/*.h)

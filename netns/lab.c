@@ -5,7 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +18,7 @@
 #include "lab.h"
 #include "link.h"
 #include "netns.h"
+#include "wire.h"
 
 void lab_netns_name(char *buf, size_t len, const char *id, const char *node)
 {
@@ -37,9 +42,15 @@ const char *lab_run_dir(void)
 	return env && *env ? env : LAB_RUN_DIR;
 }
 
+/* A lab's files in the run directory: ID.json (bookkeeping), ID.pcap, ID.events, ID.wire.log */
+static void run_path(char *buf, size_t len, const char *id, const char *ext)
+{
+	snprintf(buf, len, "%s/%s%s", lab_run_dir(), id, ext);
+}
+
 static void state_path(char *buf, size_t len, const char *id)
 {
-	snprintf(buf, len, "%s/%s.json", lab_run_dir(), id);
+	run_path(buf, len, id, ".json");
 }
 
 /* Start time of a process (field 22 of /proc/PID/stat), to tell a reused PID apart. */
@@ -199,8 +210,15 @@ struct build {
 	const char *id;
 	int root;
 	int fd[LAB_MAX_NODES];
+	int io[LAB_MAX_NODES]; /* ioctl sockets, one per namespace (ethtool) */
 	struct nl_sock *sk[LAB_MAX_NODES];
 };
+
+/* Does node i hang on the wire (rather than on a bridge)? */
+static bool on_wire(const struct build *b, int i)
+{
+	return b->s->nodes[i].parent == 0 && !b->s->bridge;
+}
 
 /* The signals that end a bring-up: they wait (blocked) until the lab is whole or gone. */
 static void stop_signals(sigset_t *set)
@@ -251,9 +269,11 @@ static int build_node_ns(struct build *b, int i, struct diag *d)
 		rc = diag_set(d, "%s: cannot enable forwarding", name);
 	if (!rc && !(b->sk[i] = rtnl_open(d)))
 		rc = -1;
+	if (!rc && (b->io[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		rc = diag_set(d, "socket: %s", strerror(errno));
 	if (!rc)
 		rc = link_set_up(b->sk[i], 1, d);
-	if (!rc && n->n_children)
+	if (!rc && n->n_children && (n->kind == NODE_NAT || b->s->bridge))
 		rc = bridge_add(b->sk[i], n->kind == NODE_NAT ? IF_BRIDGE_NAT : IF_BRIDGE_INTERNET,
 				IFINDEX_BRIDGE, d);
 	if (netns_enter(b->root) && !rc)
@@ -266,8 +286,12 @@ static int build_node_links(struct build *b, int i, struct diag *d)
 	const struct lab_node *n = &b->s->nodes[i];
 	const char *up = n->kind == NODE_NAT ? IF_UPLINK_NAT : IF_UPLINK_HOST;
 
-	if (veth_add(b->sk[n->parent], n->name, IFINDEX_BRIDGE, up, b->fd[i], IFINDEX_UPLINK, d) ||
+	if (veth_add(b->sk[n->parent], n->name, on_wire(b, i) ? 0 : IFINDEX_BRIDGE, up, b->fd[i],
+		     IFINDEX_UPLINK, d) ||
 	    link_set_up(b->sk[i], IFINDEX_UPLINK, d))
+		return -1;
+	if (on_wire(b, i) &&
+	    (link_offloads_off(b->io[0], n->name, d) || link_offloads_off(b->io[i], up, d)))
 		return -1;
 	if (n->kind == NODE_NAT && addr_add(b->sk[i], IFINDEX_BRIDGE, n->lan_addr, d))
 		return -1;
@@ -308,6 +332,71 @@ static int build_nat(struct build *b, int i, struct diag *d)
 	return rc;
 }
 
+/* Starts the wire in the internet namespace, detached (it outlives `natlab up`; the lab's
+ * teardown ends it with the rest of the lab's processes), and waits until it forwards. */
+static int spawn_wire(struct build *b, json_t *st, struct diag *d)
+{
+	struct wire_config *wc = malloc(sizeof(*wc));
+	char log[PATH_MAX], ready = 0;
+	int p[2], status, rc = -1;
+	pid_t child, pid = 0;
+	struct pollfd pfd;
+
+	if (!wc)
+		return diag_set(d, "out of memory");
+	wire_config_from_scenario(wc, b->s);
+	if (b->s->capture)
+		run_path(wc->pcap_path, sizeof(wc->pcap_path), b->id, ".pcap");
+	run_path(wc->events_path, sizeof(wc->events_path), b->id, ".events");
+	run_path(log, sizeof(log), b->id, ".wire.log");
+	if (pipe2(p, O_CLOEXEC)) {
+		free(wc);
+		return diag_set(d, "pipe: %s", strerror(errno));
+	}
+	child = fork();
+	if (child == 0) {
+		int nul, lg;
+
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		nul = open("/dev/null", O_RDWR);
+		lg = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (netns_enter(b->fd[0]) || nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
+		    dup2(lg >= 0 ? lg : nul, 2) < 0 || dup2(p[1], 3) < 0)
+			_exit(1);
+		close_range(4, ~0U, 0);
+		prctl(PR_SET_NAME, "natlab-wire", 0, 0, 0);
+		pid = getpid();
+		if (write(3, &pid, sizeof(pid)) != sizeof(pid))
+			_exit(1);
+		_exit(wire_run(wc, 3));
+	}
+	close(p[1]);
+	if (child < 0) {
+		close(p[0]);
+		free(wc);
+		return diag_set(d, "fork: %s", strerror(errno));
+	}
+	waitpid(child, &status, 0);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	/* the pid, then one byte once every port is open */
+	if (poll(&pfd, 1, 3000) == 1 && read(p[0], &pid, sizeof(pid)) == sizeof(pid) &&
+	    poll(&pfd, 1, 3000) == 1 && read(p[0], &ready, 1) == 1)
+		rc = 0;
+	else
+		diag_set(d, "the wire did not start (see %s)", log);
+	close(p[0]);
+	if (pid > 0)
+		json_object_set_new(st, "wire", json_pack("{s:i,s:s,s:s}", "pid", (int)pid, "events",
+							   wc->events_path, "log", log));
+	if (!rc && wc->pcap_path[0])
+		json_object_set_new(st, "pcap", json_string(wc->pcap_path));
+	free(wc);
+	return rc;
+}
+
 int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MAX], struct diag *d)
 {
 	struct build b = { .s = s, .id = id, .root = -1 };
@@ -316,7 +405,7 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 	int rc = -1;
 
 	for (int i = 0; i < LAB_MAX_NODES; i++)
-		b.fd[i] = -1;
+		b.fd[i] = b.io[i] = -1;
 	lab_block_signals(&old);
 
 	if (reserve_id(s->name, id, d))
@@ -342,6 +431,8 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 		if (s->nodes[s->order[oi]].kind == NODE_NAT &&
 		    (build_nat(&b, s->order[oi], d) || interrupted(d)))
 			goto undo_st;
+	if (!s->bridge && spawn_wire(&b, st, d))
+		goto undo_st;
 	json_object_set_new(st, "state", json_string("up"));
 	if (o->owner == 0)
 		json_object_set_new(st, "owner", json_null());
@@ -360,6 +451,8 @@ undo:
 			nl_socket_free(b.sk[i]);
 		if (b.fd[i] >= 0)
 			close(b.fd[i]);
+		if (b.io[i] >= 0)
+			close(b.io[i]);
 	}
 	if (b.root >= 0)
 		close(b.root);
@@ -374,20 +467,20 @@ out:
 	return rc;
 }
 
-/* Ends every process living in one of the lab's namespaces: they belong to the lab. */
+/* Ends every process living in one of the lab's namespaces: they belong to the lab.
+ * SIGTERM, then up to half a second (watched through pidfds, which also see an exit
+ * that no parent has reaped yet), then SIGKILL. */
 static void kill_lab_processes(const unsigned long *inodes, int n)
 {
-	pid_t victims[1024];
+	struct pollfd pfd[256];
 	int nv = 0;
 	DIR *proc = opendir("/proc");
 	struct dirent *e;
+	struct timespec start, now;
 
-	if (!proc || n == 0) {
-		if (proc)
-			closedir(proc);
+	if (!proc)
 		return;
-	}
-	while ((e = readdir(proc)) && nv < 1024) {
+	while (n > 0 && (e = readdir(proc)) && nv < 256) {
 		char path[300], link[64];
 		unsigned long ino;
 		ssize_t len;
@@ -402,24 +495,42 @@ static void kill_lab_processes(const unsigned long *inodes, int n)
 		link[len] = '\0';
 		if (sscanf(link, "net:[%lu]", &ino) != 1)
 			continue;
-		for (int i = 0; i < n; i++)
-			if (inodes[i] == ino && kill(pid, SIGTERM) == 0)
-				victims[nv++] = pid;
+		for (int i = 0; i < n; i++) {
+			int fd;
+
+			if (inodes[i] != ino)
+				continue;
+			fd = (int)syscall(SYS_pidfd_open, pid, 0);
+			if (fd >= 0 && syscall(SYS_pidfd_send_signal, fd, SIGTERM, NULL, 0) == 0) {
+				pfd[nv].fd = fd;
+				pfd[nv++].events = POLLIN;
+			} else if (fd >= 0) {
+				close(fd);
+			}
+		}
 	}
 	closedir(proc);
-	/* give them half a second to end cleanly, then insist */
-	for (int round = 0; round < 50 && nv; round++) {
-		int alive = 0;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		int alive = 0, left;
 
 		for (int i = 0; i < nv; i++)
-			if (kill(victims[i], 0) == 0)
-				victims[alive++] = victims[i];
-		nv = alive;
-		if (nv)
-			usleep(10000);
+			alive += pfd[i].fd >= 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = 500 - (int)((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+		if (!alive || left <= 0 || poll(pfd, (nfds_t)nv, left) <= 0)
+			break;
+		for (int i = 0; i < nv; i++)
+			if (pfd[i].fd >= 0 && pfd[i].revents) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1; /* poll skips negative fds */
+			}
 	}
 	for (int i = 0; i < nv; i++)
-		kill(victims[i], SIGKILL);
+		if (pfd[i].fd >= 0) {
+			syscall(SYS_pidfd_send_signal, pfd[i].fd, SIGKILL, NULL, 0);
+			close(pfd[i].fd);
+		}
 }
 
 /* The lab's namespaces are exactly "<id>-<node>": ids are "<base>-<hex>" and neither
@@ -467,6 +578,13 @@ int lab_down(const char *id, struct diag *d)
 	for (int i = 0; i < n; i++)
 		if (netns_remove(names[i]))
 			rc = diag_set(d, "cannot remove netns %s: %s", names[i], strerror(errno));
+	for (const char *const *ext = (const char *const[]){ ".pcap", ".events", ".wire.log", NULL };
+	     *ext; ext++) {
+		char file[PATH_MAX];
+
+		run_path(file, sizeof(file), id, *ext);
+		unlink(file);
+	}
 	if (!rc && unlink(path) && errno != ENOENT)
 		rc = diag_set(d, "cannot remove %s: %s", path, strerror(errno));
 	return rc;

@@ -1,4 +1,8 @@
+#include <errno.h>
+#include <linux/ethtool.h>
 #include <linux/if.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <linux/rtnetlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -141,4 +145,21 @@ int route_default_add(struct nl_sock *s, int ifindex, const char *gw, struct dia
 	nl_addr_put(via);
 	rtnl_route_put(r);
 	return err ? nl_fail(d, "default route via", gw, err) : 0;
+}
+
+int link_offloads_off(int sock, const char *ifname, struct diag *d)
+{
+	static const unsigned cmds[] = { ETHTOOL_STXCSUM, ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_SGRO };
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		struct ethtool_value ev = { .cmd = cmds[i], .data = 0 };
+		struct ifreq ifr;
+
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+		ifr.ifr_data = (void *)&ev;
+		if (ioctl(sock, SIOCETHTOOL, &ifr) && errno != EOPNOTSUPP)
+			return diag_set(d, "ethtool %s: %s", ifname, strerror(errno));
+	}
+	return 0;
 }

@@ -15,6 +15,10 @@ int bridge_add(struct nl_sock *s, const char *name, int ifindex, struct diag *d)
 int veth_add(struct nl_sock *s, const char *name, int master, const char *peer, int peer_ns_fd,
 	     int peer_ifindex, struct diag *d);
 int addr_add(struct nl_sock *s, int ifindex, const char *cidr, struct diag *d);
+/* Turns off tx checksum offload, TSO, GSO and GRO on ifname (ethtool ioctls on sock,
+ * a socket in the link's namespace): frames that AF_PACKET hands the wire must be
+ * complete and no larger than the MTU (DESIGN §3). */
+int link_offloads_off(int sock, const char *ifname, struct diag *d);
 int route_default_add(struct nl_sock *s, int ifindex, const char *gw, struct diag *d);
 
 #endif

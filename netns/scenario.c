@@ -50,26 +50,127 @@ static int parse_onoff(const char *v, bool *out)
 	return 0;
 }
 
-/* Link emulation keys wait for the userspace wire; a zero is harmless, anything else is refused. */
-static int link_key(const char *key, const char *value, struct diag *d)
+static int parse_double(const char *v, double lo, double hi, double *out)
 {
 	char *end;
-	double v;
 
 	errno = 0;
-	v = strtod(value, &end);
-	if (errno || end == value || *end || v < 0 || (!strcmp(key, "loss") && v > 1))
+	*out = strtod(v, &end);
+	return (errno || end == v || *end || !(*out >= lo && *out <= hi)) ? -1 : 0;
+}
+
+/* delay_ms, jitter_ms, loss: the node's link into the internet, in the wire. */
+static int link_key(struct lab_node *n, const char *key, const char *value, int line,
+		    struct diag *d)
+{
+	bool loss = !strcmp(key, "loss");
+	double v;
+
+	if (parse_double(value, 0, loss ? 1 : 60000, &v))
 		return diag_set(d, "%s: \"%s\" is not a %s", key, value,
-				!strcmp(key, "loss") ? "fraction from 0 to 1" : "number of ms >= 0");
-	if (v != 0)
-		return diag_set(d, "%s: link emulation is not supported yet (the internet is a plain bridge)",
-				key);
+				loss ? "fraction from 0 to 1" : "number of ms from 0 to 60000");
+	if (!strcmp(key, "delay_ms"))
+		n->delay_ms = v;
+	else if (!strcmp(key, "jitter_ms"))
+		n->jitter_ms = v;
+	else
+		n->loss = v;
+	if (!n->link_line)
+		n->link_line = line;
 	return 0;
 }
 
 static bool is_link_key(const char *key)
 {
 	return !strcmp(key, "delay_ms") || !strcmp(key, "jitter_ms") || !strcmp(key, "loss");
+}
+
+static int set_once(int *seen, int line, const char *key, struct diag *d)
+{
+	if (*seen)
+		return diag_set(d, "duplicate key \"%s\" (first at line %d)", key, *seen);
+	*seen = line;
+	return 0;
+}
+
+static const char *const match_names[] = { "any", "tcp", "tcp-syn", "tcp-synack", "tcp-ack",
+					   "tcp-rst", "udp", "icmp", NULL };
+
+const char *fault_match_name(int m)
+{
+	return match_names[m];
+}
+
+static int fault_find(const struct scenario *s, const char *name)
+{
+	for (int i = 0; i < s->n_faults; i++)
+		if (!strcmp(s->faults[i].name, name))
+			return i;
+	return -1;
+}
+
+static int fault_section(struct scenario *s, const char *name, int line, struct diag *d)
+{
+	struct wire_fault *f;
+	int prev;
+
+	if (check_name(name, NODE_NAME_MAX, d))
+		return -1;
+	prev = fault_find(s, name);
+	if (prev >= 0)
+		return diag_set(d, "duplicate fault \"%s\" (first at line %d)", name, s->faults[prev].line);
+	if (s->n_faults >= LAB_MAX_FAULTS)
+		return diag_set(d, "too many faults (at most %d)", LAB_MAX_FAULTS);
+	f = &s->faults[s->n_faults++];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->line = line;
+	return 0;
+}
+
+static int fault_key(struct wire_fault *f, const char *key, const char *value, int line,
+		     struct diag *d)
+{
+	long v;
+
+	if (!strcmp(key, "at")) {
+		if (set_once(&f->at_line, line, key, d))
+			return -1;
+		if (strlen(value) >= sizeof(f->at_name))
+			return diag_set(d, "at: no node \"%s\"", value);
+		snprintf(f->at_name, sizeof(f->at_name), "%s", value);
+	} else if (!strcmp(key, "match")) {
+		for (int i = 0; match_names[i]; i++)
+			if (!strcmp(match_names[i], value)) {
+				f->match = i;
+				return 0;
+			}
+		return diag_set(d, "match: unknown value \"%s\" (expected any, tcp, tcp-syn, tcp-synack, tcp-ack, tcp-rst, udp, icmp)",
+				value);
+	} else if (!strcmp(key, "action")) {
+		if (set_once(&f->action_line, line, key, d))
+			return -1;
+		if (strcmp(value, "drop") && strcmp(value, "delay"))
+			return diag_set(d, "action: expected drop or delay, not \"%s\"", value);
+		f->action = !strcmp(value, "drop") ? FAULT_DROP : FAULT_DELAY;
+	} else if (!strcmp(key, "direction")) {
+		if (strcmp(value, "out") && strcmp(value, "in"))
+			return diag_set(d, "direction: expected out or in, not \"%s\"", value);
+		f->inbound = !strcmp(value, "in");
+	} else if (!strcmp(key, "count")) {
+		if (parse_int(value, 0, 1000000, &v))
+			return diag_set(d, "count: \"%s\" is not a number from 0 to 1000000", value);
+		f->count = (unsigned)v;
+	} else if (!strcmp(key, "extra_ms")) {
+		if (set_once(&f->extra_line, line, key, d))
+			return -1;
+		if (parse_double(value, 0, 60000, &f->extra_ms))
+			return diag_set(d, "extra_ms: \"%s\" is not a number of ms from 0 to 60000", value);
+	} else {
+		return diag_set(d, "unknown key \"%s\" in [fault.%s] (expected at, match, action, direction, count, extra_ms)",
+				key, f->name);
+	}
+	return 0;
 }
 
 static int scn_section(void *user, const char *section, int line, struct diag *d)
@@ -81,12 +182,14 @@ static int scn_section(void *user, const char *section, int line, struct diag *d
 
 	if (!strcmp(section, "lab"))
 		return 0;
+	if (dot && !strncmp(section, "fault.", 6))
+		return fault_section(s, dot + 1, line, d);
 	if (dot && !strncmp(section, "nat.", 4))
 		kind = NODE_NAT;
 	else if (dot && !strncmp(section, "host.", 5))
 		kind = NODE_HOST;
 	else
-		return diag_set(d, "unknown section [%s] (expected [lab], [nat.NAME] or [host.NAME])",
+		return diag_set(d, "unknown section [%s] (expected [lab], [nat.NAME], [host.NAME] or [fault.NAME])",
 				section);
 	if (check_name(dot + 1, NODE_NAME_MAX, d))
 		return -1;
@@ -108,7 +211,7 @@ static int scn_section(void *user, const char *section, int line, struct diag *d
 	return 0;
 }
 
-static int lab_key(struct scenario *s, const char *key, const char *value, struct diag *d)
+static int lab_key(struct scenario *s, const char *key, const char *value, int line, struct diag *d)
 {
 	long v;
 
@@ -119,23 +222,22 @@ static int lab_key(struct scenario *s, const char *key, const char *value, struc
 	} else if (!strcmp(key, "capture")) {
 		if (parse_onoff(value, &s->capture))
 			return diag_set(d, "capture: expected on or off, not \"%s\"", value);
-		if (s->capture)
-			return diag_set(d, "capture: not supported yet (the internet is a plain bridge)");
+	} else if (!strcmp(key, "reorder")) {
+		if (parse_onoff(value, &s->reorder))
+			return diag_set(d, "reorder: expected on or off, not \"%s\"", value);
+	} else if (!strcmp(key, "internet")) {
+		if (strcmp(value, "wire") && strcmp(value, "bridge"))
+			return diag_set(d, "internet: expected wire or bridge, not \"%s\"", value);
+		s->bridge = !strcmp(value, "bridge");
+		s->bridge_line = line;
 	} else if (!strcmp(key, "seed")) {
 		if (parse_int(value, 0, 4294967295L, &v))
 			return diag_set(d, "seed: \"%s\" is not a number from 0 to 4294967295", value);
 		s->seed = (unsigned)v;
 	} else {
-		return diag_set(d, "unknown key \"%s\" in [lab] (expected name, capture, seed)", key);
+		return diag_set(d, "unknown key \"%s\" in [lab] (expected name, capture, seed, reorder, internet)",
+				key);
 	}
-	return 0;
-}
-
-static int set_once(int *seen, int line, const char *key, struct diag *d)
-{
-	if (*seen)
-		return diag_set(d, "duplicate key \"%s\" (first at line %d)", key, *seen);
-	*seen = line;
 	return 0;
 }
 
@@ -144,7 +246,7 @@ static int node_key(struct lab_node *n, const char *key, const char *value, int 
 	long v;
 
 	if (is_link_key(key))
-		return link_key(key, value, d);
+		return link_key(n, key, value, line, d);
 	if (n->kind == NODE_NAT && !strcmp(key, "profile")) {
 		if (set_once(&n->profile_line, line, key, d))
 			return -1;
@@ -213,12 +315,60 @@ static int scn_key(void *user, const char *section, const char *key, const char 
 	if (!*section)
 		return diag_set(d, "\"%s\" before any [section]", key);
 	if (!strcmp(section, "lab"))
-		return lab_key(s, key, value, d);
+		return lab_key(s, key, value, line, d);
+	if (!strncmp(section, "fault.", 6)) {
+		i = fault_find(s, section + 6);
+		if (i < 0)
+			return diag_set(d, "unknown section [%s]", section);
+		return fault_key(&s->faults[i], key, value, line, d);
+	}
 	/* the reader registered every node section; anything else is not one */
 	i = strchr(section, '.') ? scenario_find(s, strchr(section, '.') + 1) : -1;
 	if (i < 0)
 		return diag_set(d, "unknown section [%s]", section);
 	return node_key(&s->nodes[i], key, value, line, d);
+}
+
+bool scenario_needs_wire(const struct scenario *s)
+{
+	if (s->capture || s->n_faults)
+		return true;
+	for (int i = 1; i < s->n; i++)
+		if (s->nodes[i].delay_ms || s->nodes[i].jitter_ms || s->nodes[i].loss)
+			return true;
+	return false;
+}
+
+/* Link keys and faults act on links into the internet, which only the wire has. */
+static int resolve_wire(struct scenario *s, struct diag *d)
+{
+	for (int i = 1; i < s->n; i++)
+		if (s->nodes[i].link_line && s->nodes[i].parent != 0)
+			return diag_set(d, "%s:%d: only links into the internet are emulated; [%s.%s] is behind %s",
+					s->path, s->nodes[i].link_line, node_kind_name(s->nodes[i].kind),
+					s->nodes[i].name, s->nodes[s->nodes[i].parent].name);
+	for (int k = 0; k < s->n_faults; k++) {
+		struct wire_fault *f = &s->faults[k];
+
+		if (!f->at_line)
+			return diag_set(d, "%s:%d: [fault.%s] has no \"at\" (a node in the internet)", s->path,
+					f->line, f->name);
+		f->at = scenario_find(s, f->at_name);
+		if (f->at <= 0 || s->nodes[f->at].parent != 0)
+			return diag_set(d, "%s:%d: at: \"%s\" is not a node attached to the internet", s->path,
+					f->at_line, f->at_name);
+		if (!f->action_line)
+			return diag_set(d, "%s:%d: [fault.%s] has no \"action\" (drop or delay)", s->path,
+					f->line, f->name);
+		if (f->action == FAULT_DELAY && !f->extra_line)
+			return diag_set(d, "%s:%d: action = delay needs extra_ms", s->path, f->action_line);
+		if (f->action == FAULT_DROP && f->extra_line)
+			return diag_set(d, "%s:%d: extra_ms goes with action = delay", s->path, f->extra_line);
+	}
+	if (s->bridge && scenario_needs_wire(s))
+		return diag_set(d, "%s:%d: internet = bridge cannot emulate links, faults or capture",
+				s->path, s->bridge_line);
+	return 0;
 }
 
 /* Parents, cycles, profiles; errors point at the line that causes them. */
@@ -278,7 +428,7 @@ static int resolve(struct scenario *s, struct diag *d)
 			if (nat_profile_set(&n->profile, n->ov[k].key, n->ov[k].value, &sub))
 				return diag_set(d, "%s:%d: %s", s->path, n->ov[k].line, sub.msg);
 	}
-	return 0;
+	return resolve_wire(s, d);
 }
 
 static void plan(struct scenario *s)

@@ -38,6 +38,9 @@ struct lab_node {
 	int addresses_line;
 	int clock_offset_ms;
 	int clock_line;
+	/* its link into the internet, emulated by the wire (each direction) */
+	double delay_ms, jitter_ms, loss;
+	int link_line; /* of the first link key; 0 when none */
 
 	/* The plan, filled by scenario_plan(). */
 	int depth;
@@ -49,12 +52,36 @@ struct lab_node {
 	char lan_addr[32];/* NATs: inside address, CIDR */
 };
 
+/* A scripted fault on the wire (section [fault.NAME]). */
+enum fault_match { MATCH_ANY, MATCH_TCP, MATCH_TCP_SYN, MATCH_TCP_SYNACK, MATCH_TCP_ACK,
+		   MATCH_TCP_RST, MATCH_UDP, MATCH_ICMP };
+enum fault_action { FAULT_DROP, FAULT_DELAY };
+#define LAB_MAX_FAULTS 16
+
+struct wire_fault {
+	char name[NODE_NAME_MAX];
+	int line;
+	char at_name[NODE_NAME_MAX];
+	int at;      /* node index; frames on its link */
+	bool inbound;/* towards the node (direction = in) instead of from it */
+	int match;
+	int action;
+	unsigned count; /* the first count matching frames; 0: all */
+	double extra_ms;
+	int at_line, action_line, extra_line;
+};
+
 struct scenario {
 	char path[PATH_MAX];
 	char dir[PATH_MAX];
 	char name[LAB_NAME_MAX]; /* from [lab] name or the file name; a suffix is added per run */
 	bool capture;
+	bool reorder;   /* jitter may reorder frames on a link */
+	bool bridge;    /* internet = bridge: a kernel bridge instead of the wire */
+	int bridge_line;
 	unsigned seed;
+	int n_faults;
+	struct wire_fault faults[LAB_MAX_FAULTS];
 	int n;
 	struct lab_node nodes[LAB_MAX_NODES];
 	int order[LAB_MAX_NODES]; /* parents before children */
@@ -72,6 +99,9 @@ struct scenario {
 int scenario_load(struct scenario *s, const char *path, struct diag *d);
 int scenario_load_stream(struct scenario *s, FILE *f, const char *name, struct diag *d);
 int scenario_find(const struct scenario *s, const char *name);
+/* True when the scenario asks the wire for anything a bridge cannot do. */
+bool scenario_needs_wire(const struct scenario *s);
+const char *fault_match_name(int m);
 const char *node_kind_name(enum node_kind k);
 
 #endif

@@ -45,8 +45,20 @@ CASES = {
     "host without behind": ("[host.a]\naddresses = 1\n", 1, 'no "behind"'),
     "several addresses behind NAT": ("[nat.home]\nprofile = full-cone\n[host.a]\nbehind = home\n"
                                      "addresses = 2\n", 5, "only hosts in the internet"),
-    "wire not yet": ("[nat.home]\nprofile = full-cone\ndelay_ms = 10\n" + GOOD_TAIL, 3,
-                     "not supported yet"),
+    "delay behind a NAT": ("[nat.home]\nprofile = full-cone\n[host.a]\nbehind = home\n"
+                           "delay_ms = 10\n", 5, "only links into the internet"),
+    "bad loss": ("[host.a]\nbehind = internet\nloss = 2\n", 3, "fraction from 0 to 1"),
+    "bridge cannot delay": ("[lab]\ninternet = bridge\n[host.a]\nbehind = internet\n"
+                            "delay_ms = 5\n", 2, "internet = bridge cannot"),
+    "fault without at": ("[fault.f]\naction = drop\n", 1, 'no "at"'),
+    "fault at NAT-side host": ("[nat.home]\nprofile = full-cone\n" + GOOD_TAIL +
+                               "[fault.f]\nat = a\naction = drop\n", 7,
+                               "not a node attached to the internet"),
+    "fault delay without extra": ("[host.a]\nbehind = internet\n[fault.f]\nat = a\n"
+                                  "action = delay\n", 5, "needs extra_ms"),
+    "fault bad match": ("[host.a]\nbehind = internet\n[fault.f]\nat = a\nmatch = syn\n", 5,
+                        'match: unknown value "syn"'),
+    "duplicate fault": ("[fault.f]\n[fault.f]\n", 2, 'duplicate fault "f"'),
 }
 
 
@@ -60,6 +72,9 @@ def run_up(path):
     # labs are named after the file: a failed "up" must leave no namespace of that name
     prefix = path.stem.replace("-", "_") + "-"
     r = natlab("up", str(path), check=False)
+    if r.returncode == 0:  # built after all: take it down, then fail
+        natlab("down", r.stdout.strip())
+        pytest.fail(f"natlab up accepted {path.name}")
     assert not [n for n in netns_list() if n.startswith(prefix)], \
         "a failed natlab up left namespaces behind"
     assert natlab("list").stdout == "", "a failed natlab up left bookkeeping behind"

@@ -1,0 +1,616 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <math.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
+#include <netinet/tcp.h>
+#include <pcap/pcap.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wire.h"
+
+#define FRAME_MAX 2048
+#define BATCH 32
+#define MAC_MAX 256
+
+void wire_config_from_scenario(struct wire_config *c, const struct scenario *s)
+{
+	int port_of[LAB_MAX_NODES];
+
+	memset(c, 0, sizeof(*c));
+	for (int i = 1; i < s->n; i++) {
+		const struct lab_node *n = &s->nodes[i];
+		struct wire_port *p;
+
+		port_of[i] = -1;
+		if (n->parent != 0)
+			continue;
+		port_of[i] = c->n_ports;
+		p = &c->ports[c->n_ports++];
+		snprintf(p->name, sizeof(p->name), "%s", n->name);
+		p->delay_ns = (int64_t)llround(n->delay_ms * 1e6);
+		p->jitter_ns = (int64_t)llround(n->jitter_ms * 1e6);
+		p->loss = n->loss;
+	}
+	for (int k = 0; k < s->n_faults; k++) {
+		c->faults[k] = s->faults[k];
+		c->faults[k].at = port_of[s->faults[k].at];
+	}
+	c->n_faults = s->n_faults;
+	c->reorder = s->reorder;
+	c->seed = s->seed;
+}
+
+/* splitmix64: small, seedable, one state per port so a run repeats. */
+static uint64_t rng_next(uint64_t *st)
+{
+	uint64_t z = (*st += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static double rng_unit(uint64_t *st)
+{
+	return (double)(rng_next(st) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static double rng_normal(uint64_t *st)
+{
+	double u1 = rng_unit(st), u2 = rng_unit(st);
+
+	if (u1 < 1e-300)
+		u1 = 1e-300;
+	return sqrt(-2.0 * log(u1)) * cos(2 * M_PI * u2);
+}
+
+struct frame {
+	uint64_t t; /* monotonic ns: when it leaves (sends) or reaches the core (records) */
+	uint64_t seq;
+	int out;    /* output port; for records: the destination port or -1 (flooded) */
+	int in;
+	int kind;   /* records: which event it is, 0 for none */
+	uint16_t len;
+	unsigned char data[];
+};
+
+struct heap {
+	struct frame **v;
+	size_t n, cap;
+};
+
+static bool earlier(const struct frame *a, const struct frame *b)
+{
+	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+}
+
+static int heap_push(struct heap *h, struct frame *f)
+{
+	size_t i;
+
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 1024;
+		struct frame **v = realloc(h->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		h->v = v;
+		h->cap = cap;
+	}
+	i = h->n++;
+	while (i && earlier(f, h->v[(i - 1) / 2])) {
+		h->v[i] = h->v[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h->v[i] = f;
+	return 0;
+}
+
+static struct frame *heap_pop(struct heap *h)
+{
+	struct frame *top = h->v[0], *last = h->v[--h->n];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && earlier(h->v[c + 1], h->v[c]))
+			c++;
+		if (!earlier(h->v[c], last))
+			break;
+		h->v[i] = h->v[c];
+		i = c;
+	}
+	if (h->n)
+		h->v[i] = last;
+	return top;
+}
+
+struct port_state {
+	int ifindex;
+	uint64_t rng;
+	uint64_t last_core, last_out; /* FIFO per link unless reorder */
+};
+
+struct wire {
+	const struct wire_config *c;
+	int fd; /* one AF_PACKET socket for every port: one RCU wait to open and close */
+	struct port_state ps[LAB_MAX_NODES];
+	unsigned fault_hits[LAB_MAX_FAULTS];
+	struct {
+		unsigned char mac[6];
+		int port;
+	} macs[MAC_MAX];
+	int n_macs;
+	struct heap out, rec;
+	uint64_t seq;
+	int64_t wall_offset; /* realtime - monotonic, ns */
+	pcap_t *pcap;
+	pcap_dumper_t *dump;
+	FILE *events;
+	unsigned char bufs[BATCH][FRAME_MAX];
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+enum event_kind { EV_NONE, EV_SYN, EV_SYNACK, EV_RST, EV_ICMP };
+
+struct pkt_info {
+	int match_bits; /* 1 << enum fault_match for every class the frame is in */
+	int event;
+	struct in_addr src, dst;
+	uint16_t sport, dport;
+	uint8_t proto, icmp_type, icmp_code;
+};
+
+static void classify(const unsigned char *d, size_t len, struct pkt_info *pi)
+{
+	const struct ether_header *eh = (const void *)d;
+	const struct iphdr *ip;
+	size_t ihl;
+
+	memset(pi, 0, sizeof(*pi));
+	pi->match_bits = 1 << MATCH_ANY;
+	if (len < sizeof(*eh) + sizeof(*ip) || ntohs(eh->ether_type) != ETHERTYPE_IP)
+		return;
+	ip = (const void *)(d + sizeof(*eh));
+	ihl = (size_t)ip->ihl * 4;
+	if (ihl < sizeof(*ip) || len < sizeof(*eh) + ihl)
+		return;
+	pi->src.s_addr = ip->saddr;
+	pi->dst.s_addr = ip->daddr;
+	pi->proto = ip->protocol;
+	d += sizeof(*eh) + ihl;
+	len -= sizeof(*eh) + ihl;
+	if (ip->protocol == IPPROTO_TCP && len >= sizeof(struct tcphdr)) {
+		const struct tcphdr *th = (const void *)d;
+
+		pi->sport = ntohs(th->source);
+		pi->dport = ntohs(th->dest);
+		pi->match_bits |= 1 << MATCH_TCP;
+		if (th->syn && !th->ack) {
+			pi->match_bits |= 1 << MATCH_TCP_SYN;
+			pi->event = EV_SYN;
+		} else if (th->syn && th->ack) {
+			pi->match_bits |= 1 << MATCH_TCP_SYNACK;
+			pi->event = EV_SYNACK;
+		} else if (th->rst) {
+			pi->match_bits |= 1 << MATCH_TCP_RST;
+			pi->event = EV_RST;
+		} else if (th->ack) {
+			pi->match_bits |= 1 << MATCH_TCP_ACK;
+		}
+	} else if (ip->protocol == IPPROTO_UDP && len >= 4) {
+		pi->sport = (uint16_t)(d[0] << 8 | d[1]);
+		pi->dport = (uint16_t)(d[2] << 8 | d[3]);
+		pi->match_bits |= 1 << MATCH_UDP;
+	} else if (ip->protocol == IPPROTO_ICMP && len >= 2) {
+		pi->match_bits |= 1 << MATCH_ICMP;
+		pi->icmp_type = d[0];
+		pi->icmp_code = d[1];
+		if (d[0] == ICMP_DEST_UNREACH || d[0] == ICMP_TIME_EXCEEDED)
+			pi->event = EV_ICMP;
+	}
+}
+
+/* The first matching fault that still has hits left decides; returns its index or -1. */
+static int fault_for(struct wire *w, const struct pkt_info *pi, int port, bool inbound)
+{
+	for (int k = 0; k < w->c->n_faults; k++) {
+		const struct wire_fault *f = &w->c->faults[k];
+
+		if (f->at != port || f->inbound != inbound || !(pi->match_bits & (1 << f->match)))
+			continue;
+		if (f->count && w->fault_hits[k] >= f->count)
+			continue;
+		w->fault_hits[k]++;
+		return k;
+	}
+	return -1;
+}
+
+static int64_t link_delay(struct wire *w, int port)
+{
+	const struct wire_port *p = &w->c->ports[port];
+	int64_t d = p->delay_ns;
+
+	if (p->jitter_ns)
+		d += (int64_t)llround(rng_normal(&w->ps[port].rng) * (double)p->jitter_ns);
+	return d < 0 ? 0 : d;
+}
+
+static struct frame *frame_new(struct wire *w, const unsigned char *data, size_t len)
+{
+	struct frame *f = malloc(sizeof(*f) + len);
+
+	if (!f)
+		return NULL;
+	memcpy(f->data, data, len);
+	f->len = (uint16_t)len;
+	f->seq = w->seq++;
+	f->kind = EV_NONE;
+	return f;
+}
+
+static int mac_port(struct wire *w, const unsigned char *mac)
+{
+	for (int i = 0; i < w->n_macs; i++)
+		if (!memcmp(w->macs[i].mac, mac, 6))
+			return w->macs[i].port;
+	return -1;
+}
+
+static void mac_learn(struct wire *w, const unsigned char *mac, int port)
+{
+	if (mac[0] & 1)
+		return;
+	for (int i = 0; i < w->n_macs; i++)
+		if (!memcmp(w->macs[i].mac, mac, 6)) {
+			w->macs[i].port = port;
+			return;
+		}
+	if (w->n_macs < MAC_MAX) {
+		memcpy(w->macs[w->n_macs].mac, mac, 6);
+		w->macs[w->n_macs++].port = port;
+	}
+}
+
+/* One frame in from port `in` at rx: where it goes, when, and whether it is lost. */
+static void wire_ingress(struct wire *w, int in, const unsigned char *data, size_t len, uint64_t rx)
+{
+	const struct wire_config *c = w->c;
+	struct port_state *pi_in = &w->ps[in];
+	struct pkt_info pi;
+	uint64_t core;
+	int fk, dst, outs[LAB_MAX_NODES], n_outs = 0;
+	struct frame *rec;
+
+	if (len < sizeof(struct ether_header))
+		return;
+	classify(data, len, &pi);
+	mac_learn(w, data + 6, in);
+	/* the ingress link: loss, scripted faults, delay */
+	if (c->ports[in].loss > 0 && rng_unit(&pi_in->rng) < c->ports[in].loss)
+		return;
+	fk = fault_for(w, &pi, in, false);
+	if (fk >= 0 && c->faults[fk].action == FAULT_DROP)
+		return;
+	core = rx + (uint64_t)link_delay(w, in);
+	if (!c->reorder && core < pi_in->last_core)
+		core = pi_in->last_core;
+	pi_in->last_core = core;
+	if (fk >= 0) /* a delayed class leaves the FIFO: others may overtake it */
+		core += (uint64_t)llround(c->faults[fk].extra_ms * 1e6);
+
+	dst = (data[0] & 1) ? -1 : mac_port(w, data);
+	if (dst == in)
+		return;
+	for (int o = 0; o < c->n_ports; o++)
+		if (o != in && (dst < 0 || o == dst))
+			outs[n_outs++] = o;
+
+	/* the capture point is the core of the internet, between the two links */
+	if (w->dump || (w->events && pi.event)) {
+		rec = frame_new(w, data, len);
+		if (rec) {
+			rec->t = core;
+			rec->in = in;
+			rec->out = dst;
+			rec->kind = pi.event;
+			heap_push(&w->rec, rec);
+		}
+	}
+	for (int k = 0; k < n_outs; k++) {
+		int o = outs[k];
+		struct port_state *po = &w->ps[o];
+		uint64_t t;
+		struct frame *f;
+
+		if (c->ports[o].loss > 0 && rng_unit(&po->rng) < c->ports[o].loss)
+			continue;
+		fk = fault_for(w, &pi, o, true);
+		if (fk >= 0 && c->faults[fk].action == FAULT_DROP)
+			continue;
+		t = core + (uint64_t)link_delay(w, o);
+		if (!c->reorder && t < po->last_out)
+			t = po->last_out;
+		po->last_out = t;
+		if (fk >= 0)
+			t += (uint64_t)llround(c->faults[fk].extra_ms * 1e6);
+		f = frame_new(w, data, len);
+		if (!f)
+			continue;
+		f->t = t;
+		f->in = in;
+		f->out = o;
+		if (heap_push(&w->out, f))
+			free(f);
+	}
+}
+
+static void write_event(struct wire *w, const struct frame *f)
+{
+	static const char *const names[] = { "", "syn", "synack", "rst", "icmp" };
+	struct pkt_info pi;
+	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
+	uint64_t wall = f->t + (uint64_t)w->wall_offset;
+
+	classify(f->data, f->len, &pi);
+	inet_ntop(AF_INET, &pi.src, src, sizeof(src));
+	inet_ntop(AF_INET, &pi.dst, dst, sizeof(dst));
+	fprintf(w->events,
+		"{\"t\":%llu.%09llu,\"kind\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"proto\":%u,"
+		"\"src\":\"%s:%u\",\"dst\":\"%s:%u\"",
+		(unsigned long long)(wall / 1000000000ULL), (unsigned long long)(wall % 1000000000ULL),
+		names[f->kind], w->c->ports[f->in].name, f->out >= 0 ? w->c->ports[f->out].name : "*",
+		pi.proto, src, pi.sport, dst, pi.dport);
+	if (f->kind == EV_ICMP)
+		fprintf(w->events, ",\"icmp_type\":%u,\"icmp_code\":%u", pi.icmp_type, pi.icmp_code);
+	fputs("}\n", w->events);
+}
+
+/* Records whose core time has come, in time order: pcap and events. */
+static void flush_records(struct wire *w, uint64_t now, bool all)
+{
+	bool wrote = false;
+
+	while (w->rec.n && (all || w->rec.v[0]->t <= now)) {
+		struct frame *f = heap_pop(&w->rec);
+		uint64_t wall = f->t + (uint64_t)w->wall_offset;
+
+		if (w->dump) {
+			struct pcap_pkthdr h = { .caplen = f->len, .len = f->len };
+
+			h.ts.tv_sec = (time_t)(wall / 1000000000ULL);
+			h.ts.tv_usec = (suseconds_t)(wall % 1000000000ULL); /* nanosecond file */
+			pcap_dump((u_char *)w->dump, &h, f->data);
+		}
+		if (w->events && f->kind)
+			write_event(w, f);
+		free(f);
+		wrote = true;
+	}
+	if (wrote) {
+		if (w->dump)
+			pcap_dump_flush(w->dump);
+		if (w->events)
+			fflush(w->events);
+	}
+}
+
+static void send_due(struct wire *w, uint64_t now)
+{
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	struct sockaddr_ll to[BATCH];
+	struct frame *f[BATCH];
+
+	while (w->out.n && w->out.v[0]->t <= now) {
+		int n = 0, sent;
+
+		while (n < BATCH && w->out.n && w->out.v[0]->t <= now) {
+			f[n] = heap_pop(&w->out);
+			memset(&to[n], 0, sizeof(to[n]));
+			to[n].sll_family = AF_PACKET;
+			to[n].sll_ifindex = w->ps[f[n]->out].ifindex;
+			iov[n].iov_base = f[n]->data;
+			iov[n].iov_len = f[n]->len;
+			memset(&msgs[n], 0, sizeof(msgs[n]));
+			msgs[n].msg_hdr.msg_name = &to[n];
+			msgs[n].msg_hdr.msg_namelen = sizeof(to[n]);
+			msgs[n].msg_hdr.msg_iov = &iov[n];
+			msgs[n].msg_hdr.msg_iovlen = 1;
+			n++;
+		}
+		for (int k = 0; k < n; k += sent > 0 ? sent : 1) {
+			sent = sendmmsg(w->fd, msgs + k, (unsigned)(n - k), MSG_DONTWAIT);
+			/* ENOBUFS and the like: that frame is lost, as on a real link */
+			if (sent < 0 && errno != EAGAIN && errno != ENOBUFS)
+				fprintf(stderr, "wire: send on %s: %s\n", w->c->ports[f[k]->out].name,
+					strerror(errno));
+		}
+		for (int k = 0; k < n; k++)
+			free(f[k]);
+	}
+}
+
+static int open_ports(struct wire *w)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	int one = 1;
+
+	for (int i = 0; i < w->c->n_ports; i++) {
+		w->ps[i].ifindex = (int)if_nametoindex(w->c->ports[i].name);
+		if (!w->ps[i].ifindex) {
+			fprintf(stderr, "wire: no port %s\n", w->c->ports[i].name);
+			return -1;
+		}
+	}
+	/* protocol 0 here, ETH_P_ALL at bind: rebinding a live hook waits for an RCU
+	 * grace period (synchronize_net) */
+	w->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (w->fd < 0 || bind(w->fd, (struct sockaddr *)&sll, sizeof(sll)) ||
+	    setsockopt(w->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one))) {
+		fprintf(stderr, "wire: AF_PACKET socket: %s\n", strerror(errno));
+		return -1;
+	}
+	/* frames leave when the wire decided, without a queue of their own */
+	setsockopt(w->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+	return 0;
+}
+
+static int port_of_ifindex(const struct wire *w, int ifindex)
+{
+	for (int i = 0; i < w->c->n_ports; i++)
+		if (w->ps[i].ifindex == ifindex)
+			return i;
+	return -1;
+}
+
+static void read_ports(struct wire *w)
+{
+	unsigned char (*bufs)[FRAME_MAX] = w->bufs;
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	struct sockaddr_ll from[BATCH];
+	int n;
+
+	for (int k = 0; k < BATCH; k++) {
+		iov[k].iov_base = bufs[k];
+		iov[k].iov_len = FRAME_MAX;
+		memset(&msgs[k], 0, sizeof(msgs[k]));
+		msgs[k].msg_hdr.msg_name = &from[k];
+		msgs[k].msg_hdr.msg_namelen = sizeof(from[k]);
+		msgs[k].msg_hdr.msg_iov = &iov[k];
+		msgs[k].msg_hdr.msg_iovlen = 1;
+	}
+	while ((n = recvmmsg(w->fd, msgs, BATCH, MSG_DONTWAIT, NULL)) > 0) {
+		uint64_t rx = mono_ns();
+
+		for (int k = 0; k < n; k++) {
+			int port = port_of_ifindex(w, from[k].sll_ifindex);
+
+			/* larger than the lab's MTU allows, or from no port (lo) */
+			if (port < 0 || (msgs[k].msg_hdr.msg_flags & MSG_TRUNC))
+				continue;
+			wire_ingress(w, port, bufs[k], msgs[k].msg_len, rx);
+		}
+		if (n < BATCH)
+			break;
+		for (int k = 0; k < BATCH; k++)
+			msgs[k].msg_hdr.msg_namelen = sizeof(from[k]);
+	}
+}
+
+int wire_run(const struct wire_config *c, int ready_fd)
+{
+	struct wire *w = calloc(1, sizeof(*w));
+	struct pollfd pfd[2];
+	struct timespec rt;
+	sigset_t stop;
+	int sfd, rc = 1;
+
+	if (!w)
+		return 1;
+	w->c = c;
+	/* wake-ups on time: the default 50 us timer slack would show in every RTT */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	clock_gettime(CLOCK_REALTIME, &rt);
+	w->wall_offset = ((int64_t)rt.tv_sec * 1000000000LL + rt.tv_nsec) - (int64_t)mono_ns();
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	sfd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		goto out;
+	for (int i = 0; i < c->n_ports; i++)
+		w->ps[i].rng = c->seed * 0x100000001b3ULL + (uint64_t)i * 0x9e3779b97f4a7c15ULL + 1;
+	w->fd = -1;
+	if (open_ports(w))
+		goto out;
+	pfd[0].fd = w->fd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = sfd;
+	pfd[1].events = POLLIN;
+	if (c->pcap_path[0]) {
+		w->pcap = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
+		w->dump = w->pcap ? pcap_dump_open(w->pcap, c->pcap_path) : NULL;
+		if (!w->dump) {
+			fprintf(stderr, "wire: cannot write %s\n", c->pcap_path);
+			goto out;
+		}
+	}
+	if (c->events_path[0] && !(w->events = fopen(c->events_path, "we"))) {
+		fprintf(stderr, "wire: cannot write %s: %s\n", c->events_path, strerror(errno));
+		goto out;
+	}
+	if (write(ready_fd, "1", 1) != 1)
+		goto out;
+	close(ready_fd);
+
+	for (;;) {
+		uint64_t now = mono_ns(), next = UINT64_MAX;
+		struct timespec ts, *tp = NULL;
+
+		send_due(w, now);
+		flush_records(w, now, false);
+		if (w->out.n)
+			next = w->out.v[0]->t;
+		if (w->rec.n && w->rec.v[0]->t < next)
+			next = w->rec.v[0]->t;
+		if (next != UINT64_MAX) {
+			uint64_t wait = next > now ? next - now : 0;
+
+			ts.tv_sec = (time_t)(wait / 1000000000ULL);
+			ts.tv_nsec = (long)(wait % 1000000000ULL);
+			tp = &ts;
+		}
+		if (ppoll(pfd, 2, tp, NULL) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents) {
+			rc = 0;
+			break;
+		}
+		if (pfd[0].revents & POLLIN)
+			read_ports(w);
+	}
+out:
+	flush_records(w, 0, true);
+	if (w->dump)
+		pcap_dump_close(w->dump);
+	if (w->pcap)
+		pcap_close(w->pcap);
+	if (w->events)
+		fclose(w->events);
+	while (w->out.n)
+		free(heap_pop(&w->out));
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w->out.v);
+	free(w->rec.v);
+	free(w);
+	return rc;
+}

@@ -1,0 +1,35 @@
+/* The wire: a userspace switch in the internet namespace that delays, jitters,
+ * loses and captures the frames between the links into the internet (DESIGN §3). */
+#ifndef NATLAB_WIRE_H
+#define NATLAB_WIRE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "scenario.h"
+
+struct wire_port {
+	char name[NODE_NAME_MAX]; /* the veth end in the internet namespace: the node's name */
+	int64_t delay_ns, jitter_ns; /* one way, each direction */
+	double loss;                 /* each direction */
+};
+
+struct wire_config {
+	int n_ports;
+	struct wire_port ports[LAB_MAX_NODES];
+	int n_faults;
+	struct wire_fault faults[LAB_MAX_FAULTS]; /* .at is a port index here */
+	bool reorder;
+	uint64_t seed;
+	char pcap_path[PATH_MAX];   /* "" for no capture */
+	char events_path[PATH_MAX]; /* SYN, SYN-ACK, RST and ICMP errors, one JSON line each */
+};
+
+/* The ports and faults of scenario s: every node attached to the internet. */
+void wire_config_from_scenario(struct wire_config *c, const struct scenario *s);
+/* Runs the wire in the current network namespace until SIGTERM, SIGINT or SIGHUP
+ * (which the caller has blocked). Writes one byte to ready_fd once it forwards. */
+int wire_run(const struct wire_config *c, int ready_fd);
+
+#endif
