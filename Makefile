@@ -60,8 +60,12 @@ check: deps
 		echo "make check: namespaces left behind:"; echo "$$left"; exit 1; fi
 	@echo "make check: all tests passed; no namespace left behind"
 
-bench: deps all
+build/wirebench: bench/wirebench.c
+	$(CC) $(NATLAB_CFLAGS) $(CFLAGS) -o $@ $<
+
+bench: deps all build/wirebench
 	@bash bench/bringup.sh
+	@bash bench/wire.sh
 
 # libFuzzer on the scenario/profile parsers (clang); corpus in fuzz/corpus
 FUZZ_SECONDS ?= 30

@@ -1,0 +1,47 @@
+#!/bin/bash
+# Packets per second and TCP throughput between two hosts in the internet, through a
+# 0-delay wire and through a kernel bridge (internet = bridge), measured in one run.
+set -eu
+cd "$(dirname "$0")/.."
+NATLAB=build/natlab WB=build/wirebench SECS=${BENCH_SECONDS:-2} MB=${BENCH_MB:-200}
+tmp=$(mktemp -d)
+labs=()
+cleanup() { for l in "${labs[@]}"; do $NATLAB down "$l" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+printf '\nthe wire against a kernel bridge (%s s of 64-byte UDP, %s MB of TCP, %s)\n' "$SECS" "$MB" "$(uname -r)"
+printf '  %-8s %14s %14s %14s\n' internet "UDP sent/s" "UDP through/s" "TCP Mbit/s"
+for kind in wire bridge; do
+	printf '[lab]\nname = wb%s\ninternet = %s\n[host.x]\nbehind = internet\n[host.y]\nbehind = internet\n' \
+		"$kind" "$kind" >"$tmp/$kind.ini"
+	lab=$($NATLAB up "$tmp/$kind.ini")
+	labs+=("$lab")
+	$NATLAB exec "$lab" y -- $WB udp-sink 7000 "$((SECS + 1))" >"$tmp/sink" &
+	sink=$!
+	sleep 0.3
+	sent=$($NATLAB exec "$lab" x -- $WB udp-blast 198.18.0.2 7000 "$SECS")
+	wait $sink
+	through=$(cat "$tmp/sink")
+	$NATLAB exec "$lab" y -- $WB tcp-sink 9000 >"$tmp/tcp" &
+	sink=$!
+	$NATLAB exec "$lab" x -- $WB tcp-send 198.18.0.2 9000 "$MB"
+	wait $sink
+	read -r bytes secs <"$tmp/tcp"
+	awk -v k="$kind" -v s="$sent" -v t="$through" -v d="$SECS" -v b="$bytes" -v e="$secs" \
+		'BEGIN { printf "  %-8s %14.0f %14.0f %14.0f\n", k, s / d, t / d, b * 8 / e / 1e6 }'
+done
+
+printf '\nround trips through the wire, delay on one host link (median of 20 pings)\n'
+printf '  %-14s %12s %12s %12s %8s\n' "one-way delay" "RTT wanted" "RTT measured" "bound" "within"
+for d in 1 10 50 200; do
+	printf '[lab]\nname = wbrtt\n[host.x]\nbehind = internet\ndelay_ms = %s\n[host.y]\nbehind = internet\n' "$d" >"$tmp/rtt.ini"
+	lab=$($NATLAB up "$tmp/rtt.ini")
+	labs+=("$lab")
+	$NATLAB exec "$lab" y -- $WB udp-echo 7000 10 &
+	echo_pid=$!
+	sleep 0.2
+	got=$($NATLAB exec "$lab" x -- $WB udp-ping 198.18.0.2 7000 20)
+	$NATLAB down "$lab"
+	wait $echo_pid 2>/dev/null || true
+	awk -v d="$d" -v g="$got" 'BEGIN { w = 2 * d; b = 0.2 + 0.01 * w; e = g - w; if (e < 0) e = -e
+		printf "  %-14s %12.3f %12.3f %12.3f %8s\n", d " ms", w, g, b, e <= b ? "yes" : "NO" }'
+done

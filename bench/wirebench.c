@@ -1,0 +1,176 @@
+/* Load for `make bench` (bench/wire.sh): UDP packets per second and TCP throughput
+ * between two hosts of a lab. Bounded in time and size; lab addresses only.
+ *   wirebench udp-sink PORT SECONDS        prints datagrams received
+ *   wirebench udp-blast ADDR PORT SECONDS  sends 64-byte datagrams, prints how many
+ *   wirebench tcp-sink PORT                prints bytes and seconds until EOF
+ *   wirebench tcp-send ADDR PORT MB        sends MB megabytes
+ *   wirebench udp-echo PORT SECONDS        answers every datagram
+ *   wirebench udp-ping ADDR PORT N         prints the median of N round trips, in ms */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static struct sockaddr_in addr(const char *ip, const char *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+
+	if (ip && inet_pton(AF_INET, ip, &a.sin_addr) != 1) {
+		fprintf(stderr, "wirebench: bad address %s\n", ip);
+		exit(2);
+	}
+	return a;
+}
+
+int main(int argc, char *argv[])
+{
+	static char buf[1 << 16];
+	const char *mode = argc > 1 ? argv[1] : "";
+	int one = 1;
+
+	if (!strcmp(mode, "udp-sink") && argc == 4) {
+		struct sockaddr_in a = addr(NULL, argv[2]);
+		struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+		int fd = socket(AF_INET, SOCK_DGRAM, 0), size = 1 << 24;
+		double end = now() + atof(argv[3]);
+		long n = 0;
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)))
+			return perror("bind"), 1;
+		while (now() < end)
+			if (recv(fd, buf, sizeof(buf), 0) > 0)
+				n++;
+		printf("%ld\n", n);
+		return 0;
+	}
+	if (!strcmp(mode, "udp-blast") && argc == 5) {
+		struct sockaddr_in a = addr(argv[2], argv[3]);
+		struct mmsghdr m[64];
+		struct iovec iov = { .iov_base = buf, .iov_len = 64 };
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+		double end = now() + atof(argv[4]);
+		long n = 0;
+
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)))
+			return perror("connect"), 1;
+		memset(m, 0, sizeof(m));
+		for (int i = 0; i < 64; i++) {
+			m[i].msg_hdr.msg_iov = &iov;
+			m[i].msg_hdr.msg_iovlen = 1;
+		}
+		while (now() < end) {
+			int k = sendmmsg(fd, m, 64, 0);
+
+			if (k > 0)
+				n += k;
+		}
+		printf("%ld\n", n);
+		return 0;
+	}
+	if (!strcmp(mode, "tcp-sink") && argc == 3) {
+		struct sockaddr_in a = addr(NULL, argv[2]);
+		int fd = socket(AF_INET, SOCK_STREAM, 0), c;
+		double start;
+		long long total = 0;
+		ssize_t k;
+
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 1))
+			return perror("listen"), 1;
+		c = accept(fd, NULL, NULL);
+		start = now();
+		while ((k = recv(c, buf, sizeof(buf), 0)) > 0)
+			total += k;
+		printf("%lld %.6f\n", total, now() - start);
+		return 0;
+	}
+	if (!strcmp(mode, "tcp-send") && argc == 5) {
+		struct sockaddr_in a = addr(argv[2], argv[3]);
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		long long left = atoll(argv[4]) * 1000000LL;
+
+		for (int tries = 0; connect(fd, (struct sockaddr *)&a, sizeof(a)); tries++) {
+			if (tries == 50)
+				return perror("connect"), 1;
+			close(fd);
+			fd = socket(AF_INET, SOCK_STREAM, 0);
+			usleep(20000);
+		}
+		while (left > 0) {
+			ssize_t k = send(fd, buf, left < (long long)sizeof(buf) ? (size_t)left : sizeof(buf), 0);
+
+			if (k <= 0)
+				return perror("send"), 1;
+			left -= k;
+		}
+		close(fd);
+		return 0;
+	}
+	if (!strcmp(mode, "udp-echo") && argc == 4) {
+		struct sockaddr_in a = addr(NULL, argv[2]), from;
+		struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+		double end = now() + atof(argv[3]);
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)))
+			return perror("bind"), 1;
+		while (now() < end) {
+			socklen_t len = sizeof(from);
+			ssize_t k = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len);
+
+			if (k > 0)
+				sendto(fd, buf, (size_t)k, 0, (struct sockaddr *)&from, len);
+		}
+		return 0;
+	}
+	if (!strcmp(mode, "udp-ping") && argc == 5) {
+		struct sockaddr_in a = addr(argv[2], argv[3]);
+		struct timeval tv = { .tv_sec = 2, .tv_usec = 0 };
+		int fd = socket(AF_INET, SOCK_DGRAM, 0), n = atoi(argv[4]), got = 0;
+		double *rtt = calloc((size_t)n + 1, sizeof(double));
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (!rtt || n < 1 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
+			return perror("udp-ping"), 1;
+		send(fd, "warm", 4, 0); /* ARP first */
+		recv(fd, buf, sizeof(buf), 0);
+		for (int i = 0; i < n; i++) {
+			double t = now();
+
+			send(fd, "ping", 4, 0);
+			if (recv(fd, buf, sizeof(buf), 0) > 0)
+				rtt[got++] = (now() - t) * 1000;
+			usleep(5000);
+		}
+		for (int i = 1; i < got; i++) /* insertion sort: n is small */
+			for (int j = i; j > 0 && rtt[j] < rtt[j - 1]; j--) {
+				double x = rtt[j];
+				rtt[j] = rtt[j - 1];
+				rtt[j - 1] = x;
+			}
+		if (!got)
+			return fprintf(stderr, "udp-ping: no answer\n"), 1;
+		printf("%.3f\n", rtt[got / 2]);
+		free(rtt);
+		return 0;
+	}
+	fprintf(stderr, "usage: wirebench udp-sink PORT SECONDS | udp-blast ADDR PORT SECONDS | "
+			"tcp-sink PORT | tcp-send ADDR PORT MB | udp-echo PORT SECONDS | udp-ping ADDR PORT N\n");
+	return 2;
+}

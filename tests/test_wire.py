@@ -1,0 +1,295 @@
+"""The wire: delay, jitter, loss, scripted faults and capture, measured with real packets."""
+import hashlib
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import threading
+import time
+
+import pytest
+
+from labkit import connect_outcome
+
+TWO_HOSTS = """
+[lab]
+capture = {capture}
+seed = 7
+[host.x]
+behind = internet
+{xlink}
+[host.y]
+behind = internet
+{ylink}
+{extra}
+"""
+
+
+def two_hosts(make_lab, xlink="", ylink="", extra="", capture="off"):
+    return make_lab(TWO_HOSTS.format(xlink=xlink, ylink=ylink, extra=extra, capture=capture))
+
+
+class Echo:
+    """A UDP echo server on y, in a thread of this process."""
+
+    def __init__(self, lab, port=7000):
+        self.sock = lab.sock("y", bind=(lab.addr("y"), port))
+        self.addr = (lab.addr("y"), port)
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        while True:
+            try:
+                data, src = self.sock.recvfrom(2048)
+            except OSError:
+                return
+            if data == b"stop":
+                return
+            self.sock.sendto(data, src)
+
+    def stop(self, lab):
+        lab.sock("y").sendto(b"stop", self.addr)
+        self.t.join(2)
+
+
+def rtts(lab, n, spacing=0.005):
+    echo = Echo(lab)
+    c = lab.sock("x")
+    c.settimeout(3)
+    c.sendto(b"warm", echo.addr)  # ARP on both sides
+    c.recvfrom(100)
+    out = []
+    for _ in range(n):
+        t = time.perf_counter_ns()
+        c.sendto(b"ping", echo.addr)
+        c.recvfrom(100)
+        out.append((time.perf_counter_ns() - t) / 1e6)
+        time.sleep(spacing)
+    echo.stop(lab)
+    return out
+
+
+@pytest.mark.parametrize("delay", [1, 10, 50, 200])
+def test_rtt_follows_configured_delay(make_lab, delay):
+    # delay on x's link only: each ping crosses it twice
+    lab = two_hosts(make_lab, xlink=f"delay_ms = {delay}")
+    got = statistics.median(rtts(lab, 21 if delay < 200 else 11))
+    want = 2 * delay
+    assert abs(got - want) <= 0.2 + 0.01 * want, f"median RTT {got:.3f} ms, configured {want} ms"
+
+
+def one_way(lab, n, spacing):
+    """Sends n datagrams x -> y, spacing seconds apart; returns the one-way delay (ms)
+    of each that arrived, measured on the shared monotonic clock."""
+    rx = lab.sock("y", bind=(lab.addr("y"), 7001))
+    tx = lab.sock("x")
+    got = {}
+    # the first datagram waits for ARP across the wire: send it before measuring,
+    # as often as loss needs
+    rx.settimeout(0.5)
+    for _ in range(20):
+        tx.sendto(b"warm", (lab.addr("y"), 7001))
+        try:
+            if rx.recv(64) == b"warm":
+                break
+        except socket.timeout:
+            pass
+
+    def receive():
+        rx.settimeout(1.0)
+        while True:
+            try:
+                data = rx.recv(64)
+            except socket.timeout:
+                return
+            now = time.monotonic_ns()
+            if data == b"warm":
+                continue
+            seq, sent = data.decode().split()
+            got[int(seq)] = (now - int(sent)) / 1e6
+
+    t = threading.Thread(target=receive)
+    t.start()
+    start = time.monotonic()
+    for i in range(n):
+        # paced against the clock, so a late wake-up does not bunch the rest
+        while time.monotonic() < start + i * spacing:
+            time.sleep(0.0005)
+        tx.sendto(f"{i} {time.monotonic_ns()}".encode(), (lab.addr("y"), 7001))
+    t.join()
+    return got
+
+
+def test_jitter_is_normal_with_configured_spread(make_lab):
+    # packets 5 ms apart, so keeping them in order (no reorder) almost never holds one
+    # back: that needs two draws 3.5 sd apart
+    lab = two_hosts(make_lab, xlink="delay_ms = 20\njitter_ms = 1")
+    got = one_way(lab, 1000, 0.005)
+    delays = list(got.values())
+    assert len(delays) == 1000
+    mean, sd = statistics.fmean(delays), statistics.stdev(delays)
+    # standard errors over 1000 samples: mean 0.03 ms, sd about 2.2 %
+    assert abs(mean - 20) < 0.25, mean
+    assert 0.9 < sd < 1.1, sd
+    # no reordering unless asked: arrival order is send order
+    assert list(got) == sorted(got)
+
+
+def test_reorder_on_lets_jitter_reorder(make_lab):
+    lab = two_hosts(make_lab, xlink="delay_ms = 20\njitter_ms = 5", extra="")
+    lab2 = make_lab(TWO_HOSTS.format(xlink="delay_ms = 20\njitter_ms = 5", ylink="",
+                                     extra="", capture="off").replace("seed = 7", "seed = 7\nreorder = on"),
+                    name="reorder.ini")
+    kept = one_way(lab, 200, 0.001)
+    mixed = one_way(lab2, 200, 0.001)
+    assert list(kept) == sorted(kept)
+    assert list(mixed) != sorted(mixed)
+
+
+@pytest.mark.parametrize("where", ["xlink", "ylink"])
+def test_loss_rate(make_lab, where):
+    lab = two_hosts(make_lab, **{where: "loss = 0.1"})
+    got = one_way(lab, 1000, 0.0005)
+    # binomial(1000, 0.1): sd 9.5; 4.5 sd either way
+    assert 857 <= len(got) <= 943, len(got)
+
+
+def test_same_seed_same_losses(make_lab):
+    a = two_hosts(make_lab, xlink="loss = 0.3")
+    first = set(one_way(a, 300, 0.0005))
+    b = make_lab(TWO_HOSTS.format(xlink="loss = 0.3", ylink="", extra="", capture="off"),
+                 name="again.ini")
+    assert set(one_way(b, 300, 0.0005)) == first
+
+
+def tshark_tcp(path):
+    """(source address, flags) of every TCP segment in the capture, in file order."""
+    out = subprocess.run(["tshark", "-r", path, "-Y", "tcp", "-T", "fields", "-e", "ip.src",
+                          "-e", "tcp.flags.syn", "-e", "tcp.flags.ack", "-e", "tcp.flags.fin",
+                          "-e", "tcp.flags.reset", "-e", "frame.time_epoch"],
+                         capture_output=True, text=True, check=True).stdout
+    segs = []
+    for line in out.splitlines():
+        src, syn, ack, fin, rst, t = line.split("\t")
+        flags = "".join(f for f, on in (("S", syn), ("A", ack), ("F", fin), ("R", rst))
+                        if on in ("1", "True"))
+        segs.append((src, flags, float(t)))
+    return segs
+
+
+def simultaneous_open(lab, xport=5000, yport=6000):
+    a = lab.sock("x", socket.SOCK_STREAM, bind=(lab.addr("x"), xport), reuse=True)
+    b = lab.sock("y", socket.SOCK_STREAM, bind=(lab.addr("y"), yport), reuse=True)
+    a.setblocking(False)
+    b.setblocking(False)
+    a.connect_ex((lab.addr("y"), yport))
+    b.connect_ex((lab.addr("x"), xport))
+    return connect_outcome(a, None, 3), connect_outcome(b, None, 3)
+
+
+@pytest.mark.skipif(not shutil.which("tshark"), reason="tshark is installed by make deps")
+def test_pcap_of_simultaneous_open(make_lab):
+    # x's link is 20 ms long, y's 0: y's SYN reaches the core first, x's 20 ms later;
+    # each SYN meets a socket in SYN_SENT, each answers SYN-ACK, each then ACKs
+    lab = two_hosts(make_lab, xlink="delay_ms = 20", capture="on")
+    lab.sock("x").sendto(b"arp", (lab.addr("y"), 9))  # resolve ARP before the race
+    time.sleep(0.1)
+    assert simultaneous_open(lab) == ("connected", "connected")
+    time.sleep(0.1)
+    x, y = lab.addr("x"), lab.addr("y")
+    segs = tshark_tcp(lab.show()["pcap"])
+    assert [(s, f) for s, f, _ in segs[:6]] == [
+        (y, "S"), (x, "S"), (y, "SA"), (x, "SA"), (y, "A"), (x, "A")]
+    assert sum("S" in f for _, f, _ in segs) == 4
+    # timestamps are the core's: x's segments show there 20 ms after it sent them
+    assert 0.018 < segs[1][2] - segs[0][2] < 0.022
+
+
+def tcp_connect_time(lab, port=8000):
+    srv = lab.sock("y", socket.SOCK_STREAM, bind=(lab.addr("y"), port), reuse=True)
+    srv.listen(4)
+    c = lab.sock("x", socket.SOCK_STREAM)
+    t = time.monotonic()
+    outcome = connect_outcome(c, (lab.addr("y"), port), timeout=6)
+    return outcome, time.monotonic() - t
+
+
+def test_fault_drops_first_syns(make_lab):
+    lab = two_hosts(make_lab, capture="on", extra="[fault.lose]\nat = x\nmatch = tcp-syn\n"
+                                                  "action = drop\ncount = 2\n")
+    outcome, took = tcp_connect_time(lab)
+    # Linux retransmits a SYN after 1 s, then 1 s later again: the third one passes
+    assert outcome == "connected"
+    assert 1.8 < took < 2.6, took
+    time.sleep(0.1)
+    syns = [s for s in tshark_tcp(lab.show()["pcap"]) if s[1] == "S"]
+    assert [s[0] for s in syns] == [lab.addr("x")], "the dropped SYNs crossed the wire"
+    events = [json.loads(line) for line in open(lab.info["wire"]["events"])]
+    assert [e["kind"] for e in events] == ["syn", "synack"]
+
+
+def test_fault_drops_inbound_after_the_core(make_lab):
+    # direction = in: the SYNs are lost on y's link, after the capture point
+    lab = two_hosts(make_lab, capture="on", extra="[fault.lose]\nat = y\ndirection = in\n"
+                                                  "match = tcp-syn\naction = drop\ncount = 2\n")
+    outcome, took = tcp_connect_time(lab)
+    assert outcome == "connected" and 1.8 < took < 2.6, (outcome, took)
+    time.sleep(0.1)
+    syns = [s for s in tshark_tcp(lab.show()["pcap"]) if s[1] == "S"]
+    assert [s[0] for s in syns] == [lab.addr("x")] * 3
+
+
+@pytest.mark.parametrize("extra_ms", [0, 30])
+def test_fault_delays_one_class(make_lab, extra_ms):
+    lab = two_hosts(make_lab, xlink="delay_ms = 5",
+                    extra=f"[fault.slow]\nat = x\nmatch = tcp-syn\naction = delay\n"
+                          f"extra_ms = {extra_ms}\n")
+    lab.sock("x").sendto(b"arp", (lab.addr("y"), 9))
+    time.sleep(0.05)
+    outcome, took = tcp_connect_time(lab)
+    assert outcome == "connected"
+    # SYN out (5 ms + extra), SYN-ACK back (5 ms); ping-sized slack
+    want = 0.010 + extra_ms / 1000
+    assert want < took < want + 0.004, took
+
+
+def transfer(lab, size, port=9000):
+    """size random bytes x -> y over TCP; returns (sent digest, received digest, seconds)."""
+    data = os.urandom(size)
+    srv = lab.sock("y", socket.SOCK_STREAM, bind=(lab.addr("y"), port), reuse=True)
+    srv.listen(1)
+    got = hashlib.sha256()
+    n = [0]
+
+    def receive():
+        conn, _ = srv.accept()
+        conn.settimeout(60)
+        while True:
+            chunk = conn.recv(1 << 16)
+            if not chunk:
+                break
+            got.update(chunk)
+            n[0] += len(chunk)
+        conn.close()
+
+    t = threading.Thread(target=receive)
+    t.start()
+    c = lab.sock("x", socket.SOCK_STREAM)
+    c.settimeout(60)
+    start = time.monotonic()
+    c.connect((lab.addr("y"), port))
+    c.sendall(data)
+    c.shutdown(socket.SHUT_WR)
+    t.join(120)
+    took = time.monotonic() - start
+    return hashlib.sha256(data).hexdigest(), got.hexdigest(), n[0], took
+
+
+def test_bulk_tcp_through_lossy_delayed_wire(make_lab):
+    lab = two_hosts(make_lab, xlink="delay_ms = 20\nloss = 0.01")
+    sent, received, n, took = transfer(lab, 20 * 1000 * 1000)
+    assert n == 20 * 1000 * 1000
+    assert received == sent
