@@ -14,7 +14,7 @@ NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unuse
 
 LIB_SRC = common/diag.c common/inifile.c \
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c \
-	netns/scenario.c netns/netns.c netns/link.c netns/wire.c netns/lab.c
+	netns/scenario.c netns/netns.c netns/link.c netns/wire.c netns/wire_events.c netns/lab.c
 CLI_SRC = cli/natlab.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 HDRS = $(wildcard common/*.h natsim/*.h netns/*.h cli/*.h)

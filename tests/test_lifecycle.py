@@ -20,6 +20,15 @@ def rundir(tmp_path, monkeypatch):
     return d
 
 
+def ended(pid):
+    """Gone, or a zombie that init has not reaped yet."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def lab_netns(name):
     return [n for n in netns_list() if n.startswith(name + "-")]
 
@@ -98,8 +107,12 @@ def test_down_ends_the_labs_processes(make_lab):
     with open(f"/proc/{p.pid}/ns/net") as _:
         pass
     assert os.readlink(f"/proc/{p.pid}/ns/net") != os.readlink("/proc/self/ns/net")
+    wire = lab.info["wire"]["pid"]
+    inet = os.stat(f"/run/netns/{lab.nodes['internet']['netns']}").st_ino
+    assert os.readlink(f"/proc/{wire}/ns/net") == f"net:[{inet}]", "the wire runs in the internet"
     natlab("down", lab.name)
     assert p.wait(timeout=5) == -signal.SIGTERM
+    assert ended(wire), "the wire outlived its lab"
     lab.down = lambda: None  # already down
 
 

@@ -293,3 +293,21 @@ def test_bulk_tcp_through_lossy_delayed_wire(make_lab):
     sent, received, n, took = transfer(lab, 20 * 1000 * 1000)
     assert n == 20 * 1000 * 1000
     assert received == sent
+
+
+def test_events_log_rst_and_icmp(make_lab):
+    lab = two_hosts(make_lab)
+    x, y = lab.addr("x"), lab.addr("y")
+    c = lab.sock("x", socket.SOCK_STREAM, bind=(x, 5555))
+    assert connect_outcome(c, (y, 4444), timeout=2) == "ECONNREFUSED"
+    u = lab.sock("x", bind=(x, 5556))
+    u.sendto(b"x", (y, 4445))
+    time.sleep(0.1)
+    events = [json.loads(line) for line in open(lab.info["wire"]["events"])]
+    assert [(e["kind"], e["from"], e["to"], e["src"], e["dst"]) for e in events] == [
+        ("syn", "x", "y", f"{x}:5555", f"{y}:4444"),
+        ("rst", "y", "x", f"{y}:4444", f"{x}:5555"),
+        ("icmp", "y", "x", f"{y}:0", f"{x}:0"),
+    ]
+    assert (events[2]["icmp_type"], events[2]["icmp_code"]) == (3, 3)  # port unreachable
+    assert events[0]["t"] <= events[1]["t"] <= events[2]["t"]

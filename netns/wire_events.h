@@ -1,0 +1,28 @@
+/* Reading the wire's events log: what crossed the internet during one attempt. */
+#ifndef NATLAB_WIRE_EVENTS_H
+#define NATLAB_WIRE_EVENTS_H
+
+#include "../common/diag.h"
+
+#define WIRE_SUMMARY_MAX_EVENTS 64
+
+enum wire_event_kind { WIRE_SYN, WIRE_SYNACK, WIRE_RST, WIRE_ICMP };
+
+/* A TCP pair as the internet sees it: side 0 and side 1, "ADDR:PORT" each. */
+struct wire_summary {
+	double first_syn[2]; /* wall time side i's first SYN reached the core; 0: none */
+	unsigned syns[2], synacks[2], rsts[2], icmps[2]; /* sent by side i */
+	int n_events; /* RSTs and ICMP errors, in time order */
+	struct {
+		double t;
+		int kind;
+		int from; /* side */
+	} events[WIRE_SUMMARY_MAX_EVENTS];
+};
+
+/* Summarises the events between since and until (wall time, seconds) for the pair.
+ * ICMP errors count for a side when they come from its address. */
+int wire_summary_read(const char *events_path, const char *side0, const char *side1, double since,
+		      double until, struct wire_summary *out, struct diag *d);
+
+#endif
