@@ -467,20 +467,55 @@ out:
 	return rc;
 }
 
-/* Ends every process living in one of the lab's namespaces: they belong to the lab.
- * SIGTERM, then up to half a second (watched through pidfds, which also see an exit
- * that no parent has reaped yet), then SIGKILL. */
-static void kill_lab_processes(const unsigned long *inodes, int n)
-{
+/* The lab's processes, watched through pidfds (which also see an exit that no
+ * parent has reaped yet). */
+struct lab_procs {
 	struct pollfd pfd[256];
-	int nv = 0;
+	pid_t pid[256];
+	int n;
+};
+
+static void procs_term(struct lab_procs *p, pid_t pid)
+{
+	int fd;
+
+	for (int i = 0; i < p->n; i++)
+		if (p->pid[i] == pid)
+			return;
+	if (p->n == 256 || (fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+		return;
+	if (syscall(SYS_pidfd_send_signal, fd, SIGTERM, NULL, 0)) {
+		close(fd);
+		return;
+	}
+	p->pid[p->n] = pid;
+	p->pfd[p->n].fd = fd;
+	p->pfd[p->n++].events = POLLIN;
+}
+
+static bool pid_in_netns(pid_t pid, unsigned long ino)
+{
+	char path[64], link[64], want[64];
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	len = readlink(path, link, sizeof(link) - 1);
+	if (len <= 0)
+		return false;
+	link[len] = '\0';
+	snprintf(want, sizeof(want), "net:[%lu]", ino);
+	return !strcmp(link, want);
+}
+
+/* Every process living in one of the lab's namespaces belongs to the lab. */
+static void procs_term_in(struct lab_procs *p, const unsigned long *inodes, int n)
+{
 	DIR *proc = opendir("/proc");
 	struct dirent *e;
-	struct timespec start, now;
 
 	if (!proc)
 		return;
-	while (n > 0 && (e = readdir(proc)) && nv < 256) {
+	while (n > 0 && (e = readdir(proc))) {
 		char path[300], link[64];
 		unsigned long ino;
 		ssize_t len;
@@ -495,41 +530,39 @@ static void kill_lab_processes(const unsigned long *inodes, int n)
 		link[len] = '\0';
 		if (sscanf(link, "net:[%lu]", &ino) != 1)
 			continue;
-		for (int i = 0; i < n; i++) {
-			int fd;
-
-			if (inodes[i] != ino)
-				continue;
-			fd = (int)syscall(SYS_pidfd_open, pid, 0);
-			if (fd >= 0 && syscall(SYS_pidfd_send_signal, fd, SIGTERM, NULL, 0) == 0) {
-				pfd[nv].fd = fd;
-				pfd[nv++].events = POLLIN;
-			} else if (fd >= 0) {
-				close(fd);
-			}
-		}
+		for (int i = 0; i < n; i++)
+			if (inodes[i] == ino)
+				procs_term(p, pid);
 	}
 	closedir(proc);
+}
+
+/* Half a second to end cleanly, then SIGKILL. */
+static void procs_wait(struct lab_procs *p)
+{
+	struct timespec start, now;
+
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		int alive = 0, left;
 
-		for (int i = 0; i < nv; i++)
-			alive += pfd[i].fd >= 0;
+		for (int i = 0; i < p->n; i++)
+			alive += p->pfd[i].fd >= 0;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = 500 - (int)((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
-		if (!alive || left <= 0 || poll(pfd, (nfds_t)nv, left) <= 0)
+		left = 500 - (int)((now.tv_sec - start.tv_sec) * 1000 +
+				   (now.tv_nsec - start.tv_nsec) / 1000000);
+		if (!alive || left <= 0 || poll(p->pfd, (nfds_t)p->n, left) <= 0)
 			break;
-		for (int i = 0; i < nv; i++)
-			if (pfd[i].fd >= 0 && pfd[i].revents) {
-				close(pfd[i].fd);
-				pfd[i].fd = -1; /* poll skips negative fds */
+		for (int i = 0; i < p->n; i++)
+			if (p->pfd[i].fd >= 0 && p->pfd[i].revents) {
+				close(p->pfd[i].fd);
+				p->pfd[i].fd = -1; /* poll skips negative fds */
 			}
 	}
-	for (int i = 0; i < nv; i++)
-		if (pfd[i].fd >= 0) {
-			syscall(SYS_pidfd_send_signal, pfd[i].fd, SIGKILL, NULL, 0);
-			close(pfd[i].fd);
+	for (int i = 0; i < p->n; i++)
+		if (p->pfd[i].fd >= 0) {
+			syscall(SYS_pidfd_send_signal, p->pfd[i].fd, SIGKILL, NULL, 0);
+			close(p->pfd[i].fd);
 		}
 }
 
@@ -561,6 +594,10 @@ int lab_down(const char *id, struct diag *d)
 	unsigned long inodes[LAB_MAX_NODES];
 	char path[256];
 	int n, ni = 0, rc = 0;
+	struct lab_procs *procs;
+	struct diag ignore;
+	json_t *st;
+	pid_t wire;
 
 	if (!lab_id_valid(id))
 		return diag_set(d, "\"%s\" is not a lab name", id);
@@ -568,13 +605,31 @@ int lab_down(const char *id, struct diag *d)
 	n = lab_netns_list(id, names, LAB_MAX_NODES);
 	if (n == 0 && access(path, F_OK))
 		return diag_set(d, "no lab \"%s\" (see natlab list)", id);
+	procs = calloc(1, sizeof(*procs));
+	if (!procs)
+		return diag_set(d, "out of memory");
+	/* the internet first: the wire lives there */
 	for (int i = 0; i < n; i++) {
 		unsigned long ino = netns_inode(names[i]);
+		bool inet = !strcmp(names[i] + strlen(id) + 1, "internet");
 
-		if (ino)
+		if (!ino)
+			continue;
+		if (inet && ni) {
+			inodes[ni++] = inodes[0];
+			inodes[0] = ino;
+		} else {
 			inodes[ni++] = ino;
+		}
 	}
-	kill_lab_processes(inodes, ni);
+	/* The wire first: closing its packet socket waits for an RCU grace period, which
+	 * then passes while the rest goes. */
+	st = lab_state_read(id, &ignore);
+	wire = (pid_t)json_integer_value(json_object_get(json_object_get(st, "wire"), "pid"));
+	json_decref(st);
+	if (wire > 0 && ni > 0 && pid_in_netns(wire, inodes[0]))
+		procs_term(procs, wire);
+	procs_term_in(procs, inodes, ni);
 	for (int i = 0; i < n; i++)
 		if (netns_remove(names[i]))
 			rc = diag_set(d, "cannot remove netns %s: %s", names[i], strerror(errno));
@@ -585,6 +640,8 @@ int lab_down(const char *id, struct diag *d)
 		run_path(file, sizeof(file), id, *ext);
 		unlink(file);
 	}
+	procs_wait(procs);
+	free(procs);
 	if (!rc && unlink(path) && errno != ENOENT)
 		rc = diag_set(d, "cannot remove %s: %s", path, strerror(errno));
 	return rc;
