@@ -146,7 +146,7 @@ static struct frame *heap_pop(struct heap *h)
 struct port_state {
 	int ifindex;
 	uint64_t rng;
-	uint64_t last_core, last_out; /* FIFO per link unless reorder */
+	uint64_t last_core, last_out; /* FIFO per link and direction (out of the node, into it) */
 };
 
 struct wire {
@@ -298,32 +298,47 @@ static void mac_learn(struct wire *w, const unsigned char *mac, int port)
 	}
 }
 
+/* A frame crosses one link, out of the node at `port` (inbound false) or into it:
+ * loss, scripted faults, delay and jitter. *t is when it enters the link and becomes
+ * when it leaves; false when it is lost on the way. */
+static bool link_cross(struct wire *w, const struct pkt_info *pi, int port, bool inbound,
+		       uint64_t *t)
+{
+	const struct wire_config *c = w->c;
+	struct port_state *ps = &w->ps[port];
+	uint64_t *last = inbound ? &ps->last_out : &ps->last_core;
+	int fk;
+
+	if (c->ports[port].loss > 0 && rng_unit(&ps->rng) < c->ports[port].loss)
+		return false;
+	fk = fault_for(w, pi, port, inbound);
+	if (fk >= 0 && c->faults[fk].action == FAULT_DROP)
+		return false;
+	*t += (uint64_t)link_delay(w, port);
+	if (!c->reorder && *t < *last)
+		*t = *last;
+	*last = *t;
+	if (fk >= 0) /* a delayed class leaves the FIFO: others may overtake it */
+		*t += (uint64_t)llround(c->faults[fk].extra_ms * 1e6);
+	return true;
+}
+
 /* One frame in from port `in` at rx: where it goes, when, and whether it is lost. */
 static void wire_ingress(struct wire *w, int in, const unsigned char *data, size_t len, uint64_t rx)
 {
 	const struct wire_config *c = w->c;
-	struct port_state *pi_in = &w->ps[in];
 	struct pkt_info pi;
 	uint64_t core;
-	int fk, dst, outs[LAB_MAX_NODES], n_outs = 0;
+	int dst, outs[LAB_MAX_NODES], n_outs = 0;
 	struct frame *rec;
 
 	if (len < sizeof(struct ether_header))
 		return;
 	classify(data, len, &pi);
 	mac_learn(w, data + 6, in);
-	/* the ingress link: loss, scripted faults, delay */
-	if (c->ports[in].loss > 0 && rng_unit(&pi_in->rng) < c->ports[in].loss)
+	core = rx;
+	if (!link_cross(w, &pi, in, false, &core))
 		return;
-	fk = fault_for(w, &pi, in, false);
-	if (fk >= 0 && c->faults[fk].action == FAULT_DROP)
-		return;
-	core = rx + (uint64_t)link_delay(w, in);
-	if (!c->reorder && core < pi_in->last_core)
-		core = pi_in->last_core;
-	pi_in->last_core = core;
-	if (fk >= 0) /* a delayed class leaves the FIFO: others may overtake it */
-		core += (uint64_t)llround(c->faults[fk].extra_ms * 1e6);
 
 	dst = (data[0] & 1) ? -1 : mac_port(w, data);
 	if (dst == in)
@@ -345,21 +360,12 @@ static void wire_ingress(struct wire *w, int in, const unsigned char *data, size
 	}
 	for (int k = 0; k < n_outs; k++) {
 		int o = outs[k];
-		struct port_state *po = &w->ps[o];
 		uint64_t t;
 		struct frame *f;
 
-		if (c->ports[o].loss > 0 && rng_unit(&po->rng) < c->ports[o].loss)
+		t = core;
+		if (!link_cross(w, &pi, o, true, &t))
 			continue;
-		fk = fault_for(w, &pi, o, true);
-		if (fk >= 0 && c->faults[fk].action == FAULT_DROP)
-			continue;
-		t = core + (uint64_t)link_delay(w, o);
-		if (!c->reorder && t < po->last_out)
-			t = po->last_out;
-		po->last_out = t;
-		if (fk >= 0)
-			t += (uint64_t)llround(c->faults[fk].extra_ms * 1e6);
 		f = frame_new(w, data, len);
 		if (!f)
 			continue;
