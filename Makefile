@@ -15,9 +15,10 @@ NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unuse
 LIB_SRC = common/diag.c common/inifile.c \
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c \
 	netns/scenario.c netns/netns.c netns/link.c netns/wire.c netns/wire_events.c netns/lab.c
+PROBE_SRC = prober/probe.c prober/server.c prober/peer.c prober/protocol.c
 CLI_SRC = cli/natlab.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
-HDRS = $(wildcard common/*.h natsim/*.h netns/*.h cli/*.h)
+HDRS = $(wildcard common/*.h natsim/*.h netns/*.h cli/*.h prober/*.h)
 
 LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=build/%.o)
@@ -25,7 +26,7 @@ SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover
 
 .PHONY: all deps check unit pytest bench fuzz clean install
 .SECONDARY:
-all: build/natlab
+all: build/natlab build/natlab-probe
 
 build/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -33,6 +34,9 @@ build/%.o: %.c $(HDRS)
 
 build/natlab: $(LIB_OBJ) $(CLI_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/natlab-probe: $(PROBE_SRC:%.c=build/%.o)
+	$(CC) $(CFLAGS) -o $@ $^
 
 # unit tests: the library built again under ASan + UBSan
 build/san/%.o: %.c $(HDRS)
@@ -49,7 +53,7 @@ deps:
 unit: $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 	@for t in $^; do echo "== $$t"; NATLAB_PROFILE_DIR=$(CURDIR)/natsim/profiles ./$$t || exit 1; done
 
-pytest: build/natlab
+pytest: build/natlab build/natlab-probe
 	$(PYTEST) -c tests/pytest.ini -n $(JOBS) -p no:cacheprovider tests
 
 check: deps
@@ -78,7 +82,7 @@ fuzz: build/fuzz/scenario_fuzz
 	NATLAB_PROFILE_DIR=$(CURDIR)/natsim/profiles ./build/fuzz/scenario_fuzz -max_total_time=$(FUZZ_SECONDS) \
 		-max_len=4096 build/fuzz/corpus fuzz/corpus
 
-install: build/natlab
+install: build/natlab build/natlab-probe
 	install -D -m 755 build/natlab $(DESTDIR)$(PREFIX)/bin/natlab
 	install -D -m 644 man/natlab.8 $(DESTDIR)$(PREFIX)/share/man/man8/natlab.8
 	mkdir -p $(DESTDIR)$(PREFIX)/share/natlab/profiles

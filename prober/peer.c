@@ -1,0 +1,401 @@
+/* The peer: registers with the rendezvous server, waits for the start time, then
+ * punches (so, so-listen, retry, udp) or relays; prints one JSON line. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "probe.h"
+#include "protocol.h"
+
+struct peer {
+	struct sockaddr_in server;
+	const char *attempt, *strategy;
+	int side;
+	int64_t offset_ns, clock_offset_ns;
+	double deadline_s;
+	int rv, udp;
+	char rbuf[PROTO_LINE_MAX];
+	size_t rlen;
+	uint16_t port, udp_port;
+	struct msg seen, go;
+	/* what happened */
+	const char *outcome;
+	int err;
+	double connect_ms;
+	unsigned syn_retrans, tries;
+	bool nonce_ok;
+	double start_real;
+};
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int reuse_socket(int type, uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int one = 1, fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static uint16_t local_port(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	return ntohs(a.sin_port);
+}
+
+/* One line from fd into buf, waiting until `until` (monotonic); 1, 0 on timeout, -1. */
+static int read_line(int fd, char *buf, size_t *len, size_t cap, char *line, double until)
+{
+	for (;;) {
+		char *nl = memchr(buf, '\n', *len);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		double left = until - mono();
+		ssize_t n;
+
+		if (nl) {
+			size_t ll = (size_t)(nl - buf);
+
+			memcpy(line, buf, ll);
+			line[ll] = '\0';
+			memmove(buf, nl + 1, *len - ll - 1);
+			*len -= ll + 1;
+			return 1;
+		}
+		if (*len == cap || left <= 0)
+			return *len == cap ? -1 : 0;
+		if (poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+			continue;
+		n = recv(fd, buf + *len, cap - *len, 0);
+		if (n <= 0)
+			return -1;
+		*len += (size_t)n;
+	}
+}
+
+static int rendezvous(struct peer *p)
+{
+	char line[PROTO_LINE_MAX];
+	const char *why;
+	double until = mono() + 10, next_udp = 0;
+	struct timeval tv = { .tv_sec = 5 };
+
+	p->rv = reuse_socket(SOCK_STREAM, 0);
+	if (p->rv < 0)
+		return -1;
+	setsockopt(p->rv, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(p->rv, (struct sockaddr *)&p->server, sizeof(p->server)))
+		return -1;
+	p->port = local_port(p->rv);
+	if (!strcmp(p->strategy, "udp")) {
+		p->udp = reuse_socket(SOCK_DGRAM, 0);
+		if (p->udp < 0)
+			return -1;
+		p->udp_port = local_port(p->udp);
+	}
+	dprintf(p->rv, "HELLO %s %d %s\n", p->attempt, p->side, p->strategy);
+	for (;;) {
+		int r;
+
+		if (p->udp >= 0 && mono() >= next_udp) {
+			char hello[PROTO_LINE_MAX];
+			int n = snprintf(hello, sizeof(hello), "UDPHELLO %s %d", p->attempt, p->side);
+
+			sendto(p->udp, hello, (size_t)n, 0, (struct sockaddr *)&p->server, sizeof(p->server));
+			next_udp = mono() + 0.1;
+		}
+		r = read_line(p->rv, p->rbuf, &p->rlen, sizeof(p->rbuf), line,
+			      p->udp >= 0 ? (next_udp < until ? next_udp : until) : until);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			if (mono() >= until)
+				return -1;
+			continue;
+		}
+		struct msg m;
+
+		if (proto_parse(line, &m, &why) || m.type == MSG_ERR) {
+			fprintf(stderr, "natlab-probe peer: server said \"%s\"\n", line);
+			return -1;
+		}
+		if (m.type == MSG_SEEN)
+			p->seen = m;
+		else if (m.type == MSG_GO) {
+			p->go = m;
+			return 0;
+		}
+	}
+}
+
+static void wait_start(struct peer *p)
+{
+	/* this host's clock reads real time + clock_offset: it starts when it shows start */
+	int64_t t = (int64_t)p->go.start_ns + p->offset_ns - p->clock_offset_ns;
+	struct timespec ts = { .tv_sec = t / 1000000000LL, .tv_nsec = t % 1000000000LL };
+	struct timespec now;
+
+	while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+	clock_gettime(CLOCK_REALTIME, &now);
+	p->start_real = (double)now.tv_sec + now.tv_nsec / 1e9;
+}
+
+static unsigned total_retrans(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		return 0;
+	return ti.tcpi_total_retrans;
+}
+
+/* Both sides show their nonce on the new connection: the partner, not a stranger. */
+static bool exchange_nonce(struct peer *p, int fd)
+{
+	char buf[PROTO_LINE_MAX], line[PROTO_LINE_MAX], want[64];
+	size_t len = 0;
+	int fl = fcntl(fd, F_GETFL);
+
+	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	dprintf(fd, "NONCE %s\n", p->go.nonce);
+	snprintf(want, sizeof(want), "NONCE %s", p->go.peer_nonce);
+	return read_line(fd, buf, &len, sizeof(buf), line, mono() + 3) == 1 && !strcmp(line, want);
+}
+
+static void punch_tcp(struct peer *p)
+{
+	double start = mono(), until = start + p->deadline_s;
+	bool listen_too = !strcmp(p->strategy, "so-listen");
+	bool retry = !strcmp(p->strategy, "retry");
+	int lfd = -1, conn = -1;
+
+	if (listen_too && (lfd = reuse_socket(SOCK_STREAM | SOCK_NONBLOCK, p->port)) >= 0)
+		listen(lfd, 4);
+	p->outcome = "timeout";
+	p->err = ETIMEDOUT;
+	while (conn < 0 && mono() < until) {
+		int fd = reuse_socket(SOCK_STREAM | SOCK_NONBLOCK, p->port);
+		bool failed = false;
+
+		if (fd < 0) {
+			p->outcome = "error";
+			p->err = errno;
+			break;
+		}
+		p->tries++;
+		if (connect(fd, (struct sockaddr *)&p->go.peer_tcp, sizeof(p->go.peer_tcp)) &&
+		    errno != EINPROGRESS) {
+			p->err = errno;
+			failed = true;
+		}
+		while (!failed && conn < 0) {
+			struct pollfd pf[2] = { { .fd = fd, .events = POLLOUT }, { .fd = lfd, .events = POLLIN } };
+			double left = until - mono();
+			int err = 0;
+			socklen_t el = sizeof(err);
+
+			if (left <= 0 || poll(pf, lfd >= 0 ? 2 : 1, (int)(left * 1000) + 1) < 0)
+				break;
+			if (lfd >= 0 && (pf[1].revents & POLLIN)) {
+				conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+				if (conn >= 0)
+					break;
+			}
+			if (!pf[0].revents)
+				continue;
+			getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+			if (!err) {
+				conn = fd;
+				break;
+			}
+			p->err = err;
+			failed = true;
+		}
+		p->syn_retrans += total_retrans(fd);
+		if (conn != fd)
+			close(fd);
+		if (failed) {
+			p->outcome = p->err == ECONNREFUSED ? "refused" : p->err == ECONNRESET ? "reset"
+				     : p->err == ETIMEDOUT ? "timeout" : "unreachable";
+			if (!(retry && (p->err == ECONNREFUSED || p->err == ECONNRESET)))
+				break;
+		}
+	}
+	if (conn >= 0) {
+		p->connect_ms = (mono() - start) * 1000;
+		p->nonce_ok = exchange_nonce(p, conn);
+		p->outcome = p->nonce_ok ? "connected" : "wrong-peer";
+		p->err = 0;
+		close(conn);
+	}
+	if (lfd >= 0)
+		close(lfd);
+}
+
+static void punch_udp(struct peer *p)
+{
+	double start = mono(), until = start + p->deadline_s, got_at = 0, next = 0;
+	char punch[64], gotmsg[64], want_punch[64], want_got[64];
+	bool got = false, acked = false;
+
+	snprintf(punch, sizeof(punch), "PUNCH %s", p->go.nonce);
+	snprintf(gotmsg, sizeof(gotmsg), "GOT %s", p->go.nonce);
+	snprintf(want_punch, sizeof(want_punch), "PUNCH %s", p->go.peer_nonce);
+	snprintf(want_got, sizeof(want_got), "GOT %s", p->go.peer_nonce);
+	p->outcome = "timeout";
+	p->err = ETIMEDOUT;
+	/* done once the partner's nonce came and it confirmed ours, or 1 s later */
+	while (mono() < until && !(got && (acked || mono() > got_at + 1))) {
+		struct pollfd pf = { .fd = p->udp, .events = POLLIN };
+		char buf[128];
+		ssize_t n;
+
+		if (mono() >= next) {
+			sendto(p->udp, got ? gotmsg : punch, strlen(got ? gotmsg : punch), 0,
+			       (struct sockaddr *)&p->go.peer_udp, sizeof(p->go.peer_udp));
+			p->tries++;
+			next = mono() + 0.02;
+		}
+		if (poll(&pf, 1, 5) <= 0)
+			continue;
+		n = recv(p->udp, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		if (!strcmp(buf, want_punch) || !strcmp(buf, want_got)) {
+			if (!got) {
+				got = true;
+				got_at = mono();
+				p->connect_ms = (got_at - start) * 1000;
+			}
+			acked |= !strcmp(buf, want_got);
+		}
+	}
+	if (got) {
+		p->outcome = "connected";
+		p->err = 0;
+		p->nonce_ok = true;
+		/* a last confirmation, so the partner need not wait its second */
+		sendto(p->udp, gotmsg, strlen(gotmsg), 0, (struct sockaddr *)&p->go.peer_udp,
+		       sizeof(p->go.peer_udp));
+	}
+}
+
+static void relay(struct peer *p)
+{
+	char line[PROTO_LINE_MAX], want[64];
+	double start = mono();
+
+	dprintf(p->rv, "RELAY %s\n", p->go.nonce);
+	snprintf(want, sizeof(want), "RELAY %s", p->go.peer_nonce);
+	p->outcome = "timeout";
+	p->err = ETIMEDOUT;
+	while (read_line(p->rv, p->rbuf, &p->rlen, sizeof(p->rbuf), line, start + p->deadline_s) == 1)
+		if (!strcmp(line, want)) {
+			p->outcome = "relayed";
+			p->err = 0;
+			p->nonce_ok = true;
+			p->connect_ms = (mono() - start) * 1000;
+			break;
+		}
+}
+
+static void report(const struct peer *p)
+{
+	char seen[32] = "", peer_tcp[32] = "", peer_udp[32] = "";
+
+	if (p->seen.type == MSG_SEEN)
+		proto_fmt_endpoint(&p->seen.ep, seen, sizeof(seen));
+	if (p->go.type == MSG_GO) {
+		proto_fmt_endpoint(&p->go.peer_tcp, peer_tcp, sizeof(peer_tcp));
+		proto_fmt_endpoint(&p->go.peer_udp, peer_udp, sizeof(peer_udp));
+	}
+	printf("{\"side\":%d,\"strategy\":\"%s\",\"outcome\":\"%s\",\"errno\":\"%s\","
+	       "\"local_port\":%u,\"udp_port\":%u,\"seen\":\"%s\",\"peer_tcp\":\"%s\",\"peer_udp\":\"%s\","
+	       "\"start\":%.9f,\"connect_ms\":%.3f,\"syn_retrans\":%u,\"tries\":%u,\"nonce_ok\":%s}\n",
+	       p->side, p->strategy, p->outcome, p->err ? strerrorname_np(p->err) : "", p->port,
+	       p->udp_port, seen, peer_tcp, peer_udp, p->start_real, p->connect_ms, p->syn_retrans,
+	       p->tries, p->nonce_ok ? "true" : "false");
+	fflush(stdout);
+}
+
+int peer_main(int argc, char *argv[])
+{
+	struct peer p = { .side = -1, .deadline_s = 10, .rv = -1, .udp = -1 };
+	const char *server = NULL;
+
+	for (int i = 1; i + 1 < argc; i += 2) {
+		const char *k = argv[i], *v = argv[i + 1];
+
+		if (!strcmp(k, "--server"))
+			server = v;
+		else if (!strcmp(k, "--attempt"))
+			p.attempt = v;
+		else if (!strcmp(k, "--side"))
+			p.side = atoi(v);
+		else if (!strcmp(k, "--strategy"))
+			p.strategy = v;
+		else if (!strcmp(k, "--offset-ms"))
+			p.offset_ns = (int64_t)(atof(v) * 1e6);
+		else if (!strcmp(k, "--deadline-s"))
+			p.deadline_s = atof(v);
+		else if (!strcmp(k, "--clock-offset-ms"))
+			p.clock_offset_ns = (int64_t)(atof(v) * 1e6);
+		else
+			break;
+	}
+	if (!server || !p.attempt || !p.strategy || (p.side != 0 && p.side != 1) ||
+	    proto_endpoint(server, &p.server) || p.deadline_s <= 0) {
+		fprintf(stderr, "natlab-probe peer: need --server ADDR:PORT --attempt ID --side 0|1 --strategy S\n");
+		return 2;
+	}
+	if (strcmp(p.strategy, "so") && strcmp(p.strategy, "so-listen") && strcmp(p.strategy, "retry") &&
+	    strcmp(p.strategy, "udp") && strcmp(p.strategy, "relay")) {
+		fprintf(stderr, "natlab-probe peer: unknown strategy %s\n", p.strategy);
+		return 2;
+	}
+	if (rendezvous(&p)) {
+		p.outcome = "no-rendezvous";
+		p.err = errno ? errno : EPROTO;
+		report(&p);
+		return 1;
+	}
+	wait_start(&p);
+	if (!strcmp(p.strategy, "udp"))
+		punch_udp(&p);
+	else if (!strcmp(p.strategy, "relay"))
+		relay(&p);
+	else
+		punch_tcp(&p);
+	report(&p);
+	return 0;
+}

@@ -1,0 +1,126 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol.h"
+
+int proto_endpoint(const char *s, struct sockaddr_in *out)
+{
+	char ip[INET_ADDRSTRLEN];
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long port;
+
+	if (!colon || (size_t)(colon - s) >= sizeof(ip))
+		return -1;
+	memcpy(ip, s, (size_t)(colon - s));
+	ip[colon - s] = '\0';
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || port < 0 || port > 65535)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->sin_family = AF_INET;
+	out->sin_port = htons((uint16_t)port);
+	return inet_pton(AF_INET, ip, &out->sin_addr) == 1 ? 0 : -1;
+}
+
+void proto_fmt_endpoint(const struct sockaddr_in *a, char *buf, size_t len)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+	snprintf(buf, len, "%s:%u", ip, ntohs(a->sin_port));
+}
+
+static int token_ok(const char *t, size_t max)
+{
+	size_t n = strlen(t);
+
+	if (!n || n >= max)
+		return 0;
+	for (; *t; t++)
+		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') || (*t >= '0' && *t <= '9') ||
+		      *t == '-' || *t == '_' || *t == '.'))
+			return 0;
+	return 1;
+}
+
+static int hex_ok(const char *t, size_t max)
+{
+	size_t n = strlen(t);
+
+	if (!n || n >= max || n % 2)
+		return 0;
+	for (; *t; t++)
+		if (!((*t >= '0' && *t <= '9') || (*t >= 'a' && *t <= 'f')))
+			return 0;
+	return 1;
+}
+
+int proto_parse(const char *line, struct msg *m, const char **why)
+{
+	char buf[PROTO_LINE_MAX], *tok[8], *save = NULL, *t;
+	int n = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (strlen(line) >= sizeof(buf))
+		return *why = "line too long", -1;
+	strcpy(buf, line);
+	for (t = strtok_r(buf, " ", &save); t && n < 8; t = strtok_r(NULL, " ", &save))
+		tok[n++] = t;
+	if (t)
+		return *why = "too many fields", -1;
+	if (n == 0)
+		return *why = "empty line", -1;
+	if ((!strcmp(tok[0], "HELLO") && n == 4) || (!strcmp(tok[0], "UDPHELLO") && n == 3)) {
+		m->type = tok[0][0] == 'H' ? MSG_HELLO : MSG_UDPHELLO;
+		if (!token_ok(tok[1], sizeof(m->attempt)))
+			return *why = "bad attempt id", -1;
+		strcpy(m->attempt, tok[1]);
+		if (strcmp(tok[2], "0") && strcmp(tok[2], "1"))
+			return *why = "side must be 0 or 1", -1;
+		m->side = tok[2][0] - '0';
+		if (m->type == MSG_HELLO) {
+			if (!token_ok(tok[3], sizeof(m->strategy)))
+				return *why = "bad strategy", -1;
+			strcpy(m->strategy, tok[3]);
+		}
+		return 0;
+	}
+	if (!strcmp(tok[0], "RELAY") && n == 2) {
+		m->type = MSG_RELAY;
+		if (!hex_ok(tok[1], sizeof(m->data)))
+			return *why = "relay data must be lowercase hex", -1;
+		strcpy(m->data, tok[1]);
+		return 0;
+	}
+	if (!strcmp(tok[0], "SEEN") && n == 2) {
+		m->type = MSG_SEEN;
+		return proto_endpoint(tok[1], &m->ep) ? (*why = "bad endpoint", -1) : 0;
+	}
+	if (!strcmp(tok[0], "GO") && n == 6) {
+		char *end;
+
+		m->type = MSG_GO;
+		if (proto_endpoint(tok[1], &m->peer_tcp) || proto_endpoint(tok[2], &m->peer_udp))
+			return *why = "bad endpoint", -1;
+		errno = 0;
+		m->start_ns = strtoull(tok[3], &end, 10);
+		if (errno || *end || end == tok[3])
+			return *why = "bad start time", -1;
+		if (!hex_ok(tok[4], sizeof(m->nonce)) || !hex_ok(tok[5], sizeof(m->peer_nonce)))
+			return *why = "bad nonce", -1;
+		strcpy(m->nonce, tok[4]);
+		strcpy(m->peer_nonce, tok[5]);
+		return 0;
+	}
+	if (!strcmp(tok[0], "ERR")) {
+		m->type = MSG_ERR;
+		snprintf(m->data, sizeof(m->data), "%s", line + 3 + (line[3] == ' '));
+		return 0;
+	}
+	return *why = "unknown message", -1;
+}
