@@ -18,6 +18,7 @@ static const struct {
 	{ "show", show_main, "Shows a lab's nodes, addresses, NAT profiles and live mappings" },
 	{ "exec", exec_main, "Runs a command inside a node's network namespace" },
 	{ "rules", rules_main, "Prints the nftables ruleset a NAT profile generates" },
+	{ "run", run_main, "Builds a lab, runs its [run] attempts, writes records, tears down" },
 };
 
 static void show_usage(FILE *f)

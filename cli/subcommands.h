@@ -11,6 +11,7 @@ int list_main(int argc, char *argv[]);
 int show_main(int argc, char *argv[]);
 int exec_main(int argc, char *argv[]);
 int rules_main(int argc, char *argv[]);
+int run_main(int argc, char *argv[]);
 
 /* Exit codes: 1 the work failed, 2 the input was wrong. */
 #define EXIT_BAD_INPUT 2

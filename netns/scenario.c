@@ -173,6 +173,134 @@ static int fault_key(struct wire_fault *f, const char *key, const char *value, i
 	return 0;
 }
 
+static const char *const strategy_names[] = { "so", "so-listen", "retry", "udp", "relay", NULL };
+
+static int run_key(struct scenario *s, const char *key, const char *value, int line, struct diag *d)
+{
+	struct run_spec *r = &s->run;
+	char buf[512], *save = NULL, *t;
+	long v;
+
+	if (strlen(value) >= sizeof(buf))
+		return diag_set(d, "%s: value too long", key);
+	strcpy(buf, value);
+	if (!strcmp(key, "pair")) {
+		int n = 0;
+
+		if (set_once(&r->pair_line, line, key, d))
+			return -1;
+		for (t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+			if (n == 2 || strlen(t) >= NODE_NAME_MAX)
+				return diag_set(d, "pair: expected two host names");
+			snprintf(r->pair_name[n++], NODE_NAME_MAX, "%s", t);
+		}
+		if (n != 2)
+			return diag_set(d, "pair: expected two host names");
+	} else if (!strcmp(key, "server")) {
+		if (set_once(&r->server_line, line, key, d))
+			return -1;
+		if (strlen(value) >= NODE_NAME_MAX)
+			return diag_set(d, "server: no host \"%s\"", value);
+		snprintf(r->server_name, NODE_NAME_MAX, "%s", value);
+	} else if (!strcmp(key, "strategies")) {
+		r->n_strategies = 0;
+		for (t = strtok_r(buf, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+			int k;
+
+			for (k = 0; strategy_names[k] && strcmp(strategy_names[k], t); k++)
+				;
+			if (!strategy_names[k])
+				return diag_set(d, "strategies: unknown strategy \"%s\" (expected so, so-listen, retry, udp, relay)",
+						t);
+			if (r->n_strategies == RUN_MAX_STRATEGIES)
+				return diag_set(d, "strategies: at most %d", RUN_MAX_STRATEGIES);
+			snprintf(r->strategies[r->n_strategies++], 16, "%s", t);
+		}
+		if (!r->n_strategies)
+			return diag_set(d, "strategies: none given");
+	} else if (!strcmp(key, "skew_ms")) {
+		double lo, hi, step;
+		char *c1 = strchr(buf, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+		if (!c1) {
+			if (parse_double(buf, -600000, 600000, &lo))
+				return diag_set(d, "skew_ms: \"%s\" is not a number of ms or FROM:TO:STEP", value);
+			r->skews_ms[0] = lo;
+			r->n_skews = 1;
+			return 0;
+		}
+		if (!c2)
+			return diag_set(d, "skew_ms: \"%s\" is not FROM:TO:STEP", value);
+		*c1 = *c2 = '\0';
+		if (parse_double(buf, -600000, 600000, &lo) || parse_double(c1 + 1, -600000, 600000, &hi) ||
+		    parse_double(c2 + 1, 0.001, 600000, &step) || hi < lo)
+			return diag_set(d, "skew_ms: \"%s\" is not FROM:TO:STEP with FROM <= TO, STEP > 0", value);
+		if ((hi - lo) / step + 1 > RUN_MAX_SKEWS)
+			return diag_set(d, "skew_ms: more than %d values", RUN_MAX_SKEWS);
+		r->n_skews = 0;
+		for (double x = lo; x <= hi + step * 1e-9; x += step)
+			r->skews_ms[r->n_skews++] = x;
+	} else if (!strcmp(key, "repeat")) {
+		if (parse_int(value, 1, 10000, &v))
+			return diag_set(d, "repeat: \"%s\" is not a number from 1 to 10000", value);
+		r->repeat = (unsigned)v;
+	} else if (!strcmp(key, "deadline_s")) {
+		if (parse_double(value, 0.1, 600, &r->deadline_s))
+			return diag_set(d, "deadline_s: \"%s\" is not a number of seconds from 0.1 to 600", value);
+	} else if (!strcmp(key, "seed")) {
+		if (parse_int(value, 0, 4294967295L, &v))
+			return diag_set(d, "seed: \"%s\" is not a number from 0 to 4294967295", value);
+		s->seed = (unsigned)v;
+	} else {
+		return diag_set(d, "unknown key \"%s\" in [run] (expected pair, server, strategies, skew_ms, repeat, deadline_s, seed)",
+				key);
+	}
+	return 0;
+}
+
+static int resolve_run(struct scenario *s, struct diag *d)
+{
+	struct run_spec *r = &s->run;
+
+	if (!r->line)
+		return 0;
+	if (!r->pair_line)
+		return diag_set(d, "%s:%d: [run] has no \"pair\" (two hosts)", s->path, r->line);
+	for (int i = 0; i < 2; i++) {
+		r->pair[i] = scenario_find(s, r->pair_name[i]);
+		if (r->pair[i] <= 0 || s->nodes[r->pair[i]].kind != NODE_HOST)
+			return diag_set(d, "%s:%d: pair: no host \"%s\"", s->path, r->pair_line, r->pair_name[i]);
+	}
+	if (r->pair[0] == r->pair[1])
+		return diag_set(d, "%s:%d: pair: two different hosts, please", s->path, r->pair_line);
+	if (r->server_line) {
+		r->server = scenario_find(s, r->server_name);
+		if (r->server <= 0 || s->nodes[r->server].kind != NODE_HOST || s->nodes[r->server].parent)
+			return diag_set(d, "%s:%d: server: \"%s\" is not a host in the internet", s->path,
+					r->server_line, r->server_name);
+	} else {
+		r->server = 0;
+		for (int i = 1; i < s->n && !r->server; i++)
+			if (s->nodes[i].kind == NODE_HOST && !s->nodes[i].parent && i != r->pair[0] &&
+			    i != r->pair[1])
+				r->server = i;
+		if (!r->server)
+			return diag_set(d, "%s:%d: [run] needs a host in the internet for the rendezvous server",
+					s->path, r->line);
+	}
+	if (!r->n_strategies) {
+		snprintf(r->strategies[0], 16, "so");
+		r->n_strategies = 1;
+	}
+	if (!r->n_skews)
+		r->n_skews = 1;
+	if (!r->repeat)
+		r->repeat = 1;
+	if (!r->deadline_s)
+		r->deadline_s = 5;
+	return 0;
+}
+
 static int scn_section(void *user, const char *section, int line, struct diag *d)
 {
 	struct scenario *s = user;
@@ -182,6 +310,12 @@ static int scn_section(void *user, const char *section, int line, struct diag *d
 
 	if (!strcmp(section, "lab"))
 		return 0;
+	if (!strcmp(section, "run")) {
+		if (s->run.line)
+			return diag_set(d, "duplicate section [run] (first at line %d)", s->run.line);
+		s->run.line = line;
+		return 0;
+	}
 	if (dot && !strncmp(section, "fault.", 6))
 		return fault_section(s, dot + 1, line, d);
 	if (dot && !strncmp(section, "nat.", 4))
@@ -189,7 +323,7 @@ static int scn_section(void *user, const char *section, int line, struct diag *d
 	else if (dot && !strncmp(section, "host.", 5))
 		kind = NODE_HOST;
 	else
-		return diag_set(d, "unknown section [%s] (expected [lab], [nat.NAME], [host.NAME] or [fault.NAME])",
+		return diag_set(d, "unknown section [%s] (expected [lab], [run], [nat.NAME], [host.NAME] or [fault.NAME])",
 				section);
 	if (check_name(dot + 1, NODE_NAME_MAX, d))
 		return -1;
@@ -316,6 +450,8 @@ static int scn_key(void *user, const char *section, const char *key, const char 
 		return diag_set(d, "\"%s\" before any [section]", key);
 	if (!strcmp(section, "lab"))
 		return lab_key(s, key, value, line, d);
+	if (!strcmp(section, "run"))
+		return run_key(s, key, value, line, d);
 	if (!strncmp(section, "fault.", 6)) {
 		i = fault_find(s, section + 6);
 		if (i < 0)
@@ -428,7 +564,7 @@ static int resolve(struct scenario *s, struct diag *d)
 			if (nat_profile_set(&n->profile, n->ov[k].key, n->ov[k].value, &sub))
 				return diag_set(d, "%s:%d: %s", s->path, n->ov[k].line, sub.msg);
 	}
-	return resolve_wire(s, d);
+	return resolve_wire(s, d) || resolve_run(s, d);
 }
 
 static void plan(struct scenario *s)

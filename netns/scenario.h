@@ -71,6 +71,26 @@ struct wire_fault {
 	int at_line, action_line, extra_line;
 };
 
+/* The [run] section: what `natlab run` does in the lab. */
+#define RUN_MAX_STRATEGIES 8
+#define RUN_MAX_SKEWS 1024
+
+struct run_spec {
+	int line;            /* of [run]; 0 when absent */
+	int pair[2];         /* node indexes */
+	char pair_name[2][NODE_NAME_MAX];
+	int pair_line;
+	int server;          /* node index of the rendezvous host */
+	char server_name[NODE_NAME_MAX];
+	int server_line;
+	int n_strategies;
+	char strategies[RUN_MAX_STRATEGIES][16];
+	int n_skews;
+	double skews_ms[RUN_MAX_SKEWS];
+	unsigned repeat;
+	double deadline_s;
+};
+
 struct scenario {
 	char path[PATH_MAX];
 	char dir[PATH_MAX];
@@ -82,6 +102,7 @@ struct scenario {
 	unsigned seed;
 	int n_faults;
 	struct wire_fault faults[LAB_MAX_FAULTS];
+	struct run_spec run;
 	int n;
 	struct lab_node nodes[LAB_MAX_NODES];
 	int order[LAB_MAX_NODES]; /* parents before children */

@@ -50,12 +50,12 @@ int wire_summary_read(const char *events_path, const char *side0, const char *si
 		}
 		k = !strcmp(kind, "syn") ? WIRE_SYN : !strcmp(kind, "synack") ? WIRE_SYNACK
 			: !strcmp(kind, "rst") ? WIRE_RST : WIRE_ICMP;
+		/* by source alone: a SYN aimed at a stale endpoint of the partner (a
+		 * symmetric NAT's) still counts for the side that sent it */
 		if (k == WIRE_ICMP)
 			from = same_addr(src, side0) ? 0 : same_addr(src, side1) ? 1 : -1;
 		else
-			from = side_of(src, side0, side1) >= 0 &&
-					       side_of(dst, side0, side1) == 1 - side_of(src, side0, side1)
-				       ? side_of(src, side0, side1) : -1;
+			from = side_of(src, side0, side1);
 		json_decref(e);
 		if (from < 0)
 			continue;

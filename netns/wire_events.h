@@ -20,8 +20,9 @@ struct wire_summary {
 	} events[WIRE_SUMMARY_MAX_EVENTS];
 };
 
-/* Summarises the events between since and until (wall time, seconds) for the pair.
- * ICMP errors count for a side when they come from its address. */
+/* Summarises the events between since and until (wall time, seconds) for the pair:
+ * a segment counts for the side it comes from, an ICMP error for the side whose
+ * address sent it. */
 int wire_summary_read(const char *events_path, const char *side0, const char *side1, double since,
 		      double until, struct wire_summary *out, struct diag *d);
 

@@ -1,0 +1,458 @@
+/* natlab run: up, the scenario's attempts, one JSON record each, down. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../natsim/conntrack.h"
+#include "../netns/lab.h"
+#include "../netns/netns.h"
+#include "../netns/wire_events.h"
+#include "subcommands.h"
+
+static const char usage[] = "run FILE [--out DIR]\n"
+			    "  Builds the lab, runs the attempts of its [run] section, writes one JSON\n"
+			    "  record per attempt to DIR/attempts.jsonl (default results/RUN-ID/), tears down.";
+
+struct child {
+	pid_t pid;
+	int out; /* its stdout */
+};
+
+/* Starts argv inside the namespace of `node`, its stdout on a pipe. */
+static int spawn_in(const char *id, const char *node, char *const argv[], struct child *c)
+{
+	char ns[128];
+	int p[2], fd;
+
+	lab_netns_name(ns, sizeof(ns), id, node);
+	fd = netns_open(ns);
+	if (fd < 0 || pipe2(p, O_CLOEXEC)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	c->pid = fork();
+	if (c->pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (netns_enter(fd) || dup2(p[1], 1) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fd);
+	close(p[1]);
+	if (c->pid < 0) {
+		close(p[0]);
+		return -1;
+	}
+	c->out = p[0];
+	return 0;
+}
+
+/* Reads a child's whole stdout (until EOF or `secs`), then reaps it. */
+static json_t *collect(struct child *c, double secs)
+{
+	char buf[4096];
+	size_t len = 0;
+	struct timespec t0, now;
+	json_t *j;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = { .fd = c->out, .events = POLLIN };
+		ssize_t n;
+		double left;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = secs - ((double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9);
+		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+			break;
+		n = read(c->out, buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof(buf) - 1)
+			break;
+	}
+	buf[len] = '\0';
+	close(c->out);
+	kill(c->pid, SIGKILL); /* a no-op when it has finished, as it should have */
+	waitpid(c->pid, NULL, 0);
+	j = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
+	return j ? j : json_pack("{s:s}", "outcome", "no-report");
+}
+
+static const char *addr_of(const struct lab_node *n, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.*s", (int)strcspn(n->addr[0], "/"), n->addr[0]);
+	return buf;
+}
+
+/* The first NAT above a host, -1 for a host in the internet. */
+static int nat_above(const struct scenario *s, int host)
+{
+	return s->nodes[host].parent ? s->nodes[host].parent : -1;
+}
+
+/* Outermost node on the way from `node` to the internet. */
+static int outermost(const struct scenario *s, int node)
+{
+	while (s->nodes[node].parent)
+		node = s->nodes[node].parent;
+	return node;
+}
+
+struct ct_find {
+	struct in_addr int_addr, remote;
+	uint16_t int_port;
+	uint8_t proto;
+	struct ct_mapping found;
+	int hit;
+};
+
+static int find_mapping(const struct ct_entry *e, void *arg)
+{
+	struct ct_find *f = arg;
+	struct ct_mapping m;
+
+	if (f->hit || e->proto != f->proto || !ct_entry_mapping(e, &m))
+		return 0;
+	if (m.int_addr.s_addr == f->int_addr.s_addr && m.int_port == f->int_port &&
+	    (!f->remote.s_addr || m.remote_addr.s_addr == f->remote.s_addr)) {
+		f->found = m;
+		f->hit = 1;
+	}
+	return 0;
+}
+
+/* The endpoint the internet saw side `host`'s punch come from: follow its mapping
+ * through every NAT above it. "" when a NAT holds none. */
+static void wire_endpoint(const struct scenario *s, const char *id, int host, uint16_t port,
+			  const char *peer_ep, uint8_t proto, char *out, size_t len, json_t *ext)
+{
+	struct sockaddr_in peer;
+	struct in_addr addr;
+	char buf[INET_ADDRSTRLEN];
+	int node = host;
+
+	memset(&peer, 0, sizeof(peer));
+	if (peer_ep) {
+		char ip[INET_ADDRSTRLEN];
+
+		snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(peer_ep, ":"), peer_ep);
+		inet_pton(AF_INET, ip, &peer.sin_addr);
+	}
+	inet_pton(AF_INET, addr_of(&s->nodes[host], buf, sizeof(buf)), &addr);
+	out[0] = '\0';
+	while (s->nodes[node].parent) {
+		int nat = s->nodes[node].parent, fd;
+		char ns[128];
+		struct ct_find f = { .int_addr = addr, .remote = peer.sin_addr, .int_port = port,
+				     .proto = proto };
+		struct diag d;
+
+		lab_netns_name(ns, sizeof(ns), id, s->nodes[nat].name);
+		fd = netns_open(ns);
+		if (fd < 0)
+			return;
+		ct_dump(fd, find_mapping, &f, &d);
+		close(fd);
+		if (!f.hit)
+			return;
+		addr = f.found.ext_addr;
+		port = f.found.ext_port;
+		json_array_append_new(ext, json_integer(port));
+		node = nat;
+	}
+	snprintf(out, len, "%s:%u", inet_ntop(AF_INET, &addr, buf, sizeof(buf)), port);
+}
+
+static double link_delay(const struct scenario *s, int host)
+{
+	return s->nodes[outermost(s, host)].delay_ms;
+}
+
+static void flush_nats(const struct scenario *s, const char *id)
+{
+	for (int i = 1; i < s->n; i++) {
+		char ns[128];
+		struct diag d;
+		int fd;
+
+		if (s->nodes[i].kind != NODE_NAT)
+			continue;
+		lab_netns_name(ns, sizeof(ns), id, s->nodes[i].name);
+		fd = netns_open(ns);
+		if (fd >= 0) {
+			ct_flush(fd, &d);
+			close(fd);
+		}
+	}
+}
+
+static json_t *attempt(const struct scenario *s, const char *id, const char *probe,
+		       const char *server_ep, const char *strategy, double skew_ms, int n,
+		       const char *events)
+{
+	const struct run_spec *r = &s->run;
+	struct child kid[2];
+	json_t *side[2], *rec, *ext[2];
+	char attempt_id[32], offs[2][32], side_s[2][4], deadline[32], clock[2][32];
+	char wep[2][64], when[160];
+	struct wire_summary ws;
+	struct diag d;
+	struct timespec now;
+	const char *oc[2];
+	bool tcp = strcmp(strategy, "udp") && strcmp(strategy, "relay");
+	double since;
+	struct utsname u;
+
+	flush_nats(s, id);
+	snprintf(attempt_id, sizeof(attempt_id), "a%d", n);
+	snprintf(deadline, sizeof(deadline), "%g", r->deadline_s);
+	clock_gettime(CLOCK_REALTIME, &now);
+	since = (double)now.tv_sec + now.tv_nsec / 1e9;
+	for (int i = 0; i < 2; i++) {
+		/* skew = when b starts minus when a starts */
+		double off = i == 0 ? (skew_ms < 0 ? -skew_ms : 0) : (skew_ms > 0 ? skew_ms : 0);
+		const struct lab_node *h = &s->nodes[r->pair[i]];
+		char *argv[] = { (char *)probe, "peer", "--server", (char *)server_ep, "--attempt",
+				 attempt_id, "--side", side_s[i], "--strategy", (char *)strategy,
+				 "--offset-ms", offs[i], "--deadline-s", deadline, "--clock-offset-ms",
+				 clock[i], NULL };
+
+		snprintf(offs[i], sizeof(offs[i]), "%.3f", off);
+		snprintf(side_s[i], sizeof(side_s[i]), "%d", i);
+		snprintf(clock[i], sizeof(clock[i]), "%d", h->clock_offset_ms);
+		if (spawn_in(id, h->name, argv, &kid[i]))
+			kid[i].pid = -1;
+	}
+	for (int i = 0; i < 2; i++)
+		side[i] = kid[i].pid > 0 ? collect(&kid[i], r->deadline_s + 20)
+					 : json_pack("{s:s}", "outcome", "no-start");
+	for (int i = 0; i < 2; i++) {
+		json_int_t port = json_integer_value(json_object_get(side[i], tcp ? "local_port" : "udp_port"));
+
+		ext[i] = json_array();
+		wep[i][0] = '\0';
+		if (port > 0 && strcmp(strategy, "relay"))
+			wire_endpoint(s, id, r->pair[i], (uint16_t)port,
+				      json_string_value(json_object_get(side[i], tcp ? "peer_tcp" : "peer_udp")),
+				      tcp ? IPPROTO_TCP : IPPROTO_UDP, wep[i], sizeof(wep[i]), ext[i]);
+		if (!s->nodes[r->pair[i]].parent && port > 0) {
+			char buf[INET_ADDRSTRLEN];
+
+			snprintf(wep[i], sizeof(wep[i]), "%s:%lld",
+				 addr_of(&s->nodes[r->pair[i]], buf, sizeof(buf)), (long long)port);
+		}
+		oc[i] = json_string_value(json_object_get(side[i], "outcome"));
+		if (!oc[i])
+			oc[i] = "no-report";
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	memset(&ws, 0, sizeof(ws));
+	if (events && wep[0][0] && wep[1][0])
+		wire_summary_read(events, wep[0], wep[1], since, (double)now.tv_sec + now.tv_nsec / 1e9,
+				  &ws, &d);
+	uname(&u);
+	snprintf(when, sizeof(when), "%s %s", u.sysname, u.release);
+	rec = json_object();
+	json_object_set_new(rec, "scenario", json_string(s->path));
+	json_object_set_new(rec, "lab", json_string(id));
+	json_object_set_new(rec, "attempt", json_integer(n));
+	json_object_set_new(rec, "strategy", json_string(strategy));
+	json_object_set_new(rec, "profiles",
+			    json_pack("{s:s,s:s}", "a",
+				      nat_above(s, r->pair[0]) > 0 ? s->nodes[nat_above(s, r->pair[0])].profile.name : "none",
+				      "b",
+				      nat_above(s, r->pair[1]) > 0 ? s->nodes[nat_above(s, r->pair[1])].profile.name : "none"));
+	/* the round trip between the two sites' links into the internet */
+	json_object_set_new(rec, "rtt_ms", json_real(2 * (link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]))));
+	json_object_set_new(rec, "skew_ms", json_real(skew_ms));
+	if (ws.first_syn[0] > 0 && ws.first_syn[1] > 0)
+		json_object_set_new(rec, "skew_wire_ms", json_real((ws.first_syn[1] - ws.first_syn[0]) * 1000));
+	else
+		json_object_set_new(rec, "skew_wire_ms", json_null());
+	/* one outcome for the pair: both must agree to call it a success */
+	if (!strcmp(oc[0], oc[1]))
+		json_object_set_new(rec, "outcome", json_string(oc[0]));
+	else
+		json_object_set_new(rec, "outcome", json_string(strcmp(oc[0], "connected") ? oc[0] : oc[1]));
+	json_object_set_new(rec, "errno", json_pack("{s:O?,s:O?}", "a", json_object_get(side[0], "errno"),
+						    "b", json_object_get(side[1], "errno")));
+	{
+		double t0 = json_number_value(json_object_get(side[0], "connect_ms"));
+		double t1 = json_number_value(json_object_get(side[1], "connect_ms"));
+
+		json_object_set_new(rec, "time_to_connect_ms", json_real(t0 > t1 ? t0 : t1));
+	}
+	json_object_set_new(rec, "syn_retrans",
+			    json_pack("{s:O?,s:O?}", "a", json_object_get(side[0], "syn_retrans"), "b",
+				      json_object_get(side[1], "syn_retrans")));
+	json_object_set_new(rec, "wire",
+			    json_pack("{s:[i,i],s:[i,i],s:[i,i],s:[i,i],s:[s,s]}", "syns", ws.syns[0], ws.syns[1],
+				      "synacks", ws.synacks[0], ws.synacks[1], "rsts", ws.rsts[0], ws.rsts[1],
+				      "icmps", ws.icmps[0], ws.icmps[1], "endpoints", wep[0], wep[1]));
+	json_object_set_new(rec, "external_ports", json_pack("{s:o,s:o}", "a", ext[0], "b", ext[1]));
+	json_object_set_new(rec, "sides", json_pack("{s:o,s:o}", "a", side[0], "b", side[1]));
+	json_object_set_new(rec, "kernel", json_string(when));
+	json_object_set_new(rec, "seed", json_integer(s->seed));
+	return rec;
+}
+
+static int mkdirs(const char *path)
+{
+	char tmp[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(tmp, 0755);
+			*p = '/';
+		}
+	return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+int run_main(int argc, char *argv[])
+{
+	const char *file = NULL, *out = NULL;
+	char outdir[PATH_MAX], path[PATH_MAX + 32], id[LAB_ID_MAX] = "", probe[PATH_MAX], exe[PATH_MAX];
+	char server_ep[64], buf[INET_ADDRSTRLEN], events[PATH_MAX] = "";
+	struct lab_opts o = { .owner = getpid() };
+	struct scenario *s;
+	struct child server = { .pid = -1, .out = -1 };
+	struct diag d;
+	sigset_t old, pending;
+	FILE *f;
+	json_t *st;
+	ssize_t n;
+	int rc = 0, count = 0;
+
+	if (want_help(argc, argv, usage))
+		return 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--out") && i + 1 < argc)
+			out = argv[++i];
+		else if (argv[i][0] == '-' || file)
+			return usage_error(usage);
+		else
+			file = argv[i];
+	}
+	if (!file)
+		return usage_error(usage);
+	s = malloc(sizeof(*s));
+	if (!s)
+		return fail(1, "out of memory");
+	if (scenario_load(s, file, &d)) {
+		free(s);
+		return fail(EXIT_BAD_INPUT, "%s", d.msg);
+	}
+	if (!s->run.line) {
+		free(s);
+		return fail(EXIT_BAD_INPUT, "%s: no [run] section", file);
+	}
+	if (geteuid() != 0) {
+		free(s);
+		return fail(1, "running a lab needs root (network namespaces, nftables)");
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	snprintf(probe, sizeof(probe), "%.*s/natlab-probe", (int)(strrchr(exe, '/') ? strrchr(exe, '/') - exe : 0), exe);
+	if (access(probe, X_OK)) {
+		free(s);
+		return fail(1, "%s: %s (run make)", probe, strerror(errno));
+	}
+	/* Ctrl-C stops between attempts: the records so far stay, the lab goes */
+	lab_block_signals(&old);
+	if (lab_up(s, &o, id, &d)) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		free(s);
+		return fail(1, "%s", d.msg);
+	}
+	if (out)
+		snprintf(outdir, sizeof(outdir), "%s", out);
+	else {
+		char stamp[32];
+		time_t t = time(NULL);
+
+		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&t));
+		snprintf(outdir, sizeof(outdir), "results/%s-%s", stamp, id);
+	}
+	snprintf(path, sizeof(path), "%s/attempts.jsonl", outdir);
+	if (mkdirs(outdir) || !(f = fopen(path, "a"))) {
+		rc = fail(1, "cannot write %s: %s", path, strerror(errno));
+		goto down;
+	}
+	st = lab_state_read(id, &d);
+	if (st && json_string_value(json_object_get(json_object_get(st, "wire"), "events")))
+		snprintf(events, sizeof(events), "%s",
+			 json_string_value(json_object_get(json_object_get(st, "wire"), "events")));
+	json_decref(st);
+	snprintf(server_ep, sizeof(server_ep), "%s:3478", addr_of(&s->nodes[s->run.server], buf, sizeof(buf)));
+	{
+		char *sargv[] = { probe, "server", server_ep, NULL };
+		char ready[16] = "";
+		struct pollfd p;
+
+		if (spawn_in(id, s->nodes[s->run.server].name, sargv, &server)) {
+			rc = fail(1, "cannot start the rendezvous server");
+			fclose(f);
+			goto down;
+		}
+		p.fd = server.out;
+		p.events = POLLIN;
+		if (poll(&p, 1, 3000) != 1 || read(server.out, ready, sizeof(ready) - 1) <= 0 ||
+		    strncmp(ready, "ready", 5)) {
+			rc = fail(1, "the rendezvous server did not start");
+			fclose(f);
+			goto down;
+		}
+	}
+	for (int k = 0; k < s->run.n_strategies && !rc; k++)
+		for (int j = 0; j < s->run.n_skews && !rc; j++)
+			for (unsigned r = 0; r < s->run.repeat && !rc; r++) {
+				json_t *rec = attempt(s, id, probe, server_ep, s->run.strategies[k],
+						      s->run.skews_ms[j], count++, events[0] ? events : NULL);
+
+				json_dumpf(rec, f, JSON_COMPACT);
+				fputc('\n', f);
+				fflush(f);
+				json_decref(rec);
+				sigpending(&pending);
+				if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) ||
+				    sigismember(&pending, SIGHUP))
+					rc = fail(130, "interrupted; %d records in %s", count, path);
+			}
+	fclose(f);
+	if (!rc)
+		fprintf(stderr, "natlab: %d attempts in %s\n", count, path);
+	printf("%s\n", outdir);
+down:
+	/* the server and any peer left are the lab's processes: down ends them */
+	if (lab_down(id, &d))
+		rc = fail(1, "%s", d.msg);
+	if (server.pid > 0) {
+		close(server.out);
+		waitpid(server.pid, NULL, 0);
+	}
+	free(s);
+	fflush(stdout);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
