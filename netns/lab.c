@@ -286,8 +286,11 @@ static int build_node_links(struct build *b, int i, struct diag *d)
 	const struct lab_node *n = &b->s->nodes[i];
 	const char *up = n->kind == NODE_NAT ? IF_UPLINK_NAT : IF_UPLINK_HOST;
 
+	unsigned char mac[6];
+
+	scenario_node_mac(i, mac);
 	if (veth_add(b->sk[n->parent], n->name, on_wire(b, i) ? 0 : IFINDEX_BRIDGE, up, b->fd[i],
-		     IFINDEX_UPLINK, d) ||
+		     IFINDEX_UPLINK, n->parent == 0 ? mac : NULL, d) ||
 	    link_set_up(b->sk[i], IFINDEX_UPLINK, d))
 		return -1;
 	if (on_wire(b, i) &&
@@ -300,6 +303,35 @@ static int build_node_links(struct build *b, int i, struct diag *d)
 			return -1;
 	if (n->gw[0] && route_default_add(b->sk[i], IFINDEX_UPLINK, n->gw, d))
 		return -1;
+	return 0;
+}
+
+/* Every node in the internet knows every other one's MAC from the start, as a router
+ * knows its next hop's: no ARP round trip through the wire's delays before a first
+ * packet (which would move every first SYN by an RTT). */
+static int build_neighbours(struct build *b, struct diag *d)
+{
+	const struct scenario *s = b->s;
+
+	for (int i = 1; i < s->n; i++) {
+		if (s->nodes[i].parent)
+			continue;
+		for (int j = 1; j < s->n; j++) {
+			unsigned char mac[6];
+
+			if (j == i || s->nodes[j].parent)
+				continue;
+			scenario_node_mac(j, mac);
+			for (int k = 0; k < s->nodes[j].n_addr; k++) {
+				char ip[32];
+
+				snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(s->nodes[j].addr[k], "/"),
+					 s->nodes[j].addr[k]);
+				if (neigh_add(b->sk[i], IFINDEX_UPLINK, ip, mac, d))
+					return -1;
+			}
+		}
+	}
 	return 0;
 }
 
@@ -427,6 +459,8 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 	for (int oi = 1; oi < s->n; oi++)
 		if (build_node_links(&b, s->order[oi], d) || interrupted(d))
 			goto undo_st;
+	if (build_neighbours(&b, d))
+		goto undo_st;
 	for (int oi = 1; oi < s->n; oi++)
 		if (s->nodes[s->order[oi]].kind == NODE_NAT &&
 		    (build_nat(&b, s->order[oi], d) || interrupted(d)))

@@ -8,6 +8,7 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,7 +69,7 @@ int bridge_add(struct nl_sock *s, const char *name, int ifindex, struct diag *d)
 }
 
 int veth_add(struct nl_sock *s, const char *name, int master, const char *peer, int peer_ns_fd,
-	     int peer_ifindex, struct diag *d)
+	     int peer_ifindex, const unsigned char *peer_mac, struct diag *d)
 {
 	struct rtnl_link *l = rtnl_link_veth_alloc();
 	struct rtnl_link *p;
@@ -85,6 +86,14 @@ int veth_add(struct nl_sock *s, const char *name, int master, const char *peer, 
 	/* no IFF_UP here: opening the peer before its twin exists fails (ENOTCONN) */
 	rtnl_link_set_ns_fd(p, peer_ns_fd);
 	rtnl_link_set_ifindex(p, peer_ifindex);
+	if (peer_mac) {
+		struct nl_addr *mac = nl_addr_build(AF_LLC, peer_mac, 6);
+
+		if (mac) {
+			rtnl_link_set_addr(p, mac);
+			nl_addr_put(mac);
+		}
+	}
 	err = rtnl_link_add(s, l, NLM_F_CREATE | NLM_F_EXCL);
 	rtnl_link_put(p);
 	rtnl_link_put(l);
@@ -162,4 +171,27 @@ int link_offloads_off(int sock, const char *ifname, struct diag *d)
 			return diag_set(d, "ethtool %s: %s", ifname, strerror(errno));
 	}
 	return 0;
+}
+
+int neigh_add(struct nl_sock *s, int ifindex, const char *ip, const unsigned char mac[6],
+	      struct diag *d)
+{
+	struct rtnl_neigh *n = rtnl_neigh_alloc();
+	struct nl_addr *dst = NULL, *ll = nl_addr_build(AF_LLC, mac, 6);
+	int err = -NLE_NOMEM;
+
+	if (n && ll && !(err = nl_addr_parse(ip, AF_INET, &dst))) {
+		rtnl_neigh_set_ifindex(n, ifindex);
+		rtnl_neigh_set_dst(n, dst);
+		rtnl_neigh_set_lladdr(n, ll);
+		rtnl_neigh_set_state(n, NUD_PERMANENT);
+		err = rtnl_neigh_add(s, n, NLM_F_CREATE | NLM_F_REPLACE);
+	}
+	if (dst)
+		nl_addr_put(dst);
+	if (ll)
+		nl_addr_put(ll);
+	if (n)
+		rtnl_neigh_put(n);
+	return err ? nl_fail(d, "neighbour", ip, err) : 0;
 }

@@ -13,7 +13,10 @@ int bridge_add(struct nl_sock *s, const char *name, int ifindex, struct diag *d)
 /* A veth pair: `name` lands in s's namespace (enslaved to `master` if > 0),
  * `peer` in the namespace of peer_ns_fd with index peer_ifindex. Only `name` comes up. */
 int veth_add(struct nl_sock *s, const char *name, int master, const char *peer, int peer_ns_fd,
-	     int peer_ifindex, struct diag *d);
+	     int peer_ifindex, const unsigned char *peer_mac, struct diag *d);
+/* A permanent neighbour (ARP) entry: ip is at mac on ifindex. */
+int neigh_add(struct nl_sock *s, int ifindex, const char *ip, const unsigned char mac[6],
+	      struct diag *d);
 int addr_add(struct nl_sock *s, int ifindex, const char *cidr, struct diag *d);
 /* Turns off tx checksum offload, TSO, GSO and GRO on ifname (ethtool ioctls on sock,
  * a socket in the link's namespace): frames that AF_PACKET hands the wire must be

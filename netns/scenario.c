@@ -219,27 +219,33 @@ static int run_key(struct scenario *s, const char *key, const char *value, int l
 		if (!r->n_strategies)
 			return diag_set(d, "strategies: none given");
 	} else if (!strcmp(key, "skew_ms")) {
-		double lo, hi, step;
-		char *c1 = strchr(buf, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-
-		if (!c1) {
-			if (parse_double(buf, -600000, 600000, &lo))
-				return diag_set(d, "skew_ms: \"%s\" is not a number of ms or FROM:TO:STEP", value);
-			r->skews_ms[0] = lo;
-			r->n_skews = 1;
-			return 0;
-		}
-		if (!c2)
-			return diag_set(d, "skew_ms: \"%s\" is not FROM:TO:STEP", value);
-		*c1 = *c2 = '\0';
-		if (parse_double(buf, -600000, 600000, &lo) || parse_double(c1 + 1, -600000, 600000, &hi) ||
-		    parse_double(c2 + 1, 0.001, 600000, &step) || hi < lo)
-			return diag_set(d, "skew_ms: \"%s\" is not FROM:TO:STEP with FROM <= TO, STEP > 0", value);
-		if ((hi - lo) / step + 1 > RUN_MAX_SKEWS)
-			return diag_set(d, "skew_ms: more than %d values", RUN_MAX_SKEWS);
 		r->n_skews = 0;
-		for (double x = lo; x <= hi + step * 1e-9; x += step)
-			r->skews_ms[r->n_skews++] = x;
+		/* a comma-separated list of values and FROM:TO:STEP ranges */
+		for (t = strtok_r(buf, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+			double lo, hi, step;
+			char *c1 = strchr(t, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+			if (!c1) {
+				if (parse_double(t, -600000, 600000, &lo) || r->n_skews == RUN_MAX_SKEWS)
+					return diag_set(d, "skew_ms: \"%s\" is not a number of ms or FROM:TO:STEP", t);
+				r->skews_ms[r->n_skews++] = lo;
+				continue;
+			}
+			if (!c2)
+				return diag_set(d, "skew_ms: \"%s\" is not FROM:TO:STEP", t);
+			*c1 = *c2 = '\0';
+			if (parse_double(t, -600000, 600000, &lo) || parse_double(c1 + 1, -600000, 600000, &hi) ||
+			    parse_double(c2 + 1, 0.001, 600000, &step) || hi < lo)
+				return diag_set(d, "skew_ms: \"%s:%s:%s\" is not FROM:TO:STEP with FROM <= TO, STEP > 0",
+						t, c1 + 1, c2 + 1);
+			for (int k = 0; lo + k * step <= hi + step * 1e-9; k++) {
+				if (r->n_skews == RUN_MAX_SKEWS)
+					return diag_set(d, "skew_ms: more than %d values", RUN_MAX_SKEWS);
+				r->skews_ms[r->n_skews++] = lo + k * step;
+			}
+		}
+		if (!r->n_skews)
+			return diag_set(d, "skew_ms: no value");
 	} else if (!strcmp(key, "repeat")) {
 		if (parse_int(value, 1, 10000, &v))
 			return diag_set(d, "repeat: \"%s\" is not a number from 1 to 10000", value);
@@ -463,6 +469,14 @@ static int scn_key(void *user, const char *section, const char *key, const char 
 	if (i < 0)
 		return diag_set(d, "unknown section [%s]", section);
 	return node_key(&s->nodes[i], key, value, line, d);
+}
+
+void scenario_node_mac(int node, unsigned char mac[6])
+{
+	const unsigned char m[6] = { 0x02, 0x4e, 0x4c, 0x00, (unsigned char)(node >> 8),
+				     (unsigned char)node };
+
+	memcpy(mac, m, 6);
 }
 
 bool scenario_needs_wire(const struct scenario *s)

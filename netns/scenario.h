@@ -123,6 +123,8 @@ int scenario_find(const struct scenario *s, const char *name);
 /* True when the scenario asks the wire for anything a bridge cannot do. */
 bool scenario_needs_wire(const struct scenario *s);
 const char *fault_match_name(int m);
+/* Nodes in the internet have fixed MACs, 02:4e:4c:00:HI:LO by node index. */
+void scenario_node_mac(int node, unsigned char mac[6]);
 const char *node_kind_name(enum node_kind k);
 
 #endif

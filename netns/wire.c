@@ -42,6 +42,7 @@ void wire_config_from_scenario(struct wire_config *c, const struct scenario *s)
 		port_of[i] = c->n_ports;
 		p = &c->ports[c->n_ports++];
 		snprintf(p->name, sizeof(p->name), "%s", n->name);
+		scenario_node_mac(i, p->mac);
 		p->delay_ns = (int64_t)llround(n->delay_ms * 1e6);
 		p->jitter_ns = (int64_t)llround(n->jitter_ms * 1e6);
 		p->loss = n->loss;
@@ -553,8 +554,10 @@ int wire_run(const struct wire_config *c, int ready_fd)
 	sfd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		goto out;
-	for (int i = 0; i < c->n_ports; i++)
+	for (int i = 0; i < c->n_ports; i++) {
 		w->ps[i].rng = c->seed * 0x100000001b3ULL + (uint64_t)i * 0x9e3779b97f4a7c15ULL + 1;
+		mac_learn(w, c->ports[i].mac, i);
+	}
 	w->fd = -1;
 	if (open_ports(w))
 		goto out;

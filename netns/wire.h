@@ -11,6 +11,7 @@
 
 struct wire_port {
 	char name[NODE_NAME_MAX]; /* the veth end in the internet namespace: the node's name */
+	unsigned char mac[6];     /* the node's, so the switch knows it before any frame */
 	int64_t delay_ns, jitter_ns; /* one way, each direction */
 	double loss;                 /* each direction */
 };

@@ -248,6 +248,7 @@ static void punch_tcp(struct peer *p)
 				     : p->err == ETIMEDOUT ? "timeout" : "unreachable";
 			if (!(retry && (p->err == ECONNREFUSED || p->err == ECONNRESET)))
 				break;
+			usleep(1000); /* at once, but not a busy loop: at most 1000 SYNs a second */
 		}
 	}
 	if (conn >= 0) {

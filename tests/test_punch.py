@@ -73,3 +73,59 @@ def test_rst_on_syn_refuses(tmp_path):
     r = recs[0]
     assert r["outcome"] in ("refused", "reset")
     assert sum(r["wire"]["rsts"]) >= 1, "the refusal must show as RSTs on the wire"
+
+
+SWEEP = PAIR.replace("[nat.na]\nprofile = {pa}\n", "[nat.na]\nprofile = {pa}\ndelay_ms = {delay}\n")
+
+
+@pytest.mark.parametrize("delay", [10, 50])
+def test_linux_default_window_is_the_one_way_delay(tmp_path, delay):
+    """A NAT that answers a stray SYN with RST lets the punch through only while each
+    SYN reaches the far NAT after that NAT's own SYN left: |skew| <= one-way delay."""
+    step = delay / 10
+    # the edges only: from half the delay to one and a half times it, both ways
+    skews = f"{-1.5 * delay}:{-0.5 * delay}:{step}, {0.5 * delay}:{1.5 * delay}:{step}"
+    scen = tmp_path / "sweep.ini"
+    scen.write_text(SWEEP.format(pa="linux-default", pb="linux-default", strategies="so",
+                                 skew=skews, deadline=2, delay=delay))
+    out = tmp_path / "out"
+    r = subprocess.run([NATLAB, "run", str(scen), "--out", str(out)], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    recs = [json.loads(line) for line in open(out / "attempts.jsonl")]
+    ok = [rec["skew_ms"] for rec in recs if rec["outcome"] == "connected"]
+    bad = [rec for rec in recs if rec["outcome"] != "connected"]
+    assert ok and bad
+    assert all(rec["outcome"] == "refused" for rec in bad), {rec["outcome"] for rec in bad}
+    for sign in (-1, 1):
+        edge = max(abs(s) for s in ok if s * sign > 0)
+        assert 0.8 * delay <= edge <= 1.2 * delay, (sign, edge, sorted(ok))
+
+
+def test_dropping_nats_wait_for_the_late_syn(tmp_path):
+    """Both NATs drop stray SYNs: the early SYN is retransmitted until the late side's
+    SYN meets its SYN_SENT entry, so any skew up to 3 s connects, with retransmissions
+    exactly when the skew passes the first RTO (1 s)."""
+    recs = run(tmp_path, "port-restricted-cone", "port-restricted-cone", "so",
+               skew="0, 500, 800, 1300, 2000, -1500, 3000", deadline=8)
+    assert [r["outcome"] for r in recs] == ["connected"] * 7
+    for r in recs:
+        retrans = r["syn_retrans"]["a"] + r["syn_retrans"]["b"]
+        assert (retrans >= 1) == (abs(r["skew_ms"]) > 1000), (r["skew_ms"], r["syn_retrans"])
+
+
+def test_retry_beats_a_refusing_nat(tmp_path):
+    # b's NAT answers a stray SYN with RST; a starts 200 ms early, so its first SYN is
+    # refused: so gives up, retry dials again until b's own SYN has opened b's NAT
+    text = PAIR.format(pa="port-restricted-cone", pb="port-restricted-cone\nunsolicited_syn = rst",
+                       strategies="so, retry", skew=200, deadline=3)
+    scen = tmp_path / "retry.ini"
+    scen.write_text(text)
+    out = tmp_path / "out"
+    r = subprocess.run([NATLAB, "run", str(scen), "--out", str(out)], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    so, retry = [json.loads(line) for line in open(out / "attempts.jsonl")]
+    assert so["outcome"] != "connected" and so["sides"]["a"]["outcome"] == "refused"
+    assert retry["outcome"] == "connected"
+    assert retry["sides"]["a"]["tries"] > 1
