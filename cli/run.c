@@ -222,6 +222,10 @@ static json_t *attempt(const struct scenario *s, const char *id, const char *pro
 	double since;
 	struct utsname u;
 
+	/* Let the last attempt's closing segments cross the wire before the NATs forget
+	 * them: flushed mid-close, they would come back as RSTs in this attempt's record. */
+	if (n > 0)
+		usleep((useconds_t)((2 * (link_delay(s, r->pair[0]) + link_delay(s, r->pair[1])) + 20) * 1000));
 	flush_nats(s, id);
 	snprintf(attempt_id, sizeof(attempt_id), "a%d", n);
 	snprintf(deadline, sizeof(deadline), "%g", r->deadline_s);
@@ -284,10 +288,17 @@ static json_t *attempt(const struct scenario *s, const char *id, const char *pro
 	/* the round trip between the two sites' links into the internet */
 	json_object_set_new(rec, "rtt_ms", json_real(2 * (link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]))));
 	json_object_set_new(rec, "skew_ms", json_real(skew_ms));
-	if (ws.first_syn[0] > 0 && ws.first_syn[1] > 0)
-		json_object_set_new(rec, "skew_wire_ms", json_real((ws.first_syn[1] - ws.first_syn[0]) * 1000));
-	else
+	if (ws.first_syn[0] > 0 && ws.first_syn[1] > 0) {
+		double wire_ms = (ws.first_syn[1] - ws.first_syn[0]) * 1000;
+
+		json_object_set_new(rec, "skew_wire_ms", json_real(wire_ms));
+		/* when the NATs emitted them: the core's time less each site's link delay */
+		json_object_set_new(rec, "skew_emit_ms",
+				    json_real(wire_ms - link_delay(s, r->pair[1]) + link_delay(s, r->pair[0])));
+	} else {
 		json_object_set_new(rec, "skew_wire_ms", json_null());
+		json_object_set_new(rec, "skew_emit_ms", json_null());
+	}
 	/* one outcome for the pair: both must agree to call it a success */
 	if (!strcmp(oc[0], oc[1]))
 		json_object_set_new(rec, "outcome", json_string(oc[0]));
@@ -313,6 +324,33 @@ static json_t *attempt(const struct scenario *s, const char *id, const char *pro
 	json_object_set_new(rec, "kernel", json_string(when));
 	json_object_set_new(rec, "seed", json_integer(s->seed));
 	return rec;
+}
+
+/* The run's capture outlives the lab: DIR/wire.pcap. */
+static void keep_capture(const char *id, const char *outdir)
+{
+	char from[PATH_MAX], to[PATH_MAX + 16], buf[1 << 16];
+	struct diag d;
+	json_t *st = lab_state_read(id, &d);
+	const char *pcap = json_string_value(json_object_get(st, "pcap"));
+	FILE *in, *out;
+	size_t n;
+
+	if (!pcap) {
+		json_decref(st);
+		return;
+	}
+	snprintf(from, sizeof(from), "%s", pcap);
+	json_decref(st);
+	snprintf(to, sizeof(to), "%s/wire.pcap", outdir);
+	in = fopen(from, "r");
+	out = in ? fopen(to, "w") : NULL;
+	while (out && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, out);
+	if (out)
+		fclose(out);
+	if (in)
+		fclose(in);
 }
 
 static int mkdirs(const char *path)
@@ -440,6 +478,7 @@ int run_main(int argc, char *argv[])
 					rc = fail(130, "interrupted; %d records in %s", count, path);
 			}
 	fclose(f);
+	keep_capture(id, outdir);
 	if (!rc)
 		fprintf(stderr, "natlab: %d attempts in %s\n", count, path);
 	printf("%s\n", outdir);

@@ -50,12 +50,16 @@ int wire_summary_read(const char *events_path, const char *side0, const char *si
 		}
 		k = !strcmp(kind, "syn") ? WIRE_SYN : !strcmp(kind, "synack") ? WIRE_SYNACK
 			: !strcmp(kind, "rst") ? WIRE_RST : WIRE_ICMP;
-		/* by source alone: a SYN aimed at a stale endpoint of the partner (a
-		 * symmetric NAT's) still counts for the side that sent it */
-		if (k == WIRE_ICMP)
+		/* from a side to the partner's address, on any port: a SYN aimed at a stale
+		 * endpoint of the partner (a symmetric NAT's) still counts; one to the
+		 * rendezvous server from the same port does not */
+		if (k == WIRE_ICMP) {
 			from = same_addr(src, side0) ? 0 : same_addr(src, side1) ? 1 : -1;
-		else
+		} else {
 			from = side_of(src, side0, side1);
+			if (from >= 0 && !same_addr(dst, from ? side0 : side1))
+				from = -1;
+		}
 		json_decref(e);
 		if (from < 0)
 			continue;

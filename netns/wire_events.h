@@ -21,8 +21,8 @@ struct wire_summary {
 };
 
 /* Summarises the events between since and until (wall time, seconds) for the pair:
- * a segment counts for the side it comes from, an ICMP error for the side whose
- * address sent it. */
+ * a segment counts for the side it comes from when it goes to the other side's
+ * address (any port), an ICMP error for the side whose address sent it. */
 int wire_summary_read(const char *events_path, const char *side0, const char *side1, double since,
 		      double until, struct wire_summary *out, struct diag *d);
 

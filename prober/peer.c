@@ -35,6 +35,7 @@ struct peer {
 	unsigned syn_retrans, tries;
 	bool nonce_ok;
 	double start_real;
+	double relay_rtt_ms; /* dcutr: the round trip it measured through the relay */
 };
 
 static double mono(void)
@@ -110,6 +111,8 @@ static int rendezvous(struct peer *p)
 	if (p->rv < 0)
 		return -1;
 	setsockopt(p->rv, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/* relay round trips are measured on this connection: no Nagle wait in them */
+	setsockopt(p->rv, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	if (connect(p->rv, (struct sockaddr *)&p->server, sizeof(p->server)))
 		return -1;
 	p->port = local_port(p->rv);
@@ -330,6 +333,50 @@ static void relay(struct peer *p)
 		}
 }
 
+/* One RELAY line with payload `want` from the partner, until `until`. */
+static bool relay_wait(struct peer *p, const char *want, double until)
+{
+	char line[PROTO_LINE_MAX], expect[PROTO_LINE_MAX];
+
+	snprintf(expect, sizeof(expect), "RELAY %s", want);
+	while (read_line(p->rv, p->rbuf, &p->rlen, sizeof(p->rbuf), line, until) == 1)
+		if (!strcmp(line, expect))
+			return true;
+	return false;
+}
+
+/* As libp2p's DCUtR: side 0 times a round trip through the relay (CONNECT out,
+ * CONNECT back), sends SYNC and dials RTT/2 later; side 1 dials when SYNC comes.
+ * No clock involved: both dial as SYNC reaches side 1. */
+static void dcutr(struct peer *p)
+{
+	double until = mono() + p->deadline_s;
+	struct timespec now;
+
+	p->outcome = "timeout";
+	p->err = ETIMEDOUT;
+	if (p->side == 0) {
+		double t0 = mono(), rtt;
+
+		dprintf(p->rv, "RELAY 01\n"); /* CONNECT */
+		if (!relay_wait(p, "02", until))
+			return;
+		rtt = mono() - t0;
+		p->relay_rtt_ms = rtt * 1000;
+		dprintf(p->rv, "RELAY 03\n"); /* SYNC */
+		usleep((useconds_t)(rtt / 2 * 1e6));
+	} else {
+		if (!relay_wait(p, "01", until))
+			return;
+		dprintf(p->rv, "RELAY 02\n");
+		if (!relay_wait(p, "03", until))
+			return;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	p->start_real = (double)now.tv_sec + now.tv_nsec / 1e9;
+	punch_tcp(p);
+}
+
 static void report(const struct peer *p)
 {
 	char seen[32] = "", peer_tcp[32] = "", peer_udp[32] = "";
@@ -342,10 +389,11 @@ static void report(const struct peer *p)
 	}
 	printf("{\"side\":%d,\"strategy\":\"%s\",\"outcome\":\"%s\",\"errno\":\"%s\","
 	       "\"local_port\":%u,\"udp_port\":%u,\"seen\":\"%s\",\"peer_tcp\":\"%s\",\"peer_udp\":\"%s\","
-	       "\"start\":%.9f,\"connect_ms\":%.3f,\"syn_retrans\":%u,\"tries\":%u,\"nonce_ok\":%s}\n",
+	       "\"start\":%.9f,\"connect_ms\":%.3f,\"syn_retrans\":%u,\"tries\":%u,\"nonce_ok\":%s,"
+	       "\"relay_rtt_ms\":%.3f}\n",
 	       p->side, p->strategy, p->outcome, p->err ? strerrorname_np(p->err) : "", p->port,
 	       p->udp_port, seen, peer_tcp, peer_udp, p->start_real, p->connect_ms, p->syn_retrans,
-	       p->tries, p->nonce_ok ? "true" : "false");
+	       p->tries, p->nonce_ok ? "true" : "false", p->relay_rtt_ms);
 	fflush(stdout);
 }
 
@@ -380,7 +428,7 @@ int peer_main(int argc, char *argv[])
 		return 2;
 	}
 	if (strcmp(p.strategy, "so") && strcmp(p.strategy, "so-listen") && strcmp(p.strategy, "retry") &&
-	    strcmp(p.strategy, "udp") && strcmp(p.strategy, "relay")) {
+	    strcmp(p.strategy, "udp") && strcmp(p.strategy, "relay") && strcmp(p.strategy, "dcutr")) {
 		fprintf(stderr, "natlab-probe peer: unknown strategy %s\n", p.strategy);
 		return 2;
 	}
@@ -389,6 +437,11 @@ int peer_main(int argc, char *argv[])
 		p.err = errno ? errno : EPROTO;
 		report(&p);
 		return 1;
+	}
+	if (!strcmp(p.strategy, "dcutr")) {
+		dcutr(&p);
+		report(&p);
+		return 0;
 	}
 	wait_start(&p);
 	if (!strcmp(p.strategy, "udp"))

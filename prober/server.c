@@ -1,6 +1,7 @@
 /* The rendezvous server: peers register, learn their observed endpoints, are
  * introduced and told when to start; it relays for the relay strategy. */
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -274,6 +275,8 @@ static void accept_clients(struct server *s)
 			continue;
 		}
 		memset(&s->c[ci], 0, sizeof(s->c[ci]));
+		/* lines go out as they are written: peers time round trips through us */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		s->c[ci].fd = fd;
 		s->c[ci].attempt = -1;
 		s->c[ci].last = time(NULL);

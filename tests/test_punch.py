@@ -129,3 +129,44 @@ def test_retry_beats_a_refusing_nat(tmp_path):
     assert so["outcome"] != "connected" and so["sides"]["a"]["outcome"] == "refused"
     assert retry["outcome"] == "connected"
     assert retry["sides"]["a"]["tries"] > 1
+
+
+DCUTR = """
+[lab]
+name = dcutr
+[nat.na]
+profile = port-restricted-cone
+delay_ms = 5
+[nat.nb]
+profile = port-restricted-cone
+delay_ms = 60
+[host.a]
+behind = na
+[host.b]
+behind = nb
+clock_offset_ms = 40
+[host.rv]
+behind = internet
+[run]
+pair = a b
+strategies = so, dcutr
+repeat = 5
+deadline_s = 4
+"""
+
+
+def test_dcutr_aligns_syns_without_clocks(tmp_path):
+    """b's clock runs 40 ms ahead: an agreed wall-clock start is 40 ms off, the relay
+    round trip of DCUtR lines the two NATs' SYNs up (uplinks of 5 and 60 ms)."""
+    scen = tmp_path / "dcutr.ini"
+    scen.write_text(DCUTR)
+    out = tmp_path / "out"
+    r = subprocess.run([NATLAB, "run", str(scen), "--out", str(out)], capture_output=True,
+                       text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    recs = [json.loads(line) for line in open(out / "attempts.jsonl")]
+    emit = {s: sorted(abs(x["skew_emit_ms"]) for x in recs if x["strategy"] == s)
+            for s in ("so", "dcutr")}
+    assert all(x["outcome"] == "connected" for x in recs)
+    assert emit["dcutr"][2] <= 1.0, emit
+    assert 35 <= emit["so"][2] <= 45, emit
