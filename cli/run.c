@@ -270,9 +270,20 @@ static json_t *attempt(const struct scenario *s, const char *id, const char *pro
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	memset(&ws, 0, sizeof(ws));
-	if (events && wep[0][0] && wep[1][0])
-		wire_summary_read(events, wep[0], wep[1], since, (double)now.tv_sec + now.tv_nsec / 1e9,
-				  &ws, &d);
+	{
+		/* The sides as the internet sees them: their public addresses, any port (a
+		 * refused attempt's NAT entries are gone by now); their endpoints when both
+		 * share one address. */
+		char pub[2][INET_ADDRSTRLEN];
+		bool same;
+
+		for (int i = 0; i < 2; i++)
+			addr_of(&s->nodes[outermost(s, r->pair[i])], pub[i], sizeof(pub[i]));
+		same = !strcmp(pub[0], pub[1]);
+		if (events && (!same || (wep[0][0] && wep[1][0])))
+			wire_summary_read(events, same ? wep[0] : pub[0], same ? wep[1] : pub[1], since,
+					  (double)now.tv_sec + now.tv_nsec / 1e9, &ws, &d);
+	}
 	uname(&u);
 	snprintf(when, sizeof(when), "%s %s", u.sysname, u.release);
 	rec = json_object();

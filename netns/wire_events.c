@@ -5,17 +5,23 @@
 
 #include "wire_events.h"
 
-static int side_of(const char *ep, const char *side0, const char *side1)
-{
-	return !strcmp(ep, side0) ? 0 : !strcmp(ep, side1) ? 1 : -1;
-}
-
 /* "a.b.c.d:port" and "a.b.c.d:other" share an address */
 static int same_addr(const char *a, const char *b)
 {
 	size_t n = strcspn(a, ":");
 
 	return n == strcspn(b, ":") && !strncmp(a, b, n);
+}
+
+/* A side is "ADDR:PORT" (that endpoint) or "ADDR" (any port of it). */
+static int is_side(const char *ep, const char *side)
+{
+	return strchr(side, ':') ? !strcmp(ep, side) : same_addr(ep, side);
+}
+
+static int side_of(const char *ep, const char *side0, const char *side1)
+{
+	return is_side(ep, side0) ? 0 : is_side(ep, side1) ? 1 : -1;
 }
 
 int wire_summary_read(const char *events_path, const char *side0, const char *side1, double since,

@@ -81,6 +81,23 @@ static void sides_swap(void **state)
 	assert_int_equal(s.rsts[0], 1);
 }
 
+static void sides_by_address(void **state)
+{
+	struct wire_summary s;
+	struct diag d;
+
+	(void)state;
+	/* any port of 1.1.1.1 and 2.2.2.2: the same as the endpoints here */
+	assert_int_equal(wire_summary_read(path, "1.1.1.1", "2.2.2.2", 99, 104, &s, &d), 0);
+	assert_int_equal(s.syns[0], 2);
+	assert_int_equal(s.syns[1], 1);
+	assert_int_equal(s.rsts[1], 1);
+	/* a port that never punched */
+	assert_int_equal(wire_summary_read(path, "1.1.1.1:7", "2.2.2.2", 99, 104, &s, &d), 0);
+	assert_int_equal(s.syns[0], 0);
+	assert_int_equal(s.syns[1], 1);
+}
+
 static void bad_log(void **state)
 {
 	struct wire_summary s;
@@ -100,6 +117,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(summary_of_a_pair, setup, teardown),
 		cmocka_unit_test_setup_teardown(sides_swap, setup, teardown),
+		cmocka_unit_test_setup_teardown(sides_by_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_log, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
