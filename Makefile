@@ -70,6 +70,7 @@ build/wirebench: bench/wirebench.c
 bench: deps all build/wirebench
 	@bash bench/bringup.sh
 	@bash bench/wire.sh
+	@bash bench/attempts.sh
 
 # libFuzzer on the scenario/profile parsers (clang); corpus in fuzz/corpus
 FUZZ_SECONDS ?= 30

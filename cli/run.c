@@ -221,16 +221,18 @@ static json_t *attempt(const struct scenario *s, const char *id, const char *pro
 	bool tcp = strcmp(strategy, "udp") && strcmp(strategy, "relay");
 	double since;
 	struct utsname u;
+	struct timespec t_begin, t_end;
 
 	/* Let the last attempt's closing segments cross the wire before the NATs forget
 	 * them: flushed mid-close, they would come back as RSTs in this attempt's record. */
 	if (n > 0)
-		usleep((useconds_t)((2 * (link_delay(s, r->pair[0]) + link_delay(s, r->pair[1])) + 20) * 1000));
+		usleep((useconds_t)((2 * (link_delay(s, r->pair[0]) + link_delay(s, r->pair[1])) + 5) * 1000));
 	flush_nats(s, id);
 	snprintf(attempt_id, sizeof(attempt_id), "a%d", n);
 	snprintf(deadline, sizeof(deadline), "%g", r->deadline_s);
 	clock_gettime(CLOCK_REALTIME, &now);
 	since = (double)now.tv_sec + now.tv_nsec / 1e9;
+	clock_gettime(CLOCK_MONOTONIC, &t_begin);
 	for (int i = 0; i < 2; i++) {
 		/* skew = when b starts minus when a starts */
 		double off = i == 0 ? (skew_ms < 0 ? -skew_ms : 0) : (skew_ms > 0 ? skew_ms : 0);
@@ -332,6 +334,11 @@ static json_t *attempt(const struct scenario *s, const char *id, const char *pro
 				      "icmps", ws.icmps[0], ws.icmps[1], "endpoints", wep[0], wep[1]));
 	json_object_set_new(rec, "external_ports", json_pack("{s:o,s:o}", "a", ext[0], "b", ext[1]));
 	json_object_set_new(rec, "sides", json_pack("{s:o,s:o}", "a", side[0], "b", side[1]));
+	clock_gettime(CLOCK_MONOTONIC, &t_end);
+	/* from spawning the peers to this record: what an attempt costs */
+	json_object_set_new(rec, "duration_ms",
+			    json_real((double)(t_end.tv_sec - t_begin.tv_sec) * 1e3 +
+				      (t_end.tv_nsec - t_begin.tv_nsec) / 1e6));
 	json_object_set_new(rec, "kernel", json_string(when));
 	json_object_set_new(rec, "seed", json_integer(s->seed));
 	return rec;

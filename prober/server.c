@@ -19,7 +19,9 @@
 #define MAX_CLIENTS 256
 #define MAX_ATTEMPTS 128
 #define IDLE_S 30
-#define START_LEAD_NS 300000000ULL /* time for both GO lines to arrive */
+/* GO must reach both peers before the start: twice the slower round trip, plus margin */
+#define START_LEAD_MIN_NS 5000000ULL
+#define START_LEAD_MAX_NS 2000000000ULL
 
 struct client {
 	int fd;
@@ -97,6 +99,23 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t start_lead_ns(struct server *s, const struct attempt *a)
+{
+	uint64_t lead = 0;
+
+	for (int i = 0; i < 2; i++) {
+		struct tcp_info ti;
+		socklen_t len = sizeof(ti);
+
+		memset(&ti, 0, sizeof(ti));
+		if (!getsockopt(s->c[a->client[i]].fd, IPPROTO_TCP, TCP_INFO, &ti, &len) &&
+		    2000ULL * ti.tcpi_rtt > lead)
+			lead = 2000ULL * ti.tcpi_rtt; /* tcpi_rtt is in us */
+	}
+	lead += START_LEAD_MIN_NS;
+	return lead > START_LEAD_MAX_NS ? START_LEAD_MAX_NS : lead;
+}
+
 static void try_go(struct server *s, int ai)
 {
 	struct attempt *a = &s->a[ai];
@@ -120,7 +139,7 @@ static void try_go(struct server *s, int ai)
 		else
 			snprintf(udp[i], sizeof(udp[i]), "0.0.0.0:0");
 	}
-	start = wall_ns() + START_LEAD_NS;
+	start = wall_ns() + start_lead_ns(s, a);
 	a->go_sent = 1;
 	for (int i = 0; i < 2; i++)
 		if (a->client[i] >= 0)

@@ -44,11 +44,15 @@ CONES = ["full-cone", "restricted-cone", "port-restricted-cone"]
 
 @pytest.mark.parametrize("pa,pb", list(itertools.combinations_with_replacement(CONES, 2)))
 def test_cones_punch_at_skew_zero(tmp_path, pa, pb):
-    recs = run(tmp_path, pa, pb, "so, udp")
+    # 5 ms on each uplink: a full cone hands an early SYN to the host, whose stack
+    # refuses it unless its own SYN is out, so skew 0 must be well inside the one-way
+    # delay, not a race of microseconds
+    recs = run(tmp_path, pa + "\ndelay_ms = 5", pb + "\ndelay_ms = 5", "so, udp")
     assert [(r["strategy"], r["outcome"]) for r in recs] == [("so", "connected"),
                                                              ("udp", "connected")]
     for r in recs:
         assert r["profiles"] == {"a": pa, "b": pb}
+        assert r["rtt_ms"] == 20
         assert all(r["sides"][s]["nonce_ok"] for s in "ab")
     so = recs[0]
     # the punch left from the port the rendezvous server saw (EIM, preserved)
