@@ -78,10 +78,16 @@ build/fuzz/scenario_fuzz: fuzz/scenario_fuzz.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
 	clang $(NATLAB_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ fuzz/scenario_fuzz.c $(LIB_SRC) $(PKG_LIBS)
 
-fuzz: build/fuzz/scenario_fuzz
-	@mkdir -p build/fuzz/corpus
+build/fuzz/protocol_fuzz: prober/fuzz/protocol_fuzz.c prober/protocol.c prober/protocol.h
+	@mkdir -p $(dir $@)
+	clang $(NATLAB_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ prober/fuzz/protocol_fuzz.c prober/protocol.c
+
+fuzz: build/fuzz/scenario_fuzz build/fuzz/protocol_fuzz
+	@mkdir -p build/fuzz/corpus build/fuzz/protocol-corpus
 	NATLAB_PROFILE_DIR=$(CURDIR)/natsim/profiles ./build/fuzz/scenario_fuzz -max_total_time=$(FUZZ_SECONDS) \
 		-max_len=4096 build/fuzz/corpus fuzz/corpus
+	./build/fuzz/protocol_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=1024 \
+		build/fuzz/protocol-corpus prober/fuzz/corpus
 
 install: build/natlab build/natlab-probe
 	install -D -m 755 build/natlab $(DESTDIR)$(PREFIX)/bin/natlab
