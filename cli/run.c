@@ -213,7 +213,7 @@ static json_t *attempt(const struct scenario *s, const char *id, const char *pro
 	struct child kid[2];
 	json_t *side[2], *rec, *ext[2];
 	char attempt_id[32], offs[2][32], side_s[2][4], deadline[32], clock[2][32];
-	char wep[2][64], when[160];
+	char wep[2][64], when[160], ttl[2][8];
 	struct wire_summary ws;
 	struct diag d;
 	struct timespec now;
@@ -240,9 +240,11 @@ static json_t *attempt(const struct scenario *s, const char *id, const char *pro
 		char *argv[] = { (char *)probe, "peer", "--server", (char *)server_ep, "--attempt",
 				 attempt_id, "--side", side_s[i], "--strategy", (char *)strategy,
 				 "--offset-ms", offs[i], "--deadline-s", deadline, "--clock-offset-ms",
-				 clock[i], NULL };
+				 clock[i], "--low-ttl", ttl[i], NULL };
 
 		snprintf(offs[i], sizeof(offs[i]), "%.3f", off);
+		/* one hop per NAT above the host, and not the internet's */
+		snprintf(ttl[i], sizeof(ttl[i]), "%d", h->depth);
 		snprintf(side_s[i], sizeof(side_s[i]), "%d", i);
 		snprintf(clock[i], sizeof(clock[i]), "%d", h->clock_offset_ms);
 		if (spawn_in(id, h->name, argv, &kid[i]))

@@ -173,7 +173,7 @@ static int fault_key(struct wire_fault *f, const char *key, const char *value, i
 	return 0;
 }
 
-static const char *const strategy_names[] = { "so", "so-listen", "retry", "dcutr", "udp", "relay", NULL };
+static const char *const strategy_names[] = { "so", "so-listen", "retry", "dcutr", "lowttl", "udp", "relay", NULL };
 
 static int run_key(struct scenario *s, const char *key, const char *value, int line, struct diag *d)
 {
@@ -210,7 +210,7 @@ static int run_key(struct scenario *s, const char *key, const char *value, int l
 			for (k = 0; strategy_names[k] && strcmp(strategy_names[k], t); k++)
 				;
 			if (!strategy_names[k])
-				return diag_set(d, "strategies: unknown strategy \"%s\" (expected so, so-listen, retry, dcutr, udp, relay)",
+				return diag_set(d, "strategies: unknown strategy \"%s\" (expected so, so-listen, retry, dcutr, lowttl, udp, relay)",
 						t);
 			if (r->n_strategies == RUN_MAX_STRATEGIES)
 				return diag_set(d, "strategies: at most %d", RUN_MAX_STRATEGIES);

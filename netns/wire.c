@@ -325,7 +325,27 @@ static bool link_cross(struct wire *w, const struct pkt_info *pi, int port, bool
 }
 
 /* One frame in from port `in` at rx: where it goes, when, and whether it is lost. */
-static void wire_ingress(struct wire *w, int in, const unsigned char *data, size_t len, uint64_t rx)
+/* The internet is one router hop: IPv4 TTL goes down by one at the core (the
+ * checksum follows, RFC 1624), and a packet whose TTL runs out dies there silently,
+ * as a low-TTL SYN (STUNT) should. Returns false for such a packet. */
+static bool hop(unsigned char *data, size_t len)
+{
+	struct iphdr *ip = (void *)(data + sizeof(struct ether_header));
+	uint32_t sum;
+
+	if (len < sizeof(struct ether_header) + sizeof(*ip) ||
+	    ntohs(((struct ether_header *)data)->ether_type) != ETHERTYPE_IP)
+		return true;
+	if (ip->ttl <= 1)
+		return false;
+	ip->ttl--;
+	/* the TTL is the high byte of a 16-bit word: the sum grows by 0x0100 */
+	sum = (uint32_t)ntohs(ip->check) + 0x0100;
+	ip->check = htons((uint16_t)(sum + (sum >> 16)));
+	return true;
+}
+
+static void wire_ingress(struct wire *w, int in, unsigned char *data, size_t len, uint64_t rx)
 {
 	const struct wire_config *c = w->c;
 	struct pkt_info pi;
@@ -337,6 +357,8 @@ static void wire_ingress(struct wire *w, int in, const unsigned char *data, size
 		return;
 	classify(data, len, &pi);
 	mac_learn(w, data + 6, in);
+	if (!hop(data, len))
+		return;
 	core = rx;
 	if (!link_cross(w, &pi, in, false, &core))
 		return;

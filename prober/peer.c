@@ -36,6 +36,7 @@ struct peer {
 	bool nonce_ok;
 	double start_real;
 	double relay_rtt_ms; /* dcutr: the round trip it measured through the relay */
+	int low_ttl;         /* lowttl: a TTL that passes this side's NATs and no more */
 };
 
 static double mono(void)
@@ -377,6 +378,58 @@ static void dcutr(struct peer *p)
 	punch_tcp(p);
 }
 
+/* STUNT #2: side 0 sends its SYN with a TTL that expires past its own NATs, so it
+ * opens them without reaching (and upsetting) the other side's NAT, then waits in
+ * SYN_SENT; told through the relay, side 1 dials an ordinary SYN into that opening,
+ * and the two sockets meet in a simultaneous open. */
+static void lowttl(struct peer *p)
+{
+	double until = mono() + p->deadline_s, start = mono();
+	int fd = -1, normal = 64, err = 0, conn = -1;
+	socklen_t el = sizeof(err);
+
+	p->outcome = "timeout";
+	p->err = ETIMEDOUT;
+	if (p->side == 1) {
+		if (!relay_wait(p, "04", until))
+			return;
+		punch_tcp(p);
+		return;
+	}
+	fd = reuse_socket(SOCK_STREAM | SOCK_NONBLOCK, p->port);
+	if (fd < 0)
+		return;
+	p->tries = 1;
+	setsockopt(fd, IPPROTO_IP, IP_TTL, &p->low_ttl, sizeof(p->low_ttl));
+	connect(fd, (struct sockaddr *)&p->go.peer_tcp, sizeof(p->go.peer_tcp));
+	usleep(1000); /* the SYN is out: the rest of the handshake goes at a normal TTL */
+	setsockopt(fd, IPPROTO_IP, IP_TTL, &normal, sizeof(normal));
+	dprintf(p->rv, "RELAY 04\n"); /* OPEN */
+	for (;;) {
+		struct pollfd pf = { .fd = fd, .events = POLLOUT };
+		double left = until - mono();
+
+		if (left <= 0 || poll(&pf, 1, (int)(left * 1000) + 1) <= 0)
+			break;
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+		if (!err)
+			conn = fd;
+		else
+			p->err = err;
+		break;
+	}
+	p->syn_retrans = total_retrans(fd);
+	if (conn >= 0) {
+		p->connect_ms = (mono() - start) * 1000;
+		p->nonce_ok = exchange_nonce(p, conn);
+		p->outcome = p->nonce_ok ? "connected" : "wrong-peer";
+		p->err = 0;
+	} else if (p->err != ETIMEDOUT) {
+		p->outcome = p->err == ECONNREFUSED ? "refused" : p->err == ECONNRESET ? "reset" : "unreachable";
+	}
+	close(fd);
+}
+
 static void report(const struct peer *p)
 {
 	char seen[32] = "", peer_tcp[32] = "", peer_udp[32] = "";
@@ -399,7 +452,7 @@ static void report(const struct peer *p)
 
 int peer_main(int argc, char *argv[])
 {
-	struct peer p = { .side = -1, .deadline_s = 10, .rv = -1, .udp = -1 };
+	struct peer p = { .side = -1, .deadline_s = 10, .rv = -1, .udp = -1, .low_ttl = 2 };
 	const char *server = NULL;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -417,6 +470,8 @@ int peer_main(int argc, char *argv[])
 			p.offset_ns = (int64_t)(atof(v) * 1e6);
 		else if (!strcmp(k, "--deadline-s"))
 			p.deadline_s = atof(v);
+		else if (!strcmp(k, "--low-ttl"))
+			p.low_ttl = atoi(v);
 		else if (!strcmp(k, "--clock-offset-ms"))
 			p.clock_offset_ns = (int64_t)(atof(v) * 1e6);
 		else
@@ -428,7 +483,8 @@ int peer_main(int argc, char *argv[])
 		return 2;
 	}
 	if (strcmp(p.strategy, "so") && strcmp(p.strategy, "so-listen") && strcmp(p.strategy, "retry") &&
-	    strcmp(p.strategy, "udp") && strcmp(p.strategy, "relay") && strcmp(p.strategy, "dcutr")) {
+	    strcmp(p.strategy, "udp") && strcmp(p.strategy, "relay") && strcmp(p.strategy, "dcutr") &&
+	    strcmp(p.strategy, "lowttl")) {
 		fprintf(stderr, "natlab-probe peer: unknown strategy %s\n", p.strategy);
 		return 2;
 	}
@@ -438,8 +494,11 @@ int peer_main(int argc, char *argv[])
 		report(&p);
 		return 1;
 	}
-	if (!strcmp(p.strategy, "dcutr")) {
-		dcutr(&p);
+	if (!strcmp(p.strategy, "dcutr") || !strcmp(p.strategy, "lowttl")) {
+		if (!strcmp(p.strategy, "dcutr"))
+			dcutr(&p);
+		else
+			lowttl(&p);
 		report(&p);
 		return 0;
 	}

@@ -1,7 +1,7 @@
 /* natlab-probe: the prober's two halves, started by `natlab run` inside the lab.
  *   natlab-probe server [ADDR:PORT]
  *   natlab-probe peer --server ADDR:PORT --attempt ID --side 0|1 --strategy S
- *                     [--offset-ms N] [--deadline-s N] [--clock-offset-ms N] */
+ *                     [--offset-ms N] [--deadline-s N] [--clock-offset-ms N] [--low-ttl N] */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,7 +14,7 @@ int main(int argc, char *argv[])
 	if (argc >= 2 && !strcmp(argv[1], "peer"))
 		return peer_main(argc - 1, argv + 1);
 	fprintf(stderr, "usage: natlab-probe server [ADDR:PORT] | natlab-probe peer --server ADDR:PORT "
-			"--attempt ID --side 0|1 --strategy so|so-listen|retry|dcutr|udp|relay [--offset-ms N] "
-			"[--deadline-s N] [--clock-offset-ms N]\n");
+			"--attempt ID --side 0|1 --strategy so|so-listen|retry|dcutr|lowttl|udp|relay [--offset-ms N] "
+			"[--deadline-s N] [--clock-offset-ms N] [--low-ttl N]\n");
 	return 2;
 }

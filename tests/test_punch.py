@@ -174,3 +174,17 @@ def test_dcutr_aligns_syns_without_clocks(tmp_path):
     assert all(x["outcome"] == "connected" for x in recs)
     assert emit["dcutr"][2] <= 1.0, emit
     assert 35 <= emit["so"][2] <= 45, emit
+
+
+def test_lowttl_opens_its_nat_without_waking_the_other(tmp_path):
+    """b's NAT answers a stray SYN with RST (linux-default). a dialling first gets
+    refused with so; with lowttl a's SYN dies in the internet after opening a's NAT,
+    and b's SYN walks in."""
+    recs = run(tmp_path, "port-restricted-cone\ndelay_ms = 5", "linux-default\ndelay_ms = 5",
+               "so, lowttl", skew=200)
+    so, low = recs
+    assert so["outcome"] != "connected"
+    assert low["outcome"] == "connected"
+    # a's SYN never reached the wire's far side: only b's SYN counts for b, and no RST
+    assert low["wire"]["rsts"] == [0, 0]
+    assert low["wire"]["syns"][0] == 0

@@ -309,3 +309,22 @@ def test_events_log_rst_and_icmp(make_lab):
     ]
     assert (events[2]["icmp_type"], events[2]["icmp_code"]) == (3, 3)  # port unreachable
     assert events[0]["t"] <= events[1]["t"] <= events[2]["t"]
+
+
+def test_the_internet_is_one_hop(make_lab):
+    # TTL goes down by one at the core; a packet left with TTL 1 dies there
+    lab = two_hosts(make_lab)
+    rx = lab.sock("y", bind=(lab.addr("y"), 7002))
+    rx.setsockopt(socket.IPPROTO_IP, getattr(socket, "IP_RECVTTL", 12), 1)
+    rx.settimeout(0.5)
+    tx = lab.sock("x")
+    got = {}
+    for ttl in (1, 2, 64):
+        tx.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+        tx.sendto(b"%d" % ttl, (lab.addr("y"), 7002))
+        try:
+            data, anc, _, _ = rx.recvmsg(16, socket.CMSG_SPACE(4))
+            got[int(data)] = int.from_bytes(anc[0][2][:4], "little")
+        except socket.timeout:
+            pass
+    assert got == {2: 1, 64: 63}
