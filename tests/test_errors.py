@@ -59,6 +59,13 @@ CASES = {
     "fault bad match": ("[host.a]\nbehind = internet\n[fault.f]\nat = a\nmatch = syn\n", 5,
                         'match: unknown value "syn"'),
     "duplicate fault": ("[fault.f]\n[fault.f]\n", 2, 'duplicate fault "f"'),
+    "run unknown strategy": ("[host.a]\nbehind = internet\n[run]\npair = a a\n"
+                             "strategies = so, teleport\n", 5, 'unknown strategy "teleport"'),
+    "run pair of strangers": ("[host.a]\nbehind = internet\n[run]\npair = a zz\n", 4,
+                              'no host "zz"'),
+    "run without pair": ("[host.a]\nbehind = internet\n[run]\nrepeat = 2\n", 3, 'no "pair"'),
+    "run bad skew": ("[host.a]\nbehind = internet\n[run]\nskew_ms = 5:1:1\n", 4, "FROM <= TO"),
+    "run bad key": ("[run]\ncolour = red\n", 2, 'unknown key "colour" in [run]'),
 }
 
 
