@@ -1,7 +1,11 @@
 /* natlab: a NAT behaviour lab. A tiny dispatcher; one file per subcommand. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "../netns/scenario.h"
 
 #include "subcommands.h"
 
@@ -58,6 +62,26 @@ int fail(int code, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return code;
+}
+
+struct scenario *scenario_for_lab(const char *file, int *code)
+{
+	struct scenario *s = malloc(sizeof(*s));
+	struct diag d;
+
+	if (!s) {
+		*code = fail(1, "out of memory");
+		return NULL;
+	}
+	if (scenario_load(s, file, &d)) {
+		*code = fail(EXIT_BAD_INPUT, "%s", d.msg);
+	} else if (geteuid() != 0) {
+		*code = fail(1, "building a lab needs root (network namespaces, nftables)");
+	} else {
+		return s;
+	}
+	free(s);
+	return NULL;
 }
 
 int main(int argc, char *argv[])

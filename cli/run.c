@@ -414,20 +414,12 @@ int run_main(int argc, char *argv[])
 	}
 	if (!file)
 		return usage_error(usage);
-	s = malloc(sizeof(*s));
+	s = scenario_for_lab(file, &rc);
 	if (!s)
-		return fail(1, "out of memory");
-	if (scenario_load(s, file, &d)) {
-		free(s);
-		return fail(EXIT_BAD_INPUT, "%s", d.msg);
-	}
+		return rc;
 	if (!s->run.line) {
 		free(s);
 		return fail(EXIT_BAD_INPUT, "%s: no [run] section", file);
-	}
-	if (geteuid() != 0) {
-		free(s);
-		return fail(1, "running a lab needs root (network namespaces, nftables)");
 	}
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';

@@ -19,6 +19,10 @@ int run_main(int argc, char *argv[]);
 /* true when argv[1] asks for help; prints usage to stdout then */
 int want_help(int argc, char *argv[], const char *usage);
 int usage_error(const char *usage);
+struct scenario;
+/* Loads a scenario for building a lab (root needed); NULL with *code set after
+ * telling why. The caller frees it. */
+struct scenario *scenario_for_lab(const char *file, int *code);
 int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -39,17 +39,9 @@ int up_main(int argc, char *argv[])
 	}
 	if (!file)
 		return usage_error(usage);
-	s = malloc(sizeof(*s));
+	s = scenario_for_lab(file, &rc);
 	if (!s)
-		return fail(1, "out of memory");
-	if (scenario_load(s, file, &d)) {
-		free(s);
-		return fail(EXIT_BAD_INPUT, "%s", d.msg);
-	}
-	if (geteuid() != 0) {
-		free(s);
-		return fail(1, "building a lab needs root (network namespaces, nftables)");
-	}
+		return rc;
 	/* a signal that comes once the lab stands waits until its name is out */
 	lab_block_signals(&old);
 	rc = lab_up(s, &o, id, &d);

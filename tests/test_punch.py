@@ -29,14 +29,20 @@ deadline_s = {deadline}
 """
 
 
-def run(tmp_path, pa, pb, strategies, skew=0, deadline=3):
-    scen = tmp_path / "punch.ini"
-    scen.write_text(PAIR.format(pa=pa, pb=pb, strategies=strategies, skew=skew, deadline=deadline))
+def natlab_run(tmp_path, text, timeout=300):
+    """natlab run on a scenario text; its records."""
+    scen = tmp_path / "scenario.ini"
+    scen.write_text(text)
     out = tmp_path / "out"
     r = subprocess.run([NATLAB, "run", str(scen), "--out", str(out)], capture_output=True,
-                       text=True, timeout=120)
+                       text=True, timeout=timeout)
     assert r.returncode == 0, r.stderr
     return [json.loads(line) for line in open(out / "attempts.jsonl")]
+
+
+def run(tmp_path, pa, pb, strategies, skew=0, deadline=3):
+    return natlab_run(tmp_path, PAIR.format(pa=pa, pb=pb, strategies=strategies, skew=skew,
+                                            deadline=deadline))
 
 
 CONES = ["full-cone", "restricted-cone", "port-restricted-cone"]
@@ -89,14 +95,9 @@ def test_linux_default_window_is_the_one_way_delay(tmp_path, delay):
     step = delay / 10
     # the edges only: from half the delay to one and a half times it, both ways
     skews = f"{-1.5 * delay}:{-0.5 * delay}:{step}, {0.5 * delay}:{1.5 * delay}:{step}"
-    scen = tmp_path / "sweep.ini"
-    scen.write_text(SWEEP.format(pa="linux-default", pb="linux-default", strategies="so",
-                                 skew=skews, deadline=2, delay=delay))
-    out = tmp_path / "out"
-    r = subprocess.run([NATLAB, "run", str(scen), "--out", str(out)], capture_output=True,
-                       text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
-    recs = [json.loads(line) for line in open(out / "attempts.jsonl")]
+    recs = natlab_run(tmp_path, SWEEP.format(pa="linux-default", pb="linux-default",
+                                             strategies="so", skew=skews, deadline=2,
+                                             delay=delay))
     ok = [rec["skew_ms"] for rec in recs if rec["outcome"] == "connected"]
     bad = [rec for rec in recs if rec["outcome"] != "connected"]
     assert ok and bad
@@ -121,15 +122,8 @@ def test_dropping_nats_wait_for_the_late_syn(tmp_path):
 def test_retry_beats_a_refusing_nat(tmp_path):
     # b's NAT answers a stray SYN with RST; a starts 200 ms early, so its first SYN is
     # refused: so gives up, retry dials again until b's own SYN has opened b's NAT
-    text = PAIR.format(pa="port-restricted-cone", pb="port-restricted-cone\nunsolicited_syn = rst",
-                       strategies="so, retry", skew=200, deadline=3)
-    scen = tmp_path / "retry.ini"
-    scen.write_text(text)
-    out = tmp_path / "out"
-    r = subprocess.run([NATLAB, "run", str(scen), "--out", str(out)], capture_output=True,
-                       text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    so, retry = [json.loads(line) for line in open(out / "attempts.jsonl")]
+    so, retry = run(tmp_path, "port-restricted-cone", "port-restricted-cone\nunsolicited_syn = rst",
+                    "so, retry", skew=200)
     assert so["outcome"] != "connected" and so["sides"]["a"]["outcome"] == "refused"
     assert retry["outcome"] == "connected"
     assert retry["sides"]["a"]["tries"] > 1
@@ -162,13 +156,7 @@ deadline_s = 4
 def test_dcutr_aligns_syns_without_clocks(tmp_path):
     """b's clock runs 40 ms ahead: an agreed wall-clock start is 40 ms off, the relay
     round trip of DCUtR lines the two NATs' SYNs up (uplinks of 5 and 60 ms)."""
-    scen = tmp_path / "dcutr.ini"
-    scen.write_text(DCUTR)
-    out = tmp_path / "out"
-    r = subprocess.run([NATLAB, "run", str(scen), "--out", str(out)], capture_output=True,
-                       text=True, timeout=180)
-    assert r.returncode == 0, r.stderr
-    recs = [json.loads(line) for line in open(out / "attempts.jsonl")]
+    recs = natlab_run(tmp_path, DCUTR)
     emit = {s: sorted(abs(x["skew_emit_ms"]) for x in recs if x["strategy"] == s)
             for s in ("so", "dcutr")}
     assert all(x["outcome"] == "connected" for x in recs)
