@@ -331,9 +331,12 @@ static json_t *attempt(const struct scenario *s, const char *id, const char *pro
 			    json_pack("{s:O?,s:O?}", "a", json_object_get(side[0], "syn_retrans"), "b",
 				      json_object_get(side[1], "syn_retrans")));
 	json_object_set_new(rec, "wire",
-			    json_pack("{s:[i,i],s:[i,i],s:[i,i],s:[i,i],s:[s,s]}", "syns", ws.syns[0], ws.syns[1],
-				      "synacks", ws.synacks[0], ws.synacks[1], "rsts", ws.rsts[0], ws.rsts[1],
-				      "icmps", ws.icmps[0], ws.icmps[1], "endpoints", wep[0], wep[1]));
+			    json_pack("{s:[o,o],s:[i,i],s:[i,i],s:[i,i],s:[i,i],s:[s,s]}", "first_syn",
+				      ws.first_syn[0] > 0 ? json_real(ws.first_syn[0]) : json_null(),
+				      ws.first_syn[1] > 0 ? json_real(ws.first_syn[1]) : json_null(), "syns",
+				      ws.syns[0], ws.syns[1], "synacks", ws.synacks[0], ws.synacks[1], "rsts",
+				      ws.rsts[0], ws.rsts[1], "icmps", ws.icmps[0], ws.icmps[1], "endpoints",
+				      wep[0], wep[1]));
 	json_object_set_new(rec, "external_ports", json_pack("{s:o,s:o}", "a", ext[0], "b", ext[1]));
 	json_object_set_new(rec, "sides", json_pack("{s:o,s:o}", "a", side[0], "b", side[1]));
 	clock_gettime(CLOCK_MONOTONIC, &t_end);

@@ -65,6 +65,11 @@ def test_cones_punch_at_skew_zero(tmp_path, pa, pb):
     for s in "ab":
         assert so["wire"]["endpoints"]["ab".index(s)] == so["sides"][s]["seen"]
         assert so["wire"]["syns"]["ab".index(s)] >= 1
+    # both started together and both links are 5 ms long: the first SYNs cross the
+    # core together too
+    first = so["wire"]["first_syn"]
+    assert abs(first[1] - first[0]) < 0.002
+    assert so["skew_wire_ms"] == pytest.approx((first[1] - first[0]) * 1000)
 
 
 @pytest.mark.parametrize("pb", ["symmetric", "port-restricted-cone"])

@@ -71,12 +71,14 @@ def rtts(lab, n, spacing=0.005):
     return out
 
 
+@pytest.mark.parametrize("sides", [1, 2])
 @pytest.mark.parametrize("delay", [1, 10, 50, 200])
-def test_rtt_follows_configured_delay(make_lab, delay):
-    # delay on x's link only: each ping crosses it twice
-    lab = two_hosts(make_lab, xlink=f"delay_ms = {delay}")
-    got = statistics.median(rtts(lab, 21 if delay < 200 else 11))
-    want = 2 * delay
+def test_rtt_follows_configured_delay(make_lab, delay, sides):
+    # delay on x's link, or on both: each ping crosses each link twice
+    ylink = f"delay_ms = {delay}" if sides == 2 else ""
+    lab = two_hosts(make_lab, xlink=f"delay_ms = {delay}", ylink=ylink)
+    got = statistics.median(rtts(lab, 21 if delay < 50 else 11))
+    want = 2 * sides * delay
     assert abs(got - want) <= 0.2 + 0.01 * want, f"median RTT {got:.3f} ms, configured {want} ms"
 
 
