@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../natsim/conntrack.h"
+#include "../natsim/model.h"
 #include "../netns/lab.h"
 #include "../netns/netns.h"
 #include "../netns/wire_events.h"
@@ -319,6 +320,35 @@ static json_t *attempt(const struct scenario *s, const char *id, const char *pro
 		json_object_set_new(rec, "outcome", json_string(oc[0]));
 	else
 		json_object_set_new(rec, "outcome", json_string(strcmp(oc[0], "connected") ? oc[0] : oc[1]));
+	{
+		/* the model, from the knobs of the NATs right above the pair (only when those
+		 * NATs hang on the internet themselves) */
+		const struct nat_profile *np[2];
+		struct model_case mc = { .strategy = strategy, .skew_ms = skew_ms,
+					 .one_way_ms = link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]),
+					 .deadline_s = r->deadline_s };
+		enum model_outcome want;
+		const char *got = json_string_value(json_object_get(rec, "outcome"));
+		bool modelled = true;
+
+		for (int i = 0; i < 2; i++) {
+			int nat = nat_above(s, r->pair[i]);
+
+			np[i] = nat > 0 ? &s->nodes[nat].profile : NULL;
+			modelled &= nat > 0 && s->nodes[nat].parent == 0;
+		}
+		mc.a = np[0];
+		mc.b = np[1];
+		want = modelled ? model_predict(&mc) : PREDICT_UNKNOWN;
+		json_object_set_new(rec, "predicted", json_string(model_outcome_name(want)));
+		if (want == PREDICT_UNKNOWN)
+			json_object_set_new(rec, "agrees", json_null());
+		else
+			json_object_set_new(rec, "agrees",
+					    json_boolean(!strcmp(model_outcome_name(want), got) ||
+							 (want == PREDICT_FAILED && strcmp(got, "connected") &&
+							  strcmp(got, "relayed"))));
+	}
 	json_object_set_new(rec, "errno", json_pack("{s:O?,s:O?}", "a", json_object_get(side[0], "errno"),
 						    "b", json_object_get(side[1], "errno")));
 	{

@@ -37,7 +37,12 @@ def natlab_run(tmp_path, text, timeout=300):
     r = subprocess.run([NATLAB, "run", str(scen), "--out", str(out)], capture_output=True,
                        text=True, timeout=timeout)
     assert r.returncode == 0, r.stderr
-    return [json.loads(line) for line in open(out / "attempts.jsonl")]
+    recs = [json.loads(line) for line in open(out / "attempts.jsonl")]
+    # every punching test here is also a test of the behaviour model
+    wrong = [(x["strategy"], x["skew_ms"], x["outcome"], x["predicted"]) for x in recs
+             if x["agrees"] is False]
+    assert not wrong, f"the model disagrees: {wrong}"
+    return recs
 
 
 def run(tmp_path, pa, pb, strategies, skew=0, deadline=3):

@@ -1,0 +1,105 @@
+#include <stdbool.h>
+#include <string.h>
+
+#include "model.h"
+
+const char *model_outcome_name(enum model_outcome o)
+{
+	static const char *const names[] = { "connected", "failed", "relayed", "unknown" };
+
+	return names[o];
+}
+
+/* Linux SYN retransmissions, seconds after the first SYN (DESIGN §5). */
+static const double syn_retries[] = { 1, 2, 3, 4, 5, 7, 11, 19, 35, 67 };
+
+/* Does a SYN the early side sends at some time in [from, until) exist? */
+static int syn_between(double from, double until)
+{
+	if (from <= 0)
+		return until > 0;
+	for (size_t i = 0; i < sizeof(syn_retries) / sizeof(syn_retries[0]); i++)
+		if (syn_retries[i] >= from && syn_retries[i] < until)
+			return 1;
+	return 0;
+}
+
+/* Does a NAT keep the endpoint the server saw for a new destination? EIM does;
+ * so does a NAT that preserves ports per 5-tuple (Linux masquerade), as long as
+ * nothing else holds the port. */
+static bool keeps_endpoint(const struct nat_profile *p)
+{
+	return p->mapping == MAPPING_EIM ||
+	       (p->mapping == MAPPING_APDM && p->allocation == ALLOC_PRESERVE);
+}
+
+/* UDP: x receives y's datagrams when x's filter lets y's source through. x sent
+ * to the endpoint the server saw for y; y's datagrams come from that endpoint
+ * only when y keeps it. */
+static int udp_passes(const struct nat_profile *x, const struct nat_profile *y)
+{
+	return x->filtering != FILTER_APDF || keeps_endpoint(y);
+}
+
+/* TCP simultaneous open, early side e, late side l, the late one starting delta
+ * seconds after; d: one-way seconds between the NATs. */
+static enum model_outcome tcp_punch(const struct model_case *c, const struct nat_profile *e,
+				    const struct nat_profile *l, double delta, double d)
+{
+	bool listen_too = !strcmp(c->strategy, "so-listen");
+	bool retry = !strcmp(c->strategy, "retry");
+
+	/* each side dials the endpoint the server saw for the other */
+	if (!keeps_endpoint(e) || !keeps_endpoint(l))
+		return PREDICT_FAILED;
+	/* a RST for a SYN in SYN_SENT kills the entry the other SYN needs */
+	if (e->syn_in_syn_sent == ANSWER_RST || l->syn_in_syn_sent == ANSWER_RST)
+		return PREDICT_FAILED;
+	if (delta + 2 * d >= c->deadline_s)
+		return PREDICT_FAILED;
+	if (delta <= d) /* the early SYN reaches l's NAT after l's own SYN left it */
+		return e->syn_in_syn_sent == ANSWER_ACCEPT || l->syn_in_syn_sent == ANSWER_ACCEPT
+			       ? PREDICT_CONNECTED : PREDICT_FAILED;
+	/* the early SYN finds l's NAT without an entry */
+	if (l->filtering == FILTER_EIF)
+		/* handed to l's host: its stack refuses, unless something listens there */
+		return listen_too ? PREDICT_CONNECTED : PREDICT_FAILED;
+	switch (l->unsolicited_syn) {
+	case ANSWER_DROP:
+		/* l's SYN meets e's SYN_SENT entry; or a retransmission of e's meets l's */
+		if (e->syn_in_syn_sent == ANSWER_ACCEPT)
+			return PREDICT_CONNECTED;
+		return l->syn_in_syn_sent == ANSWER_ACCEPT && syn_between(delta - d, c->deadline_s)
+			       ? PREDICT_CONNECTED : PREDICT_FAILED;
+	case ANSWER_RST:
+	case ANSWER_STACK:
+		/* refused; retry dials again until its SYN finds l's entry */
+		return retry && l->syn_in_syn_sent == ANSWER_ACCEPT ? PREDICT_CONNECTED : PREDICT_FAILED;
+	default: /* ICMP: EHOSTUNREACH, which retry does not retry */
+		return PREDICT_FAILED;
+	}
+}
+
+enum model_outcome model_predict(const struct model_case *c)
+{
+	const struct nat_profile *a = c->a, *b = c->b;
+	double d = c->one_way_ms / 1000, skew = c->skew_ms / 1000;
+
+	if (!strcmp(c->strategy, "relay"))
+		return PREDICT_RELAYED;
+	if (!a || !b)
+		return PREDICT_UNKNOWN; /* hosts without a NAT: not modelled */
+	if (!strcmp(c->strategy, "udp"))
+		return udp_passes(a, b) && udp_passes(b, a) ? PREDICT_CONNECTED : PREDICT_FAILED;
+	if (!strcmp(c->strategy, "lowttl"))
+		/* a's SYN opens a's NAT only; b's SYN then meets a's SYN_SENT entry */
+		return keeps_endpoint(a) && keeps_endpoint(b) && a->syn_in_syn_sent == ANSWER_ACCEPT
+			       ? PREDICT_CONNECTED : PREDICT_FAILED;
+	if (!strcmp(c->strategy, "dcutr"))
+		/* both NATs emit their SYNs together, whatever the clocks say */
+		skew = 0;
+	else if (strcmp(c->strategy, "so") && strcmp(c->strategy, "so-listen") &&
+		 strcmp(c->strategy, "retry"))
+		return PREDICT_UNKNOWN;
+	return skew >= 0 ? tcp_punch(c, a, b, skew, d) : tcp_punch(c, b, a, -skew, d);
+}

@@ -1,0 +1,24 @@
+/* The behaviour model: from two NAT profiles, the skew and the one-way delay
+ * between the NATs to the outcome each strategy should have. Derived from the
+ * knobs (how each NAT treats a stray SYN, a SYN for an entry in SYN_SENT, which
+ * inbound packets it lets through), never from measurements; where a run
+ * disagrees, either a NAT or the model is wrong, and that is a finding. */
+#ifndef NATLAB_MODEL_H
+#define NATLAB_MODEL_H
+
+#include "profile.h"
+
+enum model_outcome { PREDICT_CONNECTED, PREDICT_FAILED, PREDICT_RELAYED, PREDICT_UNKNOWN };
+
+struct model_case {
+	const char *strategy;
+	const struct nat_profile *a, *b; /* NULL: that host is in the internet (no NAT) */
+	double skew_ms;    /* when b starts, minus when a starts */
+	double one_way_ms; /* from one NAT to the other */
+	double deadline_s;
+};
+
+enum model_outcome model_predict(const struct model_case *c);
+const char *model_outcome_name(enum model_outcome o);
+
+#endif

@@ -1,0 +1,85 @@
+/* The behaviour model on cases worked out by hand from the knobs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../natsim/model.h"
+
+static struct nat_profile preset(const char *name)
+{
+	struct nat_profile p;
+	struct diag d;
+
+	assert_int_equal(nat_profile_load(&p, name, NULL, &d), 0);
+	return p;
+}
+
+static enum model_outcome predict(const char *strategy, const char *pa, const char *pb,
+				  double skew_ms, double one_way_ms)
+{
+	struct nat_profile a = preset(pa), b = preset(pb);
+	struct model_case c = { strategy, &a, &b, skew_ms, one_way_ms, 10 };
+
+	return model_predict(&c);
+}
+
+static void window_of_a_refusing_nat(void **state)
+{
+	(void)state;
+	/* linux-default answers a stray SYN with RST: |skew| <= one-way delay */
+	assert_int_equal(predict("so", "linux-default", "linux-default", 10, 10), PREDICT_CONNECTED);
+	assert_int_equal(predict("so", "linux-default", "linux-default", -10, 10), PREDICT_CONNECTED);
+	assert_int_equal(predict("so", "linux-default", "linux-default", 11, 10), PREDICT_FAILED);
+	/* retry dials again into the opening */
+	assert_int_equal(predict("retry", "linux-default", "linux-default", 500, 10), PREDICT_CONNECTED);
+	/* dcutr needs no agreed clock */
+	assert_int_equal(predict("dcutr", "linux-default", "linux-default", 500, 10), PREDICT_CONNECTED);
+}
+
+static void dropping_nats_wait(void **state)
+{
+	(void)state;
+	assert_int_equal(predict("so", "port-restricted-cone", "port-restricted-cone", 3000, 0),
+			 PREDICT_CONNECTED);
+	/* a full cone hands the early SYN to its host, which refuses it... */
+	assert_int_equal(predict("so", "port-restricted-cone", "full-cone", 100, 5), PREDICT_FAILED);
+	/* ...unless the host listens */
+	assert_int_equal(predict("so-listen", "port-restricted-cone", "full-cone", 100, 5),
+			 PREDICT_CONNECTED);
+}
+
+static void symmetric(void **state)
+{
+	(void)state;
+	assert_int_equal(predict("so", "symmetric", "port-restricted-cone", 0, 10), PREDICT_FAILED);
+	assert_int_equal(predict("udp", "symmetric", "symmetric", 0, 10), PREDICT_FAILED);
+	assert_int_equal(predict("udp", "symmetric", "port-restricted-cone", 0, 10), PREDICT_FAILED);
+	/* a full cone lets the symmetric side's new port in, and it keeps its own */
+	assert_int_equal(predict("udp", "symmetric", "full-cone", 0, 10), PREDICT_CONNECTED);
+	assert_int_equal(predict("relay", "symmetric", "symmetric", 0, 10), PREDICT_RELAYED);
+}
+
+static void rst_on_syn(void **state)
+{
+	(void)state;
+	assert_int_equal(predict("so", "rst-on-syn", "port-restricted-cone", 0, 10), PREDICT_FAILED);
+	assert_int_equal(predict("lowttl", "port-restricted-cone", "rst-on-syn", 0, 10),
+			 PREDICT_CONNECTED);
+	assert_int_equal(predict("lowttl", "rst-on-syn", "port-restricted-cone", 0, 10),
+			 PREDICT_FAILED);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(window_of_a_refusing_nat),
+		cmocka_unit_test(dropping_nats_wait),
+		cmocka_unit_test(symmetric),
+		cmocka_unit_test(rst_on_syn),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
