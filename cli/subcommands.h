@@ -1,6 +1,7 @@
 #ifndef NATLAB_SUBCOMMANDS_H
 #define NATLAB_SUBCOMMANDS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 extern const char *prog;
@@ -12,6 +13,7 @@ int show_main(int argc, char *argv[]);
 int exec_main(int argc, char *argv[]);
 int rules_main(int argc, char *argv[]);
 int run_main(int argc, char *argv[]);
+int report_main(int argc, char *argv[]);
 
 /* Exit codes: 1 the work failed, 2 the input was wrong. */
 #define EXIT_BAD_INPUT 2

@@ -144,7 +144,7 @@ def test_crashed_up_is_stale_and_reaped(tmp_path, rundir):
 
 def test_natlab_help_lists_subcommands():
     out = natlab("--help").stdout
-    for cmd in ("up", "down", "list", "show", "exec", "rules", "run"):
+    for cmd in ("up", "down", "list", "show", "exec", "rules", "run", "report"):
         assert f"  {cmd} " in out
         r = natlab(cmd, "--help")
         assert r.stdout.startswith(f"Usage: natlab {cmd}")

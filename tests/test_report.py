@@ -1,0 +1,73 @@
+"""natlab report: every matrix cell recomputes from attempts.jsonl."""
+import csv
+import json
+import statistics
+import subprocess
+
+from labkit import NATLAB
+
+SCEN = """
+[lab]
+name = rep
+[nat.na]
+profile = {pa}
+delay_ms = 2
+[nat.nb]
+profile = {pb}
+delay_ms = 2
+[host.a]
+behind = na
+[host.b]
+behind = nb
+[host.rv]
+behind = internet
+[run]
+pair = a b
+strategies = so, udp
+repeat = 2
+deadline_s = 1.5
+"""
+
+
+def test_matrix_cells_recompute_from_records(tmp_path):
+    out = tmp_path / "run"
+    # two runs into one folder: their records add up
+    for pa, pb in (("full-cone", "port-restricted-cone"), ("symmetric", "port-restricted-cone")):
+        scen = tmp_path / f"{pa}.ini"
+        scen.write_text(SCEN.format(pa=pa, pb=pb))
+        subprocess.run([NATLAB, "run", str(scen), "--out", str(out)], check=True,
+                       capture_output=True)
+    subprocess.run([NATLAB, "report", str(out)], check=True, capture_output=True)
+    recs = [json.loads(line) for line in open(out / "attempts.jsonl")]
+    assert len(recs) == 8
+    cells = 0
+    for strategy in ("so", "udp"):
+        rows = list(csv.DictReader(open(out / f"matrix-{strategy}.csv")))
+        assert len(rows) == 2
+        for row in rows:
+            mine = [r for r in recs if r["strategy"] == strategy
+                    and r["profiles"] == {"a": row["profile_a"], "b": row["profile_b"]}]
+            ok = [r for r in mine if r["outcome"] in ("connected", "relayed")]
+            assert int(row["attempts"]) == len(mine)
+            assert float(row["success_pct"]) == round(100 * len(ok) / len(mine), 1)
+            ttc = row["median_time_to_connect_ms"]
+            if ok:
+                assert float(ttc) == round(statistics.median(r["time_to_connect_ms"] for r in ok), 1)
+            else:
+                assert ttc == "-"
+            rtx = statistics.median(r["syn_retrans"]["a"] + r["syn_retrans"]["b"] for r in mine)
+            assert float(row["median_syn_retrans"]) == round(rtx, 1)
+            assert row["predicted"] == mine[0]["predicted"]
+            assert int(row["disagreements"]) == sum(r["agrees"] is False for r in mine)
+            cells += 1
+    assert cells == 4
+    report = open(out / "report.md").read()
+    assert "## Findings" in report and "- none" in report
+    assert "matrix-so.md" in report and "matrix-udp.md" in report
+
+
+def test_report_names_a_bad_record(tmp_path):
+    (tmp_path / "attempts.jsonl").write_text('{"strategy": "so"}\nnot json\n')
+    r = subprocess.run([NATLAB, "report", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.strip() == f"natlab: {tmp_path}/attempts.jsonl:1: not an attempt record"
