@@ -71,9 +71,9 @@ def test_cones_punch_at_skew_zero(tmp_path, pa, pb):
         assert so["wire"]["endpoints"]["ab".index(s)] == so["sides"][s]["seen"]
         assert so["wire"]["syns"]["ab".index(s)] >= 1
     # both started together and both links are 5 ms long: the first SYNs cross the
-    # core together too
+    # core well inside the 10 ms window (process wake-ups on a busy machine take ms)
     first = so["wire"]["first_syn"]
-    assert abs(first[1] - first[0]) < 0.002
+    assert abs(first[1] - first[0]) < 0.005
     assert so["skew_wire_ms"] == pytest.approx((first[1] - first[0]) * 1000)
 
 
