@@ -10,6 +10,13 @@ const char *model_outcome_name(enum model_outcome o)
 	return names[o];
 }
 
+bool model_outcome_matches(enum model_outcome want, const char *outcome)
+{
+	if (want == PREDICT_FAILED)
+		return strcmp(outcome, "connected") && strcmp(outcome, "relayed");
+	return !strcmp(model_outcome_name(want), outcome);
+}
+
 /* Linux SYN retransmissions, seconds after the first SYN (DESIGN §5). */
 static const double syn_retries[] = { 1, 2, 3, 4, 5, 7, 11, 19, 35, 67 };
 

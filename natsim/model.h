@@ -6,6 +6,8 @@
 #ifndef NATLAB_MODEL_H
 #define NATLAB_MODEL_H
 
+#include <stdbool.h>
+
 #include "profile.h"
 
 enum model_outcome { PREDICT_CONNECTED, PREDICT_FAILED, PREDICT_RELAYED, PREDICT_UNKNOWN };
@@ -18,7 +20,13 @@ struct model_case {
 	double deadline_s;
 };
 
+/* How far a skew measured at the wire may be from the NATs' true one. */
+#define MODEL_WIRE_BAND_MS 0.5
+
 enum model_outcome model_predict(const struct model_case *c);
 const char *model_outcome_name(enum model_outcome o);
+/* Does an attempt's outcome ("connected", "refused", ...) fit a prediction?
+ * "failed" stands for every outcome short of a connection or a relay. */
+bool model_outcome_matches(enum model_outcome want, const char *outcome);
 
 #endif

@@ -73,6 +73,19 @@ static void rst_on_syn(void **state)
 			 PREDICT_FAILED);
 }
 
+static void outcomes_that_fit(void **state)
+{
+	(void)state;
+	/* any way of not connecting is a failure; a relay is not a punch */
+	assert_true(model_outcome_matches(PREDICT_FAILED, "refused"));
+	assert_true(model_outcome_matches(PREDICT_FAILED, "timeout"));
+	assert_false(model_outcome_matches(PREDICT_FAILED, "connected"));
+	assert_false(model_outcome_matches(PREDICT_FAILED, "relayed"));
+	assert_true(model_outcome_matches(PREDICT_CONNECTED, "connected"));
+	assert_false(model_outcome_matches(PREDICT_CONNECTED, "reset"));
+	assert_true(model_outcome_matches(PREDICT_RELAYED, "relayed"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -80,6 +93,7 @@ int main(void)
 		cmocka_unit_test(dropping_nats_wait),
 		cmocka_unit_test(symmetric),
 		cmocka_unit_test(rst_on_syn),
+		cmocka_unit_test(outcomes_that_fit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
