@@ -16,7 +16,7 @@ LIB_SRC = common/diag.c common/inifile.c \
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c natsim/model.c \
 	netns/scenario.c netns/netns.c netns/link.c netns/wire.c netns/wire_events.c netns/lab.c
 PROBE_SRC = prober/probe.c prober/server.c prober/peer.c prober/protocol.c
-CLI_SRC = cli/natlab.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c
+CLI_SRC = cli/natlab.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c cli/cells.c cli/check.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 HDRS = $(wildcard common/*.h natsim/*.h netns/*.h cli/*.h prober/*.h)
 

@@ -23,7 +23,8 @@ static const struct {
 	{ "exec", exec_main, "Runs a command inside a node's network namespace" },
 	{ "rules", rules_main, "Prints the nftables ruleset a NAT profile generates" },
 	{ "run", run_main, "Builds a lab, runs its [run] attempts, writes records, tears down" },
-	{ "report", report_main, "Writes a run's success matrices and report from its records" },
+	{ "report", report_main, "Writes a run's tables, windows, plots and report from its records" },
+	{ "check", check_main, "Compares a run's verdicts with the expected ones, cell by cell" },
 };
 
 static void show_usage(FILE *f)

@@ -1,231 +1,591 @@
-/* natlab report: the tables of a run, from its attempts.jsonl. */
+/* natlab report: the tables, windows and plots of a run, from its attempts.jsonl. */
 #include <errno.h>
-#include <jansson.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "cells.h"
 #include "subcommands.h"
 
-static const char usage[] = "report RUN_DIR\n"
-			    "  Writes RUN_DIR/matrix-STRATEGY.csv and .md (success %, median time to\n"
-			    "  connect, median SYN retransmissions, the model's prediction, disagreements)\n"
-			    "  and RUN_DIR/report.md, from RUN_DIR/attempts.jsonl.";
+static const char usage[] =
+	"report RUN_DIR\n"
+	"  From RUN_DIR/attempts.jsonl: matrix-STRATEGY.csv and .md (success %, median\n"
+	"  time to connect, median SYN retransmissions, verdict, the model's prediction,\n"
+	"  disagreements), windows.csv (the skews a punch survives, measured and\n"
+	"  predicted), plots/*.svg (gnuplot) and report.md, findings first.";
 
-#define MAX_CELLS 2048
 #define MAX_NAMES 64
 
-struct cell {
-	char strategy[16], a[64], b[64];
-	int n, ok, disagree;
-	char predicted[16];
-	double ttc[256], rtx[256];
-	int n_ttc, n_rtx;
-};
-
-struct table {
-	struct cell *c;
-	int n;
-	char strategies[8][64];
-	int n_strategies;
-	char profiles[MAX_NAMES][64];
-	int n_profiles;
-};
-
-static int cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return (a > b) - (a < b);
-}
-
-/* The median; for an even count, the mean of the middle two. */
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void name_add(char names[][64], int *n, int max, const char *name)
+static void name_add(char names[][64], int *n, const char *name)
 {
 	for (int i = 0; i < *n; i++)
 		if (!strcmp(names[i], name))
 			return;
-	if (*n < max)
+	if (*n < MAX_NAMES)
 		snprintf(names[(*n)++], 64, "%s", name);
 }
 
-static struct cell *cell_for(struct table *t, const char *st, const char *a, const char *b)
+static int by_name(const void *x, const void *y)
 {
-	for (int i = 0; i < t->n; i++)
-		if (!strcmp(t->c[i].strategy, st) && !strcmp(t->c[i].a, a) && !strcmp(t->c[i].b, b))
-			return &t->c[i];
-	if (t->n == MAX_CELLS)
-		return NULL;
-	memset(&t->c[t->n], 0, sizeof(t->c[0]));
-	snprintf(t->c[t->n].strategy, sizeof(t->c[0].strategy), "%s", st);
-	snprintf(t->c[t->n].a, sizeof(t->c[0].a), "%s", a);
-	snprintf(t->c[t->n].b, sizeof(t->c[0].b), "%s", b);
-	return &t->c[t->n++];
+	return strcmp(x, y);
 }
 
-static int load(struct table *t, const char *path)
+static bool success(const struct cell *c)
 {
-	FILE *f = fopen(path, "r");
-	char line[1 << 16];
-	int lineno = 0;
-
-	if (!f)
-		return fail(EXIT_BAD_INPUT, "%s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
-		json_error_t err;
-		json_t *r = json_loads(line, 0, &err), *prof;
-		const char *st, *a, *b, *outcome, *pred;
-		struct cell *c;
-
-		lineno++;
-		if (!r) {
-			fclose(f);
-			return fail(EXIT_BAD_INPUT, "%s:%d: %s", path, lineno, err.text);
-		}
-		prof = json_object_get(r, "profiles");
-		st = json_string_value(json_object_get(r, "strategy"));
-		a = json_string_value(json_object_get(prof, "a"));
-		b = json_string_value(json_object_get(prof, "b"));
-		outcome = json_string_value(json_object_get(r, "outcome"));
-		pred = json_string_value(json_object_get(r, "predicted"));
-		if (!st || !a || !b || !outcome) {
-			json_decref(r);
-			fclose(f);
-			return fail(EXIT_BAD_INPUT, "%s:%d: not an attempt record", path, lineno);
-		}
-		name_add(t->strategies, &t->n_strategies, 8, st);
-		name_add(t->profiles, &t->n_profiles, MAX_NAMES, a);
-		name_add(t->profiles, &t->n_profiles, MAX_NAMES, b);
-		c = cell_for(t, st, a, b);
-		if (c) {
-			bool ok = !strcmp(outcome, "connected") || !strcmp(outcome, "relayed");
-			json_t *rtx = json_object_get(r, "syn_retrans");
-
-			c->n++;
-			c->ok += ok;
-			c->disagree += json_is_false(json_object_get(r, "agrees"));
-			snprintf(c->predicted, sizeof(c->predicted), "%s", pred ? pred : "unknown");
-			if (ok && c->n_ttc < 256)
-				c->ttc[c->n_ttc++] = json_number_value(json_object_get(r, "time_to_connect_ms"));
-			if (c->n_rtx < 256)
-				c->rtx[c->n_rtx++] = json_number_value(json_object_get(rtx, "a")) +
-						     json_number_value(json_object_get(rtx, "b"));
-		}
-		json_decref(r);
-	}
-	fclose(f);
-	return 0;
+	return 2 * (c->connected + c->relayed) >= c->n && c->n;
 }
 
-static void fmt_median(char *buf, size_t len, double *v, int n, const char *unit)
+static bool predicted_success(const struct cell *c)
 {
-	if (n)
-		snprintf(buf, len, "%.1f%s", median(v, n), unit);
+	return !strcmp(c->predicted, "connected") || !strcmp(c->predicted, "relayed");
+}
+
+static void fmt_median(char *buf, size_t len, struct samples *s)
+{
+	if (s->n)
+		snprintf(buf, len, "%.1f", samples_median(s));
 	else
 		snprintf(buf, len, "-");
 }
 
-static int write_strategy(const struct table *t, const char *dir, const char *st, FILE *rep)
+static FILE *open_out(const char *dir, const char *name, int *rc)
 {
-	char path[PATH_MAX + 32];
+	char path[PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (!f && !*rc)
+		*rc = fail(1, "%s: %s", path, strerror(errno));
+	return f;
+}
+
+/* The skew-0 cell of a and b in one scenario and round trip, either way round. */
+static struct cell *cell_at(const struct cells *t, const char *scen, const char *st, double rtt,
+			    const char *a, const char *b)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (int k = 0; k < t->n; k++) {
+			struct cell *c = &t->c[k];
+
+			if (!strcmp(c->scenario, scen) && !strcmp(c->strategy, st) && c->rtt_ms == rtt &&
+			    c->skew_ms == 0 && !strcmp(c->a, pass ? b : a) && !strcmp(c->b, pass ? a : b))
+				return c;
+		}
+	return NULL;
+}
+
+/* Profiles that meet at skew 0 in one scenario and round trip, by name. */
+static int grid_names(const struct cells *t, const char *scen, const char *st, double rtt,
+		      char names[][64])
+{
+	int n = 0;
+
+	for (int k = 0; k < t->n; k++) {
+		const struct cell *c = &t->c[k];
+
+		if (!strcmp(c->scenario, scen) && !strcmp(c->strategy, st) && c->rtt_ms == rtt &&
+		    c->skew_ms == 0) {
+			name_add(names, &n, c->a);
+			name_add(names, &n, c->b);
+		}
+	}
+	qsort(names, (size_t)n, 64, by_name);
+	return n;
+}
+
+static int write_strategy(struct cells *t, const char *dir, const char *st, FILE *findings)
+{
+	char name[600], names[MAX_NAMES][64];
+	int rc = 0;
 	FILE *csv, *md;
 
-	snprintf(path, sizeof(path), "%s/matrix-%s.csv", dir, st);
-	csv = fopen(path, "w");
-	snprintf(path, sizeof(path), "%s/matrix-%s.md", dir, st);
-	md = fopen(path, "w");
-	if (!csv || !md) {
+	snprintf(name, sizeof(name), "matrix-%s.csv", st);
+	csv = open_out(dir, name, &rc);
+	snprintf(name, sizeof(name), "matrix-%s.md", st);
+	md = open_out(dir, name, &rc);
+	if (rc) {
 		if (csv)
 			fclose(csv);
 		if (md)
 			fclose(md);
-		return fail(1, "%s: %s", path, strerror(errno));
+		return rc;
 	}
-	fputs("profile_a,profile_b,attempts,success_pct,median_time_to_connect_ms,median_syn_retrans,"
-	      "predicted,disagreements\n", csv);
-	fprintf(md, "# %s\n\nRows: the NAT of side a; columns: side b. A cell: success rate, "
-		    "median time to connect, median SYN retransmissions (both sides), the model's "
-		    "prediction; **!** marks a disagreement.\n\n| a \\ b |", st);
-	for (int j = 0; j < t->n_profiles; j++)
-		fprintf(md, " %s |", t->profiles[j]);
-	fputs("\n|---|", md);
-	for (int j = 0; j < t->n_profiles; j++)
-		fputs("---|", md);
-	fputc('\n', md);
-	for (int i = 0; i < t->n_profiles; i++) {
-		fprintf(md, "| **%s** |", t->profiles[i]);
-		for (int j = 0; j < t->n_profiles; j++) {
-			struct cell *c = NULL;
-			char ttc[32], rtx[32];
+	fputs("scenario,rtt_ms,skew_ms,profile_a,profile_b,attempts,success_pct,"
+	      "median_time_to_connect_ms,median_syn_retrans,verdict,predicted,disagreements\n", csv);
+	fprintf(md, "# Strategy `%s`\n\nA cell: success rate · median time to connect · median SYN "
+		    "retransmissions (both sides) · the model's prediction; **!** marks attempts that "
+		    "disagree with it. Both peers start together (skew 0); each unordered pair ran "
+		    "once, so the grid is mirrored.\n", st);
+	for (int k = 0; k < t->n; k++) {
+		struct cell *c = &t->c[k];
+		char ttc[32], rtx[32];
 
-			for (int k = 0; k < t->n; k++)
-				if (!strcmp(t->c[k].strategy, st) && !strcmp(t->c[k].a, t->profiles[i]) &&
-				    !strcmp(t->c[k].b, t->profiles[j]))
-					c = &t->c[k];
-			if (!c) {
-				fputs(" |", md);
+		fmt_median(ttc, sizeof(ttc), &c->ttc);
+		fmt_median(rtx, sizeof(rtx), &c->rtx);
+		if (!strcmp(c->strategy, st))
+			fprintf(csv, "%s,%g,%g,%s,%s,%d,%.1f,%s,%s,%s,%s,%d\n", c->scenario, c->rtt_ms,
+				c->skew_ms, c->a, c->b, c->n, 100.0 * (c->connected + c->relayed) / c->n,
+				ttc, rtx, cell_verdict(c), c->predicted, c->disagree);
+		if (!strcmp(c->strategy, st) && c->disagree)
+			fprintf(findings,
+				"- **%s** `%s`, %s ↔ %s, RTT %g ms, skew %g ms: %d of %d attempts "
+				"disagree with the model (predicted %s, got %s)\n",
+				st, c->scenario, c->a, c->b, c->rtt_ms, c->skew_ms, c->disagree, c->n,
+				c->predicted, cell_verdict(c));
+	}
+	/* a grid per scenario and round trip where profiles meet at skew 0 */
+	for (int k = 0; k < t->n; k++) {
+		struct cell *c = &t->c[k];
+		int n;
+
+		if (strcmp(c->strategy, st) || c->skew_ms != 0)
+			continue;
+		if (k > 0 && !strcmp(t->c[k - 1].scenario, c->scenario) &&
+		    !strcmp(t->c[k - 1].strategy, st) && t->c[k - 1].rtt_ms == c->rtt_ms)
+			continue; /* the grid of this series is out */
+		{
+			bool seen = false;
+
+			for (int j = 0; j < k && !seen; j++)
+				seen = !strcmp(t->c[j].scenario, c->scenario) &&
+				       !strcmp(t->c[j].strategy, st) && t->c[j].rtt_ms == c->rtt_ms &&
+				       t->c[j].skew_ms == 0;
+			if (seen)
 				continue;
-			}
-			fmt_median(ttc, sizeof(ttc), c->ttc, c->n_ttc, "");
-			fmt_median(rtx, sizeof(rtx), c->rtx, c->n_rtx, "");
-			fprintf(csv, "%s,%s,%d,%.1f,%s,%s,%s,%d\n", c->a, c->b, c->n, 100.0 * c->ok / c->n,
-				ttc, rtx, c->predicted, c->disagree);
-			fprintf(md, " %.0f%% · %s ms · %s rtx · model: %s%s |", 100.0 * c->ok / c->n, ttc,
-				rtx, c->predicted, c->disagree ? " **!**" : "");
-			if (c->disagree)
-				fprintf(rep, "- **%s**, %s ↔ %s: %d of %d attempts disagree with the model (%s)\n",
-					st, c->a, c->b, c->disagree, c->n, c->predicted);
 		}
+		n = grid_names(t, c->scenario, st, c->rtt_ms, names);
+		fprintf(md, "\n## %s, RTT %g ms\n\n| a \\ b |", c->scenario, c->rtt_ms);
+		for (int j = 0; j < n; j++)
+			fprintf(md, " %s |", names[j]);
+		fputs("\n|---|", md);
+		for (int j = 0; j < n; j++)
+			fputs("---|", md);
 		fputc('\n', md);
+		for (int i = 0; i < n; i++) {
+			fprintf(md, "| **%s** |", names[i]);
+			for (int j = 0; j < n; j++) {
+				struct cell *x = cell_at(t, c->scenario, st, c->rtt_ms, names[i], names[j]);
+				char ttc[32], rtx[32];
+
+				if (!x) {
+					fputs(" |", md);
+					continue;
+				}
+				fmt_median(ttc, sizeof(ttc), &x->ttc);
+				fmt_median(rtx, sizeof(rtx), &x->rtx);
+				fprintf(md, " %.0f%% · %s ms · %s rtx · %s%s |",
+					100.0 * (x->connected + x->relayed) / x->n, ttc, rtx, x->predicted,
+					x->disagree ? " **!**" : "");
+			}
+			fputc('\n', md);
+		}
 	}
 	fclose(csv);
 	fclose(md);
 	return 0;
 }
 
+/* The edges of the run of successes around skew 0 in a series sorted by skew
+ * (cells from..to-1); false when skew 0 itself fails or was not tried. */
+static bool window(const struct cells *t, int from, int to, bool (*ok)(const struct cell *),
+		   double *lo, double *hi)
+{
+	int z = -1;
+
+	for (int k = from; k < to; k++)
+		if (t->c[k].skew_ms == 0)
+			z = k;
+	if (z < 0 || !ok(&t->c[z]))
+		return false;
+	*lo = *hi = 0;
+	for (int k = z; k >= from && ok(&t->c[k]); k--)
+		*lo = t->c[k].skew_ms;
+	for (int k = z; k < to && ok(&t->c[k]); k++)
+		*hi = t->c[k].skew_ms;
+	return true;
+}
+
+static int write_windows(const struct cells *t, const char *dir, FILE *rep)
+{
+	int rc = 0, rows = 0;
+	FILE *csv = open_out(dir, "windows.csv", &rc);
+
+	if (rc)
+		return rc;
+	fputs("scenario,strategy,profile_a,profile_b,rtt_ms,skews,skew_min_ms,skew_max_ms,"
+	      "measured_lo_ms,measured_hi_ms,predicted_lo_ms,predicted_hi_ms\n", csv);
+	for (int k = 0; k < t->n;) {
+		int end = k + 1;
+		double mlo, mhi, plo, phi;
+		bool m, p;
+		char ms[2][32] = { "-", "-" }, ps[2][32] = { "-", "-" };
+
+		while (end < t->n && cell_same_series(&t->c[k], &t->c[end]))
+			end++;
+		if (end - k >= 3) {
+			m = window(t, k, end, success, &mlo, &mhi);
+			p = window(t, k, end, predicted_success, &plo, &phi);
+			if (m) {
+				snprintf(ms[0], 32, "%g", mlo);
+				snprintf(ms[1], 32, "%g", mhi);
+			}
+			if (p) {
+				snprintf(ps[0], 32, "%g", plo);
+				snprintf(ps[1], 32, "%g", phi);
+			}
+			fprintf(csv, "%s,%s,%s,%s,%g,%d,%g,%g,%s,%s,%s,%s\n", t->c[k].scenario,
+				t->c[k].strategy, t->c[k].a, t->c[k].b, t->c[k].rtt_ms, end - k,
+				t->c[k].skew_ms, t->c[end - 1].skew_ms, ms[0], ms[1], ps[0], ps[1]);
+			if (!rows++)
+				fputs("\n## Timing windows\n\nThe skews around 0 at which the punch "
+				      "succeeds (at least half the attempts), measured and predicted; "
+				      "all in ms. Data: [windows.csv](windows.csv).\n\n"
+				      "| scenario | strategy | a | b | RTT | measured | predicted |\n"
+				      "|---|---|---|---|---|---|---|\n", rep);
+			fprintf(rep, "| %s | %s | %s | %s | %g | %s … %s | %s … %s |\n", t->c[k].scenario,
+				t->c[k].strategy, t->c[k].a, t->c[k].b, t->c[k].rtt_ms, ms[0], ms[1],
+				ps[0], ps[1]);
+		}
+		k = end;
+	}
+	fclose(csv);
+	return 0;
+}
+
+/* ---- plots: data files and one gnuplot script in RUN_DIR/plots ---- */
+
+static const char svg[] = "set terminal svg size %d,%d dynamic font 'sans,11' background '#ffffff'\n";
+
+/* The scenario with the most skew-0 cells for a strategy: the matrix. */
+static const char *matrix_scenario(const struct cells *t, const char *st)
+{
+	const char *best = NULL;
+	int best_n = 0;
+
+	for (int k = 0; k < t->n; k++) {
+		int n = 0;
+
+		for (int j = 0; j < t->n; j++)
+			n += !strcmp(t->c[j].scenario, t->c[k].scenario) && !strcmp(t->c[j].strategy, st) &&
+			     t->c[j].skew_ms == 0;
+		if (n > best_n) {
+			best_n = n;
+			best = t->c[k].scenario;
+		}
+	}
+	return best;
+}
+
+static void plot_heatmap(const struct cells *t, const char *dir, const char *st, FILE *gp,
+			 FILE *rep)
+{
+	const char *scen = matrix_scenario(t, st);
+	char names[MAX_NAMES][64], path[PATH_MAX + 64];
+	double rtts[8];
+	int n_rtt = 0, n, rc = 0;
+	FILE *dat;
+
+	if (!scen)
+		return;
+	for (int k = 0; k < t->n; k++) {
+		bool have = false;
+
+		if (strcmp(t->c[k].scenario, scen) || strcmp(t->c[k].strategy, st))
+			continue;
+		for (int i = 0; i < n_rtt; i++)
+			have |= rtts[i] == t->c[k].rtt_ms;
+		if (!have && n_rtt < 8)
+			rtts[n_rtt++] = t->c[k].rtt_ms;
+	}
+	snprintf(path, sizeof(path), "heatmap-%s.dat", st);
+	dat = open_out(dir, path, &rc);
+	if (!dat)
+		return;
+	fprintf(gp, svg, 560 * n_rtt, 480);
+	fprintf(gp, "set output 'heatmap-%s.svg'\nset multiplot layout 1,%d title \"strategy %s: "
+		    "success %% by NAT pair (%s, skew 0)\"\nset cbrange [0:100]\n"
+		    "set palette defined (0 '#c0392b', 50 '#f1c40f', 100 '#27ae60')\n"
+		    "set xtics rotate by 45 right\nunset key\nset size ratio -1\n",
+		st, n_rtt, st, scen);
+	for (int r = 0; r < n_rtt; r++) {
+		n = grid_names(t, scen, st, rtts[r], names);
+		fprintf(dat, "# RTT %g ms\n", rtts[r]);
+		for (int i = 0; i < n; i++) {
+			for (int j = 0; j < n; j++) {
+				struct cell *c = cell_at(t, scen, st, rtts[r], names[i], names[j]);
+
+				if (c)
+					fprintf(dat, "%d %d %.0f\n", j, i,
+						100.0 * (c->connected + c->relayed) / c->n);
+				else
+					fprintf(dat, "%d %d NaN\n", j, i);
+			}
+			fputc('\n', dat);
+		}
+		fputs("\n\n", dat);
+		fputs("set xtics (", gp);
+		for (int i = 0; i < n; i++)
+			fprintf(gp, "%s'%s' %d", i ? ", " : "", names[i], i);
+		fputs(")\nset ytics (", gp);
+		for (int i = 0; i < n; i++)
+			fprintf(gp, "%s'%s' %d", i ? ", " : "", names[i], i);
+		fprintf(gp, ")\nset xrange [-0.5:%d.5]\nset yrange [%d.5:-0.5]\nset title 'RTT %g ms'\n"
+			    "plot 'heatmap-%s.dat' index %d using 1:2:3 with image, "
+			    "'' index %d using 1:2:(sprintf('%%d', $3)) with labels\n",
+			n - 1, n - 1, rtts[r], st, r, r);
+	}
+	fputs("unset multiplot\nunset xtics\nunset ytics\nset xtics\nset ytics\nset size noratio\n"
+	      "set autoscale\nunset title\n", gp);
+	fclose(dat);
+	fprintf(rep, "\n![success by NAT pair, %s](plots/heatmap-%s.svg)\n", st, st);
+}
+
+/* Success against skew, one plot per round trip, a line per series with >= 3 skews. */
+static void plot_windows(const struct cells *t, const char *dir, FILE *gp, FILE *rep)
+{
+	double rtts[8];
+	int n_rtt = 0, rc = 0, idx = 0;
+	FILE *dat = open_out(dir, "windows.dat", &rc);
+
+	if (!dat)
+		return;
+	for (int k = 0; k < t->n;) {
+		int end = k + 1;
+
+		while (end < t->n && cell_same_series(&t->c[k], &t->c[end]))
+			end++;
+		if (end - k >= 3) {
+			bool have = false;
+
+			for (int i = 0; i < n_rtt; i++)
+				have |= rtts[i] == t->c[k].rtt_ms;
+			if (!have && n_rtt < 8)
+				rtts[n_rtt++] = t->c[k].rtt_ms;
+		}
+		k = end;
+	}
+	for (int r = 0; r < n_rtt; r++) {
+		char titles[2048] = "";
+		int first = idx;
+
+		for (int k = 0; k < t->n;) {
+			int end = k + 1;
+
+			while (end < t->n && cell_same_series(&t->c[k], &t->c[end]))
+				end++;
+			if (end - k >= 3 && t->c[k].rtt_ms == rtts[r]) {
+				fprintf(dat, "# %s %s %s-%s RTT %g\n", t->c[k].scenario, t->c[k].strategy,
+					t->c[k].a, t->c[k].b, t->c[k].rtt_ms);
+				for (int j = k; j < end; j++)
+					fprintf(dat, "%g %.1f\n", t->c[j].skew_ms,
+						100.0 * (t->c[j].connected + t->c[j].relayed) / t->c[j].n);
+				fputs("\n\n", dat);
+				snprintf(titles + strlen(titles), sizeof(titles) - strlen(titles),
+					 "%s'windows.dat' index %d using 1:2 with linespoints title '%s %s ↔ %s'",
+					 titles[0] ? ", " : "", idx++, t->c[k].strategy, t->c[k].a, t->c[k].b);
+			}
+			k = end;
+		}
+		if (idx == first)
+			continue;
+		fprintf(gp, svg, 1100, 500);
+		fprintf(gp, "set output 'window-rtt%g.svg'\nset multiplot layout 1,2 title 'success "
+			    "against skew (b starts later by skew), RTT %g ms'\nset key center right "
+			    "font ',9'\nset yrange [-5:105]\nset ylabel 'success %%'\nset xlabel 'skew (ms)'\n"
+			    "set xrange [*:*]\nset title 'whole sweep'\nplot %s\nset title 'around 0'\n"
+			    "set xrange [%g:%g]\nunset key\nplot %s\nunset multiplot\nset autoscale\n"
+			    "unset xlabel\nunset ylabel\nunset title\n",
+			rtts[r], rtts[r], titles, -2 * rtts[r], 2 * rtts[r], titles);
+		fprintf(rep, "\n![success against skew, RTT %g ms](plots/window-rtt%g.svg)\n", rtts[r],
+			rtts[r]);
+	}
+	fclose(dat);
+}
+
+/* Distributions: SYN retransmissions per attempt and time to connect, by strategy. */
+static void plot_distributions(const struct cells *t, const char *dir, FILE *gp, FILE *rep)
+{
+	char st[8][64];
+	int n_st = 0, rc = 0;
+	FILE *dat = open_out(dir, "distributions.dat", &rc);
+
+	if (!dat)
+		return;
+	for (int k = 0; k < t->n; k++)
+		if (strcmp(t->c[k].strategy, "udp") && strcmp(t->c[k].strategy, "relay") && n_st < 8)
+			name_add(st, &n_st, t->c[k].strategy);
+	/* block 0: a row per retransmission count, a column per strategy */
+	fputs("# rtx", dat);
+	for (int s = 0; s < n_st; s++)
+		fprintf(dat, " %s", st[s]);
+	fputc('\n', dat);
+	for (int r = 0; r <= 8; r++) {
+		fprintf(dat, "%d", r);
+		for (int s = 0; s < n_st; s++) {
+			int count = 0;
+
+			for (int k = 0; k < t->n; k++)
+				if (!strcmp(t->c[k].strategy, st[s]))
+					for (int i = 0; i < t->c[k].rtx.n; i++)
+						count += r == 8 ? t->c[k].rtx.v[i] >= 8
+								: (int)t->c[k].rtx.v[i] == r;
+			fprintf(dat, " %d", count);
+		}
+		fputc('\n', dat);
+	}
+	fputs("\n\n", dat);
+	/* blocks 1..: each strategy's times to connect, sorted, with their rank */
+	for (int s = 0; s < n_st; s++) {
+		struct samples all = { 0 };
+
+		for (int k = 0; k < t->n; k++)
+			if (!strcmp(t->c[k].strategy, st[s]))
+				for (int i = 0; i < t->c[k].ttc.n; i++) {
+					if (all.n == all.cap) {
+						int cap = all.cap ? 2 * all.cap : 64;
+						double *v = realloc(all.v, sizeof(*v) * (size_t)cap);
+
+						if (!v)
+							break;
+						all.v = v;
+						all.cap = cap;
+					}
+					all.v[all.n++] = t->c[k].ttc.v[i];
+				}
+		if (all.n)
+			samples_median(&all); /* sorts */
+		fprintf(dat, "# %s\n", st[s]);
+		for (int i = 0; i < all.n; i++)
+			fprintf(dat, "%g %g\n", all.v[i], 100.0 * (i + 1) / all.n);
+		fputs(all.n ? "\n\n" : "NaN NaN\n\n\n", dat);
+		free(all.v);
+	}
+	fclose(dat);
+	if (!n_st)
+		return;
+	fprintf(gp, svg, 1100, 450);
+	fputs("set output 'distributions.svg'\nset multiplot layout 1,2\n"
+	      "set title 'SYN retransmissions per attempt (both sides)'\nset style data histograms\n"
+	      "set style histogram clustered\nset style fill solid 0.8\nset xlabel 'retransmissions (8: 8 or more)'\n"
+	      "set ylabel 'attempts'\nset yrange [0:*]\nset key top right\nplot ", gp);
+	for (int s = 0; s < n_st; s++)
+		fprintf(gp, "%s'distributions.dat' index 0 using %d:xtic(1) title '%s'", s ? ", " : "",
+			s + 2, st[s]);
+	fputs("\nset autoscale y\nset style data lines\nset title 'time to connect (successes)'\nset logscale x\n"
+	      "set xlabel 'ms'\nset ylabel 'attempts connected by then (%)'\nset key bottom right\nplot ", gp);
+	for (int s = 0; s < n_st; s++)
+		fprintf(gp, "%s'distributions.dat' index %d using 1:2 with steps title '%s'",
+			s ? ", " : "", s + 1, st[s]);
+	fputs("\nunset multiplot\nunset logscale x\n", gp);
+	fputs("\n![SYN retransmissions and time to connect](plots/distributions.svg)\n", rep);
+}
+
+/* Runs gnuplot on plots/plots.gp in the plots folder; false when it is missing or fails. */
+static bool gnuplot(const char *dir)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (chdir(dir) || null < 0 || dup2(null, 1) < 0)
+			_exit(127);
+		execlp("gnuplot", "gnuplot", "plots.gp", (char *)NULL);
+		_exit(127);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	       !WEXITSTATUS(status);
+}
+
 int report_main(int argc, char *argv[])
 {
-	char path[PATH_MAX + 32];
-	struct table t = { 0 };
-	FILE *rep;
-	long where;
-	int rc;
+	char path[PATH_MAX + 64], strategies[8][64], plots[PATH_MAX + 16];
+	struct cells t;
+	int n_st = 0, rc, attempts = 0;
+	FILE *rep = NULL, *gp = NULL, *findings = NULL;
+	char *fbuf = NULL;
+	size_t flen = 0;
 
 	if (want_help(argc, argv, usage))
 		return 0;
 	if (argc != 2 || argv[1][0] == '-')
 		return usage_error(usage);
-	t.c = calloc(MAX_CELLS, sizeof(*t.c));
-	if (!t.c)
-		return fail(1, "out of memory");
 	snprintf(path, sizeof(path), "%s/attempts.jsonl", argv[1]);
-	rc = load(&t, path);
-	snprintf(path, sizeof(path), "%s/report.md", argv[1]);
-	rep = rc ? NULL : fopen(path, "w");
-	if (!rc && !rep)
-		rc = fail(1, "%s: %s", path, strerror(errno));
-	if (!rc) {
-		fputs("# natlab run report\n\n## Findings\n\nAttempts whose outcome the behaviour model "
-		      "did not predict (a NAT bug reproduced, or a model error):\n\n", rep);
-		where = ftell(rep);
-		for (int k = 0; k < t.n_strategies && !rc; k++)
-			rc = write_strategy(&t, argv[1], t.strategies[k], rep);
-		if (ftell(rep) == where)
-			fputs("- none\n", rep);
-		fputs("\n## Matrices\n\n", rep);
-		for (int k = 0; k < t.n_strategies; k++)
-			fprintf(rep, "- [%s](matrix-%s.md) ([CSV](matrix-%s.csv))\n", t.strategies[k],
-				t.strategies[k], t.strategies[k]);
-		fputs("\nRecords: [attempts.jsonl](attempts.jsonl).\n", rep);
-		fclose(rep);
+	rc = cells_load(&t, path);
+	if (rc)
+		return rc;
+	for (int k = 0; k < t.n; k++) {
+		name_add(strategies, &n_st, t.c[k].strategy);
+		attempts += t.c[k].n;
 	}
-	free(t.c);
+	qsort(strategies, (size_t)n_st, 64, by_name);
+	findings = open_memstream(&fbuf, &flen);
+	rep = open_out(argv[1], "report.md.new", &rc);
+	snprintf(plots, sizeof(plots), "%s/plots", argv[1]);
+	if (!rc && mkdir(plots, 0755) && errno != EEXIST)
+		rc = fail(1, "%s: %s", plots, strerror(errno));
+	gp = rc ? NULL : open_out(plots, "plots.gp", &rc);
+	if (!findings && !rc)
+		rc = fail(1, "out of memory");
+	for (int k = 0; k < n_st && !rc; k++)
+		rc = write_strategy(&t, argv[1], strategies[k], findings);
+	if (!rc) {
+		FILE *body;
+		char *bbuf = NULL;
+		size_t blen = 0;
+
+		body = open_memstream(&bbuf, &blen);
+		fputs("\n## Success by NAT type\n\nEach strategy's table: success %, median time to "
+		      "connect, median SYN retransmissions, verdict and the model's prediction.\n\n", body);
+		for (int k = 0; k < n_st; k++)
+			fprintf(body, "- `%s`: [table](matrix-%s.md), [CSV](matrix-%s.csv)\n", strategies[k],
+				strategies[k], strategies[k]);
+		for (int k = 0; k < n_st; k++)
+			plot_heatmap(&t, plots, strategies[k], gp, body);
+		rc = write_windows(&t, argv[1], body);
+		plot_windows(&t, plots, gp, body);
+		fputs("\n## Distributions\n", body);
+		plot_distributions(&t, plots, gp, body);
+		fclose(body);
+		fclose(gp);
+		gp = NULL;
+		fclose(findings);
+		findings = NULL;
+		fprintf(rep, "# natlab run report\n\n%d attempts in %d cells. Records: "
+			     "[attempts.jsonl](attempts.jsonl); run facts: [meta.json](meta.json); "
+			     "captures of failed attempts: [pcap/](pcap/).\n\n## Findings\n\nCells "
+			     "whose outcome the behaviour model did not predict (a NAT bug reproduced, or "
+			     "a model error):\n\n%s",
+			 attempts, t.n, flen ? fbuf : "- none\n");
+		fputs(bbuf ? bbuf : "", rep);
+		free(bbuf);
+		if (!gnuplot(plots))
+			fprintf(stderr, "natlab: gnuplot failed or is missing (gnuplot-nox); the plots in %s are not drawn\n",
+				plots);
+	}
+	if (gp)
+		fclose(gp);
+	if (findings)
+		fclose(findings);
+	free(fbuf);
+	if (rep) {
+		char final[PATH_MAX + 64];
+
+		fclose(rep);
+		/* whole or not at all: written aside, then renamed over the old one */
+		snprintf(path, sizeof(path), "%s/report.md.new", argv[1]);
+		snprintf(final, sizeof(final), "%s/report.md", argv[1]);
+		if (!rc && rename(path, final))
+			rc = fail(1, "%s: %s", final, strerror(errno));
+	}
+	cells_free(&t);
 	return rc;
 }

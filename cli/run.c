@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pcap/pcap.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,9 +23,37 @@
 #include "../netns/wire_events.h"
 #include "subcommands.h"
 
-static const char usage[] = "run FILE [--out DIR]\n"
-			    "  Builds the lab, runs the attempts of its [run] section, writes one JSON\n"
-			    "  record per attempt to DIR/attempts.jsonl (default results/RUN-ID/), tears down.";
+static const char usage[] =
+	"run [-j N] [--out DIR] FILE...\n"
+	"  Builds each scenario's lab (a [matrix] scenario: one lab per profile pair and\n"
+	"  round trip), runs the attempts, appends one JSON record per attempt to\n"
+	"  DIR/attempts.jsonl (default results/RUN-ID/), tears each lab down. Labs run\n"
+	"  side by side: at most N of them busy at once (default: the number of cores),\n"
+	"  up to 8N in flight, since an attempt waiting on its peers holds no core.";
+
+/* What the labs of one run share. */
+struct run_ctx {
+	const char *probe;
+	const char *outdir;
+	int records;   /* DIR/attempts.jsonl, O_APPEND: one write(2) per record */
+	int progress;  /* a byte per attempt done, to the parent */
+	int cores[2];  /* a pipe holding a byte per core: taken while busy */
+	bool whole_pcap; /* one lab only: keep its whole capture as DIR/wire.pcap */
+};
+
+static void core_take(const struct run_ctx *c)
+{
+	char b;
+
+	while (read(c->cores[0], &b, 1) < 0 && errno == EINTR)
+		;
+}
+
+static void core_give(const struct run_ctx *c)
+{
+	while (write(c->cores[1], "c", 1) < 0 && errno == EINTR)
+		;
+}
 
 struct child {
 	pid_t pid;
@@ -206,10 +235,11 @@ static void flush_nats(const struct scenario *s, const char *id)
 	}
 }
 
-static json_t *attempt(const struct scenario *s, const char *id, const char *probe,
+static json_t *attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		       const char *server_ep, const char *strategy, double skew_ms, int n,
 		       const char *events)
 {
+	const char *probe = c->probe;
 	const struct run_spec *r = &s->run;
 	struct child kid[2];
 	json_t *side[2], *rec, *ext[2];
@@ -226,8 +256,11 @@ static json_t *attempt(const struct scenario *s, const char *id, const char *pro
 
 	/* Let the last attempt's closing segments cross the wire before the NATs forget
 	 * them: flushed mid-close, they would come back as RSTs in this attempt's record. */
-	if (n > 0)
+	if (n > 0) {
+		core_give(c);
 		usleep((useconds_t)((2 * (link_delay(s, r->pair[0]) + link_delay(s, r->pair[1])) + 5) * 1000));
+		core_take(c);
+	}
 	flush_nats(s, id);
 	snprintf(attempt_id, sizeof(attempt_id), "a%d", n);
 	snprintf(deadline, sizeof(deadline), "%g", r->deadline_s);
@@ -251,9 +284,12 @@ static json_t *attempt(const struct scenario *s, const char *id, const char *pro
 		if (spawn_in(id, h->name, argv, &kid[i]))
 			kid[i].pid = -1;
 	}
+	/* waiting on the peers' timers: the core is another lab's meanwhile */
+	core_give(c);
 	for (int i = 0; i < 2; i++)
 		side[i] = kid[i].pid > 0 ? collect(&kid[i], r->deadline_s + 20)
 					 : json_pack("{s:s}", "outcome", "no-start");
+	core_take(c);
 	for (int i = 0; i < 2; i++) {
 		json_int_t port = json_integer_value(json_object_get(side[i], tcp ? "local_port" : "udp_port"));
 
@@ -392,20 +428,50 @@ static json_t *attempt(const struct scenario *s, const char *id, const char *pro
 	json_object_set_new(rec, "duration_ms",
 			    json_real((double)(t_end.tv_sec - t_begin.tv_sec) * 1e3 +
 				      (t_end.tv_nsec - t_begin.tv_nsec) / 1e6));
+	/* the wall-clock span of the wire's timestamps that belong to this attempt */
+	json_object_set_new(rec, "wire_window",
+			    json_pack("[f,f]", since, (double)now.tv_sec + now.tv_nsec / 1e9));
 	json_object_set_new(rec, "kernel", json_string(when));
 	json_object_set_new(rec, "seed", json_integer(s->seed));
 	return rec;
 }
 
-/* The run's capture outlives the lab: DIR/wire.pcap. */
-static void keep_capture(const char *id, const char *outdir)
+/* Copies the frames of [from, until] (wall clock) from one capture to a new file. */
+static int pcap_cut(const char *in, const char *out, double from, double until)
 {
-	char from[PATH_MAX], to[PATH_MAX + 16], buf[1 << 16];
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_t *p = pcap_open_offline_with_tstamp_precision(in, PCAP_TSTAMP_PRECISION_NANO, err);
+	pcap_dumper_t *dump;
+	struct pcap_pkthdr *h;
+	const u_char *data;
+
+	if (!p)
+		return -1;
+	dump = pcap_dump_open(p, out);
+	if (!dump) {
+		pcap_close(p);
+		return -1;
+	}
+	while (pcap_next_ex(p, &h, &data) == 1) {
+		double t = (double)h->ts.tv_sec + h->ts.tv_usec / 1e9;
+
+		if (t >= from && t <= until)
+			pcap_dump((u_char *)dump, h, data);
+	}
+	pcap_dump_close(dump);
+	pcap_close(p);
+	return 0;
+}
+
+/* The lab's capture outlives it: each failed attempt's frames in
+ * DIR/pcap/LAB-aN.pcap, and with one lab only the whole of it as DIR/wire.pcap. */
+static void keep_capture(const char *id, const struct run_ctx *c, json_t *failed)
+{
+	char from[PATH_MAX], to[PATH_MAX + 64];
 	struct diag d;
-	json_t *st = lab_state_read(id, &d);
+	json_t *st = lab_state_read(id, &d), *rec;
 	const char *pcap = json_string_value(json_object_get(st, "pcap"));
-	FILE *in, *out;
-	size_t n;
+	size_t i;
 
 	if (!pcap) {
 		json_decref(st);
@@ -413,15 +479,22 @@ static void keep_capture(const char *id, const char *outdir)
 	}
 	snprintf(from, sizeof(from), "%s", pcap);
 	json_decref(st);
-	snprintf(to, sizeof(to), "%s/wire.pcap", outdir);
-	in = fopen(from, "r");
-	out = in ? fopen(to, "w") : NULL;
-	while (out && (n = fread(buf, 1, sizeof(buf), in)) > 0)
-		fwrite(buf, 1, n, out);
-	if (out)
-		fclose(out);
-	if (in)
-		fclose(in);
+	if (json_array_size(failed)) {
+		snprintf(to, sizeof(to), "%s/pcap", c->outdir);
+		mkdir(to, 0755);
+	}
+	json_array_foreach(failed, i, rec) {
+		json_t *w = json_object_get(rec, "wire_window");
+
+		snprintf(to, sizeof(to), "%s/pcap/%s-a%lld.pcap", c->outdir, id,
+			 (long long)json_integer_value(json_object_get(rec, "attempt")));
+		pcap_cut(from, to, json_number_value(json_array_get(w, 0)),
+			 json_number_value(json_array_get(w, 1)));
+	}
+	if (c->whole_pcap) {
+		snprintf(to, sizeof(to), "%s/wire.pcap", c->outdir);
+		pcap_cut(from, to, 0, 1e12);
+	}
 }
 
 static int mkdirs(const char *path)
@@ -438,67 +511,32 @@ static int mkdirs(const char *path)
 	return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
 }
 
-int run_main(int argc, char *argv[])
+static bool interrupted(void)
 {
-	const char *file = NULL, *out = NULL;
-	char outdir[PATH_MAX], path[PATH_MAX + 32], id[LAB_ID_MAX] = "", probe[PATH_MAX], exe[PATH_MAX];
-	char server_ep[64], buf[INET_ADDRSTRLEN], events[PATH_MAX] = "";
+	sigset_t pending;
+
+	sigpending(&pending);
+	return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) ||
+	       sigismember(&pending, SIGHUP);
+}
+
+/* One lab: up, the rendezvous server, every attempt of its [run], down. Signals
+ * are blocked; one pending stops it between attempts. Holds a core throughout
+ * except while it waits. */
+static int run_lab(const struct scenario *s, const struct run_ctx *c)
+{
+	char id[LAB_ID_MAX] = "", server_ep[64], buf[INET_ADDRSTRLEN], events[PATH_MAX] = "";
 	struct lab_opts o = { .owner = getpid() };
-	struct scenario *s;
 	struct child server = { .pid = -1, .out = -1 };
+	json_t *st, *failed = json_array();
 	struct diag d;
-	sigset_t old, pending;
-	FILE *f;
-	json_t *st;
-	ssize_t n;
 	int rc = 0, count = 0;
 
-	if (want_help(argc, argv, usage))
-		return 0;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--out") && i + 1 < argc)
-			out = argv[++i];
-		else if (argv[i][0] == '-' || file)
-			return usage_error(usage);
-		else
-			file = argv[i];
-	}
-	if (!file)
-		return usage_error(usage);
-	s = scenario_for_lab(file, &rc);
-	if (!s)
-		return rc;
-	if (!s->run.line) {
-		free(s);
-		return fail(EXIT_BAD_INPUT, "%s: no [run] section", file);
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
-	snprintf(probe, sizeof(probe), "%.*s/natlab-probe", (int)(strrchr(exe, '/') ? strrchr(exe, '/') - exe : 0), exe);
-	if (access(probe, X_OK)) {
-		free(s);
-		return fail(1, "%s: %s (run make)", probe, strerror(errno));
-	}
-	/* Ctrl-C stops between attempts: the records so far stay, the lab goes */
-	lab_block_signals(&old);
+	core_take(c);
 	if (lab_up(s, &o, id, &d)) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		free(s);
+		core_give(c);
+		json_decref(failed);
 		return fail(1, "%s", d.msg);
-	}
-	if (out)
-		snprintf(outdir, sizeof(outdir), "%s", out);
-	else {
-		char stamp[32];
-		time_t t = time(NULL);
-
-		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&t));
-		snprintf(outdir, sizeof(outdir), "results/%s-%s", stamp, id);
-	}
-	snprintf(path, sizeof(path), "%s/attempts.jsonl", outdir);
-	if (mkdirs(outdir) || !(f = fopen(path, "a"))) {
-		rc = fail(1, "cannot write %s: %s", path, strerror(errno));
-		goto down;
 	}
 	st = lab_state_read(id, &d);
 	if (st && json_string_value(json_object_get(json_object_get(st, "wire"), "events")))
@@ -507,44 +545,54 @@ int run_main(int argc, char *argv[])
 	json_decref(st);
 	snprintf(server_ep, sizeof(server_ep), "%s:3478", addr_of(&s->nodes[s->run.server], buf, sizeof(buf)));
 	{
-		char *sargv[] = { probe, "server", server_ep, NULL };
+		char *sargv[] = { (char *)c->probe, "server", server_ep, NULL };
 		char ready[16] = "";
 		struct pollfd p;
 
 		if (spawn_in(id, s->nodes[s->run.server].name, sargv, &server)) {
-			rc = fail(1, "cannot start the rendezvous server");
-			fclose(f);
+			rc = fail(1, "%s: cannot start the rendezvous server", s->path);
 			goto down;
 		}
 		p.fd = server.out;
 		p.events = POLLIN;
 		if (poll(&p, 1, 3000) != 1 || read(server.out, ready, sizeof(ready) - 1) <= 0 ||
 		    strncmp(ready, "ready", 5)) {
-			rc = fail(1, "the rendezvous server did not start");
-			fclose(f);
+			rc = fail(1, "%s: the rendezvous server did not start", s->path);
 			goto down;
 		}
 	}
 	for (int k = 0; k < s->run.n_strategies && !rc; k++)
 		for (int j = 0; j < s->run.n_skews && !rc; j++)
 			for (unsigned r = 0; r < s->run.repeat && !rc; r++) {
-				json_t *rec = attempt(s, id, probe, server_ep, s->run.strategies[k],
-						      s->run.skews_ms[j], count++, events[0] ? events : NULL);
+				json_t *rec = attempt(s, id, c, server_ep, s->run.strategies[k],
+						      s->run.skews_ms[j], count, events[0] ? events : NULL);
+				const char *outcome = json_string_value(json_object_get(rec, "outcome"));
+				char *line;
 
-				json_dumpf(rec, f, JSON_COMPACT);
-				fputc('\n', f);
-				fflush(f);
+				/* an attempt cut short by Ctrl-C is no measurement */
+				if (interrupted()) {
+					json_decref(rec);
+					rc = 130;
+					break;
+				}
+				count++;
+				line = json_dumps(rec, JSON_COMPACT);
+				if (line) {
+					size_t len = strlen(line);
+
+					line[len] = '\n'; /* over the terminating NUL: one write, one line */
+					if (write(c->records, line, len + 1) != (ssize_t)(len + 1))
+						rc = fail(1, "%s/attempts.jsonl: %s", c->outdir, strerror(errno));
+					free(line);
+				}
+				if (outcome && strcmp(outcome, "connected") && strcmp(outcome, "relayed"))
+					json_array_append(failed, rec);
 				json_decref(rec);
-				sigpending(&pending);
-				if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) ||
-				    sigismember(&pending, SIGHUP))
-					rc = fail(130, "interrupted; %d records in %s", count, path);
+				if (write(c->progress, "a", 1) < 0) {
+					/* a full pipe only slows the bar */
+				}
 			}
-	fclose(f);
-	keep_capture(id, outdir);
-	if (!rc)
-		fprintf(stderr, "natlab: %d attempts in %s\n", count, path);
-	printf("%s\n", outdir);
+	keep_capture(id, c, failed);
 down:
 	/* the server and any peer left are the lab's processes: down ends them */
 	if (lab_down(id, &d))
@@ -553,8 +601,287 @@ down:
 		close(server.out);
 		waitpid(server.pid, NULL, 0);
 	}
-	free(s);
+	core_give(c);
+	json_decref(failed);
+	return rc;
+}
+
+/* A lab to run: a file's own, or one cell of a matrix file, for one of its
+ * strategies and a few of its skews: short labs keep the pool busy to the end. */
+struct run_job {
+	int file;
+	int cell;     /* -1: the file's own lab, all of its [run] */
+	int strategy; /* matrix cells: index into the strategies */
+	int skew_from, n_skews;
+};
+
+#define JOB_SKEWS 8
+/* Labs in flight per core: an attempt mostly waits on its peers' timers. */
+#define LABS_PER_CORE 8
+
+static struct scenario *job_scenario(struct scenario *const *files, const struct run_job *j,
+				     struct diag *d)
+{
+	struct scenario *s;
+
+	if (j->cell < 0)
+		return files[j->file];
+	s = malloc(sizeof(*s));
+	if (s && scenario_matrix_cell(files[j->file], j->cell, s, d)) {
+		free(s);
+		return NULL;
+	}
+	if (s) {
+		struct run_spec *r = &s->run;
+
+		memmove(r->strategies[0], r->strategies[j->strategy], sizeof(r->strategies[0]));
+		r->n_strategies = 1;
+		memmove(r->skews_ms, r->skews_ms + j->skew_from, sizeof(r->skews_ms[0]) * (size_t)j->n_skews);
+		r->n_skews = j->n_skews;
+	}
+	return s;
+}
+
+static unsigned attempts_of(const struct run_spec *r)
+{
+	return (unsigned)r->n_strategies * (unsigned)r->n_skews * r->repeat;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* A bar with done/total and an ETA on a terminal; a plain line per tenth if not. */
+static void show_progress(unsigned done, unsigned total, int labs, const struct timespec *t0,
+			  bool tty, unsigned *last_tenth, bool final)
+{
+	double el = seconds_since(t0), eta = done ? el / done * (total - done) : 0;
+	int width = 30, fill = total ? (int)((double)done / total * width) : width;
+
+	if (tty) {
+		fprintf(stderr, "\r[%.*s%.*s] %u/%u attempts, %d labs, %02d:%02d elapsed, ETA %02d:%02d ",
+			fill, "##############################", width - fill,
+			"..............................", done, total, labs, (int)el / 60, (int)el % 60,
+			(int)eta / 60, (int)eta % 60);
+		if (final)
+			fputc('\n', stderr);
+	} else if (total && (done * 10 / total > *last_tenth || (final && *last_tenth < 10))) {
+		*last_tenth = done * 10 / total;
+		fprintf(stderr, "natlab: %u/%u attempts, %.0f s elapsed, ETA %.0f s\n", done, total, el, eta);
+	}
+}
+
+int run_main(int argc, char *argv[])
+{
+	const char *out = NULL;
+	char outdir[PATH_MAX], path[PATH_MAX + 32], probe[PATH_MAX], exe[PATH_MAX];
+	const char **names = calloc((size_t)argc, sizeof(*names));
+	struct scenario **files = calloc((size_t)argc, sizeof(*files));
+	struct run_job *jobs = NULL;
+	struct run_ctx c = { .probe = probe, .outdir = outdir, .cores = { -1, -1 } };
+	struct timespec t0;
+	sigset_t old;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN), jarg = 0;
+	int n_files = 0, n_jobs = 0, next = 0, running = 0, rc = 0, progress[2] = { -1, -1 };
+	unsigned total = 0, done = 0, last_tenth = 0;
+	pid_t kids[LABS_PER_CORE * 64] = { 0 };
+	bool tty = isatty(2), told = false;
+	ssize_t n;
+
+	if (want_help(argc, argv, usage))
+		return 0;
+	if (!names || !files)
+		return fail(1, "out of memory");
+	for (int i = 1; i < argc; i++) {
+		char *end;
+
+		if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+			out = argv[++i];
+		} else if (!strcmp(argv[i], "-j") && i + 1 < argc) {
+			jarg = strtol(argv[++i], &end, 10);
+			if (*end || jarg < 1 || jarg > 64) {
+				free(names);
+				free(files);
+				return fail(EXIT_BAD_INPUT, "-j: \"%s\" is not a number from 1 to 64", argv[i]);
+			}
+		} else if (argv[i][0] == '-') {
+			free(names);
+			free(files);
+			return usage_error(usage);
+		} else {
+			names[n_files++] = argv[i];
+		}
+	}
+	if (!n_files) {
+		free(names);
+		free(files);
+		return usage_error(usage);
+	}
+	if (jarg)
+		cores = jarg;
+	else if (cores < 1)
+		cores = 1;
+	/* every file is read and checked before any lab is built */
+	for (int i = 0; i < n_files && !rc; i++) {
+		files[i] = scenario_for_lab(names[i], &rc);
+		if (files[i] && !files[i]->run.line && !files[i]->matrix.line)
+			rc = fail(EXIT_BAD_INPUT, "%s: no [run] or [matrix] section", names[i]);
+		if (!rc && !files[i]->matrix.line) {
+			struct run_job *more = realloc(jobs, sizeof(*jobs) * (size_t)(n_jobs + 1));
+
+			if (!more) {
+				rc = fail(1, "out of memory");
+				break;
+			}
+			jobs = more;
+			jobs[n_jobs++] = (struct run_job){ i, -1, 0, 0, 0 };
+			total += attempts_of(&files[i]->run);
+		} else if (!rc) {
+			const struct run_spec *r = &files[i]->matrix.run;
+			int cells = scenario_matrix_cells(files[i]);
+			int chunks = (r->n_skews + JOB_SKEWS - 1) / JOB_SKEWS;
+			struct run_job *more = realloc(jobs, sizeof(*jobs) * (size_t)(n_jobs + cells * r->n_strategies * chunks));
+
+			if (!more) {
+				rc = fail(1, "out of memory");
+				break;
+			}
+			jobs = more;
+			for (int k = 0; k < cells; k++)
+				for (int st = 0; st < r->n_strategies; st++)
+					for (int from = 0; from < r->n_skews; from += JOB_SKEWS)
+						jobs[n_jobs++] = (struct run_job){
+							i, k, st, from,
+							r->n_skews - from < JOB_SKEWS ? r->n_skews - from : JOB_SKEWS
+						};
+			total += (unsigned)cells * attempts_of(r);
+		}
+	}
+	if (rc)
+		goto out;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	snprintf(probe, sizeof(probe), "%.*s/natlab-probe", (int)(strrchr(exe, '/') ? strrchr(exe, '/') - exe : 0), exe);
+	if (access(probe, X_OK)) {
+		rc = fail(1, "%s: %s (run make)", probe, strerror(errno));
+		goto out;
+	}
+	if (out) {
+		snprintf(outdir, sizeof(outdir), "%s", out);
+	} else {
+		char stamp[32];
+		time_t t = time(NULL);
+
+		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&t));
+		snprintf(outdir, sizeof(outdir), "results/%s-%s", stamp, files[0]->name);
+	}
+	snprintf(path, sizeof(path), "%s/attempts.jsonl", outdir);
+	if (mkdirs(outdir) ||
+	    (c.records = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
+		rc = fail(1, "cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (pipe2(c.cores, O_CLOEXEC) || pipe2(progress, O_CLOEXEC | O_NONBLOCK)) {
+		rc = fail(1, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	if (cores > 64)
+		cores = 64;
+	for (long i = 0; i < cores; i++)
+		core_give(&c);
+	c.progress = progress[1];
+	c.whole_pcap = n_jobs == 1;
+	/* Ctrl-C stops every lab between attempts: the records so far stay, the labs go */
+	lab_block_signals(&old);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fflush(stdout);
+	fflush(stderr);
+	while (next < n_jobs || running) {
+		struct pollfd p = { .fd = progress[0], .events = POLLIN };
+		char b[256];
+		int status;
+		pid_t pid = 0;
+
+		while (next < n_jobs && running < LABS_PER_CORE * cores && !interrupted()) {
+			pid = fork();
+			if (pid == 0) {
+				struct diag d;
+				struct scenario *s = job_scenario(files, &jobs[next], &d);
+				int r;
+
+				close(progress[0]);
+				if (!s)
+					_exit(fail(1, "%s", d.msg));
+				r = run_lab(s, &c);
+				fflush(stderr);
+				_exit(r);
+			}
+			if (pid < 0) {
+				rc = fail(1, "fork: %s", strerror(errno));
+				break;
+			}
+			for (int k = 0; k < LABS_PER_CORE * 64; k++)
+				if (!kids[k]) {
+					kids[k] = pid;
+					break;
+				}
+			next++;
+			running++;
+		}
+		if (pid < 0 && !running)
+			break;
+		if (poll(&p, 1, 250) > 0 && (n = read(progress[0], b, sizeof(b))) > 0)
+			done += (unsigned)n;
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			for (int k = 0; k < LABS_PER_CORE * 64; k++)
+				if (kids[k] == pid)
+					kids[k] = 0;
+			running--;
+			if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+				int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+
+				if (!rc || code == 130)
+					rc = code;
+			}
+		}
+		if (interrupted() && !told) {
+			/* a signal for this process alone: pass it to the labs, start no more */
+			for (int k = 0; k < LABS_PER_CORE * 64; k++)
+				if (kids[k])
+					kill(kids[k], SIGTERM);
+			n_jobs = next;
+			told = true;
+		}
+		show_progress(done, total, running, &t0, tty, &last_tenth, false);
+	}
+	while ((n = read(progress[0], path, sizeof(path))) > 0)
+		done += (unsigned)n;
+	show_progress(done, total, 0, &t0, tty, &last_tenth, true);
+	if (interrupted() || rc == 130) {
+		rc = fail(130, "interrupted; %u records in %s/attempts.jsonl", done, outdir);
+	} else if (!rc) {
+		fprintf(stderr, "natlab: %u attempts in %s/attempts.jsonl\n", done, outdir);
+	}
+	printf("%s\n", outdir);
 	fflush(stdout);
 	sigprocmask(SIG_SETMASK, &old, NULL);
+out:
+	for (int i = 0; i < 2; i++) {
+		if (c.cores[i] >= 0)
+			close(c.cores[i]);
+		if (progress[i] >= 0)
+			close(progress[i]);
+	}
+	if (c.records > 0)
+		close(c.records);
+	for (int i = 0; i < n_files; i++)
+		free(files[i]);
+	free(files);
+	free(names);
+	free(jobs);
 	return rc;
 }

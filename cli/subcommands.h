@@ -14,6 +14,7 @@ int exec_main(int argc, char *argv[]);
 int rules_main(int argc, char *argv[]);
 int run_main(int argc, char *argv[]);
 int report_main(int argc, char *argv[]);
+int check_main(int argc, char *argv[]);
 
 /* Exit codes: 1 the work failed, 2 the input was wrong. */
 #define EXIT_BAD_INPUT 2

@@ -42,6 +42,12 @@ int up_main(int argc, char *argv[])
 	s = scenario_for_lab(file, &rc);
 	if (!s)
 		return rc;
+	if (s->matrix.line) {
+		rc = fail(EXIT_BAD_INPUT, "%s:%d: a [matrix] scenario is a set of labs; natlab run builds them",
+			  file, s->matrix.line);
+		free(s);
+		return rc;
+	}
 	/* a signal that comes once the lab stands waits until its name is out */
 	lab_block_signals(&old);
 	rc = lab_up(s, &o, id, &d);

@@ -40,12 +40,16 @@ static bool keeps_endpoint(const struct nat_profile *p)
 	       (p->mapping == MAPPING_APDM && p->allocation == ALLOC_PRESERVE);
 }
 
-/* UDP: x receives y's datagrams when x's filter lets y's source through. x sent
- * to the endpoint the server saw for y; y's datagrams come from that endpoint
- * only when y keeps it. */
+/* UDP: each side sends only to the endpoint the server saw for the other, E_x
+ * and E_y. y's datagrams reach x's NAT at E_x, from E_y when y keeps it; x's
+ * NAT lets them in when its filter admits y on E_x: always (EIF), or when x
+ * sent to y from E_x, i.e. x keeps its endpoint, to y's address (ADF) or to
+ * y's very endpoint (APDF). */
 static int udp_passes(const struct nat_profile *x, const struct nat_profile *y)
 {
-	return x->filtering != FILTER_APDF || keeps_endpoint(y);
+	if (x->filtering == FILTER_EIF)
+		return 1;
+	return keeps_endpoint(x) && (x->filtering == FILTER_ADF || keeps_endpoint(y));
 }
 
 /* TCP simultaneous open, early side e, late side l, the late one starting delta
@@ -56,17 +60,31 @@ static enum model_outcome tcp_punch(const struct model_case *c, const struct nat
 	bool listen_too = !strcmp(c->strategy, "so-listen");
 	bool retry = !strcmp(c->strategy, "retry");
 
-	/* each side dials the endpoint the server saw for the other */
-	if (!keeps_endpoint(e) || !keeps_endpoint(l))
-		return PREDICT_FAILED;
-	/* a RST for a SYN in SYN_SENT kills the entry the other SYN needs */
-	if (e->syn_in_syn_sent == ANSWER_RST || l->syn_in_syn_sent == ANSWER_RST)
-		return PREDICT_FAILED;
 	if (delta + 2 * d >= c->deadline_s)
 		return PREDICT_FAILED;
-	if (delta <= d) /* the early SYN reaches l's NAT after l's own SYN left it */
+	/* each side dials the endpoint the server saw for the other */
+	if (!keeps_endpoint(e) || !keeps_endpoint(l)) {
+		/* the side k that keeps it gets the other's SYN from a port k never sent
+		 * to: k's NAT lets it in without port filtering (EIF; ADF once k's own
+		 * SYN to that address has left), and then only a listening socket takes it */
+		const struct nat_profile *k = keeps_endpoint(e) ? e : keeps_endpoint(l) ? l : NULL;
+
+		if (!listen_too || !k)
+			return PREDICT_FAILED;
+		if (k->filtering == FILTER_EIF || (k->filtering == FILTER_ADF && (k == e || delta <= d)))
+			return PREDICT_CONNECTED;
+		return PREDICT_FAILED;
+	}
+	if (delta <= d)
+		/* the early SYN reaches l's NAT after l's own SYN left it, and the other way
+		 * round: one NAT that passes a SYN for its SYN_SENT entry is enough. The
+		 * other NAT's RST, if it answers so, reaches a host already in SYN_RECV and
+		 * falls outside its window. */
 		return e->syn_in_syn_sent == ANSWER_ACCEPT || l->syn_in_syn_sent == ANSWER_ACCEPT
 			       ? PREDICT_CONNECTED : PREDICT_FAILED;
+	/* outside the window, a RST for the late SYN refuses the late side */
+	if (e->syn_in_syn_sent == ANSWER_RST)
+		return PREDICT_FAILED;
 	/* the early SYN finds l's NAT without an entry */
 	if (l->filtering == FILTER_EIF)
 		/* handed to l's host: its stack refuses, unless something listens there */

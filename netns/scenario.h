@@ -91,6 +91,22 @@ struct run_spec {
 	double deadline_s;
 };
 
+/* The [matrix] section: the standard topology (two NATs, a host behind each, a
+ * rendezvous host in the internet), one lab per profile pair and round trip. */
+#define MATRIX_MAX_PROFILES 32
+#define MATRIX_MAX_RTTS 8
+
+struct matrix_spec {
+	int line;          /* of [matrix]; 0 when absent */
+	int n_profiles;
+	char profiles[MATRIX_MAX_PROFILES][64];
+	int profiles_line;
+	bool diagonal;     /* pairs = same: each profile with itself only */
+	int n_rtts;
+	double rtts_ms[MATRIX_MAX_RTTS];
+	struct run_spec run; /* strategies, skew_ms, repeat, deadline_s */
+};
+
 struct scenario {
 	char path[PATH_MAX];
 	char dir[PATH_MAX];
@@ -103,6 +119,8 @@ struct scenario {
 	int n_faults;
 	struct wire_fault faults[LAB_MAX_FAULTS];
 	struct run_spec run;
+	struct matrix_spec matrix;
+	int other_line; /* of the first section besides [lab] and [matrix] */
 	int n;
 	struct lab_node nodes[LAB_MAX_NODES];
 	int order[LAB_MAX_NODES]; /* parents before children */
@@ -126,5 +144,8 @@ const char *fault_match_name(int m);
 /* Nodes in the internet have fixed MACs, 02:4e:4c:00:HI:LO by node index. */
 void scenario_node_mac(int node, unsigned char mac[6]);
 const char *node_kind_name(enum node_kind k);
+/* A matrix scenario's labs: pairs x round trips; cell k as a scenario of its own. */
+int scenario_matrix_cells(const struct scenario *m);
+int scenario_matrix_cell(const struct scenario *m, int k, struct scenario *out, struct diag *d);
 
 #endif

@@ -66,6 +66,14 @@ CASES = {
     "run without pair": ("[host.a]\nbehind = internet\n[run]\nrepeat = 2\n", 3, 'no "pair"'),
     "run bad skew": ("[host.a]\nbehind = internet\n[run]\nskew_ms = 5:1:1\n", 4, "FROM <= TO"),
     "run bad key": ("[run]\ncolour = red\n", 2, 'unknown key "colour" in [run]'),
+    "matrix unknown preset": ("[matrix]\nrtt_ms = 20\nprofiles = full-cone, nope\n", 3,
+                              'no preset "nope"'),
+    "matrix beside nodes": ("[matrix]\n[host.a]\nbehind = internet\n", 2,
+                            "only [lab] may stand beside it"),
+    "matrix bad pairs": ("[matrix]\npairs = some\n", 2, "expected all or same"),
+    "matrix bad rtt": ("[matrix]\nrtt_ms = 20, fast\n", 2, '"fast" is not a number'),
+    "matrix bad key": ("[matrix]\npair = a b\n", 2, 'unknown key "pair" in [matrix]'),
+    "matrix twice": ("[matrix]\n[matrix]\n", 2, "duplicate section [matrix]"),
 }
 
 

@@ -1,5 +1,6 @@
 """natlab report: every matrix cell recomputes from attempts.jsonl."""
 import csv
+import re
 import json
 import statistics
 import subprocess
@@ -46,6 +47,9 @@ def test_matrix_cells_recompute_from_records(tmp_path):
         assert len(rows) == 2
         for row in rows:
             mine = [r for r in recs if r["strategy"] == strategy
+                    and r["scenario"].endswith("/" + row["scenario"] + ".ini")
+                    and r["rtt_ms"] == float(row["rtt_ms"])
+                    and r["skew_ms"] == float(row["skew_ms"])
                     and r["profiles"] == {"a": row["profile_a"], "b": row["profile_b"]}]
             ok = [r for r in mine if r["outcome"] in ("connected", "relayed")]
             assert int(row["attempts"]) == len(mine)
@@ -58,12 +62,20 @@ def test_matrix_cells_recompute_from_records(tmp_path):
             rtx = statistics.median(r["syn_retrans"]["a"] + r["syn_retrans"]["b"] for r in mine)
             assert float(row["median_syn_retrans"]) == round(rtx, 1)
             assert row["predicted"] == mine[0]["predicted"]
+            outcomes = {r["outcome"] for r in mine}
+            assert row["verdict"] == (outcomes.pop() if outcomes <= {"connected"} or
+                                      outcomes <= {"relayed"} else
+                                      "failed" if not ok else "mixed")
             assert int(row["disagreements"]) == sum(r["agrees"] is False for r in mine)
             cells += 1
     assert cells == 4
     report = open(out / "report.md").read()
     assert "## Findings" in report and "- none" in report
     assert "matrix-so.md" in report and "matrix-udp.md" in report
+    # gnuplot drew the plots the report shows
+    for svg in re.findall(r"\]\((plots/[^)]+\.svg)\)", report):
+        assert (out / svg).read_text().lstrip().startswith("<?xml"), svg
+    assert (out / "plots" / "heatmap-so.svg").exists()
 
 
 def test_report_names_a_bad_record(tmp_path):
@@ -71,3 +83,4 @@ def test_report_names_a_bad_record(tmp_path):
     r = subprocess.run([NATLAB, "report", str(tmp_path)], capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.strip() == f"natlab: {tmp_path}/attempts.jsonl:1: not an attempt record"
+    assert not (tmp_path / "report.md").exists()

@@ -58,15 +58,33 @@ static void symmetric(void **state)
 	assert_int_equal(predict("so", "symmetric", "port-restricted-cone", 0, 10), PREDICT_FAILED);
 	assert_int_equal(predict("udp", "symmetric", "symmetric", 0, 10), PREDICT_FAILED);
 	assert_int_equal(predict("udp", "symmetric", "port-restricted-cone", 0, 10), PREDICT_FAILED);
-	/* a full cone lets the symmetric side's new port in, and it keeps its own */
-	assert_int_equal(predict("udp", "symmetric", "full-cone", 0, 10), PREDICT_CONNECTED);
+	/* the full cone lets the symmetric side's datagrams in from any port, but the
+	 * full cone's go to the port the symmetric NAT opened for the server only */
+	assert_int_equal(predict("udp", "symmetric", "full-cone", 0, 10), PREDICT_FAILED);
+	/* an ADF cone admits the symmetric side's new port; the symmetric side still
+	 * drops the cone's datagrams */
+	assert_int_equal(predict("udp", "restricted-cone", "symmetric", 0, 10), PREDICT_FAILED);
+	assert_int_equal(predict("udp", "restricted-cone", "full-cone", 0, 10), PREDICT_CONNECTED);
 	assert_int_equal(predict("relay", "symmetric", "symmetric", 0, 10), PREDICT_RELAYED);
 }
 
 static void rst_on_syn(void **state)
 {
 	(void)state;
-	assert_int_equal(predict("so", "rst-on-syn", "port-restricted-cone", 0, 10), PREDICT_FAILED);
+	/* both answer a SYN for a SYN_SENT entry with RST: no SYN gets through */
+	assert_int_equal(predict("so", "rst-on-syn", "rst-on-syn", 0, 10), PREDICT_FAILED);
+	/* inside the window the cone passes the SYN, and the RST reaches a host in
+	 * SYN_RECV (the matrix measured it so) */
+	assert_int_equal(predict("so", "rst-on-syn", "port-restricted-cone", 0, 10), PREDICT_CONNECTED);
+	/* outside it the RST refuses the late side */
+	assert_int_equal(predict("so", "rst-on-syn", "port-restricted-cone", 100, 10), PREDICT_FAILED);
+	assert_int_equal(predict("so", "rst-on-syn", "port-restricted-cone", -100, 10), PREDICT_FAILED);
+	/* so-listen: a symmetric peer's SYN from a fresh port reaches a listening host
+	 * behind a NAT without port filtering */
+	assert_int_equal(predict("so-listen", "symmetric", "full-cone", 0, 10), PREDICT_CONNECTED);
+	assert_int_equal(predict("so-listen", "symmetric", "restricted-cone", 0, 10), PREDICT_CONNECTED);
+	assert_int_equal(predict("so-listen", "symmetric", "port-restricted-cone", 0, 10), PREDICT_FAILED);
+	assert_int_equal(predict("so", "symmetric", "full-cone", 0, 10), PREDICT_FAILED);
 	assert_int_equal(predict("lowttl", "port-restricted-cone", "rst-on-syn", 0, 10),
 			 PREDICT_CONNECTED);
 	assert_int_equal(predict("lowttl", "rst-on-syn", "port-restricted-cone", 0, 10),

@@ -1,0 +1,37 @@
+/* The cells of a run: attempts grouped by scenario, strategy, profile pair,
+ * round trip and skew, from RUN_DIR/attempts.jsonl. What report and check share. */
+#ifndef NATLAB_CELLS_H
+#define NATLAB_CELLS_H
+
+#include <stdbool.h>
+
+struct samples {
+	double *v;
+	int n, cap;
+};
+
+struct cell {
+	char scenario[128]; /* the scenario file's name without folder and .ini */
+	char strategy[16], a[64], b[64];
+	double rtt_ms, skew_ms;
+	int n, connected, relayed, disagree;
+	char predicted[16]; /* the model's, at the scheduled skew */
+	struct samples ttc; /* time to connect of the successes */
+	struct samples rtx; /* SYN retransmissions, both sides, every attempt */
+};
+
+struct cells {
+	struct cell *c;
+	int n, cap;
+};
+
+/* Reads every record; on a bad one says which line (exit code 2) and returns it. */
+int cells_load(struct cells *t, const char *jsonl);
+void cells_free(struct cells *t);
+/* connected, relayed, failed (no attempt got through) or mixed */
+const char *cell_verdict(const struct cell *c);
+double samples_median(struct samples *s);
+/* Are (scenario, strategy, a, b, rtt) the same? */
+bool cell_same_series(const struct cell *x, const struct cell *y);
+
+#endif

@@ -1,0 +1,101 @@
+"""natlab check: a run's verdicts against the expected ones; a matrix run."""
+import collections
+import json
+import os
+import re
+import shutil
+import subprocess
+
+from labkit import NATLAB, ROOT
+
+MATRIX = """
+[lab]
+name = chk
+[matrix]
+profiles = full-cone, port-restricted-cone
+rtt_ms = 20
+strategies = so, udp
+repeat = 2
+deadline_s = 1.5
+"""
+
+
+def run(scen, out, env=None):
+    r = subprocess.run([NATLAB, "run", "-j", "2", "--out", str(out), str(scen)],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return [json.loads(line) for line in open(out / "attempts.jsonl")]
+
+
+def cells(recs):
+    """(strategy, a, b) -> the model's predictions and the outcomes."""
+    out = collections.defaultdict(lambda: {"predicted": set(), "outcomes": []})
+    for r in recs:
+        key = (r["strategy"], r["profiles"]["a"], r["profiles"]["b"])
+        out[key]["predicted"].add(r["predicted"])
+        out[key]["outcomes"].append(r["outcome"])
+    return out
+
+
+def test_matrix_runs_each_pair_once_per_strategy_and_repeat(tmp_path):
+    scen = tmp_path / "m.ini"
+    scen.write_text(MATRIX)
+    recs = run(scen, tmp_path / "run")
+    got = cells(recs)
+    # the upper triangle of two profiles, two strategies
+    assert sorted(got) == sorted((s, a, b) for s in ("so", "udp") for a, b in (
+        ("full-cone", "full-cone"), ("full-cone", "port-restricted-cone"),
+        ("port-restricted-cone", "port-restricted-cone")))
+    assert all(len(c["outcomes"]) == 2 for c in got.values())
+    # the standard topology: a quarter of the round trip on each uplink
+    assert {r["rtt_ms"] for r in recs} == {20}
+    assert all(r["agrees"] for r in recs), [(r["strategy"], r["profiles"], r["outcome"])
+                                            for r in recs if not r["agrees"]]
+
+
+def test_a_changed_knob_names_exactly_the_cells_it_changes(tmp_path):
+    scen = tmp_path / "m.ini"
+    scen.write_text(MATRIX)
+    expected = tmp_path / "expected"
+    expected.mkdir()
+    base = run(scen, tmp_path / "base")
+    subprocess.run([NATLAB, "check", str(tmp_path / "base"), "--expected", str(expected),
+                    "--write"], check=True, capture_output=True)
+    r = subprocess.run([NATLAB, "check", str(tmp_path / "base"), "--expected", str(expected)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+    # a copy of the presets where the port-restricted cone maps like a symmetric NAT
+    profiles = tmp_path / "profiles"
+    shutil.copytree(os.path.join(ROOT, "natsim", "profiles"), profiles)
+    prc = profiles / "port-restricted-cone.profile"
+    text = re.sub(r"(?m)^mapping = .*$", "mapping = apdm", prc.read_text())
+    text = re.sub(r"(?m)^allocation = .*$", "allocation = random", text)
+    prc.write_text(text)
+    changed = run(scen, tmp_path / "changed", env=dict(os.environ, NATLAB_PROFILE_DIR=str(profiles)))
+
+    r = subprocess.run([NATLAB, "check", str(tmp_path / "changed"), "--expected", str(expected)],
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    named = set()
+    for line in r.stdout.splitlines():
+        m = re.match(r"  m (\S+) RTT 20 ms skew 0 ms (\S+) × (\S+): expected (\w+), got (\w+)", line)
+        assert m, line
+        named.add(m.group(1, 2, 3))
+    # the model, from the knobs alone, says which cells the change moves
+    before, after = cells(base), cells(changed)
+    moved = {k for k in before if before[k]["predicted"] != after[k]["predicted"]}
+    assert moved and moved != set(before)
+    assert named == moved
+    assert f"{len(moved)} of 6 cells differ" in r.stderr
+
+
+def test_check_without_expected_verdicts_says_so(tmp_path):
+    (tmp_path / "attempts.jsonl").write_text(json.dumps({
+        "scenario": "x/odd.ini", "strategy": "so", "profiles": {"a": "p", "b": "q"},
+        "outcome": "connected", "rtt_ms": 20, "skew_ms": 0, "predicted": "connected",
+        "syn_retrans": {"a": 0, "b": 0}, "time_to_connect_ms": 5}) + "\n")
+    r = subprocess.run([NATLAB, "check", str(tmp_path), "--expected", str(tmp_path / "none")],
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    assert "no expected verdicts for scenario odd" in r.stderr
