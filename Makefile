@@ -71,6 +71,7 @@ bench: deps all build/wirebench
 	@bash bench/bringup.sh
 	@bash bench/wire.sh
 	@bash bench/attempts.sh
+	@bash bench/suite.sh
 
 # libFuzzer on the scenario/profile parsers (clang); corpus in fuzz/corpus
 FUZZ_SECONDS ?= 30

@@ -53,7 +53,6 @@ if [ "$rc" = 130 ]; then
 	exit 130
 fi
 [ "$rc" = 0 ] || { echo "run_all.sh: natlab run failed ($rc)" >&2; exit 1; }
-./build/natlab report "$out" || exit 1
 ./build/natlab check "$out" >"$out/check.txt" 2>&1
 check=$?
 cat "$out/check.txt"
@@ -62,10 +61,10 @@ attempts=$(wc -l <"$out/attempts.jsonl")
 wall=$(awk "BEGIN{printf \"%.1f\", $end - $start}")
 btest="not run"
 if [ "$behaviour" = 1 ]; then
-	/usr/bin/python3 -m pytest -q -c tests/pytest.ini -n "$(nproc)" -p no:cacheprovider \
+	/usr/bin/python3 -m pytest -c tests/pytest.ini -n "$(nproc)" -p no:cacheprovider \
 		tests/test_mapping.py tests/test_filtering.py >"$out/behaviour.txt" 2>&1
 	bt=$?
-	btest=$(tail -n 1 "$out/behaviour.txt")
+	btest=$(grep -E "[0-9]+ (passed|failed|error)" "$out/behaviour.txt" | tail -n 1 | tr -d "=")
 else
 	bt=0
 fi
@@ -104,6 +103,7 @@ jstr() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | tr -
 	echo "}"
 } >"$out/meta.json"
 
+./build/natlab report "$out" || exit 1
 printf 'natlab: %d attempts in %.1f s (%.1f attempts/s); report: %s/report.md\n' \
 	"$attempts" "$wall" "$(awk "BEGIN{print $attempts / $wall}")" "$out" >&2
 echo "natlab: NAT behaviour suite: $btest" >&2

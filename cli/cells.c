@@ -38,6 +38,8 @@ double samples_median(struct samples *s)
 
 const char *cell_verdict(const struct cell *c)
 {
+	if (!c->n)
+		return "unmeasured";
 	if (c->connected == c->n)
 		return "connected";
 	if (c->relayed == c->n)
@@ -146,6 +148,11 @@ int cells_load(struct cells *t, const char *jsonl)
 			json_decref(r);
 			rc = fail(1, "out of memory");
 			break;
+		}
+		if (json_is_false(json_object_get(r, "on_schedule"))) {
+			c->off_schedule++;
+			json_decref(r);
+			continue;
 		}
 		c->n++;
 		c->connected += !strcmp(outcome, "connected");

@@ -14,7 +14,8 @@ struct cell {
 	char scenario[128]; /* the scenario file's name without folder and .ini */
 	char strategy[16], a[64], b[64];
 	double rtt_ms, skew_ms;
-	int n, connected, relayed, disagree;
+	int n, connected, relayed, disagree; /* attempts on schedule only */
+	int off_schedule; /* attempts whose SYNs left at another skew than meant */
 	char predicted[16]; /* the model's, at the scheduled skew */
 	struct samples ttc; /* time to connect of the successes */
 	struct samples rtx; /* SYN retransmissions, both sides, every attempt */

@@ -22,7 +22,7 @@ static const struct {
 	{ "show", show_main, "Shows a lab's nodes, addresses, NAT profiles and live mappings" },
 	{ "exec", exec_main, "Runs a command inside a node's network namespace" },
 	{ "rules", rules_main, "Prints the nftables ruleset a NAT profile generates" },
-	{ "run", run_main, "Builds a lab, runs its [run] attempts, writes records, tears down" },
+	{ "run", run_main, "Runs scenarios' attempts in labs side by side; one JSON record each" },
 	{ "report", report_main, "Writes a run's tables, windows, plots and report from its records" },
 	{ "check", check_main, "Compares a run's verdicts with the expected ones, cell by cell" },
 };

@@ -36,6 +36,12 @@ static int by_name(const void *x, const void *y)
 	return strcmp(x, y);
 }
 
+/* Success % of the attempts on schedule; NaN when none was. */
+static double pct(const struct cell *c)
+{
+	return c->n ? 100.0 * (c->connected + c->relayed) / c->n : NAN;
+}
+
 static bool success(const struct cell *c)
 {
 	return 2 * (c->connected + c->relayed) >= c->n && c->n;
@@ -117,11 +123,12 @@ static int write_strategy(struct cells *t, const char *dir, const char *st, FILE
 			fclose(md);
 		return rc;
 	}
-	fputs("scenario,rtt_ms,skew_ms,profile_a,profile_b,attempts,success_pct,"
+	fputs("scenario,rtt_ms,skew_ms,profile_a,profile_b,attempts,off_schedule,success_pct,"
 	      "median_time_to_connect_ms,median_syn_retrans,verdict,predicted,disagreements\n", csv);
 	fprintf(md, "# Strategy `%s`\n\nA cell: success rate · median time to connect · median SYN "
 		    "retransmissions (both sides) · the model's prediction; **!** marks attempts that "
-		    "disagree with it. Both peers start together (skew 0); each unordered pair ran "
+		    "disagree with it. Attempts whose SYNs left at another skew than meant (the lab "
+		    "could not hold the schedule) are counted apart and left out. Both peers start together (skew 0); each unordered pair ran "
 		    "once, so the grid is mirrored.\n", st);
 	for (int k = 0; k < t->n; k++) {
 		struct cell *c = &t->c[k];
@@ -130,9 +137,9 @@ static int write_strategy(struct cells *t, const char *dir, const char *st, FILE
 		fmt_median(ttc, sizeof(ttc), &c->ttc);
 		fmt_median(rtx, sizeof(rtx), &c->rtx);
 		if (!strcmp(c->strategy, st))
-			fprintf(csv, "%s,%g,%g,%s,%s,%d,%.1f,%s,%s,%s,%s,%d\n", c->scenario, c->rtt_ms,
-				c->skew_ms, c->a, c->b, c->n, 100.0 * (c->connected + c->relayed) / c->n,
-				ttc, rtx, cell_verdict(c), c->predicted, c->disagree);
+			fprintf(csv, "%s,%g,%g,%s,%s,%d,%d,%.1f,%s,%s,%s,%s,%d\n", c->scenario, c->rtt_ms,
+				c->skew_ms, c->a, c->b, c->n, c->off_schedule, pct(c), ttc, rtx,
+				cell_verdict(c), c->predicted, c->disagree);
 		if (!strcmp(c->strategy, st) && c->disagree)
 			fprintf(findings,
 				"- **%s** `%s`, %s ↔ %s, RTT %g ms, skew %g ms: %d of %d attempts "
@@ -180,9 +187,11 @@ static int write_strategy(struct cells *t, const char *dir, const char *st, FILE
 				}
 				fmt_median(ttc, sizeof(ttc), &x->ttc);
 				fmt_median(rtx, sizeof(rtx), &x->rtx);
-				fprintf(md, " %.0f%% · %s ms · %s rtx · %s%s |",
-					100.0 * (x->connected + x->relayed) / x->n, ttc, rtx, x->predicted,
-					x->disagree ? " **!**" : "");
+				fprintf(md, " %.0f%% · %s ms · %s rtx · %s%s", pct(x), ttc, rtx,
+					x->predicted, x->disagree ? " **!**" : "");
+				if (x->off_schedule)
+					fprintf(md, " (%d off schedule)", x->off_schedule);
+				fputs(" |", md);
 			}
 			fputc('\n', md);
 		}
@@ -321,9 +330,8 @@ static void plot_heatmap(const struct cells *t, const char *dir, const char *st,
 			for (int j = 0; j < n; j++) {
 				struct cell *c = cell_at(t, scen, st, rtts[r], names[i], names[j]);
 
-				if (c)
-					fprintf(dat, "%d %d %.0f\n", j, i,
-						100.0 * (c->connected + c->relayed) / c->n);
+				if (c && c->n)
+					fprintf(dat, "%d %d %.0f\n", j, i, pct(c));
 				else
 					fprintf(dat, "%d %d NaN\n", j, i);
 			}
@@ -384,8 +392,8 @@ static void plot_windows(const struct cells *t, const char *dir, FILE *gp, FILE 
 				fprintf(dat, "# %s %s %s-%s RTT %g\n", t->c[k].scenario, t->c[k].strategy,
 					t->c[k].a, t->c[k].b, t->c[k].rtt_ms);
 				for (int j = k; j < end; j++)
-					fprintf(dat, "%g %.1f\n", t->c[j].skew_ms,
-						100.0 * (t->c[j].connected + t->c[j].relayed) / t->c[j].n);
+					if (t->c[j].n)
+						fprintf(dat, "%g %.1f\n", t->c[j].skew_ms, pct(&t->c[j]));
 				fputs("\n\n", dat);
 				snprintf(titles + strlen(titles), sizeof(titles) - strlen(titles),
 					 "%s'windows.dat' index %d using 1:2 with linespoints title '%s %s ↔ %s'",
@@ -509,7 +517,7 @@ int report_main(int argc, char *argv[])
 {
 	char path[PATH_MAX + 64], strategies[8][64], plots[PATH_MAX + 16];
 	struct cells t;
-	int n_st = 0, rc, attempts = 0;
+	int n_st = 0, rc, attempts = 0, off = 0;
 	FILE *rep = NULL, *gp = NULL, *findings = NULL;
 	char *fbuf = NULL;
 	size_t flen = 0;
@@ -524,7 +532,8 @@ int report_main(int argc, char *argv[])
 		return rc;
 	for (int k = 0; k < t.n; k++) {
 		name_add(strategies, &n_st, t.c[k].strategy);
-		attempts += t.c[k].n;
+		attempts += t.c[k].n + t.c[k].off_schedule;
+		off += t.c[k].off_schedule;
 	}
 	qsort(strategies, (size_t)n_st, 64, by_name);
 	findings = open_memstream(&fbuf, &flen);
@@ -559,12 +568,23 @@ int report_main(int argc, char *argv[])
 		gp = NULL;
 		fclose(findings);
 		findings = NULL;
-		fprintf(rep, "# natlab run report\n\n%d attempts in %d cells. Records: "
-			     "[attempts.jsonl](attempts.jsonl); run facts: [meta.json](meta.json); "
-			     "captures of failed attempts: [pcap/](pcap/).\n\n## Findings\n\nCells "
-			     "whose outcome the behaviour model did not predict (a NAT bug reproduced, or "
-			     "a model error):\n\n%s",
-			 attempts, t.n, flen ? fbuf : "- none\n");
+		struct stat st;
+
+		fprintf(rep, "# natlab run report\n\n%d attempts in %d cells (%d off schedule: their "
+			     "SYNs left at another skew than meant, so the tables leave them out). "
+			     "Records: [attempts.jsonl](attempts.jsonl)", attempts, t.n, off);
+		snprintf(path, sizeof(path), "%s/meta.json", argv[1]);
+		if (!stat(path, &st))
+			fputs("; run facts: [meta.json](meta.json)", rep);
+		snprintf(path, sizeof(path), "%s/pcap", argv[1]);
+		if (!stat(path, &st))
+			fputs("; captures of failed attempts: [pcap/](pcap/)", rep);
+		snprintf(path, sizeof(path), "%s/check.txt", argv[1]);
+		if (!stat(path, &st))
+			fputs("; verdicts against scenarios/expected: [check.txt](check.txt)", rep);
+		fprintf(rep, ".\n\n## Findings\n\nCells whose outcome the behaviour model did not "
+			     "predict (a NAT bug reproduced, or a model error):\n\n%s",
+			flen ? fbuf : "- none\n");
 		fputs(bbuf ? bbuf : "", rep);
 		free(bbuf);
 		if (!gnuplot(plots))

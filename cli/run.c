@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <signal.h>
@@ -25,11 +26,12 @@
 
 static const char usage[] =
 	"run [-j N] [--out DIR] FILE...\n"
-	"  Builds each scenario's lab (a [matrix] scenario: one lab per profile pair and\n"
-	"  round trip), runs the attempts, appends one JSON record per attempt to\n"
-	"  DIR/attempts.jsonl (default results/RUN-ID/), tears each lab down. Labs run\n"
-	"  side by side: at most N of them busy at once (default: the number of cores),\n"
-	"  up to 8N in flight, since an attempt waiting on its peers holds no core.";
+	"  Builds each scenario's lab (a [matrix] scenario: one lab per profile pair,\n"
+	"  round trip, strategy and up to 8 skews), runs the attempts, appends one JSON\n"
+	"  record per attempt to DIR/attempts.jsonl (default results/RUN-ID/), tears\n"
+	"  each lab down. Labs run side by side: at most N of them busy at once\n"
+	"  (default: the number of cores), up to 8N in flight, since an attempt waiting\n"
+	"  on its peers holds no core. An attempt off schedule runs again (twice at most).";
 
 /* What the labs of one run share. */
 struct run_ctx {
@@ -389,6 +391,7 @@ static json_t *attempt(const struct scenario *s, const char *id, const struct ru
 			bool ok = false;
 
 			if (json_is_number(emit)) {
+				mc.emitted = true;
 				mc.skew_ms = json_number_value(emit);
 				json_object_set_new(rec, "predicted_wire",
 						    json_string(model_outcome_name(model_predict(&mc))));
@@ -401,6 +404,16 @@ static json_t *attempt(const struct scenario *s, const char *id, const struct ru
 				ok = model_outcome_matches(want, got);
 			}
 			json_object_set_new(rec, "agrees", json_boolean(ok));
+		}
+		{
+			json_t *emit = json_object_get(rec, "skew_emit_ms");
+			double meant = strcmp(strategy, "dcutr") ? skew_ms : 0;
+
+			json_object_set_new(rec, "on_schedule",
+					    json_is_number(emit)
+						    ? json_boolean(fabs(json_number_value(emit) - meant) <=
+								   MODEL_SCHEDULE_MS(mc.one_way_ms))
+						    : json_null());
 		}
 	}
 	json_object_set_new(rec, "errno", json_pack("{s:O?,s:O?}", "a", json_object_get(side[0], "errno"),
@@ -520,6 +533,8 @@ static bool interrupted(void)
 	       sigismember(&pending, SIGHUP);
 }
 
+#define OFF_SCHEDULE_RETRIES 2
+
 /* One lab: up, the rendezvous server, every attempt of its [run], down. Signals
  * are blocked; one pending stops it between attempts. Holds a core throughout
  * except while it waits. */
@@ -563,11 +578,20 @@ static int run_lab(const struct scenario *s, const struct run_ctx *c)
 	}
 	for (int k = 0; k < s->run.n_strategies && !rc; k++)
 		for (int j = 0; j < s->run.n_skews && !rc; j++)
-			for (unsigned r = 0; r < s->run.repeat && !rc; r++) {
+			for (unsigned r = 0, tries = 0; r < s->run.repeat && !rc; r++) {
 				json_t *rec = attempt(s, id, c, server_ep, s->run.strategies[k],
 						      s->run.skews_ms[j], count, events[0] ? events : NULL);
 				const char *outcome = json_string_value(json_object_get(rec, "outcome"));
+				/* SYNs that left at another skew than meant measured another cell:
+				 * the record stays, flagged, and the attempt runs again (twice at most) */
+				bool again = json_is_false(json_object_get(rec, "on_schedule")) &&
+					     ++tries <= OFF_SCHEDULE_RETRIES;
 				char *line;
+
+				if (again)
+					r--;
+				else
+					tries = 0;
 
 				/* an attempt cut short by Ctrl-C is no measurement */
 				if (interrupted()) {
@@ -588,7 +612,7 @@ static int run_lab(const struct scenario *s, const struct run_ctx *c)
 				if (outcome && strcmp(outcome, "connected") && strcmp(outcome, "relayed"))
 					json_array_append(failed, rec);
 				json_decref(rec);
-				if (write(c->progress, "a", 1) < 0) {
+				if (!again && write(c->progress, "a", 1) < 0) {
 					/* a full pipe only slows the bar */
 				}
 			}
@@ -613,6 +637,7 @@ struct run_job {
 	int cell;     /* -1: the file's own lab, all of its [run] */
 	int strategy; /* matrix cells: index into the strategies */
 	int skew_from, n_skews;
+	double cost;  /* seconds it should take: the longest start first */
 };
 
 #define JOB_SKEWS 8
@@ -640,6 +665,40 @@ static struct scenario *job_scenario(struct scenario *const *files, const struct
 		r->n_skews = j->n_skews;
 	}
 	return s;
+}
+
+/* What a matrix job should take, from the model: an attempt that connects
+ * lasts about its skew and two round trips, one that fails its deadline. */
+static double job_cost(struct scenario *const *files, const struct run_job *j)
+{
+	struct diag d;
+	struct scenario *s = job_scenario(files, j, &d);
+	const struct run_spec *r;
+	double cost = 0, rtt;
+
+	if (!s)
+		return 0;
+	r = &s->run;
+	rtt = 2 * (s->nodes[scenario_find(s, "na")].delay_ms + s->nodes[scenario_find(s, "nb")].delay_ms);
+	for (int k = 0; k < r->n_skews; k++) {
+		struct model_case mc = { .strategy = r->strategies[0], .skew_ms = r->skews_ms[k],
+					 .one_way_ms = rtt / 2, .deadline_s = r->deadline_s,
+					 .a = &s->nodes[scenario_find(s, "na")].profile,
+					 .b = &s->nodes[scenario_find(s, "nb")].profile };
+		enum model_outcome o = model_predict(&mc);
+
+		cost += r->repeat * (o == PREDICT_FAILED ? r->deadline_s
+							  : (fabs(r->skews_ms[k]) + 2 * rtt) / 1000);
+	}
+	free(s);
+	return cost;
+}
+
+static int by_cost(const void *x, const void *y)
+{
+	const struct run_job *a = x, *b = y;
+
+	return (a->cost < b->cost) - (a->cost > b->cost);
 }
 
 static unsigned attempts_of(const struct run_spec *r)
@@ -738,7 +797,7 @@ int run_main(int argc, char *argv[])
 				break;
 			}
 			jobs = more;
-			jobs[n_jobs++] = (struct run_job){ i, -1, 0, 0, 0 };
+			jobs[n_jobs++] = (struct run_job){ i, -1, 0, 0, 0, 0 };
 			total += attempts_of(&files[i]->run);
 		} else if (!rc) {
 			const struct run_spec *r = &files[i]->matrix.run;
@@ -754,15 +813,21 @@ int run_main(int argc, char *argv[])
 			for (int k = 0; k < cells; k++)
 				for (int st = 0; st < r->n_strategies; st++)
 					for (int from = 0; from < r->n_skews; from += JOB_SKEWS)
-						jobs[n_jobs++] = (struct run_job){
+					{
+						jobs[n_jobs] = (struct run_job){
 							i, k, st, from,
-							r->n_skews - from < JOB_SKEWS ? r->n_skews - from : JOB_SKEWS
+							r->n_skews - from < JOB_SKEWS ? r->n_skews - from : JOB_SKEWS, 0
 						};
+						jobs[n_jobs].cost = job_cost(files, &jobs[n_jobs]);
+						n_jobs++;
+					}
 			total += (unsigned)cells * attempts_of(r);
 		}
 	}
 	if (rc)
 		goto out;
+	/* longest first: the pool does not end on one long lab */
+	qsort(jobs, (size_t)n_jobs, sizeof(*jobs), by_cost);
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
 	snprintf(probe, sizeof(probe), "%.*s/natlab-probe", (int)(strrchr(exe, '/') ? strrchr(exe, '/') - exe : 0), exe);
@@ -868,6 +933,18 @@ int run_main(int argc, char *argv[])
 	}
 	printf("%s\n", outdir);
 	fflush(stdout);
+	{
+		/* the signal is handled: taken off the queue, it cannot kill us on unblocking */
+		sigset_t stop;
+		struct timespec zero = { 0, 0 };
+
+		sigemptyset(&stop);
+		sigaddset(&stop, SIGINT);
+		sigaddset(&stop, SIGTERM);
+		sigaddset(&stop, SIGHUP);
+		while (sigtimedwait(&stop, NULL, &zero) > 0)
+			;
+	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 out:
 	for (int i = 0; i < 2; i++) {

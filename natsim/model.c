@@ -120,10 +120,11 @@ enum model_outcome model_predict(const struct model_case *c)
 		/* a's SYN opens a's NAT only; b's SYN then meets a's SYN_SENT entry */
 		return keeps_endpoint(a) && keeps_endpoint(b) && a->syn_in_syn_sent == ANSWER_ACCEPT
 			       ? PREDICT_CONNECTED : PREDICT_FAILED;
-	if (!strcmp(c->strategy, "dcutr"))
+	if (!strcmp(c->strategy, "dcutr")) {
 		/* both NATs emit their SYNs together, whatever the clocks say */
-		skew = 0;
-	else if (strcmp(c->strategy, "so") && strcmp(c->strategy, "so-listen") &&
+		if (!c->emitted)
+			skew = 0;
+	} else if (strcmp(c->strategy, "so") && strcmp(c->strategy, "so-listen") &&
 		 strcmp(c->strategy, "retry"))
 		return PREDICT_UNKNOWN;
 	return skew >= 0 ? tcp_punch(c, a, b, skew, d) : tcp_punch(c, b, a, -skew, d);

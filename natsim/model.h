@@ -18,10 +18,16 @@ struct model_case {
 	double skew_ms;    /* when b starts, minus when a starts */
 	double one_way_ms; /* from one NAT to the other */
 	double deadline_s;
+	bool emitted;      /* skew_ms is when the NATs emitted the SYNs (measured), not the
+			    * schedule: it holds for dcutr too, which otherwise starts both at 0 */
 };
 
 /* How far a skew measured at the wire may be from the NATs' true one. */
 #define MODEL_WIRE_BAND_MS 0.5
+/* How far the NATs' measured skew may stray from the one an attempt meant
+ * (the schedule; 0 for dcutr) before the attempt is off schedule: it then
+ * measured some other cell, and the tables leave it out (and count it). */
+#define MODEL_SCHEDULE_MS(one_way_ms) ((one_way_ms) / 10 > 2 ? (one_way_ms) / 10 : 2)
 
 enum model_outcome model_predict(const struct model_case *c);
 const char *model_outcome_name(enum model_outcome o);

@@ -1,4 +1,5 @@
 """Labs side by side, interrupted bring-up, stale labs, processes and cleanup."""
+import json
 import os
 import signal
 import subprocess
@@ -148,3 +149,46 @@ def test_natlab_help_lists_subcommands():
         assert f"  {cmd} " in out
         r = natlab(cmd, "--help")
         assert r.stdout.startswith(f"Usage: natlab {cmd}")
+
+
+INTERRUPTED = """
+[lab]
+name = intr_{how}
+[matrix]
+profiles = full-cone, port-restricted-cone, symmetric
+rtt_ms = 20
+strategies = so, udp
+repeat = 3
+deadline_s = 1.5
+"""
+
+
+@pytest.mark.parametrize("how,sig", [("group", signal.SIGINT), ("parent", signal.SIGTERM)])
+def test_interrupted_run_keeps_its_records_and_no_lab(tmp_path, rundir, how, sig):
+    """Ctrl-C (SIGINT to the whole group) or a SIGTERM to natlab run alone: every lab
+    stops between attempts and goes; the records written so far stay whole."""
+    scen = tmp_path / "m.ini"
+    scen.write_text(INTERRUPTED.format(how=how))
+    out = tmp_path / "out"
+    p = subprocess.Popen([NATLAB, "run", "-j", "2", "--out", str(out), str(scen)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    records = out / "attempts.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (
+            records.exists() and records.read_text().count("\n") >= 4):
+        time.sleep(0.05)
+    if how == "group":
+        os.killpg(p.pid, sig)
+    else:
+        p.send_signal(sig)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert "interrupted" in err
+    lines = records.read_text().splitlines()
+    # whole records only, and fewer than the 36 the run would have made
+    recs = [json.loads(line) for line in lines]
+    assert 4 <= len(recs) < 36
+    assert all(r["outcome"] != "no-report" for r in recs)
+    assert not [n for n in netns_list() if n.startswith(f"intr_{how}-")]
+    assert natlab("list").stdout == ""

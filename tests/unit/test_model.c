@@ -22,7 +22,8 @@ static enum model_outcome predict(const char *strategy, const char *pa, const ch
 				  double skew_ms, double one_way_ms)
 {
 	struct nat_profile a = preset(pa), b = preset(pb);
-	struct model_case c = { strategy, &a, &b, skew_ms, one_way_ms, 10 };
+	struct model_case c = { .strategy = strategy, .a = &a, .b = &b, .skew_ms = skew_ms,
+				 .one_way_ms = one_way_ms, .deadline_s = 10 };
 
 	return model_predict(&c);
 }
@@ -91,6 +92,19 @@ static void rst_on_syn(void **state)
 			 PREDICT_FAILED);
 }
 
+static void dcutr_ignores_clocks_not_emission(void **state)
+{
+	struct nat_profile a = preset("linux-default"), b = preset("linux-default");
+	struct model_case c = { "dcutr", &a, &b, 40, 10, 10, false };
+
+	(void)state;
+	/* scheduled 40 ms apart by the clocks: dcutr does not use them */
+	assert_int_equal(model_predict(&c), PREDICT_CONNECTED);
+	/* but SYNs measured 40 ms apart at the wire meet a refusing stack */
+	c.emitted = true;
+	assert_int_equal(model_predict(&c), PREDICT_FAILED);
+}
+
 static void outcomes_that_fit(void **state)
 {
 	(void)state;
@@ -112,6 +126,7 @@ int main(void)
 		cmocka_unit_test(symmetric),
 		cmocka_unit_test(rst_on_syn),
 		cmocka_unit_test(outcomes_that_fit),
+		cmocka_unit_test(dcutr_ignores_clocks_not_emission),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
