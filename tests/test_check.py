@@ -99,3 +99,18 @@ def test_check_without_expected_verdicts_says_so(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 1
     assert "no expected verdicts for scenario odd" in r.stderr
+
+
+def test_a_malformed_expected_file_names_its_line(tmp_path):
+    (tmp_path / "attempts.jsonl").write_text(json.dumps({
+        "scenario": "x/odd.ini", "strategy": "so", "profiles": {"a": "p", "b": "q"},
+        "outcome": "connected", "rtt_ms": 20, "skew_ms": 0, "predicted": "connected",
+        "syn_retrans": {"a": 0, "b": 0}, "time_to_connect_ms": 5}) + "\n")
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    (exp / "odd.csv").write_text("strategy,rtt_ms,skew_ms,profile_a,profile_b,verdict\n"
+                                 "so,20,0,p,q,connected\nso;20\n")
+    r = subprocess.run([NATLAB, "check", str(tmp_path), "--expected", str(exp)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.strip().startswith(f"natlab: {exp}/odd.csv:3: expected STRATEGY,")
