@@ -380,7 +380,7 @@ static void plot_windows(const struct cells *t, const char *dir, FILE *gp, FILE 
 		k = end;
 	}
 	for (int r = 0; r < n_rtt; r++) {
-		char titles[2048] = "";
+		char titles[2048] = "", ttc[2048] = "", rtx[2048] = "";
 		int first = idx;
 
 		for (int k = 0; k < t->n;) {
@@ -391,28 +391,40 @@ static void plot_windows(const struct cells *t, const char *dir, FILE *gp, FILE 
 			if (end - k >= 3 && t->c[k].rtt_ms == rtts[r]) {
 				fprintf(dat, "# %s %s %s-%s RTT %g\n", t->c[k].scenario, t->c[k].strategy,
 					t->c[k].a, t->c[k].b, t->c[k].rtt_ms);
+				/* skew, success %, median SYN retransmissions, median time to connect */
 				for (int j = k; j < end; j++)
 					if (t->c[j].n)
-						fprintf(dat, "%g %.1f\n", t->c[j].skew_ms, pct(&t->c[j]));
+						fprintf(dat, "%g %.1f %g %g\n", t->c[j].skew_ms, pct(&t->c[j]),
+							samples_median(&t->c[j].rtx),
+							t->c[j].ttc.n ? samples_median(&t->c[j].ttc) : NAN);
 				fputs("\n\n", dat);
 				snprintf(titles + strlen(titles), sizeof(titles) - strlen(titles),
 					 "%s'windows.dat' index %d using 1:2 with linespoints title '%s %s ↔ %s'",
-					 titles[0] ? ", " : "", idx++, t->c[k].strategy, t->c[k].a, t->c[k].b);
+					 titles[0] ? ", " : "", idx, t->c[k].strategy, t->c[k].a, t->c[k].b);
+				snprintf(ttc + strlen(ttc), sizeof(ttc) - strlen(ttc),
+					 "%s'windows.dat' index %d using 1:4 with points title '%s %s ↔ %s'",
+					 ttc[0] ? ", " : "", idx, t->c[k].strategy, t->c[k].a, t->c[k].b);
+				snprintf(rtx + strlen(rtx), sizeof(rtx) - strlen(rtx),
+					 "%s'windows.dat' index %d using 1:3 with linespoints title '%s %s ↔ %s'",
+					 rtx[0] ? ", " : "", idx++, t->c[k].strategy, t->c[k].a, t->c[k].b);
 			}
 			k = end;
 		}
 		if (idx == first)
 			continue;
-		fprintf(gp, svg, 1100, 500);
-		fprintf(gp, "set output 'window-rtt%g.svg'\nset multiplot layout 1,2 title 'success "
-			    "against skew (b starts later by skew), RTT %g ms'\nset key center right "
+		fprintf(gp, svg, 1100, 900);
+		fprintf(gp, "set output 'window-rtt%g.svg'\nset multiplot layout 2,2 title 'against "
+			    "skew (b starts later by skew), RTT %g ms'\nset key center right "
 			    "font ',9'\nset yrange [-5:105]\nset ylabel 'success %%'\nset xlabel 'skew (ms)'\n"
-			    "set xrange [*:*]\nset title 'whole sweep'\nplot %s\nset title 'around 0'\n"
-			    "set xrange [%g:%g]\nunset key\nplot %s\nunset multiplot\nset autoscale\n"
+			    "set xrange [*:*]\nset title 'success, whole sweep'\nplot %s\nset title 'success around 0'\n"
+			    "set xrange [%g:%g]\nunset key\nplot %s\nset xrange [*:*]\nset yrange [0:*]\n"
+			    "set title 'time to connect (median of the successes)'\nset ylabel 'ms'\n"
+			    "plot %s\nset title 'SYN retransmissions (median, both sides)'\n"
+			    "set ylabel 'retransmissions'\nplot %s\nunset multiplot\nset autoscale\n"
 			    "unset xlabel\nunset ylabel\nunset title\n",
-			rtts[r], rtts[r], titles, -2 * rtts[r], 2 * rtts[r], titles);
-		fprintf(rep, "\n![success against skew, RTT %g ms](plots/window-rtt%g.svg)\n", rtts[r],
-			rtts[r]);
+			rtts[r], rtts[r], titles, -2 * rtts[r], 2 * rtts[r], titles, ttc, rtx);
+		fprintf(rep, "\n![success, time to connect and SYN retransmissions against skew, RTT %g ms]"
+			     "(plots/window-rtt%g.svg)\n", rtts[r], rtts[r]);
 	}
 	fclose(dat);
 }

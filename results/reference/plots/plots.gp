@@ -166,58 +166,82 @@ set ytics
 set size noratio
 set autoscale
 unset title
-set terminal svg size 1100,500 dynamic font 'sans,11' background '#ffffff'
+set terminal svg size 1100,900 dynamic font 'sans,11' background '#ffffff'
 set output 'window-rtt20.svg'
-set multiplot layout 1,2 title 'success against skew (b starts later by skew), RTT 20 ms'
+set multiplot layout 2,2 title 'against skew (b starts later by skew), RTT 20 ms'
 set key center right font ',9'
 set yrange [-5:105]
 set ylabel 'success %'
 set xlabel 'skew (ms)'
 set xrange [*:*]
-set title 'whole sweep'
+set title 'success, whole sweep'
 plot 'windows.dat' index 0 using 1:2 with linespoints title 'so linux-default ↔ linux-default', 'windows.dat' index 1 using 1:2 with linespoints title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 2 using 1:2 with linespoints title 'so rst-on-syn ↔ rst-on-syn'
-set title 'around 0'
+set title 'success around 0'
 set xrange [-40:40]
 unset key
 plot 'windows.dat' index 0 using 1:2 with linespoints title 'so linux-default ↔ linux-default', 'windows.dat' index 1 using 1:2 with linespoints title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 2 using 1:2 with linespoints title 'so rst-on-syn ↔ rst-on-syn'
+set xrange [*:*]
+set yrange [0:*]
+set title 'time to connect (median of the successes)'
+set ylabel 'ms'
+plot 'windows.dat' index 0 using 1:4 with points title 'so linux-default ↔ linux-default', 'windows.dat' index 1 using 1:4 with points title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 2 using 1:4 with points title 'so rst-on-syn ↔ rst-on-syn'
+set title 'SYN retransmissions (median, both sides)'
+set ylabel 'retransmissions'
+plot 'windows.dat' index 0 using 1:3 with linespoints title 'so linux-default ↔ linux-default', 'windows.dat' index 1 using 1:3 with linespoints title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 2 using 1:3 with linespoints title 'so rst-on-syn ↔ rst-on-syn'
 unset multiplot
 set autoscale
 unset xlabel
 unset ylabel
 unset title
-set terminal svg size 1100,500 dynamic font 'sans,11' background '#ffffff'
+set terminal svg size 1100,900 dynamic font 'sans,11' background '#ffffff'
 set output 'window-rtt100.svg'
-set multiplot layout 1,2 title 'success against skew (b starts later by skew), RTT 100 ms'
+set multiplot layout 2,2 title 'against skew (b starts later by skew), RTT 100 ms'
 set key center right font ',9'
 set yrange [-5:105]
 set ylabel 'success %'
 set xlabel 'skew (ms)'
 set xrange [*:*]
-set title 'whole sweep'
+set title 'success, whole sweep'
 plot 'windows.dat' index 3 using 1:2 with linespoints title 'so linux-default ↔ linux-default', 'windows.dat' index 4 using 1:2 with linespoints title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 5 using 1:2 with linespoints title 'so rst-on-syn ↔ rst-on-syn'
-set title 'around 0'
+set title 'success around 0'
 set xrange [-200:200]
 unset key
 plot 'windows.dat' index 3 using 1:2 with linespoints title 'so linux-default ↔ linux-default', 'windows.dat' index 4 using 1:2 with linespoints title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 5 using 1:2 with linespoints title 'so rst-on-syn ↔ rst-on-syn'
+set xrange [*:*]
+set yrange [0:*]
+set title 'time to connect (median of the successes)'
+set ylabel 'ms'
+plot 'windows.dat' index 3 using 1:4 with points title 'so linux-default ↔ linux-default', 'windows.dat' index 4 using 1:4 with points title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 5 using 1:4 with points title 'so rst-on-syn ↔ rst-on-syn'
+set title 'SYN retransmissions (median, both sides)'
+set ylabel 'retransmissions'
+plot 'windows.dat' index 3 using 1:3 with linespoints title 'so linux-default ↔ linux-default', 'windows.dat' index 4 using 1:3 with linespoints title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 5 using 1:3 with linespoints title 'so rst-on-syn ↔ rst-on-syn'
 unset multiplot
 set autoscale
 unset xlabel
 unset ylabel
 unset title
-set terminal svg size 1100,500 dynamic font 'sans,11' background '#ffffff'
+set terminal svg size 1100,900 dynamic font 'sans,11' background '#ffffff'
 set output 'window-rtt200.svg'
-set multiplot layout 1,2 title 'success against skew (b starts later by skew), RTT 200 ms'
+set multiplot layout 2,2 title 'against skew (b starts later by skew), RTT 200 ms'
 set key center right font ',9'
 set yrange [-5:105]
 set ylabel 'success %'
 set xlabel 'skew (ms)'
 set xrange [*:*]
-set title 'whole sweep'
+set title 'success, whole sweep'
 plot 'windows.dat' index 6 using 1:2 with linespoints title 'so linux-default ↔ linux-default', 'windows.dat' index 7 using 1:2 with linespoints title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 8 using 1:2 with linespoints title 'so rst-on-syn ↔ rst-on-syn'
-set title 'around 0'
+set title 'success around 0'
 set xrange [-400:400]
 unset key
 plot 'windows.dat' index 6 using 1:2 with linespoints title 'so linux-default ↔ linux-default', 'windows.dat' index 7 using 1:2 with linespoints title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 8 using 1:2 with linespoints title 'so rst-on-syn ↔ rst-on-syn'
+set xrange [*:*]
+set yrange [0:*]
+set title 'time to connect (median of the successes)'
+set ylabel 'ms'
+plot 'windows.dat' index 6 using 1:4 with points title 'so linux-default ↔ linux-default', 'windows.dat' index 7 using 1:4 with points title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 8 using 1:4 with points title 'so rst-on-syn ↔ rst-on-syn'
+set title 'SYN retransmissions (median, both sides)'
+set ylabel 'retransmissions'
+plot 'windows.dat' index 6 using 1:3 with linespoints title 'so linux-default ↔ linux-default', 'windows.dat' index 7 using 1:3 with linespoints title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 8 using 1:3 with linespoints title 'so rst-on-syn ↔ rst-on-syn'
 unset multiplot
 set autoscale
 unset xlabel
