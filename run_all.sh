@@ -104,7 +104,7 @@ jstr() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | tr -
 } >"$out/meta.json"
 
 ./build/natlab report "$out" || exit 1
-printf 'natlab: %d attempts in %.1f s (%.1f attempts/s); report: %s/report.md\n' \
+printf 'natlab: %d records in %.1f s (%.1f attempts/s); report: %s/report.md\n' \
 	"$attempts" "$wall" "$(awk "BEGIN{print $attempts / $wall}")" "$out" >&2
 echo "natlab: NAT behaviour suite: $btest" >&2
 [ "$check" = 0 ] && [ "$bt" = 0 ]

@@ -237,6 +237,36 @@ static void flush_nats(const struct scenario *s, const char *id)
 	}
 }
 
+/* Did the lab hold its own timing? For peers started by the clock (so, so-listen,
+ * retry): the NATs' measured skew against the schedule, less the hosts' clock
+ * offsets, which are meant. For dcutr, whose timing is its own: the round trip it
+ * measured through the relay against the lab's delays on that path. Null where
+ * nothing tells. */
+static json_t *on_schedule(const struct scenario *s, const char *strategy, double skew_ms,
+			   json_t *rec, json_t *side0)
+{
+	const struct run_spec *r = &s->run;
+	double one_way = link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]);
+	double tol = MODEL_SCHEDULE_MS(one_way);
+	json_t *emit = json_object_get(rec, "skew_emit_ms");
+
+	if (!strcmp(strategy, "dcutr")) {
+		json_t *rtt = json_object_get(side0, "relay_rtt_ms");
+		double path = 2 * (one_way + 2 * link_delay(s, r->server));
+
+		return json_number_value(rtt) > 0
+			       ? json_boolean(fabs(json_number_value(rtt) - path) <= tol)
+			       : json_null();
+	}
+	if (strcmp(strategy, "so") && strcmp(strategy, "so-listen") && strcmp(strategy, "retry"))
+		return json_null();
+	if (!json_is_number(emit))
+		return json_null();
+	/* a host whose clock runs ahead starts early in real time */
+	skew_ms -= s->nodes[r->pair[1]].clock_offset_ms - s->nodes[r->pair[0]].clock_offset_ms;
+	return json_boolean(fabs(json_number_value(emit) - skew_ms) <= tol);
+}
+
 static json_t *attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		       const char *server_ep, const char *strategy, double skew_ms, int n,
 		       const char *events)
@@ -405,16 +435,7 @@ static json_t *attempt(const struct scenario *s, const char *id, const struct ru
 			}
 			json_object_set_new(rec, "agrees", json_boolean(ok));
 		}
-		{
-			json_t *emit = json_object_get(rec, "skew_emit_ms");
-			double meant = strcmp(strategy, "dcutr") ? skew_ms : 0;
-
-			json_object_set_new(rec, "on_schedule",
-					    json_is_number(emit)
-						    ? json_boolean(fabs(json_number_value(emit) - meant) <=
-								   MODEL_SCHEDULE_MS(mc.one_way_ms))
-						    : json_null());
-		}
+		json_object_set_new(rec, "on_schedule", on_schedule(s, strategy, skew_ms, rec, side[0]));
 	}
 	json_object_set_new(rec, "errno", json_pack("{s:O?,s:O?}", "a", json_object_get(side[0], "errno"),
 						    "b", json_object_get(side[1], "errno")));
@@ -612,7 +633,8 @@ static int run_lab(const struct scenario *s, const struct run_ctx *c)
 				if (outcome && strcmp(outcome, "connected") && strcmp(outcome, "relayed"))
 					json_array_append(failed, rec);
 				json_decref(rec);
-				if (!again && write(c->progress, "a", 1) < 0) {
+				/* 'a': an attempt of the plan done; 'r': one to run again */
+				if (write(c->progress, again ? "r" : "a", 1) < 0) {
 					/* a full pipe only slows the bar */
 				}
 			}
@@ -714,6 +736,16 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+static void count_progress(const char *b, ssize_t n, unsigned *done, unsigned *again)
+{
+	for (ssize_t i = 0; i < n; i++) {
+		if (b[i] == 'r')
+			(*again)++;
+		else
+			(*done)++;
+	}
+}
+
 /* A bar with done/total and an ETA on a terminal; a plain line per tenth if not. */
 static void show_progress(unsigned done, unsigned total, int labs, const struct timespec *t0,
 			  bool tty, unsigned *last_tenth, bool final)
@@ -746,7 +778,7 @@ int run_main(int argc, char *argv[])
 	sigset_t old;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN), jarg = 0;
 	int n_files = 0, n_jobs = 0, next = 0, running = 0, rc = 0, progress[2] = { -1, -1 };
-	unsigned total = 0, done = 0, last_tenth = 0;
+	unsigned total = 0, done = 0, again = 0, last_tenth = 0;
 	pid_t kids[LABS_PER_CORE * 64] = { 0 };
 	bool tty = isatty(2), told = false;
 	ssize_t n;
@@ -900,7 +932,7 @@ int run_main(int argc, char *argv[])
 		if (pid < 0 && !running)
 			break;
 		if (poll(&p, 1, 250) > 0 && (n = read(progress[0], b, sizeof(b))) > 0)
-			done += (unsigned)n;
+			count_progress(b, n, &done, &again);
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 			for (int k = 0; k < LABS_PER_CORE * 64; k++)
 				if (kids[k] == pid)
@@ -924,12 +956,13 @@ int run_main(int argc, char *argv[])
 		show_progress(done, total, running, &t0, tty, &last_tenth, false);
 	}
 	while ((n = read(progress[0], path, sizeof(path))) > 0)
-		done += (unsigned)n;
+		count_progress(path, n, &done, &again);
 	show_progress(done, total, 0, &t0, tty, &last_tenth, true);
 	if (interrupted() || rc == 130) {
-		rc = fail(130, "interrupted; %u records in %s/attempts.jsonl", done, outdir);
+		rc = fail(130, "interrupted; %u records in %s/attempts.jsonl", done + again, outdir);
 	} else if (!rc) {
-		fprintf(stderr, "natlab: %u attempts in %s/attempts.jsonl\n", done, outdir);
+		fprintf(stderr, "natlab: %u attempts (and %u run again off schedule) in %s/attempts.jsonl\n",
+			done, again, outdir);
 	}
 	printf("%s\n", outdir);
 	fflush(stdout);

@@ -24,9 +24,10 @@ struct model_case {
 
 /* How far a skew measured at the wire may be from the NATs' true one. */
 #define MODEL_WIRE_BAND_MS 0.5
-/* How far the NATs' measured skew may stray from the one an attempt meant
- * (the schedule; 0 for dcutr) before the attempt is off schedule: it then
- * measured some other cell, and the tables leave it out (and count it). */
+/* How far the lab's timing may stray (the NATs' measured skew from the
+ * schedule; dcutr's relay round trip from the delays on its path) before an
+ * attempt is off schedule: it then measured some other cell, and the tables
+ * leave it out (and count it). */
 #define MODEL_SCHEDULE_MS(one_way_ms) ((one_way_ms) / 10 > 2 ? (one_way_ms) / 10 : 2)
 
 enum model_outcome model_predict(const struct model_case *c);

@@ -33,7 +33,9 @@ def cells(recs):
     for r in recs:
         key = (r["strategy"], r["profiles"]["a"], r["profiles"]["b"])
         out[key]["predicted"].add(r["predicted"])
-        out[key]["outcomes"].append(r["outcome"])
+        # an attempt off schedule was run again: it measured no cell
+        if r["on_schedule"] is not False:
+            out[key]["outcomes"].append(r["outcome"])
     return out
 
 

@@ -42,7 +42,8 @@ def natlab_run(tmp_path, text, timeout=300):
     wrong = [(x["strategy"], x["skew_ms"], x["outcome"], x["predicted"]) for x in recs
              if x["agrees"] is False]
     assert not wrong, f"the model disagrees: {wrong}"
-    return recs
+    # an attempt whose SYNs left at another skew than meant was run again
+    return [x for x in recs if x["on_schedule"] is not False]
 
 
 def run(tmp_path, pa, pb, strategies, skew=0, deadline=3):
