@@ -240,8 +240,8 @@ static void flush_nats(const struct scenario *s, const char *id)
 /* Did the lab hold its own timing? For peers started by the clock (so, so-listen,
  * retry): the NATs' measured skew against the schedule, less the hosts' clock
  * offsets, which are meant. For dcutr, whose timing is its own: the round trip it
- * measured through the relay against the lab's delays on that path. Null where
- * nothing tells. */
+ * measured through the relay against the lab's delays on that path, and the
+ * NATs' skew against what that round trip makes of it. Null where nothing tells. */
 static json_t *on_schedule(const struct scenario *s, const char *strategy, double skew_ms,
 			   json_t *rec, json_t *side0)
 {
@@ -251,12 +251,15 @@ static json_t *on_schedule(const struct scenario *s, const char *strategy, doubl
 	json_t *emit = json_object_get(rec, "skew_emit_ms");
 
 	if (!strcmp(strategy, "dcutr")) {
-		json_t *rtt = json_object_get(side0, "relay_rtt_ms");
+		/* side 0 dials half its measured round trip M after sending SYNC, side 1
+		 * when SYNC arrives, path/2 later: the NATs' skew should be (path - M)/2 */
+		double m = json_number_value(json_object_get(side0, "relay_rtt_ms"));
 		double path = 2 * (one_way + 2 * link_delay(s, r->server));
 
-		return json_number_value(rtt) > 0
-			       ? json_boolean(fabs(json_number_value(rtt) - path) <= tol)
-			       : json_null();
+		if (m <= 0 || !json_is_number(emit))
+			return json_null();
+		return json_boolean(fabs(m - path) <= tol &&
+				    fabs(json_number_value(emit) - (path - m) / 2) <= tol);
 	}
 	if (strcmp(strategy, "so") && strcmp(strategy, "so-listen") && strcmp(strategy, "retry"))
 		return json_null();
