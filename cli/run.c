@@ -31,7 +31,7 @@ static const char usage[] =
 	"  record per attempt to DIR/attempts.jsonl (default results/RUN-ID/), tears\n"
 	"  each lab down. Labs run side by side: at most N of them busy at once\n"
 	"  (default: the number of cores), up to 8N in flight, since an attempt waiting\n"
-	"  on its peers holds no core. An attempt off schedule runs again (twice at most).";
+	"  on its peers holds no core. An attempt off schedule runs again (8 times at most).";
 
 /* What the labs of one run share. */
 struct run_ctx {
@@ -557,7 +557,7 @@ static bool interrupted(void)
 	       sigismember(&pending, SIGHUP);
 }
 
-#define OFF_SCHEDULE_RETRIES 2
+#define OFF_SCHEDULE_RETRIES 8
 
 /* One lab: up, the rendezvous server, every attempt of its [run], down. Signals
  * are blocked; one pending stops it between attempts. Holds a core throughout
@@ -606,8 +606,8 @@ static int run_lab(const struct scenario *s, const struct run_ctx *c)
 				json_t *rec = attempt(s, id, c, server_ep, s->run.strategies[k],
 						      s->run.skews_ms[j], count, events[0] ? events : NULL);
 				const char *outcome = json_string_value(json_object_get(rec, "outcome"));
-				/* SYNs that left at another skew than meant measured another cell:
-				 * the record stays, flagged, and the attempt runs again (twice at most) */
+				/* an attempt whose timing the lab did not hold measured another cell:
+				 * the record stays, flagged, and the attempt runs again (8 times at most) */
 				bool again = json_is_false(json_object_get(rec, "on_schedule")) &&
 					     ++tries <= OFF_SCHEDULE_RETRIES;
 				char *line;

@@ -357,8 +357,12 @@ static void dcutr(struct peer *p)
 	p->outcome = "timeout";
 	p->err = ETIMEDOUT;
 	if (p->side == 0) {
-		double t0 = mono(), rtt;
+		double t0, rtt;
 
+		/* time the round trip once side 1 reads, not its start-up */
+		if (!relay_wait(p, "00", until))
+			return;
+		t0 = mono();
 		dprintf(p->rv, "RELAY 01\n"); /* CONNECT */
 		if (!relay_wait(p, "02", until))
 			return;
@@ -367,6 +371,7 @@ static void dcutr(struct peer *p)
 		dprintf(p->rv, "RELAY 03\n"); /* SYNC */
 		usleep((useconds_t)(rtt / 2 * 1e6));
 	} else {
+		dprintf(p->rv, "RELAY 00\n"); /* ready */
 		if (!relay_wait(p, "01", until))
 			return;
 		dprintf(p->rv, "RELAY 02\n");
