@@ -127,8 +127,8 @@ static int write_strategy(struct cells *t, const char *dir, const char *st, FILE
 	      "median_time_to_connect_ms,median_syn_retrans,verdict,predicted,disagreements\n", csv);
 	fprintf(md, "# Strategy `%s`\n\nA cell: success rate · median time to connect · median SYN "
 		    "retransmissions (both sides) · the model's prediction; **!** marks attempts that "
-		    "disagree with it. Attempts whose SYNs left at another skew than meant (the lab "
-		    "could not hold the schedule) are counted apart and left out. Both peers start together (skew 0); each unordered pair ran "
+		    "disagree with it. Attempts off schedule (the lab did not hold its own timing in "
+		    "them) are counted apart and left out. Both peers start together (skew 0); each unordered pair ran "
 		    "once, so the grid is mirrored.\n", st);
 	for (int k = 0; k < t->n; k++) {
 		struct cell *c = &t->c[k];
@@ -582,8 +582,8 @@ int report_main(int argc, char *argv[])
 		findings = NULL;
 		struct stat st;
 
-		fprintf(rep, "# natlab run report\n\n%d attempts in %d cells (%d off schedule: their "
-			     "SYNs left at another skew than meant, so the tables leave them out). "
+		fprintf(rep, "# natlab run report\n\n%d attempts in %d cells (%d off schedule: the lab "
+			     "did not hold its own timing in them, so the tables leave them out). "
 			     "Records: [attempts.jsonl](attempts.jsonl)", attempts, t.n, off);
 		snprintf(path, sizeof(path), "%s/meta.json", argv[1]);
 		if (!stat(path, &st))
