@@ -40,7 +40,8 @@ def test_matrix_cells_recompute_from_records(tmp_path):
                        capture_output=True)
     subprocess.run([NATLAB, "report", str(out)], check=True, capture_output=True)
     recs = [json.loads(line) for line in open(out / "attempts.jsonl")]
-    assert len(recs) == 8
+    # 8 attempts, and any the lab ran again because it did not hold their timing
+    assert sum(r["on_schedule"] is not False for r in recs) == 8
     cells = 0
     for strategy in ("so", "udp"):
         rows = list(csv.DictReader(open(out / f"matrix-{strategy}.csv")))
