@@ -57,7 +57,10 @@ def test_adm_depends_on_remote_address_only(make_lab, proto):
 def test_apdm_new_port_for_every_destination(make_lab, proto):
     lab = make_lab(one_nat("mapping = apdm\nallocation = random"))
     seen = observe(lab, proto, "a", 5000, FOUR)
-    assert len(set(seen)) == 4
+    # a mapping per destination; a random draw may hit a port already mapped for
+    # another destination (the kernel needs only the 5-tuple unique), so one repeat
+    # among four is chance, where EIM would give one port for all (see below)
+    assert len(set(seen)) >= 3, seen
 
 
 @pytest.mark.parametrize("proto", ["udp", "tcp"])
@@ -78,7 +81,7 @@ def test_allocation_random_within_range_and_unpredictable(make_lab, proto):
     lab = make_lab(one_nat("mapping = apdm\nallocation = random\nport_range = 40000-60000"))
     ports = [p for _, p in observe(lab, proto, "a", 5000, FOUR)]
     assert all(40000 <= p <= 60000 for p in ports)
-    assert len(set(ports)) == 4
+    assert len(set(ports)) >= 3, ports  # a repeat among four draws is chance
     steps = {b - a for a, b in zip(ports, ports[1:])}
     assert len(steps) > 1, f"ports {ports} step evenly: not random"
 
