@@ -7,7 +7,7 @@
 #include "cells.h"
 #include "subcommands.h"
 
-static int samples_add(struct samples *s, double v)
+int samples_add(struct samples *s, double v)
 {
 	if (s->n == s->cap) {
 		int cap = s->cap ? 2 * s->cap : 8;
@@ -53,6 +53,20 @@ bool cell_same_series(const struct cell *x, const struct cell *y)
 {
 	return !strcmp(x->scenario, y->scenario) && !strcmp(x->strategy, y->strategy) &&
 	       !strcmp(x->a, y->a) && !strcmp(x->b, y->b) && x->rtt_ms == y->rtt_ms;
+}
+
+int cells_series_end(const struct cells *t, int k)
+{
+	int end = k + 1;
+
+	while (end < t->n && cell_same_series(&t->c[k], &t->c[end]))
+		end++;
+	return end;
+}
+
+bool cell_predicted_success(const struct cell *c)
+{
+	return !strcmp(c->predicted, "connected") || !strcmp(c->predicted, "relayed");
 }
 
 static int cell_cmp(const void *p, const void *q)

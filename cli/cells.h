@@ -32,7 +32,12 @@ void cells_free(struct cells *t);
 /* connected, relayed, failed (no attempt got through) or mixed */
 const char *cell_verdict(const struct cell *c);
 double samples_median(struct samples *s);
+int samples_add(struct samples *s, double v);
+/* Does the model predict that the attempts get through (connected or relayed)? */
+bool cell_predicted_success(const struct cell *c);
 /* Are (scenario, strategy, a, b, rtt) the same? */
 bool cell_same_series(const struct cell *x, const struct cell *y);
+/* One past the last cell of the series cell k starts (cells are sorted by series, then skew). */
+int cells_series_end(const struct cells *t, int k);
 
 #endif

@@ -16,11 +16,6 @@ static const char usage[] =
 	"  run's verdicts as the expected ones instead (cells next to a window edge the\n"
 	"  model predicts are written as \"edge\" and not compared).";
 
-static bool predicted_success(const struct cell *c)
-{
-	return !strcmp(c->predicted, "connected") || !strcmp(c->predicted, "relayed");
-}
-
 static void cell_name(char *buf, size_t len, const struct cell *c)
 {
 	snprintf(buf, len, "%s %s RTT %g ms skew %g ms %s × %s", c->scenario, c->strategy, c->rtt_ms,
@@ -33,7 +28,7 @@ static bool at_edge(const struct cells *t, int k)
 {
 	for (int j = k - 1; j <= k + 1; j += 2)
 		if (j >= 0 && j < t->n && cell_same_series(&t->c[j], &t->c[k]) &&
-		    predicted_success(&t->c[j]) != predicted_success(&t->c[k]))
+		    cell_predicted_success(&t->c[j]) != cell_predicted_success(&t->c[k]))
 			return true;
 	return false;
 }

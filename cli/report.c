@@ -47,11 +47,6 @@ static bool success(const struct cell *c)
 	return 2 * (c->connected + c->relayed) >= c->n && c->n;
 }
 
-static bool predicted_success(const struct cell *c)
-{
-	return !strcmp(c->predicted, "connected") || !strcmp(c->predicted, "relayed");
-}
-
 static void fmt_median(char *buf, size_t len, struct samples *s)
 {
 	if (s->n)
@@ -152,21 +147,19 @@ static int write_strategy(struct cells *t, const char *dir, const char *st, FILE
 		struct cell *c = &t->c[k];
 		int n;
 
+		bool seen = false;
+
 		if (strcmp(c->strategy, st) || c->skew_ms != 0)
 			continue;
 		if (k > 0 && !strcmp(t->c[k - 1].scenario, c->scenario) &&
 		    !strcmp(t->c[k - 1].strategy, st) && t->c[k - 1].rtt_ms == c->rtt_ms)
 			continue; /* the grid of this series is out */
-		{
-			bool seen = false;
-
-			for (int j = 0; j < k && !seen; j++)
-				seen = !strcmp(t->c[j].scenario, c->scenario) &&
-				       !strcmp(t->c[j].strategy, st) && t->c[j].rtt_ms == c->rtt_ms &&
-				       t->c[j].skew_ms == 0;
-			if (seen)
-				continue;
-		}
+		/* one grid per scenario and round trip: skip those out already */
+		for (int j = 0; j < k && !seen; j++)
+			seen = !strcmp(t->c[j].scenario, c->scenario) && !strcmp(t->c[j].strategy, st) &&
+			       t->c[j].rtt_ms == c->rtt_ms && t->c[j].skew_ms == 0;
+		if (seen)
+			continue;
 		n = grid_names(t, c->scenario, st, c->rtt_ms, names);
 		fprintf(md, "\n## %s, RTT %g ms\n\n| a \\ b |", c->scenario, c->rtt_ms);
 		for (int j = 0; j < n; j++)
@@ -231,16 +224,14 @@ static int write_windows(const struct cells *t, const char *dir, FILE *rep)
 	fputs("scenario,strategy,profile_a,profile_b,rtt_ms,skews,skew_min_ms,skew_max_ms,"
 	      "measured_lo_ms,measured_hi_ms,predicted_lo_ms,predicted_hi_ms\n", csv);
 	for (int k = 0; k < t->n;) {
-		int end = k + 1;
+		int end = cells_series_end(t, k);
 		double mlo, mhi, plo, phi;
 		bool m, p;
 		char ms[2][32] = { "-", "-" }, ps[2][32] = { "-", "-" };
 
-		while (end < t->n && cell_same_series(&t->c[k], &t->c[end]))
-			end++;
 		if (end - k >= 3) {
 			m = window(t, k, end, success, &mlo, &mhi);
-			p = window(t, k, end, predicted_success, &plo, &phi);
+			p = window(t, k, end, cell_predicted_success, &plo, &phi);
 			if (m) {
 				snprintf(ms[0], 32, "%g", mlo);
 				snprintf(ms[1], 32, "%g", mhi);
@@ -270,6 +261,18 @@ static int write_windows(const struct cells *t, const char *dir, FILE *rep)
 
 /* ---- plots: data files and one gnuplot script in RUN_DIR/plots ---- */
 
+#define MAX_RTTS 8
+
+/* Adds a round trip to a list of distinct ones. */
+static void rtt_add(double rtts[MAX_RTTS], int *n, double rtt)
+{
+	for (int i = 0; i < *n; i++)
+		if (rtts[i] == rtt)
+			return;
+	if (*n < MAX_RTTS)
+		rtts[(*n)++] = rtt;
+}
+
 static const char svg[] = "set terminal svg size %d,%d dynamic font 'sans,11' background '#ffffff'\n";
 
 /* The scenario with the most skew-0 cells for a strategy: the matrix. */
@@ -297,22 +300,15 @@ static void plot_heatmap(const struct cells *t, const char *dir, const char *st,
 {
 	const char *scen = matrix_scenario(t, st);
 	char names[MAX_NAMES][64], path[PATH_MAX + 64];
-	double rtts[8];
+	double rtts[MAX_RTTS];
 	int n_rtt = 0, n, rc = 0;
 	FILE *dat;
 
 	if (!scen)
 		return;
-	for (int k = 0; k < t->n; k++) {
-		bool have = false;
-
-		if (strcmp(t->c[k].scenario, scen) || strcmp(t->c[k].strategy, st))
-			continue;
-		for (int i = 0; i < n_rtt; i++)
-			have |= rtts[i] == t->c[k].rtt_ms;
-		if (!have && n_rtt < 8)
-			rtts[n_rtt++] = t->c[k].rtt_ms;
-	}
+	for (int k = 0; k < t->n; k++)
+		if (!strcmp(t->c[k].scenario, scen) && !strcmp(t->c[k].strategy, st))
+			rtt_add(rtts, &n_rtt, t->c[k].rtt_ms);
 	snprintf(path, sizeof(path), "heatmap-%s.dat", st);
 	dat = open_out(dir, path, &rc);
 	if (!dat)
@@ -358,36 +354,22 @@ static void plot_heatmap(const struct cells *t, const char *dir, const char *st,
 /* Success against skew, one plot per round trip, a line per series with >= 3 skews. */
 static void plot_windows(const struct cells *t, const char *dir, FILE *gp, FILE *rep)
 {
-	double rtts[8];
+	double rtts[MAX_RTTS];
 	int n_rtt = 0, rc = 0, idx = 0;
 	FILE *dat = open_out(dir, "windows.dat", &rc);
 
 	if (!dat)
 		return;
-	for (int k = 0; k < t->n;) {
-		int end = k + 1;
-
-		while (end < t->n && cell_same_series(&t->c[k], &t->c[end]))
-			end++;
-		if (end - k >= 3) {
-			bool have = false;
-
-			for (int i = 0; i < n_rtt; i++)
-				have |= rtts[i] == t->c[k].rtt_ms;
-			if (!have && n_rtt < 8)
-				rtts[n_rtt++] = t->c[k].rtt_ms;
-		}
-		k = end;
-	}
+	for (int k = 0; k < t->n; k = cells_series_end(t, k))
+		if (cells_series_end(t, k) - k >= 3)
+			rtt_add(rtts, &n_rtt, t->c[k].rtt_ms);
 	for (int r = 0; r < n_rtt; r++) {
 		char titles[2048] = "", ttc[2048] = "", rtx[2048] = "";
 		int first = idx;
 
 		for (int k = 0; k < t->n;) {
-			int end = k + 1;
+			int end = cells_series_end(t, k);
 
-			while (end < t->n && cell_same_series(&t->c[k], &t->c[end]))
-				end++;
 			if (end - k >= 3 && t->c[k].rtt_ms == rtts[r]) {
 				fprintf(dat, "# %s %s %s-%s RTT %g\n", t->c[k].scenario, t->c[k].strategy,
 					t->c[k].a, t->c[k].b, t->c[k].rtt_ms);
@@ -467,18 +449,9 @@ static void plot_distributions(const struct cells *t, const char *dir, FILE *gp,
 
 		for (int k = 0; k < t->n; k++)
 			if (!strcmp(t->c[k].strategy, st[s]))
-				for (int i = 0; i < t->c[k].ttc.n; i++) {
-					if (all.n == all.cap) {
-						int cap = all.cap ? 2 * all.cap : 64;
-						double *v = realloc(all.v, sizeof(*v) * (size_t)cap);
-
-						if (!v)
-							break;
-						all.v = v;
-						all.cap = cap;
-					}
-					all.v[all.n++] = t->c[k].ttc.v[i];
-				}
+				for (int i = 0; i < t->c[k].ttc.n; i++)
+					if (samples_add(&all, t->c[k].ttc.v[i]))
+						break; /* out of memory: a shorter curve */
 		if (all.n)
 			samples_median(&all); /* sorts */
 		fprintf(dat, "# %s\n", st[s]);

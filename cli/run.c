@@ -548,16 +548,28 @@ static int mkdirs(const char *path)
 	return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
 }
 
-static bool interrupted(void)
-{
-	sigset_t pending;
-
-	sigpending(&pending);
-	return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) ||
-	       sigismember(&pending, SIGHUP);
-}
-
 #define OFF_SCHEDULE_RETRIES 8
+
+/* Appends a record to DIR/attempts.jsonl in one write(2), so that labs side by
+ * side never interleave lines; a failed attempt's record also goes to `failed`. */
+static int keep_record(const struct run_ctx *c, json_t *rec, json_t *failed)
+{
+	const char *outcome = json_string_value(json_object_get(rec, "outcome"));
+	char *line = json_dumps(rec, JSON_COMPACT);
+	int rc = 0;
+
+	if (line) {
+		size_t len = strlen(line);
+
+		line[len] = '\n'; /* over the terminating NUL: one write, one line */
+		if (write(c->records, line, len + 1) != (ssize_t)(len + 1))
+			rc = fail(1, "%s/attempts.jsonl: %s", c->outdir, strerror(errno));
+		free(line);
+	}
+	if (outcome && strcmp(outcome, "connected") && strcmp(outcome, "relayed"))
+		json_array_append(failed, rec);
+	return rc;
+}
 
 /* One lab: up, the rendezvous server, every attempt of its [run], down. Signals
  * are blocked; one pending stops it between attempts. Holds a core throughout
@@ -602,45 +614,31 @@ static int run_lab(const struct scenario *s, const struct run_ctx *c)
 	}
 	for (int k = 0; k < s->run.n_strategies && !rc; k++)
 		for (int j = 0; j < s->run.n_skews && !rc; j++)
-			for (unsigned r = 0, tries = 0; r < s->run.repeat && !rc; r++) {
-				json_t *rec = attempt(s, id, c, server_ep, s->run.strategies[k],
-						      s->run.skews_ms[j], count, events[0] ? events : NULL);
-				const char *outcome = json_string_value(json_object_get(rec, "outcome"));
-				/* an attempt whose timing the lab did not hold measured another cell:
-				 * the record stays, flagged, and the attempt runs again (8 times at most) */
-				bool again = json_is_false(json_object_get(rec, "on_schedule")) &&
-					     ++tries <= OFF_SCHEDULE_RETRIES;
-				char *line;
+			for (unsigned r = 0; r < s->run.repeat && !rc; r++)
+				for (unsigned tries = 0;; tries++) {
+					json_t *rec = attempt(s, id, c, server_ep, s->run.strategies[k],
+							      s->run.skews_ms[j], count, events[0] ? events : NULL);
+					/* an attempt whose timing the lab did not hold measured another
+					 * cell: the record stays, flagged, and the attempt runs again */
+					bool again = json_is_false(json_object_get(rec, "on_schedule")) &&
+						     tries < OFF_SCHEDULE_RETRIES;
 
-				if (again)
-					r--;
-				else
-					tries = 0;
-
-				/* an attempt cut short by Ctrl-C is no measurement */
-				if (interrupted()) {
+					/* an attempt cut short by Ctrl-C is no measurement */
+					if (lab_stop_pending()) {
+						json_decref(rec);
+						rc = 130;
+						break;
+					}
+					count++;
+					rc = keep_record(c, rec, failed);
 					json_decref(rec);
-					rc = 130;
-					break;
+					/* 'a': an attempt of the plan done; 'r': one to run again */
+					if (write(c->progress, again ? "r" : "a", 1) < 0) {
+						/* a full pipe only slows the bar */
+					}
+					if (!again || rc)
+						break;
 				}
-				count++;
-				line = json_dumps(rec, JSON_COMPACT);
-				if (line) {
-					size_t len = strlen(line);
-
-					line[len] = '\n'; /* over the terminating NUL: one write, one line */
-					if (write(c->records, line, len + 1) != (ssize_t)(len + 1))
-						rc = fail(1, "%s/attempts.jsonl: %s", c->outdir, strerror(errno));
-					free(line);
-				}
-				if (outcome && strcmp(outcome, "connected") && strcmp(outcome, "relayed"))
-					json_array_append(failed, rec);
-				json_decref(rec);
-				/* 'a': an attempt of the plan done; 'r': one to run again */
-				if (write(c->progress, again ? "r" : "a", 1) < 0) {
-					/* a full pipe only slows the bar */
-				}
-			}
 	keep_capture(id, c, failed);
 down:
 	/* the server and any peer left are the lab's processes: down ends them */
@@ -699,17 +697,19 @@ static double job_cost(struct scenario *const *files, const struct run_job *j)
 	struct diag d;
 	struct scenario *s = job_scenario(files, j, &d);
 	const struct run_spec *r;
+	const struct lab_node *na, *nb;
 	double cost = 0, rtt;
 
 	if (!s)
 		return 0;
 	r = &s->run;
-	rtt = 2 * (s->nodes[scenario_find(s, "na")].delay_ms + s->nodes[scenario_find(s, "nb")].delay_ms);
+	na = &s->nodes[scenario_find(s, "na")];
+	nb = &s->nodes[scenario_find(s, "nb")];
+	rtt = 2 * (na->delay_ms + nb->delay_ms);
 	for (int k = 0; k < r->n_skews; k++) {
 		struct model_case mc = { .strategy = r->strategies[0], .skew_ms = r->skews_ms[k],
 					 .one_way_ms = rtt / 2, .deadline_s = r->deadline_s,
-					 .a = &s->nodes[scenario_find(s, "na")].profile,
-					 .b = &s->nodes[scenario_find(s, "nb")].profile };
+					 .a = &na->profile, .b = &nb->profile };
 		enum model_outcome o = model_predict(&mc);
 
 		cost += r->repeat * (o == PREDICT_FAILED ? r->deadline_s
@@ -906,7 +906,7 @@ int run_main(int argc, char *argv[])
 		int status;
 		pid_t pid = 0;
 
-		while (next < n_jobs && running < LABS_PER_CORE * cores && !interrupted()) {
+		while (next < n_jobs && running < LABS_PER_CORE * cores && !lab_stop_pending()) {
 			pid = fork();
 			if (pid == 0) {
 				struct diag d;
@@ -948,7 +948,7 @@ int run_main(int argc, char *argv[])
 					rc = code;
 			}
 		}
-		if (interrupted() && !told) {
+		if (lab_stop_pending() && !told) {
 			/* a signal for this process alone: pass it to the labs, start no more */
 			for (int k = 0; k < LABS_PER_CORE * 64; k++)
 				if (kids[k])
@@ -961,7 +961,7 @@ int run_main(int argc, char *argv[])
 	while ((n = read(progress[0], path, sizeof(path))) > 0)
 		count_progress(path, n, &done, &again);
 	show_progress(done, total, 0, &t0, tty, &last_tenth, true);
-	if (interrupted() || rc == 130) {
+	if (lab_stop_pending() || rc == 130) {
 		rc = fail(130, "interrupted; %u records in %s/attempts.jsonl", done + again, outdir);
 	} else if (!rc) {
 		fprintf(stderr, "natlab: %u attempts (and %u run again off schedule) in %s/attempts.jsonl\n",
@@ -969,18 +969,8 @@ int run_main(int argc, char *argv[])
 	}
 	printf("%s\n", outdir);
 	fflush(stdout);
-	{
-		/* the signal is handled: taken off the queue, it cannot kill us on unblocking */
-		sigset_t stop;
-		struct timespec zero = { 0, 0 };
-
-		sigemptyset(&stop);
-		sigaddset(&stop, SIGINT);
-		sigaddset(&stop, SIGTERM);
-		sigaddset(&stop, SIGHUP);
-		while (sigtimedwait(&stop, NULL, &zero) > 0)
-			;
-	}
+	/* the signal is handled: taken off the queue, it cannot kill us on unblocking */
+	lab_stop_take();
 	sigprocmask(SIG_SETMASK, &old, NULL);
 out:
 	for (int i = 0; i < 2; i++) {

@@ -237,7 +237,7 @@ void lab_block_signals(sigset_t *old)
 	sigprocmask(SIG_BLOCK, &block, old);
 }
 
-static int interrupted(struct diag *d)
+bool lab_stop_pending(void)
 {
 	sigset_t pending, stop;
 
@@ -245,8 +245,23 @@ static int interrupted(struct diag *d)
 	stop_signals(&stop);
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sigismember(&stop, sig) == 1 && sigismember(&pending, sig) == 1)
-			return diag_set(d, "interrupted");
-	return 0;
+			return true;
+	return false;
+}
+
+void lab_stop_take(void)
+{
+	sigset_t stop;
+	struct timespec zero = { 0, 0 };
+
+	stop_signals(&stop);
+	while (sigtimedwait(&stop, NULL, &zero) > 0)
+		;
+}
+
+static int interrupted(struct diag *d)
+{
+	return lab_stop_pending() ? diag_set(d, "interrupted") : 0;
 }
 
 static int build_node_ns(struct build *b, int i, struct diag *d)

@@ -25,6 +25,10 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 /* Blocks SIGINT, SIGTERM and SIGHUP (lab_up does so while it builds); old gets the
  * mask to restore. */
 void lab_block_signals(sigset_t *old);
+/* Is one of those signals pending (blocked, not yet taken)? */
+bool lab_stop_pending(void);
+/* Takes the pending ones off the queue: handled, they cannot kill on unblocking. */
+void lab_stop_take(void);
 /* Ends the lab's processes, removes its namespaces and bookkeeping. */
 int lab_down(const char *id, struct diag *d);
 /* Reads the lab's bookkeeping; NULL (and d) if there is no such lab. */
