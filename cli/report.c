@@ -151,9 +151,6 @@ static int write_strategy(struct cells *t, const char *dir, const char *st, FILE
 
 		if (strcmp(c->strategy, st) || c->skew_ms != 0)
 			continue;
-		if (k > 0 && !strcmp(t->c[k - 1].scenario, c->scenario) &&
-		    !strcmp(t->c[k - 1].strategy, st) && t->c[k - 1].rtt_ms == c->rtt_ms)
-			continue; /* the grid of this series is out */
 		/* one grid per scenario and round trip: skip those out already */
 		for (int j = 0; j < k && !seen; j++)
 			seen = !strcmp(t->c[j].scenario, c->scenario) && !strcmp(t->c[j].strategy, st) &&
