@@ -70,6 +70,7 @@ build/wirebench: bench/wirebench.c
 bench: deps all build/wirebench
 	@bash bench/bringup.sh
 	@bash bench/wire.sh
+	@bash bench/latency.sh
 	@bash bench/attempts.sh
 	@bash bench/suite.sh
 

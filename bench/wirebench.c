@@ -5,9 +5,20 @@
  *   wirebench tcp-sink PORT                prints bytes and seconds until EOF
  *   wirebench tcp-send ADDR PORT MB        sends MB megabytes
  *   wirebench udp-echo PORT SECONDS        answers every datagram
- *   wirebench udp-ping ADDR PORT N         prints the median of N round trips, in ms */
+ *   wirebench udp-ping ADDR PORT N         prints the median of N round trips, in ms
+ *   wirebench owd-send ADDR PORT N INTERVAL_MS
+ *                                          sends N datagrams INTERVAL_MS apart, each carrying
+ *                                          its CLOCK_REALTIME send time (taken right before
+ *                                          sendto); first a warm-up datagram until owd-recv
+ *                                          echoes one (ARP resolved, receiver bound), 10 s at most
+ *   wirebench owd-recv PORT N SECONDS      prints the one-way delay of each datagram, in us, one
+ *                                          a line: its kernel receive time (SO_TIMESTAMPNS) less
+ *                                          its send time (every namespace shares CLOCK_REALTIME);
+ *                                          until N arrived or SECONDS passed; echoes warm-ups */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +44,110 @@ static struct sockaddr_in addr(const char *ip, const char *port)
 		exit(2);
 	}
 	return a;
+}
+
+static int64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* owd-send/owd-recv datagram: magic, sequence number, send time (CLOCK_REALTIME ns) */
+#define OWD_DATA 0x4f574431u /* "OWD1" */
+#define OWD_WARM 0x5741524du /* "WARM" */
+struct owd_msg {
+	uint32_t magic, seq;
+	int64_t sent_ns;
+};
+
+static int owd_send(const char *ip, const char *port, int n, double interval_ms)
+{
+	struct sockaddr_in a = addr(ip, port);
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 50000 };
+	struct owd_msg m = { .magic = OWD_WARM };
+	struct timespec next;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), warm = 0;
+	long step = (long)(interval_ms * 1e6);
+
+	if (fd < 0 || n < 1 || step < 0)
+		return perror("owd-send"), 1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* warm-up: the first datagram would wait for ARP, and owd-recv may not be bound yet */
+	for (int tries = 0; !warm; tries++) {
+		struct owd_msg r;
+
+		if (tries == 200)
+			return fprintf(stderr, "owd-send: no echo from %s:%s\n", ip, port), 1;
+		sendto(fd, &m, sizeof(m), 0, (struct sockaddr *)&a, sizeof(a));
+		if (recv(fd, &r, sizeof(r), 0) == (ssize_t)sizeof(r) && r.magic == OWD_WARM)
+			warm = 1;
+	}
+	m.magic = OWD_DATA;
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (int i = 0; i < n; i++) {
+		m.seq = (uint32_t)i;
+		m.sent_ns = real_ns();
+		if (sendto(fd, &m, sizeof(m), 0, (struct sockaddr *)&a, sizeof(a)) != (ssize_t)sizeof(m))
+			perror("owd-send: sendto");
+		next.tv_nsec += step % 1000000000L;
+		next.tv_sec += step / 1000000000L + next.tv_nsec / 1000000000L;
+		next.tv_nsec %= 1000000000L;
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+			;
+	}
+	close(fd);
+	return 0;
+}
+
+static int owd_recv(const char *port, int n, double seconds)
+{
+	struct sockaddr_in a = addr(NULL, port);
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 100000 };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), one = 1, got = 0;
+	double end = now() + seconds;
+
+	if (fd < 0 || n < 1 || setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)))
+		return perror("owd-recv"), 1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)))
+		return perror("bind"), 1;
+	while (got < n && now() < end) {
+		union {
+			char buf[CMSG_SPACE(sizeof(struct timespec))];
+			struct cmsghdr align;
+		} ctl;
+		struct sockaddr_in from;
+		struct owd_msg m;
+		struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+		struct msghdr h = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
+				    .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+		struct timespec ts = { 0 };
+		int stamped = 0;
+
+		if (recvmsg(fd, &h, 0) != (ssize_t)sizeof(m))
+			continue;
+		if (m.magic == OWD_WARM) {
+			sendto(fd, &m, sizeof(m), 0, (struct sockaddr *)&from, h.msg_namelen);
+			continue;
+		}
+		if (m.magic != OWD_DATA)
+			continue;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+				memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+				stamped = 1;
+			}
+		if (!stamped)
+			return fprintf(stderr, "owd-recv: no SCM_TIMESTAMPNS\n"), 1;
+		printf("%.3f\n", (double)((int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec - m.sent_ns) / 1e3);
+		got++;
+	}
+	if (got < n)
+		fprintf(stderr, "owd-recv: %d of %d datagrams in %g s\n", got, n, seconds);
+	close(fd);
+	return got ? 0 : 1;
 }
 
 int main(int argc, char *argv[])
@@ -170,7 +285,12 @@ int main(int argc, char *argv[])
 		free(rtt);
 		return 0;
 	}
+	if (!strcmp(mode, "owd-send") && argc == 6)
+		return owd_send(argv[2], argv[3], atoi(argv[4]), atof(argv[5]));
+	if (!strcmp(mode, "owd-recv") && argc == 5)
+		return owd_recv(argv[2], atoi(argv[3]), atof(argv[4]));
 	fprintf(stderr, "usage: wirebench udp-sink PORT SECONDS | udp-blast ADDR PORT SECONDS | "
-			"tcp-sink PORT | tcp-send ADDR PORT MB | udp-echo PORT SECONDS | udp-ping ADDR PORT N\n");
+			"tcp-sink PORT | tcp-send ADDR PORT MB | udp-echo PORT SECONDS | udp-ping ADDR PORT N | "
+			"owd-send ADDR PORT N INTERVAL_MS | owd-recv PORT N SECONDS\n");
 	return 2;
 }
