@@ -56,7 +56,8 @@ stats() {
 # owd LAB DELAY_MS: one-way times x -> y in $tmp/owd, in us
 port=7100
 owd() {
-	port=$((port + 1))
+	port=$((port + 1)) checks=$((checks + 1))
+	[ "$(others)" = 0 ] || seen=$((seen + 1))
 	$NATLAB exec "$1" y -- $WB owd-recv "$port" "$N" "$((N * IV / 1000 + 2 * $2 / 1000 + 15))" >"$tmp/owd" &
 	local rx=$!
 	$NATLAB exec "$1" x -- $WB owd-send 198.18.0.2 "$port" "$N" "$IV"
@@ -74,7 +75,7 @@ rtt() {
 
 # other labs on this machine (another bench, a test run) load it: say so, the figures are then not idle
 others() { $NATLAB list 2>/dev/null | awk -v mine=" ${labs[*]} " 'index(mine, " " $1 " ") == 0 && $2 == "up"' | wc -l; }
-busy=$(others)
+checks=0 seen=0
 up latbr bridge ''
 bridge_lab=$lab
 declare -A wire_lab
@@ -101,7 +102,7 @@ measure() { # CONDITION: one block of rows
 			n = $1; med = $2; p99 = $3
 			if (!n) { printf "  %-5s %-11s %6d %11s %11s %11s %11s %11s  NOT met (no datagram)\n", c, "wire " d " ms", 0, "-", "-", "-", "-", "-"; exit }
 			em = med - b - d * 1000; ep = p99 - b - d * 1000; bound = 100 + 0.005 * d * 1000
-			v = (em <= 20 && ep <= bound) ? "met" : "NOT met"
+			v = (em <= 20 && ep <= bound) ? "met" : em > 20 && ep > bound ? "NOT met" : em > 20 ? "NOT met (median)" : "NOT met (p99)"
 			if (n < want) v = v " (" want - n " lost)"
 			printf "  %-5s %-11s %6d %11.1f %11.1f %11.1f %11.1f %11s  %s\n", c, "wire " d " ms", n, med, em, p99, ep, "<= " bound, v }'
 	done
@@ -116,7 +117,6 @@ printf '  (%s datagrams %s ms apart per row; us; goal: median excess <= 20, p99 
 	"$N" "$IV" "$(uname -r)"
 printf '  %-5s %-11s %6s %11s %11s %11s %11s %11s  %s\n' when path n "median owd" "med excess" "p99 owd" "p99 excess" "p99 goal" verdict
 measure idle
-busy=$((busy + $(others)))
 
 # the load: bulk TCP through the second lab's wire, LOAD_MB at a time, until told to stop (30 s at most)
 (
@@ -144,4 +144,4 @@ printf '\nround trip through a full-cone NAT with a 1 ms uplink, less a kernel b
 printf '  %-5s %10s %10s %10s %15s  %s\n' when wire bridge difference goal verdict
 awk '{ e = $2 - $3; v = (e >= 1.95 && e <= 2.05) ? "met" : "NOT met"
 	printf "  %-5s %10.3f %10.3f %10.3f %15s  %s\n", $1, $2, $3, e, "2.000 +- 0.050", v }' "$tmp/ping"
-[ "$busy" = 0 ] || printf '  note: other labs were up on this machine during the run (%s seen): "idle" was not idle\n' "$busy"
+[ "$seen" = 0 ] || printf '  note: other labs were up on this machine before %d of the %d one-way rows: their load is in those figures too\n' "$seen" "$checks"
