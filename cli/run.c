@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -22,6 +23,8 @@
 #include "../netns/lab.h"
 #include "../netns/netns.h"
 #include "../netns/wire_events.h"
+#include "../common/timing.h"
+#include "precision.h"
 #include "subcommands.h"
 
 static const char usage[] =
@@ -38,8 +41,10 @@ struct run_ctx {
 	const char *probe;
 	const char *outdir;
 	int records;   /* DIR/attempts.jsonl, O_APPEND: one write(2) per record */
+	int wires;     /* DIR/wire.jsonl: each lab's wire figures, a line per lab */
 	int progress;  /* a byte per attempt done, to the parent */
 	int cores[2];  /* a pipe holding a byte per core: taken while busy */
+	char phase_lock[PATH_MAX + 16], turn_lock[PATH_MAX + 16]; /* see quiet_begin */
 	bool whole_pcap; /* one lab only: keep its whole capture as DIR/wire.pcap */
 };
 
@@ -55,6 +60,57 @@ static void core_give(const struct run_ctx *c)
 {
 	while (write(c->cores[1], "c", 1) < 0 && errno == EINTR)
 		;
+}
+
+/* Building and tearing down a lab is kernel work that nothing preempts (these
+ * kernels run without preemption) and that takes milliseconds: measured, one
+ * bring-up loop beside a lab put 12 % of its dcutr attempts off schedule. So the
+ * two never overlap: an attempt's timing-critical window holds a shared lock,
+ * a bring-up or tear-down the exclusive one, and a turnstile in front lets a
+ * waiting builder in before new windows start (a writer-preferring lock, built
+ * of two flock(2)s so that the forked labs share it). */
+struct phase {
+	int lock, turn;
+};
+
+static void phase_open(const struct run_ctx *c, struct phase *p)
+{
+	p->lock = open(c->phase_lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	p->turn = open(c->turn_lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+static void phase_close(struct phase *p)
+{
+	if (p->lock >= 0)
+		close(p->lock);
+	if (p->turn >= 0)
+		close(p->turn);
+}
+
+static void lock(int fd, int how)
+{
+	if (fd >= 0)
+		while (flock(fd, how) && errno == EINTR)
+			;
+}
+
+static void quiet_begin(const struct phase *p)
+{
+	lock(p->turn, LOCK_EX);
+	lock(p->turn, LOCK_UN);
+	lock(p->lock, LOCK_SH);
+}
+
+static void busy_begin(const struct phase *p)
+{
+	lock(p->turn, LOCK_EX);
+	lock(p->lock, LOCK_EX);
+	lock(p->turn, LOCK_UN);
+}
+
+static void phase_end(const struct phase *p)
+{
+	lock(p->lock, LOCK_UN);
 }
 
 struct child {
@@ -174,8 +230,9 @@ static int find_mapping(const struct ct_entry *e, void *arg)
 
 /* The endpoint the internet saw side `host`'s punch come from: follow its mapping
  * through every NAT above it. "" when a NAT holds none. */
-static void wire_endpoint(const struct scenario *s, const char *id, int host, uint16_t port,
-			  const char *peer_ep, uint8_t proto, char *out, size_t len, json_t *ext)
+static void wire_endpoint(const struct scenario *s, struct ct_watch *const *watch, int host,
+			  uint16_t port, const char *peer_ep, uint8_t proto, char *out, size_t len,
+			  json_t *ext)
 {
 	struct sockaddr_in peer;
 	struct in_addr addr;
@@ -192,18 +249,13 @@ static void wire_endpoint(const struct scenario *s, const char *id, int host, ui
 	inet_pton(AF_INET, addr_of(&s->nodes[host], buf, sizeof(buf)), &addr);
 	out[0] = '\0';
 	while (s->nodes[node].parent) {
-		int nat = s->nodes[node].parent, fd;
-		char ns[128];
+		int nat = s->nodes[node].parent;
 		struct ct_find f = { .int_addr = addr, .remote = peer.sin_addr, .int_port = port,
 				     .proto = proto };
-		struct diag d;
 
-		lab_netns_name(ns, sizeof(ns), id, s->nodes[nat].name);
-		fd = netns_open(ns);
-		if (fd < 0)
+		if (!watch[nat])
 			return;
-		ct_dump(fd, find_mapping, &f, &d);
-		close(fd);
+		ct_watch_each(watch[nat], find_mapping, &f);
 		if (!f.hit)
 			return;
 		addr = f.found.ext_addr;
@@ -219,14 +271,17 @@ static double link_delay(const struct scenario *s, int host)
 	return s->nodes[outermost(s, host)].delay_ms;
 }
 
-static void flush_nats(const struct scenario *s, const char *id)
+/* Every attempt meets NATs with no entries: each forgets what the last attempt
+ * made, entry by entry (a flush would walk the machine-wide table); where its
+ * watch missed some, the whole flush after all. */
+static void flush_nats(const struct scenario *s, const char *id, struct ct_watch *const *watch)
 {
 	for (int i = 1; i < s->n; i++) {
 		char ns[128];
 		struct diag d;
 		int fd;
 
-		if (s->nodes[i].kind != NODE_NAT)
+		if (s->nodes[i].kind != NODE_NAT || (watch[i] && !ct_watch_forget(watch[i], &d)))
 			continue;
 		lab_netns_name(ns, sizeof(ns), id, s->nodes[i].name);
 		fd = netns_open(ns);
@@ -237,42 +292,128 @@ static void flush_nats(const struct scenario *s, const char *id)
 	}
 }
 
-/* Did the lab hold its own timing? For peers started by the clock (so, so-listen,
- * retry): the NATs' measured skew against the schedule, less the hosts' clock
- * offsets, which are meant. For dcutr, whose timing is its own: the round trip it
- * measured through the relay against the lab's delays on that path, and the
- * NATs' skew against what that round trip makes of it. Null where nothing tells. */
+/* A watch on each NAT's conntrack, from before its first packet. */
+static void watch_nats(const struct scenario *s, const char *id, struct ct_watch **watch)
+{
+	for (int i = 0; i < s->n; i++) {
+		char ns[128];
+		struct diag d;
+		int fd;
+
+		watch[i] = NULL;
+		if (s->nodes[i].kind != NODE_NAT)
+			continue;
+		lab_netns_name(ns, sizeof(ns), id, s->nodes[i].name);
+		fd = netns_open(ns);
+		if (fd >= 0) {
+			watch[i] = ct_watch_open(fd, &d);
+			close(fd);
+		}
+	}
+}
+
+/* The round trip through the relay that dcutr should measure: both sites' links
+ * and the server's, there and back, twice. */
+static double relay_path_ms(const struct scenario *s)
+{
+	const struct run_spec *r = &s->run;
+
+	return 2 * (link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]) + 2 * link_delay(s, r->server));
+}
+
+/* The skew the NATs should emit their SYNs with, had the lab held its timing; NAN
+ * where nothing is scheduled. For peers started by the clock (so, so-listen,
+ * retry): the schedule less the hosts' clock offsets, which are meant. For dcutr,
+ * whose timing is its own: side 0 dials half its measured round trip after
+ * sending SYNC, side 1 when SYNC arrives, which is then, whatever the links'
+ * delays, as long as each leg of the relay takes as long as the others: 0. How
+ * far its round trip is from the links' is judged on its own (on_schedule). */
+static double expected_emit_ms(const struct scenario *s, const char *strategy, double skew_ms,
+			       json_t *side0)
+{
+	const struct run_spec *r = &s->run;
+
+	if (!strcmp(strategy, "dcutr"))
+		return json_number_value(json_object_get(side0, "relay_rtt_ms")) > 0 ? 0 : NAN;
+	if (strcmp(strategy, "so") && strcmp(strategy, "so-listen") && strcmp(strategy, "retry"))
+		return NAN;
+	/* a host whose clock runs ahead starts early in real time */
+	return skew_ms - (s->nodes[r->pair[1]].clock_offset_ms - s->nodes[r->pair[0]].clock_offset_ms);
+}
+
+/* Did the lab hold its own timing? The NATs' measured skew against the expected
+ * one and, for dcutr, the round trip it measured through the relay against the
+ * lab's delays on that path. Null where nothing tells. */
 static json_t *on_schedule(const struct scenario *s, const char *strategy, double skew_ms,
 			   json_t *rec, json_t *side0)
 {
 	const struct run_spec *r = &s->run;
-	double one_way = link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]);
-	double tol = MODEL_SCHEDULE_MS(one_way);
+	double tol = MODEL_SCHEDULE_MS(link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]));
+	double want = expected_emit_ms(s, strategy, skew_ms, side0);
 	json_t *emit = json_object_get(rec, "skew_emit_ms");
 
-	if (!strcmp(strategy, "dcutr")) {
-		/* side 0 dials half its measured round trip M after sending SYNC, side 1
-		 * when SYNC arrives, path/2 later: the NATs' skew should be (path - M)/2 */
-		double m = json_number_value(json_object_get(side0, "relay_rtt_ms"));
-		double path = 2 * (one_way + 2 * link_delay(s, r->server));
+	if (isnan(want) || !json_is_number(emit))
+		return json_null();
+	if (!strcmp(strategy, "dcutr") &&
+	    fabs(json_number_value(json_object_get(side0, "relay_rtt_ms")) - relay_path_ms(s)) > tol)
+		return json_false();
+	return json_boolean(fabs(json_number_value(emit) - want) <= tol);
+}
 
-		if (m <= 0 || !json_is_number(emit))
-			return json_null();
-		return json_boolean(fabs(m - path) <= tol &&
-				    fabs(json_number_value(emit) - (path - m) / 2) <= tol);
+/* How well this attempt kept time: the NATs' skew against the expected one, each
+ * peer's first send against its schedule, and whether both ran real-time. */
+static json_t *attempt_timing(const struct scenario *s, const char *strategy, double skew_ms,
+			      json_t *rec, json_t *side[2])
+{
+	double want = expected_emit_ms(s, strategy, skew_ms, side[0]);
+	json_t *emit = json_object_get(rec, "skew_emit_ms"), *late = json_array();
+	bool rt = true;
+
+	for (int i = 0; i < 2; i++) {
+		double sched = json_number_value(json_object_get(side[i], "syn_sched"));
+		double sent = json_number_value(json_object_get(side[i], "syn_sent"));
+
+		json_array_append_new(late, sched > 0 && sent > 0 ? json_real(round((sent - sched) * 1e7) / 10)
+								  : json_null());
+		rt &= json_is_true(json_object_get(side[i], "realtime"));
 	}
-	if (strcmp(strategy, "so") && strcmp(strategy, "so-listen") && strcmp(strategy, "retry"))
-		return json_null();
-	if (!json_is_number(emit))
-		return json_null();
-	/* a host whose clock runs ahead starts early in real time */
-	skew_ms -= s->nodes[r->pair[1]].clock_offset_ms - s->nodes[r->pair[0]].clock_offset_ms;
-	return json_boolean(fabs(json_number_value(emit) - skew_ms) <= tol);
+	return json_pack("{s:o,s:o,s:b}", "emit_error_ms",
+			 !isnan(want) && json_is_number(emit)
+				 ? json_real(round(fabs(json_number_value(emit) - want) * 1000) / 1000)
+				 : json_null(),
+			 "send_late_us", late, "realtime", rt);
+}
+
+/* Until both peers have reported or `secs` have passed. */
+static void wait_peers(const struct child kid[2], double secs)
+{
+	struct timespec t0, now;
+	bool done[2] = { kid[0].pid <= 0, kid[1].pid <= 0 };
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!done[0] || !done[1]) {
+		struct pollfd p[2];
+		int n = 0, which[2];
+		double left;
+
+		for (int i = 0; i < 2; i++)
+			if (!done[i]) {
+				p[n] = (struct pollfd){ .fd = kid[i].out, .events = POLLIN };
+				which[n++] = i;
+			}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = secs - ((double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9);
+		if (left <= 0 || poll(p, (nfds_t)n, (int)(left * 1000) + 1) < 0)
+			return;
+		for (int k = 0; k < n; k++)
+			if (p[k].revents)
+				done[which[k]] = true;
+	}
 }
 
 static json_t *attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
-		       const char *server_ep, const char *strategy, double skew_ms, int n,
-		       const char *events)
+		       const struct phase *ph, struct ct_watch *const *watch, const char *server_ep,
+		       const char *strategy, double skew_ms, int n, const char *events)
 {
 	const char *probe = c->probe;
 	const struct run_spec *r = &s->run;
@@ -296,12 +437,15 @@ static json_t *attempt(const struct scenario *s, const char *id, const struct ru
 		usleep((useconds_t)((2 * (link_delay(s, r->pair[0]) + link_delay(s, r->pair[1])) + 5) * 1000));
 		core_take(c);
 	}
-	flush_nats(s, id);
+	flush_nats(s, id, watch);
 	snprintf(attempt_id, sizeof(attempt_id), "a%d", n);
 	snprintf(deadline, sizeof(deadline), "%g", r->deadline_s);
 	clock_gettime(CLOCK_REALTIME, &now);
 	since = (double)now.tv_sec + now.tv_nsec / 1e9;
 	clock_gettime(CLOCK_MONOTONIC, &t_begin);
+	/* from here until the peers are through their first round trips, no lab is
+	 * built or torn down on this machine */
+	quiet_begin(ph);
 	for (int i = 0; i < 2; i++) {
 		/* skew = when b starts minus when a starts */
 		double off = i == 0 ? (skew_ms < 0 ? -skew_ms : 0) : (skew_ms > 0 ? skew_ms : 0);
@@ -321,6 +465,10 @@ static json_t *attempt(const struct scenario *s, const char *id, const struct ru
 	}
 	/* waiting on the peers' timers: the core is another lab's meanwhile */
 	core_give(c);
+	/* the window: rendezvous, the start, both first SYNs and an answer; a
+	 * failing attempt's retransmissions a second on are no longer timed */
+	wait_peers(kid, 0.25 + 3 * relay_path_ms(s) / 1000 + fabs(skew_ms) / 1000);
+	phase_end(ph);
 	for (int i = 0; i < 2; i++)
 		side[i] = kid[i].pid > 0 ? collect(&kid[i], r->deadline_s + 20)
 					 : json_pack("{s:s}", "outcome", "no-start");
@@ -331,7 +479,7 @@ static json_t *attempt(const struct scenario *s, const char *id, const struct ru
 		ext[i] = json_array();
 		wep[i][0] = '\0';
 		if (port > 0 && strcmp(strategy, "relay"))
-			wire_endpoint(s, id, r->pair[i], (uint16_t)port,
+			wire_endpoint(s, watch, r->pair[i], (uint16_t)port,
 				      json_string_value(json_object_get(side[i], tcp ? "peer_tcp" : "peer_udp")),
 				      tcp ? IPPROTO_TCP : IPPROTO_UDP, wep[i], sizeof(wep[i]), ext[i]);
 		if (!s->nodes[r->pair[i]].parent && port > 0) {
@@ -439,6 +587,7 @@ static json_t *attempt(const struct scenario *s, const char *id, const struct ru
 			json_object_set_new(rec, "agrees", json_boolean(ok));
 		}
 		json_object_set_new(rec, "on_schedule", on_schedule(s, strategy, skew_ms, rec, side[0]));
+		json_object_set_new(rec, "timing", attempt_timing(s, strategy, skew_ms, rec, side));
 	}
 	json_object_set_new(rec, "errno", json_pack("{s:O?,s:O?}", "a", json_object_get(side[0], "errno"),
 						    "b", json_object_get(side[1], "errno")));
@@ -571,28 +720,78 @@ static int keep_record(const struct run_ctx *c, json_t *rec, json_t *failed)
 	return rc;
 }
 
+/* The wire's own figures (how late it released frames) as DIR/wire.jsonl's line
+ * for this lab. The wire rewrites them 10 ms after its last frame at most: wait
+ * that long so the last attempt is in. */
+static void keep_wire_figures(const struct run_ctx *c, const char *id, const char *stats)
+{
+	json_error_t e;
+	json_t *j;
+	char *line;
+
+	core_give(c);
+	usleep(15000);
+	core_take(c);
+	/* the wire rewrites it in place: a read that met half a write reads again */
+	for (int tries = 0; tries < 3; tries++) {
+		j = json_load_file(stats, 0, &e);
+		if (json_is_object(j))
+			break;
+		json_decref(j);
+		j = NULL;
+		usleep(1000);
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return; /* a wire that never forwarded a frame writes nothing */
+	}
+	json_object_set_new(j, "lab", json_string(id));
+	line = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (line) {
+		size_t len = strlen(line);
+
+		line[len] = '\n';
+		if (write(c->wires, line, len + 1) != (ssize_t)(len + 1))
+			fail(1, "%s/wire.jsonl: %s", c->outdir, strerror(errno));
+		free(line);
+	}
+}
+
 /* One lab: up, the rendezvous server, every attempt of its [run], down. Signals
  * are blocked; one pending stops it between attempts. Holds a core throughout
  * except while it waits. */
 static int run_lab(const struct scenario *s, const struct run_ctx *c)
 {
 	char id[LAB_ID_MAX] = "", server_ep[64], buf[INET_ADDRSTRLEN], events[PATH_MAX] = "";
+	char stats[PATH_MAX] = "";
+	struct phase ph;
+	struct ct_watch *watch[LAB_MAX_NODES];
 	struct lab_opts o = { .owner = getpid() };
 	struct child server = { .pid = -1, .out = -1 };
 	json_t *st, *failed = json_array();
 	struct diag d;
 	int rc = 0, count = 0;
 
+	phase_open(c, &ph);
 	core_take(c);
+	busy_begin(&ph);
 	if (lab_up(s, &o, id, &d)) {
+		phase_end(&ph);
+		phase_close(&ph);
 		core_give(c);
 		json_decref(failed);
 		return fail(1, "%s", d.msg);
 	}
+	watch_nats(s, id, watch);
+	phase_end(&ph);
 	st = lab_state_read(id, &d);
 	if (st && json_string_value(json_object_get(json_object_get(st, "wire"), "events")))
 		snprintf(events, sizeof(events), "%s",
 			 json_string_value(json_object_get(json_object_get(st, "wire"), "events")));
+	if (st && json_string_value(json_object_get(json_object_get(st, "wire"), "stats")))
+		snprintf(stats, sizeof(stats), "%s",
+			 json_string_value(json_object_get(json_object_get(st, "wire"), "stats")));
 	json_decref(st);
 	snprintf(server_ep, sizeof(server_ep), "%s:3478", addr_of(&s->nodes[s->run.server], buf, sizeof(buf)));
 	{
@@ -616,7 +815,7 @@ static int run_lab(const struct scenario *s, const struct run_ctx *c)
 		for (int j = 0; j < s->run.n_skews && !rc; j++)
 			for (unsigned r = 0; r < s->run.repeat && !rc; r++)
 				for (unsigned tries = 0;; tries++) {
-					json_t *rec = attempt(s, id, c, server_ep, s->run.strategies[k],
+					json_t *rec = attempt(s, id, c, &ph, watch, server_ep, s->run.strategies[k],
 							      s->run.skews_ms[j], count, events[0] ? events : NULL);
 					/* an attempt whose timing the lab did not hold measured another
 					 * cell: the record stays, flagged, and the attempt runs again */
@@ -640,10 +839,17 @@ static int run_lab(const struct scenario *s, const struct run_ctx *c)
 						break;
 				}
 	keep_capture(id, c, failed);
+	if (stats[0])
+		keep_wire_figures(c, id, stats);
 down:
 	/* the server and any peer left are the lab's processes: down ends them */
+	for (int i = 0; i < s->n; i++)
+		ct_watch_close(watch[i]);
+	busy_begin(&ph);
 	if (lab_down(id, &d))
 		rc = fail(1, "%s", d.msg);
+	phase_end(&ph);
+	phase_close(&ph);
 	if (server.pid > 0) {
 		close(server.out);
 		waitpid(server.pid, NULL, 0);
@@ -769,6 +975,45 @@ static void show_progress(unsigned done, unsigned total, int labs, const struct 
 	}
 }
 
+/* DIR/meta.json: what this run did and how precisely it kept time; the
+ * precision's warnings go to stderr too. run_all.sh adds its own fields to it. */
+static int write_meta(const char *outdir, long jobs, unsigned done, unsigned again, int64_t late_p50,
+		      int64_t late_p99)
+{
+	char path[PATH_MAX + 16], tmp[PATH_MAX + 32], *prec;
+	struct diag d;
+	json_t *p = precision_of_run(outdir, (double)late_p50 / 1000, (double)late_p99 / 1000, &d);
+	struct utsname u;
+	FILE *f;
+	int fd;
+
+	if (!p)
+		return fail(1, "%s", d.msg);
+	precision_print_warnings(stderr, p, "natlab: warning: ");
+	/* "precision" on one line, last: a shell script can take it as it is */
+	prec = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	snprintf(path, sizeof(path), "%s/meta.json", outdir);
+	snprintf(tmp, sizeof(tmp), "%s/.meta.json.tmp", outdir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (!prec || fd < 0 || !(f = fdopen(fd, "w"))) {
+		if (fd >= 0)
+			close(fd);
+		free(prec);
+		return fail(1, "cannot write %s: %s", tmp, strerror(errno));
+	}
+	uname(&u);
+	fprintf(f, "{\n  \"run\": {\"jobs\": %ld, \"attempts\": %u, \"run_again\": %u, \"kernel\": \"%s %s\"},\n"
+		   "  \"precision\": %s\n}\n",
+		jobs, done, again, u.sysname, u.release, prec);
+	free(prec);
+	if (fclose(f) || rename(tmp, path)) {
+		unlink(tmp);
+		return fail(1, "cannot write %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
 int run_main(int argc, char *argv[])
 {
 	const char *out = NULL;
@@ -776,7 +1021,8 @@ int run_main(int argc, char *argv[])
 	const char **names = calloc((size_t)argc, sizeof(*names));
 	struct scenario **files = calloc((size_t)argc, sizeof(*files));
 	struct run_job *jobs = NULL;
-	struct run_ctx c = { .probe = probe, .outdir = outdir, .cores = { -1, -1 } };
+	struct run_ctx c = { .probe = probe, .outdir = outdir, .cores = { -1, -1 }, .wires = -1 };
+	int64_t late_p50, late_p99;
 	struct timespec t0;
 	sigset_t old;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN), jarg = 0;
@@ -815,10 +1061,19 @@ int run_main(int argc, char *argv[])
 		free(files);
 		return usage_error(usage);
 	}
-	if (jarg)
-		cores = jarg;
-	else if (cores < 1)
+	if (cores < 1)
 		cores = 1;
+	/* how late this machine wakes a sleeper right now: it states the run's
+	 * precision, and a machine that cannot wake on time gets fewer labs at once */
+	timing_measure_late(200, 1000000, &late_p50, &late_p99);
+	if (jarg) {
+		cores = jarg;
+	} else if (late_p99 / 1000 > PRECISION_TIMER_P99_US && cores > 1) {
+		fprintf(stderr, "natlab: timer wake-ups are %lld us late at p99 (bound %d): %ld labs busy "
+				"at once instead of %ld\n", (long long)(late_p99 / 1000), PRECISION_TIMER_P99_US,
+			cores / 2, cores);
+		cores /= 2;
+	}
 	/* every file is read and checked before any lab is built */
 	for (int i = 0; i < n_files && !rc; i++) {
 		files[i] = scenario_for_lab(names[i], &rc);
@@ -881,9 +1136,25 @@ int run_main(int argc, char *argv[])
 	}
 	snprintf(path, sizeof(path), "%s/attempts.jsonl", outdir);
 	if (mkdirs(outdir) ||
-	    (c.records = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
+	    (c.records = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0) {
 		rc = fail(1, "cannot write %s: %s", path, strerror(errno));
 		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/wire.jsonl", outdir);
+	if ((c.wires = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0) {
+		rc = fail(1, "cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	snprintf(c.phase_lock, sizeof(c.phase_lock), "%s/.phase.lock", outdir);
+	snprintf(c.turn_lock, sizeof(c.turn_lock), "%s/.turn.lock", outdir);
+	for (int i = 0; i < 2; i++) {
+		int fd = open(i ? c.turn_lock : c.phase_lock, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+		if (fd < 0) {
+			rc = fail(1, "cannot write %s: %s", i ? c.turn_lock : c.phase_lock, strerror(errno));
+			goto out;
+		}
+		close(fd);
 	}
 	if (pipe2(c.cores, O_CLOEXEC) || pipe2(progress, O_CLOEXEC | O_NONBLOCK)) {
 		rc = fail(1, "pipe: %s", strerror(errno));
@@ -893,6 +1164,7 @@ int run_main(int argc, char *argv[])
 		cores = 64;
 	for (long i = 0; i < cores; i++)
 		core_give(&c);
+
 	c.progress = progress[1];
 	c.whole_pcap = n_jobs == 1;
 	/* Ctrl-C stops every lab between attempts: the records so far stay, the labs go */
@@ -967,12 +1239,20 @@ int run_main(int argc, char *argv[])
 		fprintf(stderr, "natlab: %u attempts (and %u run again off schedule) in %s/attempts.jsonl\n",
 			done, again, outdir);
 	}
+	if (!lab_stop_pending() && rc != 130 && write_meta(outdir, cores, done, again, late_p50, late_p99))
+		rc = rc ? rc : 1;
 	printf("%s\n", outdir);
 	fflush(stdout);
 	/* the signal is handled: taken off the queue, it cannot kill us on unblocking */
 	lab_stop_take();
 	sigprocmask(SIG_SETMASK, &old, NULL);
 out:
+	if (c.wires >= 0)
+		close(c.wires);
+	if (c.phase_lock[0]) {
+		unlink(c.phase_lock);
+		unlink(c.turn_lock);
+	}
 	for (int i = 0; i < 2; i++) {
 		if (c.cores[i] >= 0)
 			close(c.cores[i]);

@@ -7,6 +7,7 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,8 +110,9 @@ static int entry_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* A ctnetlink socket in namespace ns_fd; the thread comes back to where it was. */
-static struct mnl_socket *ct_open(int ns_fd, struct diag *d)
+/* A ctnetlink socket in namespace ns_fd, joined to `groups` (NF_NETLINK_CONNTRACK_*
+ * bits); the thread comes back to where it was. */
+static struct mnl_socket *ct_open_groups(int ns_fd, unsigned groups, struct diag *d)
 {
 	struct mnl_socket *nl = NULL;
 	int back = -1;
@@ -125,7 +127,7 @@ static struct mnl_socket *ct_open(int ns_fd, struct diag *d)
 		}
 	}
 	nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID)) {
+	if (nl && mnl_socket_bind(nl, groups, MNL_SOCKET_AUTOPID)) {
 		mnl_socket_close(nl);
 		nl = NULL;
 	}
@@ -140,6 +142,11 @@ static struct mnl_socket *ct_open(int ns_fd, struct diag *d)
 		close(back);
 	}
 	return nl;
+}
+
+static struct mnl_socket *ct_open(int ns_fd, struct diag *d)
+{
+	return ct_open_groups(ns_fd, 0, d);
 }
 
 static int ct_request(int ns_fd, uint8_t msg, uint16_t flags, ct_entry_fn fn, void *arg,
@@ -219,4 +226,143 @@ bool ct_entry_mapping(const struct ct_entry *e, struct ct_mapping *m)
 	m->remote_addr = e->orig.dst;
 	m->remote_port = e->orig.dport;
 	return true;
+}
+
+struct ct_watch {
+	struct mnl_socket *events, *req;
+	struct ct_entry *seen;
+	size_t n, cap;
+	bool lost; /* the socket overflowed: entries were made that we did not see */
+};
+
+struct ct_watch *ct_watch_open(int ns_fd, struct diag *d)
+{
+	struct ct_watch *w = calloc(1, sizeof(*w));
+	int big = 1 << 20;
+
+	if (!w) {
+		diag_set(d, "out of memory");
+		return NULL;
+	}
+	w->events = ct_open_groups(ns_fd, NF_NETLINK_CONNTRACK_NEW, d);
+	w->req = w->events ? ct_open(ns_fd, d) : NULL;
+	if (!w->req) {
+		ct_watch_close(w);
+		return NULL;
+	}
+	/* a whole attempt's entries wait here between two reads */
+	setsockopt(mnl_socket_get_fd(w->events), SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+	fcntl(mnl_socket_get_fd(w->events), F_SETFL, O_NONBLOCK);
+	return w;
+}
+
+void ct_watch_close(struct ct_watch *w)
+{
+	if (!w)
+		return;
+	if (w->events)
+		mnl_socket_close(w->events);
+	if (w->req)
+		mnl_socket_close(w->req);
+	free(w->seen);
+	free(w);
+}
+
+static int keep_entry(const struct ct_entry *e, void *arg)
+{
+	struct ct_watch *w = arg;
+
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 32;
+		struct ct_entry *v = realloc(w->seen, cap * sizeof(*v));
+
+		if (!v) {
+			w->lost = true;
+			return 0;
+		}
+		w->seen = v;
+		w->cap = cap;
+	}
+	w->seen[w->n++] = *e;
+	return 0;
+}
+
+/* Takes in every event that has arrived. */
+static void watch_drain(struct ct_watch *w)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct dump_ctx c = { .fn = keep_entry, .arg = w };
+	ssize_t n;
+
+	while ((n = mnl_socket_recvfrom(w->events, buf, sizeof(buf))) > 0)
+		mnl_cb_run(buf, (size_t)n, 0, 0, entry_cb, &c);
+	if (n < 0 && errno == ENOBUFS)
+		w->lost = true;
+}
+
+int ct_watch_each(struct ct_watch *w, ct_entry_fn fn, void *arg)
+{
+	watch_drain(w);
+	for (size_t i = 0; i < w->n; i++)
+		if (fn(&w->seen[i], arg))
+			return -1;
+	return 0;
+}
+
+static void put_tuple(struct nlmsghdr *nlh, uint16_t type, uint8_t proto, const struct ct_tuple *t)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, type), *ip, *pr;
+
+	ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+	mnl_attr_put(nlh, CTA_IP_V4_SRC, 4, &t->src);
+	mnl_attr_put(nlh, CTA_IP_V4_DST, 4, &t->dst);
+	mnl_attr_nest_end(nlh, ip);
+	pr = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, proto);
+	mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(t->sport));
+	mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(t->dport));
+	mnl_attr_nest_end(nlh, pr);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+int ct_watch_forget(struct ct_watch *w, struct diag *d)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned portid = mnl_socket_get_portid(w->req);
+	int rc = 0;
+
+	watch_drain(w);
+	for (size_t i = 0; i < w->n; i++) {
+		const struct ct_entry *e = &w->seen[i];
+		struct nlmsghdr *nlh;
+		struct nfgenmsg *nfh;
+		ssize_t n;
+
+		if (e->proto != IPPROTO_TCP && e->proto != IPPROTO_UDP)
+			continue; /* no ports to name it by; it ages out on its own */
+		nlh = mnl_nlmsg_put_header(buf);
+		nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+		nlh->nlmsg_seq = (unsigned)i + 1;
+		nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
+		nfh->nfgen_family = AF_INET;
+		nfh->version = NFNETLINK_V0;
+		put_tuple(nlh, CTA_TUPLE_ORIG, e->proto, &e->orig);
+		if (mnl_socket_sendto(w->req, nlh, nlh->nlmsg_len) < 0) {
+			rc = diag_set(d, "ctnetlink delete: %s", strerror(errno));
+			break;
+		}
+		n = mnl_socket_recvfrom(w->req, buf, sizeof(buf));
+		/* gone already (timed out, or closed and reaped) is as good as deleted */
+		if (n > 0 && mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, NULL, NULL) < 0 &&
+		    errno != ENOENT) {
+			rc = diag_set(d, "ctnetlink delete: %s", strerror(errno));
+			break;
+		}
+	}
+	w->n = 0;
+	if (w->lost && !rc)
+		rc = diag_set(d, "ctnetlink events were lost");
+	w->lost = false;
+	return rc;
 }

@@ -395,6 +395,7 @@ static int spawn_wire(struct build *b, json_t *st, struct diag *d)
 	if (b->s->capture)
 		run_path(wc->pcap_path, sizeof(wc->pcap_path), b->id, ".pcap");
 	run_path(wc->events_path, sizeof(wc->events_path), b->id, ".events");
+	run_path(wc->stats_path, sizeof(wc->stats_path), b->id, ".wire.stats");
 	run_path(log, sizeof(log), b->id, ".wire.log");
 	if (pipe2(p, O_CLOEXEC)) {
 		free(wc);
@@ -436,8 +437,8 @@ static int spawn_wire(struct build *b, json_t *st, struct diag *d)
 		diag_set(d, "the wire did not start (see %s)", log);
 	close(p[0]);
 	if (pid > 0)
-		json_object_set_new(st, "wire", json_pack("{s:i,s:s,s:s}", "pid", (int)pid, "events",
-							   wc->events_path, "log", log));
+		json_object_set_new(st, "wire", json_pack("{s:i,s:s,s:s,s:s}", "pid", (int)pid, "events",
+							   wc->events_path, "log", log, "stats", wc->stats_path));
 	if (!rc && wc->pcap_path[0])
 		json_object_set_new(st, "pcap", json_string(wc->pcap_path));
 	free(wc);
@@ -682,7 +683,7 @@ int lab_down(const char *id, struct diag *d)
 	for (int i = 0; i < n; i++)
 		if (netns_remove(names[i]))
 			rc = diag_set(d, "cannot remove netns %s: %s", names[i], strerror(errno));
-	for (const char *const *ext = (const char *const[]){ ".pcap", ".events", ".wire.log", NULL };
+	for (const char *const *ext = (const char *const[]){ ".pcap", ".events", ".wire.log", ".wire.stats", NULL };
 	     *ext; ext++) {
 		char file[PATH_MAX];
 

@@ -25,7 +25,12 @@ struct wire_config {
 	uint64_t seed;
 	char pcap_path[PATH_MAX];   /* "" for no capture */
 	char events_path[PATH_MAX]; /* SYN, SYN-ACK, RST and ICMP errors, one JSON line each */
+	char stats_path[PATH_MAX];  /* "" for none: how late frames left, rewritten as it runs */
 };
+
+/* How late the wire sent frames against the time their delay ended, in
+ * microseconds: a histogram with 1 us buckets, the last one "this late or more". */
+#define WIRE_LATE_BUCKETS 10000
 
 /* The ports and faults of scenario s: every node attached to the internet. */
 void wire_config_from_scenario(struct wire_config *c, const struct scenario *s);

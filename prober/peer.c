@@ -14,8 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/timing.h"
 #include "probe.h"
 #include "protocol.h"
+
+/* below the wire's: a peer's packets wait on the wire */
+#define PEER_RT_PRIO 10
 
 struct peer {
 	struct sockaddr_in server;
@@ -37,7 +41,19 @@ struct peer {
 	double start_real;
 	double relay_rtt_ms; /* dcutr: the round trip it measured through the relay */
 	int low_ttl;         /* lowttl: a TTL that passes this side's NATs and no more */
+	/* when the first SYN (or datagram) was meant to leave and when it did, real
+	 * time in ns; 0 where there is no schedule */
+	int64_t syn_sched, syn_sent;
+	struct timing tm;
+	bool realtime;
 };
+
+/* The first send of a scheduled strategy: the time it really left. */
+static void mark_sent(struct peer *p)
+{
+	if (!p->syn_sent)
+		p->syn_sent = timing_now(CLOCK_REALTIME);
+}
 
 static double mono(void)
 {
@@ -162,13 +178,11 @@ static void wait_start(struct peer *p)
 {
 	/* this host's clock reads real time + clock_offset: it starts when it shows start */
 	int64_t t = (int64_t)p->go.start_ns + p->offset_ns - p->clock_offset_ns;
-	struct timespec ts = { .tv_sec = t / 1000000000LL, .tv_nsec = t % 1000000000LL };
-	struct timespec now;
 
-	while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
-	clock_gettime(CLOCK_REALTIME, &now);
-	p->start_real = (double)now.tv_sec + now.tv_nsec / 1e9;
+	/* early wake and a short spin: a plain sleep comes back 40-200 us late */
+	timing_sleep_until(&p->tm, CLOCK_REALTIME, t);
+	p->syn_sched = t;
+	p->start_real = (double)timing_now(CLOCK_REALTIME) / 1e9;
 }
 
 static unsigned total_retrans(int fd)
@@ -216,6 +230,9 @@ static void punch_tcp(struct peer *p)
 			break;
 		}
 		p->tries++;
+		/* the SYN leaves within connect(): its path through the NATs is the
+		 * lab's, the moment of the call is the peer's */
+		mark_sent(p);
 		if (connect(fd, (struct sockaddr *)&p->go.peer_tcp, sizeof(p->go.peer_tcp)) &&
 		    errno != EINPROGRESS) {
 			p->err = errno;
@@ -285,6 +302,7 @@ static void punch_udp(struct peer *p)
 		ssize_t n;
 
 		if (mono() >= next) {
+			mark_sent(p);
 			sendto(p->udp, got ? gotmsg : punch, strlen(got ? gotmsg : punch), 0,
 			       (struct sockaddr *)&p->go.peer_udp, sizeof(p->go.peer_udp));
 			p->tries++;
@@ -352,12 +370,12 @@ static bool relay_wait(struct peer *p, const char *want, double until)
 static void dcutr(struct peer *p)
 {
 	double until = mono() + p->deadline_s;
-	struct timespec now;
 
 	p->outcome = "timeout";
 	p->err = ETIMEDOUT;
 	if (p->side == 0) {
 		double t0, rtt;
+		int64_t sync;
 
 		/* time the round trip once side 1 reads, not its start-up */
 		if (!relay_wait(p, "00", until))
@@ -368,8 +386,10 @@ static void dcutr(struct peer *p)
 			return;
 		rtt = mono() - t0;
 		p->relay_rtt_ms = rtt * 1000;
+		sync = timing_now(CLOCK_REALTIME);
 		dprintf(p->rv, "RELAY 03\n"); /* SYNC */
-		usleep((useconds_t)(rtt / 2 * 1e6));
+		p->syn_sched = sync + (int64_t)(rtt / 2 * 1e9);
+		timing_sleep_until(&p->tm, CLOCK_REALTIME, p->syn_sched);
 	} else {
 		dprintf(p->rv, "RELAY 00\n"); /* ready */
 		if (!relay_wait(p, "01", until))
@@ -377,9 +397,9 @@ static void dcutr(struct peer *p)
 		dprintf(p->rv, "RELAY 02\n");
 		if (!relay_wait(p, "03", until))
 			return;
+		p->syn_sched = timing_now(CLOCK_REALTIME); /* at once: SYNC is the start */
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	p->start_real = (double)now.tv_sec + now.tv_nsec / 1e9;
+	p->start_real = (double)timing_now(CLOCK_REALTIME) / 1e9;
 	punch_tcp(p);
 }
 
@@ -448,10 +468,11 @@ static void report(const struct peer *p)
 	printf("{\"side\":%d,\"strategy\":\"%s\",\"outcome\":\"%s\",\"errno\":\"%s\","
 	       "\"local_port\":%u,\"udp_port\":%u,\"seen\":\"%s\",\"peer_tcp\":\"%s\",\"peer_udp\":\"%s\","
 	       "\"start\":%.9f,\"connect_ms\":%.3f,\"syn_retrans\":%u,\"tries\":%u,\"nonce_ok\":%s,"
-	       "\"relay_rtt_ms\":%.3f}\n",
+	       "\"relay_rtt_ms\":%.3f,\"syn_sched\":%.9f,\"syn_sent\":%.9f,\"realtime\":%s}\n",
 	       p->side, p->strategy, p->outcome, p->err ? strerrorname_np(p->err) : "", p->port,
 	       p->udp_port, seen, peer_tcp, peer_udp, p->start_real, p->connect_ms, p->syn_retrans,
-	       p->tries, p->nonce_ok ? "true" : "false", p->relay_rtt_ms);
+	       p->tries, p->nonce_ok ? "true" : "false", p->relay_rtt_ms, (double)p->syn_sched / 1e9,
+	       (double)p->syn_sent / 1e9, p->realtime ? "true" : "false");
 	fflush(stdout);
 }
 
@@ -492,6 +513,15 @@ int peer_main(int argc, char *argv[])
 	    strcmp(p.strategy, "lowttl")) {
 		fprintf(stderr, "natlab-probe peer: unknown strategy %s\n", p.strategy);
 		return 2;
+	}
+	timing_init(&p.tm);
+	{
+		char why[160];
+
+		/* before the rendezvous: the relay round trip dcutr measures is ours too */
+		p.realtime = !timing_realtime(PEER_RT_PRIO, why, sizeof(why));
+		if (!p.realtime)
+			fprintf(stderr, "natlab-probe peer: %s\n", why);
 	}
 	if (rendezvous(&p)) {
 		p.outcome = "no-rendezvous";

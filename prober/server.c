@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/timing.h"
 #include "probe.h"
 #include "protocol.h"
 
@@ -302,6 +303,9 @@ static void accept_clients(struct server *s)
 	}
 }
 
+/* as the peers', below the wire's */
+#define SERVER_RT_PRIO 10
+
 int server_main(int argc, char *argv[])
 {
 	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(PROBE_PORT) };
@@ -323,6 +327,13 @@ int server_main(int argc, char *argv[])
 	    listen(s->lfd, 128) || bind(s->ufd, (struct sockaddr *)&addr, sizeof(addr))) {
 		fprintf(stderr, "natlab-probe server: %s\n", strerror(errno));
 		return 1;
+	}
+	{
+		char why[160];
+
+		/* it relays dcutr's round trip: its wake-ups are in that measurement */
+		if (timing_realtime(SERVER_RT_PRIO, why, sizeof(why)))
+			fprintf(stderr, "natlab-probe server: %s\n", why);
 	}
 	printf("ready\n");
 	fflush(stdout);

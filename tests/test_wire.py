@@ -4,6 +4,7 @@ import json
 import os
 import socket
 import statistics
+import struct
 import subprocess
 import threading
 import time
@@ -82,10 +83,17 @@ def test_rtt_follows_configured_delay(make_lab, delay, sides):
     assert abs(got - want) <= 0.2 + 0.01 * want, f"median RTT {got:.3f} ms, configured {want} ms"
 
 
+# SO_TIMESTAMPNS and its control message (asm-generic; Python's socket module lacks them)
+SO_TIMESTAMPNS = 35
+
+
 def one_way(lab, n, spacing):
     """Sends n datagrams x -> y, spacing seconds apart; returns the one-way delay (ms)
-    of each that arrived, measured on the shared monotonic clock."""
+    of each that arrived: from the sender's clock right before sendto to the kernel's
+    receive timestamp at y (all namespaces share the real-time clock). The
+    receiver's own wake-up is left out: it is this test's, not the wire's."""
     rx = lab.sock("y", bind=(lab.addr("y"), 7001))
+    rx.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     tx = lab.sock("x")
     got = {}
     # the first datagram waits for ARP across the wire: send it before measuring,
@@ -103,14 +111,15 @@ def one_way(lab, n, spacing):
         rx.settimeout(1.0)
         while True:
             try:
-                data = rx.recv(64)
+                data, anc, _, _ = rx.recvmsg(64, 64)
             except socket.timeout:
                 return
-            now = time.monotonic_ns()
-            if data == b"warm":
+            stamps = [d for level, kind, d in anc if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS]
+            if data == b"warm" or not stamps:
                 continue
+            sec, nsec = struct.unpack("qq", stamps[0][:16])
             seq, sent = data.decode().split()
-            got[int(seq)] = (now - int(sent)) / 1e6
+            got[int(seq)] = (sec * 10**9 + nsec - int(sent)) / 1e6
 
     t = threading.Thread(target=receive)
     t.start()
@@ -119,7 +128,8 @@ def one_way(lab, n, spacing):
         # paced against the clock, so a late wake-up does not bunch the rest
         while time.monotonic() < start + i * spacing:
             time.sleep(0.0005)
-        tx.sendto(f"{i} {time.monotonic_ns()}".encode(), (lab.addr("y"), 7001))
+        msg = f"{i} {time.clock_gettime_ns(time.CLOCK_REALTIME)}".encode()
+        tx.sendto(msg, (lab.addr("y"), 7001))
     t.join()
     return got
 

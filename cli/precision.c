@@ -1,0 +1,292 @@
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "precision.h"
+
+struct values {
+	double *v;
+	size_t n, cap;
+};
+
+static int values_add(struct values *s, double x)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		double *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = x;
+	return 0;
+}
+
+static int by_value(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* nearest rank: the smallest value with at least q of all at or below it */
+static double quantile(struct values *s, double q)
+{
+	size_t k = (size_t)ceil(q * (double)s->n);
+
+	qsort(s->v, s->n, sizeof(*s->v), by_value);
+	return s->v[k ? k - 1 : 0];
+}
+
+/* one list of values per strategy, in the order strategies first appear */
+struct by_strategy {
+	char name[32];
+	struct values emit, late;
+	unsigned records, off;
+};
+
+#define MAX_STRATEGIES 32
+
+static struct by_strategy *strategy_of(struct by_strategy *t, int *n, const char *name)
+{
+	for (int i = 0; i < *n; i++)
+		if (!strcmp(t[i].name, name))
+			return &t[i];
+	if (*n == MAX_STRATEGIES)
+		return NULL;
+	snprintf(t[*n].name, sizeof(t[*n].name), "%s", name);
+	return &t[(*n)++];
+}
+
+static json_t *round3(double x)
+{
+	return json_real(round(x * 1000) / 1000);
+}
+
+static json_t *warn(json_t *warnings, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static json_t *warn(json_t *warnings, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	json_array_append_new(warnings, json_string(buf));
+	return warnings;
+}
+
+/* The wire's lateness histograms of every lab, merged: p50 and p99 in us. */
+static int wire_figures(const char *dir, json_t *out, json_t *warnings, struct diag *d)
+{
+	char path[4096], line[1 << 16];
+	static const int buckets = 10000;
+	unsigned long long *count = calloc((size_t)buckets, sizeof(*count)), frames = 0, sum = 0;
+	bool realtime = true;
+	int lineno = 0, labs = 0;
+	FILE *f;
+
+	if (!count)
+		return diag_set(d, "out of memory");
+	snprintf(path, sizeof(path), "%s/wire.jsonl", dir);
+	f = fopen(path, "re");
+	if (!f && errno != ENOENT) {
+		free(count);
+		return diag_set(d, "%s: %s", path, strerror(errno));
+	}
+	while (f && fgets(line, sizeof(line), f)) {
+		json_error_t e;
+		json_t *j = json_loads(line, 0, &e), *pair;
+		size_t i;
+
+		lineno++;
+		if (!json_is_object(j)) {
+			json_decref(j);
+			fclose(f);
+			free(count);
+			return diag_set(d, "%s:%d: not a JSON object", path, lineno);
+		}
+		labs++;
+		realtime &= json_is_true(json_object_get(j, "realtime"));
+		json_array_foreach(json_object_get(j, "late_us"), i, pair) {
+			json_int_t us = json_integer_value(json_array_get(pair, 0));
+			json_int_t n = json_integer_value(json_array_get(pair, 1));
+
+			if (us < 0 || n < 0)
+				continue;
+			count[us < buckets ? us : buckets - 1] += (unsigned long long)n;
+			frames += (unsigned long long)n;
+		}
+		json_decref(j);
+	}
+	if (f)
+		fclose(f);
+	if (!frames) {
+		json_object_set_new(out, "wire_delay_error_us", json_null());
+		free(count);
+		return 0;
+	}
+	{
+		json_t *w = json_object();
+		double p50 = -1, p99 = -1;
+
+		for (int us = 0; us < buckets; us++) {
+			sum += count[us];
+			if (p50 < 0 && sum * 2 >= frames)
+				p50 = us;
+			if (p99 < 0 && sum * 100 >= frames * 99)
+				p99 = us;
+		}
+		json_object_set_new(w, "p50", json_integer((json_int_t)p50));
+		json_object_set_new(w, "p99", json_integer((json_int_t)p99));
+		json_object_set_new(w, "frames", json_integer((json_int_t)frames));
+		json_object_set_new(w, "labs", json_integer(labs));
+		json_object_set_new(w, "realtime", json_boolean(realtime));
+		json_object_set_new(out, "wire_delay_error_us", w);
+		if (p50 > PRECISION_WIRE_P50_US || p99 > PRECISION_WIRE_P99_US)
+			warn(warnings, "the wire released frames %g us late at the median and %g us at p99 "
+				       "(bound: %d and %d)", p50, p99, PRECISION_WIRE_P50_US, PRECISION_WIRE_P99_US);
+		if (!realtime)
+			warn(warnings, "a wire ran without real-time scheduling (see its log)");
+	}
+	free(count);
+	return 0;
+}
+
+json_t *precision_of_run(const char *dir, double timer_p50, double timer_p99, struct diag *d)
+{
+	struct by_strategy *t = calloc(MAX_STRATEGIES, sizeof(*t));
+	json_t *out = json_object(), *warnings = json_array(), *emit = json_object(),
+	       *late = json_object(), *off = json_object(), *bounds;
+	char path[4096], *line = NULL;
+	size_t cap = 0;
+	unsigned records = 0, off_all = 0;
+	int n = 0, lineno = 0;
+	FILE *f;
+
+	if (!t)
+		goto fail_mem;
+	snprintf(path, sizeof(path), "%s/attempts.jsonl", dir);
+	f = fopen(path, "re");
+	if (!f) {
+		diag_set(d, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		json_error_t e;
+		json_t *r = json_loads(line, 0, &e), *timing, *sl, *x;
+		struct by_strategy *b;
+		const char *name;
+		size_t i;
+
+		lineno++;
+		name = json_string_value(json_object_get(r, "strategy"));
+		if (!name) {
+			diag_set(d, "%s:%d: not an attempt record", path, lineno);
+			json_decref(r);
+			fclose(f);
+			goto fail;
+		}
+		b = strategy_of(t, &n, name);
+		if (!b) {
+			json_decref(r);
+			continue;
+		}
+		records++;
+		b->records++;
+		if (json_is_false(json_object_get(r, "on_schedule"))) {
+			b->off++;
+			off_all++;
+		}
+		timing = json_object_get(r, "timing");
+		/* every attempt, on schedule or not: the ones run again are imprecision too */
+		if (json_is_number(x = json_object_get(timing, "emit_error_ms")))
+			values_add(&b->emit, json_number_value(x));
+		sl = json_object_get(timing, "send_late_us");
+		json_array_foreach(sl, i, x)
+			if (json_is_number(x))
+				values_add(&b->late, json_number_value(x));
+		json_decref(r);
+	}
+	free(line);
+	fclose(f);
+
+	if (timer_p50 >= 0) {
+		json_object_set_new(out, "timer_late_us", json_pack("{s:o,s:o}", "p50", round3(timer_p50),
+								    "p99", round3(timer_p99)));
+		if (timer_p99 > PRECISION_TIMER_P99_US)
+			warn(warnings, "timer wake-ups were %.0f us late at p99 when the run began (bound: %d): "
+				       "the machine is starved", timer_p99, PRECISION_TIMER_P99_US);
+	} else {
+		json_object_set_new(out, "timer_late_us", json_null());
+	}
+	if (wire_figures(dir, out, warnings, d))
+		goto fail;
+	for (int i = 0; i < n; i++) {
+		struct by_strategy *b = &t[i];
+		double share = b->records ? (double)b->off / b->records : 0;
+
+		if (b->emit.n) {
+			double p50 = quantile(&b->emit, 0.5), p95 = quantile(&b->emit, 0.95);
+
+			json_object_set_new(emit, b->name, json_pack("{s:o,s:o,s:i}", "p50", round3(p50), "p95",
+								      round3(p95), "n", (json_int_t)b->emit.n));
+			if (p50 > PRECISION_EMIT_P50_MS || p95 > PRECISION_EMIT_P95_MS)
+				warn(warnings, "%s: the NATs emitted %.3f ms (p50) and %.3f ms (p95) off the "
+					       "skew asked (bound: %g and %g)", b->name, p50, p95,
+				     PRECISION_EMIT_P50_MS, PRECISION_EMIT_P95_MS);
+		}
+		if (b->late.n)
+			json_object_set_new(late, b->name, json_pack("{s:o,s:o,s:i}", "p50",
+								      round3(quantile(&b->late, 0.5)), "p99",
+								      round3(quantile(&b->late, 0.99)), "n",
+								      (json_int_t)b->late.n));
+		json_object_set_new(off, b->name, round3(share));
+		if (share > PRECISION_OFF_SCHEDULE)
+			warn(warnings, "%s: %u of %u attempts ran off schedule (%.1f %%; bound: %g %%)", b->name,
+			     b->off, b->records, 100 * share, 100 * PRECISION_OFF_SCHEDULE);
+		free(b->emit.v);
+		free(b->late.v);
+	}
+	json_object_set_new(off, "all", round3(records ? (double)off_all / records : 0));
+	json_object_set_new(out, "emit_error_ms", emit);
+	json_object_set_new(out, "send_late_us", late);
+	json_object_set_new(out, "off_schedule", off);
+	bounds = json_pack("{s:{s:i,s:i},s:{s:f,s:f},s:f,s:{s:i}}", "wire_delay_error_us", "p50",
+			   PRECISION_WIRE_P50_US, "p99", PRECISION_WIRE_P99_US, "emit_error_ms", "p50",
+			   PRECISION_EMIT_P50_MS, "p95", PRECISION_EMIT_P95_MS, "off_schedule",
+			   PRECISION_OFF_SCHEDULE, "timer_late_us", "p99", PRECISION_TIMER_P99_US);
+	json_object_set_new(out, "bounds", bounds);
+	json_object_set_new(out, "warnings", warnings);
+	free(t);
+	return out;
+fail_mem:
+	diag_set(d, "out of memory");
+fail:
+	for (int i = 0; t && i < n; i++) {
+		free(t[i].emit.v);
+		free(t[i].late.v);
+	}
+	free(t);
+	json_decref(out);
+	json_decref(warnings);
+	json_decref(emit);
+	json_decref(late);
+	json_decref(off);
+	return NULL;
+}
+
+void precision_print_warnings(FILE *f, const json_t *precision, const char *lead)
+{
+	size_t i;
+	json_t *w;
+
+	json_array_foreach(json_object_get(precision, "warnings"), i, w)
+		fprintf(f, "%s%s\n", lead, json_string_value(w));
+}

@@ -1,0 +1,141 @@
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+
+#include "timing.h"
+
+void timing_init(struct timing *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->early_ns = TIMING_EARLY_DEFAULT_NS;
+	/* the default 50 us timer slack would show in every wake-up */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+}
+
+int64_t timing_now(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int by_value(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+
+	return (a > b) - (a < b);
+}
+
+void timing_track(struct timing *t, int64_t target, int64_t woke)
+{
+	int64_t v[TIMING_RING], e;
+	unsigned n;
+
+	t->late[t->n++ % TIMING_RING] = woke > target ? woke - target : 0;
+	n = t->n < TIMING_RING ? t->n : TIMING_RING;
+	memcpy(v, t->late, n * sizeof(v[0]));
+	qsort(v, n, sizeof(v[0]), by_value);
+	/* the 90th percentile of the last few: the rare later wake-up comes from a
+	 * stolen or busy CPU, which a longer spin would only make busier */
+	e = v[(n * 9) / 10] + 10000;
+	/* the default stands until there is something to go on, unless it is short */
+	if (n < 8 && e < TIMING_EARLY_DEFAULT_NS)
+		e = TIMING_EARLY_DEFAULT_NS;
+	t->early_ns = e < TIMING_EARLY_MIN_NS ? TIMING_EARLY_MIN_NS
+		    : e > TIMING_EARLY_MAX_NS ? TIMING_EARLY_MAX_NS : e;
+}
+
+int64_t timing_sleep_until(struct timing *t, clockid_t clk, int64_t deadline)
+{
+	int64_t now = timing_now(clk), target;
+
+	if (deadline - now > TIMING_STEPS_FOR_NS) {
+		int64_t until = deadline - TIMING_STEPS_FOR_NS;
+		struct timespec ts = { .tv_sec = until / 1000000000LL, .tv_nsec = until % 1000000000LL };
+
+		while (clock_nanosleep(clk, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		now = timing_now(clk);
+	}
+	/* the rest of a long wait is slept in steps, each one a measurement of this moment's
+	 * wake-ups, so the last step wakes early by what the machine does now */
+	while (deadline - now > t->early_ns + 2 * TIMING_STEP_NS) {
+		int64_t step = now + TIMING_STEP_NS;
+		struct timespec ts = { .tv_sec = step / 1000000000LL, .tv_nsec = step % 1000000000LL };
+
+		while (clock_nanosleep(clk, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		now = timing_now(clk);
+		timing_track(t, step, now);
+	}
+	target = deadline - t->early_ns;
+	if (target > now) {
+		struct timespec ts = { .tv_sec = target / 1000000000LL, .tv_nsec = target % 1000000000LL };
+
+		while (clock_nanosleep(clk, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		now = timing_now(clk);
+		timing_track(t, target, now);
+	}
+	while (now < deadline) {
+		timing_spin_yield();
+		now = timing_now(clk);
+	}
+	return now - deadline;
+}
+
+void timing_spin_yield(void)
+{
+	/* a real-time spinner would keep every other one of its priority off this
+	 * core until its deadline: it lets them run between its looks at the clock */
+	sched_yield();
+}
+
+void timing_measure_late(int n, int64_t step_ns, int64_t *p50, int64_t *p99)
+{
+	int64_t *v = calloc((size_t)n, sizeof(*v));
+
+	*p50 = *p99 = 0;
+	if (!v || n <= 0) {
+		free(v);
+		return;
+	}
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	for (int i = 0; i < n; i++) {
+		int64_t target = timing_now(CLOCK_MONOTONIC) + step_ns;
+		struct timespec ts = { .tv_sec = target / 1000000000LL, .tv_nsec = target % 1000000000LL };
+
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		v[i] = timing_now(CLOCK_MONOTONIC) - target;
+	}
+	qsort(v, (size_t)n, sizeof(v[0]), by_value);
+	*p50 = v[n / 2];
+	*p99 = v[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
+	free(v);
+}
+
+int timing_realtime(int prio, char *why, size_t len)
+{
+	struct sched_param sp = { .sched_priority = prio };
+
+	if (getenv("NATLAB_NO_REALTIME")) {
+		snprintf(why, len, "NATLAB_NO_REALTIME is set: timing at normal priority");
+		return -1;
+	}
+	if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp)) {
+		snprintf(why, len, "no real-time scheduling (%s): timing at normal priority", strerror(errno));
+		return -1;
+	}
+	/* a page fault in the middle of a deadline costs more than the deadline's margin */
+	if (!getenv("NATLAB_NO_MLOCK") && mlockall(MCL_CURRENT | MCL_FUTURE)) {
+		snprintf(why, len, "real-time, but memory not locked (%s)", strerror(errno));
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,50 @@
+/* Keeping time on a busy machine: a timer wakes a process 40-200 us late on a
+ * virtualised 2-core host, so a deadline is met by waking early by the lateness
+ * measured so far and spinning the short rest. Real-time scheduling keeps other
+ * work from standing between a wake-up and the deadline. One struct per user:
+ * no state shared between labs or threads. */
+#ifndef NATLAB_TIMING_H
+#define NATLAB_TIMING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define TIMING_RING 64
+/* the longest spin: beyond this a wake-up is counted late instead of spun for */
+#define TIMING_EARLY_MAX_NS 500000
+#define TIMING_EARLY_MIN_NS 20000
+/* what a process starts with before it has measured its own wake-ups: the p99 of
+ * timer lateness measured on loaded 2-core VMs of this project's kind */
+#define TIMING_EARLY_DEFAULT_NS 250000
+/* a long sleep goes in steps of this, each one measuring the wake-ups */
+#define TIMING_STEP_NS 1000000
+#define TIMING_STEPS_FOR_NS 20000000
+
+struct timing {
+	int64_t early_ns;          /* wake this much before a deadline, then spin */
+	int64_t late[TIMING_RING]; /* the last coarse wake-ups against their targets */
+	unsigned n;
+};
+
+void timing_init(struct timing *t);
+int64_t timing_now(clockid_t clk);
+/* Sleeps until `deadline` (ns on clk, absolute), waking early and spinning.
+ * Returns how late the return is, ns (>= 0). */
+int64_t timing_sleep_until(struct timing *t, clockid_t clk, int64_t deadline);
+/* One turn of a spin: lets other real-time work of the same priority run. */
+void timing_spin_yield(void);
+/* Records one coarse wake-up that was aimed at `target` and came at `woke`, and
+ * adjusts early_ns: the 95th percentile of the last TIMING_RING plus a margin. */
+void timing_track(struct timing *t, int64_t target, int64_t woke);
+
+/* Timer lateness of this process as it is scheduled now: n sleeps of `step_ns`,
+ * p50 and p99 of how late each wake-up came. Takes about n * step_ns. */
+void timing_measure_late(int n, int64_t step_ns, int64_t *p50, int64_t *p99);
+
+/* SCHED_FIFO at `prio` and memory locked. 0, or -1 with the reason in why (the
+ * caller goes on at normal priority and says so). */
+int timing_realtime(int prio, char *why, size_t len);
+
+#endif
