@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 usage="usage: ./run_all.sh [-j N] [--no-behaviour] [SCENARIO.ini...]"
-jobs=$(nproc)
+jobs=""   # natlab run chooses from the cores and the timer precision it measures
 behaviour=1
 scenarios=()
 while [ $# -gt 0 ]; do
@@ -43,8 +43,8 @@ run_id=$(date -u +%Y%m%dT%H%M%SZ)
 out=results/$run_id
 mkdir -p "$out"
 start=$(date +%s.%N)
-echo "natlab: ${#scenarios[@]} scenario(s), $jobs busy labs at most -> $out" >&2
-./build/natlab run -j "$jobs" --out "$out" "${scenarios[@]}" >/dev/null
+echo "natlab: ${#scenarios[@]} scenario(s) -> $out" >&2
+./build/natlab run ${jobs:+-j "$jobs"} --out "$out" "${scenarios[@]}" >/dev/null
 rc=$?
 end=$(date +%s.%N)
 ln -sfn "$run_id" results/latest
@@ -69,7 +69,8 @@ else
 	bt=0
 fi
 
-# meta.json: what ran, on what, with which inputs
+# meta.json: what ran, on what, with which inputs, and (natlab run's part, kept as
+# it wrote it) what the run did and how precisely it kept time
 jstr() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | tr -d '\n')"; }
 {
 	echo "{"
@@ -84,7 +85,7 @@ jstr() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | tr -
 	echo "    \"libpcap\": $(jstr "$(dpkg-query -W -f='${Version}' libpcap0.8 2>/dev/null)"),"
 	echo "    \"jansson\": $(jstr "$(pkg-config --modversion jansson 2>/dev/null)")"
 	echo "  },"
-	echo "  \"jobs\": $jobs,"
+	echo "  \"jobs\": ${jobs:-null},"
 	echo "  \"scenarios\": ["
 	n=0
 	for s in "${scenarios[@]}"; do
@@ -99,9 +100,9 @@ jstr() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | tr -
 	echo "  \"attempts\": $attempts,"
 	echo "  \"wall_s\": $wall,"
 	echo "  \"check\": $(jstr "$(tail -n 1 "$out/check.txt")"),"
-	echo "  \"behaviour\": $(jstr "$btest")"
-	echo "}"
-} >"$out/meta.json"
+	echo "  \"behaviour\": $(jstr "$btest"),"
+	tail -n +2 "$out/meta.json"
+} >"$out/meta.json.new" && mv "$out/meta.json.new" "$out/meta.json"
 
 ./build/natlab report "$out" || exit 1
 printf 'natlab: %d records in %.1f s (%.1f attempts/s); report: %s/report.md\n' \

@@ -14,9 +14,13 @@
  *   wirebench owd-recv PORT N SECONDS      prints the one-way delay of each datagram, in us, one
  *                                          a line: its kernel receive time (SO_TIMESTAMPNS) less
  *                                          its send time (every namespace shares CLOCK_REALTIME);
- *                                          until N arrived or SECONDS passed; echoes warm-ups */
+ *                                          until N arrived or SECONDS passed; echoes warm-ups
+ *   wirebench hog CPU ON_MS OFF_MS SECONDS  starves core CPU on purpose (bench/starve.sh): real-time
+ *                                          priority 50, above natlab's, spinning ON_MS then sleeping
+ *                                          OFF_MS, for SECONDS at most */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -283,6 +287,26 @@ int main(int argc, char *argv[])
 			return fprintf(stderr, "udp-ping: no answer\n"), 1;
 		printf("%.3f\n", rtt[got / 2]);
 		free(rtt);
+		return 0;
+	}
+	if (!strcmp(mode, "hog") && argc == 6) {
+		cpu_set_t set;
+		struct sched_param sp = { .sched_priority = 50 };
+		double on = atof(argv[3]) / 1e3, off = atof(argv[4]) / 1e3, end = now() + atof(argv[5]);
+
+		CPU_ZERO(&set);
+		CPU_SET(atoi(argv[2]), &set);
+		if (sched_setaffinity(0, sizeof(set), &set) || sched_setscheduler(0, SCHED_FIFO, &sp)) {
+			perror("wirebench hog");
+			return 1;
+		}
+		while (now() < end) {
+			double until = now() + on;
+
+			while (now() < until)
+				;
+			usleep((useconds_t)(off * 1e6));
+		}
 		return 0;
 	}
 	if (!strcmp(mode, "owd-send") && argc == 6)

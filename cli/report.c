@@ -10,7 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cells.h"
+#include "precision.h"
 #include "subcommands.h"
 
 static const char usage[] =
@@ -211,7 +214,35 @@ static bool window(const struct cells *t, int from, int to, bool (*ok)(const str
 	return true;
 }
 
-static int write_windows(const struct cells *t, const char *dir, FILE *rep)
+/* How far an edge of a measured window could lie from where it is written: the
+ * sweep's step to the next skew tried beyond it; -1 when nothing was tried beyond
+ * (the window may be wider than the sweep). */
+static double edge_step(const struct cells *t, int from, int to, double edge, int dir)
+{
+	for (int k = from; k < to; k++)
+		if (t->c[k].skew_ms == edge)
+			return k + dir >= from && k + dir < to ? fabs(t->c[k + dir].skew_ms - edge) : -1;
+	return -1;
+}
+
+/* The run's timing precision for a strategy: the p95 of |emitted skew - asked|,
+ * from meta.json; -1 when the run did not state it. */
+static double strategy_precision(const json_t *precision, const char *strategy)
+{
+	json_t *x = json_object_get(json_object_get(json_object_get(precision, "emit_error_ms"), strategy), "p95");
+
+	return json_is_number(x) ? json_number_value(x) : -1;
+}
+
+static void fmt_edge(char *buf, size_t len, double edge, double step)
+{
+	if (step < 0)
+		snprintf(buf, len, "%s%g", edge < 0 ? "≤ " : "≥ ", edge); /* the sweep ended inside */
+	else
+		snprintf(buf, len, "%g", edge);
+}
+
+static int write_windows(const struct cells *t, const char *dir, FILE *rep, const json_t *precision)
 {
 	int rc = 0, rows = 0;
 	FILE *csv = open_out(dir, "windows.csv", &rc);
@@ -219,41 +250,106 @@ static int write_windows(const struct cells *t, const char *dir, FILE *rep)
 	if (rc)
 		return rc;
 	fputs("scenario,strategy,profile_a,profile_b,rtt_ms,skews,skew_min_ms,skew_max_ms,"
-	      "measured_lo_ms,measured_hi_ms,predicted_lo_ms,predicted_hi_ms\n", csv);
+	      "measured_lo_ms,measured_hi_ms,predicted_lo_ms,predicted_hi_ms,step_lo_ms,step_hi_ms,"
+	      "emit_p95_ms\n", csv);
 	for (int k = 0; k < t->n;) {
 		int end = cells_series_end(t, k);
 		double mlo, mhi, plo, phi;
 		bool m, p;
-		char ms[2][32] = { "-", "-" }, ps[2][32] = { "-", "-" };
+		char ms[2][32] = { "-", "-" }, ps[2][32] = { "-", "-" }, steps[2][32] = { "", "" },
+		     res[64] = "-", prec[32] = "", ms_csv[2][32];
+		double step[2] = { -1, -1 }, emit_p95 = strategy_precision(precision, t->c[k].strategy);
 
+		if (emit_p95 >= 0)
+			snprintf(prec, sizeof(prec), "%g", emit_p95);
 		if (end - k >= 3) {
 			m = window(t, k, end, success, &mlo, &mhi);
 			p = window(t, k, end, cell_predicted_success, &plo, &phi);
 			if (m) {
-				snprintf(ms[0], 32, "%g", mlo);
-				snprintf(ms[1], 32, "%g", mhi);
+				step[0] = edge_step(t, k, end, mlo, -1);
+				step[1] = edge_step(t, k, end, mhi, +1);
+				fmt_edge(ms[0], 32, mlo, step[0]);
+				fmt_edge(ms[1], 32, mhi, step[1]);
+				snprintf(ms_csv[0], 32, "%g", mlo);
+				snprintf(ms_csv[1], 32, "%g", mhi);
+				for (int e = 0; e < 2; e++)
+					if (step[e] >= 0)
+						snprintf(steps[e], 32, "%g", step[e]);
+				snprintf(res, sizeof(res), "%s / %s%s%s", step[0] >= 0 ? steps[0] : "-",
+					 step[1] >= 0 ? steps[1] : "-", emit_p95 >= 0 ? " · ±" : "", prec);
 			}
 			if (p) {
 				snprintf(ps[0], 32, "%g", plo);
 				snprintf(ps[1], 32, "%g", phi);
 			}
-			fprintf(csv, "%s,%s,%s,%s,%g,%d,%g,%g,%s,%s,%s,%s\n", t->c[k].scenario,
+			fprintf(csv, "%s,%s,%s,%s,%g,%d,%g,%g,%s,%s,%s,%s,%s,%s,%s\n", t->c[k].scenario,
 				t->c[k].strategy, t->c[k].a, t->c[k].b, t->c[k].rtt_ms, end - k,
-				t->c[k].skew_ms, t->c[end - 1].skew_ms, ms[0], ms[1], ps[0], ps[1]);
+				t->c[k].skew_ms, t->c[end - 1].skew_ms, m ? ms_csv[0] : "-", m ? ms_csv[1] : "-",
+				ps[0], ps[1], steps[0], steps[1], prec);
 			if (!rows++)
 				fputs("\n## Timing windows\n\nThe skews around 0 at which the punch "
 				      "succeeds (at least half the attempts), measured and predicted; "
-				      "all in ms. Data: [windows.csv](windows.csv).\n\n"
-				      "| scenario | strategy | a | b | RTT | measured | predicted |\n"
-				      "|---|---|---|---|---|---|---|\n", rep);
-			fprintf(rep, "| %s | %s | %s | %s | %g | %s … %s | %s … %s |\n", t->c[k].scenario,
-				t->c[k].strategy, t->c[k].a, t->c[k].b, t->c[k].rtt_ms, ms[0], ms[1],
+				      "all in ms. An edge is good to the sweep's step beyond it (lo / hi) and "
+				      "to the run's timing precision (the p95 of |skew the NATs emitted − "
+				      "skew asked| for the strategy); \"≥ X\" where the sweep ended inside "
+				      "the window. Data: [windows.csv](windows.csv).\n\n"
+				      "| scenario | strategy | a | b | RTT | measured | resolution: step lo / hi · precision | predicted |\n"
+				      "|---|---|---|---|---|---|---|---|\n", rep);
+			fprintf(rep, "| %s | %s | %s | %s | %g | %s … %s | %s | %s … %s |\n", t->c[k].scenario,
+				t->c[k].strategy, t->c[k].a, t->c[k].b, t->c[k].rtt_ms, ms[0], ms[1], res,
 				ps[0], ps[1]);
 		}
 		k = end;
 	}
 	fclose(csv);
 	return 0;
+}
+
+static const char *within(bool ok)
+{
+	return ok ? "within" : "**outside**";
+}
+
+/* The run's own precision (meta.json), each figure beside its documented bound. */
+static void write_precision(FILE *rep, const json_t *p)
+{
+	json_t *x, *v;
+	const char *name;
+
+	fputs("\n## Precision\n\nHow well the lab kept its own timing in this run (README, "
+	      "\"Precision\"); from [meta.json](meta.json).\n\n", rep);
+	if (!p) {
+		fputs("This run states none (no meta.json with a precision object).\n", rep);
+		return;
+	}
+	fputs("| figure | measured | bound | |\n|---|---|---|---|\n", rep);
+	x = json_object_get(p, "timer_late_us");
+	if (json_is_object(x))
+		fprintf(rep, "| timer wake-up lateness at the start, p50 / p99 | %.0f / %.0f µs | p99 ≤ %d µs | %s |\n",
+			json_number_value(json_object_get(x, "p50")), json_number_value(json_object_get(x, "p99")),
+			PRECISION_TIMER_P99_US,
+			within(json_number_value(json_object_get(x, "p99")) <= PRECISION_TIMER_P99_US));
+	x = json_object_get(p, "wire_delay_error_us");
+	if (json_is_object(x))
+		fprintf(rep, "| the wire's delay error (applied − configured), p50 / p99, %lld frames | %lld / %lld µs | %d / %d µs | %s |\n",
+			(long long)json_integer_value(json_object_get(x, "frames")),
+			(long long)json_integer_value(json_object_get(x, "p50")),
+			(long long)json_integer_value(json_object_get(x, "p99")), PRECISION_WIRE_P50_US,
+			PRECISION_WIRE_P99_US,
+			within(json_integer_value(json_object_get(x, "p50")) <= PRECISION_WIRE_P50_US &&
+			       json_integer_value(json_object_get(x, "p99")) <= PRECISION_WIRE_P99_US));
+	json_object_foreach(json_object_get(p, "emit_error_ms"), name, v) {
+		double p50 = json_number_value(json_object_get(v, "p50")), p95 = json_number_value(json_object_get(v, "p95"));
+
+		fprintf(rep, "| `%s`: \\|skew the NATs emitted − skew asked\\|, p50 / p95, %lld attempts | %.3f / %.3f ms | %g / %g ms | %s |\n",
+			name, (long long)json_integer_value(json_object_get(v, "n")), p50, p95,
+			PRECISION_EMIT_P50_MS, PRECISION_EMIT_P95_MS,
+			within(p50 <= PRECISION_EMIT_P50_MS && p95 <= PRECISION_EMIT_P95_MS));
+	}
+	json_object_foreach(json_object_get(p, "off_schedule"), name, v)
+		fprintf(rep, "| `%s`: attempts off schedule (run again) | %.1f %% | ≤ %g %% | %s |\n", name,
+			100 * json_number_value(v), 100 * PRECISION_OFF_SCHEDULE,
+			within(json_number_value(v) <= PRECISION_OFF_SCHEDULE));
 }
 
 /* ---- plots: data files and one gnuplot script in RUN_DIR/plots ---- */
@@ -501,6 +597,8 @@ int report_main(int argc, char *argv[])
 	struct cells t;
 	int n_st = 0, rc, attempts = 0, off = 0;
 	FILE *rep = NULL, *gp = NULL, *findings = NULL;
+	json_t *meta, *precision;
+	json_error_t jerr;
 	char *fbuf = NULL;
 	size_t flen = 0;
 
@@ -508,6 +606,9 @@ int report_main(int argc, char *argv[])
 		return 0;
 	if (argc != 2 || argv[1][0] == '-')
 		return usage_error(usage);
+	snprintf(path, sizeof(path), "%s/meta.json", argv[1]);
+	meta = json_load_file(path, 0, &jerr);
+	precision = json_object_get(meta, "precision");
 	snprintf(path, sizeof(path), "%s/attempts.jsonl", argv[1]);
 	rc = cells_load(&t, path);
 	if (rc)
@@ -541,7 +642,7 @@ int report_main(int argc, char *argv[])
 				strategies[k], strategies[k]);
 		for (int k = 0; k < n_st; k++)
 			plot_heatmap(&t, plots, strategies[k], gp, body);
-		rc = write_windows(&t, argv[1], body);
+		rc = write_windows(&t, argv[1], body, precision);
 		plot_windows(&t, plots, gp, body);
 		fputs("\n## Distributions\n", body);
 		plot_distributions(&t, plots, gp, body);
@@ -552,7 +653,15 @@ int report_main(int argc, char *argv[])
 		findings = NULL;
 		struct stat st;
 
-		fprintf(rep, "# natlab run report\n\n%d attempts in %d cells (%d off schedule: the lab "
+		fputs("# natlab run report\n\n", rep);
+		if (json_array_size(json_object_get(precision, "warnings"))) {
+			fputs("> **Warning: this run did not keep the precision natlab documents.** Its "
+			      "figures are in [Precision](#precision); the records say which attempts "
+			      "were affected (`on_schedule`, `timing`).\n>\n", rep);
+			precision_print_warnings(rep, precision, "> - ");
+			fputc('\n', rep);
+		}
+		fprintf(rep, "%d attempts in %d cells (%d off schedule: the lab "
 			     "did not hold its own timing in them, so the tables leave them out). "
 			     "Records: [attempts.jsonl](attempts.jsonl)", attempts, t.n, off);
 		snprintf(path, sizeof(path), "%s/meta.json", argv[1]);
@@ -569,6 +678,7 @@ int report_main(int argc, char *argv[])
 			flen ? fbuf : "- none\n");
 		fputs(bbuf ? bbuf : "", rep);
 		free(bbuf);
+		write_precision(rep, precision);
 		if (!gnuplot(plots))
 			fprintf(stderr, "natlab: gnuplot failed or is missing (gnuplot-nox); the plots in %s are not drawn\n",
 				plots);
@@ -589,5 +699,6 @@ int report_main(int argc, char *argv[])
 			rc = fail(1, "%s: %s", final, strerror(errno));
 	}
 	cells_free(&t);
+	json_decref(meta);
 	return rc;
 }

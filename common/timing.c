@@ -133,7 +133,7 @@ int timing_realtime(int prio, char *why, size_t len)
 		return -1;
 	}
 	/* a page fault in the middle of a deadline costs more than the deadline's margin */
-	if (!getenv("NATLAB_NO_MLOCK") && mlockall(MCL_CURRENT | MCL_FUTURE)) {
+	if (mlockall(MCL_CURRENT | MCL_FUTURE)) {
 		snprintf(why, len, "real-time, but memory not locked (%s)", strerror(errno));
 		return -1;
 	}
