@@ -9,8 +9,8 @@
 # that already exists is not touched and counts as a failure). Exit 1 if any clone
 # failed. It clones REPO's committed HEAD: uncommitted changes are not tested.
 # Not part of `make bench`: a clone takes about 2 minutes (as root, labs need it).
-# Note: make check fails if any network namespace is left at its end, including
-# another user's labs, so run it on an otherwise quiet machine.
+# make check judges only the namespaces its own tests made, but other labs on the
+# machine load it: run it on an otherwise quiet machine.
 set -u
 N=${1:-5} REPO=${2:-.}
 [ "$(id -u)" = 0 ] || { echo "fresh-clones: needs root (make check builds labs)" >&2; exit 1; }
@@ -25,7 +25,7 @@ trap 'exit 130' INT TERM
 printf 'fresh clones of %s (%s), %s run(s) of .ci/run; logs in %s\n' \
 	"$REPO" "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')" "$N" "$logs"
 left=$(ip netns list 2>/dev/null | wc -l)
-[ "$left" = 0 ] || echo "  note: $left network namespace(s) exist now (other labs); if one is up when a make check ends, that run fails"
+[ "$left" = 0 ] || echo "  note: $left network namespace(s) exist now (other labs): they load the machine"
 passed=0 failed=0
 for ((i = 1; i <= N; i++)); do
 	dir=/tmp/natlab-fresh-$i log=$logs/run-$i.log

@@ -78,9 +78,9 @@ class Lab:
     def wan(self, node):
         return self.nodes[node]["wan"]
 
-    def sock(self, node, kind=socket.SOCK_DGRAM, bind=None, reuse=False):
+    def sock(self, node, kind=socket.SOCK_DGRAM, bind=None, reuse=False, proto=0):
         with netns(self.nodes[node]["netns"]):
-            s = socket.socket(socket.AF_INET, kind)
+            s = socket.socket(socket.AF_INET, kind, proto)
         self._socks.append(s)
         if reuse:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
