@@ -752,7 +752,8 @@ int wire_run(const struct wire_config *c, int ready_fd)
 			 * timer (about 0.1 %): it ends a little early and a short one follows. */
 			target = next;
 			if (w->out.n && next == w->out.v[0]->t)
-				target = next - now > 2000000 ? next - (next - now) / 256 : next - (uint64_t)w->tm.early_ns;
+				target = next - (uint64_t)w->tm.early_ns -
+					 (next - now > 2000000 ? (next - now) / 256 : 0);
 			tracked = target == next - (uint64_t)w->tm.early_ns;
 			its.it_value.tv_sec = (time_t)(target / 1000000000ULL);
 			its.it_value.tv_nsec = (long)(target % 1000000000ULL);
