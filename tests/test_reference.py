@@ -33,6 +33,8 @@ def test_reference_report_links_resolve_and_svgs_parse():
 
 def test_reference_tables_recompute_from_its_records(tmp_path):
     shutil.copy(os.path.join(REF, "attempts.jsonl"), tmp_path)
+    # the run's precision (the windows' resolution) is in its meta.json
+    shutil.copy(os.path.join(REF, "meta.json"), tmp_path)
     subprocess.run([NATLAB, "report", str(tmp_path)], check=True, capture_output=True)
     for name in sorted(os.listdir(REF)):
         if name.startswith("matrix-") or name == "windows.csv":
