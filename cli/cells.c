@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,15 @@ double samples_median(struct samples *s)
 {
 	qsort(s->v, (size_t)s->n, sizeof(*s->v), cmp_double);
 	return s->n % 2 ? s->v[s->n / 2] : (s->v[s->n / 2 - 1] + s->v[s->n / 2]) / 2;
+}
+
+/* Nearest rank: the smallest value with at least q of them at or below it. */
+double samples_quantile(struct samples *s, double q)
+{
+	int k = (int)ceil(q * s->n);
+
+	qsort(s->v, (size_t)s->n, sizeof(*s->v), cmp_double);
+	return s->v[k ? k - 1 : 0];
 }
 
 const char *cell_verdict(const struct cell *c)

@@ -32,6 +32,8 @@ void cells_free(struct cells *t);
 /* connected, relayed, failed (no attempt got through) or mixed */
 const char *cell_verdict(const struct cell *c);
 double samples_median(struct samples *s);
+/* Nearest rank: the smallest value with at least a share q of them at or below it. */
+double samples_quantile(struct samples *s, double q);
 int samples_add(struct samples *s, double v);
 /* Does the model predict that the attempts get through (connected or relayed)? */
 bool cell_predicted_success(const struct cell *c);

@@ -6,48 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cells.h"
 #include "precision.h"
-
-struct values {
-	double *v;
-	size_t n, cap;
-};
-
-static int values_add(struct values *s, double x)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 64;
-		double *v = realloc(s->v, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		s->v = v;
-		s->cap = cap;
-	}
-	s->v[s->n++] = x;
-	return 0;
-}
-
-static int by_value(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return (a > b) - (a < b);
-}
-
-/* nearest rank: the smallest value with at least q of all at or below it */
-static double quantile(struct values *s, double q)
-{
-	size_t k = (size_t)ceil(q * (double)s->n);
-
-	qsort(s->v, s->n, sizeof(*s->v), by_value);
-	return s->v[k ? k - 1 : 0];
-}
 
 /* one list of values per strategy, in the order strategies first appear */
 struct by_strategy {
 	char name[32];
-	struct values emit, late;
+	struct samples emit, late;
 	unsigned records, off;
 };
 
@@ -207,11 +172,11 @@ json_t *precision_of_run(const char *dir, double timer_p50, double timer_p99, st
 		timing = json_object_get(r, "timing");
 		/* every attempt, on schedule or not: the ones run again are imprecision too */
 		if (json_is_number(x = json_object_get(timing, "emit_error_ms")))
-			values_add(&b->emit, json_number_value(x));
+			samples_add(&b->emit, json_number_value(x));
 		sl = json_object_get(timing, "send_late_us");
 		json_array_foreach(sl, i, x)
 			if (json_is_number(x))
-				values_add(&b->late, json_number_value(x));
+				samples_add(&b->late, json_number_value(x));
 		json_decref(r);
 	}
 	free(line);
@@ -233,7 +198,7 @@ json_t *precision_of_run(const char *dir, double timer_p50, double timer_p99, st
 		double share = b->records ? (double)b->off / b->records : 0;
 
 		if (b->emit.n) {
-			double p50 = quantile(&b->emit, 0.5), p95 = quantile(&b->emit, 0.95);
+			double p50 = samples_quantile(&b->emit, 0.5), p95 = samples_quantile(&b->emit, 0.95);
 
 			json_object_set_new(emit, b->name, json_pack("{s:o,s:o,s:i}", "p50", round3(p50), "p95",
 								      round3(p95), "n", (json_int_t)b->emit.n));
@@ -244,8 +209,8 @@ json_t *precision_of_run(const char *dir, double timer_p50, double timer_p99, st
 		}
 		if (b->late.n)
 			json_object_set_new(late, b->name, json_pack("{s:o,s:o,s:i}", "p50",
-								      round3(quantile(&b->late, 0.5)), "p99",
-								      round3(quantile(&b->late, 0.99)), "n",
+								      round3(samples_quantile(&b->late, 0.5)), "p99",
+								      round3(samples_quantile(&b->late, 0.99)), "n",
 								      (json_int_t)b->late.n));
 		json_object_set_new(off, b->name, round3(share));
 		if (share > PRECISION_OFF_SCHEDULE)
