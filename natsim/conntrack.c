@@ -352,9 +352,9 @@ int ct_watch_forget(struct ct_watch *w, struct diag *d)
 			rc = diag_set(d, "ctnetlink delete: %s", strerror(errno));
 			break;
 		}
-		n = mnl_socket_recvfrom(w->req, buf, sizeof(buf));
+		n = mnl_socket_recvfrom(w->req, buf, sizeof(buf)); /* the answer overwrites nlh */
 		/* gone already (timed out, or closed and reaped) is as good as deleted */
-		if (n > 0 && mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, NULL, NULL) < 0 &&
+		if (n > 0 && mnl_cb_run(buf, (size_t)n, (unsigned)i + 1, portid, NULL, NULL) < 0 &&
 		    errno != ENOENT) {
 			rc = diag_set(d, "ctnetlink delete: %s", strerror(errno));
 			break;
