@@ -131,7 +131,7 @@ json_t *precision_of_run(const char *dir, double timer_p50, double timer_p99, st
 	       *late = json_object(), *off = json_object(), *bounds;
 	char path[4096], *line = NULL;
 	size_t cap = 0;
-	unsigned records = 0, off_all = 0;
+	unsigned records = 0, off_all = 0, not_rt = 0;
 	int n = 0, lineno = 0;
 	FILE *f;
 
@@ -170,6 +170,7 @@ json_t *precision_of_run(const char *dir, double timer_p50, double timer_p99, st
 			off_all++;
 		}
 		timing = json_object_get(r, "timing");
+		not_rt += json_is_false(json_object_get(timing, "realtime"));
 		/* every attempt, on schedule or not: the ones run again are imprecision too */
 		if (json_is_number(x = json_object_get(timing, "emit_error_ms")))
 			samples_add(&b->emit, json_number_value(x));
@@ -193,6 +194,9 @@ json_t *precision_of_run(const char *dir, double timer_p50, double timer_p99, st
 	}
 	if (wire_figures(dir, out, warnings, d))
 		goto fail;
+	if (not_rt)
+		warn(warnings, "in %u of %u attempts a peer ran without real-time scheduling "
+			       "(NATLAB_NO_REALTIME, or no CAP_SYS_NICE)", not_rt, records);
 	for (int i = 0; i < n; i++) {
 		struct by_strategy *b = &t[i];
 		double share = b->records ? (double)b->off / b->records : 0;

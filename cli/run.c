@@ -353,7 +353,7 @@ static json_t *attempt_timing(const struct scenario *s, const char *strategy, do
 {
 	double want = expected_emit_ms(s, strategy, skew_ms, side[0]);
 	json_t *emit = json_object_get(rec, "skew_emit_ms"), *late = json_array();
-	bool rt = true;
+	bool rt = true, told = false;
 
 	for (int i = 0; i < 2; i++) {
 		double sched = json_number_value(json_object_get(side[i], "syn_sched"));
@@ -361,13 +361,17 @@ static json_t *attempt_timing(const struct scenario *s, const char *strategy, do
 
 		json_array_append_new(late, sched > 0 && sent > 0 ? json_real(round((sent - sched) * 1e7) / 10)
 								  : json_null());
-		rt &= json_is_true(json_object_get(side[i], "realtime"));
+		/* a peer that never reported says nothing either way */
+		if (json_is_boolean(json_object_get(side[i], "realtime"))) {
+			rt &= json_is_true(json_object_get(side[i], "realtime"));
+			told = true;
+		}
 	}
-	return json_pack("{s:o,s:o,s:b}", "emit_error_ms",
+	return json_pack("{s:o,s:o,s:o}", "emit_error_ms",
 			 !isnan(want) && json_is_number(emit)
 				 ? json_real(round(fabs(json_number_value(emit) - want) * 1000) / 1000)
 				 : json_null(),
-			 "send_late_us", late, "realtime", rt);
+			 "send_late_us", late, "realtime", told ? json_boolean(rt) : json_null());
 }
 
 /* Until both peers have reported or `secs` have passed. */

@@ -94,6 +94,7 @@ def test_precision_recomputes_from_records(tmp_path):
     w = p["wire_delay_error_us"]
     expect += w["p50"] > bounds["wire_delay_error_us"]["p50"] or w["p99"] > bounds["wire_delay_error_us"]["p99"]
     expect += not w["realtime"]
+    expect += any(r["timing"]["realtime"] is False for r in recs)
     expect += t["p99"] > bounds["timer_late_us"]["p99"]
     assert len(p["warnings"]) == expect, p["warnings"]
     for warning in p["warnings"]:
