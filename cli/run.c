@@ -216,7 +216,7 @@ static int find_mapping(const struct ct_entry *e, void *arg)
 
 /* The endpoint the internet saw side `host`'s punch come from: follow its mapping
  * through every NAT above it. "" when a NAT holds none. */
-static void wire_endpoint(const struct scenario *s, struct ct_watch *const *watch, int host,
+static void wire_endpoint(const struct scenario *s, const char *id, struct ct_watch *const *watch, int host,
 			  uint16_t port, const char *peer_ep, uint8_t proto, char *out, size_t len,
 			  json_t *ext)
 {
@@ -239,9 +239,22 @@ static void wire_endpoint(const struct scenario *s, struct ct_watch *const *watc
 		struct ct_find f = { .int_addr = addr, .remote = peer.sin_addr, .int_port = port,
 				     .proto = proto };
 
-		if (!watch[nat])
-			return;
-		ct_watch_each(watch[nat], find_mapping, &f);
+		if (watch[nat]) {
+			ct_watch_each(watch[nat], find_mapping, &f);
+		} else {
+			/* no watch on this NAT (its socket could not be had): the dump,
+			 * which walks the whole table (see natsim/conntrack.h) */
+			char ns[128];
+			struct diag d;
+			int fd;
+
+			lab_netns_name(ns, sizeof(ns), id, s->nodes[nat].name);
+			fd = netns_open(ns);
+			if (fd < 0)
+				return;
+			ct_dump(fd, find_mapping, &f, &d);
+			close(fd);
+		}
 		if (!f.hit)
 			return;
 		addr = f.found.ext_addr;
@@ -478,7 +491,7 @@ static json_t *attempt(const struct scenario *s, const char *id, const struct ru
 		ext[i] = json_array();
 		wep[i][0] = '\0';
 		if (port > 0 && strcmp(strategy, "relay"))
-			wire_endpoint(s, watch, r->pair[i], (uint16_t)port,
+			wire_endpoint(s, id, watch, r->pair[i], (uint16_t)port,
 				      json_string_value(json_object_get(side[i], tcp ? "peer_tcp" : "peer_udp")),
 				      tcp ? IPPROTO_TCP : IPPROTO_UDP, wep[i], sizeof(wep[i]), ext[i]);
 		if (!s->nodes[r->pair[i]].parent && port > 0) {
