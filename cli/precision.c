@@ -50,7 +50,8 @@ static json_t *warn(json_t *warnings, const char *fmt, ...)
 /* The wire's lateness histograms of every lab, merged: p50 and p99 in us. */
 static int wire_figures(const char *dir, json_t *out, json_t *warnings, struct diag *d)
 {
-	char path[4096], line[1 << 16];
+	char path[4096], *line = NULL;
+	size_t cap = 0;
 	static const int buckets = 10000;
 	unsigned long long *count = calloc((size_t)buckets, sizeof(*count)), frames = 0, sum = 0;
 	bool realtime = true;
@@ -65,7 +66,7 @@ static int wire_figures(const char *dir, json_t *out, json_t *warnings, struct d
 		free(count);
 		return diag_set(d, "%s: %s", path, strerror(errno));
 	}
-	while (f && fgets(line, sizeof(line), f)) {
+	while (f && getline(&line, &cap, f) > 0) {
 		json_error_t e;
 		json_t *j = json_loads(line, 0, &e), *pair;
 		size_t i;
@@ -75,6 +76,7 @@ static int wire_figures(const char *dir, json_t *out, json_t *warnings, struct d
 			json_decref(j);
 			fclose(f);
 			free(count);
+			free(line);
 			return diag_set(d, "%s:%d: not a JSON object", path, lineno);
 		}
 		labs++;
@@ -92,6 +94,7 @@ static int wire_figures(const char *dir, json_t *out, json_t *warnings, struct d
 	}
 	if (f)
 		fclose(f);
+	free(line);
 	if (!frames) {
 		json_object_set_new(out, "wire_delay_error_us", json_null());
 		free(count);

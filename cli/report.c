@@ -611,8 +611,10 @@ int report_main(int argc, char *argv[])
 	precision = json_object_get(meta, "precision");
 	snprintf(path, sizeof(path), "%s/attempts.jsonl", argv[1]);
 	rc = cells_load(&t, path);
-	if (rc)
+	if (rc) {
+		json_decref(meta);
 		return rc;
+	}
 	for (int k = 0; k < t.n; k++) {
 		name_add(strategies, &n_st, t.c[k].strategy);
 		attempts += t.c[k].n + t.c[k].off_schedule;

@@ -204,7 +204,8 @@ static int find_mapping(const struct ct_entry *e, void *arg)
 	struct ct_find *f = arg;
 	struct ct_mapping m;
 
-	if (f->hit || e->proto != f->proto || !ct_entry_mapping(e, &m))
+	/* the last match: an entry made again within the attempt supersedes the first */
+	if (e->proto != f->proto || !ct_entry_mapping(e, &m))
 		return 0;
 	if (m.int_addr.s_addr == f->int_addr.s_addr && m.int_port == f->int_port &&
 	    (!f->remote.s_addr || m.remote_addr.s_addr == f->remote.s_addr)) {
@@ -1007,6 +1008,8 @@ static int write_meta(const char *outdir, long jobs, unsigned done, unsigned aga
 	/* "precision" on one line, last: a shell script can take it as it is */
 	prec = json_dumps(p, JSON_COMPACT);
 	json_decref(p);
+	if (!prec)
+		return fail(1, "out of memory");
 	snprintf(path, sizeof(path), "%s/meta.json", outdir);
 	snprintf(tmp, sizeof(tmp), "%s/.meta.json.tmp", outdir);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);

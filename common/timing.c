@@ -132,10 +132,9 @@ int timing_realtime(int prio, char *why, size_t len)
 		snprintf(why, len, "no real-time scheduling (%s): timing at normal priority", strerror(errno));
 		return -1;
 	}
-	/* a page fault in the middle of a deadline costs more than the deadline's margin */
-	if (mlockall(MCL_CURRENT | MCL_FUTURE)) {
+	/* a page fault in the middle of a deadline costs more than the deadline's
+	 * margin; without the lock the process stays real-time all the same */
+	if (mlockall(MCL_CURRENT | MCL_FUTURE))
 		snprintf(why, len, "real-time, but memory not locked (%s)", strerror(errno));
-		return -1;
-	}
 	return 0;
 }

@@ -43,8 +43,9 @@ void timing_track(struct timing *t, int64_t target, int64_t woke);
  * p50 and p99 of how late each wake-up came. Takes about n * step_ns. */
 void timing_measure_late(int n, int64_t step_ns, int64_t *p50, int64_t *p99);
 
-/* SCHED_FIFO at `prio` and memory locked. 0, or -1 with the reason in why (the
- * caller goes on at normal priority and says so). */
+/* SCHED_FIFO at `prio` and memory locked. 0 when real-time (memory may still be
+ * unlocked), or -1 with the reason in why (the caller goes on at normal priority
+ * and says so). */
 int timing_realtime(int prio, char *why, size_t len);
 
 #endif

@@ -126,7 +126,8 @@ static struct mnl_socket *ct_open_groups(int ns_fd, unsigned groups, struct diag
 			return NULL;
 		}
 	}
-	nl = mnl_socket_open(NETLINK_NETFILTER);
+	/* close-on-exec: a watch's sockets must not live on in the lab's programs */
+	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
 	if (nl && mnl_socket_bind(nl, groups, MNL_SOCKET_AUTOPID)) {
 		mnl_socket_close(nl);
 		nl = NULL;
@@ -294,10 +295,16 @@ static void watch_drain(struct ct_watch *w)
 	struct dump_ctx c = { .fn = keep_entry, .arg = w };
 	ssize_t n;
 
-	while ((n = mnl_socket_recvfrom(w->events, buf, sizeof(buf))) > 0)
-		mnl_cb_run(buf, (size_t)n, 0, 0, entry_cb, &c);
-	if (n < 0 && errno == ENOBUFS)
-		w->lost = true;
+	for (;;) {
+		n = mnl_socket_recvfrom(w->events, buf, sizeof(buf));
+		if (n > 0) {
+			mnl_cb_run(buf, (size_t)n, 0, 0, entry_cb, &c);
+		} else if (n < 0 && errno == ENOBUFS) {
+			w->lost = true; /* some were dropped: read on, the caller flushes */
+		} else {
+			break;
+		}
+	}
 }
 
 int ct_watch_each(struct ct_watch *w, ct_entry_fn fn, void *arg)
@@ -354,8 +361,8 @@ int ct_watch_forget(struct ct_watch *w, struct diag *d)
 		}
 		n = mnl_socket_recvfrom(w->req, buf, sizeof(buf)); /* the answer overwrites nlh */
 		/* gone already (timed out, or closed and reaped) is as good as deleted */
-		if (n > 0 && mnl_cb_run(buf, (size_t)n, (unsigned)i + 1, portid, NULL, NULL) < 0 &&
-		    errno != ENOENT) {
+		if (n <= 0 || (mnl_cb_run(buf, (size_t)n, (unsigned)i + 1, portid, NULL, NULL) < 0 &&
+			       errno != ENOENT)) {
 			rc = diag_set(d, "ctnetlink delete: %s", strerror(errno));
 			break;
 		}

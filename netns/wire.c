@@ -182,7 +182,7 @@ struct wire {
 	uint64_t stats_written; /* monotonic ns */
 	int stats_fd;
 	size_t stats_len;
-	char stats_buf[1 << 17];
+	char stats_buf[WIRE_LATE_BUCKETS * 18 + 256]; /* every bucket "[9999,4294967295]," */
 };
 
 static uint64_t mono_ns(void)
