@@ -138,12 +138,20 @@ static int spawn_in(const char *id, const char *node, char *const argv[], struct
 	return 0;
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 /* Reads a child's whole stdout (until EOF or `secs`), then reaps it. */
 static json_t *collect(struct child *c, double secs)
 {
 	char buf[4096];
 	size_t len = 0;
-	struct timespec t0, now;
+	struct timespec t0;
 	json_t *j;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -152,8 +160,7 @@ static json_t *collect(struct child *c, double secs)
 		ssize_t n;
 		double left;
 
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = secs - ((double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9);
+		left = secs - seconds_since(&t0);
 		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
 			break;
 		n = read(c->out, buf + len, sizeof(buf) - 1 - len);
@@ -391,7 +398,7 @@ static json_t *attempt_timing(const struct scenario *s, const char *strategy, do
 /* Until both peers have reported or `secs` have passed. */
 static void wait_peers(const struct child kid[2], double secs)
 {
-	struct timespec t0, now;
+	struct timespec t0;
 	bool done[2] = { kid[0].pid <= 0, kid[1].pid <= 0 };
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -405,8 +412,7 @@ static void wait_peers(const struct child kid[2], double secs)
 				p[n] = (struct pollfd){ .fd = kid[i].out, .events = POLLIN };
 				which[n++] = i;
 			}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = secs - ((double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9);
+		left = secs - seconds_since(&t0);
 		if (left <= 0 || poll(p, (nfds_t)n, (int)(left * 1000) + 1) < 0)
 			return;
 		for (int k = 0; k < n; k++)
@@ -950,14 +956,6 @@ static int by_cost(const void *x, const void *y)
 static unsigned attempts_of(const struct run_spec *r)
 {
 	return (unsigned)r->n_strategies * (unsigned)r->n_skews * r->repeat;
-}
-
-static double seconds_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 static void count_progress(const char *b, ssize_t n, unsigned *done, unsigned *again)

@@ -16,6 +16,11 @@ void timing_init(struct timing *t)
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 }
 
+static struct timespec ts_of(int64_t ns)
+{
+	return (struct timespec){ .tv_sec = ns / 1000000000LL, .tv_nsec = ns % 1000000000LL };
+}
+
 int64_t timing_now(clockid_t clk)
 {
 	struct timespec ts;
@@ -56,7 +61,7 @@ int64_t timing_sleep_until(struct timing *t, clockid_t clk, int64_t deadline)
 
 	if (deadline - now > TIMING_STEPS_FOR_NS) {
 		int64_t until = deadline - TIMING_STEPS_FOR_NS;
-		struct timespec ts = { .tv_sec = until / 1000000000LL, .tv_nsec = until % 1000000000LL };
+		struct timespec ts = ts_of(until);
 
 		while (clock_nanosleep(clk, TIMER_ABSTIME, &ts, NULL) == EINTR)
 			;
@@ -66,7 +71,7 @@ int64_t timing_sleep_until(struct timing *t, clockid_t clk, int64_t deadline)
 	 * wake-ups, so the last step wakes early by what the machine does now */
 	while (deadline - now > t->early_ns + 2 * TIMING_STEP_NS) {
 		int64_t step = now + TIMING_STEP_NS;
-		struct timespec ts = { .tv_sec = step / 1000000000LL, .tv_nsec = step % 1000000000LL };
+		struct timespec ts = ts_of(step);
 
 		while (clock_nanosleep(clk, TIMER_ABSTIME, &ts, NULL) == EINTR)
 			;
@@ -75,7 +80,7 @@ int64_t timing_sleep_until(struct timing *t, clockid_t clk, int64_t deadline)
 	}
 	target = deadline - t->early_ns;
 	if (target > now) {
-		struct timespec ts = { .tv_sec = target / 1000000000LL, .tv_nsec = target % 1000000000LL };
+		struct timespec ts = ts_of(target);
 
 		while (clock_nanosleep(clk, TIMER_ABSTIME, &ts, NULL) == EINTR)
 			;
@@ -108,7 +113,7 @@ void timing_measure_late(int n, int64_t step_ns, int64_t *p50, int64_t *p99)
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	for (int i = 0; i < n; i++) {
 		int64_t target = timing_now(CLOCK_MONOTONIC) + step_ns;
-		struct timespec ts = { .tv_sec = target / 1000000000LL, .tv_nsec = target % 1000000000LL };
+		struct timespec ts = ts_of(target);
 
 		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 			;

@@ -187,10 +187,7 @@ struct wire {
 
 static uint64_t mono_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return (uint64_t)timing_now(CLOCK_MONOTONIC);
 }
 
 enum event_kind { EV_NONE, EV_SYN, EV_SYNACK, EV_RST, EV_ICMP };
