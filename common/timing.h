@@ -11,9 +11,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#define TIMING_RING 64
+#define TIMING_RING 256
 /* the longest spin: beyond this a wake-up is counted late instead of spun for */
-#define TIMING_EARLY_MAX_NS 500000
+#define TIMING_EARLY_MAX_NS 1000000
 #define TIMING_EARLY_MIN_NS 20000
 /* what a process starts with before it has measured its own wake-ups: the p99 of
  * timer lateness measured on loaded 2-core VMs of this project's kind */
@@ -35,8 +35,11 @@ int64_t timing_now(clockid_t clk);
 int64_t timing_sleep_until(struct timing *t, clockid_t clk, int64_t deadline);
 /* One turn of a spin: lets other real-time work of the same priority run. */
 void timing_spin_yield(void);
+/* One turn of a spin that keeps the core: for a process whose rivals at its
+ * priority are better moved to the other core by the scheduler than run here. */
+void timing_spin_pause(void);
 /* Records one coarse wake-up that was aimed at `target` and came at `woke`, and
- * adjusts early_ns: the 95th percentile of the last TIMING_RING plus a margin. */
+ * adjusts early_ns: the 99th percentile of the last TIMING_RING plus a margin. */
 void timing_track(struct timing *t, int64_t target, int64_t woke);
 
 /* Timer lateness of this process as it is scheduled now: n sleeps of `step_ns`,

@@ -733,7 +733,9 @@ int wire_run(const struct wire_config *c, int ready_fd)
 			/* the next frame is due within a wake-up's lateness: spin to it,
 			 * taking in what arrives meanwhile */
 			while (mono_ns() < next) {
-				timing_spin_yield();
+				/* no yield: another wire at this priority that wakes meanwhile is
+				 * moved to the other core, not handed this one mid-spin */
+				timing_spin_pause();
 				read_ports(w);
 				if (w->out.v[0]->t < next)
 					next = w->out.v[0]->t;
