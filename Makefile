@@ -71,6 +71,7 @@ build/wirebench: bench/wirebench.c
 
 bench: deps all build/wirebench
 	@bash bench/bringup.sh
+	@bash bench/cycles.sh
 	@bash bench/wire.sh
 	@bash bench/latency.sh
 	@bash bench/attempts.sh

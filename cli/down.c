@@ -4,8 +4,9 @@
 #include "../netns/lab.h"
 #include "subcommands.h"
 
-static const char usage[] = "down LAB... | --all | --stale\n"
+static const char usage[] = "down [--timing] LAB... | --all | --stale\n"
 			    "  Ends the lab's processes and removes its namespaces.\n"
+			    "  --timing where the time went, phase by phase, on stderr\n"
 			    "  --all    every lab on this machine\n"
 			    "  --stale  labs whose owner has ended";
 
@@ -24,10 +25,16 @@ static int down_one(const char *id, json_t *state, void *arg)
 int down_main(int argc, char *argv[])
 {
 	bool stale_only;
+	struct lab_phases phases, *timed = NULL;
 	int rc = 0;
 
 	if (want_help(argc, argv, usage))
 		return 0;
+	if (argc > 1 && !strcmp(argv[1], "--timing")) {
+		timed = &phases;
+		argv++;
+		argc--;
+	}
 	if (argc < 2)
 		return usage_error(usage);
 	if (argc == 2 && (!strcmp(argv[1], "--all") || !strcmp(argv[1], "--stale"))) {
@@ -39,8 +46,12 @@ int down_main(int argc, char *argv[])
 
 		if (argv[i][0] == '-')
 			return usage_error(usage);
-		if (lab_down(argv[i], &d))
+		if (timed)
+			lab_phases_start(timed);
+		if (lab_down_timed(argv[i], timed, &d))
 			rc = fail(lab_id_valid(argv[i]) ? 1 : EXIT_BAD_INPUT, "%s", d.msg);
+		else if (timed)
+			print_phases("down", timed);
 	}
 	return rc;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../netns/lab.h"
 #include "../netns/scenario.h"
 
 #include "subcommands.h"
@@ -52,6 +53,17 @@ int usage_error(const char *usage)
 {
 	fprintf(stderr, "Usage: %s %s\n", prog, usage);
 	return EXIT_BAD_INPUT;
+}
+
+void print_phases(const char *what, const struct lab_phases *p)
+{
+	int64_t total = 0;
+
+	for (int i = 0; i < p->n; i++) {
+		fprintf(stderr, "timing: %s %s %.2f ms\n", what, p->v[i].name, (double)p->v[i].ns / 1e6);
+		total += p->v[i].ns;
+	}
+	fprintf(stderr, "timing: %s total %.2f ms\n", what, (double)total / 1e6);
 }
 
 int fail(int code, const char *fmt, ...)

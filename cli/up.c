@@ -7,14 +7,16 @@
 #include "../netns/lab.h"
 #include "subcommands.h"
 
-static const char usage[] = "up FILE [--owner PID]\n"
+static const char usage[] = "up FILE [--owner PID] [--timing]\n"
 			    "  Builds the lab FILE describes and prints its name.\n"
-			    "  --owner PID  the lab is stale once PID has ended (natlab down --stale reaps it)";
+			    "  --owner PID  the lab is stale once PID has ended (natlab down --stale reaps it)\n"
+			    "  --timing     where the time went, phase by phase, on stderr";
 
 int up_main(int argc, char *argv[])
 {
 	struct scenario *s;
 	struct lab_opts o = { 0 };
+	struct lab_phases phases;
 	struct diag d;
 	char id[LAB_ID_MAX] = "";
 	const char *file = NULL;
@@ -31,6 +33,8 @@ int up_main(int argc, char *argv[])
 			if (*end || pid <= 0)
 				return fail(EXIT_BAD_INPUT, "--owner: \"%s\" is not a PID", argv[i]);
 			o.owner = (pid_t)pid;
+		} else if (!strcmp(argv[i], "--timing")) {
+			o.phases = &phases;
 		} else if (argv[i][0] == '-' || file) {
 			return usage_error(usage);
 		} else {
@@ -39,6 +43,8 @@ int up_main(int argc, char *argv[])
 	}
 	if (!file)
 		return usage_error(usage);
+	if (o.phases)
+		lab_phases_start(o.phases);
 	s = scenario_for_lab(file, &rc);
 	if (!s)
 		return rc;
@@ -50,6 +56,7 @@ int up_main(int argc, char *argv[])
 	}
 	/* a signal that comes once the lab stands waits until its name is out */
 	lab_block_signals(&old);
+	lab_phase_end(o.phases, "read scenario");
 	rc = lab_up(s, &o, id, &d);
 	free(s);
 	if (rc)
@@ -57,6 +64,8 @@ int up_main(int argc, char *argv[])
 	else
 		printf("%s\n", id);
 	fflush(stdout);
+	if (!rc && o.phases)
+		print_phases("up", o.phases);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }

@@ -167,9 +167,12 @@ int timing_realtime(int prio, char *why, size_t len)
 		snprintf(why, len, "no real-time scheduling (%s): timing at normal priority", strerror(errno));
 		return -1;
 	}
-	/* a page fault in the middle of a deadline costs more than the deadline's
-	 * margin; without the lock the process stays real-time all the same */
-	if (mlockall(MCL_CURRENT | MCL_FUTURE))
+	/* a major fault (a page swapped out) in the middle of a deadline costs more
+	 * than the deadline's margin; without the lock the process stays real-time
+	 * all the same. On fault, not at once: locking every library page up front
+	 * cost a wire's start-up 2.3 ms of its 3.5; a page first touched later is a
+	 * minor fault of about a microsecond, once */
+	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT))
 		snprintf(why, len, "real-time, but memory not locked (%s)", strerror(errno));
 	return 0;
 }

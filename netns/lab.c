@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
@@ -205,6 +207,9 @@ static json_t *state_new(const struct scenario *s, const char *id)
 	return st;
 }
 
+/* more threads than cores only queue in the kernel */
+#define NS_WORKERS_MAX 4
+
 struct build {
 	const struct scenario *s;
 	const char *id;
@@ -296,6 +301,60 @@ static int build_node_ns(struct build *b, int i, struct diag *d)
 	return rc;
 }
 
+/* The namespaces, built by a thread per core: each thread enters the namespace it
+ * makes (setns and unshare are per thread), and the kernel makes two at once about
+ * as fast as one. */
+struct ns_worker {
+	struct build *b;
+	atomic_int *next;
+	int failed_at; /* the node whose namespace failed, or -1 */
+	struct diag d;
+};
+
+static void *ns_worker_run(void *arg)
+{
+	struct ns_worker *w = arg;
+	int oi;
+
+	while ((oi = atomic_fetch_add(w->next, 1)) < w->b->s->n)
+		if (build_node_ns(w->b, w->b->s->order[oi], &w->d)) {
+			w->failed_at = oi;
+			atomic_store(w->next, w->b->s->n); /* the others stop too */
+			break;
+		}
+	return NULL;
+}
+
+static int build_namespaces(struct build *b, struct diag *d)
+{
+	struct ns_worker w[NS_WORKERS_MAX];
+	pthread_t t[NS_WORKERS_MAX];
+	atomic_int next = 0;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = cores < 1 ? 1 : cores > NS_WORKERS_MAX ? NS_WORKERS_MAX : (int)cores, started = 0, rc = 0;
+
+	if (n > b->s->n)
+		n = b->s->n;
+	for (int k = 0; k < n; k++) {
+		w[k] = (struct ns_worker){ .b = b, .next = &next, .failed_at = -1 };
+		/* the first in this thread: a thread that cannot start leaves the rest to it */
+		if (k && pthread_create(&t[k], NULL, ns_worker_run, &w[k]))
+			break;
+		started = k + 1;
+	}
+	ns_worker_run(&w[0]);
+	for (int k = 1; k < started; k++)
+		pthread_join(t[k], NULL);
+	/* the node earliest in build order is the error that is reported */
+	for (int k = 0, first = b->s->n; k < started; k++)
+		if (w[k].failed_at >= 0 && w[k].failed_at < first) {
+			first = w[k].failed_at;
+			*d = w[k].d;
+			rc = -1;
+		}
+	return rc;
+}
+
 static int build_node_links(struct build *b, int i, struct diag *d)
 {
 	const struct lab_node *n = &b->s->nodes[i];
@@ -380,30 +439,19 @@ static int build_nat(struct build *b, int i, struct diag *d)
 }
 
 /* Starts the wire in the internet namespace, detached (it outlives `natlab up`; the lab's
- * teardown ends it with the rest of the lab's processes), and waits until it forwards. */
-static int spawn_wire(struct build *b, json_t *st, struct diag *d)
+ * teardown ends it with the rest of the lab's processes). It gets ready while the
+ * NATs' rulesets load; wire_ready waits for it. Returns the pipe it reports on. */
+static int wire_start(struct build *b, struct wire_config *wc, const char *log, struct diag *d)
 {
-	struct wire_config *wc = malloc(sizeof(*wc));
-	char log[PATH_MAX], ready = 0;
-	int p[2], status, rc = -1;
-	pid_t child, pid = 0;
-	struct pollfd pfd;
+	int p[2], status;
+	pid_t child;
 
-	if (!wc)
-		return diag_set(d, "out of memory");
-	wire_config_from_scenario(wc, b->s);
-	if (b->s->capture)
-		run_path(wc->pcap_path, sizeof(wc->pcap_path), b->id, ".pcap");
-	run_path(wc->events_path, sizeof(wc->events_path), b->id, ".events");
-	run_path(wc->stats_path, sizeof(wc->stats_path), b->id, ".wire.stats");
-	run_path(log, sizeof(log), b->id, ".wire.log");
-	if (pipe2(p, O_CLOEXEC)) {
-		free(wc);
+	if (pipe2(p, O_CLOEXEC))
 		return diag_set(d, "pipe: %s", strerror(errno));
-	}
 	child = fork();
 	if (child == 0) {
 		int nul, lg;
+		pid_t pid;
 
 		setsid();
 		if (fork() != 0)
@@ -423,39 +471,99 @@ static int spawn_wire(struct build *b, json_t *st, struct diag *d)
 	close(p[1]);
 	if (child < 0) {
 		close(p[0]);
-		free(wc);
 		return diag_set(d, "fork: %s", strerror(errno));
 	}
 	waitpid(child, &status, 0);
-	pfd.fd = p[0];
-	pfd.events = POLLIN;
-	/* the pid, then one byte once every port is open */
-	if (poll(&pfd, 1, 3000) == 1 && read(p[0], &pid, sizeof(pid)) == sizeof(pid) &&
-	    poll(&pfd, 1, 3000) == 1 && read(p[0], &ready, 1) == 1)
+	return p[0];
+}
+
+/* The wire's pid, then one byte once every port is open; the lab's state says where
+ * its files are. */
+static int wire_ready(int fd, const struct wire_config *wc, const char *log, json_t *st, struct diag *d)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	pid_t pid = 0;
+	char ready = 0;
+	int rc = -1;
+
+	if (poll(&pfd, 1, 3000) == 1 && read(fd, &pid, sizeof(pid)) == sizeof(pid) &&
+	    poll(&pfd, 1, 3000) == 1 && read(fd, &ready, 1) == 1)
 		rc = 0;
 	else
 		diag_set(d, "the wire did not start (see %s)", log);
-	close(p[0]);
+	close(fd);
 	if (pid > 0)
 		json_object_set_new(st, "wire", json_pack("{s:i,s:s,s:s,s:s}", "pid", (int)pid, "events",
 							   wc->events_path, "log", log, "stats", wc->stats_path));
 	if (!rc && wc->pcap_path[0])
 		json_object_set_new(st, "pcap", json_string(wc->pcap_path));
-	free(wc);
 	return rc;
+}
+
+/* A lab that failed after its wire started: the wire may not be in the internet
+ * namespace yet, where down would find it, so it ends here by the pid it sends. */
+static void wire_abort(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	pid_t pid = 0;
+
+	if (poll(&pfd, 1, 3000) == 1 && read(fd, &pid, sizeof(pid)) == sizeof(pid) && pid > 0)
+		kill(pid, SIGKILL);
+	close(fd);
+}
+
+static int64_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void lab_phases_start(struct lab_phases *p)
+{
+	p->n = 0;
+	p->last = mono_now();
+}
+
+void lab_phase_end(struct lab_phases *p, const char *name)
+{
+	int64_t now;
+
+	if (!p)
+		return;
+	now = mono_now();
+	/* a phase met twice (one per node) adds up under one name */
+	for (int i = 0; i < p->n; i++)
+		if (!strcmp(p->v[i].name, name)) {
+			p->v[i].ns += now - p->last;
+			p->last = now;
+			return;
+		}
+	if (p->n < LAB_PHASES_MAX) {
+		p->v[p->n].name = name;
+		p->v[p->n++].ns = now - p->last;
+	}
+	p->last = now;
 }
 
 int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MAX], struct diag *d)
 {
 	struct build b = { .s = s, .id = id, .root = -1 };
+	struct wire_config *wc = calloc(1, sizeof(*wc));
+	char wire_log[PATH_MAX];
 	sigset_t old;
 	json_t *st;
-	int rc = -1;
+	int rc = -1, wire_fd = -1;
 
 	for (int i = 0; i < LAB_MAX_NODES; i++)
 		b.fd[i] = b.io[i] = -1;
 	lab_block_signals(&old);
 
+	if (!wc) {
+		diag_set(d, "out of memory");
+		goto out;
+	}
 	if (reserve_id(s->name, id, d))
 		goto out;
 	st = state_new(s, id);
@@ -469,20 +577,40 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 		json_decref(st);
 		goto undo;
 	}
-	for (int oi = 0; oi < s->n; oi++)
-		if (build_node_ns(&b, s->order[oi], d) || interrupted(d))
-			goto undo_st;
+	lab_phase_end(o->phases, "name and state");
+	if (build_namespaces(&b, d) || interrupted(d))
+		goto undo_st;
+	lab_phase_end(o->phases, "namespaces");
 	for (int oi = 1; oi < s->n; oi++)
 		if (build_node_links(&b, s->order[oi], d) || interrupted(d))
 			goto undo_st;
 	if (build_neighbours(&b, d))
 		goto undo_st;
+	lab_phase_end(o->phases, "links and addresses");
+	if (!s->bridge) {
+		wire_config_from_scenario(wc, s);
+		if (s->capture)
+			run_path(wc->pcap_path, sizeof(wc->pcap_path), id, ".pcap");
+		run_path(wc->events_path, sizeof(wc->events_path), id, ".events");
+		run_path(wc->stats_path, sizeof(wc->stats_path), id, ".wire.stats");
+		run_path(wire_log, sizeof(wire_log), id, ".wire.log");
+		if ((wire_fd = wire_start(&b, wc, wire_log, d)) < 0)
+			goto undo_st;
+	}
+	lab_phase_end(o->phases, "wire started");
 	for (int oi = 1; oi < s->n; oi++)
 		if (s->nodes[s->order[oi]].kind == NODE_NAT &&
 		    (build_nat(&b, s->order[oi], d) || interrupted(d)))
 			goto undo_st;
-	if (!s->bridge && spawn_wire(&b, st, d))
-		goto undo_st;
+	lab_phase_end(o->phases, "nat rulesets");
+	if (wire_fd >= 0) {
+		rc = wire_ready(wire_fd, wc, wire_log, st, d);
+		wire_fd = -1;
+		if (rc)
+			goto undo_st;
+		rc = -1;
+	}
+	lab_phase_end(o->phases, "wire ready");
 	json_object_set_new(st, "state", json_string("up"));
 	if (o->owner == 0)
 		json_object_set_new(st, "owner", json_null());
@@ -493,8 +621,11 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 	if (state_write(id, st, d))
 		goto undo_st;
 	rc = 0;
+	lab_phase_end(o->phases, "state up");
 undo_st:
 	json_decref(st);
+	if (wire_fd >= 0)
+		wire_abort(wire_fd);
 undo:
 	for (int i = 0; i < LAB_MAX_NODES; i++) {
 		if (b.sk[i])
@@ -506,6 +637,8 @@ undo:
 	}
 	if (b.root >= 0)
 		close(b.root);
+	if (!rc)
+		lab_phase_end(o->phases, "close");
 	if (rc) {
 		struct diag ignore;
 
@@ -513,6 +646,7 @@ undo:
 			lab_down(id, &ignore);
 	}
 out:
+	free(wc);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
@@ -541,6 +675,19 @@ static void procs_term(struct lab_procs *p, pid_t pid)
 	p->pid[p->n] = pid;
 	p->pfd[p->n].fd = fd;
 	p->pfd[p->n++].events = POLLIN;
+}
+
+/* SIGKILL now, and left out of the wait (and of procs_term's SIGTERM) */
+static void procs_kill_unwaited(struct lab_procs *p, pid_t pid)
+{
+	int fd;
+
+	if (p->n == 256 || (fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+		return;
+	syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+	close(fd);
+	p->pid[p->n] = pid;
+	p->pfd[p->n++].fd = -1; /* poll skips it; procs_wait counts it gone */
 }
 
 static bool pid_in_netns(pid_t pid, unsigned long ino)
@@ -640,6 +787,11 @@ static int lab_netns_list(const char *id, char names[][128], int max)
 
 int lab_down(const char *id, struct diag *d)
 {
+	return lab_down_timed(id, NULL, d);
+}
+
+int lab_down_timed(const char *id, struct lab_phases *p, struct diag *d)
+{
 	char names[LAB_MAX_NODES][128];
 	unsigned long inodes[LAB_MAX_NODES];
 	char path[256];
@@ -672,17 +824,21 @@ int lab_down(const char *id, struct diag *d)
 			inodes[ni++] = ino;
 		}
 	}
-	/* The wire first: closing its packet socket waits for an RCU grace period, which
-	 * then passes while the rest goes. */
+	/* The wire is killed, not waited for: closing its packet socket waits for an
+	 * RCU grace period (10-20 ms here), which passes after down has returned;
+	 * nothing can reach it meanwhile, and its files go with the lab. */
 	st = lab_state_read(id, &ignore);
 	wire = (pid_t)json_integer_value(json_object_get(json_object_get(st, "wire"), "pid"));
 	json_decref(st);
+	lab_phase_end(p, "find");
 	if (wire > 0 && ni > 0 && pid_in_netns(wire, inodes[0]))
-		procs_term(procs, wire);
+		procs_kill_unwaited(procs, wire);
 	procs_term_in(procs, inodes, ni);
+	lab_phase_end(p, "signal processes");
 	for (int i = 0; i < n; i++)
 		if (netns_remove(names[i]))
 			rc = diag_set(d, "cannot remove netns %s: %s", names[i], strerror(errno));
+	lab_phase_end(p, "namespaces");
 	for (const char *const *ext = (const char *const[]){ ".pcap", ".events", ".wire.log", ".wire.stats", NULL };
 	     *ext; ext++) {
 		char file[PATH_MAX];
@@ -690,10 +846,13 @@ int lab_down(const char *id, struct diag *d)
 		run_path(file, sizeof(file), id, *ext);
 		unlink(file);
 	}
+	lab_phase_end(p, "files");
 	procs_wait(procs);
 	free(procs);
+	lab_phase_end(p, "wait for processes");
 	if (!rc && unlink(path) && errno != ENOENT)
 		rc = diag_set(d, "cannot remove %s: %s", path, strerror(errno));
+	lab_phase_end(p, "state");
 	return rc;
 }
 

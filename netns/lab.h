@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "scenario.h"
@@ -15,9 +16,26 @@
 /* Where labs are kept: $NATLAB_RUN_DIR, else /run/natlab. */
 const char *lab_run_dir(void);
 
+/* Where the time of an up or a down went: each phase's name and duration. */
+#define LAB_PHASES_MAX 12
+struct lab_phases {
+	int n;
+	struct {
+		const char *name;
+		int64_t ns;
+	} v[LAB_PHASES_MAX];
+	int64_t last; /* monotonic ns at the end of the previous phase */
+};
+
+/* Starts the clock; then each lab_phase_end() closes a phase at now. */
+void lab_phases_start(struct lab_phases *p);
+void lab_phase_end(struct lab_phases *p, const char *name);
+
 struct lab_opts {
 	/* The process whose death makes the lab stale; 0: the lab outlives its creator. */
 	pid_t owner;
+	/* NULL, or where the bring-up's phases are timed */
+	struct lab_phases *phases;
 };
 
 /* Builds the lab; writes its unique name to id. On failure nothing is left behind. */
@@ -31,6 +49,8 @@ bool lab_stop_pending(void);
 void lab_stop_take(void);
 /* Ends the lab's processes, removes its namespaces and bookkeeping. */
 int lab_down(const char *id, struct diag *d);
+/* The same, with its phases timed into p (which may be NULL). */
+int lab_down_timed(const char *id, struct lab_phases *p, struct diag *d);
 /* Reads the lab's bookkeeping; NULL (and d) if there is no such lab. */
 json_t *lab_state_read(const char *id, struct diag *d);
 /* Calls fn for every lab with bookkeeping. */

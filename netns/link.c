@@ -82,6 +82,13 @@ int veth_add(struct nl_sock *s, const char *name, int master, const char *peer, 
 	rtnl_link_set_flags(l, IFF_UP);
 	if (master > 0)
 		rtnl_link_set_master(l, master);
+	/* one queue each way, asked for: a veth given the default (one per CPU) is cut
+	 * down to one after it exists, and each cut waits for an expedited RCU grace
+	 * period (two per pair, 0.2-1 ms each here) */
+	rtnl_link_set_num_tx_queues(l, 1);
+	rtnl_link_set_num_rx_queues(l, 1);
+	rtnl_link_set_num_tx_queues(p, 1);
+	rtnl_link_set_num_rx_queues(p, 1);
 	rtnl_link_set_name(p, peer);
 	/* no IFF_UP here: opening the peer before its twin exists fails (ENOTCONN) */
 	rtnl_link_set_ns_fd(p, peer_ns_fd);

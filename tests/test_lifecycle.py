@@ -113,6 +113,11 @@ def test_down_ends_the_labs_processes(make_lab):
     assert os.readlink(f"/proc/{wire}/ns/net") == f"net:[{inet}]", "the wire runs in the internet"
     natlab("down", lab.name)
     assert p.wait(timeout=5) == -signal.SIGTERM
+    # down kills the wire and returns without waiting for its packet socket to
+    # close (an RCU grace period): it is gone moments later
+    deadline = time.monotonic() + 2
+    while not ended(wire) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert ended(wire), "the wire outlived its lab"
     lab.down = lambda: None  # already down
 
