@@ -417,8 +417,11 @@ static bool hop(unsigned char *data, size_t len)
 static void tx_flush(struct wire *w)
 {
 	int n = w->tx.n, sent;
-	uint64_t now = mono_ns();
+	uint64_t now;
 
+	if (!n)
+		return;
+	now = mono_ns();
 	for (int k = 0; k < n; k++) {
 		uint64_t late = now > w->tx.t[k] ? (now - w->tx.t[k]) / 1000 : 0;
 
@@ -434,10 +437,8 @@ static void tx_flush(struct wire *w)
 	for (int k = 0; k < n; k++)
 		free(w->tx.own[k]);
 	w->tx.n = 0;
-	if (n) {
-		w->sent += (uint64_t)n;
-		w->stats_dirty = true;
-	}
+	w->sent += (uint64_t)n;
+	w->stats_dirty = true;
 }
 
 /* Queues a frame to leave on port `out`; own is freed once it is sent. */
