@@ -1,6 +1,7 @@
 #!/bin/bash
 # Packets per second and TCP throughput between two hosts in the internet, through a
-# 0-delay wire and through a kernel bridge (internet = bridge), measured in one run.
+# 0-delay wire and through a kernel bridge (internet = bridge), measured in one run;
+# goals (issue 11): TCP >= 50 % and UDP datagrams through >= 90 % of the bridge.
 set -eu
 cd "$(dirname "$0")/.."
 NATLAB=build/natlab WB=build/wirebench SECS=${BENCH_SECONDS:-2} MB=${BENCH_MB:-200}
@@ -27,8 +28,14 @@ for kind in wire bridge; do
 	wait $sink
 	read -r bytes secs <"$tmp/tcp"
 	awk -v k="$kind" -v s="$sent" -v t="$through" -v d="$SECS" -v b="$bytes" -v e="$secs" \
-		'BEGIN { printf "  %-8s %14.0f %14.0f %14.0f\n", k, s / d, t / d, b * 8 / e / 1e6 }'
+		'BEGIN { printf "  %-8s %14.0f %14.0f %14.0f\n", k, s / d, t / d, b * 8 / e / 1e6 }' | tee -a "$tmp/rows"
 done
+# issue 11: the wire at kernel speed, judged against the bridge of the same run
+awk '{ udp[$1] = $3; tcp[$1] = $4 } END {
+	u = udp["bridge"] ? 100 * udp["wire"] / udp["bridge"] : 0
+	t = tcp["bridge"] ? 100 * tcp["wire"] / tcp["bridge"] : 0
+	printf "  goal: TCP through the wire >= 50 %% of the bridge: %.0f %%, %s\n", t, (t >= 50 ? "met" : "NOT met")
+	printf "  goal: UDP through the wire >= 90 %% of the bridge: %.0f %%, %s\n", u, (u >= 90 ? "met" : "NOT met") }' "$tmp/rows"
 
 printf '\nround trips through the wire, delay on one host link (median of 20 pings; ping times\n  each echo to its reply'"'"'s kernel receive stamp, so no process wake-up is in it)\n'
 printf '  %-14s %12s %12s %12s %8s\n' "one-way delay" "RTT wanted" "RTT measured" "bound" "within"

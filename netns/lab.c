@@ -367,7 +367,8 @@ static int build_node_links(struct build *b, int i, struct diag *d)
 		     IFINDEX_UPLINK, n->parent == 0 ? mac : NULL, d) ||
 	    link_set_up(b->sk[i], IFINDEX_UPLINK, d))
 		return -1;
-	if (on_wire(b, i) &&
+	/* a clean wire carries super-frames; any other sees each frame as on a line */
+	if (on_wire(b, i) && !wire_carries_gso(b->s) &&
 	    (link_offloads_off(b->io[0], n->name, d) || link_offloads_off(b->io[i], up, d)))
 		return -1;
 	if (n->kind == NODE_NAT && addr_add(b->sk[i], IFINDEX_BRIDGE, n->lan_addr, d))

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <math.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -26,12 +27,24 @@
 #include "wire.h"
 
 #define FRAME_MAX 2048
+/* a GSO super-frame: an IPv4 packet of up to 64 KB and its Ethernet header */
+#define GSO_FRAME_MAX (65536 + 64)
 #define BATCH 32
 #define MAC_MAX 256
 /* above the peers' and the server's: their packets wait on the wire */
 #define WIRE_RT_PRIO 20
 /* the stats file at most this often (and this long after the last frame) */
 #define STATS_EVERY_NS 10000000ULL
+
+bool wire_carries_gso(const struct scenario *s)
+{
+	if (s->n_faults || s->reorder)
+		return false;
+	for (int i = 1; i < s->n; i++)
+		if (s->nodes[i].parent == 0 && s->nodes[i].loss > 0)
+			return false;
+	return true;
+}
 
 void wire_config_from_scenario(struct wire_config *c, const struct scenario *s)
 {
@@ -59,6 +72,7 @@ void wire_config_from_scenario(struct wire_config *c, const struct scenario *s)
 	}
 	c->n_faults = s->n_faults;
 	c->reorder = s->reorder;
+	c->gso = wire_carries_gso(s);
 	c->seed = s->seed;
 }
 
@@ -92,7 +106,8 @@ struct frame {
 	int out;    /* output port; for records: the destination port or -1 (flooded) */
 	int in;
 	int kind;   /* records: which event it is, 0 for none */
-	uint16_t len;
+	uint32_t len;
+	struct virtio_net_hdr vh; /* offloads: GSO, a checksum left to finish */
 	unsigned char data[];
 };
 
@@ -172,7 +187,21 @@ struct wire {
 	pcap_t *pcap;
 	pcap_dumper_t *dump;
 	FILE *events;
-	unsigned char bufs[BATCH][FRAME_MAX];
+	/* frames are read into bufs (BATCH of frame_max) and sent from there when due
+	 * at once; only a frame that waits is copied */
+	unsigned char *bufs;
+	size_t frame_max;
+	struct virtio_net_hdr rx_vh[BATCH];
+	struct {
+		struct mmsghdr msgs[BATCH];
+		struct iovec iov[BATCH][2];
+		struct sockaddr_ll to[BATCH];
+		struct virtio_net_hdr vh[BATCH];
+		struct frame *own[BATCH]; /* freed once sent; NULL: it lives in bufs */
+		int port[BATCH];
+		uint64_t t[BATCH];
+		int n;
+	} tx;
 	struct timing tm;   /* wake early by the lateness seen, spin the rest */
 	bool realtime;
 	/* how late each frame left against its time; written to stats_path */
@@ -276,17 +305,43 @@ static int64_t link_delay(struct wire *w, int port)
 	return d < 0 ? 0 : d;
 }
 
-static struct frame *frame_new(struct wire *w, const unsigned char *data, size_t len)
+static struct frame *frame_new(struct wire *w, const struct virtio_net_hdr *vh,
+			       const unsigned char *data, size_t len)
 {
 	struct frame *f = malloc(sizeof(*f) + len);
 
 	if (!f)
 		return NULL;
 	memcpy(f->data, data, len);
-	f->len = (uint16_t)len;
+	f->len = (uint32_t)len;
+	f->vh = *vh;
 	f->seq = w->seq++;
 	f->kind = EV_NONE;
 	return f;
+}
+
+/* A frame whose transport checksum the sender left to the NIC (tx checksum offload)
+ * carries only the pseudo-header's sum there: finished here, for the capture, as a
+ * line would show it. The frame that goes on is left as it is: its receiver's
+ * kernel takes a partial checksum as verified. */
+static void csum_finish(struct frame *f)
+{
+	size_t start = f->vh.csum_start, at = start + f->vh.csum_offset;
+	uint32_t sum = 0;
+	uint16_t v;
+
+	if (!(f->vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || at + 2 > f->len)
+		return;
+	for (size_t i = start; i + 1 < f->len; i += 2)
+		sum += (uint32_t)(f->data[i] << 8 | f->data[i + 1]);
+	if ((f->len - start) & 1)
+		sum += (uint32_t)f->data[f->len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	/* 0 means "no checksum" to UDP; the same sum as 0xffff to TCP */
+	v = htons((uint16_t)~sum ? (uint16_t)~sum : 0xffff);
+	memcpy(f->data + at, &v, 2);
+	f->vh.flags &= (uint8_t)~VIRTIO_NET_HDR_F_NEEDS_CSUM;
 }
 
 static int mac_port(struct wire *w, const unsigned char *mac)
@@ -337,7 +392,6 @@ static bool link_cross(struct wire *w, const struct pkt_info *pi, int port, bool
 	return true;
 }
 
-/* One frame in from port `in` at rx: where it goes, when, and whether it is lost. */
 /* The internet is one router hop: IPv4 TTL goes down by one at the core (the
  * checksum follows, RFC 1624), and a packet whose TTL runs out dies there silently,
  * as a low-TTL SYN (STUNT) should. Returns false for such a packet. */
@@ -358,7 +412,63 @@ static bool hop(unsigned char *data, size_t len)
 	return true;
 }
 
-static void wire_ingress(struct wire *w, int in, unsigned char *data, size_t len, uint64_t rx)
+/* Sends what tx holds, one sendmmsg for all ports, and notes how late each frame
+ * left against the time its delay ended. */
+static void tx_flush(struct wire *w)
+{
+	int n = w->tx.n, sent;
+	uint64_t now;
+
+	if (!n)
+		return;
+	now = mono_ns();
+	for (int k = 0; k < n; k++) {
+		uint64_t late = now > w->tx.t[k] ? (now - w->tx.t[k]) / 1000 : 0;
+
+		w->late_us[late < WIRE_LATE_BUCKETS ? late : WIRE_LATE_BUCKETS - 1]++;
+	}
+	for (int k = 0; k < n; k += sent > 0 ? sent : 1) {
+		sent = sendmmsg(w->fd, w->tx.msgs + k, (unsigned)(n - k), MSG_DONTWAIT);
+		/* ENOBUFS and the like: that frame is lost, as on a real link */
+		if (sent < 0 && errno != EAGAIN && errno != ENOBUFS)
+			fprintf(stderr, "wire: send on %s: %s\n", w->c->ports[w->tx.port[k]].name,
+				strerror(errno));
+	}
+	for (int k = 0; k < n; k++)
+		free(w->tx.own[k]);
+	w->tx.n = 0;
+	w->sent += (uint64_t)n;
+	w->stats_dirty = true;
+}
+
+/* Queues a frame to leave on port `out`; own is freed once it is sent. */
+static void tx_add(struct wire *w, int out, const struct virtio_net_hdr *vh, unsigned char *data,
+		   size_t len, uint64_t t, struct frame *own)
+{
+	int k;
+
+	if (w->tx.n == BATCH)
+		tx_flush(w);
+	k = w->tx.n++;
+	w->tx.to[k] = (struct sockaddr_ll){ .sll_family = AF_PACKET, .sll_ifindex = w->ps[out].ifindex };
+	/* what the sender left to offloads goes on as it came: GSO and a partial checksum */
+	w->tx.vh[k] = *vh;
+	w->tx.vh[k].flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	w->tx.iov[k][0] = (struct iovec){ .iov_base = &w->tx.vh[k], .iov_len = sizeof(*vh) };
+	w->tx.iov[k][1] = (struct iovec){ .iov_base = data, .iov_len = len };
+	w->tx.msgs[k].msg_hdr = (struct msghdr){ .msg_name = &w->tx.to[k],
+						 .msg_namelen = sizeof(w->tx.to[k]),
+						 .msg_iov = w->tx.iov[k], .msg_iovlen = 2 };
+	w->tx.t[k] = t;
+	w->tx.own[k] = own;
+	w->tx.port[k] = out;
+}
+
+/* One frame in from port `in`, received by the kernel at rx: where it goes, when,
+ * and whether it is lost. A frame due now with nothing due before it leaves from
+ * where it was read (before the next read); any other waits in the heap. */
+static void wire_ingress(struct wire *w, int in, const struct virtio_net_hdr *vh,
+			 unsigned char *data, size_t len, uint64_t rx, uint64_t now)
 {
 	const struct wire_config *c = w->c;
 	struct pkt_info pi;
@@ -385,8 +495,10 @@ static void wire_ingress(struct wire *w, int in, unsigned char *data, size_t len
 
 	/* the capture point is the core of the internet, between the two links */
 	if (w->dump || (w->events && pi.event)) {
-		rec = frame_new(w, data, len);
+		rec = frame_new(w, vh, data, len);
 		if (rec) {
+			if (w->dump)
+				csum_finish(rec);
 			rec->t = core;
 			rec->in = in;
 			rec->out = dst;
@@ -402,7 +514,12 @@ static void wire_ingress(struct wire *w, int in, unsigned char *data, size_t len
 		t = core;
 		if (!link_cross(w, &pi, o, true, &t))
 			continue;
-		f = frame_new(w, data, len);
+		if (t <= now && (!w->out.n || t < w->out.v[0]->t)) {
+			w->seq++;
+			tx_add(w, o, vh, data, len, t, NULL);
+			continue;
+		}
+		f = frame_new(w, vh, data, len);
 		if (!f)
 			continue;
 		f->t = t;
@@ -465,47 +582,12 @@ static void flush_records(struct wire *w, uint64_t now, bool all)
 
 static void send_due(struct wire *w, uint64_t now)
 {
-	struct mmsghdr msgs[BATCH];
-	struct iovec iov[BATCH];
-	struct sockaddr_ll to[BATCH];
-	struct frame *f[BATCH];
-
 	while (w->out.n && w->out.v[0]->t <= now) {
-		int n = 0, sent;
+		struct frame *f = heap_pop(&w->out);
 
-		while (n < BATCH && w->out.n && w->out.v[0]->t <= now) {
-			f[n] = heap_pop(&w->out);
-			memset(&to[n], 0, sizeof(to[n]));
-			to[n].sll_family = AF_PACKET;
-			to[n].sll_ifindex = w->ps[f[n]->out].ifindex;
-			iov[n].iov_base = f[n]->data;
-			iov[n].iov_len = f[n]->len;
-			memset(&msgs[n], 0, sizeof(msgs[n]));
-			msgs[n].msg_hdr.msg_name = &to[n];
-			msgs[n].msg_hdr.msg_namelen = sizeof(to[n]);
-			msgs[n].msg_hdr.msg_iov = &iov[n];
-			msgs[n].msg_hdr.msg_iovlen = 1;
-			n++;
-		}
-		/* how late each frame leaves against the time its delay ended */
-		now = mono_ns();
-		for (int k = 0; k < n; k++) {
-			uint64_t late = (now - f[k]->t) / 1000;
-
-			w->late_us[late < WIRE_LATE_BUCKETS ? late : WIRE_LATE_BUCKETS - 1]++;
-		}
-		for (int k = 0; k < n; k += sent > 0 ? sent : 1) {
-			sent = sendmmsg(w->fd, msgs + k, (unsigned)(n - k), MSG_DONTWAIT);
-			/* ENOBUFS and the like: that frame is lost, as on a real link */
-			if (sent < 0 && errno != EAGAIN && errno != ENOBUFS)
-				fprintf(stderr, "wire: send on %s: %s\n", w->c->ports[f[k]->out].name,
-					strerror(errno));
-		}
-		for (int k = 0; k < n; k++)
-			free(f[k]);
-		w->sent += (uint64_t)n;
-		w->stats_dirty = true;
+		tx_add(w, f->out, &f->vh, f->data, f->len, f->t, f);
 	}
+	tx_flush(w);
 }
 
 /* {"frames":N,"realtime":B,"early_us":E,"rx_stamped":N,"late_us":[[US,COUNT],...]}
@@ -556,7 +638,10 @@ static int open_ports(struct wire *w)
 	/* protocol 0 here, ETH_P_ALL at bind: rebinding a live hook waits for an RCU
 	 * grace period (synchronize_net) */
 	w->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (w->fd < 0 || bind(w->fd, (struct sockaddr *)&sll, sizeof(sll)) ||
+	/* a virtio_net_hdr before every frame, both ways: a GSO super-frame and a
+	 * checksum left to offloads pass through as they are (no hook change: no wait) */
+	if (w->fd < 0 || setsockopt(w->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) ||
+	    bind(w->fd, (struct sockaddr *)&sll, sizeof(sll)) ||
 	    setsockopt(w->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one))) {
 		fprintf(stderr, "wire: AF_PACKET socket: %s\n", strerror(errno));
 		return -1;
@@ -579,9 +664,8 @@ static int port_of_ifindex(const struct wire *w, int ifindex)
 
 static void read_ports(struct wire *w)
 {
-	unsigned char (*bufs)[FRAME_MAX] = w->bufs;
 	struct mmsghdr msgs[BATCH];
-	struct iovec iov[BATCH];
+	struct iovec iov[BATCH][2];
 	struct sockaddr_ll from[BATCH];
 	union {
 		char buf[CMSG_SPACE(sizeof(struct timespec))];
@@ -590,12 +674,12 @@ static void read_ports(struct wire *w)
 	int n;
 
 	for (int k = 0; k < BATCH; k++) {
-		iov[k].iov_base = bufs[k];
-		iov[k].iov_len = FRAME_MAX;
+		iov[k][0] = (struct iovec){ .iov_base = &w->rx_vh[k], .iov_len = sizeof(w->rx_vh[k]) };
+		iov[k][1] = (struct iovec){ .iov_base = w->bufs + k * w->frame_max, .iov_len = w->frame_max };
 		memset(&msgs[k], 0, sizeof(msgs[k]));
 		msgs[k].msg_hdr.msg_name = &from[k];
-		msgs[k].msg_hdr.msg_iov = &iov[k];
-		msgs[k].msg_hdr.msg_iovlen = 1;
+		msgs[k].msg_hdr.msg_iov = iov[k];
+		msgs[k].msg_hdr.msg_iovlen = 2;
 		msgs[k].msg_hdr.msg_control = ctl[k].buf;
 	}
 	for (;;) {
@@ -618,8 +702,9 @@ static void read_ports(struct wire *w)
 			struct cmsghdr *cm;
 			uint64_t rx = now;
 
-			/* larger than the lab's MTU allows, or from no port (lo) */
-			if (port < 0 || (msgs[k].msg_hdr.msg_flags & MSG_TRUNC))
+			/* larger than the wire carries, or from no port (lo) */
+			if (port < 0 || (msgs[k].msg_hdr.msg_flags & MSG_TRUNC) ||
+			    msgs[k].msg_len < sizeof(w->rx_vh[k]))
 				continue;
 			for (cm = CMSG_FIRSTHDR(&msgs[k].msg_hdr); cm; cm = CMSG_NXTHDR(&msgs[k].msg_hdr, cm))
 				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
@@ -636,8 +721,11 @@ static void read_ports(struct wire *w)
 				w->rx_stamped++;
 			else
 				w->rx_unstamped++;
-			wire_ingress(w, port, bufs[k], msgs[k].msg_len, rx);
+			wire_ingress(w, port, &w->rx_vh[k], w->bufs + k * w->frame_max,
+				     msgs[k].msg_len - sizeof(w->rx_vh[k]), rx, now);
 		}
+		/* before bufs are read into again */
+		tx_flush(w);
 		if (n < BATCH)
 			break;
 	}
@@ -655,6 +743,9 @@ int wire_run(const struct wire_config *c, int ready_fd)
 		return 1;
 	w->c = c;
 	w->stats_fd = -1;
+	w->fd = -1;
+	w->frame_max = c->gso ? GSO_FRAME_MAX : FRAME_MAX;
+	w->bufs = malloc(BATCH * w->frame_max);
 	timing_init(&w->tm);
 	{
 		char why[160];
@@ -677,8 +768,7 @@ int wire_run(const struct wire_config *c, int ready_fd)
 		w->ps[i].rng = c->seed * 0x100000001b3ULL + (uint64_t)i * 0x9e3779b97f4a7c15ULL + 1;
 		mac_learn(w, c->ports[i].mac, i);
 	}
-	w->fd = -1;
-	if (open_ports(w))
+	if (!w->bufs || open_ports(w))
 		goto out;
 	pfd[0].fd = w->fd;
 	pfd[0].events = POLLIN;
@@ -692,7 +782,8 @@ int wire_run(const struct wire_config *c, int ready_fd)
 	pfd[2].fd = tfd;
 	pfd[2].events = POLLIN;
 	if (c->pcap_path[0]) {
-		w->pcap = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
+		/* a GSO super-frame is one record, as a capture on a host with GRO shows it */
+		w->pcap = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144, PCAP_TSTAMP_PRECISION_NANO);
 		w->dump = w->pcap ? pcap_dump_open(w->pcap, c->pcap_path) : NULL;
 		if (!w->dump) {
 			fprintf(stderr, "wire: cannot write %s\n", c->pcap_path);
@@ -797,6 +888,7 @@ out:
 		close(sfd);
 	free(w->out.v);
 	free(w->rec.v);
+	free(w->bufs);
 	free(w);
 	return rc;
 }

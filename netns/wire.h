@@ -22,6 +22,7 @@ struct wire_config {
 	int n_faults;
 	struct wire_fault faults[LAB_MAX_FAULTS]; /* .at is a port index here */
 	bool reorder;
+	bool gso; /* wire_carries_gso: offloads stay on, frames up to 64 KB */
 	uint64_t seed;
 	char pcap_path[PATH_MAX];   /* "" for no capture */
 	char events_path[PATH_MAX]; /* SYN, SYN-ACK, RST and ICMP errors, one JSON line each */
@@ -32,6 +33,11 @@ struct wire_config {
  * microseconds: a histogram with 1 us buckets, the last one "this late or more". */
 #define WIRE_LATE_BUCKETS 10000
 
+/* Whether the wire of scenario s carries segmentation offloads' super-frames (a TCP
+ * burst of up to 64 KB as one frame): only on a clean wire, without loss, faults or
+ * reordering, which act per packet on a line. Other wires turn offloads off on their
+ * links and see every frame as it would be on the line, at most an MTU. */
+bool wire_carries_gso(const struct scenario *s);
 /* The ports and faults of scenario s: every node attached to the internet. */
 void wire_config_from_scenario(struct wire_config *c, const struct scenario *s);
 /* Runs the wire in the current network namespace until SIGTERM, SIGINT or SIGHUP
