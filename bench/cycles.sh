@@ -2,8 +2,9 @@
 # Nothing of a lab outlives it: BENCH_LEAK_CYCLES (default 1000) natlab up + down of
 # scenarios/bench.ini back to back, in a run directory of its own, and what exists
 # before and after: named namespaces (/run/netns), network namespaces any process
-# is in (lsns), processes and natlab-wire processes (zombies not counted: they wait
-# for whoever reaps orphans, not for natlab), sockets in use machine-wide
+# is in (lsns), processes (not the kernel's own threads, which come and go) and
+# natlab-wire processes (zombies not counted: they wait for whoever reaps
+# orphans, not for natlab), sockets in use machine-wide
 # (/proc/net/sockstat counts every namespace's, packet sockets included), nft tables
 # of the root namespace, files in the run directory and open files of this shell.
 # Goal (issue 11): every count the same after as before.
@@ -20,7 +21,7 @@ counts() {
 	printf '%s %s %s %s %s %s %s %s\n' \
 		"$(find /run/netns -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)" \
 		"$(lsns -n -t net -o NS | sort -u | wc -l)" \
-		"$(ps -e -o stat= | grep -vc '^Z')" \
+		"$(ps -e -o stat=,pid=,ppid= | awk '$1 !~ /^Z/ && $2 != 2 && $3 != 2' | wc -l)" \
 		"$(ps -e -o stat=,comm= | awk '$1 !~ /^Z/ && $2 == "natlab-wire"' | wc -l)" \
 		"$(awk '/^sockets:/ {print $3}' /proc/net/sockstat)" \
 		"$(nft list tables 2>/dev/null | wc -l)" \
