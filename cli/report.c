@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "../common/strategy.h"
 #include "cells.h"
 #include "precision.h"
 #include "subcommands.h"
@@ -514,7 +515,7 @@ static void plot_distributions(const struct cells *t, const char *dir, FILE *gp,
 	if (!dat)
 		return;
 	for (int k = 0; k < t->n; k++)
-		if (strcmp(t->c[k].strategy, "udp") && strcmp(t->c[k].strategy, "relay") && n_st < 8)
+		if (strategy_by_name(t->c[k].strategy) && strategy_by_name(t->c[k].strategy)->tcp && n_st < 8)
 			name_add(st, &n_st, t->c[k].strategy);
 	/* block 0: a row per retransmission count, a column per strategy */
 	fputs("# rtx", dat);

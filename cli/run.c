@@ -23,6 +23,7 @@
 #include "../netns/lab.h"
 #include "../netns/netns.h"
 #include "../netns/wire_events.h"
+#include "../common/strategy.h"
 #include "../common/timing.h"
 #include "precision.h"
 #include "subcommands.h"
@@ -339,10 +340,12 @@ static double expected_emit_ms(const struct scenario *s, const char *strategy, d
 			       json_t *side0)
 {
 	const struct run_spec *r = &s->run;
+	const struct strategy *st = strategy_by_name(strategy);
 
-	if (!strcmp(strategy, "dcutr"))
+	if (st && st->by_round_trips)
 		return json_number_value(json_object_get(side0, "relay_rtt_ms")) > 0 ? 0 : NAN;
-	if (strcmp(strategy, "so") && strcmp(strategy, "so-listen") && strcmp(strategy, "retry"))
+	/* SYNs started by the clock; a datagram's or the relay's times are not watched */
+	if (!st || !st->tcp || !st->by_clock)
 		return NAN;
 	/* a host whose clock runs ahead starts early in real time */
 	return skew_ms - (s->nodes[r->pair[1]].clock_offset_ms - s->nodes[r->pair[0]].clock_offset_ms);
@@ -361,7 +364,7 @@ static json_t *on_schedule(const struct scenario *s, const char *strategy, doubl
 
 	if (isnan(want) || !json_is_number(emit))
 		return json_null();
-	if (!strcmp(strategy, "dcutr") &&
+	if (strategy_by_name(strategy)->by_round_trips &&
 	    fabs(json_number_value(json_object_get(side0, "relay_rtt_ms")) - relay_path_ms(s)) > tol)
 		return json_false();
 	return json_boolean(fabs(json_number_value(emit) - want) <= tol);
@@ -435,7 +438,8 @@ static json_t *attempt(const struct scenario *s, const char *id, const struct ru
 	struct diag d;
 	struct timespec now;
 	const char *oc[2];
-	bool tcp = strcmp(strategy, "udp") && strcmp(strategy, "relay");
+	const struct strategy *st = strategy_by_name(strategy);
+	bool tcp = st->tcp;
 	double since;
 	struct utsname u;
 	struct timespec t_begin, t_end;
@@ -445,7 +449,7 @@ static json_t *attempt(const struct scenario *s, const char *id, const struct ru
 	 * off schedule in the suite); one started by the clock has only its own
 	 * wake-up in it, which the spin absorbs, and its window would cost every
 	 * build a wait (the suite's wall time went from 168 to 252 s). */
-	bool timed_by_round_trips = !strcmp(strategy, "dcutr");
+	bool timed_by_round_trips = st->by_round_trips;
 
 	/* Let the last attempt's closing segments cross the wire before the NATs forget
 	 * them: flushed mid-close, they would come back as RSTs in this attempt's record. */
@@ -497,7 +501,7 @@ static json_t *attempt(const struct scenario *s, const char *id, const struct ru
 
 		ext[i] = json_array();
 		wep[i][0] = '\0';
-		if (port > 0 && strcmp(strategy, "relay"))
+		if (port > 0 && st->direct)
 			wire_endpoint(s, id, watch, r->pair[i], (uint16_t)port,
 				      json_string_value(json_object_get(side[i], tcp ? "peer_tcp" : "peer_udp")),
 				      tcp ? IPPROTO_TCP : IPPROTO_UDP, wep[i], sizeof(wep[i]), ext[i]);

@@ -1,6 +1,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "../common/strategy.h"
 #include "model.h"
 
 const char *model_outcome_name(enum model_outcome o)
@@ -57,8 +58,9 @@ static int udp_passes(const struct nat_profile *x, const struct nat_profile *y)
 static enum model_outcome tcp_punch(const struct model_case *c, const struct nat_profile *e,
 				    const struct nat_profile *l, double delta, double d)
 {
-	bool listen_too = !strcmp(c->strategy, "so-listen");
-	bool retry = !strcmp(c->strategy, "retry");
+	const struct strategy *st = strategy_by_name(c->strategy);
+	bool listen_too = st->listens;
+	bool retry = st->retries;
 
 	if (delta + 2 * d >= c->deadline_s)
 		return PREDICT_FAILED;
@@ -108,24 +110,29 @@ static enum model_outcome tcp_punch(const struct model_case *c, const struct nat
 enum model_outcome model_predict(const struct model_case *c)
 {
 	const struct nat_profile *a = c->a, *b = c->b;
+	const struct strategy *st = strategy_by_name(c->strategy);
 	double d = c->one_way_ms / 1000, skew = c->skew_ms / 1000;
 
-	if (!strcmp(c->strategy, "relay"))
+	if (!st)
+		return PREDICT_UNKNOWN;
+	if (st->rule == RULE_RELAYED)
 		return PREDICT_RELAYED;
 	if (!a || !b)
 		return PREDICT_UNKNOWN; /* hosts without a NAT: not modelled */
-	if (!strcmp(c->strategy, "udp"))
+	switch (st->rule) {
+	case RULE_UDP:
 		return udp_passes(a, b) && udp_passes(b, a) ? PREDICT_CONNECTED : PREDICT_FAILED;
-	if (!strcmp(c->strategy, "lowttl"))
+	case RULE_LOW_TTL:
 		/* a's SYN opens a's NAT only; b's SYN then meets a's SYN_SENT entry */
 		return keeps_endpoint(a) && keeps_endpoint(b) && a->syn_in_syn_sent == ANSWER_ACCEPT
 			       ? PREDICT_CONNECTED : PREDICT_FAILED;
-	if (!strcmp(c->strategy, "dcutr")) {
-		/* both NATs emit their SYNs together, whatever the clocks say */
-		if (!c->emitted)
+	case RULE_SIMULTANEOUS_OPEN:
+		/* timed by round trips, both NATs emit their SYNs together, whatever the
+		 * clocks say */
+		if (st->by_round_trips && !c->emitted)
 			skew = 0;
-	} else if (strcmp(c->strategy, "so") && strcmp(c->strategy, "so-listen") &&
-		 strcmp(c->strategy, "retry"))
+		return skew >= 0 ? tcp_punch(c, a, b, skew, d) : tcp_punch(c, b, a, -skew, d);
+	default:
 		return PREDICT_UNKNOWN;
-	return skew >= 0 ? tcp_punch(c, a, b, skew, d) : tcp_punch(c, b, a, -skew, d);
+	}
 }

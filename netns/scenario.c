@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../common/inifile.h"
+#include "../common/strategy.h"
 #include "scenario.h"
 
 static const char *const reserved_names[] = { "internet", "lab", "wan", "lan", "inet", "eth0", "lo",
@@ -174,7 +175,6 @@ static int fault_key(struct wire_fault *f, const char *key, const char *value, i
 	return 0;
 }
 
-static const char *const strategy_names[] = { "so", "so-listen", "retry", "dcutr", "lowttl", "udp", "relay", NULL };
 
 /* Keys that [run] and [matrix] share; 1 when `key` is none of them. */
 static int attempts_key(struct run_spec *r, unsigned *seed, const char *key, const char *value,
@@ -189,13 +189,14 @@ static int attempts_key(struct run_spec *r, unsigned *seed, const char *key, con
 	if (!strcmp(key, "strategies")) {
 		r->n_strategies = 0;
 		for (t = strtok_r(buf, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
-			int k;
+			if (!strategy_by_name(t)) {
+				char known[128] = "";
 
-			for (k = 0; strategy_names[k] && strcmp(strategy_names[k], t); k++)
-				;
-			if (!strategy_names[k])
-				return diag_set(d, "strategies: unknown strategy \"%s\" (expected so, so-listen, retry, dcutr, lowttl, udp, relay)",
-						t);
+				for (int k = 0; k < STRATEGY_COUNT; k++)
+					snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+						 k ? ", " : "", strategy_table[k].name);
+				return diag_set(d, "strategies: unknown strategy \"%s\" (expected %s)", t, known);
+			}
 			if (r->n_strategies == RUN_MAX_STRATEGIES)
 				return diag_set(d, "strategies: at most %d", RUN_MAX_STRATEGIES);
 			snprintf(r->strategies[r->n_strategies++], 16, "%s", t);
@@ -312,7 +313,7 @@ static int resolve_run(struct scenario *s, struct diag *d)
 					s->path, r->line);
 	}
 	if (!r->n_strategies) {
-		snprintf(r->strategies[0], 16, "so");
+		snprintf(r->strategies[0], 16, "%s", strategy_table[STRATEGY_SO].name);
 		r->n_strategies = 1;
 	}
 	if (!r->n_skews)
@@ -396,7 +397,6 @@ static int all_presets(struct matrix_spec *m)
 
 static int resolve_matrix(struct scenario *s, struct diag *d)
 {
-	static const char *const strategies[] = { "so", "so-listen", "retry", "dcutr", "udp", "relay" };
 	struct matrix_spec *m = &s->matrix;
 
 	if (!m->line)
@@ -421,8 +421,9 @@ static int resolve_matrix(struct scenario *s, struct diag *d)
 		}
 	}
 	if (!m->run.n_strategies)
-		for (size_t i = 0; i < sizeof(strategies) / sizeof(strategies[0]); i++)
-			snprintf(m->run.strategies[m->run.n_strategies++], 16, "%s", strategies[i]);
+		for (int i = 0; i < STRATEGY_COUNT; i++)
+			if (strategy_table[i].in_matrix)
+				snprintf(m->run.strategies[m->run.n_strategies++], 16, "%s", strategy_table[i].name);
 	if (!m->run.n_skews)
 		m->run.n_skews = 1;
 	if (!m->run.repeat)

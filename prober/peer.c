@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/strategy.h"
 #include "../common/timing.h"
 #include "probe.h"
 #include "protocol.h"
@@ -133,7 +134,7 @@ static int rendezvous(struct peer *p)
 	if (connect(p->rv, (struct sockaddr *)&p->server, sizeof(p->server)))
 		return -1;
 	p->port = local_port(p->rv);
-	if (!strcmp(p->strategy, "udp")) {
+	if (strategy_by_name(p->strategy)->udp_socket) {
 		p->udp = reuse_socket(SOCK_DGRAM, 0);
 		if (p->udp < 0)
 			return -1;
@@ -212,8 +213,9 @@ static bool exchange_nonce(struct peer *p, int fd)
 static void punch_tcp(struct peer *p)
 {
 	double start = mono(), until = start + p->deadline_s;
-	bool listen_too = !strcmp(p->strategy, "so-listen");
-	bool retry = !strcmp(p->strategy, "retry");
+	const struct strategy *st = strategy_by_name(p->strategy);
+	bool listen_too = st->listens;
+	bool retry = st->retries;
 	int lfd = -1, conn = -1;
 
 	if (listen_too && (lfd = reuse_socket(SOCK_STREAM | SOCK_NONBLOCK, p->port)) >= 0)
@@ -479,6 +481,7 @@ static void report(const struct peer *p)
 int peer_main(int argc, char *argv[])
 {
 	struct peer p = { .side = -1, .deadline_s = 10, .rv = -1, .udp = -1, .low_ttl = 2 };
+	const struct strategy *st;
 	const char *server = NULL;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -508,9 +511,8 @@ int peer_main(int argc, char *argv[])
 		fprintf(stderr, "natlab-probe peer: need --server ADDR:PORT --attempt ID --side 0|1 --strategy S\n");
 		return 2;
 	}
-	if (strcmp(p.strategy, "so") && strcmp(p.strategy, "so-listen") && strcmp(p.strategy, "retry") &&
-	    strcmp(p.strategy, "udp") && strcmp(p.strategy, "relay") && strcmp(p.strategy, "dcutr") &&
-	    strcmp(p.strategy, "lowttl")) {
+	st = strategy_by_name(p.strategy);
+	if (!st) {
 		fprintf(stderr, "natlab-probe peer: unknown strategy %s\n", p.strategy);
 		return 2;
 	}
@@ -529,21 +531,26 @@ int peer_main(int argc, char *argv[])
 		report(&p);
 		return 1;
 	}
-	if (!strcmp(p.strategy, "dcutr") || !strcmp(p.strategy, "lowttl")) {
-		if (!strcmp(p.strategy, "dcutr"))
-			dcutr(&p);
-		else
-			lowttl(&p);
-		report(&p);
-		return 0;
-	}
-	wait_start(&p);
-	if (!strcmp(p.strategy, "udp"))
+	/* the clock's strategies wait for their instant; the others time themselves */
+	if (st->by_clock)
+		wait_start(&p);
+	switch (st->id) {
+	case STRATEGY_DCUTR:
+		dcutr(&p);
+		break;
+	case STRATEGY_LOWTTL:
+		lowttl(&p);
+		break;
+	case STRATEGY_UDP:
 		punch_udp(&p);
-	else if (!strcmp(p.strategy, "relay"))
+		break;
+	case STRATEGY_RELAY:
 		relay(&p);
-	else
+		break;
+	default:
 		punch_tcp(&p);
+		break;
+	}
 	report(&p);
 	return 0;
 }

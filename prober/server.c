@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/strategy.h"
 #include "../common/timing.h"
 #include "probe.h"
 #include "protocol.h"
@@ -194,7 +195,7 @@ static void handle_line(struct server *s, int ci, const char *line)
 		c->attempt = ai;
 		c->side = m.side;
 		s->a[ai].client[m.side] = ci;
-		s->a[ai].needs_udp |= !strcmp(m.strategy, "udp");
+		s->a[ai].needs_udp |= strategy_by_name(m.strategy) && strategy_by_name(m.strategy)->udp_socket;
 		getpeername(c->fd, (struct sockaddr *)&peer, &len);
 		proto_fmt_endpoint(&peer, ep, sizeof(ep));
 		say(s, ci, "SEEN %s", ep);
