@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -478,37 +480,93 @@ static void report(const struct peer *p)
 	fflush(stdout);
 }
 
+/* `v`, the value of option `name`, as a number (a whole one if `whole`) in
+ * [lo, hi], all of it */
+static int opt_number(const char *name, const char *v, bool whole, double lo, double hi, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(v, &end);
+	if (end == v || *end || errno || !isfinite(*out) || *out < lo || *out > hi ||
+	    (whole && *out != (double)(long)*out)) {
+		fprintf(stderr, "natlab-probe peer: --%s: \"%s\" is not a %s from %g to %g\n", name, v,
+			whole ? "whole number" : "number", lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
 int peer_main(int argc, char *argv[])
 {
+	static const struct option opts[] = {
+		{ "server", required_argument, NULL, 's' },
+		{ "attempt", required_argument, NULL, 'a' },
+		{ "side", required_argument, NULL, 'i' },
+		{ "strategy", required_argument, NULL, 't' },
+		{ "offset-ms", required_argument, NULL, 'o' },
+		{ "deadline-s", required_argument, NULL, 'd' },
+		{ "low-ttl", required_argument, NULL, 'l' },
+		{ "clock-offset-ms", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct peer p = { .side = -1, .deadline_s = 10, .rv = -1, .udp = -1, .low_ttl = 2 };
 	const struct strategy *st;
 	const char *server = NULL;
+	double v;
+	int o;
 
-	for (int i = 1; i + 1 < argc; i += 2) {
-		const char *k = argv[i], *v = argv[i + 1];
-
-		if (!strcmp(k, "--server"))
-			server = v;
-		else if (!strcmp(k, "--attempt"))
-			p.attempt = v;
-		else if (!strcmp(k, "--side"))
-			p.side = atoi(v);
-		else if (!strcmp(k, "--strategy"))
-			p.strategy = v;
-		else if (!strcmp(k, "--offset-ms"))
-			p.offset_ns = (int64_t)(atof(v) * 1e6);
-		else if (!strcmp(k, "--deadline-s"))
-			p.deadline_s = atof(v);
-		else if (!strcmp(k, "--low-ttl"))
-			p.low_ttl = atoi(v);
-		else if (!strcmp(k, "--clock-offset-ms"))
-			p.clock_offset_ns = (int64_t)(atof(v) * 1e6);
-		else
+	/* an hour bounds every time: a lab's attempt is seconds */
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 's':
+			server = optarg;
 			break;
+		case 'a':
+			p.attempt = optarg;
+			break;
+		case 't':
+			p.strategy = optarg;
+			break;
+		case 'i':
+			if (opt_number("side", optarg, true, 0, 1, &v))
+				return 2;
+			p.side = (int)v;
+			break;
+		case 'o':
+			if (opt_number("offset-ms", optarg, false, 0, 3600e3, &v))
+				return 2;
+			p.offset_ns = (int64_t)(v * 1e6);
+			break;
+		case 'd':
+			if (opt_number("deadline-s", optarg, false, 0.001, 3600, &v))
+				return 2;
+			p.deadline_s = v;
+			break;
+		case 'l':
+			if (opt_number("low-ttl", optarg, true, 1, 255, &v))
+				return 2;
+			p.low_ttl = (int)v;
+			break;
+		case 'c':
+			if (opt_number("clock-offset-ms", optarg, false, -3600e3, 3600e3, &v))
+				return 2;
+			p.clock_offset_ns = (int64_t)(v * 1e6);
+			break;
+		default: /* getopt_long said what was wrong */
+			return 2;
+		}
 	}
-	if (!server || !p.attempt || !p.strategy || (p.side != 0 && p.side != 1) ||
-	    proto_endpoint(server, &p.server) || p.deadline_s <= 0) {
+	if (optind < argc) {
+		fprintf(stderr, "natlab-probe peer: unexpected argument \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	if (!server || !p.attempt || !p.strategy || p.side < 0) {
 		fprintf(stderr, "natlab-probe peer: need --server ADDR:PORT --attempt ID --side 0|1 --strategy S\n");
+		return 2;
+	}
+	if (proto_endpoint(server, &p.server)) {
+		fprintf(stderr, "natlab-probe peer: --server: \"%s\" is not ADDR:PORT\n", server);
 		return 2;
 	}
 	st = strategy_by_name(p.strategy);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/strategy.h"
 #include "probe.h"
 
 int main(int argc, char *argv[])
@@ -14,7 +15,9 @@ int main(int argc, char *argv[])
 	if (argc >= 2 && !strcmp(argv[1], "peer"))
 		return peer_main(argc - 1, argv + 1);
 	fprintf(stderr, "usage: natlab-probe server [ADDR:PORT] | natlab-probe peer --server ADDR:PORT "
-			"--attempt ID --side 0|1 --strategy so|so-listen|retry|dcutr|lowttl|udp|relay [--offset-ms N] "
-			"[--deadline-s N] [--clock-offset-ms N] [--low-ttl N]\n");
+			"--attempt ID --side 0|1 --strategy ");
+	for (int i = 0; i < STRATEGY_COUNT; i++)
+		fprintf(stderr, "%s%s", i ? "|" : "", strategy_table[i].name);
+	fprintf(stderr, " [--offset-ms N] [--deadline-s N] [--clock-offset-ms N] [--low-ttl N]\n");
 	return 2;
 }

@@ -313,8 +313,14 @@ int server_main(int argc, char *argv[])
 	struct server *s = calloc(1, sizeof(*s));
 	int one = 1;
 
+	if (argc > 2) {
+		fprintf(stderr, "natlab-probe server: one endpoint at most (ADDR:PORT)\n");
+		free(s);
+		return 2;
+	}
 	if (argc == 2 && proto_endpoint(argv[1], &addr)) {
 		fprintf(stderr, "natlab-probe server: bad endpoint %s\n", argv[1]);
+		free(s);
 		return 2;
 	}
 	if (!s)

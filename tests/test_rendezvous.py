@@ -108,3 +108,26 @@ def test_server_survives_abuse_while_peers_punch(make_lab):
             s.recv(10)
     server.terminate()
     server.wait(5)
+
+
+@pytest.mark.parametrize("option, value", [
+    ("--side", "2"), ("--side", "0x"), ("--offset-ms", "abc"), ("--offset-ms", "-5"),
+    ("--deadline-s", "0"), ("--deadline-s", "nan"), ("--low-ttl", "1.5"), ("--low-ttl", "300"),
+    ("--clock-offset-ms", "1e99"),
+])
+def test_peer_rejects_a_bad_number_naming_the_option(option, value):
+    # before: atoi/atof took "0x" as 0 and "abc" as 0 and went on with the attempt
+    args = {"--server": "127.0.0.1:1", "--attempt": "a0", "--side": "0", "--strategy": "so"}
+    args[option] = value
+    r = subprocess.run([PROBE, "peer"] + [x for kv in args.items() for x in kv],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and option in lines[0] and value in lines[0], r.stderr
+
+
+def test_peer_rejects_an_unknown_option_and_a_stray_argument():
+    base = [PROBE, "peer", "--server", "127.0.0.1:1", "--attempt", "a0", "--side", "0", "--strategy", "so"]
+    for extra in (["--sied", "1"], ["stray"]):
+        r = subprocess.run(base + extra, capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2 and r.stderr.strip(), extra
