@@ -4,9 +4,10 @@
 #include "../netns/lab.h"
 #include "subcommands.h"
 
-static const char usage[] = "down [--timing] LAB... | --all | --stale\n"
+static const char usage[] = "down [--timing] [--force] LAB... | --all | --stale\n"
 			    "  Ends the lab's processes and removes its namespaces.\n"
 			    "  --timing where the time went, phase by phase, on stderr\n"
+			    "  --force  also a lab with no bookkeeping in this run directory\n"
 			    "  --all    every lab on this machine\n"
 			    "  --stale  labs whose owner has ended";
 
@@ -24,14 +25,17 @@ static int down_one(const char *id, json_t *state, void *arg)
 
 int down_main(int argc, char *argv[])
 {
-	bool stale_only;
+	bool stale_only, force = false;
 	struct lab_phases phases, *timed = NULL;
 	int rc = 0;
 
 	if (want_help(argc, argv, usage))
 		return 0;
-	if (argc > 1 && !strcmp(argv[1], "--timing")) {
-		timed = &phases;
+	while (argc > 1 && (!strcmp(argv[1], "--timing") || !strcmp(argv[1], "--force"))) {
+		if (!strcmp(argv[1], "--timing"))
+			timed = &phases;
+		else
+			force = true;
 		argv++;
 		argc--;
 	}
@@ -48,7 +52,7 @@ int down_main(int argc, char *argv[])
 			return usage_error(usage);
 		if (timed)
 			lab_phases_start(timed);
-		if (lab_down_timed(argv[i], timed, &d))
+		if (lab_down_timed(argv[i], force, timed, &d))
 			rc = fail(lab_id_valid(argv[i]) ? 1 : EXIT_BAD_INPUT, "%s", d.msg);
 		else if (timed)
 			print_phases("down", timed);

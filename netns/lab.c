@@ -119,6 +119,15 @@ bool lab_is_stale(json_t *state)
 	       proc_start(pid) != (unsigned long long)json_integer_value(json_object_get(owner, "start"));
 }
 
+static int lab_netns_list(const char *id, char names[][128], int max);
+
+static int lab_netns_count(const char *id)
+{
+	char names[1][128];
+
+	return lab_netns_list(id, names, 1);
+}
+
 /* Reserves a unique name by creating its bookkeeping file. */
 static int reserve_id(const char *base, char id[LAB_ID_MAX], struct diag *d)
 {
@@ -132,6 +141,9 @@ static int reserve_id(const char *base, char id[LAB_ID_MAX], struct diag *d)
 		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
 			r = (unsigned short)(getpid() + tries);
 		snprintf(id, LAB_ID_MAX, "%s-%04x", base, r);
+		/* namespaces are the machine's: a name another run directory's lab has */
+		if (lab_netns_count(id))
+			continue;
 		state_path(path, sizeof(path), id);
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd >= 0) {
@@ -206,6 +218,8 @@ static json_t *state_new(const struct scenario *s, const char *id)
 	json_object_set_new(st, "netns", ns);
 	return st;
 }
+
+static int teardown(const char *id, char names[][128], int n, struct lab_phases *p, struct diag *d);
 
 /* more threads than cores only queue in the kernel */
 #define NS_WORKERS_MAX 4
@@ -552,7 +566,8 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 {
 	struct build b = { .s = s, .id = id, .root = -1 };
 	struct wire_config *wc = calloc(1, sizeof(*wc));
-	char wire_log[PATH_MAX];
+	char wire_log[PATH_MAX], made[LAB_MAX_NODES][128];
+	int n_made = 0;
 	sigset_t old;
 	json_t *st;
 	int rc = -1, wire_fd = -1;
@@ -631,8 +646,13 @@ undo:
 	for (int i = 0; i < LAB_MAX_NODES; i++) {
 		if (b.sk[i])
 			nl_socket_free(b.sk[i]);
-		if (b.fd[i] >= 0)
+		if (b.fd[i] >= 0) {
+			/* undone, only what this bring-up made: a namespace of that name that
+			 * it could not create is another lab's */
+			if (rc && i < s->n)
+				lab_netns_name(made[n_made++], sizeof(made[0]), id, s->nodes[i].name);
 			close(b.fd[i]);
+		}
 		if (b.io[i] >= 0)
 			close(b.io[i]);
 	}
@@ -640,11 +660,10 @@ undo:
 		close(b.root);
 	if (!rc)
 		lab_phase_end(o->phases, "close");
-	if (rc) {
+	if (rc && id[0]) {
 		struct diag ignore;
 
-		if (id[0])
-			lab_down(id, &ignore);
+		teardown(id, made, n_made, NULL, &ignore);
 	}
 out:
 	free(wc);
@@ -788,26 +807,22 @@ static int lab_netns_list(const char *id, char names[][128], int max)
 
 int lab_down(const char *id, struct diag *d)
 {
-	return lab_down_timed(id, NULL, d);
+	return lab_down_timed(id, false, NULL, d);
 }
 
-int lab_down_timed(const char *id, struct lab_phases *p, struct diag *d)
+/* Ends the processes in the namespaces `names` (n of them, lab id's), removes
+ * them, the lab's files and its bookkeeping. */
+static int teardown(const char *id, char names[][128], int n, struct lab_phases *p, struct diag *d)
 {
-	char names[LAB_MAX_NODES][128];
 	unsigned long inodes[LAB_MAX_NODES];
 	char path[256];
-	int n, ni = 0, rc = 0;
+	int ni = 0, rc = 0;
 	struct lab_procs *procs;
 	struct diag ignore;
 	json_t *st;
 	pid_t wire;
 
-	if (!lab_id_valid(id))
-		return diag_set(d, "\"%s\" is not a lab name", id);
 	state_path(path, sizeof(path), id);
-	n = lab_netns_list(id, names, LAB_MAX_NODES);
-	if (n == 0 && access(path, F_OK))
-		return diag_set(d, "no lab \"%s\" (see natlab list)", id);
 	procs = calloc(1, sizeof(*procs));
 	if (!procs)
 		return diag_set(d, "out of memory");
@@ -855,6 +870,25 @@ int lab_down_timed(const char *id, struct lab_phases *p, struct diag *d)
 		rc = diag_set(d, "cannot remove %s: %s", path, strerror(errno));
 	lab_phase_end(p, "state");
 	return rc;
+}
+
+int lab_down_timed(const char *id, bool force, struct lab_phases *p, struct diag *d)
+{
+	char names[LAB_MAX_NODES][128], path[256];
+	int n;
+
+	if (!lab_id_valid(id))
+		return diag_set(d, "\"%s\" is not a lab name", id);
+	state_path(path, sizeof(path), id);
+	n = lab_netns_list(id, names, LAB_MAX_NODES);
+	if (n == 0 && access(path, F_OK))
+		return diag_set(d, "no lab \"%s\" (see natlab list)", id);
+	/* namespaces are the machine's, bookkeeping is a run directory's: without it
+	 * here, the lab is most likely another run directory's, and not ours to end */
+	if (n > 0 && access(path, F_OK) && !force)
+		return diag_set(d, "lab \"%s\" has namespaces but no bookkeeping in %s (another run "
+				   "directory's?); natlab down --force %s removes them", id, lab_run_dir(), id);
+	return teardown(id, names, n, p, d);
 }
 
 int lab_foreach(int (*fn)(const char *id, json_t *state, void *arg), void *arg)

@@ -49,8 +49,9 @@ bool lab_stop_pending(void);
 void lab_stop_take(void);
 /* Ends the lab's processes, removes its namespaces and bookkeeping. */
 int lab_down(const char *id, struct diag *d);
-/* The same, with its phases timed into p (which may be NULL). */
-int lab_down_timed(const char *id, struct lab_phases *p, struct diag *d);
+/* The same, with its phases timed into p (which may be NULL). A lab with
+ * namespaces but no bookkeeping in this run directory is refused unless `force`. */
+int lab_down_timed(const char *id, bool force, struct lab_phases *p, struct diag *d);
 /* Reads the lab's bookkeeping; NULL (and d) if there is no such lab. */
 json_t *lab_state_read(const char *id, struct diag *d);
 /* Calls fn for every lab with bookkeeping. */

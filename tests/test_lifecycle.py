@@ -197,3 +197,25 @@ def test_interrupted_run_keeps_its_records_and_no_lab(tmp_path, rundir, how, sig
     assert all(r["outcome"] != "no-report" for r in recs)
     assert not [n for n in netns_list() if n.startswith(f"intr_{how}-")]
     assert natlab("list").stdout == ""
+
+
+def test_down_from_another_run_dir_refuses_without_force(tmp_path, monkeypatch):
+    # namespaces are the machine's, bookkeeping a run directory's: a lab of run
+    # directory A is not B's to end (before: down from B destroyed it and said 0)
+    path = tmp_path / "s.ini"
+    path.write_text(SMALL)
+    monkeypatch.setenv("NATLAB_RUN_DIR", str(tmp_path / "A"))
+    name = natlab("up", str(path)).stdout.strip()
+    try:
+        monkeypatch.setenv("NATLAB_RUN_DIR", str(tmp_path / "B"))
+        r = subprocess.run([NATLAB, "down", name], capture_output=True, text=True)
+        assert r.returncode == 1 and "--force" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+        assert len(lab_netns(name)) == 4, "the other run directory's lab is whole"
+        monkeypatch.setenv("NATLAB_RUN_DIR", str(tmp_path / "A"))
+        assert natlab("list").stdout.split()[:2] == [name, "up"]
+        monkeypatch.setenv("NATLAB_RUN_DIR", str(tmp_path / "B"))
+        natlab("down", "--force", name)
+        assert lab_netns(name) == []
+    finally:
+        monkeypatch.setenv("NATLAB_RUN_DIR", str(tmp_path / "A"))
+        subprocess.run([NATLAB, "down", "--all"], capture_output=True)
