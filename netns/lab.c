@@ -77,16 +77,51 @@ static unsigned long long proc_start(pid_t pid)
 	return start;
 }
 
+/* A new file in the run directory, never through a symlink planted there */
+static int run_file_open(const char *path, int flags)
+{
+	return open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | flags, 0600);
+}
+
 static int state_write(const char *id, json_t *state, struct diag *d)
 {
 	char path[256], tmp[300];
+	int fd, rc;
 
 	state_path(path, sizeof(path), id);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (json_dump_file(state, tmp, JSON_INDENT(1) | JSON_SORT_KEYS) || rename(tmp, path)) {
+	/* a .tmp left by a killed writer is ours to replace, a symlink is not followed */
+	unlink(tmp);
+	fd = run_file_open(tmp, O_EXCL);
+	if (fd < 0)
+		return diag_set(d, "cannot write %s: %s", tmp, strerror(errno));
+	rc = json_dumpfd(state, fd, JSON_INDENT(1) | JSON_SORT_KEYS);
+	if (close(fd) || rc || rename(tmp, path)) {
 		unlink(tmp);
 		return diag_set(d, "cannot write %s: %s", path, strerror(errno));
 	}
+	return 0;
+}
+
+/* The run directory: made private; one that others may write to, or that is not
+ * ours, would let them plant or read a lab's files */
+static int run_dir_check(struct diag *d)
+{
+	const char *dir = lab_run_dir();
+	struct stat st;
+
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return diag_set(d, "mkdir %s: %s", dir, strerror(errno));
+	if (lstat(dir, &st))
+		return diag_set(d, "%s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return diag_set(d, "%s: not a directory (a symlink?): refusing it as the run directory", dir);
+	if (st.st_uid != geteuid())
+		return diag_set(d, "%s: owned by uid %u, not %u: refusing it as the run directory", dir,
+				(unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return diag_set(d, "%s: writable by others (mode %03o): refusing it as the run directory", dir,
+				(unsigned)(st.st_mode & 0777));
 	return 0;
 }
 
@@ -131,8 +166,8 @@ static int lab_netns_count(const char *id)
 /* Reserves a unique name by creating its bookkeeping file. */
 static int reserve_id(const char *base, char id[LAB_ID_MAX], struct diag *d)
 {
-	if (mkdir(lab_run_dir(), 0755) && errno != EEXIST)
-		return diag_set(d, "mkdir %s: %s", lab_run_dir(), strerror(errno));
+	if (run_dir_check(d))
+		return -1;
 	for (int tries = 0; tries < 100; tries++) {
 		unsigned short r;
 		char path[256];
@@ -145,7 +180,7 @@ static int reserve_id(const char *base, char id[LAB_ID_MAX], struct diag *d)
 		if (lab_netns_count(id))
 			continue;
 		state_path(path, sizeof(path), id);
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		fd = run_file_open(path, O_EXCL);
 		if (fd >= 0) {
 			close(fd);
 			return 0;
@@ -472,7 +507,7 @@ static int wire_start(struct build *b, struct wire_config *wc, const char *log, 
 		if (fork() != 0)
 			_exit(0);
 		nul = open("/dev/null", O_RDWR);
-		lg = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		lg = run_file_open(log, O_TRUNC);
 		if (netns_enter(b->fd[0]) || nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
 		    dup2(lg >= 0 ? lg : nul, 2) < 0 || dup2(p[1], 3) < 0)
 			_exit(1);

@@ -731,6 +731,17 @@ static void read_ports(struct wire *w)
 	}
 }
 
+/* A file of the lab's, private to its owner and never through a symlink */
+static FILE *open_file(const char *path, const char *mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, mode) : NULL;
+
+	if (fd >= 0 && !f)
+		close(fd);
+	return f;
+}
+
 int wire_run(const struct wire_config *c, int ready_fd)
 {
 	struct wire *w = calloc(1, sizeof(*w));
@@ -783,20 +794,24 @@ int wire_run(const struct wire_config *c, int ready_fd)
 	pfd[2].events = POLLIN;
 	if (c->pcap_path[0]) {
 		/* a GSO super-frame is one record, as a capture on a host with GRO shows it */
+		FILE *f = open_file(c->pcap_path, "wb");
+
 		w->pcap = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144, PCAP_TSTAMP_PRECISION_NANO);
-		w->dump = w->pcap ? pcap_dump_open(w->pcap, c->pcap_path) : NULL;
+		w->dump = w->pcap && f ? pcap_dump_fopen(w->pcap, f) : NULL;
 		if (!w->dump) {
+			if (f)
+				fclose(f);
 			fprintf(stderr, "wire: cannot write %s\n", c->pcap_path);
 			goto out;
 		}
 	}
 	w->stats_fd = c->stats_path[0] ? open(c->stats_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-								   O_CLOEXEC, 0644) : -1;
+								   O_CLOEXEC, 0600) : -1;
 	if (c->stats_path[0] && w->stats_fd < 0) {
 		fprintf(stderr, "wire: cannot write %s: %s\n", c->stats_path, strerror(errno));
 		goto out;
 	}
-	if (c->events_path[0] && !(w->events = fopen(c->events_path, "we"))) {
+	if (c->events_path[0] && !(w->events = open_file(c->events_path, "w"))) {
 		fprintf(stderr, "wire: cannot write %s: %s\n", c->events_path, strerror(errno));
 		goto out;
 	}

@@ -219,3 +219,33 @@ def test_down_from_another_run_dir_refuses_without_force(tmp_path, monkeypatch):
     finally:
         monkeypatch.setenv("NATLAB_RUN_DIR", str(tmp_path / "A"))
         subprocess.run([NATLAB, "down", "--all"], capture_output=True)
+
+
+def test_run_dir_must_be_private_and_files_are_not_shared(tmp_path, monkeypatch):
+    path = tmp_path / "s.ini"
+    path.write_text(SMALL)
+    # a run directory others may write to, or a symlink, would let them plant a lab's files
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    os.chmod(shared, 0o777)
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "private")
+    (tmp_path / "private").mkdir(mode=0o700)
+    for d, why in ((shared, "writable by others"), (link, "not a directory")):
+        monkeypatch.setenv("NATLAB_RUN_DIR", str(d))
+        r = subprocess.run([NATLAB, "up", str(path)], capture_output=True, text=True)
+        assert r.returncode == 1 and why in r.stderr and str(d) in r.stderr, r.stderr
+        assert r.stderr.count("\n") == 1
+    assert os.listdir(shared) == [] and os.listdir(tmp_path / "private") == []
+    # a new run directory is made private, and the lab's files are its owner's alone
+    run = tmp_path / "run"
+    monkeypatch.setenv("NATLAB_RUN_DIR", str(run))
+    name = natlab("up", str(path)).stdout.strip()
+    try:
+        assert os.stat(run).st_mode & 0o777 == 0o700
+        files = os.listdir(run)
+        assert f"{name}.json" in files and f"{name}.events" in files
+        for f in files:
+            assert os.stat(run / f).st_mode & 0o077 == 0, f
+    finally:
+        natlab("down", name)
