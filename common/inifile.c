@@ -1,7 +1,10 @@
 #include <errno.h>
 #include <ini.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include "inifile.h"
 
@@ -12,6 +15,8 @@ struct ini_run {
 	struct diag *d;
 	int line;
 	bool failed;
+	char *buf; /* the line as read, NUL bytes and all */
+	size_t cap;
 };
 
 static int fail_at(struct ini_run *r, struct diag *sub)
@@ -30,15 +35,24 @@ static char *ini_read_line(char *str, int num, void *stream)
 	char *s;
 	size_t len;
 
-	if (r->failed || !fgets(str, num, r->f))
+	ssize_t got;
+
+	if (r->failed || (got = getline(&r->buf, &r->cap, r->f)) < 0)
 		return NULL;
 	r->line++;
-	len = strlen(str);
-	if (len + 1 == (size_t)num && str[len - 1] != '\n' && !feof(r->f)) {
+	len = (size_t)got;
+	if (memchr(r->buf, '\0', len)) {
+		/* C strings would cut the line there and read on as if nothing were lost */
+		diag_set(&sub, "a NUL byte in the line");
+		fail_at(r, &sub);
+		return NULL;
+	}
+	if (len - (len && r->buf[len - 1] == '\n') > (size_t)num - 2) {
 		diag_set(&sub, "line longer than %d characters", num - 2);
 		fail_at(r, &sub);
 		return NULL;
 	}
+	memcpy(str, r->buf, len + 1);
 	for (s = str; *s == ' ' || *s == '\t'; s++)
 		;
 	if (*s == '[' && r->cb->section) {
@@ -79,6 +93,8 @@ int ini_stream_parse(FILE *f, const char *name, const struct ini_cb *cb, struct 
 	struct ini_run r = { .f = f, .name = name, .cb = cb, .d = d };
 	int rc = ini_parse_stream(ini_read_line, &r, ini_handle, &r);
 
+	free(r.buf);
+
 	if (r.failed)
 		return -1;
 	if (ferror(f))
@@ -89,13 +105,31 @@ int ini_stream_parse(FILE *f, const char *name, const struct ini_cb *cb, struct 
 	return 0;
 }
 
+FILE *ini_file_open(const char *path, struct diag *d)
+{
+	FILE *f = fopen(path, "re");
+	struct stat st;
+
+	if (!f) {
+		diag_set(d, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	/* a device or a pipe never ends (/dev/zero) or is nothing (/dev/null) */
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+		diag_set(d, "%s: not a regular file", path);
+		fclose(f);
+		return NULL;
+	}
+	return f;
+}
+
 int ini_file_parse(const char *path, const struct ini_cb *cb, struct diag *d)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = ini_file_open(path, d);
 	int rc;
 
 	if (!f)
-		return diag_set(d, "%s: %s", path, strerror(errno));
+		return -1;
 	rc = ini_stream_parse(f, path, cb, d);
 	fclose(f);
 	return rc;

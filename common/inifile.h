@@ -17,5 +17,7 @@ struct ini_cb {
 /* Both return 0, or -1 with d->msg = "NAME:LINE: what is wrong". */
 int ini_stream_parse(FILE *f, const char *name, const struct ini_cb *cb, struct diag *d);
 int ini_file_parse(const char *path, const struct ini_cb *cb, struct diag *d);
+/* The file at path opened for reading, if it is a regular file; NULL and d otherwise. */
+FILE *ini_file_open(const char *path, struct diag *d);
 
 #endif

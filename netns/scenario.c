@@ -871,17 +871,20 @@ int scenario_load_stream(struct scenario *s, FILE *f, const char *name, struct d
 	s->n = 1;
 	if (ini_stream_parse(f, name, &cb, d) || resolve(s, d))
 		return -1;
+	/* a file with nothing in it is a mistake, not an empty lab */
+	if (s->n == 1 && !s->matrix.line)
+		return diag_set(d, "%s: no [host.NAME] or [nat.NAME] section: nothing to build", name);
 	plan(s);
 	return check_plan(s, d);
 }
 
 int scenario_load(struct scenario *s, const char *path, struct diag *d)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = ini_file_open(path, d);
 	int rc;
 
 	if (!f)
-		return diag_set(d, "%s: %s", path, strerror(errno));
+		return -1;
 	rc = scenario_load_stream(s, f, path, d);
 	fclose(f);
 	return rc;

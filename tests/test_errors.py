@@ -74,6 +74,8 @@ CASES = {
     "matrix bad rtt": ("[matrix]\nrtt_ms = 20, fast\n", 2, '"fast" is not a number'),
     "matrix bad key": ("[matrix]\npair = a b\n", 2, 'unknown key "pair" in [matrix]'),
     "matrix twice": ("[matrix]\n[matrix]\n", 2, "duplicate section [matrix]"),
+    # before: the line ended at the NUL for C, and the rest of it was lost without a word
+    "NUL byte": ("[host.a]\nbehind = internet\x00 ; and more\n", 2, "NUL byte"),
 }
 
 
@@ -108,6 +110,20 @@ def test_bad_scenario(tmp_path, case):
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith(f"natlab: {path}:{line}: "), lines[0]
     assert words in lines[0]
+
+
+@pytest.mark.parametrize("what", ["empty", "/dev/null", "/dev/zero", "a directory"])
+def test_not_a_scenario(tmp_path, what):
+    # before: /dev/zero spun at 100 % CPU for good, and an empty file or /dev/null was
+    # a lab of one node
+    path = {"empty": tmp_path / "empty.ini", "a directory": tmp_path}.get(what, what)
+    if what == "empty":
+        path.write_text("")
+    r = natlab("up", str(path), check=False, timeout=10)
+    assert r.returncode == 2 and r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"natlab: {path}: "), r.stderr
+    assert ("nothing to build" if what == "empty" else "not a regular file") in lines[0]
 
 
 PROFILE_CASES = {
