@@ -1,3 +1,5 @@
+#include <arpa/inet.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,25 @@ static const char usage[] =
 	"  Prints the nftables ruleset PROFILE (a preset name or a file) generates,\n"
 	"  for a NAT whose uplink is \"wan\" with address ADDR (default 198.19.0.1)\n"
 	"  and whose inside is CIDR (default 10.0.1.0/24). KNOB=VALUE overrides a knob.";
+
+/* an IPv4 address, or (with a prefix length 0-32) a network: the ruleset quotes
+ * it as it is, and nft would fail on it only where the rules are loaded */
+static bool ipv4_ok(const char *text, bool cidr)
+{
+	char addr[INET_ADDRSTRLEN], *end;
+	const char *slash = strchr(text, '/');
+	struct in_addr a;
+	long len;
+
+	if (!cidr || !slash)
+		return !cidr && strlen(text) < sizeof(addr) && inet_pton(AF_INET, text, &a) == 1;
+	if ((size_t)(slash - text) >= sizeof(addr))
+		return false;
+	memcpy(addr, text, (size_t)(slash - text));
+	addr[slash - text] = '\0';
+	len = strtol(slash + 1, &end, 10);
+	return inet_pton(AF_INET, addr, &a) == 1 && end != slash + 1 && !*end && len >= 0 && len <= 32;
+}
 
 int rules_main(int argc, char *argv[])
 {
@@ -38,6 +59,10 @@ int rules_main(int argc, char *argv[])
 	}
 	if (!spec)
 		return usage_error(usage);
+	if (!ipv4_ok(ifc.wan_addr, false))
+		return fail(EXIT_BAD_INPUT, "--wan: \"%s\" is not an IPv4 address", ifc.wan_addr);
+	if (!ipv4_ok(ifc.lan_net, true))
+		return fail(EXIT_BAD_INPUT, "--lan: \"%s\" is not an IPv4 network (ADDR/0-32)", ifc.lan_net);
 	rc = nat_profile_load(&p, spec, ".", &d);
 	if (rc)
 		return fail(EXIT_BAD_INPUT, "%s", d.msg);

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +31,13 @@ int up_main(int argc, char *argv[])
 			char *end;
 			long pid = strtol(argv[++i], &end, 10);
 
-			if (*end || pid <= 0)
+			if (*end || end == argv[i] || pid <= 0 || pid > 4194304)
 				return fail(EXIT_BAD_INPUT, "--owner: \"%s\" is not a PID", argv[i]);
+			/* init never ends, and a process that has would make the lab stale at once */
+			if (pid == 1)
+				return fail(EXIT_BAD_INPUT, "--owner: 1 never ends: leave --owner out for a lab that outlives its creator");
+			if (kill((pid_t)pid, 0) && errno == ESRCH)
+				return fail(EXIT_BAD_INPUT, "--owner: no process %ld", pid);
 			o.owner = (pid_t)pid;
 		} else if (!strcmp(argv[i], "--timing")) {
 			o.phases = &phases;

@@ -249,3 +249,21 @@ def test_run_dir_must_be_private_and_files_are_not_shared(tmp_path, monkeypatch)
             assert os.stat(run / f).st_mode & 0o077 == 0, f
     finally:
         natlab("down", name)
+
+
+@pytest.mark.parametrize("owner, words", [("1", "never ends"), ("abc", "not a PID"), ("-5", "not a PID")])
+def test_up_rejects_an_owner_that_cannot_make_it_stale(tmp_path, rundir, owner, words):
+    path = tmp_path / "s.ini"
+    path.write_text(SMALL)
+    r = natlab("up", str(path), "--owner", owner, check=False)
+    assert r.returncode == 2 and words in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert natlab("list").stdout == ""
+
+
+def test_up_rejects_an_owner_that_has_ended(tmp_path, rundir):
+    path = tmp_path / "s.ini"
+    path.write_text(SMALL)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    r = natlab("up", str(path), "--owner", str(gone.pid), check=False)
+    assert r.returncode == 2 and f"no process {gone.pid}" in r.stderr, r.stderr

@@ -67,3 +67,14 @@ def test_rules_uses_given_addresses():
 def test_rules_rejects_unknown_knob():
     r = natlab("rules", "full-cone", "colour=red", check=False)
     assert r.returncode == 2 and 'unknown knob "colour"' in r.stderr
+
+
+@pytest.mark.parametrize("option, value", [
+    ("--wan", "notanip"), ("--wan", "10.0.0.1/24"), ("--wan", "1.2.3.4; drop"),
+    ("--lan", "10.0.0.0/99"), ("--lan", "10.0.0.0"), ("--lan", "10.0.0.0/"), ("--lan", "300.0.0.0/8"),
+])
+def test_rules_rejects_a_bad_address(option, value):
+    # before: the ruleset came out with the text pasted in, for nft to fail on later
+    r = natlab("rules", "full-cone", option, value, check=False)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and option in r.stderr and value in r.stderr, r.stderr
