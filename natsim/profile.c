@@ -204,7 +204,8 @@ static int profile_key(void *user, const char *section, const char *key, const c
 {
 	(void)line;
 	if (strcmp(section, "nat"))
-		return diag_set(d, "\"%s\" outside the [nat] section", key);
+		/* most likely not a profile at all: its words are not echoed */
+		return diag_set(d, "a key outside the [nat] section (is this a natlab profile?)");
 	return nat_profile_set(user, key, value, d);
 }
 

@@ -644,7 +644,8 @@ static int scn_key(void *user, const char *section, const char *key, const char 
 	int i;
 
 	if (!*section)
-		return diag_set(d, "\"%s\" before any [section]", key);
+		/* most likely not a scenario at all: its words are not echoed */
+		return diag_set(d, "a key before any [section] (is this a natlab scenario?)");
 	if (!strcmp(section, "lab"))
 		return lab_key(s, key, value, line, d);
 	if (!strcmp(section, "run"))

@@ -179,3 +179,13 @@ def test_not_root():
         r = natlab("up", path, check=False, preexec_fn=lambda: os.setuid(65534))
     assert r.returncode == 1 and "needs root" in r.stderr
     assert natlab("list").stdout == ""
+
+
+def test_a_foreign_file_is_not_echoed(tmp_path):
+    # a file that is no scenario or profile (here, secrets) is named, its words are not
+    path = tmp_path / "credentials"
+    path.write_text("api-token: s3cr3t-value\npassword = hunter2\n")
+    for args in (["up", str(path)], ["rules", str(path)]):
+        r = natlab(*args, check=False)
+        assert r.returncode == 2 and f"{path}:1:" in r.stderr, r.stderr
+        assert "s3cr3t" not in r.stderr and "api-token" not in r.stderr and "hunter2" not in r.stderr
