@@ -9,14 +9,15 @@ static const char usage[] = "down [--timing] [--force] LAB... | --all | --stale\
 			    "  --timing where the time went, phase by phase, on stderr\n"
 			    "  --force  also a lab with no bookkeeping in this run directory\n"
 			    "  --all    every lab on this machine\n"
-			    "  --stale  labs whose owner has ended";
+			    "  --stale  labs whose owner has ended, and broken ones (their wire has ended)";
 
 static int down_one(const char *id, json_t *state, void *arg)
 {
 	const bool *stale_only = arg;
 	struct diag d;
 
-	if (*stale_only && !lab_is_stale(state))
+	/* a lab whose owner or whose wire has ended is of no use any more */
+	if (*stale_only && strcmp(lab_health(state), "stale") && strcmp(lab_health(state), "broken"))
 		return 0;
 	if (lab_down(id, &d))
 		return fail(1, "%s", d.msg);

@@ -3,15 +3,14 @@
 #include "../netns/lab.h"
 #include "subcommands.h"
 
-static const char usage[] = "list\n  One line per lab: name, state (up, building, stale), nodes, scenario.";
+static const char usage[] = "list\n  One line per lab: name, state (up, building, stale, broken), nodes, scenario.";
 
 static int list_one(const char *id, json_t *st, void *arg)
 {
-	const char *state = json_string_value(json_object_get(st, "state"));
 	const char *file = json_string_value(json_object_get(st, "scenario"));
 
 	(void)arg;
-	printf("%-24s %-8s %3zu nodes  %s\n", id, lab_is_stale(st) ? "stale" : state ? state : "?",
+	printf("%-24s %-8s %3zu nodes  %s\n", id, lab_health(st),
 	       json_object_size(json_object_get(st, "nodes")), file ? file : "");
 	return 0;
 }

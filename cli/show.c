@@ -43,7 +43,7 @@ static void print_text(json_t *st)
 	json_t *node;
 
 	printf("lab %s (%s)  scenario %s\n", json_string_value(json_object_get(st, "lab")),
-	       lab_is_stale(st) ? "stale" : json_string_value(json_object_get(st, "state")),
+	       lab_health(st),
 	       json_string_value(json_object_get(st, "scenario")));
 	printf("pcap: %s\n", json_is_string(json_object_get(st, "pcap"))
 				     ? json_string_value(json_object_get(st, "pcap")) : "none");

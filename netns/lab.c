@@ -55,22 +55,23 @@ static void state_path(char *buf, size_t len, const char *id)
 	run_path(buf, len, id, ".json");
 }
 
-/* Start time of a process (field 22 of /proc/PID/stat), to tell a reused PID apart. */
+/* Start time of a process (field 22 of /proc/PID/stat), to tell a reused PID apart;
+ * 0 for none, and for one that has ended but is not reaped yet (a zombie). */
 static unsigned long long proc_start(pid_t pid)
 {
-	char path[64], buf[1024];
+	char path[64], buf[1024], state = 0;
 	unsigned long long start = 0;
 	FILE *f;
 	char *p;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
+	f = fopen(path, "re");
 	if (!f)
 		return 0;
 	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')'))) {
 		/* after ")": state is field 3; starttime is field 22 */
-		if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			   &start) != 1)
+		if (sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			   &state, &start) != 2 || state == 'Z' || state == 'X')
 			start = 0;
 	}
 	fclose(f);
@@ -152,6 +153,25 @@ bool lab_is_stale(json_t *state)
 	pid = (pid_t)json_integer_value(json_object_get(owner, "pid"));
 	return pid <= 0 ||
 	       proc_start(pid) != (unsigned long long)json_integer_value(json_object_get(owner, "start"));
+}
+
+const char *lab_health(json_t *state)
+{
+	json_t *wire = json_object_get(state, "wire");
+	const char *s = json_string_value(json_object_get(state, "state"));
+
+	if (lab_is_stale(state))
+		return "stale";
+	/* the wire is the lab's internet: without it nothing crosses */
+	if (s && !strcmp(s, "up") && json_is_object(wire)) {
+		pid_t pid = (pid_t)json_integer_value(json_object_get(wire, "pid"));
+		json_t *start = json_object_get(wire, "start");
+		unsigned long long now = pid > 0 ? proc_start(pid) : 0;
+
+		if (!now || (json_is_integer(start) && now != (unsigned long long)json_integer_value(start)))
+			return "broken";
+	}
+	return s ? s : "?";
 }
 
 static int lab_netns_list(const char *id, char names[][128], int max);
@@ -543,8 +563,9 @@ static int wire_ready(int fd, const struct wire_config *wc, const char *log, jso
 		diag_set(d, "the wire did not start (see %s)", log);
 	close(fd);
 	if (pid > 0)
-		json_object_set_new(st, "wire", json_pack("{s:i,s:s,s:s,s:s}", "pid", (int)pid, "events",
-							   wc->events_path, "log", log, "stats", wc->stats_path));
+		json_object_set_new(st, "wire", json_pack("{s:i,s:I,s:s,s:s,s:s}", "pid", (int)pid, "start",
+							   (json_int_t)proc_start(pid), "events", wc->events_path,
+							   "log", log, "stats", wc->stats_path));
 	if (!rc && wc->pcap_path[0])
 		json_object_set_new(st, "pcap", json_string(wc->pcap_path));
 	return rc;

@@ -58,6 +58,9 @@ json_t *lab_state_read(const char *id, struct diag *d);
 int lab_foreach(int (*fn)(const char *id, json_t *state, void *arg), void *arg);
 /* A lab whose owner died, or whose creator died while building it. */
 bool lab_is_stale(json_t *state);
+/* What list and show say of a lab: "stale", "broken" (up, but its wire has
+ * ended), or its state ("up", "building"). */
+const char *lab_health(json_t *state);
 /* The namespace of NODE in lab ID. */
 void lab_netns_name(char *buf, size_t len, const char *id, const char *node);
 bool lab_id_valid(const char *id);

@@ -267,3 +267,23 @@ def test_up_rejects_an_owner_that_has_ended(tmp_path, rundir):
     gone.wait()
     r = natlab("up", str(path), "--owner", str(gone.pid), check=False)
     assert r.returncode == 2 and f"no process {gone.pid}" in r.stderr, r.stderr
+
+
+def test_a_lab_whose_wire_died_is_broken_and_reaped(tmp_path, rundir):
+    # before: after kill -9 of its wire a lab was listed "up", and --stale kept it
+    path = tmp_path / "s.ini"
+    path.write_text(SMALL)
+    name = natlab("up", str(path)).stdout.strip()
+    kept = natlab("up", str(path)).stdout.strip()
+    with open(rundir / f"{name}.json") as f:
+        wire = json.load(f)["wire"]["pid"]
+    os.kill(wire, signal.SIGKILL)
+    deadline = time.monotonic() + 2
+    while not ended(wire) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    listing = {line.split()[0]: line.split()[1] for line in natlab("list").stdout.splitlines()}
+    assert listing == {name: "broken", kept: "up"}
+    assert f"lab {name} (broken)" in natlab("show", name).stdout
+    natlab("down", "--stale")
+    assert lab_netns(name) == [] and len(lab_netns(kept)) == 4
+    natlab("down", kept)
