@@ -227,7 +227,7 @@ static int int_at(json_t *v, const char *key, long long *out, struct diag *d)
 static int opt_int(json_t *o, const char *key, int *out, struct diag *d)
 {
 	json_t *v = json_object_get(o, key);
-	long long x;
+	long long x = 0;
 
 	if (!v)
 		return 0;
@@ -268,7 +268,7 @@ static int opt_num_pair(json_t *o, const char *key, double out[2], bool nullable
 static int opt_int_pair(json_t *o, const char *key, int out[2], struct diag *d)
 {
 	json_t *v = json_object_get(o, key);
-	long long x;
+	long long x = 0;
 
 	if (!v)
 		return 0;
@@ -310,7 +310,7 @@ static int read_sides(json_t *j, struct attempt_record *r, struct diag *d)
 		if (!r->err_null[i] && str_at(e, "errno", r->err[i], sizeof(r->err[i]), d))
 			return -1;
 		if (x && !json_is_null(x)) {
-			long long n;
+			long long n = 0;
 
 			if (int_at(x, "syn_retrans", &n, d))
 				return -1;
@@ -319,7 +319,7 @@ static int read_sides(json_t *j, struct attempt_record *r, struct diag *d)
 		if (ports && (!json_is_array(ports) || json_array_size(ports) > RECORD_MAX_NATS))
 			return bad_type(d, "external_ports", "a list of ports");
 		json_array_foreach(ports, k, x) {
-			long long n;
+			long long n = 0;
 
 			if (int_at(x, "external_ports", &n, d))
 				return -1;
@@ -371,7 +371,7 @@ static int read_timing(json_t *j, struct attempt_record *r, struct diag *d)
 static int read_schema(json_t *j, struct attempt_record *r, struct diag *d)
 {
 	json_t *v = json_object_get(j, "schema");
-	long long n;
+	long long n = 0;
 
 	if (!v) {
 		r->schema = 1; /* records from before the field */

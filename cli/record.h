@@ -25,7 +25,7 @@ struct attempt_record {
 	char scenario[4096]; /* the scenario file as given to natlab run */
 	char lab[64];
 	int attempt;
-	char strategy[32];
+	char strategy[16];
 	char profile[2][64]; /* the NAT profile right above side a, b; "none" */
 	double rtt_ms, skew_ms, skew_wire_ms, skew_emit_ms;
 	char outcome[32];
