@@ -1,11 +1,10 @@
-#include <errno.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cells.h"
+#include "record.h"
 #include "subcommands.h"
 
 int samples_add(struct samples *s, double v)
@@ -125,74 +124,49 @@ static void scenario_base(char *out, size_t len, const char *path)
 	snprintf(out, len, "%.*s", (int)n, base);
 }
 
+/* One record into its cell; 1 (exit code) when out of memory. */
+static int cell_add(const struct attempt_record *r, void *arg)
+{
+	struct cells *t = arg;
+	struct cell key = { 0 }, *c;
+	bool got_through = !strcmp(r->outcome, "connected") || !strcmp(r->outcome, "relayed");
+
+	scenario_base(key.scenario, sizeof(key.scenario), r->scenario);
+	snprintf(key.strategy, sizeof(key.strategy), "%s", r->strategy);
+	snprintf(key.a, sizeof(key.a), "%s", r->profile[0]);
+	snprintf(key.b, sizeof(key.b), "%s", r->profile[1]);
+	key.rtt_ms = r->rtt_ms;
+	key.skew_ms = r->skew_ms;
+	c = cell_for(t, &key);
+	if (!c)
+		return fail(1, "out of memory");
+	if (r->on_schedule == RECORD_FALSE) {
+		c->off_schedule++;
+		return 0;
+	}
+	c->n++;
+	c->connected += !strcmp(r->outcome, "connected");
+	c->relayed += !strcmp(r->outcome, "relayed");
+	c->disagree += r->agrees == RECORD_FALSE;
+	snprintf(c->predicted, sizeof(c->predicted), "%s", r->predicted);
+	if (got_through && samples_add(&c->ttc, r->time_to_connect_ms))
+		return fail(1, "out of memory");
+	/* a side that never reported counts none */
+	if (samples_add(&c->rtx, (r->syn_retrans[0] > 0 ? r->syn_retrans[0] : 0) +
+					 (r->syn_retrans[1] > 0 ? r->syn_retrans[1] : 0)))
+		return fail(1, "out of memory");
+	return 0;
+}
+
 int cells_load(struct cells *t, const char *jsonl)
 {
-	FILE *f = fopen(jsonl, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	int lineno = 0, rc = 0;
+	struct diag d;
+	int rc;
 
 	memset(t, 0, sizeof(*t));
-	if (!f)
-		return fail(EXIT_BAD_INPUT, "%s: %s", jsonl, strerror(errno));
-	while (!rc && getline(&line, &cap, f) > 0) {
-		json_error_t err;
-		json_t *r = json_loads(line, 0, &err), *prof, *rtx;
-		const char *scen, *st, *a, *b, *outcome, *pred;
-		struct cell key = { 0 }, *c;
-
-		lineno++;
-		if (!r) {
-			rc = fail(EXIT_BAD_INPUT, "%s:%d: %s", jsonl, lineno, err.text);
-			break;
-		}
-		prof = json_object_get(r, "profiles");
-		scen = json_string_value(json_object_get(r, "scenario"));
-		st = json_string_value(json_object_get(r, "strategy"));
-		a = json_string_value(json_object_get(prof, "a"));
-		b = json_string_value(json_object_get(prof, "b"));
-		outcome = json_string_value(json_object_get(r, "outcome"));
-		pred = json_string_value(json_object_get(r, "predicted"));
-		rtx = json_object_get(r, "syn_retrans");
-		if (!scen || !st || !a || !b || !outcome ||
-		    !json_is_number(json_object_get(r, "rtt_ms")) ||
-		    !json_is_number(json_object_get(r, "skew_ms"))) {
-			json_decref(r);
-			rc = fail(EXIT_BAD_INPUT, "%s:%d: not an attempt record", jsonl, lineno);
-			break;
-		}
-		scenario_base(key.scenario, sizeof(key.scenario), scen);
-		snprintf(key.strategy, sizeof(key.strategy), "%s", st);
-		snprintf(key.a, sizeof(key.a), "%s", a);
-		snprintf(key.b, sizeof(key.b), "%s", b);
-		key.rtt_ms = json_number_value(json_object_get(r, "rtt_ms"));
-		key.skew_ms = json_number_value(json_object_get(r, "skew_ms"));
-		c = cell_for(t, &key);
-		if (!c) {
-			json_decref(r);
-			rc = fail(1, "out of memory");
-			break;
-		}
-		if (json_is_false(json_object_get(r, "on_schedule"))) {
-			c->off_schedule++;
-			json_decref(r);
-			continue;
-		}
-		c->n++;
-		c->connected += !strcmp(outcome, "connected");
-		c->relayed += !strcmp(outcome, "relayed");
-		c->disagree += json_is_false(json_object_get(r, "agrees"));
-		snprintf(c->predicted, sizeof(c->predicted), "%s", pred ? pred : "unknown");
-		if ((!strcmp(outcome, "connected") || !strcmp(outcome, "relayed")) &&
-		    samples_add(&c->ttc, json_number_value(json_object_get(r, "time_to_connect_ms"))))
-			rc = fail(1, "out of memory");
-		if (samples_add(&c->rtx, json_number_value(json_object_get(rtx, "a")) +
-						 json_number_value(json_object_get(rtx, "b"))))
-			rc = fail(1, "out of memory");
-		json_decref(r);
-	}
-	free(line);
-	fclose(f);
+	rc = record_read_file(jsonl, cell_add, t, &d);
+	if (rc < 0)
+		return fail(EXIT_BAD_INPUT, "%s", d.msg);
 	if (!rc)
 		qsort(t->c, (size_t)t->n, sizeof(*t->c), cell_cmp);
 	return rc;

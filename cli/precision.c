@@ -8,6 +8,7 @@
 
 #include "cells.h"
 #include "precision.h"
+#include "record.h"
 
 /* one list of values per strategy, in the order strategies first appear */
 struct by_strategy {
@@ -127,64 +128,49 @@ static int wire_figures(const char *dir, json_t *out, json_t *warnings, struct d
 	return 0;
 }
 
+/* What the records say, strategy by strategy. */
+struct tally {
+	struct by_strategy *t;
+	int n;
+	unsigned records, off_all, not_rt;
+};
+
+static int tally(const struct attempt_record *r, void *arg)
+{
+	struct tally *tl = arg;
+	struct by_strategy *b = strategy_of(tl->t, &tl->n, r->strategy);
+
+	if (!b)
+		return 0;
+	tl->records++;
+	b->records++;
+	if (r->on_schedule == RECORD_FALSE) {
+		b->off++;
+		tl->off_all++;
+	}
+	tl->not_rt += r->timing.realtime == RECORD_FALSE;
+	/* every attempt, on schedule or not: the ones run again are imprecision too */
+	if (!isnan(r->timing.emit_error_ms))
+		samples_add(&b->emit, r->timing.emit_error_ms);
+	for (int i = 0; i < 2; i++)
+		if (!isnan(r->timing.send_late_us[i]))
+			samples_add(&b->late, r->timing.send_late_us[i]);
+	return 0;
+}
+
 json_t *precision_of_run(const char *dir, double timer_p50, double timer_p99, struct diag *d)
 {
 	struct by_strategy *t = calloc(MAX_STRATEGIES, sizeof(*t));
 	json_t *out = json_object(), *warnings = json_array(), *emit = json_object(),
 	       *late = json_object(), *off = json_object(), *bounds;
-	char path[4096], *line = NULL;
-	size_t cap = 0;
-	unsigned records = 0, off_all = 0, not_rt = 0;
-	int n = 0, lineno = 0;
-	FILE *f;
+	char path[4096];
+	struct tally tl = { .t = t };
 
 	if (!t)
 		goto fail_mem;
 	snprintf(path, sizeof(path), "%s/attempts.jsonl", dir);
-	f = fopen(path, "re");
-	if (!f) {
-		diag_set(d, "%s: %s", path, strerror(errno));
+	if (record_read_file(path, tally, &tl, d))
 		goto fail;
-	}
-	while (getline(&line, &cap, f) > 0) {
-		json_error_t e;
-		json_t *r = json_loads(line, 0, &e), *timing, *sl, *x;
-		struct by_strategy *b;
-		const char *name;
-		size_t i;
-
-		lineno++;
-		name = json_string_value(json_object_get(r, "strategy"));
-		if (!name) {
-			diag_set(d, "%s:%d: not an attempt record", path, lineno);
-			json_decref(r);
-			fclose(f);
-			goto fail;
-		}
-		b = strategy_of(t, &n, name);
-		if (!b) {
-			json_decref(r);
-			continue;
-		}
-		records++;
-		b->records++;
-		if (json_is_false(json_object_get(r, "on_schedule"))) {
-			b->off++;
-			off_all++;
-		}
-		timing = json_object_get(r, "timing");
-		not_rt += json_is_false(json_object_get(timing, "realtime"));
-		/* every attempt, on schedule or not: the ones run again are imprecision too */
-		if (json_is_number(x = json_object_get(timing, "emit_error_ms")))
-			samples_add(&b->emit, json_number_value(x));
-		sl = json_object_get(timing, "send_late_us");
-		json_array_foreach(sl, i, x)
-			if (json_is_number(x))
-				samples_add(&b->late, json_number_value(x));
-		json_decref(r);
-	}
-	free(line);
-	fclose(f);
 
 	if (timer_p50 >= 0) {
 		json_object_set_new(out, "timer_late_us", json_pack("{s:o,s:o}", "p50", round3(timer_p50),
@@ -197,10 +183,10 @@ json_t *precision_of_run(const char *dir, double timer_p50, double timer_p99, st
 	}
 	if (wire_figures(dir, out, warnings, d))
 		goto fail;
-	if (not_rt)
+	if (tl.not_rt)
 		warn(warnings, "in %u of %u attempts a peer ran without real-time scheduling "
-			       "(NATLAB_NO_REALTIME, or no CAP_SYS_NICE)", not_rt, records);
-	for (int i = 0; i < n; i++) {
+			       "(NATLAB_NO_REALTIME, or no CAP_SYS_NICE)", tl.not_rt, tl.records);
+	for (int i = 0; i < tl.n; i++) {
 		struct by_strategy *b = &t[i];
 		double share = b->records ? (double)b->off / b->records : 0;
 
@@ -226,7 +212,7 @@ json_t *precision_of_run(const char *dir, double timer_p50, double timer_p99, st
 		free(b->emit.v);
 		free(b->late.v);
 	}
-	json_object_set_new(off, "all", round3(records ? (double)off_all / records : 0));
+	json_object_set_new(off, "all", round3(tl.records ? (double)tl.off_all / tl.records : 0));
 	json_object_set_new(out, "emit_error_ms", emit);
 	json_object_set_new(out, "send_late_us", late);
 	json_object_set_new(out, "off_schedule", off);
@@ -241,7 +227,7 @@ json_t *precision_of_run(const char *dir, double timer_p50, double timer_p99, st
 fail_mem:
 	diag_set(d, "out of memory");
 fail:
-	for (int i = 0; t && i < n; i++) {
+	for (int i = 0; t && i < tl.n; i++) {
 		free(t[i].emit.v);
 		free(t[i].late.v);
 	}

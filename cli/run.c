@@ -26,6 +26,7 @@
 #include "../common/strategy.h"
 #include "../common/timing.h"
 #include "precision.h"
+#include "record.h"
 #include "subcommands.h"
 
 static const char usage[] =
@@ -176,6 +177,7 @@ static json_t *collect(struct child *c, double secs)
 	kill(c->pid, SIGKILL); /* a no-op when it has finished, as it should have */
 	waitpid(c->pid, NULL, 0);
 	j = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
+	/* a peer's report speaks the peer protocol (prober/PROTOCOL.md), not the record's schema */
 	return j ? j : json_pack("{s:s}", "outcome", "no-report");
 }
 
@@ -224,10 +226,11 @@ static int find_mapping(const struct ct_entry *e, void *arg)
 }
 
 /* The endpoint the internet saw side `host`'s punch come from: follow its mapping
- * through every NAT above it. "" when a NAT holds none. */
+ * through every NAT above it. "" when a NAT holds none. Each NAT's external
+ * port goes to ext (n_ext of them). */
 static void wire_endpoint(const struct scenario *s, const char *id, struct ct_watch *const *watch, int host,
 			  uint16_t port, const char *peer_ep, uint8_t proto, char *out, size_t len,
-			  json_t *ext)
+			  int *ext, int *n_ext)
 {
 	struct sockaddr_in peer;
 	struct in_addr addr;
@@ -268,7 +271,8 @@ static void wire_endpoint(const struct scenario *s, const char *id, struct ct_wa
 			return;
 		addr = f.found.ext_addr;
 		port = f.found.ext_port;
-		json_array_append_new(ext, json_integer(port));
+		if (*n_ext < RECORD_MAX_NATS)
+			ext[(*n_ext)++] = port;
 		node = nat;
 	}
 	snprintf(out, len, "%s:%u", inet_ntop(AF_INET, &addr, buf, sizeof(buf)), port);
@@ -354,48 +358,43 @@ static double expected_emit_ms(const struct scenario *s, const char *strategy, d
 /* Did the lab hold its own timing? The NATs' measured skew against the expected
  * one and, for dcutr, the round trip it measured through the relay against the
  * lab's delays on that path. Null where nothing tells. */
-static json_t *on_schedule(const struct scenario *s, const char *strategy, double skew_ms,
-			   json_t *rec, json_t *side0)
+static enum record_bool on_schedule(const struct scenario *s, const struct attempt_record *rec,
+				    json_t *side0)
 {
 	const struct run_spec *r = &s->run;
 	double tol = MODEL_SCHEDULE_MS(link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]));
-	double want = expected_emit_ms(s, strategy, skew_ms, side0);
-	json_t *emit = json_object_get(rec, "skew_emit_ms");
+	double want = expected_emit_ms(s, rec->strategy, rec->skew_ms, side0);
 
-	if (isnan(want) || !json_is_number(emit))
-		return json_null();
-	if (strategy_by_name(strategy)->by_round_trips &&
+	if (isnan(want) || isnan(rec->skew_emit_ms))
+		return RECORD_NULL;
+	if (strategy_by_name(rec->strategy)->by_round_trips &&
 	    fabs(json_number_value(json_object_get(side0, "relay_rtt_ms")) - relay_path_ms(s)) > tol)
-		return json_false();
-	return json_boolean(fabs(json_number_value(emit) - want) <= tol);
+		return RECORD_FALSE;
+	return fabs(rec->skew_emit_ms - want) <= tol ? RECORD_TRUE : RECORD_FALSE;
 }
 
 /* How well this attempt kept time: the NATs' skew against the expected one, each
  * peer's first send against its schedule, and whether both ran real-time. */
-static json_t *attempt_timing(const struct scenario *s, const char *strategy, double skew_ms,
-			      json_t *rec, json_t *side[2])
+static void attempt_timing(const struct scenario *s, struct attempt_record *rec, json_t *side[2])
 {
-	double want = expected_emit_ms(s, strategy, skew_ms, side[0]);
-	json_t *emit = json_object_get(rec, "skew_emit_ms"), *late = json_array();
+	double want = expected_emit_ms(s, rec->strategy, rec->skew_ms, side[0]);
 	bool rt = true, told = false;
 
 	for (int i = 0; i < 2; i++) {
 		double sched = json_number_value(json_object_get(side[i], "syn_sched"));
 		double sent = json_number_value(json_object_get(side[i], "syn_sent"));
 
-		json_array_append_new(late, sched > 0 && sent > 0 ? json_real(round((sent - sched) * 1e7) / 10)
-								  : json_null());
+		rec->timing.send_late_us[i] = sched > 0 && sent > 0 ? round((sent - sched) * 1e7) / 10 : NAN;
 		/* a peer that never reported says nothing either way */
 		if (json_is_boolean(json_object_get(side[i], "realtime"))) {
 			rt &= json_is_true(json_object_get(side[i], "realtime"));
 			told = true;
 		}
 	}
-	return json_pack("{s:o,s:o,s:o}", "emit_error_ms",
-			 !isnan(want) && json_is_number(emit)
-				 ? json_real(round(fabs(json_number_value(emit) - want) * 1000) / 1000)
-				 : json_null(),
-			 "send_late_us", late, "realtime", told ? json_boolean(rt) : json_null());
+	rec->timing.emit_error_ms = !isnan(want) && !isnan(rec->skew_emit_ms)
+					    ? round(fabs(rec->skew_emit_ms - want) * 1000) / 1000
+					    : NAN;
+	rec->timing.realtime = !told ? RECORD_NULL : rt ? RECORD_TRUE : RECORD_FALSE;
 }
 
 /* Until both peers have reported or `secs` have passed. */
@@ -424,16 +423,20 @@ static void wait_peers(const struct child kid[2], double secs)
 	}
 }
 
-static json_t *attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
-		       int building, struct ct_watch *const *watch, const char *server_ep,
-		       const char *strategy, double skew_ms, int n, const char *events)
+/* One attempt, its record in rec (record_release it after). The peers' reports
+ * (side[i]) are read by their own keys: the peer protocol's, prober/PROTOCOL.md,
+ * not the record's. */
+static void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
+		    int building, struct ct_watch *const *watch, const char *server_ep,
+		    const char *strategy, double skew_ms, int n, const char *events,
+		    struct attempt_record *rec)
 {
 	const char *probe = c->probe;
 	const struct run_spec *r = &s->run;
 	struct child kid[2];
-	json_t *side[2], *rec, *ext[2];
+	json_t *side[2];
 	char attempt_id[32], offs[2][32], side_s[2][4], deadline[32], clock[2][32];
-	char wep[2][64], when[160], ttl[2][8];
+	char (*wep)[64] = rec->wire.endpoints, ttl[2][8];
 	struct wire_summary ws;
 	struct diag d;
 	struct timespec now;
@@ -451,6 +454,7 @@ static json_t *attempt(const struct scenario *s, const char *id, const struct ru
 	 * build a wait (the suite's wall time went from 168 to 252 s). */
 	bool timed_by_round_trips = st->by_round_trips;
 
+	record_init(rec);
 	/* Let the last attempt's closing segments cross the wire before the NATs forget
 	 * them: flushed mid-close, they would come back as RSTs in this attempt's record. */
 	if (n > 0) {
@@ -499,12 +503,11 @@ static json_t *attempt(const struct scenario *s, const char *id, const struct ru
 	for (int i = 0; i < 2; i++) {
 		json_int_t port = json_integer_value(json_object_get(side[i], tcp ? "local_port" : "udp_port"));
 
-		ext[i] = json_array();
-		wep[i][0] = '\0';
 		if (port > 0 && st->direct)
 			wire_endpoint(s, id, watch, r->pair[i], (uint16_t)port,
 				      json_string_value(json_object_get(side[i], tcp ? "peer_tcp" : "peer_udp")),
-				      tcp ? IPPROTO_TCP : IPPROTO_UDP, wep[i], sizeof(wep[i]), ext[i]);
+				      tcp ? IPPROTO_TCP : IPPROTO_UDP, wep[i], sizeof(wep[i]), rec->ext_port[i],
+				      &rec->n_ext[i]);
 		if (!s->nodes[r->pair[i]].parent && port > 0) {
 			char buf[INET_ADDRSTRLEN];
 
@@ -531,37 +534,31 @@ static json_t *attempt(const struct scenario *s, const char *id, const struct ru
 			wire_summary_read(events, same ? wep[0] : pub[0], same ? wep[1] : pub[1], since,
 					  (double)now.tv_sec + now.tv_nsec / 1e9, &ws, &d);
 	}
-	uname(&u);
-	snprintf(when, sizeof(when), "%s %s", u.sysname, u.release);
-	rec = json_object();
-	json_object_set_new(rec, "scenario", json_string(s->path));
-	json_object_set_new(rec, "lab", json_string(id));
-	json_object_set_new(rec, "attempt", json_integer(n));
-	json_object_set_new(rec, "strategy", json_string(strategy));
-	json_object_set_new(rec, "profiles",
-			    json_pack("{s:s,s:s}", "a",
-				      nat_above(s, r->pair[0]) > 0 ? s->nodes[nat_above(s, r->pair[0])].profile.name : "none",
-				      "b",
-				      nat_above(s, r->pair[1]) > 0 ? s->nodes[nat_above(s, r->pair[1])].profile.name : "none"));
-	/* the round trip between the two sites' links into the internet */
-	json_object_set_new(rec, "rtt_ms", json_real(2 * (link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]))));
-	json_object_set_new(rec, "skew_ms", json_real(skew_ms));
-	if (ws.first_syn[0] > 0 && ws.first_syn[1] > 0) {
-		double wire_ms = (ws.first_syn[1] - ws.first_syn[0]) * 1000;
+	snprintf(rec->scenario, sizeof(rec->scenario), "%s", s->path);
+	snprintf(rec->lab, sizeof(rec->lab), "%s", id);
+	rec->attempt = n;
+	snprintf(rec->strategy, sizeof(rec->strategy), "%s", strategy);
+	for (int i = 0; i < 2; i++) {
+		int nat = nat_above(s, r->pair[i]);
+		json_t *e = json_object_get(side[i], "errno"), *rtx = json_object_get(side[i], "syn_retrans");
 
-		json_object_set_new(rec, "skew_wire_ms", json_real(wire_ms));
+		snprintf(rec->profile[i], sizeof(rec->profile[i]), "%s", nat > 0 ? s->nodes[nat].profile.name : "none");
+		rec->err_null[i] = !json_is_string(e);
+		snprintf(rec->err[i], sizeof(rec->err[i]), "%s", json_is_string(e) ? json_string_value(e) : "");
+		rec->syn_retrans[i] = json_is_integer(rtx) ? (int)json_integer_value(rtx) : -1;
+		rec->sides[i] = side[i];
+	}
+	/* the round trip between the two sites' links into the internet */
+	rec->rtt_ms = 2 * (link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]));
+	rec->skew_ms = skew_ms;
+	if (ws.first_syn[0] > 0 && ws.first_syn[1] > 0) {
+		rec->skew_wire_ms = (ws.first_syn[1] - ws.first_syn[0]) * 1000;
 		/* when the NATs emitted them: the core's time less each site's link delay */
-		json_object_set_new(rec, "skew_emit_ms",
-				    json_real(wire_ms - link_delay(s, r->pair[1]) + link_delay(s, r->pair[0])));
-	} else {
-		json_object_set_new(rec, "skew_wire_ms", json_null());
-		json_object_set_new(rec, "skew_emit_ms", json_null());
+		rec->skew_emit_ms = rec->skew_wire_ms - link_delay(s, r->pair[1]) + link_delay(s, r->pair[0]);
 	}
 	/* one outcome for the pair: both must agree to call it a success */
-	if (!strcmp(oc[0], oc[1]))
-		json_object_set_new(rec, "outcome", json_string(oc[0]));
-	else
-		json_object_set_new(rec, "outcome", json_string(strcmp(oc[0], "connected") ? oc[0] : oc[1]));
+	snprintf(rec->outcome, sizeof(rec->outcome), "%s",
+		 !strcmp(oc[0], oc[1]) || strcmp(oc[0], "connected") ? oc[0] : oc[1]);
 	{
 		/* the model, from the knobs of the NATs right above the pair (only when those
 		 * NATs hang on the internet themselves) */
@@ -570,7 +567,6 @@ static json_t *attempt(const struct scenario *s, const char *id, const struct ru
 					 .one_way_ms = link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]),
 					 .deadline_s = r->deadline_s };
 		enum model_outcome want;
-		const char *got = json_string_value(json_object_get(rec, "outcome"));
 		bool modelled = true;
 
 		for (int i = 0; i < 2; i++) {
@@ -582,67 +578,53 @@ static json_t *attempt(const struct scenario *s, const char *id, const struct ru
 		mc.a = np[0];
 		mc.b = np[1];
 		want = modelled ? model_predict(&mc) : PREDICT_UNKNOWN;
-		json_object_set_new(rec, "predicted", json_string(model_outcome_name(want)));
-		if (want == PREDICT_UNKNOWN) {
-			json_object_set_new(rec, "predicted_wire", json_null());
-			json_object_set_new(rec, "agrees", json_null());
-		} else {
+		snprintf(rec->predicted, sizeof(rec->predicted), "%s", model_outcome_name(want));
+		if (want != PREDICT_UNKNOWN) {
 			/* judged at the skew the NATs really emitted with: a process wakes
 			 * up late by a millisecond or more on a busy machine, and near a
 			 * window's edge that is the difference; the wire's own clock is
 			 * good to a fraction of a millisecond, hence the band around it */
-			json_t *emit = json_object_get(rec, "skew_emit_ms");
 			bool ok = false;
 
-			if (json_is_number(emit)) {
+			if (!isnan(rec->skew_emit_ms)) {
 				mc.emitted = true;
-				mc.skew_ms = json_number_value(emit);
-				json_object_set_new(rec, "predicted_wire",
-						    json_string(model_outcome_name(model_predict(&mc))));
+				mc.skew_ms = rec->skew_emit_ms;
+				snprintf(rec->predicted_wire, sizeof(rec->predicted_wire), "%s",
+					 model_outcome_name(model_predict(&mc)));
 				for (int k = -1; k <= 1 && !ok; k++) {
-					mc.skew_ms = json_number_value(emit) + k * MODEL_WIRE_BAND_MS;
-					ok = model_outcome_matches(model_predict(&mc), got);
+					mc.skew_ms = rec->skew_emit_ms + k * MODEL_WIRE_BAND_MS;
+					ok = model_outcome_matches(model_predict(&mc), rec->outcome);
 				}
 			} else {
-				json_object_set_new(rec, "predicted_wire", json_null());
-				ok = model_outcome_matches(want, got);
+				ok = model_outcome_matches(want, rec->outcome);
 			}
-			json_object_set_new(rec, "agrees", json_boolean(ok));
+			rec->agrees = ok ? RECORD_TRUE : RECORD_FALSE;
 		}
-		json_object_set_new(rec, "on_schedule", on_schedule(s, strategy, skew_ms, rec, side[0]));
-		json_object_set_new(rec, "timing", attempt_timing(s, strategy, skew_ms, rec, side));
+		rec->on_schedule = on_schedule(s, rec, side[0]);
+		attempt_timing(s, rec, side);
 	}
-	json_object_set_new(rec, "errno", json_pack("{s:O?,s:O?}", "a", json_object_get(side[0], "errno"),
-						    "b", json_object_get(side[1], "errno")));
 	{
 		double t0 = json_number_value(json_object_get(side[0], "connect_ms"));
 		double t1 = json_number_value(json_object_get(side[1], "connect_ms"));
 
-		json_object_set_new(rec, "time_to_connect_ms", json_real(t0 > t1 ? t0 : t1));
+		rec->time_to_connect_ms = t0 > t1 ? t0 : t1;
 	}
-	json_object_set_new(rec, "syn_retrans",
-			    json_pack("{s:O?,s:O?}", "a", json_object_get(side[0], "syn_retrans"), "b",
-				      json_object_get(side[1], "syn_retrans")));
-	json_object_set_new(rec, "wire",
-			    json_pack("{s:[o,o],s:[i,i],s:[i,i],s:[i,i],s:[i,i],s:[s,s]}", "first_syn",
-				      ws.first_syn[0] > 0 ? json_real(ws.first_syn[0]) : json_null(),
-				      ws.first_syn[1] > 0 ? json_real(ws.first_syn[1]) : json_null(), "syns",
-				      ws.syns[0], ws.syns[1], "synacks", ws.synacks[0], ws.synacks[1], "rsts",
-				      ws.rsts[0], ws.rsts[1], "icmps", ws.icmps[0], ws.icmps[1], "endpoints",
-				      wep[0], wep[1]));
-	json_object_set_new(rec, "external_ports", json_pack("{s:o,s:o}", "a", ext[0], "b", ext[1]));
-	json_object_set_new(rec, "sides", json_pack("{s:o,s:o}", "a", side[0], "b", side[1]));
+	for (int i = 0; i < 2; i++) {
+		rec->wire.first_syn[i] = ws.first_syn[i] > 0 ? ws.first_syn[i] : NAN;
+		rec->wire.syns[i] = (int)ws.syns[i];
+		rec->wire.synacks[i] = (int)ws.synacks[i];
+		rec->wire.rsts[i] = (int)ws.rsts[i];
+		rec->wire.icmps[i] = (int)ws.icmps[i];
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t_end);
 	/* from spawning the peers to this record: what an attempt costs */
-	json_object_set_new(rec, "duration_ms",
-			    json_real((double)(t_end.tv_sec - t_begin.tv_sec) * 1e3 +
-				      (t_end.tv_nsec - t_begin.tv_nsec) / 1e6));
+	rec->duration_ms = (double)(t_end.tv_sec - t_begin.tv_sec) * 1e3 + (t_end.tv_nsec - t_begin.tv_nsec) / 1e6;
 	/* the wall-clock span of the wire's timestamps that belong to this attempt */
-	json_object_set_new(rec, "wire_window",
-			    json_pack("[f,f]", since, (double)now.tv_sec + now.tv_nsec / 1e9));
-	json_object_set_new(rec, "kernel", json_string(when));
-	json_object_set_new(rec, "seed", json_integer(s->seed));
-	return rec;
+	rec->wire_window[0] = since;
+	rec->wire_window[1] = (double)now.tv_sec + now.tv_nsec / 1e9;
+	uname(&u);
+	snprintf(rec->kernel, sizeof(rec->kernel), "%s %s", u.sysname, u.release);
+	rec->seed = s->seed;
 }
 
 /* Copies the frames of [from, until] (wall clock) from one capture to a new file. */
@@ -672,15 +654,23 @@ static int pcap_cut(const char *in, const char *out, double from, double until)
 	return 0;
 }
 
+/* The failed attempts of a lab: which, and their span on the wire's clock. */
+struct failed {
+	struct {
+		int attempt;
+		double from, until;
+	} *a;
+	int n, cap;
+};
+
 /* The lab's capture outlives it: each failed attempt's frames in
  * DIR/pcap/LAB-aN.pcap, and with one lab only the whole of it as DIR/wire.pcap. */
-static void keep_capture(const char *id, const struct run_ctx *c, json_t *failed)
+static void keep_capture(const char *id, const struct run_ctx *c, const struct failed *failed)
 {
 	char from[PATH_MAX], to[PATH_MAX + 64];
 	struct diag d;
-	json_t *st = lab_state_read(id, &d), *rec;
+	json_t *st = lab_state_read(id, &d);
 	const char *pcap = json_string_value(json_object_get(st, "pcap"));
-	size_t i;
 
 	if (!pcap) {
 		json_decref(st);
@@ -688,17 +678,13 @@ static void keep_capture(const char *id, const struct run_ctx *c, json_t *failed
 	}
 	snprintf(from, sizeof(from), "%s", pcap);
 	json_decref(st);
-	if (json_array_size(failed)) {
+	if (failed->n) {
 		snprintf(to, sizeof(to), "%s/pcap", c->outdir);
 		mkdir(to, 0755);
 	}
-	json_array_foreach(failed, i, rec) {
-		json_t *w = json_object_get(rec, "wire_window");
-
-		snprintf(to, sizeof(to), "%s/pcap/%s-a%lld.pcap", c->outdir, id,
-			 (long long)json_integer_value(json_object_get(rec, "attempt")));
-		pcap_cut(from, to, json_number_value(json_array_get(w, 0)),
-			 json_number_value(json_array_get(w, 1)));
+	for (int i = 0; i < failed->n; i++) {
+		snprintf(to, sizeof(to), "%s/pcap/%s-a%d.pcap", c->outdir, id, failed->a[i].attempt);
+		pcap_cut(from, to, failed->a[i].from, failed->a[i].until);
 	}
 	if (c->whole_pcap) {
 		snprintf(to, sizeof(to), "%s/wire.pcap", c->outdir);
@@ -723,23 +709,32 @@ static int mkdirs(const char *path)
 #define OFF_SCHEDULE_RETRIES 8
 
 /* Appends a record to DIR/attempts.jsonl in one write(2), so that labs side by
- * side never interleave lines; a failed attempt's record also goes to `failed`. */
-static int keep_record(const struct run_ctx *c, json_t *rec, json_t *failed)
+ * side never interleave lines; a failed attempt's span also goes to `failed`. */
+static int keep_record(const struct run_ctx *c, const struct attempt_record *rec, struct failed *failed)
 {
-	const char *outcome = json_string_value(json_object_get(rec, "outcome"));
-	char *line = json_dumps(rec, JSON_COMPACT);
+	size_t len;
+	char *line = record_line(rec, &len);
 	int rc = 0;
 
 	if (line) {
-		size_t len = strlen(line);
-
-		line[len] = '\n'; /* over the terminating NUL: one write, one line */
-		if (write(c->records, line, len + 1) != (ssize_t)(len + 1))
+		if (write(c->records, line, len) != (ssize_t)len)
 			rc = fail(1, "%s/attempts.jsonl: %s", c->outdir, strerror(errno));
 		free(line);
 	}
-	if (outcome && strcmp(outcome, "connected") && strcmp(outcome, "relayed"))
-		json_array_append(failed, rec);
+	if (strcmp(rec->outcome, "connected") && strcmp(rec->outcome, "relayed")) {
+		if (failed->n == failed->cap) {
+			int cap = failed->cap ? 2 * failed->cap : 16;
+			void *more = realloc(failed->a, sizeof(*failed->a) * (size_t)cap);
+
+			if (!more)
+				return rc; /* its capture only is lost */
+			failed->a = more;
+			failed->cap = cap;
+		}
+		failed->a[failed->n].attempt = rec->attempt;
+		failed->a[failed->n].from = rec->wire_window[0];
+		failed->a[failed->n++].until = rec->wire_window[1];
+	}
 	return rc;
 }
 
@@ -792,7 +787,8 @@ static int run_lab(const struct scenario *s, const struct run_ctx *c)
 	struct ct_watch *watch[LAB_MAX_NODES];
 	struct lab_opts o = { .owner = getpid() };
 	struct child server = { .pid = -1, .out = -1 };
-	json_t *st, *failed = json_array();
+	json_t *st;
+	struct failed failed = { 0 };
 	struct diag d;
 	int rc = 0, count = 0;
 
@@ -804,7 +800,6 @@ static int run_lab(const struct scenario *s, const struct run_ctx *c)
 		if (building >= 0)
 			close(building);
 		core_give(c);
-		json_decref(failed);
 		return fail(1, "%s", d.msg);
 	}
 	watch_nats(s, id, watch);
@@ -839,22 +834,23 @@ static int run_lab(const struct scenario *s, const struct run_ctx *c)
 		for (int j = 0; j < s->run.n_skews && !rc; j++)
 			for (unsigned r = 0; r < s->run.repeat && !rc; r++)
 				for (unsigned tries = 0;; tries++) {
-					json_t *rec = attempt(s, id, c, building, watch, server_ep, s->run.strategies[k],
-							      s->run.skews_ms[j], count, events[0] ? events : NULL);
+					struct attempt_record rec;
+					bool again;
+
+					attempt(s, id, c, building, watch, server_ep, s->run.strategies[k],
+						s->run.skews_ms[j], count, events[0] ? events : NULL, &rec);
 					/* an attempt whose timing the lab did not hold measured another
 					 * cell: the record stays, flagged, and the attempt runs again */
-					bool again = json_is_false(json_object_get(rec, "on_schedule")) &&
-						     tries < OFF_SCHEDULE_RETRIES;
-
+					again = rec.on_schedule == RECORD_FALSE && tries < OFF_SCHEDULE_RETRIES;
 					/* an attempt cut short by Ctrl-C is no measurement */
 					if (lab_stop_pending()) {
-						json_decref(rec);
+						record_release(&rec);
 						rc = 130;
 						break;
 					}
 					count++;
-					rc = keep_record(c, rec, failed);
-					json_decref(rec);
+					rc = keep_record(c, &rec, &failed);
+					record_release(&rec);
 					/* 'a': an attempt of the plan done; 'r': one to run again */
 					if (write(c->progress, again ? "r" : "a", 1) < 0) {
 						/* a full pipe only slows the bar */
@@ -862,7 +858,7 @@ static int run_lab(const struct scenario *s, const struct run_ctx *c)
 					if (!again || rc)
 						break;
 				}
-	keep_capture(id, c, failed);
+	keep_capture(id, c, &failed);
 	if (stats[0])
 		keep_wire_figures(c, id, stats);
 down:
@@ -880,7 +876,7 @@ down:
 		waitpid(server.pid, NULL, 0);
 	}
 	core_give(c);
-	json_decref(failed);
+	free(failed.a);
 	return rc;
 }
 
