@@ -170,6 +170,16 @@ def test_dcutr_aligns_syns_without_clocks(tmp_path):
     recs = natlab_run(tmp_path, DCUTR)
     emit = {s: sorted(abs(x["skew_emit_ms"]) for x in recs if x["strategy"] == s)
             for s in ("so", "dcutr")}
+    with open(tmp_path / "out" / "meta.json") as f:
+        warned = json.load(f)["precision"]["warnings"]
+    if emit["dcutr"][2] > 1.0 and warned:
+        # the run says it did not keep its own time (the machine stalled under it): once
+        # more; DCUtR that does not line SYNs up fails both
+        again = tmp_path / "again"
+        again.mkdir()
+        recs = natlab_run(again, DCUTR)
+        emit = {s: sorted(abs(x["skew_emit_ms"]) for x in recs if x["strategy"] == s)
+                for s in ("so", "dcutr")}
     assert all(x["outcome"] == "connected" for x in recs)
     assert emit["dcutr"][2] <= 1.0, emit
     assert 35 <= emit["so"][2] <= 45, emit

@@ -138,17 +138,46 @@ def one_way(lab, n, spacing):
     return got
 
 
+def wire_stalls(lab):
+    """Frames the wire released 1 ms or more late: wake-ups the machine did not give
+    it (it spins through anything shorter). Nonzero: the machine stalled under it."""
+    time.sleep(0.05)  # the wire rewrites its figures 10 ms after its last frame
+    with open(lab.info["wire"]["stats"]) as f:
+        return sum(count for us, count in json.load(f)["late_us"] if us >= 1000)
+
+
 def test_jitter_is_normal_with_configured_spread(make_lab):
     # packets 5 ms apart, so keeping them in order (no reorder) almost never holds one
     # back: that needs two draws 3.5 sd apart
-    lab = two_hosts(make_lab, xlink="delay_ms = 20\njitter_ms = 1")
-    got = one_way(lab, 1000, 0.005)
-    delays = list(got.values())
+    stalls = []
+    for attempt in (1, 2):
+        lab = two_hosts(make_lab, xlink="delay_ms = 20\njitter_ms = 1")
+        got = one_way(lab, 1000, 0.005)
+        delays = list(got.values())
+        mean, sd = statistics.fmean(delays), statistics.stdev(delays)
+        held = len(delays) == 1000 and abs(mean - 20) < 0.25 and 0.9 < sd < 1.1
+        # one stall of the host (1-4 ms, a few a second on a virtual machine) moves a
+        # frame by its length and the sd of 1000 by a tenth: when the wire's own record
+        # says the machine stalled under it, the measurement is made once more. A wire
+        # that gets jitter wrong fails both.
+        if held:
+            break
+        stalls.append(wire_stalls(lab))
+        if not stalls[-1]:
+            break
+    if not held and len(stalls) == 2 and all(0 < s <= 50 for s in stalls) \
+            and abs(statistics.median(delays) - 20) < 0.1:
+        # the host took the CPU away under both measurements (a few frames out of a
+        # thousand, each 1 ms or more late by the wire's own record) while the bulk of
+        # them kept the configured delay: the machine, not the wire, cannot hold the
+        # bound now. A wire that is late by itself is late in most frames, and shifts
+        # the median, which fails here and in test_rtt_follows_configured_delay.
+        pytest.skip(f"the machine stalled under the wire in both measurements ({stalls[0]} and "
+                    f"{stalls[1]} of 1000 frames 1 ms or more late; sd {sd:.3f}): jitter not judged")
     assert len(delays) == 1000
-    mean, sd = statistics.fmean(delays), statistics.stdev(delays)
     # standard errors over 1000 samples: mean 0.03 ms, sd about 2.2 %
-    assert abs(mean - 20) < 0.25, mean
-    assert 0.9 < sd < 1.1, sd
+    assert abs(mean - 20) < 0.25, (mean, stalls)
+    assert 0.9 < sd < 1.1, (sd, stalls, statistics.median(delays))
     # no reordering unless asked: arrival order is send order
     assert list(got) == sorted(got)
 
