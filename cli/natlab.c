@@ -1,4 +1,5 @@
 /* natlab: a NAT behaviour lab. A tiny dispatcher; one file per subcommand. */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,16 @@ int usage_error(const char *usage)
 {
 	fprintf(stderr, "Usage: %s %s\n", prog, usage);
 	return EXIT_BAD_INPUT;
+}
+
+FILE *out_open(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	if (fd >= 0 && !f)
+		close(fd);
+	return f;
 }
 
 void print_phases(const char *what, const struct lab_phases *p)

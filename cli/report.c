@@ -65,7 +65,7 @@ static FILE *open_out(const char *dir, const char *name, int *rc)
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
+	f = out_open(path);
 	if (!f && !*rc)
 		*rc = fail(1, "%s: %s", path, strerror(errno));
 	return f;

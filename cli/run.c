@@ -638,10 +638,16 @@ static int pcap_cut(const char *in, const char *out, double from, double until)
 
 	if (!p)
 		return -1;
-	dump = pcap_dump_open(p, out);
-	if (!dump) {
-		pcap_close(p);
-		return -1;
+	{
+		FILE *f = out_open(out);
+
+		dump = f ? pcap_dump_fopen(p, f) : NULL;
+		if (!dump) {
+			if (f)
+				fclose(f);
+			pcap_close(p);
+			return -1;
+		}
 	}
 	while (pcap_next_ex(p, &h, &data) == 1) {
 		double t = (double)h->ts.tv_sec + h->ts.tv_usec / 1e9;

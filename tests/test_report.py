@@ -2,10 +2,11 @@
 import csv
 import re
 import json
+import os
 import statistics
 import subprocess
 
-from labkit import NATLAB
+from labkit import NATLAB, ROOT
 
 SCEN = """
 [lab]
@@ -88,3 +89,17 @@ def test_report_names_a_bad_record(tmp_path):
     assert r.returncode == 2
     assert r.stderr.strip() == f"natlab: {tmp_path}/attempts.jsonl:1: not an attempt record"
     assert not (tmp_path / "report.md").exists()
+
+
+def test_report_does_not_write_through_a_planted_symlink(tmp_path):
+    # before: report opened its outputs with fopen, following a symlink planted in DIR
+    out = tmp_path / "run"
+    out.mkdir()
+    with open(os.path.join(ROOT, "results", "reference", "attempts.jsonl")) as f:
+        (out / "attempts.jsonl").write_text("".join(f.readlines()[:200]))
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    (out / "windows.csv").symlink_to(victim)
+    r = subprocess.run([NATLAB, "report", str(out)], capture_output=True, text=True)
+    assert r.returncode != 0 and f"{out}/windows.csv" in r.stderr, r.stderr
+    assert victim.read_text() == "precious\n"
