@@ -872,7 +872,7 @@ down:
 	for (int i = 0; i < s->n; i++)
 		ct_watch_close(watch[i]);
 	build_begin(building);
-	if (lab_down(id, &d))
+	if (lab_down_sync(id, &d))
 		rc = fail(1, "%s", d.msg);
 	build_end(building);
 	if (building >= 0)

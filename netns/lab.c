@@ -274,7 +274,8 @@ static json_t *state_new(const struct scenario *s, const char *id)
 	return st;
 }
 
-static int teardown(const char *id, char names[][128], int n, struct lab_phases *p, struct diag *d);
+static int teardown(const char *id, char names[][128], int n, bool wait_wire, struct lab_phases *p,
+		    struct diag *d);
 
 /* more threads than cores only queue in the kernel */
 #define NS_WORKERS_MAX 4
@@ -719,7 +720,7 @@ undo:
 	if (rc && id[0]) {
 		struct diag ignore;
 
-		teardown(id, made, n_made, NULL, &ignore);
+		teardown(id, made, n_made, false, NULL, &ignore);
 	}
 out:
 	free(wc);
@@ -868,7 +869,8 @@ int lab_down(const char *id, struct diag *d)
 
 /* Ends the processes in the namespaces `names` (n of them, lab id's), removes
  * them, the lab's files and its bookkeeping. */
-static int teardown(const char *id, char names[][128], int n, struct lab_phases *p, struct diag *d)
+static int teardown(const char *id, char names[][128], int n, bool wait_wire, struct lab_phases *p,
+		    struct diag *d)
 {
 	unsigned long inodes[LAB_MAX_NODES];
 	char path[256];
@@ -904,7 +906,7 @@ static int teardown(const char *id, char names[][128], int n, struct lab_phases 
 	json_decref(st);
 	lab_phase_end(p, "find");
 	if (wire > 0 && ni > 0 && pid_in_netns(wire, inodes[0]))
-		procs_kill_unwaited(procs, wire);
+		wait_wire ? procs_term(procs, wire) : procs_kill_unwaited(procs, wire);
 	procs_term_in(procs, inodes, ni);
 	lab_phase_end(p, "signal processes");
 	for (int i = 0; i < n; i++)
@@ -928,7 +930,19 @@ static int teardown(const char *id, char names[][128], int n, struct lab_phases 
 	return rc;
 }
 
+static int down(const char *id, bool force, bool wait_wire, struct lab_phases *p, struct diag *d);
+
 int lab_down_timed(const char *id, bool force, struct lab_phases *p, struct diag *d)
+{
+	return down(id, force, false, p, d);
+}
+
+int lab_down_sync(const char *id, struct diag *d)
+{
+	return down(id, false, true, NULL, d);
+}
+
+static int down(const char *id, bool force, bool wait_wire, struct lab_phases *p, struct diag *d)
 {
 	char names[LAB_MAX_NODES][128], path[256];
 	int n;
@@ -944,7 +958,7 @@ int lab_down_timed(const char *id, bool force, struct lab_phases *p, struct diag
 	if (n > 0 && access(path, F_OK) && !force)
 		return diag_set(d, "lab \"%s\" has namespaces but no bookkeeping in %s (another run "
 				   "directory's?); natlab down --force %s removes them", id, lab_run_dir(), id);
-	return teardown(id, names, n, p, d);
+	return teardown(id, names, n, wait_wire, p, d);
 }
 
 int lab_foreach(int (*fn)(const char *id, json_t *state, void *arg), void *arg)

@@ -52,6 +52,10 @@ int lab_down(const char *id, struct diag *d);
 /* The same, with its phases timed into p (which may be NULL). A lab with
  * namespaces but no bookkeeping in this run directory is refused unless `force`. */
 int lab_down_timed(const char *id, bool force, struct lab_phases *p, struct diag *d);
+/* The same, but it waits for the wire to end (its socket's RCU grace period):
+ * natlab run tears labs down one at a time, away from other labs' timing
+ * windows, and wants that kernel work inside its turn. */
+int lab_down_sync(const char *id, struct diag *d);
 /* Reads the lab's bookkeeping; NULL (and d) if there is no such lab. */
 json_t *lab_state_read(const char *id, struct diag *d);
 /* Calls fn for every lab with bookkeeping. */
