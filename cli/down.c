@@ -16,9 +16,13 @@ static int down_one(const char *id, json_t *state, void *arg)
 	const bool *stale_only = arg;
 	struct diag d;
 
-	/* a lab whose owner or whose wire has ended is of no use any more */
-	if (*stale_only && strcmp(lab_health(state), "stale") && strcmp(lab_health(state), "broken"))
-		return 0;
+	if (*stale_only) {
+		/* a lab whose owner or whose wire has ended is of no use any more */
+		const char *health = lab_health(state);
+
+		if (strcmp(health, "stale") && strcmp(health, "broken"))
+			return 0;
+	}
 	if (lab_down(id, &d))
 		return fail(1, "%s", d.msg);
 	return 0;
