@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 #include "timing.h"
 
@@ -129,6 +130,30 @@ void timing_spin_pause(void)
 #elif defined(__aarch64__)
 	__asm__ volatile("yield");
 #endif
+}
+
+ssize_t timing_recv(int fd, void *buf, size_t cap, int flags, int64_t *stamp)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} c;
+	struct iovec iov = { .iov_base = buf, .iov_len = cap };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf,
+			    .msg_controllen = stamp ? sizeof(c.buf) : 0 };
+	ssize_t n = recvmsg(fd, &m, flags);
+
+	if (n <= 0 || !stamp)
+		return n;
+	*stamp = timing_now(CLOCK_REALTIME);
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
+		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+
+			memcpy(&ts, CMSG_DATA(h), sizeof(ts));
+			*stamp = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		}
+	return n;
 }
 
 void timing_measure_late(int n, int64_t step_ns, int64_t *p50, int64_t *p99)

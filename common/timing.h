@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #define TIMING_RING 256
@@ -44,6 +45,11 @@ void timing_spin_pause(void);
 /* Records one coarse wake-up that was aimed at `target` and came at `woke`, and
  * adjusts early_ns: the 99th percentile of the last TIMING_RING plus a margin. */
 void timing_track(struct timing *t, int64_t target, int64_t woke);
+
+/* recv() that also tells, in *stamp (if not NULL), the real time in ns the kernel
+ * received the data: SO_TIMESTAMPNS on fd, or the time of the read without it. A
+ * process that acts a fixed time after a message came keeps its own wake-up out. */
+ssize_t timing_recv(int fd, void *buf, size_t cap, int flags, int64_t *stamp);
 
 /* Timer lateness of this process as it is scheduled now: n sleeps of `step_ns`,
  * p50 and p99 of how late each wake-up came. Takes about n * step_ns. */

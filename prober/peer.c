@@ -33,6 +33,7 @@ struct peer {
 	int rv, udp;
 	char rbuf[PROTO_LINE_MAX];
 	size_t rlen;
+	int64_t rstamp; /* real time the kernel received what rbuf holds last */
 	uint16_t port, udp_port;
 	struct msg seen, go;
 	/* what happened */
@@ -91,8 +92,10 @@ static uint16_t local_port(int fd)
 	return ntohs(a.sin_port);
 }
 
-/* One line from fd into buf, waiting until `until` (monotonic); 1, 0 on timeout, -1. */
-static int read_line(int fd, char *buf, size_t *len, size_t cap, char *line, double until)
+/* One line from fd into buf, waiting until `until` (monotonic); 1, 0 on timeout, -1.
+ * *stamp (if given) is when the kernel received the read that brought it. */
+static int read_line(int fd, char *buf, size_t *len, size_t cap, char *line, double until,
+		     int64_t *stamp)
 {
 	for (;;) {
 		char *nl = memchr(buf, '\n', *len);
@@ -113,7 +116,7 @@ static int read_line(int fd, char *buf, size_t *len, size_t cap, char *line, dou
 			return *len == cap ? -1 : 0;
 		if (poll(&p, 1, (int)(left * 1000) + 1) <= 0)
 			continue;
-		n = recv(fd, buf + *len, cap - *len, 0);
+		n = timing_recv(fd, buf + *len, cap - *len, 0, stamp);
 		if (n <= 0)
 			return -1;
 		*len += (size_t)n;
@@ -133,6 +136,8 @@ static int rendezvous(struct peer *p)
 	setsockopt(p->rv, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	/* relay round trips are measured on this connection: no Nagle wait in them */
 	setsockopt(p->rv, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
+	/* dcutr acts on when a relay message arrived, not when this process woke */
+	setsockopt(p->rv, SOL_SOCKET, SO_TIMESTAMPNS, &(int){ 1 }, sizeof(int));
 	if (connect(p->rv, (struct sockaddr *)&p->server, sizeof(p->server)))
 		return -1;
 	p->port = local_port(p->rv);
@@ -154,7 +159,7 @@ static int rendezvous(struct peer *p)
 			next_udp = mono() + 0.1;
 		}
 		r = read_line(p->rv, p->rbuf, &p->rlen, sizeof(p->rbuf), line,
-			      p->udp >= 0 ? (next_udp < until ? next_udp : until) : until);
+			      p->udp >= 0 ? (next_udp < until ? next_udp : until) : until, &p->rstamp);
 		if (r < 0)
 			return -1;
 		if (r == 0) {
@@ -209,7 +214,7 @@ static bool exchange_nonce(struct peer *p, int fd)
 	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	dprintf(fd, "NONCE %s\n", p->go.nonce);
 	snprintf(want, sizeof(want), "NONCE %s", p->go.peer_nonce);
-	return read_line(fd, buf, &len, sizeof(buf), line, mono() + 3) == 1 && !strcmp(line, want);
+	return read_line(fd, buf, &len, sizeof(buf), line, mono() + 3, NULL) == 1 && !strcmp(line, want);
 }
 
 static void punch_tcp(struct peer *p)
@@ -346,12 +351,14 @@ static void relay(struct peer *p)
 	snprintf(want, sizeof(want), "RELAY %s", p->go.peer_nonce);
 	p->outcome = "timeout";
 	p->err = ETIMEDOUT;
-	while (read_line(p->rv, p->rbuf, &p->rlen, sizeof(p->rbuf), line, start + p->deadline_s) == 1)
+	while (read_line(p->rv, p->rbuf, &p->rlen, sizeof(p->rbuf), line, start + p->deadline_s,
+			 &p->rstamp) == 1)
 		if (!strcmp(line, want)) {
 			p->outcome = "relayed";
 			p->err = 0;
 			p->nonce_ok = true;
-			p->connect_ms = (mono() - start) * 1000;
+			/* less the server's hold, which a relay of the field has not */
+			p->connect_ms = (mono() - start) * 1000 - PROTO_RELAY_HOLD_NS / 1e6;
 			break;
 		}
 }
@@ -362,7 +369,7 @@ static bool relay_wait(struct peer *p, const char *want, double until)
 	char line[PROTO_LINE_MAX], expect[PROTO_LINE_MAX];
 
 	snprintf(expect, sizeof(expect), "RELAY %s", want);
-	while (read_line(p->rv, p->rbuf, &p->rlen, sizeof(p->rbuf), line, until) == 1)
+	while (read_line(p->rv, p->rbuf, &p->rlen, sizeof(p->rbuf), line, until, &p->rstamp) == 1)
 		if (!strcmp(line, expect))
 			return true;
 	return false;
@@ -370,7 +377,13 @@ static bool relay_wait(struct peer *p, const char *want, double until)
 
 /* As libp2p's DCUtR: side 0 times a round trip through the relay (CONNECT out,
  * CONNECT back), sends SYNC and dials RTT/2 later; side 1 dials when SYNC comes.
- * No clock involved: both dial as SYNC reaches side 1. */
+ * No clock involved: both dial as SYNC reaches side 1. Both act on the kernel's
+ * receive time of a relay message, not on when they woke to read it: side 1
+ * answers CONNECT and dials DCUTR_HOLD_NS after the message came, and side 0
+ * takes that hold out of the round trip and adds it to its wait. The hold is
+ * longer than a wake-up here (p99 0.2-0.5 ms), so neither peer's wake-up enters
+ * the schedule; what is left are the relay's and the links' own times. */
+#define DCUTR_HOLD_NS 1000000
 static void dcutr(struct peer *p)
 {
 	double until = mono() + p->deadline_s;
@@ -378,31 +391,33 @@ static void dcutr(struct peer *p)
 	p->outcome = "timeout";
 	p->err = ETIMEDOUT;
 	if (p->side == 0) {
-		double t0, rtt;
-		int64_t sync;
+		int64_t t0, rtt, sync;
 
 		/* time the round trip once side 1 reads, not its start-up */
 		if (!relay_wait(p, "00", until))
 			return;
-		t0 = mono();
+		t0 = timing_now(CLOCK_REALTIME);
 		dprintf(p->rv, "RELAY 01\n"); /* CONNECT */
 		if (!relay_wait(p, "02", until))
 			return;
-		rtt = mono() - t0;
-		p->relay_rtt_ms = rtt * 1000;
+		/* the server held CONNECT and its answer, side 1 held its answer */
+		rtt = p->rstamp - t0 - 3 * DCUTR_HOLD_NS;
+		p->relay_rtt_ms = (double)rtt / 1e6;
 		sync = timing_now(CLOCK_REALTIME);
 		dprintf(p->rv, "RELAY 03\n"); /* SYNC */
-		p->syn_sched = sync + (int64_t)(rtt / 2 * 1e9);
-		timing_sleep_until(&p->tm, CLOCK_REALTIME, p->syn_sched);
+		/* SYNC is held by the server, then by side 1 before it dials */
+		p->syn_sched = sync + rtt / 2 + 2 * DCUTR_HOLD_NS;
 	} else {
 		dprintf(p->rv, "RELAY 00\n"); /* ready */
 		if (!relay_wait(p, "01", until))
 			return;
+		timing_sleep_until(&p->tm, CLOCK_REALTIME, p->rstamp + DCUTR_HOLD_NS);
 		dprintf(p->rv, "RELAY 02\n");
 		if (!relay_wait(p, "03", until))
 			return;
-		p->syn_sched = timing_now(CLOCK_REALTIME); /* at once: SYNC is the start */
+		p->syn_sched = p->rstamp + DCUTR_HOLD_NS;
 	}
+	timing_sleep_until(&p->tm, CLOCK_REALTIME, p->syn_sched);
 	p->start_real = (double)timing_now(CLOCK_REALTIME) / 1e9;
 	punch_tcp(p);
 }

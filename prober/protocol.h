@@ -7,6 +7,10 @@
 
 #define PROTO_LINE_MAX 512
 #define PROTO_TOKEN_MAX 64
+/* The server passes a RELAY line on this long after the kernel received it (and
+ * dcutr's side 1 answers that long after): a fixed time that a timed round trip
+ * can take out again, where a wake-up on a loaded host would differ each time. */
+#define PROTO_RELAY_HOLD_NS 1000000
 
 enum msg_type { MSG_HELLO, MSG_UDPHELLO, MSG_RELAY, MSG_SEEN, MSG_GO, MSG_ERR };
 
