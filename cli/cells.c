@@ -131,6 +131,9 @@ static int cell_add(const struct attempt_record *r, void *arg)
 	struct cell key = { 0 }, *c;
 	bool got_through = !strcmp(r->outcome, "connected") || !strcmp(r->outcome, "relayed");
 
+	if (!strcmp(r->outcome, "lab-broken"))
+		return 0; /* no measurement: the lab's wire died under it */
+
 	scenario_base(key.scenario, sizeof(key.scenario), r->scenario);
 	snprintf(key.strategy, sizeof(key.strategy), "%s", r->strategy);
 	snprintf(key.a, sizeof(key.a), "%s", r->profile[0]);

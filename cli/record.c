@@ -432,13 +432,20 @@ int record_read_file(const char *path, int (*each)(const struct attempt_record *
 		rc = f ? diag_set(d, "out of memory") : diag_set(d, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	while (!rc && getline(&line, &cap, f) > 0) {
+	for (ssize_t n; !rc && (n = getline(&line, &cap, f)) > 0;) {
 		json_error_t err;
 		json_t *j = json_loads(line, 0, &err);
 		struct diag why;
 
 		lineno++;
 		record_init(r);
+		if (!j && line[n - 1] != '\n') {
+			/* a run stopped mid-write (a full disk, a kill): the records before
+			 * it are whole, and this one is said to be lost, not read */
+			fprintf(stderr, "natlab: warning: %s:%d: the last record is cut short; left out\n",
+				path, lineno);
+			break;
+		}
 		if (!j)
 			rc = diag_set(d, "%s:%d: %s", path, lineno, err.text);
 		else if (record_from_json(j, r, &why))

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -25,6 +26,7 @@
 #include "../netns/wire_events.h"
 #include "../common/strategy.h"
 #include "../common/timing.h"
+#include "../prober/protocol.h"
 #include "precision.h"
 #include "record.h"
 #include "subcommands.h"
@@ -106,11 +108,48 @@ struct child {
 	int out; /* its stdout */
 };
 
-/* Starts argv inside the namespace of `node`, its stdout on a pipe. */
-static int spawn_in(const char *id, const char *node, char *const argv[], struct child *c)
+extern char **environ;
+
+/* A new attempt's secret: only its two peers learn it (prober/PROTOCOL.md). */
+static void attempt_secret(char out[PROTO_SECRET_MIN + 1])
 {
-	char ns[128];
-	int p[2], fd;
+	unsigned char r[PROTO_SECRET_MIN / 2];
+	size_t got = 0;
+
+	while (got < sizeof(r)) {
+		ssize_t n = getrandom(r + got, sizeof(r) - got, 0);
+
+		if (n > 0)
+			got += (size_t)n;
+		else if (errno != EINTR) {
+			fprintf(stderr, "natlab run: no random bytes for an attempt's secret: %s\n",
+				strerror(errno));
+			exit(1);
+		}
+	}
+	for (size_t i = 0; i < sizeof(r); i++)
+		sprintf(out + 2 * i, "%02x", r[i]);
+}
+
+/* Starts argv inside the namespace of `node`, its stdout on a pipe; with the
+ * attempt's secret in its environment if one is given (not in argv: a command
+ * line is anyone's to read). */
+static int spawn_in(const char *id, const char *node, char *const argv[], const char *secret,
+		    struct child *c)
+{
+	char ns[128], var[PROTO_SECRET_MAX + 32];
+	char *env[256];
+	int p[2], fd, n = 0;
+
+	/* built before fork: the child only execs */
+	for (char **e = environ; *e && n < 254; e++)
+		if (strncmp(*e, "NATLAB_PROBE_SECRET=", 20))
+			env[n++] = *e;
+	if (secret) {
+		snprintf(var, sizeof(var), "NATLAB_PROBE_SECRET=%s", secret);
+		env[n++] = var;
+	}
+	env[n] = NULL;
 
 	lab_netns_name(ns, sizeof(ns), id, node);
 	fd = netns_open(ns);
@@ -127,7 +166,7 @@ static int spawn_in(const char *id, const char *node, char *const argv[], struct
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (netns_enter(fd) || dup2(p[1], 1) < 0)
 			_exit(127);
-		execv(argv[0], argv);
+		execve(argv[0], argv, env);
 		_exit(127);
 	}
 	close(fd);
@@ -436,6 +475,7 @@ static void attempt(const struct scenario *s, const char *id, const struct run_c
 	struct child kid[2];
 	json_t *side[2];
 	char attempt_id[32], offs[2][32], side_s[2][4], deadline[32], clock[2][32];
+	char secret[PROTO_SECRET_MIN + 1];
 	char (*wep)[64] = rec->wire.endpoints, ttl[2][8];
 	struct wire_summary ws;
 	struct diag d;
@@ -464,6 +504,7 @@ static void attempt(const struct scenario *s, const char *id, const struct run_c
 	}
 	flush_nats(s, id, watch);
 	snprintf(attempt_id, sizeof(attempt_id), "a%d", n);
+	attempt_secret(secret);
 	snprintf(deadline, sizeof(deadline), "%g", r->deadline_s);
 	clock_gettime(CLOCK_REALTIME, &now);
 	since = (double)now.tv_sec + now.tv_nsec / 1e9;
@@ -484,7 +525,7 @@ static void attempt(const struct scenario *s, const char *id, const struct run_c
 		snprintf(ttl[i], sizeof(ttl[i]), "%d", h->depth);
 		snprintf(side_s[i], sizeof(side_s[i]), "%d", i);
 		snprintf(clock[i], sizeof(clock[i]), "%d", h->clock_offset_ms);
-		if (spawn_in(id, h->name, argv, &kid[i]))
+		if (spawn_in(id, h->name, argv, secret, &kid[i]))
 			kid[i].pid = -1;
 	}
 	/* waiting on the peers' timers: the core is another lab's meanwhile */
@@ -637,7 +678,7 @@ static int pcap_cut(const char *in, const char *out, double from, double until)
 	const u_char *data;
 
 	if (!p)
-		return -1;
+		return errno = 0, -1; /* no capture to cut: nothing to say */
 	{
 		FILE *f = out_open(out);
 
@@ -655,8 +696,20 @@ static int pcap_cut(const char *in, const char *out, double from, double until)
 		if (t >= from && t <= until)
 			pcap_dump((u_char *)dump, h, data);
 	}
-	pcap_dump_close(dump);
-	pcap_close(p);
+	/* pcap_dump says nothing of a full disk: the flush and the close do */
+	{
+		int e = pcap_dump_flush(dump) || ferror(pcap_dump_file(dump)) ? errno ? errno : EIO : 0;
+
+		/* the dumper is its FILE: pcap_dump_close would fclose it and say nothing */
+		if (fclose(pcap_dump_file(dump)) && !e)
+			e = errno;
+		pcap_close(p);
+		if (e) {
+			unlink(out); /* a capture cut short would mislead */
+			errno = e;
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -690,11 +743,15 @@ static void keep_capture(const char *id, const struct run_ctx *c, const struct f
 	}
 	for (int i = 0; i < failed->n; i++) {
 		snprintf(to, sizeof(to), "%s/pcap/%s-a%d.pcap", c->outdir, id, failed->a[i].attempt);
-		pcap_cut(from, to, failed->a[i].from, failed->a[i].until);
+		if (pcap_cut(from, to, failed->a[i].from, failed->a[i].until) && errno)
+			fprintf(stderr, "natlab: warning: %s: %s; that capture is not kept\n", to,
+				strerror(errno));
 	}
 	if (c->whole_pcap) {
 		snprintf(to, sizeof(to), "%s/wire.pcap", c->outdir);
-		pcap_cut(from, to, 0, 1e12);
+		if (pcap_cut(from, to, 0, 1e12) && errno)
+			fprintf(stderr, "natlab: warning: %s: %s; the capture is not kept\n", to,
+				strerror(errno));
 	}
 }
 
@@ -713,9 +770,44 @@ static int mkdirs(const char *path)
 }
 
 #define OFF_SCHEDULE_RETRIES 8
+/* a lab's exit status when the out dir took no more records (EX_IOERR): the run
+ * stops every lab, as no further attempt could be kept */
+#define RUN_OUTPUT_FAILED 74
 
 /* Appends a record to DIR/attempts.jsonl in one write(2), so that labs side by
- * side never interleave lines; a failed attempt's span also goes to `failed`. */
+ * side never interleave lines, and whole or not at all: under a lock that the
+ * other labs' processes respect (fcntl's are per process), a write cut short (a
+ * full disk) is undone, and the error is the one the disk gave. A failed
+ * attempt's span also goes to `failed`. */
+static int append_whole(int fd, const char *line, size_t len)
+{
+	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct stat st;
+	size_t done = 0;
+	int err = 0;
+
+	while (fcntl(fd, F_SETLKW, &lk) && errno == EINTR)
+		;
+	if (fstat(fd, &st))
+		err = errno;
+	while (!err && done < len) {
+		ssize_t n = write(fd, line + done, len - done);
+
+		if (n > 0)
+			done += (size_t)n;
+		else if (n < 0 && errno != EINTR)
+			err = errno;
+		else if (n == 0)
+			err = ENOSPC;
+	}
+	if (err && done && ftruncate(fd, st.st_size))
+		err = errno;
+	lk.l_type = F_UNLCK;
+	fcntl(fd, F_SETLK, &lk);
+	errno = err;
+	return err ? -1 : 0;
+}
+
 static int keep_record(const struct run_ctx *c, const struct attempt_record *rec, struct failed *failed)
 {
 	size_t len;
@@ -723,8 +815,8 @@ static int keep_record(const struct run_ctx *c, const struct attempt_record *rec
 	int rc = 0;
 
 	if (line) {
-		if (write(c->records, line, len) != (ssize_t)len)
-			rc = fail(1, "%s/attempts.jsonl: %s", c->outdir, strerror(errno));
+		if (append_whole(c->records, line, len))
+			rc = fail(RUN_OUTPUT_FAILED, "%s/attempts.jsonl: %s", c->outdir, strerror(errno));
 		free(line);
 	}
 	if (strcmp(rec->outcome, "connected") && strcmp(rec->outcome, "relayed")) {
@@ -769,6 +861,10 @@ static void keep_wire_figures(const struct run_ctx *c, const char *id, const cha
 		json_decref(j);
 		return; /* a wire that never forwarded a frame writes nothing */
 	}
+	if (json_string_value(json_object_get(j, "output_error")))
+		fprintf(stderr, "natlab: warning: lab %s: the wire's capture and events stopped: %s; "
+				"its later attempts lack wire figures and pcaps\n",
+			id, json_string_value(json_object_get(j, "output_error")));
 	json_object_set_new(j, "lab", json_string(id));
 	line = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
@@ -780,6 +876,16 @@ static void keep_wire_figures(const struct run_ctx *c, const char *id, const cha
 			fail(1, "%s/wire.jsonl: %s", c->outdir, strerror(errno));
 		free(line);
 	}
+}
+
+static bool lab_broken(const char *id)
+{
+	struct diag d;
+	json_t *st = lab_state_read(id, &d);
+	bool broken = st && !strcmp(lab_health(st), "broken");
+
+	json_decref(st);
+	return broken;
 }
 
 /* One lab: up, the rendezvous server, every attempt of its [run], down. Signals
@@ -824,7 +930,7 @@ static int run_lab(const struct scenario *s, const struct run_ctx *c)
 		char ready[16] = "";
 		struct pollfd p;
 
-		if (spawn_in(id, s->nodes[s->run.server].name, sargv, &server)) {
+		if (spawn_in(id, s->nodes[s->run.server].name, sargv, NULL, &server)) {
 			rc = fail(1, "%s: cannot start the rendezvous server", s->path);
 			goto down;
 		}
@@ -845,6 +951,16 @@ static int run_lab(const struct scenario *s, const struct run_ctx *c)
 
 					attempt(s, id, c, building, watch, server_ep, s->run.strategies[k],
 						s->run.skews_ms[j], count, events[0] ? events : NULL, &rec);
+					/* a lab whose wire died measured nothing: said so, and no more */
+					if (lab_broken(id)) {
+						snprintf(rec.outcome, sizeof(rec.outcome), "lab-broken");
+						rec.agrees = rec.on_schedule = RECORD_NULL;
+						keep_record(c, &rec, &failed);
+						record_release(&rec);
+						rc = fail(1, "lab %s broke during its attempt %d (its wire is gone); "
+							     "its other attempts are not run", id, count);
+						break;
+					}
 					/* an attempt whose timing the lab did not hold measured another
 					 * cell: the record stays, flagged, and the attempt runs again */
 					again = rec.on_schedule == RECORD_FALSE && tries < OFF_SCHEDULE_RETRIES;
@@ -858,7 +974,7 @@ static int run_lab(const struct scenario *s, const struct run_ctx *c)
 					rc = keep_record(c, &rec, &failed);
 					record_release(&rec);
 					/* 'a': an attempt of the plan done; 'r': one to run again */
-					if (write(c->progress, again ? "r" : "a", 1) < 0) {
+					if (!rc && write(c->progress, again ? "r" : "a", 1) < 0) {
 						/* a full pipe only slows the bar */
 					}
 					if (!again || rc)
@@ -1050,7 +1166,7 @@ int run_main(int argc, char *argv[])
 	int n_files = 0, n_jobs = 0, next = 0, running = 0, rc = 0, progress[2] = { -1, -1 };
 	unsigned total = 0, done = 0, again = 0, last_tenth = 0;
 	pid_t kids[LABS_PER_CORE * 64] = { 0 };
-	bool tty = isatty(2), told = false;
+	bool tty = isatty(2), told = false, output_failed = false;
 	ssize_t n;
 
 	if (want_help(argc, argv, usage))
@@ -1251,7 +1367,16 @@ int run_main(int argc, char *argv[])
 
 				if (!rc || code == 130)
 					rc = code;
+				output_failed |= code == RUN_OUTPUT_FAILED;
 			}
+		}
+		if (output_failed && !told) {
+			/* nothing more can be kept: the other labs stop after their attempt */
+			for (int k = 0; k < LABS_PER_CORE * 64; k++)
+				if (kids[k])
+					kill(kids[k], SIGTERM);
+			n_jobs = next;
+			told = true;
 		}
 		if (lab_stop_pending() && !told) {
 			/* a signal for this process alone: pass it to the labs, start no more */
@@ -1266,13 +1391,16 @@ int run_main(int argc, char *argv[])
 	while ((n = read(progress[0], path, sizeof(path))) > 0)
 		count_progress(path, n, &done, &again);
 	show_progress(done, total, 0, &t0, tty, &last_tenth, true);
-	if (lab_stop_pending() || rc == 130) {
+	if (output_failed) {
+		rc = fail(1, "stopped: %s takes no more records; the %u in attempts.jsonl are whole",
+			  outdir, done + again);
+	} else if (lab_stop_pending() || rc == 130) {
 		rc = fail(130, "interrupted; %u records in %s/attempts.jsonl", done + again, outdir);
 	} else if (!rc) {
 		fprintf(stderr, "natlab: %u attempts (and %u run again off schedule) in %s/attempts.jsonl\n",
 			done, again, outdir);
 	}
-	if (!lab_stop_pending() && rc != 130 && write_meta(outdir, cores, done, again, late_p50, late_p99))
+	if (!lab_stop_pending() && rc != 130 && !output_failed && write_meta(outdir, cores, done, again, late_p50, late_p99))
 		rc = rc ? rc : 1;
 	printf("%s\n", outdir);
 	fflush(stdout);

@@ -56,12 +56,18 @@ static void state_path(char *buf, size_t len, const char *id)
 	run_path(buf, len, id, ".json");
 }
 
+/* the kernel's PF_EXITING (include/linux/sched.h), in field 9 of /proc/PID/stat */
+#define PROC_FLAG_EXITING 0x4
+
 /* Start time of a process (field 22 of /proc/PID/stat), to tell a reused PID apart;
- * 0 for none, and for one that has ended but is not reaped yet (a zombie). */
+ * 0 for none, for one that has ended but is not reaped yet (a zombie), and for one
+ * on its way out: a killed wire takes milliseconds to close its sockets and die,
+ * and an attempt that ends meanwhile must not take it for alive. */
 static unsigned long long proc_start(pid_t pid)
 {
 	char path[64], buf[1024], state = 0;
 	unsigned long long start = 0;
+	unsigned flags = 0;
 	FILE *f;
 	char *p;
 
@@ -70,9 +76,10 @@ static unsigned long long proc_start(pid_t pid)
 	if (!f)
 		return 0;
 	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')'))) {
-		/* after ")": state is field 3; starttime is field 22 */
-		if (sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			   &state, &start) != 2 || state == 'Z' || state == 'X')
+		/* after ")": state is field 3, flags 9, starttime 22 */
+		if (sscanf(p + 2, "%c %*d %*d %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			   &state, &flags, &start) != 3 || state == 'Z' || state == 'X' ||
+		    (flags & PROC_FLAG_EXITING))
 			start = 0;
 	}
 	fclose(f);
@@ -435,8 +442,8 @@ static int build_node_links(struct build *b, int i, struct diag *d)
 	unsigned char mac[6];
 
 	scenario_node_mac(i, mac);
-	if (veth_add(b->sk[n->parent], n->name, on_wire(b, i) ? 0 : IFINDEX_BRIDGE, up, b->fd[i],
-		     IFINDEX_UPLINK, n->parent == 0 ? mac : NULL, d) ||
+	if (veth_add(b->sk[n->parent], n->name, IFINDEX_CHILD_BASE + i, on_wire(b, i) ? 0 : IFINDEX_BRIDGE,
+		     up, b->fd[i], IFINDEX_UPLINK, n->parent == 0 ? mac : NULL, d) ||
 	    link_set_up(b->sk[i], IFINDEX_UPLINK, d))
 		return -1;
 	/* a clean wire carries super-frames; any other sees each frame as on a line */
@@ -450,6 +457,38 @@ static int build_node_links(struct build *b, int i, struct diag *d)
 			return -1;
 	if (n->gw[0] && route_default_add(b->sk[i], IFINDEX_UPLINK, n->gw, d))
 		return -1;
+	/* a NAT on the internet routes only the lab's internet: elsewhere is dropped
+	 * unanswered, as on the internet (its own "net unreachable" told a host at
+	 * once what in the field takes a timeout) */
+	if (!n->gw[0] && n->kind == NODE_NAT && !b->s->unreachable && route_blackhole_add(b->sk[i], d))
+		return -1;
+	return 0;
+}
+
+/* Ready means ready: every node's uplink, both ends, running before `up` returns (programs
+ * that look for usable interfaces, ICE stacks, skip one that is not). The kernel
+ * sets it at once for our veths (IFINDEX_CHILD_BASE); this makes it certain. */
+static int wait_links_running(struct build *b, struct diag *d)
+{
+	int64_t until = timing_now(CLOCK_MONOTONIC) + 2000000000LL;
+
+	for (int i = 1; i < b->s->n; i++) {
+		int r;
+
+		for (;;) {
+			r = link_running(b->sk[i], IFINDEX_UPLINK, d);
+			if (r > 0)
+				r = link_running(b->sk[b->s->nodes[i].parent], IFINDEX_CHILD_BASE + i, d);
+			if (r)
+				break;
+			if (timing_now(CLOCK_MONOTONIC) > until)
+				return diag_set(d, "%s: its link is not running 2 s after it came up",
+						b->s->nodes[i].name);
+			usleep(200);
+		}
+		if (r < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -679,6 +718,9 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 		    (build_nat(&b, s->order[oi], d) || interrupted(d)))
 			goto undo_st;
 	lab_phase_end(o->phases, "nat rulesets");
+	if (wait_links_running(&b, d))
+		goto undo_st;
+	lab_phase_end(o->phases, "links running");
 	if (wire_fd >= 0) {
 		rc = wire_ready(wire_fd, wc, wire_log, st, d);
 		wire_fd = -1;

@@ -10,6 +10,7 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,6 +54,21 @@ int link_set_up(struct nl_sock *s, int ifindex, struct diag *d)
 	return err ? nl_fail(d, "link up", "", err) : 0;
 }
 
+int link_running(struct nl_sock *s, int ifindex, struct diag *d)
+{
+	struct rtnl_link *l = NULL;
+	int err = rtnl_link_get_kernel(s, ifindex, NULL, &l);
+	bool running;
+
+	if (err)
+		return nl_fail(d, "link state", "", err);
+	/* operational state up, not only "unknown" (which IFF_RUNNING also allows):
+	 * the kernel has applied the carrier */
+	running = (rtnl_link_get_flags(l) & IFF_RUNNING) && rtnl_link_get_operstate(l) == IF_OPER_UP;
+	rtnl_link_put(l);
+	return running;
+}
+
 int bridge_add(struct nl_sock *s, const char *name, int ifindex, struct diag *d)
 {
 	struct rtnl_link *l = rtnl_link_bridge_alloc();
@@ -68,8 +84,8 @@ int bridge_add(struct nl_sock *s, const char *name, int ifindex, struct diag *d)
 	return err ? nl_fail(d, "bridge", name, err) : 0;
 }
 
-int veth_add(struct nl_sock *s, const char *name, int master, const char *peer, int peer_ns_fd,
-	     int peer_ifindex, const unsigned char *peer_mac, struct diag *d)
+int veth_add(struct nl_sock *s, const char *name, int ifindex, int master, const char *peer,
+	     int peer_ns_fd, int peer_ifindex, const unsigned char *peer_mac, struct diag *d)
 {
 	struct rtnl_link *l = rtnl_link_veth_alloc();
 	struct rtnl_link *p;
@@ -79,6 +95,7 @@ int veth_add(struct nl_sock *s, const char *name, int master, const char *peer, 
 		return diag_set(d, "netlink: out of memory");
 	p = rtnl_link_veth_get_peer(l);
 	rtnl_link_set_name(l, name);
+	rtnl_link_set_ifindex(l, ifindex);
 	rtnl_link_set_flags(l, IFF_UP);
 	if (master > 0)
 		rtnl_link_set_master(l, master);
@@ -125,6 +142,28 @@ int addr_add(struct nl_sock *s, int ifindex, const char *cidr, struct diag *d)
 	nl_addr_put(local);
 	rtnl_addr_put(a);
 	return err ? nl_fail(d, "address", cidr, err) : 0;
+}
+
+int route_blackhole_add(struct nl_sock *s, struct diag *d)
+{
+	struct rtnl_route *r = rtnl_route_alloc();
+	struct nl_addr *dst = NULL;
+	int err;
+
+	if (!r)
+		return diag_set(d, "netlink: out of memory");
+	err = nl_addr_parse("0.0.0.0/0", AF_INET, &dst);
+	if (!err) {
+		rtnl_route_set_family(r, AF_INET);
+		rtnl_route_set_dst(r, dst);
+		rtnl_route_set_table(r, RT_TABLE_MAIN);
+		rtnl_route_set_protocol(r, RTPROT_STATIC);
+		rtnl_route_set_type(r, RTN_BLACKHOLE);
+		err = rtnl_route_add(s, r, NLM_F_EXCL);
+	}
+	nl_addr_put(dst);
+	rtnl_route_put(r);
+	return err ? nl_fail(d, "blackhole route", "", err) : 0;
 }
 
 int route_default_add(struct nl_sock *s, int ifindex, const char *gw, struct diag *d)

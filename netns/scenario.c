@@ -487,6 +487,7 @@ int scenario_matrix_cell(const struct scenario *m, int k, struct scenario *out, 
 	memcpy(out->run.skews_ms, mx->run.skews_ms, sizeof(out->run.skews_ms));
 	out->run.repeat = mx->run.repeat;
 	out->run.deadline_s = mx->run.deadline_s;
+	out->unreachable = m->unreachable;
 	return 0;
 }
 
@@ -561,12 +562,17 @@ static int lab_key(struct scenario *s, const char *key, const char *value, int l
 			return diag_set(d, "internet: expected wire or bridge, not \"%s\"", value);
 		s->bridge = !strcmp(value, "bridge");
 		s->bridge_line = line;
+	} else if (!strcmp(key, "unroutable")) {
+		if (strcmp(value, "drop") && strcmp(value, "unreachable"))
+			return diag_set(d, "unroutable: expected drop or unreachable, not \"%s\"", value);
+		s->unreachable = !strcmp(value, "unreachable");
 	} else if (!strcmp(key, "seed")) {
 		if (parse_int(value, 0, 4294967295L, &v))
 			return diag_set(d, "seed: \"%s\" is not a number from 0 to 4294967295", value);
 		s->seed = (unsigned)v;
 	} else {
-		return diag_set(d, "unknown key \"%s\" in [lab] (expected name, capture, seed, reorder, internet)",
+		return diag_set(d, "unknown key \"%s\" in [lab] (expected name, capture, seed, reorder, internet, "
+				   "unroutable)",
 				key);
 	}
 	return 0;

@@ -114,6 +114,7 @@ struct scenario {
 	bool capture;
 	bool reorder;   /* jitter may reorder frames on a link */
 	bool bridge;    /* internet = bridge: a kernel bridge instead of the wire */
+	bool unreachable; /* unroutable = unreachable: a NAT answers ICMP, not silence */
 	int bridge_line;
 	unsigned seed;
 	int n_faults;
@@ -133,6 +134,12 @@ struct scenario {
 #define IF_BRIDGE_INTERNET "inet"
 #define IFINDEX_UPLINK 2
 #define IFINDEX_BRIDGE 3
+/* a child's link in its parent's namespace: this plus the child's node index. Never
+ * the child's own (2): the kernel takes a link change as urgent only where a
+ * veth's two ends have different indexes, and otherwise leaves the link's
+ * operational state "down" for up to a second (linkwatch's batching), which ICE
+ * stacks read as "not running" and skip */
+#define IFINDEX_CHILD_BASE 16
 
 /* Parses, loads profiles, applies overrides and plans addresses; d->msg = "FILE:LINE: ...". */
 int scenario_load(struct scenario *s, const char *path, struct diag *d);

@@ -208,6 +208,7 @@ struct wire {
 	uint32_t late_us[WIRE_LATE_BUCKETS];
 	uint64_t sent, rx_stamped, rx_unstamped;
 	bool stats_dirty;
+	int out_err; /* the first error writing the capture or the events: they stop there */
 	uint64_t stats_written; /* monotonic ns */
 	int stats_fd;
 	size_t stats_len;
@@ -573,10 +574,23 @@ static void flush_records(struct wire *w, uint64_t now, bool all)
 		wrote = true;
 	}
 	if (wrote) {
-		if (w->dump)
-			pcap_dump_flush(w->dump);
-		if (w->events)
-			fflush(w->events);
+		/* a full disk: said once in the log and in the figures, then no more writes */
+		if (w->dump && (pcap_dump_flush(w->dump) || ferror(pcap_dump_file(w->dump)))) {
+			w->out_err = errno ? errno : EIO;
+			fprintf(stderr, "wire: %s: %s; the capture stops here\n", w->c->pcap_path,
+				strerror(w->out_err));
+			pcap_dump_close(w->dump);
+			w->dump = NULL;
+			w->stats_dirty = true;
+		}
+		if (w->events && (fflush(w->events) || ferror(w->events))) {
+			w->out_err = errno ? errno : EIO;
+			fprintf(stderr, "wire: %s: %s; the events stop here\n", w->c->events_path,
+				strerror(w->out_err));
+			fclose(w->events);
+			w->events = NULL;
+			w->stats_dirty = true;
+		}
 	}
 }
 
@@ -614,7 +628,10 @@ static void write_stats(struct wire *w, uint64_t now)
 		if (w->late_us[i])
 			len += (size_t)snprintf(b + len, cap - len, "%s[%d,%u]", b[len - 1] == '[' ? "" : ",",
 						i, w->late_us[i]);
-	len += (size_t)snprintf(b + len, cap - len, "]}\n");
+	len += (size_t)snprintf(b + len, cap - len, "]");
+	if (w->out_err && len + 80 < cap)
+		len += (size_t)snprintf(b + len, cap - len, ",\"output_error\":\"%s\"", strerror(w->out_err));
+	len += (size_t)snprintf(b + len, cap - len, "}\n");
 	if (len < w->stats_len) { /* blank out the tail of a longer earlier one */
 		memset(b + len, ' ', w->stats_len - len);
 		len = w->stats_len;

@@ -26,7 +26,7 @@
 
 struct peer {
 	struct sockaddr_in server;
-	const char *attempt, *strategy;
+	const char *attempt, *strategy, *secret;
 	int side;
 	int64_t offset_ns, clock_offset_ns;
 	double deadline_s;
@@ -147,13 +147,14 @@ static int rendezvous(struct peer *p)
 			return -1;
 		p->udp_port = local_port(p->udp);
 	}
-	dprintf(p->rv, "HELLO %s %d %s\n", p->attempt, p->side, p->strategy);
+	dprintf(p->rv, "HELLO %s %d %s %s\n", p->attempt, p->side, p->strategy, p->secret);
 	for (;;) {
 		int r;
 
 		if (p->udp >= 0 && mono() >= next_udp) {
 			char hello[PROTO_LINE_MAX];
-			int n = snprintf(hello, sizeof(hello), "UDPHELLO %s %d", p->attempt, p->side);
+			int n = snprintf(hello, sizeof(hello), "UDPHELLO %s %d %s", p->attempt, p->side,
+					 p->secret);
 
 			sendto(p->udp, hello, (size_t)n, 0, (struct sockaddr *)&p->server, sizeof(p->server));
 			next_udp = mono() + 0.1;
@@ -523,6 +524,7 @@ int peer_main(int argc, char *argv[])
 		{ "deadline-s", required_argument, NULL, 'd' },
 		{ "low-ttl", required_argument, NULL, 'l' },
 		{ "clock-offset-ms", required_argument, NULL, 'c' },
+		{ "secret", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct peer p = { .side = -1, .deadline_s = 10, .rv = -1, .udp = -1, .low_ttl = 2 };
@@ -563,6 +565,9 @@ int peer_main(int argc, char *argv[])
 				return 2;
 			p.low_ttl = (int)v;
 			break;
+		case 'k':
+			p.secret = optarg;
+			break;
 		case 'c':
 			if (opt_number("clock-offset-ms", optarg, false, -3600e3, 3600e3, &v))
 				return 2;
@@ -576,8 +581,17 @@ int peer_main(int argc, char *argv[])
 		fprintf(stderr, "natlab-probe peer: unexpected argument \"%s\"\n", argv[optind]);
 		return 2;
 	}
-	if (!server || !p.attempt || !p.strategy || p.side < 0) {
-		fprintf(stderr, "natlab-probe peer: need --server ADDR:PORT --attempt ID --side 0|1 --strategy S\n");
+	/* from the environment, a secret is not on the command line for others to read */
+	if (!p.secret)
+		p.secret = getenv("NATLAB_PROBE_SECRET");
+	if (!server || !p.attempt || !p.strategy || p.side < 0 || !p.secret) {
+		fprintf(stderr, "natlab-probe peer: need --server ADDR:PORT --attempt ID --side 0|1 --strategy S, "
+				"and the attempt's secret in NATLAB_PROBE_SECRET (or --secret HEX)\n");
+		return 2;
+	}
+	if (proto_secret_ok(p.secret)) {
+		fprintf(stderr, "natlab-probe peer: the secret must be %d to %d lowercase hex digits\n",
+			PROTO_SECRET_MIN, PROTO_SECRET_MAX);
 		return 2;
 	}
 	if (proto_endpoint(server, &p.server)) {

@@ -1,7 +1,9 @@
 /* natlab-probe: the prober's two halves, started by `natlab run` inside the lab.
- *   natlab-probe server [ADDR:PORT]
- *   natlab-probe peer --server ADDR:PORT --attempt ID --side 0|1 --strategy S
- *                     [--offset-ms N] [--deadline-s N] [--clock-offset-ms N] [--low-ttl N] */
+ *   natlab-probe server [--hello-timeout S] [--partner-timeout S] [--idle-timeout S]
+ *                       [--per-source N] [ADDR:PORT]
+ *   NATLAB_PROBE_SECRET=HEX natlab-probe peer --server ADDR:PORT --attempt ID --side 0|1
+ *                     --strategy S [--secret HEX] [--offset-ms N] [--deadline-s N]
+ *                     [--clock-offset-ms N] [--low-ttl N] */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,10 +16,13 @@ int main(int argc, char *argv[])
 		return server_main(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "peer"))
 		return peer_main(argc - 1, argv + 1);
-	fprintf(stderr, "usage: natlab-probe server [ADDR:PORT] | natlab-probe peer --server ADDR:PORT "
+	fprintf(stderr, "usage: natlab-probe server [--hello-timeout S] [--partner-timeout S] "
+			"[--idle-timeout S] [--per-source N] [ADDR:PORT]\n"
+			"       NATLAB_PROBE_SECRET=HEX natlab-probe peer --server ADDR:PORT "
 			"--attempt ID --side 0|1 --strategy ");
 	for (int i = 0; i < STRATEGY_COUNT; i++)
 		fprintf(stderr, "%s%s", i ? "|" : "", strategy_table[i].name);
-	fprintf(stderr, " [--offset-ms N] [--deadline-s N] [--clock-offset-ms N] [--low-ttl N]\n");
+	fprintf(stderr, " [--secret HEX] [--offset-ms N] [--deadline-s N] [--clock-offset-ms N] "
+			"[--low-ttl N]\n");
 	return 2;
 }

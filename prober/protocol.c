@@ -60,6 +60,24 @@ static int hex_ok(const char *t, size_t max)
 	return 1;
 }
 
+int proto_secret_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= PROTO_SECRET_MIN && n <= PROTO_SECRET_MAX && hex_ok(s, PROTO_SECRET_MAX + 1) ? 0
+												: -1;
+}
+
+int proto_secret_eq(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	unsigned char d = na != nb;
+
+	for (size_t i = 0; i < na && i < nb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return !d;
+}
+
 int proto_parse(const char *line, struct msg *m, const char **why)
 {
 	char buf[PROTO_LINE_MAX], *tok[8], *save = NULL, *t;
@@ -75,7 +93,7 @@ int proto_parse(const char *line, struct msg *m, const char **why)
 		return *why = "too many fields", -1;
 	if (n == 0)
 		return *why = "empty line", -1;
-	if ((!strcmp(tok[0], "HELLO") && n == 4) || (!strcmp(tok[0], "UDPHELLO") && n == 3)) {
+	if ((!strcmp(tok[0], "HELLO") && n == 5) || (!strcmp(tok[0], "UDPHELLO") && n == 4)) {
 		m->type = tok[0][0] == 'H' ? MSG_HELLO : MSG_UDPHELLO;
 		if (!token_ok(tok[1], sizeof(m->attempt)))
 			return *why = "bad attempt id", -1;
@@ -88,8 +106,15 @@ int proto_parse(const char *line, struct msg *m, const char **why)
 				return *why = "bad strategy", -1;
 			strcpy(m->strategy, tok[3]);
 		}
+		if (proto_secret_ok(tok[n - 1]))
+			return *why = "bad secret", -1;
+		strcpy(m->secret, tok[n - 1]);
 		return 0;
 	}
+	if (!strcmp(tok[0], "HELLO"))
+		return *why = "HELLO wants ATTEMPT SIDE STRATEGY SECRET", -1;
+	if (!strcmp(tok[0], "UDPHELLO"))
+		return *why = "UDPHELLO wants ATTEMPT SIDE SECRET", -1;
 	if (!strcmp(tok[0], "RELAY") && n == 2) {
 		m->type = MSG_RELAY;
 		if (!hex_ok(tok[1], sizeof(m->data)))

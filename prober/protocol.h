@@ -7,6 +7,10 @@
 
 #define PROTO_LINE_MAX 512
 #define PROTO_TOKEN_MAX 64
+/* an attempt's secret: 16 to 32 random bytes in lowercase hex, shared by its two
+ * peers and no one else; the server knows an attempt by its id and secret together */
+#define PROTO_SECRET_MIN 32
+#define PROTO_SECRET_MAX 64
 /* The server passes a RELAY line on this long after the kernel received it (and
  * dcutr's side 1 answers that long after): a fixed time that a timed round trip
  * can take out again, where a wake-up on a loaded host would differ each time. */
@@ -19,6 +23,7 @@ struct msg {
 	char attempt[PROTO_TOKEN_MAX];
 	int side; /* 0 or 1 */
 	char strategy[16];
+	char secret[PROTO_SECRET_MAX + 1]; /* HELLO, UDPHELLO */
 	char data[PROTO_LINE_MAX]; /* RELAY payload (hex), ERR text */
 	struct sockaddr_in ep, peer_tcp, peer_udp; /* SEEN; GO */
 	uint64_t start_ns;	      /* GO: wall-clock start, ns since the epoch */
@@ -28,6 +33,10 @@ struct msg {
 /* Parses one line (without its newline). Returns 0, or -1 with why set. */
 int proto_parse(const char *line, struct msg *m, const char **why);
 int proto_endpoint(const char *s, struct sockaddr_in *out);
+/* 0 when s is a secret as PROTO_SECRET_* say; -1 */
+int proto_secret_ok(const char *s);
+/* a and b equal, in time that does not depend on where they differ */
+int proto_secret_eq(const char *a, const char *b);
 void proto_fmt_endpoint(const struct sockaddr_in *a, char *buf, size_t len);
 
 #endif

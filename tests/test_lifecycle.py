@@ -287,3 +287,33 @@ def test_a_lab_whose_wire_died_is_broken_and_reaped(tmp_path, rundir):
     natlab("down", "--stale")
     assert lab_netns(name) == [] and len(lab_netns(kept)) == 4
     natlab("down", kept)
+
+
+def test_a_run_whose_wire_dies_says_so_and_stops_that_lab(tmp_path, rundir):
+    # before: the run went on through a dead wire, each attempt ~5 s, recorded as
+    # "no-rendezvous", and exited 0
+    scen = tmp_path / "w.ini"
+    scen.write_text("[lab]\nname = wd\n[nat.na]\nprofile = full-cone\n[nat.nb]\nprofile = full-cone\n"
+                    "[host.a]\nbehind = na\n[host.b]\nbehind = nb\n[host.rv]\nbehind = internet\n"
+                    "[run]\npair = a b\nstrategies = so\nrepeat = 40\ndeadline_s = 1.5\n")
+    out = tmp_path / "out"
+    p = subprocess.Popen([NATLAB, "run", "-j", "1", "--out", str(out), str(scen)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    records = out / "attempts.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (
+            records.exists() and records.read_text().count("\n") >= 3):
+        time.sleep(0.02)
+    (state,) = [f for f in rundir.glob("*.json")]
+    with open(state) as f:
+        wire = json.load(f)["wire"]["pid"]
+    os.kill(wire, signal.SIGKILL)
+    t0 = time.monotonic()
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 1, err
+    assert "broke during its attempt" in err and "wire is gone" in err, err
+    recs = [json.loads(line) for line in records.read_text().splitlines()]
+    assert recs[-1]["outcome"] == "lab-broken" and 3 <= len(recs) < 40
+    assert all(r["outcome"] == "connected" for r in recs[:-1]), [r["outcome"] for r in recs]
+    assert time.monotonic() - t0 < 15
+    assert natlab("list").stdout == ""

@@ -1,9 +1,11 @@
-"""The rendezvous server under abuse: garbage, a 1 MB line, half-open and 200 idle
-connections, while two peers still punch through it."""
+"""The rendezvous server under abuse and attack: garbage, a 1 MB line, half-open and
+idle connections, floods of connections and datagrams, strangers who know the
+attempt's id but not its secret, while two peers still punch through it."""
 import json
 import os
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -29,11 +31,32 @@ behind = internet
 """
 
 
-def peer(lab, node, side, strategy="so"):
+def secret():
+    return os.urandom(16).hex()
+
+
+def peer(lab, node, side, key, attempt="p1", strategy="so"):
     return subprocess.Popen([NATLAB, "exec", lab.name, node, "--", PROBE, "peer", "--server",
-                             f"{lab.addr('rv')}:3478", "--attempt", "p1", "--side", str(side),
+                             f"{lab.addr('rv')}:3478", "--attempt", attempt, "--side", str(side),
                              "--strategy", strategy, "--deadline-s", "5"],
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True,
+                            env=dict(os.environ, NATLAB_PROBE_SECRET=key))
+
+
+def attempt(lab, key, name, strategy="so"):
+    """Both peers of one attempt; their reports and the seconds from their start
+    to the punch's start (connect, HELLO, SEEN, GO, the start lead)."""
+    t0 = time.time()
+    a, b = peer(lab, "a", 0, key, name, strategy), peer(lab, "b", 1, key, name, strategy)
+    ra, rb = json.loads(a.communicate(timeout=20)[0]), json.loads(b.communicate(timeout=20)[0])
+    return ra, rb, max(ra["start"], rb["start"]) - t0
+
+
+def start_server(lab, *opts):
+    server = subprocess.Popen([NATLAB, "exec", lab.name, "rv", "--", PROBE, "server", *opts,
+                               f"{lab.addr('rv')}:3478"], stdout=subprocess.PIPE, text=True)
+    assert server.stdout.readline().strip() == "ready"
+    return server
 
 
 def recv_all(s, timeout=3):
@@ -51,11 +74,21 @@ def recv_all(s, timeout=3):
         return data, True
 
 
+def is_open(s):
+    """Nothing to read and no end: the server neither answered nor closed it."""
+    s.setblocking(False)
+    try:
+        s.recv(10)
+    except BlockingIOError:
+        return True
+    except ConnectionResetError:
+        return False
+    return False
+
+
 def test_server_survives_abuse_while_peers_punch(make_lab):
     lab = make_lab(LAB)
-    server = subprocess.Popen([NATLAB, "exec", lab.name, "rv", "--", PROBE, "server",
-                               f"{lab.addr('rv')}:3478"], stdout=subprocess.PIPE, text=True)
-    assert server.stdout.readline().strip() == "ready"
+    server = start_server(lab, "--hello-timeout", "60")
     rv = (lab.addr("rv"), 3478)
 
     def conn():
@@ -63,8 +96,9 @@ def test_server_survives_abuse_while_peers_punch(make_lab):
         s.connect(rv)
         return s
 
-    idle = [conn() for _ in range(200)]
-    half = conn()
+    # one address holds 64 connections at most: past them, closed at once
+    idle = [conn() for _ in range(60)]
+    half = idle[1]
     half.sendall(b"HELLO p9 0 so")  # no newline, ever
     closed_half = conn()
     closed_half.sendall(b"HELLO p8 0")
@@ -73,13 +107,15 @@ def test_server_survives_abuse_while_peers_punch(make_lab):
     garbage.sendall(os.urandom(300).replace(b"\n", b"x") + b"\n")
     big = conn()
     big.setblocking(False)
+    beyond = [conn() for _ in range(8)]
     sent = 0
     blob = b"A" * (1 << 20)
     udp = lab.sock("x")
     for _ in range(100):
         udp.sendto(os.urandom(200), rv)
 
-    a, b = peer(lab, "a", 0), peer(lab, "b", 1)
+    key = secret()
+    a, b = peer(lab, "a", 0, key), peer(lab, "b", 1, key)
     # keep pushing the 1 MB line while the peers work
     deadline = time.monotonic() + 2
     while sent < len(blob) and time.monotonic() < deadline:
@@ -101,11 +137,147 @@ def test_server_survives_abuse_while_peers_punch(make_lab):
     data, closed = recv_all(big)
     assert data == b"ERR line too long\n" and closed, data
     assert sent < len(blob), "the server read a 1 MB line to its end"
-    # the idle ones were neither answered nor dropped: nothing to read, no EOF
-    for s in (idle[0], idle[-1], half):
+    # the idle ones within the address's share were neither answered nor dropped
+    assert is_open(idle[0]) and is_open(half) and is_open(beyond[0])
+    assert not is_open(beyond[-1])
+    server.terminate()
+    server.wait(5)
+
+
+def test_an_address_beyond_its_share_is_refused_at_once(make_lab):
+    lab = make_lab(LAB)
+    server = start_server(lab, "--per-source", "8", "--hello-timeout", "60")
+    rv = (lab.addr("rv"), 3478)
+    conns = []
+    for _ in range(12):
+        s = lab.sock("x", socket.SOCK_STREAM)
+        s.connect(rv)
+        conns.append(s)
+    time.sleep(0.3)
+    assert [is_open(s) for s in conns] == [True] * 8 + [False] * 4
+    server.terminate()
+    server.wait(5)
+
+
+def test_floods_of_connections_and_hellos_do_not_hold_up_an_attempt(make_lab):
+    # before: 128 UDPHELLOs with new ids filled every attempt slot for good, and
+    # 256 idle connections every connection slot: no peer got in any more
+    lab = make_lab(LAB)
+    server = start_server(lab)
+    rv = (lab.addr("rv"), 3478)
+    ra, rb, calm = attempt(lab, secret(), "calm")
+    assert (ra["outcome"], rb["outcome"]) == ("connected", "connected")
+
+    conns, stop = [], threading.Event()
+    for _ in range(1000):
+        s = lab.sock("x", socket.SOCK_STREAM)
         s.setblocking(False)
-        with pytest.raises(BlockingIOError):
-            s.recv(10)
+        try:
+            s.connect(rv)
+        except BlockingIOError:
+            pass
+        conns.append(s)
+    udp = lab.sock("x")
+    for i in range(10000):
+        udp.sendto(f"UDPHELLO f{i} {i % 2} {secret()}".encode(), rv)
+
+    def keep_flooding():
+        i = 0
+        while not stop.is_set():
+            udp.sendto(f"UDPHELLO g{i} 0 {secret()}".encode(), rv)
+            i += 1
+            if i % 200 == 0:
+                time.sleep(0.001)
+
+    flood = threading.Thread(target=keep_flooding)
+    flood.start()
+    try:
+        ra, rb, flooded = attempt(lab, secret(), "flooded")
+    finally:
+        stop.set()
+        flood.join()
+    assert (ra["outcome"], rb["outcome"]) == ("connected", "connected")
+    assert flooded - calm <= 0.1, f"the floods held the attempt up {flooded - calm:.3f} s"
+    server.terminate()
+    server.wait(5)
+    for s in conns:
+        s.close()
+
+
+def test_a_stranger_without_the_secret_learns_nothing_and_changes_nothing(make_lab):
+    # before: ids were predictable; whoever said HELLO first took the side, got the
+    # partner's endpoints and both nonces, and a spoofed UDPHELLO moved a peer's
+    # UDP endpoint to the attacker's
+    lab = make_lab(LAB)
+    server = start_server(lab)
+    rv = (lab.addr("rv"), 3478)
+    key = secret()
+    # the stranger knows the attempt's id and takes both sides first, with its own secret
+    spies = []
+    for side in (0, 1):
+        s = lab.sock("x", socket.SOCK_STREAM)
+        s.connect(rv)
+        s.sendall(f"HELLO p1 {side} udp {secret()}\n".encode())
+        spies.append(s)
+    wrong = lab.sock("x", socket.SOCK_STREAM)
+    wrong.connect(rv)
+    wrong.sendall(b"HELLO p1 0 udp\n")  # the old form, without a secret
+    stop = threading.Event()
+    udp = lab.sock("x")
+
+    def spoof():
+        while not stop.is_set():
+            for side in (0, 1):
+                udp.sendto(f"UDPHELLO p1 {side} {secret()}".encode(), rv)
+            time.sleep(0.002)
+
+    t = threading.Thread(target=spoof)
+    t.start()
+    try:
+        ra, rb, _ = attempt(lab, key, "p1", "udp")
+    finally:
+        stop.set()
+        t.join()
+    assert (ra["outcome"], rb["outcome"]) == ("connected", "connected")
+    assert ra["nonce_ok"] and rb["nonce_ok"]
+    x = lab.addr("x")
+    for r, other in ((ra, rb), (rb, ra)):
+        assert not r["peer_udp"].startswith(x + ":") and not r["peer_tcp"].startswith(x + ":")
+        assert r["peer_tcp"] == other["seen"], (r, other)
+    # the stranger's two sides met each other, not the peers: nothing of theirs reached it
+    a_ext, b_ext = ra["seen"].split(":")[0], rb["seen"].split(":")[0]
+    for s in spies:
+        data, _ = recv_all(s, timeout=0.5)
+        assert a_ext.encode() not in data and b_ext.encode() not in data, data
+    data, closed = recv_all(wrong)
+    assert data == b"ERR HELLO wants ATTEMPT SIDE STRATEGY SECRET\n" and closed, data
+    server.terminate()
+    server.wait(5)
+
+
+def test_connections_that_stall_are_closed_and_their_slots_freed(make_lab):
+    lab = make_lab(LAB)
+    server = start_server(lab, "--hello-timeout", "1", "--partner-timeout", "2")
+    rv = (lab.addr("rv"), 3478)
+    key = secret()
+
+    def conn(first=b""):
+        s = lab.sock("x", socket.SOCK_STREAM)
+        s.connect(rv)
+        s.sendall(first)
+        return s
+
+    silent, partial = conn(), conn(b"HELLO p1 0 so")
+    alone = conn(f"HELLO p1 0 so {key}\n".encode())
+    for s, want in ((silent, b"ERR no HELLO in time\n"), (partial, b"ERR no HELLO in time\n")):
+        data, closed = recv_all(s, timeout=4)
+        assert data == want and closed, data
+    data, closed = recv_all(alone, timeout=5)
+    assert data.startswith(b"SEEN ") and data.endswith(b"ERR no partner in time\n") and closed, data
+    # its side is free again: the same attempt can be joined
+    again = conn(f"HELLO p1 0 so {key}\n".encode())
+    data, closed = recv_all(again, timeout=0.5)
+    assert data.startswith(b"SEEN ") and not closed, data
     server.terminate()
     server.wait(5)
 
@@ -124,6 +296,15 @@ def test_peer_rejects_a_bad_number_naming_the_option(option, value):
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and option in lines[0] and value in lines[0], r.stderr
+
+
+def test_peer_wants_a_secret_and_says_where_to_put_it():
+    base = [PROBE, "peer", "--server", "127.0.0.1:1", "--attempt", "a0", "--side", "0", "--strategy", "so"]
+    env = {k: v for k, v in os.environ.items() if k != "NATLAB_PROBE_SECRET"}
+    r = subprocess.run(base, capture_output=True, text=True, timeout=10, env=env)
+    assert r.returncode == 2 and "NATLAB_PROBE_SECRET" in r.stderr
+    r = subprocess.run(base + ["--secret", "not-hex"], capture_output=True, text=True, timeout=10, env=env)
+    assert r.returncode == 2 and "secret" in r.stderr and "not-hex" not in r.stderr
 
 
 def test_peer_rejects_an_unknown_option_and_a_stray_argument():

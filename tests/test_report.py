@@ -103,3 +103,48 @@ def test_report_does_not_write_through_a_planted_symlink(tmp_path):
     r = subprocess.run([NATLAB, "report", str(out)], capture_output=True, text=True)
     assert r.returncode != 0 and f"{out}/windows.csv" in r.stderr, r.stderr
     assert victim.read_text() == "precious\n"
+
+
+def test_report_and_check_read_a_run_whose_last_record_is_cut(tmp_path):
+    # before: a half-written last line (a full disk, a kill) made report and check
+    # refuse the whole directory
+    out = tmp_path / "run"
+    out.mkdir()
+    with open(os.path.join(ROOT, "results", "reference", "attempts.jsonl")) as f:
+        lines = f.readlines()[:120]
+    (out / "attempts.jsonl").write_text("".join(lines[:-1]) + lines[-1][:300])
+    r = subprocess.run([NATLAB, "report", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert f"{out}/attempts.jsonl:120: the last record is cut short" in r.stderr
+    # the cells hold the 119 whole records, not 120
+    counted = sum(int(r["attempts"]) + int(r["off_schedule"]) for p in out.glob("matrix-*.csv")
+                  for r in csv.DictReader(open(p)))
+    assert counted == 119, counted
+    # a cut line in the middle is damage, not a cut run: named, refused
+    (out / "attempts.jsonl").write_text(lines[0][:300] + "\n" + "".join(lines[1:]))
+    r = subprocess.run([NATLAB, "report", str(out)], capture_output=True, text=True)
+    assert r.returncode == 2 and f"{out}/attempts.jsonl:1:" in r.stderr, r.stderr
+
+
+def test_a_full_disk_keeps_whole_records_and_says_so(tmp_path):
+    # before: exit 1 with "attempts.jsonl: Success" and a half-written last record
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    scen = tmp_path / "full.ini"
+    scen.write_text(SCEN.format(pa="full-cone", pb="full-cone").replace("repeat = 2", "repeat = 40"))
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40k,mode=0700", "natlab-test", str(disk)],
+                   check=True)
+    try:
+        r = subprocess.run([NATLAB, "run", "-j", "1", "--out", str(disk / "out"), str(scen)],
+                           capture_output=True, text=True, timeout=300)
+        kept = (disk / "out" / "attempts.jsonl").read_bytes()
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+    assert r.returncode == 1, r.stderr
+    assert "attempts.jsonl: No space left on device" in r.stderr, r.stderr
+    assert "Success" not in r.stderr
+    stopped = [l for l in r.stderr.splitlines() if "stopped:" in l]
+    assert len(stopped) == 1, r.stderr
+    n = int(re.search(r"the (\d+) in attempts.jsonl are whole", stopped[0]).group(1))
+    assert kept.endswith(b"\n") and 0 < n < 160
+    assert [json.loads(l)["strategy"] for l in kept.decode().splitlines()] and kept.count(b"\n") == n
