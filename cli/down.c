@@ -48,6 +48,8 @@ int down_main(int argc, char *argv[])
 		return usage_error(usage);
 	if (argc == 2 && (!strcmp(argv[1], "--all") || !strcmp(argv[1], "--stale"))) {
 		stale_only = !strcmp(argv[1], "--stale");
+		if (stale_only)
+			lab_reap_temp();
 		return lab_foreach(down_one, &stale_only) ? 1 : 0;
 	}
 	for (int i = 1; i < argc; i++) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -55,12 +56,24 @@ struct run_ctx {
 	bool whole_pcap; /* one lab only: keep its whole capture as DIR/wire.pcap */
 };
 
+/* Waits for a core, or for a stop: a run whose parent has gone (PDEATHSIG) or was
+ * told to stop must not wait on a pipe that the other workers keep open forever. */
 static void core_take(const struct run_ctx *c)
 {
 	char b;
 
-	while (read(c->cores[0], &b, 1) < 0 && errno == EINTR)
-		;
+	for (;;) {
+		struct pollfd p = { .fd = c->cores[0], .events = POLLIN };
+
+		if (lab_stop_pending())
+			return;
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t n = read(c->cores[0], &b, 1); /* another may have been first */
+
+		if (n >= 0 || (errno != EAGAIN && errno != EINTR))
+			return;
+	}
 }
 
 static void core_give(const struct run_ctx *c)
@@ -1165,7 +1178,7 @@ int run_main(int argc, char *argv[])
 	long cores = sysconf(_SC_NPROCESSORS_ONLN), jarg = 0;
 	int n_files = 0, n_jobs = 0, next = 0, running = 0, rc = 0, progress[2] = { -1, -1 };
 	unsigned total = 0, done = 0, again = 0, last_tenth = 0;
-	pid_t kids[LABS_PER_CORE * 64] = { 0 };
+	pid_t kids[LABS_PER_CORE * 64] = { 0 }, parent;
 	bool tty = isatty(2), told = false, output_failed = false;
 	ssize_t n;
 
@@ -1305,7 +1318,7 @@ int run_main(int argc, char *argv[])
 		}
 		close(fd);
 	}
-	if (pipe2(c.cores, O_CLOEXEC) || pipe2(progress, O_CLOEXEC | O_NONBLOCK)) {
+	if (pipe2(c.cores, O_CLOEXEC | O_NONBLOCK) || pipe2(progress, O_CLOEXEC | O_NONBLOCK)) {
 		rc = fail(1, "pipe: %s", strerror(errno));
 		goto out;
 	}
@@ -1318,6 +1331,7 @@ int run_main(int argc, char *argv[])
 	c.whole_pcap = n_jobs == 1;
 	/* Ctrl-C stops every lab between attempts: the records so far stay, the labs go */
 	lab_block_signals(&old);
+	parent = getpid();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fflush(stdout);
 	fflush(stderr);
@@ -1331,8 +1345,15 @@ int run_main(int argc, char *argv[])
 			pid = fork();
 			if (pid == 0) {
 				struct diag d;
-				struct scenario *s = job_scenario(files, &jobs[next], &d);
+				struct scenario *s;
 				int r;
+
+				/* run killed outright: each lab stops after its attempt and goes
+				 * (SIGTERM stays blocked: it is taken between attempts) */
+				prctl(PR_SET_PDEATHSIG, SIGTERM);
+				if (getppid() != parent)
+					raise(SIGTERM);
+				s = job_scenario(files, &jobs[next], &d);
 
 				close(progress[0]);
 				if (!s)

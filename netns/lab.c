@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
@@ -191,8 +192,45 @@ static int lab_netns_count(const char *id)
 	return lab_netns_list(id, names, 1);
 }
 
-/* Reserves a unique name by creating its bookkeeping file. */
-static int reserve_id(const char *base, char id[LAB_ID_MAX], struct diag *d)
+/* up and down of one lab go one at a time: each holds LAB.lock (flock) throughout,
+ * up from before its name exists. Returns the held fd, -1 (errno). */
+static int lab_lock(const char *id, bool wait)
+{
+	char path[256];
+	int fd;
+
+	run_path(path, sizeof(path), id, ".lock");
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)))
+		if (errno != EINTR) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return -1;
+		}
+	return fd;
+}
+
+/* Done with a lab's lock; with `gone` the lab is, and the lock file goes too. */
+static void lab_unlock(const char *id, int fd, bool gone)
+{
+	char path[256];
+
+	if (fd < 0)
+		return;
+	if (gone) {
+		run_path(path, sizeof(path), id, ".lock");
+		unlink(path);
+	}
+	close(fd);
+}
+
+/* Reserves a unique name by creating its bookkeeping file, its lock held first so
+ * that no down can come between (*lock: the held fd). */
+static int reserve_id(const char *base, char id[LAB_ID_MAX], int *lock, struct diag *d)
 {
 	if (run_dir_check(d))
 		return -1;
@@ -207,12 +245,20 @@ static int reserve_id(const char *base, char id[LAB_ID_MAX], struct diag *d)
 		/* namespaces are the machine's: a name another run directory's lab has */
 		if (lab_netns_count(id))
 			continue;
+		*lock = lab_lock(id, false);
+		if (*lock < 0) {
+			if (errno == EWOULDBLOCK)
+				continue; /* a lab of that name is being taken down */
+			return diag_set(d, "cannot lock %s: %s", id, strerror(errno));
+		}
 		state_path(path, sizeof(path), id);
 		fd = run_file_open(path, O_EXCL);
 		if (fd >= 0) {
 			close(fd);
 			return 0;
 		}
+		lab_unlock(id, *lock, false);
+		*lock = -1;
 		if (errno != EEXIST)
 			return diag_set(d, "cannot create %s: %s", path, strerror(errno));
 	}
@@ -669,7 +715,7 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 	int n_made = 0;
 	sigset_t old;
 	json_t *st;
-	int rc = -1, wire_fd = -1;
+	int rc = -1, wire_fd = -1, lock = -1;
 
 	for (int i = 0; i < LAB_MAX_NODES; i++)
 		b.fd[i] = b.io[i] = -1;
@@ -679,7 +725,7 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 		diag_set(d, "out of memory");
 		goto out;
 	}
-	if (reserve_id(s->name, id, d))
+	if (reserve_id(s->name, id, &lock, d))
 		goto out;
 	st = state_new(s, id);
 	if (state_write(id, st, d)) {
@@ -768,6 +814,7 @@ undo:
 		teardown(id, made, n_made, false, NULL, &ignore);
 	}
 out:
+	lab_unlock(id, lock, rc != 0);
 	free(wc);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;
@@ -987,7 +1034,7 @@ int lab_down_sync(const char *id, struct diag *d)
 	return down(id, false, true, NULL, d);
 }
 
-static int down(const char *id, bool force, bool wait_wire, struct lab_phases *p, struct diag *d)
+static int down_locked(const char *id, bool force, bool wait_wire, struct lab_phases *p, struct diag *d)
 {
 	char names[LAB_MAX_NODES][128], path[256];
 	int n;
@@ -1004,6 +1051,54 @@ static int down(const char *id, bool force, bool wait_wire, struct lab_phases *p
 		return diag_set(d, "lab \"%s\" has namespaces but no bookkeeping in %s (another run "
 				   "directory's?); natlab down --force %s removes them", id, lab_run_dir(), id);
 	return teardown(id, names, n, wait_wire, p, d);
+}
+
+static int down(const char *id, bool force, bool wait_wire, struct lab_phases *p, struct diag *d)
+{
+	int lock, rc;
+
+	if (!lab_id_valid(id))
+		return diag_set(d, "\"%s\" is not a lab name", id);
+	/* an up of this lab still under way finishes first, and is then taken down */
+	char path[256];
+
+	lock = lab_lock(id, true);
+	rc = down_locked(id, force, wait_wire, p, d);
+	state_path(path, sizeof(path), id);
+	lab_unlock(id, lock, access(path, F_OK) && errno == ENOENT);
+	return rc;
+}
+
+int lab_reap_temp(void)
+{
+	DIR *dir = opendir(lab_run_dir());
+	struct dirent *e;
+	int n = 0;
+
+	if (!dir)
+		return 0;
+	while ((e = readdir(dir))) {
+		size_t len = strlen(e->d_name);
+		struct stat sb;
+
+		bool tmp = len > 9 && !strcmp(e->d_name + len - 9, ".json.tmp");
+		bool lock = len > 5 && !strcmp(e->d_name + len - 5, ".lock");
+
+		/* a state file's next version, left by a writer killed before its rename;
+		 * the lock of a lab that is no more */
+		if (lock) {
+			char state[NAME_MAX + 8];
+
+			snprintf(state, sizeof(state), "%.*s.json", (int)(len - 5), e->d_name);
+			if (!faccessat(dirfd(dir), state, F_OK, AT_SYMLINK_NOFOLLOW) || errno != ENOENT)
+				continue;
+		}
+		if ((tmp || lock) && !fstatat(dirfd(dir), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) &&
+		    time(NULL) - sb.st_mtime > LAB_RESERVE_GRACE_S && !unlinkat(dirfd(dir), e->d_name, 0))
+			n++;
+	}
+	closedir(dir);
+	return n;
 }
 
 int lab_foreach(int (*fn)(const char *id, json_t *state, void *arg), void *arg)
@@ -1025,8 +1120,15 @@ int lab_foreach(int (*fn)(const char *id, json_t *state, void *arg), void *arg)
 		snprintf(id, sizeof(id), "%.*s", (int)(len - 5), e->d_name);
 		st = lab_state_read(id, &ignore);
 		if (!st) {
-			/* a name reserved but not yet written, or a torn file: still a lab */
-			st = json_pack("{s:s,s:s,s:o}", "lab", id, "state", "building", "owner", json_null());
+			/* a name reserved but not yet written, or a torn file: still a lab,
+			 * and its builder's if young; one that stayed so for seconds lost its
+			 * builder between the reservation and the first write (a kill): stale */
+			struct stat sb;
+			bool old = !fstatat(dirfd(dir), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) &&
+				   time(NULL) - sb.st_mtime > LAB_RESERVE_GRACE_S;
+
+			st = json_pack("{s:s,s:s,s:o}", "lab", id, "state", "building", "owner",
+				       old ? json_pack("{s:i,s:i}", "pid", 0, "start", 0) : json_null());
 		}
 		if (fn(id, st, arg))
 			rc = -1;

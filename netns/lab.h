@@ -59,6 +59,11 @@ int lab_down_sync(const char *id, struct diag *d);
 /* Reads the lab's bookkeeping; NULL (and d) if there is no such lab. */
 json_t *lab_state_read(const char *id, struct diag *d);
 /* Calls fn for every lab with bookkeeping. */
+/* A reservation or temp file older than this has lost its writer (a kill). */
+#define LAB_RESERVE_GRACE_S 5
+/* Removes the state files' temp versions that a killed writer left (older than the
+ * grace); the number removed. */
+int lab_reap_temp(void);
 int lab_foreach(int (*fn)(const char *id, json_t *state, void *arg), void *arg);
 /* A lab whose owner died, or whose creator died while building it. */
 bool lab_is_stale(json_t *state);

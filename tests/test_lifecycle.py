@@ -293,7 +293,9 @@ def test_a_run_whose_wire_dies_says_so_and_stops_that_lab(tmp_path, rundir):
     # before: the run went on through a dead wire, each attempt ~5 s, recorded as
     # "no-rendezvous", and exited 0
     scen = tmp_path / "w.ini"
-    scen.write_text("[lab]\nname = wd\n[nat.na]\nprofile = full-cone\n[nat.nb]\nprofile = full-cone\n"
+    # 5 ms links: a window of +-10 ms around skew 0, which a loaded machine keeps
+    scen.write_text("[lab]\nname = wd\n[nat.na]\nprofile = full-cone\ndelay_ms = 5\n"
+                    "[nat.nb]\nprofile = full-cone\ndelay_ms = 5\n"
                     "[host.a]\nbehind = na\n[host.b]\nbehind = nb\n[host.rv]\nbehind = internet\n"
                     "[run]\npair = a b\nstrategies = so\nrepeat = 40\ndeadline_s = 1.5\n")
     out = tmp_path / "out"
@@ -317,3 +319,106 @@ def test_a_run_whose_wire_dies_says_so_and_stops_that_lab(tmp_path, rundir):
     assert all(r["outcome"] == "connected" for r in recs[:-1]), [r["outcome"] for r in recs]
     assert time.monotonic() - t0 < 15
     assert natlab("list").stdout == ""
+
+
+def session_members(sid):
+    pids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[3]) == sid and fields[0] != "Z":
+                    pids.append(int(d))
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+    return pids
+
+
+def test_a_run_killed_outright_leaves_no_worker_and_no_lab(tmp_path, rundir):
+    # before: SIGKILL of natlab run -j 4 left its workers blocked on a pipe forever,
+    # with their labs "up" where down --stale could not reap them
+    scen = tmp_path / "m.ini"
+    scen.write_text(INTERRUPTED.format(how="kill"))
+    out = tmp_path / "out"
+    p = subprocess.Popen([NATLAB, "run", "-j", "4", "--out", str(out), str(scen)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    records = out / "attempts.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (
+            records.exists() and records.read_text().count("\n") >= 4):
+        time.sleep(0.05)
+    p.kill()
+    p.wait()
+    deadline = time.monotonic() + 30
+    while session_members(p.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert session_members(p.pid) == []
+    assert not [n for n in netns_list() if n.startswith("intr_kill-")]
+    assert natlab("list").stdout == ""
+    recs = [json.loads(line) for line in records.read_text().splitlines()]
+    assert len(recs) >= 4
+
+
+def test_a_reservation_and_a_temp_file_left_by_a_killed_up_are_reaped(tmp_path, rundir):
+    # before: an up killed between reserving its name and writing its state stayed
+    # "building, 0 nodes" for good, and a killed writer's .json.tmp was never removed
+    (tmp_path / "s.ini").write_text(SMALL)
+    name = natlab("up", str(tmp_path / "s.ini")).stdout.strip()
+    ghost, torn = rundir / "ghost-0001.json", rundir / f"{name}.json.tmp"
+    ghost.write_text("")
+    torn.write_text("{")
+    young = rundir / "young-0002.json"
+    young.write_text("")
+    old = time.time() - 60
+    os.utime(ghost, (old, old))
+    os.utime(torn, (old, old))
+    listing = {line.split()[0]: line.split()[1] for line in natlab("list").stdout.splitlines()}
+    assert listing == {name: "up", "ghost-0001": "stale", "young-0002": "building"}
+    natlab("down", "--stale")
+    assert not ghost.exists() and not torn.exists() and young.exists()
+    assert len(lab_netns(name)) == 4
+    young.unlink()
+    natlab("down", name)
+
+
+def holders(folder):
+    """Processes with a file open under folder: a lab's wire keeps its log there."""
+    pids = set()
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            for fd in os.listdir(f"/proc/{d}/fd"):
+                if os.readlink(f"/proc/{d}/fd/{fd}").startswith(str(folder) + "/"):
+                    pids.add(int(d))
+        except OSError:
+            pass
+    return pids
+
+
+def test_down_during_up_waits_for_it_and_leaves_nothing(tmp_path, rundir):
+    # before: a down as soon as LAB.json appeared gutted the lab while up went on and
+    # exited 0; 8 of 30 tries left a wire holding an unnamed namespace
+    path = tmp_path / "s.ini"
+    path.write_text(SMALL)
+    for _ in range(15):
+        before = set(rundir.glob("*.json")) if rundir.exists() else set()
+        up = subprocess.Popen([NATLAB, "up", str(path)], stdout=subprocess.PIPE, text=True)
+        new = set()
+        deadline = time.monotonic() + 10
+        while not new and time.monotonic() < deadline:
+            new = (set(rundir.glob("*.json")) if rundir.exists() else set()) - before
+        (state,) = new
+        lab = state.name[:-5]
+        down = subprocess.run([NATLAB, "down", lab], capture_output=True, text=True)
+        out, _ = up.communicate(timeout=30)
+        assert up.returncode == 0 and out.strip() == lab
+        assert down.returncode == 0, down.stderr
+        assert lab_netns(lab) == [] and natlab("list").stdout == ""
+    deadline = time.monotonic() + 5
+    while holders(rundir) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert holders(rundir) == set()
+    assert sorted(p.name for p in rundir.iterdir()) == []
