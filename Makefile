@@ -67,6 +67,7 @@ check: deps
 	@ip netns list | cut -d' ' -f1 | sort >build/netns.before
 	rm -rf build/test-run
 	NATLAB_RUN_DIR=$(CURDIR)/build/test-run $(MAKE) pytest
+	bash bench/faults.sh 40
 	@others=$$(env -u NATLAB_RUN_DIR build/natlab list | cut -d' ' -f1); \
 	left=$$(ip netns list | cut -d' ' -f1 | sort | comm -13 build/netns.before - | \
 		while read -r ns; do case " $$(echo $$others) " in *" $${ns%-*} "*) ;; *) echo "$$ns" ;; esac; done); \
@@ -79,13 +80,16 @@ build/wirebench: bench/wirebench.c
 bench: deps all build/wirebench
 	@bash bench/bringup.sh
 	@bash bench/cycles.sh
+	@bash bench/faults.sh
+	@bash bench/scale.sh
 	@bash bench/wire.sh
 	@bash bench/latency.sh
 	@bash bench/attempts.sh
 	@bash bench/suite.sh
 
-# libFuzzer on the scenario/profile parsers (clang); corpus in fuzz/corpus
-FUZZ_SECONDS ?= 30
+# libFuzzer (clang), each fuzzer FUZZ_SECONDS: the scenario/profile parsers (fuzz/),
+# the rendezvous lines (prober/fuzz/), the attempt records (cli/fuzz/)
+FUZZ_SECONDS ?= 60
 build/fuzz/scenario_fuzz: fuzz/scenario_fuzz.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
 	clang $(NATLAB_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ fuzz/scenario_fuzz.c $(LIB_SRC) $(PKG_LIBS)
@@ -94,12 +98,19 @@ build/fuzz/protocol_fuzz: prober/fuzz/protocol_fuzz.c prober/protocol.c prober/p
 	@mkdir -p $(dir $@)
 	clang $(NATLAB_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ prober/fuzz/protocol_fuzz.c prober/protocol.c
 
-fuzz: build/fuzz/scenario_fuzz build/fuzz/protocol_fuzz
-	@mkdir -p build/fuzz/corpus build/fuzz/protocol-corpus
+build/fuzz/record_fuzz: cli/fuzz/record_fuzz.c cli/record.c cli/record.h common/diag.c
+	@mkdir -p $(dir $@)
+	clang $(NATLAB_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ cli/fuzz/record_fuzz.c \
+		cli/record.c common/diag.c $(PKG_LIBS)
+
+fuzz: build/fuzz/scenario_fuzz build/fuzz/protocol_fuzz build/fuzz/record_fuzz
+	@mkdir -p build/fuzz/corpus build/fuzz/protocol-corpus build/fuzz/record-corpus
 	NATLAB_PROFILE_DIR=$(CURDIR)/natsim/profiles ./build/fuzz/scenario_fuzz -max_total_time=$(FUZZ_SECONDS) \
 		-max_len=4096 build/fuzz/corpus fuzz/corpus
 	./build/fuzz/protocol_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=1024 \
 		build/fuzz/protocol-corpus prober/fuzz/corpus
+	./build/fuzz/record_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+		build/fuzz/record-corpus cli/fuzz/corpus
 
 install: build/natlab build/natlab-probe
 	install -D -m 755 build/natlab $(DESTDIR)$(PREFIX)/bin/natlab

@@ -393,6 +393,21 @@ static int interrupted(struct diag *d)
 	return lab_stop_pending() ? diag_set(d, "interrupted") : 0;
 }
 
+/* Where a lab's own descriptors go (a namespace's, an ioctl socket): above what
+ * select(2) can take, so that the libraries that still use it (libnftables) get the
+ * low ones, however many nodes the lab has. Left where it was if the limit is lower. */
+#define FD_HIGH_MIN 1024
+
+static int fd_high(int fd)
+{
+	int h = fd >= 0 && fd < FD_HIGH_MIN ? fcntl(fd, F_DUPFD_CLOEXEC, FD_HIGH_MIN) : -1;
+
+	if (h < 0)
+		return fd;
+	close(fd);
+	return h;
+}
+
 static int build_node_ns(struct build *b, int i, struct diag *d)
 {
 	const struct lab_node *n = &b->s->nodes[i];
@@ -400,20 +415,26 @@ static int build_node_ns(struct build *b, int i, struct diag *d)
 	int rc = 0;
 
 	lab_netns_name(name, sizeof(name), b->id, n->name);
-	b->fd[i] = netns_create(name, b->root, d);
+	b->fd[i] = fd_high(netns_create(name, b->root, d));
 	if (b->fd[i] < 0)
 		return -1;
-	/* no IPv6 in the lab: no router solicitations or DAD on the wire */
+	/* As few sysctls as will do: each write looks its path up among the same names
+	 * of every namespace on the machine (proc_sys_compare), so with a thousand
+	 * namespaces a write costs milliseconds.
+	 * No IPv6 in the lab, no router solicitations or DAD on the wire: "all" sets
+	 * "default" too (addrconf_disable_ipv6). */
 	sysctl_write("net/ipv6/conf/all/disable_ipv6", "1");
-	sysctl_write("net/ipv6/conf/default/disable_ipv6", "1");
-	/* a NAT forwards hairpinned packets out the interface they came in on: no redirects */
-	sysctl_write("net/ipv4/conf/all/send_redirects", "0");
-	sysctl_write("net/ipv4/conf/default/send_redirects", "0");
-	if (n->kind == NODE_NAT && sysctl_write("net/ipv4/ip_forward", "1"))
-		rc = diag_set(d, "%s: cannot enable forwarding", name);
+	/* a NAT forwards hairpinned packets out the interface they came in on: no
+	 * redirects (a host forwards nothing, and sends none) */
+	if (n->kind == NODE_NAT) {
+		sysctl_write("net/ipv4/conf/all/send_redirects", "0");
+		sysctl_write("net/ipv4/conf/default/send_redirects", "0");
+		if (sysctl_write("net/ipv4/ip_forward", "1"))
+			rc = diag_set(d, "%s: cannot enable forwarding", name);
+	}
 	if (!rc && !(b->sk[i] = rtnl_open(d)))
 		rc = -1;
-	if (!rc && (b->io[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+	if (!rc && (b->io[i] = fd_high(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0))) < 0)
 		rc = diag_set(d, "socket: %s", strerror(errno));
 	if (!rc)
 		rc = link_set_up(b->sk[i], 1, d);
@@ -748,6 +769,18 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 	if (build_neighbours(&b, d))
 		goto undo_st;
 	lab_phase_end(o->phases, "links and addresses");
+	if (wait_links_running(&b, d))
+		goto undo_st;
+	lab_phase_end(o->phases, "links running");
+	/* netlink and ioctl done: their descriptors go before libnftables needs low ones */
+	for (int i = 0; i < s->n; i++) {
+		if (b.sk[i])
+			nl_socket_free(b.sk[i]);
+		b.sk[i] = NULL;
+		if (b.io[i] >= 0)
+			close(b.io[i]);
+		b.io[i] = -1;
+	}
 	if (!s->bridge) {
 		wire_config_from_scenario(wc, s);
 		if (s->capture)
@@ -764,9 +797,6 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 		    (build_nat(&b, s->order[oi], d) || interrupted(d)))
 			goto undo_st;
 	lab_phase_end(o->phases, "nat rulesets");
-	if (wait_links_running(&b, d))
-		goto undo_st;
-	lab_phase_end(o->phases, "links running");
 	if (wire_fd >= 0) {
 		rc = wire_ready(wire_fd, wc, wire_log, st, d);
 		wire_fd = -1;
@@ -823,10 +853,36 @@ out:
 /* The lab's processes, watched through pidfds (which also see an exit that no
  * parent has reaped yet). */
 struct lab_procs {
-	struct pollfd pfd[256];
-	pid_t pid[256];
-	int n;
+	struct pollfd *pfd;
+	pid_t *pid;
+	int n, cap;
 };
+
+static bool procs_add(struct lab_procs *p, pid_t pid, int fd)
+{
+	if (p->n == p->cap) {
+		int cap = p->cap ? 2 * p->cap : 64;
+		struct pollfd *pfd = realloc(p->pfd, sizeof(*pfd) * (size_t)cap);
+		pid_t *pids = pfd ? realloc(p->pid, sizeof(*pids) * (size_t)cap) : NULL;
+
+		if (pfd)
+			p->pfd = pfd;
+		if (!pids)
+			return false;
+		p->pid = pids;
+		p->cap = cap;
+	}
+	p->pid[p->n] = pid;
+	p->pfd[p->n].fd = fd;
+	p->pfd[p->n++].events = POLLIN;
+	return true;
+}
+
+static void procs_free(struct lab_procs *p)
+{
+	free(p->pfd);
+	free(p->pid);
+}
 
 static void procs_term(struct lab_procs *p, pid_t pid)
 {
@@ -835,28 +891,28 @@ static void procs_term(struct lab_procs *p, pid_t pid)
 	for (int i = 0; i < p->n; i++)
 		if (p->pid[i] == pid)
 			return;
-	if (p->n == 256 || (fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
-		return;
-	if (syscall(SYS_pidfd_send_signal, fd, SIGTERM, NULL, 0)) {
-		close(fd);
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0) {
+		/* out of descriptors (a lab of thousands of processes): no clean end for
+		 * this one, but an end; the PID was seen in the lab's namespace just now */
+		if (errno == EMFILE || errno == ENFILE)
+			kill(pid, SIGKILL);
 		return;
 	}
-	p->pid[p->n] = pid;
-	p->pfd[p->n].fd = fd;
-	p->pfd[p->n++].events = POLLIN;
+	if (syscall(SYS_pidfd_send_signal, fd, SIGTERM, NULL, 0) || !procs_add(p, pid, fd))
+		close(fd);
 }
 
 /* SIGKILL now, and left out of the wait (and of procs_term's SIGTERM) */
 static void procs_kill_unwaited(struct lab_procs *p, pid_t pid)
 {
-	int fd;
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 
-	if (p->n == 256 || (fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+	if (fd < 0)
 		return;
 	syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
 	close(fd);
-	p->pid[p->n] = pid;
-	p->pfd[p->n++].fd = -1; /* poll skips it; procs_wait counts it gone */
+	procs_add(p, pid, -1); /* poll skips it; procs_wait counts it gone */
 }
 
 static bool pid_in_netns(pid_t pid, unsigned long ino)
@@ -873,21 +929,23 @@ static bool pid_in_netns(pid_t pid, unsigned long ino)
 	return !strcmp(link, want);
 }
 
-/* Every process living in one of the lab's namespaces belongs to the lab. */
-static void procs_term_in(struct lab_procs *p, const unsigned long *inodes, int n)
+/* Every process living in one of the lab's namespaces belongs to the lab: each gets
+ * SIGTERM (p) or, with p NULL, SIGKILL at once. The number found. */
+static int procs_term_in(struct lab_procs *p, const unsigned long *inodes, int n, pid_t skip)
 {
 	DIR *proc = opendir("/proc");
 	struct dirent *e;
+	int found = 0;
 
 	if (!proc)
-		return;
+		return 0;
 	while (n > 0 && (e = readdir(proc))) {
 		char path[300], link[64];
 		unsigned long ino;
 		ssize_t len;
 		pid_t pid = (pid_t)atoi(e->d_name);
 
-		if (pid <= 0 || pid == getpid())
+		if (pid <= 0 || pid == getpid() || pid == skip)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/ns/net", e->d_name);
 		len = readlink(path, link, sizeof(link) - 1);
@@ -897,10 +955,16 @@ static void procs_term_in(struct lab_procs *p, const unsigned long *inodes, int 
 		if (sscanf(link, "net:[%lu]", &ino) != 1)
 			continue;
 		for (int i = 0; i < n; i++)
-			if (inodes[i] == ino)
-				procs_term(p, pid);
+			if (inodes[i] == ino) {
+				found++;
+				if (p)
+					procs_term(p, pid);
+				else
+					kill(pid, SIGKILL);
+			}
 	}
 	closedir(proc);
+	return found;
 }
 
 /* Half a second to end cleanly, then SIGKILL. */
@@ -999,7 +1063,7 @@ static int teardown(const char *id, char names[][128], int n, bool wait_wire, st
 	lab_phase_end(p, "find");
 	if (wire > 0 && ni > 0 && pid_in_netns(wire, inodes[0]))
 		wait_wire ? procs_term(procs, wire) : procs_kill_unwaited(procs, wire);
-	procs_term_in(procs, inodes, ni);
+	procs_term_in(procs, inodes, ni, wire);
 	lab_phase_end(p, "signal processes");
 	for (int i = 0; i < n; i++)
 		if (netns_remove(names[i]))
@@ -1014,7 +1078,12 @@ static int teardown(const char *id, char names[][128], int n, bool wait_wire, st
 	}
 	lab_phase_end(p, "files");
 	procs_wait(procs);
+	procs_free(procs);
 	free(procs);
+	/* what forked meanwhile, or was past the descriptors: killed until none is left
+	 * (the wire is on its way out already, and not waited for) */
+	for (int pass = 0; pass < 50 && procs_term_in(NULL, inodes, ni, wire); pass++)
+		usleep(10000);
 	lab_phase_end(p, "wait for processes");
 	if (!rc && unlink(path) && errno != ENOENT)
 		rc = diag_set(d, "cannot remove %s: %s", path, strerror(errno));

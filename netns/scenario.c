@@ -781,9 +781,22 @@ static int resolve(struct scenario *s, struct diag *d)
 	return resolve_wire(s, d) || resolve_run(s, d) || resolve_matrix(s, d);
 }
 
+static void fmt_addr(char *buf, size_t len, uint32_t a, int prefix)
+{
+	snprintf(buf, len, "%u.%u.%u.%u/%d", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255, prefix);
+}
+
+/* Addresses, in order: the internet's hosts 198.18.J.I/15 (I-th host, J-th
+ * address), its NATs 198.19.0.0/15 from .1 on; the k-th NAT's inside 10.0.k.0/24
+ * (a carrier NAT's, with NATs behind it: 100.64.k.0/24, RFC 6598), past k = 255 on
+ * into the next second octet; a NAT with more than 250 nodes behind it gets a
+ * /16 of its own (10.128.0.0/16 on, 100.96.0.0/16 on). Its .1 is the NAT, the
+ * nodes behind it count from .2. */
 static void plan(struct scenario *s)
 {
-	int k = 0, n_inet_hosts = 0, n_top_nats = 0, n_nats = 0;
+	int k = 0, n_inet_hosts = 0, n_top_nats = 0, n_nats = 0, n_big[2] = { 0, 0 };
+	static const uint32_t small_base[2] = { 10u << 24, (100u << 24) | (64u << 16) };
+	static const uint32_t big_base[2] = { (10u << 24) | (128u << 16), (100u << 24) | (96u << 16) };
 	int child_no[LAB_MAX_NODES] = { 0 };
 
 	/* parents before children: by depth, then file order */
@@ -795,18 +808,25 @@ static void plan(struct scenario *s)
 		s->nodes[s->nodes[i].parent].n_children++;
 	for (int i = 1; i < s->n; i++) {
 		struct lab_node *n = &s->nodes[i];
-		bool nested = false;
+		int nested = 0;
+		uint32_t net;
 
 		if (n->kind != NODE_NAT)
 			continue;
 		n_nats++;
 		for (int j = 1; j < s->n; j++)
 			if (s->nodes[j].parent == i && s->nodes[j].kind == NODE_NAT)
-				nested = true;
-		/* a NAT with NATs behind it is a carrier NAT: shared address space (RFC 6598) */
-		snprintf(n->lan_net, sizeof(n->lan_net), "%s.%d.0/24", nested ? "100.64" : "10.0", n_nats);
-		snprintf(n->lan_addr, sizeof(n->lan_addr), "%s.%d.1/24", nested ? "100.64" : "10.0",
-			 n_nats);
+				nested = 1;
+		if (n->n_children > LAB_SMALL_LAN) {
+			n->lan_prefix = 16;
+			net = big_base[nested] + ((uint32_t)n_big[nested]++ << 16);
+		} else {
+			n->lan_prefix = 24;
+			net = small_base[nested] + ((uint32_t)n_nats << 8);
+		}
+		n->lan_base = net;
+		fmt_addr(n->lan_net, sizeof(n->lan_net), net, n->lan_prefix);
+		fmt_addr(n->lan_addr, sizeof(n->lan_addr), net + 1, n->lan_prefix);
 	}
 	for (int oi = 1; oi < s->n; oi++) {
 		int i = s->order[oi];
@@ -815,7 +835,8 @@ static void plan(struct scenario *s)
 
 		if (n->parent == 0) {
 			if (n->kind == NODE_NAT) {
-				snprintf(n->addr[0], sizeof(n->addr[0]), "198.19.0.%d/15", ++n_top_nats);
+				fmt_addr(n->addr[0], sizeof(n->addr[0]), (198u << 24) | (19u << 16) | (uint32_t)++n_top_nats,
+					 15);
 				n->n_addr = 1;
 			} else {
 				n_inet_hosts++;
@@ -826,31 +847,32 @@ static void plan(struct scenario *s)
 			}
 			continue;
 		}
-		/* the parent's inside is a /24 whose .1 is the parent: children count from .2 */
-		unsigned a, b, c;
-
-		sscanf(p->lan_addr, "%u.%u.%u.", &a, &b, &c);
-		snprintf(n->addr[0], sizeof(n->addr[0]), "%u.%u.%u.%d/24", a & 255, b & 255, c & 255,
-			 (2 + child_no[n->parent]++) & 255);
+		fmt_addr(n->addr[0], sizeof(n->addr[0]), p->lan_base + 2 + (uint32_t)child_no[n->parent]++,
+			 p->lan_prefix);
 		n->n_addr = 1;
-		snprintf(n->gw, sizeof(n->gw), "%u.%u.%u.1", a & 255, b & 255, c & 255);
+		fmt_addr(n->gw, sizeof(n->gw), p->lan_base + 1, 32);
+		n->gw[strcspn(n->gw, "/")] = '\0';
 	}
 }
 
 static int check_plan(const struct scenario *s, struct diag *d)
 {
-	int n_top = 0, n_host = 0, n_nat = 0;
+	int n_top = 0, n_host = 0, n_nat = 0, n_big[2] = { 0, 0 };
 
 	for (int i = 1; i < s->n; i++) {
-		n_nat += s->nodes[i].kind == NODE_NAT;
-		n_top += s->nodes[i].parent == 0 && s->nodes[i].kind == NODE_NAT;
-		n_host += s->nodes[i].parent == 0 && s->nodes[i].kind == NODE_HOST;
-		if (s->nodes[i].n_children > 250)
-			return diag_set(d, "%s:%d: more than 250 nodes behind [nat.%s]", s->path,
-					s->nodes[i].line, s->nodes[i].name);
+		const struct lab_node *n = &s->nodes[i];
+
+		n_nat += n->kind == NODE_NAT;
+		n_top += n->parent == 0 && n->kind == NODE_NAT;
+		n_host += n->parent == 0 && n->kind == NODE_HOST;
+		n_big[n->lan_base >> 24 == 100] += n->kind == NODE_NAT && n->lan_prefix == 16;
 	}
-	if (n_top > 250 || n_host > 250 || n_nat > 250)
-		return diag_set(d, "%s: too many nodes", s->path);
+	/* what the address plan above has room for */
+	if (n_host > 250)
+		return diag_set(d, "%s: more than 250 hosts in the internet", s->path);
+	if (n_big[0] > 64 || n_big[1] > 32 || n_nat > 8000)
+		return diag_set(d, "%s: too many NATs", s->path);
+	(void)n_top;
 	return 0;
 }
 

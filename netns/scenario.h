@@ -4,11 +4,15 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "../common/diag.h"
 #include "../natsim/profile.h"
 
-#define LAB_MAX_NODES 64
+/* 1,000 nodes and more: a carrier NAT with 500 subscribers' NATs and hosts */
+#define LAB_MAX_NODES 1100
+/* more nodes than this behind a NAT and its inside is a /16, not a /24 */
+#define LAB_SMALL_LAN 250
 #define LAB_MAX_ADDRS 8
 #define LAB_NAME_MAX 24
 #define NODE_NAME_MAX 16 /* also an interface name in the parent's namespace */
@@ -50,6 +54,8 @@ struct lab_node {
 	char gw[32];      /* default route, "" for none */
 	char lan_net[32]; /* NATs: inside subnet, CIDR */
 	char lan_addr[32];/* NATs: inside address, CIDR */
+	uint32_t lan_base; /* NATs: the inside's network address, host order */
+	int lan_prefix;    /* NATs: 24, or 16 for more than LAB_SMALL_LAN nodes behind it */
 };
 
 /* A scripted fault on the wire (section [fault.NAME]). */

@@ -86,3 +86,33 @@ def test_an_address_outside_the_internet_is_silence_unless_asked(make_lab, unrou
     srv = lab.sock("rv", socket.SOCK_STREAM, bind=(lab.addr("rv"), 8080))
     srv.listen(1)
     assert connect_error(lab, "a", (lab.addr("rv"), 8080)) == 0
+
+
+def cgnat_lab(subscribers, name):
+    """A carrier NAT with `subscribers` home NATs behind it, a host behind each, and
+    a server in the internet: 2 * subscribers + 2 nodes."""
+    text = f"[lab]\nname = {name}\n[nat.cgn]\nprofile = symmetric\n[host.rv]\nbehind = internet\n"
+    for k in range(subscribers):
+        text += f"[nat.h{k}]\nprofile = port-restricted-cone\nuplink = cgn\n[host.a{k}]\nbehind = h{k}\n"
+    return text
+
+
+def test_a_lab_of_200_nodes_comes_up_works_and_goes(make_lab):
+    # before: a lab held at most 63 nodes, and a NAT's inside at most 250
+    lab = make_lab(cgnat_lab(99, "cgn"))
+    assert len(lab.nodes) == 201  # and the internet
+    assert lab.nodes["cgn"]["lan"] == "100.64.1.1/24"
+    srv = lab.sock("rv", bind=(lab.addr("rv"), 5000))
+    srv.settimeout(3)
+    seen = set()
+    for k in (0, 50, 98):
+        c = lab.sock(f"a{k}", bind=("0.0.0.0", 4000))
+        c.sendto(b"hello", (lab.addr("rv"), 5000))
+        _, src = srv.recvfrom(100)
+        seen.add(src)
+        # the carrier NAT's one public address for everyone behind it
+        assert src[0] == lab.addr("cgn")
+    assert len(seen) == 3
+    # and every link of the last subscriber is running
+    for l in links(lab.nodes["a98"]["netns"]):
+        assert l["operstate"] == "UP", l

@@ -422,3 +422,32 @@ def test_down_during_up_waits_for_it_and_leaves_nothing(tmp_path, rundir):
         time.sleep(0.05)
     assert holders(rundir) == set()
     assert sorted(p.name for p in rundir.iterdir()) == []
+
+
+def test_down_ends_every_process_however_many(make_lab):
+    # before: the lab's processes were watched in a table of 256; with 300, down
+    # exited 0 and left 45 of them alive in an orphaned namespace
+    lab = make_lab(SMALL.replace("[host.a]", "[lab]\nname = many\n[host.a]", 1))
+    marker = "1000.4242"
+    subprocess.Popen([NATLAB, "exec", lab.name, "a", "--", "sh", "-c",
+                      f"for i in $(seq 400); do sleep {marker} & done; "
+                      f"trap '' TERM; while :; do sleep {marker}; done"],
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def sleepers():
+        n = 0
+        for d in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{d}/cmdline", "rb") as f:
+                    n += f.read().split(b"\0")[1:2] == [marker.encode()]
+            except (OSError, ValueError):
+                pass
+        return n
+
+    deadline = time.monotonic() + 20
+    while sleepers() < 400 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sleepers() >= 400
+    natlab("down", lab.name)
+    lab.down = lambda: None  # already down
+    assert sleepers() == 0 and lab_netns(lab.name) == []

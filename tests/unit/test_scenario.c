@@ -115,14 +115,48 @@ static void errors_name_the_line(void **state)
 static void too_many_nodes(void **state)
 {
 	struct scenario *s = malloc(sizeof(*s));
-	char *text = malloc(64 * 40), *p = text;
+	char *text = malloc(LAB_MAX_NODES * 40), *p = text;
 	struct diag d;
 
 	(void)state;
-	for (int i = 0; i < 64; i++)
+	for (int i = 0; i < LAB_MAX_NODES; i++)
 		p += sprintf(p, "[host.h%d]\nbehind = internet\n", i);
 	assert_int_equal(load(s, text, &d), -1);
 	assert_non_null(strstr(d.msg, "too many nodes"));
+	/* and past the plan's 250 hosts in the internet */
+	p = text;
+	for (int i = 0; i < 251; i++)
+		p += sprintf(p, "[host.h%d]\nbehind = internet\n", i);
+	assert_int_equal(load(s, text, &d), -1);
+	assert_non_null(strstr(d.msg, "more than 250 hosts in the internet"));
+	free(text);
+	free(s);
+}
+
+/* A carrier NAT with 300 subscribers' NATs: its inside is a /16 of its own, the
+ * NATs behind it count on past .255, and the 260th NAT's inside past 10.0.255. */
+static void big_lans(void **state)
+{
+	struct scenario *s = malloc(sizeof(*s));
+	char *text = malloc(400 * 80), *p = text;
+	struct diag d;
+
+	(void)state;
+	p += sprintf(p, "[nat.cgn]\nprofile = symmetric\n");
+	for (int i = 0; i < 300; i++)
+		p += sprintf(p, "[nat.h%d]\nprofile = full-cone\nuplink = cgn\n", i);
+	p += sprintf(p, "[host.a]\nbehind = h299\n");
+	assert_int_equal(load(s, text, &d), 0);
+	assert_string_equal(node(s, "cgn")->lan_addr, "100.96.0.1/16");
+	assert_string_equal(node(s, "cgn")->lan_net, "100.96.0.0/16");
+	assert_string_equal(node(s, "h0")->addr[0], "100.96.0.2/16");
+	assert_string_equal(node(s, "h299")->addr[0], "100.96.1.45/16"); /* 2 + 299 = 301 */
+	assert_string_equal(node(s, "h299")->gw, "100.96.0.1");
+	/* NATs are counted in file order: cgn 1, h0 2, ..., h299 301 */
+	assert_string_equal(node(s, "h253")->lan_net, "10.0.255.0/24");
+	assert_string_equal(node(s, "h254")->lan_net, "10.1.0.0/24");
+	assert_string_equal(node(s, "h299")->lan_net, "10.1.45.0/24");
+	assert_string_equal(node(s, "a")->addr[0], "10.1.45.2/24");
 	free(text);
 	free(s);
 }
@@ -134,6 +168,7 @@ int main(void)
 		cmocka_unit_test(name_defaults_to_file),
 		cmocka_unit_test(errors_name_the_line),
 		cmocka_unit_test(too_many_nodes),
+		cmocka_unit_test(big_lans),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
