@@ -5,7 +5,7 @@ PREFIX  ?= /usr/local
 PYTEST  ?= /usr/bin/python3 -m pytest
 JOBS    ?= 4
 
-PKGS     = libnl-3.0 libnl-route-3.0 libmnl libnftables inih jansson libpcap
+PKGS     = libnl-3.0 libnl-route-3.0 libmnl libnetfilter_conntrack libnftables inih jansson libpcap
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 PROFILE_DIR ?= $(CURDIR)/natsim/profiles

@@ -118,6 +118,9 @@ for ((t = 0; t < 100; t++)); do
 	[ "$(ours)" = 0 ] && break
 	sleep 0.1
 done
+# what a kill left in the middle of its work is reaped once it is 5 s old (a
+# younger one may still be some natlab's work in progress)
+sleep 6
 still_up=0
 for d in "${dirs[@]}"; do
 	NATLAB_RUN_DIR=$d "$NATLAB" down --stale >/dev/null 2>>"$tmp/stale.err" || failed=$((failed + 1))
@@ -138,7 +141,10 @@ for d in "${dirs[@]}"; do
 	for f in "$d"/* "$d"/.[!.]*; do
 		[ -e "$f" ] || continue
 		b=$(basename "$f")
-		printf '%s\n' "$keep" | grep -qxF "${b%%.*}" || files=$((files + 1))
+		printf '%s\n' "$keep" | grep -qxF "${b%%.*}" || {
+			files=$((files + 1))
+			echo "faults.sh: left behind: $f" >&2
+		}
 	done
 done
 # namespaces of no lab still up

@@ -65,7 +65,7 @@ static FILE *open_out(const char *dir, const char *name, int *rc)
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = out_open(path);
+	f = out_open(path, 0644);
 	if (!f && !*rc)
 		*rc = fail(1, "%s: %s", path, strerror(errno));
 	return f;

@@ -693,7 +693,8 @@ static int pcap_cut(const char *in, const char *out, double from, double until)
 	if (!p)
 		return errno = 0, -1; /* no capture to cut: nothing to say */
 	{
-		FILE *f = out_open(out);
+		/* a capture holds the lab's traffic: its owner's only */
+		FILE *f = out_open(out, 0600);
 
 		dump = f ? pcap_dump_fopen(p, f) : NULL;
 		if (!dump) {

@@ -2,9 +2,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,81 +28,37 @@ const char *ct_proto_name(uint8_t proto)
 	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : proto == IPPROTO_ICMP ? "icmp" : "other";
 }
 
-static int attr_cb(const struct nlattr *a, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(a);
-
-	if (mnl_attr_type_valid(a, CTA_MAX) > 0)
-		tb[type] = a;
-	return MNL_CB_OK;
-}
-
-static int attr_cb_nested(const struct nlattr *a, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(a);
-
-	/* all nests read here have fewer than 16 attribute types */
-	if (type < 16)
-		tb[type] = a;
-	return MNL_CB_OK;
-}
-
-static void parse_tuple(const struct nlattr *nest, struct ct_tuple *t, uint8_t *proto)
-{
-	const struct nlattr *tb[16] = { 0 }, *ip[16] = { 0 }, *pr[16] = { 0 };
-
-	mnl_attr_parse_nested(nest, attr_cb_nested, tb);
-	if (tb[CTA_TUPLE_IP]) {
-		mnl_attr_parse_nested(tb[CTA_TUPLE_IP], attr_cb_nested, ip);
-		if (ip[CTA_IP_V4_SRC] && mnl_attr_get_payload_len(ip[CTA_IP_V4_SRC]) == 4)
-			memcpy(&t->src, mnl_attr_get_payload(ip[CTA_IP_V4_SRC]), 4);
-		if (ip[CTA_IP_V4_DST] && mnl_attr_get_payload_len(ip[CTA_IP_V4_DST]) == 4)
-			memcpy(&t->dst, mnl_attr_get_payload(ip[CTA_IP_V4_DST]), 4);
-	}
-	if (tb[CTA_TUPLE_PROTO]) {
-		mnl_attr_parse_nested(tb[CTA_TUPLE_PROTO], attr_cb_nested, pr);
-		if (pr[CTA_PROTO_NUM] && mnl_attr_get_payload_len(pr[CTA_PROTO_NUM]) >= 1)
-			*proto = mnl_attr_get_u8(pr[CTA_PROTO_NUM]);
-		if (pr[CTA_PROTO_SRC_PORT] && mnl_attr_get_payload_len(pr[CTA_PROTO_SRC_PORT]) >= 2)
-			t->sport = ntohs(mnl_attr_get_u16(pr[CTA_PROTO_SRC_PORT]));
-		if (pr[CTA_PROTO_DST_PORT] && mnl_attr_get_payload_len(pr[CTA_PROTO_DST_PORT]) >= 2)
-			t->dport = ntohs(mnl_attr_get_u16(pr[CTA_PROTO_DST_PORT]));
-	}
-}
-
 struct dump_ctx {
 	ct_entry_fn fn;
 	void *arg;
 	int rc;
 };
 
+/* One ctnetlink message into an entry: libnetfilter_conntrack reads it. */
 static int entry_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct dump_ctx *c = data;
-	const struct nlattr *tb[CTA_MAX + 1] = { 0 };
+	struct nf_conntrack *ct = nfct_new();
 	struct ct_entry e = { .tcp_state = -1 };
 
-	mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, tb);
-	if (tb[CTA_TUPLE_ORIG])
-		parse_tuple(tb[CTA_TUPLE_ORIG], &e.orig, &e.proto);
-	if (tb[CTA_TUPLE_REPLY])
-		parse_tuple(tb[CTA_TUPLE_REPLY], &e.reply, &e.proto);
-	if (tb[CTA_STATUS] && mnl_attr_get_payload_len(tb[CTA_STATUS]) >= 4)
-		e.status = ntohl(mnl_attr_get_u32(tb[CTA_STATUS]));
-	if (tb[CTA_TIMEOUT] && mnl_attr_get_payload_len(tb[CTA_TIMEOUT]) >= 4)
-		e.timeout = ntohl(mnl_attr_get_u32(tb[CTA_TIMEOUT]));
-	if (tb[CTA_PROTOINFO]) {
-		const struct nlattr *pi[16] = { 0 }, *tcp[16] = { 0 };
-
-		mnl_attr_parse_nested(tb[CTA_PROTOINFO], attr_cb_nested, pi);
-		if (pi[CTA_PROTOINFO_TCP]) {
-			mnl_attr_parse_nested(pi[CTA_PROTOINFO_TCP], attr_cb_nested, tcp);
-			if (tcp[CTA_PROTOINFO_TCP_STATE])
-				e.tcp_state = mnl_attr_get_u8(tcp[CTA_PROTOINFO_TCP_STATE]);
-		}
+	if (!ct || nfct_nlmsg_parse(nlh, ct) < 0) {
+		nfct_destroy(ct);
+		return MNL_CB_OK; /* not an entry we can read: as if not there */
 	}
+	e.proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
+	e.orig.src.s_addr = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_SRC);
+	e.orig.dst.s_addr = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST);
+	e.orig.sport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_SRC));
+	e.orig.dport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
+	e.reply.src.s_addr = nfct_get_attr_u32(ct, ATTR_REPL_IPV4_SRC);
+	e.reply.dst.s_addr = nfct_get_attr_u32(ct, ATTR_REPL_IPV4_DST);
+	e.reply.sport = ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC));
+	e.reply.dport = ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_DST));
+	e.status = nfct_get_attr_u32(ct, ATTR_STATUS);
+	e.timeout = nfct_get_attr_u32(ct, ATTR_TIMEOUT);
+	if (nfct_attr_is_set(ct, ATTR_TCP_STATE) > 0)
+		e.tcp_state = nfct_get_attr_u8(ct, ATTR_TCP_STATE);
+	nfct_destroy(ct);
 	if (c->fn(&e, c->arg)) {
 		c->rc = -1;
 		return MNL_CB_STOP;
@@ -316,20 +272,23 @@ int ct_watch_each(struct ct_watch *w, ct_entry_fn fn, void *arg)
 	return 0;
 }
 
-static void put_tuple(struct nlmsghdr *nlh, uint16_t type, uint8_t proto, const struct ct_tuple *t)
+/* The delete request for one entry, named by its original tuple. */
+static int put_tuple(struct nlmsghdr *nlh, uint8_t proto, const struct ct_tuple *t)
 {
-	struct nlattr *nest = mnl_attr_nest_start(nlh, type), *ip, *pr;
+	struct nf_conntrack *ct = nfct_new();
+	int rc;
 
-	ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
-	mnl_attr_put(nlh, CTA_IP_V4_SRC, 4, &t->src);
-	mnl_attr_put(nlh, CTA_IP_V4_DST, 4, &t->dst);
-	mnl_attr_nest_end(nlh, ip);
-	pr = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
-	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, proto);
-	mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(t->sport));
-	mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(t->dport));
-	mnl_attr_nest_end(nlh, pr);
-	mnl_attr_nest_end(nlh, nest);
+	if (!ct)
+		return -1;
+	nfct_set_attr_u8(ct, ATTR_ORIG_L3PROTO, AF_INET);
+	nfct_set_attr_u8(ct, ATTR_ORIG_L4PROTO, proto);
+	nfct_set_attr_u32(ct, ATTR_ORIG_IPV4_SRC, t->src.s_addr);
+	nfct_set_attr_u32(ct, ATTR_ORIG_IPV4_DST, t->dst.s_addr);
+	nfct_set_attr_u16(ct, ATTR_ORIG_PORT_SRC, htons(t->sport));
+	nfct_set_attr_u16(ct, ATTR_ORIG_PORT_DST, htons(t->dport));
+	rc = nfct_nlmsg_build(nlh, ct);
+	nfct_destroy(ct);
+	return rc;
 }
 
 int ct_watch_forget(struct ct_watch *w, struct diag *d)
@@ -354,8 +313,7 @@ int ct_watch_forget(struct ct_watch *w, struct diag *d)
 		nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
 		nfh->nfgen_family = AF_INET;
 		nfh->version = NFNETLINK_V0;
-		put_tuple(nlh, CTA_TUPLE_ORIG, e->proto, &e->orig);
-		if (mnl_socket_sendto(w->req, nlh, nlh->nlmsg_len) < 0) {
+		if (put_tuple(nlh, e->proto, &e->orig) < 0 || mnl_socket_sendto(w->req, nlh, nlh->nlmsg_len) < 0) {
 			rc = diag_set(d, "ctnetlink delete: %s", strerror(errno));
 			break;
 		}

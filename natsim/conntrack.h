@@ -1,4 +1,5 @@
-/* The conntrack observer: a NAT's live mappings, read over ctnetlink (libmnl). */
+/* The conntrack observer: a NAT's live mappings, read over ctnetlink (libmnl for
+ * the socket, libnetfilter_conntrack for the messages). */
 #ifndef NATLAB_CONNTRACK_H
 #define NATLAB_CONNTRACK_H
 

@@ -180,6 +180,20 @@ const char *lab_health(json_t *state)
 		if (!now || (json_is_integer(start) && now != (unsigned long long)json_integer_value(start)))
 			return "broken";
 	}
+	/* and a node whose namespace someone removed: nothing reaches it */
+	if (s && !strcmp(s, "up")) {
+		size_t i;
+		json_t *ns;
+
+		json_array_foreach(json_object_get(state, "netns"), i, ns) {
+			char path[256];
+			struct stat sb;
+
+			snprintf(path, sizeof(path), "%s/%s", NETNS_RUN_DIR, json_string_value(ns));
+			if (json_is_string(ns) && lstat(path, &sb))
+				return "broken";
+		}
+	}
 	return s ? s : "?";
 }
 

@@ -3,7 +3,7 @@
 # once, then one `apt-get install`. Safe to run again.
 set -eu
 PKGS="gcc make pkg-config iproute2 iputils-ping nftables
-libnl-3-dev libnl-route-3-dev libmnl-dev libnftables-dev libinih-dev libjansson-dev
+libnl-3-dev libnl-route-3-dev libmnl-dev libnetfilter-conntrack-dev libnftables-dev libinih-dev libjansson-dev
 libcmocka-dev libpcap-dev tshark gnuplot-nox python3 python3-pytest python3-pytest-xdist python3-pytest-timeout"
 missing=""
 for p in $PKGS; do

@@ -451,3 +451,14 @@ def test_down_ends_every_process_however_many(make_lab):
     natlab("down", lab.name)
     lab.down = lambda: None  # already down
     assert sleepers() == 0 and lab_netns(lab.name) == []
+
+
+def test_a_lab_that_lost_a_namespace_is_broken_and_reaped(tmp_path, rundir):
+    # before: with a NAT's namespace removed by hand the lab was still listed "up"
+    path = tmp_path / "s.ini"
+    path.write_text(SMALL)
+    name = natlab("up", str(path)).stdout.strip()
+    subprocess.run(["ip", "netns", "delete", f"{name}-home"], check=True)
+    assert natlab("list").stdout.split()[:2] == [name, "broken"]
+    natlab("down", "--stale")
+    assert lab_netns(name) == [] and natlab("list").stdout == ""
