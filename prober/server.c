@@ -283,12 +283,14 @@ static void read_client(struct server *s, int ci)
 
 		memcpy(line, c->buf, ll);
 		line[ll] = '\0';
-		if (ll && line[ll - 1] == '\r')
-			line[ll - 1] = '\0';
 		memmove(c->buf, nl + 1, c->len - ll - 1);
 		c->len -= ll + 1;
 		if (memchr(line, '\0', ll))
 			return refuse(s, ci, "NUL in line");
+		/* a CRLF line (telnet, a Windows peer) is a line; the check above first,
+		 * or this '\0' would be taken for a NUL the peer sent */
+		if (ll && line[ll - 1] == '\r')
+			line[ll - 1] = '\0';
 		handle_line(s, ci, line);
 	}
 	if (c->fd >= 0 && c->len == sizeof(c->buf))

@@ -312,3 +312,17 @@ def test_peer_rejects_an_unknown_option_and_a_stray_argument():
     for extra in (["--sied", "1"], ["stray"]):
         r = subprocess.run(base + extra, capture_output=True, text=True, timeout=10)
         assert r.returncode == 2 and r.stderr.strip(), extra
+
+
+def test_the_server_takes_crlf_lines(make_lab):
+    # before: a line ending in CRLF (a telnet or Windows peer) was refused
+    lab = make_lab(LAB)
+    server = start_server(lab)
+    s = lab.sock("x", socket.SOCK_STREAM)
+    s.connect((lab.addr("rv"), 3478))
+    s.sendall(f"HELLO c1 0 so {secret()}\r\n".encode())
+    s.settimeout(3)
+    data = s.recv(200)
+    assert data.startswith(b"SEEN " + lab.addr("x").encode() + b":"), data
+    server.terminate()
+    server.wait(5)
