@@ -13,7 +13,7 @@ NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unuse
 	-DNATLAB_PROFILE_DIR='"$(PROFILE_DIR)"' $(PKG_CFLAGS)
 
 # cli/record.c (the attempt record) is here so that the unit tests link it too
-LIB_SRC = common/diag.c common/inifile.c common/strategy.c common/timing.c \
+LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/strategy.c common/timing.c \
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c natsim/model.c \
 	netns/scenario.c netns/netns.c netns/link.c netns/wire.c netns/wire_events.c netns/lab.c \
 	cli/record.c

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/outfile.h"
 #include "cells.h"
 #include "subcommands.h"
 
@@ -42,7 +43,7 @@ static int write_expected(const struct cells *t, const char *dir)
 		if (k > 0 && !strcmp(t->c[k - 1].scenario, t->c[k].scenario))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s.csv", dir, t->c[k].scenario);
-		f = out_open(path, 0644);
+		f = outfile_fopen(path, 0644);
 		if (!f)
 			return fail(1, "%s: %s", path, strerror(errno));
 		fprintf(f, "# natlab check: the expected verdict of each cell of %s.ini\n"

@@ -56,16 +56,6 @@ int usage_error(const char *usage)
 	return EXIT_BAD_INPUT;
 }
 
-FILE *out_open(const char *path, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-
-	if (fd >= 0 && !f)
-		close(fd);
-	return f;
-}
-
 void print_phases(const char *what, const struct lab_phases *p)
 {
 	int64_t total = 0;

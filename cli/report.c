@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "../common/outfile.h"
 #include "../common/strategy.h"
 #include "cells.h"
 #include "precision.h"
@@ -65,7 +66,7 @@ static FILE *open_out(const char *dir, const char *name, int *rc)
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = out_open(path, 0644);
+	f = outfile_fopen(path, 0644);
 	if (!f && !*rc)
 		*rc = fail(1, "%s: %s", path, strerror(errno));
 	return f;

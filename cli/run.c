@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/outfile.h"
 #include "../natsim/conntrack.h"
 #include "../natsim/model.h"
 #include "../netns/lab.h"
@@ -694,7 +695,7 @@ static int pcap_cut(const char *in, const char *out, double from, double until)
 		return errno = 0, -1; /* no capture to cut: nothing to say */
 	{
 		/* a capture holds the lab's traffic: its owner's only */
-		FILE *f = out_open(out, 0600);
+		FILE *f = outfile_fopen(out, 0600);
 
 		dump = f ? pcap_dump_fopen(p, f) : NULL;
 		if (!dump) {
@@ -1146,7 +1147,7 @@ static int write_meta(const char *outdir, long jobs, unsigned done, unsigned aga
 		return fail(1, "out of memory");
 	snprintf(path, sizeof(path), "%s/meta.json", outdir);
 	snprintf(tmp, sizeof(tmp), "%s/.meta.json.tmp", outdir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	fd = outfile_open(tmp, O_TRUNC, 0644);
 	if (!prec || fd < 0 || !(f = fdopen(fd, "w"))) {
 		if (fd >= 0)
 			close(fd);
@@ -1300,18 +1301,18 @@ int run_main(int argc, char *argv[])
 	}
 	snprintf(path, sizeof(path), "%s/attempts.jsonl", outdir);
 	if (mkdirs(outdir) ||
-	    (c.records = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0) {
+	    (c.records = outfile_open(path, O_APPEND, 0644)) < 0) {
 		rc = fail(1, "cannot write %s: %s", path, strerror(errno));
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/wire.jsonl", outdir);
-	if ((c.wires = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0) {
+	if ((c.wires = outfile_open(path, O_APPEND, 0644)) < 0) {
 		rc = fail(1, "cannot write %s: %s", path, strerror(errno));
 		goto out;
 	}
 	snprintf(c.build_lock, sizeof(c.build_lock), "%s/.build.lock", outdir);
 	{
-		int fd = open(c.build_lock, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+		int fd = outfile_open(c.build_lock, 0, 0644);
 
 		if (fd < 0) {
 			rc = fail(1, "cannot write %s: %s", c.build_lock, strerror(errno));

@@ -28,10 +28,6 @@ struct scenario;
  * telling why. The caller frees it. */
 struct scenario *scenario_for_lab(const char *file, int *code);
 int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* An output file, created or truncated, never written through a symlink (a
- * planted one would redirect natlab's writes), with `mode` (umask applies); NULL
- * with errno set */
-FILE *out_open(const char *path, mode_t mode);
 struct lab_phases;
 /* `--timing`: one line per phase on stderr, "timing: up namespaces 3.21 ms", then the total */
 void print_phases(const char *what, const struct lab_phases *p);

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/outfile.h"
 #include "../common/timing.h"
 #include "../natsim/ruleset.h"
 #include "lab.h"
@@ -87,12 +88,6 @@ static unsigned long long proc_start(pid_t pid)
 	return start;
 }
 
-/* A new file in the run directory, never through a symlink planted there */
-static int run_file_open(const char *path, int flags)
-{
-	return open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | flags, 0600);
-}
-
 static int state_write(const char *id, json_t *state, struct diag *d)
 {
 	char path[256], tmp[300];
@@ -102,7 +97,7 @@ static int state_write(const char *id, json_t *state, struct diag *d)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	/* a .tmp left by a killed writer is ours to replace, a symlink is not followed */
 	unlink(tmp);
-	fd = run_file_open(tmp, O_EXCL);
+	fd = outfile_open(tmp, O_EXCL, 0600);
 	if (fd < 0)
 		return diag_set(d, "cannot write %s: %s", tmp, strerror(errno));
 	rc = json_dumpfd(state, fd, JSON_INDENT(1) | JSON_SORT_KEYS);
@@ -266,7 +261,7 @@ static int reserve_id(const char *base, char id[LAB_ID_MAX], int *lock, struct d
 			return diag_set(d, "cannot lock %s: %s", id, strerror(errno));
 		}
 		state_path(path, sizeof(path), id);
-		fd = run_file_open(path, O_EXCL);
+		fd = outfile_open(path, O_EXCL, 0600);
 		if (fd >= 0) {
 			close(fd);
 			return 0;
@@ -650,7 +645,7 @@ static int wire_start(struct build *b, struct wire_config *wc, const char *log, 
 		if (fork() != 0)
 			_exit(0);
 		nul = open("/dev/null", O_RDWR);
-		lg = run_file_open(log, O_TRUNC);
+		lg = outfile_open(log, O_TRUNC, 0600);
 		if (netns_enter(b->fd[0]) || nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
 		    dup2(lg >= 0 ? lg : nul, 2) < 0 || dup2(p[1], 3) < 0)
 			_exit(1);

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/outfile.h"
 #include "../common/timing.h"
 #include "wire.h"
 
@@ -749,16 +750,6 @@ static void read_ports(struct wire *w)
 }
 
 /* A file of the lab's, private to its owner and never through a symlink */
-static FILE *open_file(const char *path, const char *mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, mode) : NULL;
-
-	if (fd >= 0 && !f)
-		close(fd);
-	return f;
-}
-
 int wire_run(const struct wire_config *c, int ready_fd)
 {
 	struct wire *w = calloc(1, sizeof(*w));
@@ -811,7 +802,7 @@ int wire_run(const struct wire_config *c, int ready_fd)
 	pfd[2].events = POLLIN;
 	if (c->pcap_path[0]) {
 		/* a GSO super-frame is one record, as a capture on a host with GRO shows it */
-		FILE *f = open_file(c->pcap_path, "wb");
+		FILE *f = outfile_fopen(c->pcap_path, 0600);
 
 		w->pcap = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144, PCAP_TSTAMP_PRECISION_NANO);
 		w->dump = w->pcap && f ? pcap_dump_fopen(w->pcap, f) : NULL;
@@ -822,13 +813,12 @@ int wire_run(const struct wire_config *c, int ready_fd)
 			goto out;
 		}
 	}
-	w->stats_fd = c->stats_path[0] ? open(c->stats_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-								   O_CLOEXEC, 0600) : -1;
+	w->stats_fd = c->stats_path[0] ? outfile_open(c->stats_path, O_TRUNC, 0600) : -1;
 	if (c->stats_path[0] && w->stats_fd < 0) {
 		fprintf(stderr, "wire: cannot write %s: %s\n", c->stats_path, strerror(errno));
 		goto out;
 	}
-	if (c->events_path[0] && !(w->events = open_file(c->events_path, "w"))) {
+	if (c->events_path[0] && !(w->events = outfile_fopen(c->events_path, 0600))) {
 		fprintf(stderr, "wire: cannot write %s: %s\n", c->events_path, strerror(errno));
 		goto out;
 	}
