@@ -178,6 +178,7 @@ static int spawn_in(const char *id, const char *node, char *const argv[], const 
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL); /* a worker ignores it; a program starts as usual */
 		if (netns_enter(fd) || dup2(p[1], 1) < 0)
 			_exit(127);
 		execve(argv[0], argv, env);
@@ -215,9 +216,17 @@ static json_t *collect(struct child *c, double secs)
 		ssize_t n;
 		double left;
 
+		int r;
+
 		left = secs - seconds_since(&t0);
-		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+		/* a stop (Ctrl-C, the run's end by PDEATHSIG) does not wait out a peer */
+		if (left <= 0 || lab_stop_pending())
 			break;
+		r = poll(&p, 1, left > 0.1 ? 100 : (int)(left * 1000) + 1);
+		if (r < 0)
+			break;
+		if (r == 0)
+			continue;
 		n = read(c->out, buf + len, sizeof(buf) - 1 - len);
 		if (n <= 0)
 			break;
@@ -1355,6 +1364,9 @@ int run_main(int argc, char *argv[])
 				prctl(PR_SET_PDEATHSIG, SIGTERM);
 				if (getppid() != parent)
 					raise(SIGTERM);
+				/* with the run gone, writing it our progress must not kill us
+				 * before our lab is down */
+				signal(SIGPIPE, SIG_IGN);
 				s = job_scenario(files, &jobs[next], &d);
 
 				close(progress[0]);

@@ -1,12 +1,17 @@
 import os
+import sys
 import subprocess
 
 import pytest
 
 from labkit import NATLAB, Lab
 
+# The lab tests (tests/test_*.py) need root: network namespaces, nftables. Without
+# it only the offline tests (tests/offline/) are collected, and this says why.
+collect_ignore_glob = []
 if os.geteuid() != 0:
-    pytest.exit("the lab tests need root (network namespaces, nftables)", returncode=2)
+    collect_ignore_glob = ["test_*.py"]
+    print("conftest: not root: the lab tests are left out, tests/offline runs", file=sys.stderr)
 if not os.path.exists(NATLAB):
     pytest.exit(f"{NATLAB} is missing: run make first", returncode=2)
 
@@ -28,6 +33,3 @@ def make_lab(tmp_path):
         lab.down()
 
 
-def netns_list():
-    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    return sorted(line.split()[0] for line in out.splitlines() if line.strip())

@@ -155,3 +155,8 @@ def tcp_observed(lab, node, port, server, sport, keep=False):
         c.close()
         srv.close()
     return src
+
+
+def netns_list():
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return sorted(line.split()[0] for line in out.splitlines() if line.strip())

@@ -3,12 +3,12 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import time
 
 import pytest
 
-from conftest import netns_list
-from labkit import NATLAB, natlab
+from labkit import NATLAB, natlab, netns_list
 
 SMALL = "[nat.home]\nprofile = full-cone\n[host.a]\nbehind = home\n[host.rv]\nbehind = internet\n"
 
@@ -462,3 +462,24 @@ def test_a_lab_that_lost_a_namespace_is_broken_and_reaped(tmp_path, rundir):
     assert natlab("list").stdout.split()[:2] == [name, "broken"]
     natlab("down", "--stale")
     assert lab_netns(name) == [] and natlab("list").stdout == ""
+
+
+def test_unknown_lab_and_node(make_lab):
+    r = natlab("down", "no-such-lab", check=False)
+    assert r.returncode != 0 and "no lab" in r.stderr
+    lab = make_lab("[host.a]\nbehind = internet\n")
+    r = natlab("exec", lab.name, "zz", "--", "true", check=False)
+    assert r.returncode == 2 and 'no node "zz"' in r.stderr
+
+
+def test_not_root():
+    # pytest's tmp_path is private to root; nobody must read this one
+    with tempfile.TemporaryDirectory() as d:
+        os.chmod(d, 0o755)
+        path = os.path.join(d, "ok.ini")
+        with open(path, "w") as f:
+            f.write("[host.a]\nbehind = internet\n")
+        os.chmod(path, 0o644)
+        r = natlab("up", path, check=False, preexec_fn=lambda: os.setuid(65534))
+    assert r.returncode == 1 and "needs root" in r.stderr
+    assert natlab("list").stdout == ""

@@ -56,25 +56,3 @@ def test_knob_combinations_pass_nft_check(mapping, allocation, filtering):
 def test_answer_knobs_pass_nft_check(knob, value):
     c = nft_check(natlab("rules", "full-cone", f"{knob}={value}").stdout)
     assert c.returncode == 0, c.stderr
-
-
-def test_rules_uses_given_addresses():
-    out = natlab("rules", "rfc5382", "--wan", "198.19.0.7", "--lan", "10.9.9.0/24").stdout
-    assert "198.19.0.7" in out and "10.9.9.0/24" in out
-    assert "198.19.0.1" not in out
-
-
-def test_rules_rejects_unknown_knob():
-    r = natlab("rules", "full-cone", "colour=red", check=False)
-    assert r.returncode == 2 and 'unknown knob "colour"' in r.stderr
-
-
-@pytest.mark.parametrize("option, value", [
-    ("--wan", "notanip"), ("--wan", "10.0.0.1/24"), ("--wan", "1.2.3.4; drop"),
-    ("--lan", "10.0.0.0/99"), ("--lan", "10.0.0.0"), ("--lan", "10.0.0.0/"), ("--lan", "300.0.0.0/8"),
-])
-def test_rules_rejects_a_bad_address(option, value):
-    # before: the ruleset came out with the text pasted in, for nft to fail on later
-    r = natlab("rules", "full-cone", option, value, check=False)
-    assert r.returncode == 2 and r.stdout == ""
-    assert r.stderr.count("\n") == 1 and option in r.stderr and value in r.stderr, r.stderr

@@ -1,12 +1,12 @@
-"""Malformed scenarios and profiles: one line "FILE:LINE: what", exit 2, nothing built."""
+"""Malformed scenarios and profiles: one line "FILE:LINE: what", exit 2, nothing built.
+Offline: run without root by make check (the parser answers before anything is built)."""
 import os
 import re
 import tempfile
 
 import pytest
 
-from conftest import netns_list
-from labkit import natlab
+from labkit import natlab, netns_list
 
 GOOD_TAIL = """
 [host.a]
@@ -158,27 +158,6 @@ def test_missing_file(tmp_path):
     r = natlab("up", str(tmp_path / "nope.ini"), check=False)
     assert r.returncode == 2
     assert re.match(r"natlab: .*nope\.ini: No such file", r.stderr)
-
-
-def test_unknown_lab_and_node(make_lab):
-    r = natlab("down", "no-such-lab", check=False)
-    assert r.returncode != 0 and "no lab" in r.stderr
-    lab = make_lab("[host.a]\nbehind = internet\n")
-    r = natlab("exec", lab.name, "zz", "--", "true", check=False)
-    assert r.returncode == 2 and 'no node "zz"' in r.stderr
-
-
-def test_not_root():
-    # pytest's tmp_path is private to root; nobody must read this one
-    with tempfile.TemporaryDirectory() as d:
-        os.chmod(d, 0o755)
-        path = os.path.join(d, "ok.ini")
-        with open(path, "w") as f:
-            f.write("[host.a]\nbehind = internet\n")
-        os.chmod(path, 0o644)
-        r = natlab("up", path, check=False, preexec_fn=lambda: os.setuid(65534))
-    assert r.returncode == 1 and "needs root" in r.stderr
-    assert natlab("list").stdout == ""
 
 
 def test_a_foreign_file_is_not_echoed(tmp_path):
