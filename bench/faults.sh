@@ -52,7 +52,10 @@ ours() { # natlab processes of this checkout (the wire is a fork of natlab), but
 	for p in /proc/[0-9]*; do
 		exe=$(readlink "$p/exe" 2>/dev/null) || continue
 		case $keep in *" ${p#/proc/} "*) continue ;; esac
-		case $exe in "$NATLAB" | "$PWD/build/natlab-probe") n=$((n + 1)) ;; esac
+		case $exe in "$NATLAB" | "$PWD/build/natlab-probe")
+			n=$((n + 1))
+			[ -z "${SHOW_PROCS:-}" ] || echo "faults.sh: left running: ${p#/proc/} $(tr '\0' ' ' <"$p/cmdline")" >&2 ;;
+		esac
 	done
 	echo "$n"
 }
@@ -133,7 +136,7 @@ for d in "${dirs[@]}"; do
 	done
 done
 sleep 0.5 # the last killed wires close their sockets
-procs=$(ours)
+procs=$(SHOW_PROCS=1 ours)
 files=0
 for d in "${dirs[@]}"; do
 	# the labs still up keep their files; nothing else may stay

@@ -464,7 +464,7 @@ def test_a_lab_that_lost_a_namespace_is_broken_and_reaped(tmp_path, rundir):
     assert lab_netns(name) == [] and natlab("list").stdout == ""
 
 
-def test_unknown_lab_and_node(make_lab):
+def test_unknown_lab_and_node(rundir, make_lab):
     r = natlab("down", "no-such-lab", check=False)
     assert r.returncode != 0 and "no lab" in r.stderr
     lab = make_lab("[host.a]\nbehind = internet\n")
@@ -472,7 +472,7 @@ def test_unknown_lab_and_node(make_lab):
     assert r.returncode == 2 and 'no node "zz"' in r.stderr
 
 
-def test_not_root():
+def test_not_root(rundir):
     # pytest's tmp_path is private to root; nobody must read this one
     with tempfile.TemporaryDirectory() as d:
         os.chmod(d, 0o755)
