@@ -69,40 +69,28 @@ else
 	bt=0
 fi
 
-# meta.json: what ran, on what, with which inputs, and (natlab run's part, kept as
-# it wrote it) what the run did and how precisely it kept time
-jstr() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | tr -d '\n')"; }
-{
-	echo "{"
-	echo "  \"run_id\": $(jstr "$run_id"),"
-	echo "  \"kernel\": $(jstr "$(uname -sr)"),"
-	echo "  \"machine\": $(jstr "$(uname -m), $(nproc) cores"),"
-	echo "  \"natlab\": $(jstr "$(git describe --always --dirty 2>/dev/null || echo unknown)"),"
-	echo "  \"tools\": {"
-	echo "    \"nft\": $(jstr "$(nft --version 2>/dev/null)"),"
-	echo "    \"cc\": $(jstr "$(cc --version | head -n 1)"),"
-	echo "    \"gnuplot\": $(jstr "$(gnuplot --version 2>/dev/null)"),"
-	echo "    \"libpcap\": $(jstr "$(dpkg-query -W -f='${Version}' libpcap0.8 2>/dev/null)"),"
-	echo "    \"jansson\": $(jstr "$(pkg-config --modversion jansson 2>/dev/null)")"
-	echo "  },"
-	echo "  \"jobs\": ${jobs:-null},"
-	echo "  \"scenarios\": ["
-	n=0
-	for s in "${scenarios[@]}"; do
-		n=$((n + 1))
-		seed=$(sed -n 's/^[[:space:]]*seed[[:space:]]*=[[:space:]]*\([0-9]*\).*/\1/p' "$s" | head -n 1)
-		printf '    {"file": %s, "sha256": %s, "seed": %s}%s\n' "$(jstr "$s")" \
-			"$(jstr "$(sha256sum "$s" | cut -d' ' -f1)")" "${seed:-0}" \
-			"$([ $n -lt ${#scenarios[@]} ] && echo ,)"
-	done
-	echo "  ],"
-	echo "  \"profiles_sha256\": $(jstr "$(cat natsim/profiles/*.profile | sha256sum | cut -d' ' -f1)"),"
-	echo "  \"attempts\": $attempts,"
-	echo "  \"wall_s\": $wall,"
-	echo "  \"check\": $(jstr "$(tail -n 1 "$out/check.txt")"),"
-	echo "  \"behaviour\": $(jstr "$btest"),"
-	tail -n +2 "$out/meta.json"
-} >"$out/meta.json.new" && mv "$out/meta.json.new" "$out/meta.json"
+# meta.json: what ran, on what, with which inputs, ahead of natlab run's part (what
+# the run did and how precisely it kept time), as JSON by jq, not by hand
+scenarios_json=$(for s in "${scenarios[@]}"; do
+	seed=$(sed -n 's/^[[:space:]]*seed[[:space:]]*=[[:space:]]*\([0-9]*\).*/\1/p' "$s" | head -n 1)
+	jq -n --arg file "$s" --arg sha "$(sha256sum "$s" | cut -d' ' -f1)" --argjson seed "${seed:-0}" \
+		'{file: $file, sha256: $sha, seed: $seed}'
+done | jq -s .)
+jq --arg run_id "$run_id" --arg kernel "$(uname -sr)" --arg machine "$(uname -m), $(nproc) cores" \
+	--arg natlab "$(git describe --always --dirty 2>/dev/null || echo unknown)" \
+	--arg nft "$(nft --version 2>/dev/null)" --arg cc "$(cc --version | head -n 1)" \
+	--arg gnuplot "$(gnuplot --version 2>/dev/null)" \
+	--arg libpcap "$(dpkg-query -W -f='${Version}' libpcap0.8 2>/dev/null)" \
+	--arg jansson "$(pkg-config --modversion jansson 2>/dev/null)" \
+	--argjson jobs "${jobs:-null}" --argjson scenarios "$scenarios_json" \
+	--arg profiles "$(cat natsim/profiles/*.profile | sha256sum | cut -d' ' -f1)" \
+	--argjson attempts "$attempts" --argjson wall "$wall" \
+	--arg check "$(tail -n 1 "$out/check.txt")" --arg behaviour "$btest" \
+	'{run_id: $run_id, kernel: $kernel, machine: $machine, natlab: $natlab,
+	  tools: {nft: $nft, cc: $cc, gnuplot: $gnuplot, libpcap: $libpcap, jansson: $jansson},
+	  jobs: $jobs, scenarios: $scenarios, profiles_sha256: $profiles, attempts: $attempts,
+	  wall_s: $wall, check: $check, behaviour: $behaviour} + .' "$out/meta.json" >"$out/meta.json.new" &&
+	mv "$out/meta.json.new" "$out/meta.json"
 
 ./build/natlab report "$out" || exit 1
 printf 'natlab: %d records in %.1f s (%.1f attempts/s); report: %s/report.md\n' \

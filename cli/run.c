@@ -1139,39 +1139,33 @@ static void show_progress(unsigned done, unsigned total, int labs, const struct 
 static int write_meta(const char *outdir, long jobs, unsigned done, unsigned again, int64_t late_p50,
 		      int64_t late_p99)
 {
-	char path[PATH_MAX + 16], tmp[PATH_MAX + 32], *prec;
+	char path[PATH_MAX + 16], tmp[PATH_MAX + 32], kernel[2 * 65 + 2];
 	struct diag d;
-	json_t *p = precision_of_run(outdir, (double)late_p50 / 1000, (double)late_p99 / 1000, &d);
+	json_t *p = precision_of_run(outdir, (double)late_p50 / 1000, (double)late_p99 / 1000, &d), *meta;
 	struct utsname u;
 	FILE *f;
-	int fd;
 
 	if (!p)
 		return fail(1, "%s", d.msg);
 	precision_print_warnings(stderr, p, "natlab: warning: ");
-	/* "precision" on one line, last: a shell script can take it as it is */
-	prec = json_dumps(p, JSON_COMPACT);
-	json_decref(p);
-	if (!prec)
+	uname(&u);
+	snprintf(kernel, sizeof(kernel), "%s %s", u.sysname, u.release);
+	meta = json_pack("{s:{s:I,s:I,s:I,s:s},s:o}", "run", "jobs", (json_int_t)jobs, "attempts",
+			 (json_int_t)done, "run_again", (json_int_t)again, "kernel", kernel, "precision", p);
+	if (!meta)
 		return fail(1, "out of memory");
 	snprintf(path, sizeof(path), "%s/meta.json", outdir);
 	snprintf(tmp, sizeof(tmp), "%s/.meta.json.tmp", outdir);
-	fd = outfile_open(tmp, O_TRUNC, 0644);
-	if (!prec || fd < 0 || !(f = fdopen(fd, "w"))) {
-		if (fd >= 0)
-			close(fd);
-		free(prec);
-		return fail(1, "cannot write %s: %s", tmp, strerror(errno));
-	}
-	uname(&u);
-	fprintf(f, "{\n  \"run\": {\"jobs\": %ld, \"attempts\": %u, \"run_again\": %u, \"kernel\": \"%s %s\"},\n"
-		   "  \"precision\": %s\n}\n",
-		jobs, done, again, u.sysname, u.release, prec);
-	free(prec);
-	if (fclose(f) || rename(tmp, path)) {
+	f = outfile_fopen(tmp, 0644);
+	if (!f || json_dumpf(meta, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) || fputc('\n', f) == EOF ||
+	    fclose(f) || rename(tmp, path)) {
+		int e = errno;
+
+		json_decref(meta);
 		unlink(tmp);
-		return fail(1, "cannot write %s: %s", path, strerror(errno));
+		return fail(1, "cannot write %s: %s", path, strerror(e));
 	}
+	json_decref(meta);
 	return 0;
 }
 
