@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -488,10 +489,43 @@ static void wait_peers(const struct child kid[2], double secs)
 /* One attempt, its record in rec (record_release it after). The peers' reports
  * (side[i]) are read by their own keys: the peer protocol's, prober/PROTOCOL.md,
  * not the record's. */
+/* The wire's count of answered requests; -1 when its figures cannot be read (a read
+ * that met half of a rewrite reads again). */
+static long wire_synced(const char *stats)
+{
+	json_error_t e;
+	json_t *j = json_load_file(stats, 0, &e);
+	json_t *n = json_object_get(j, "synced");
+	long v = json_is_integer(n) ? (long)json_integer_value(n) : -1;
+
+	json_decref(j);
+	return v;
+}
+
+/* Asks the wire (SIGUSR1 by pidfd) to take in and record everything it has received,
+ * and waits until its figures say it did (200 ms at most): an attempt's events are
+ * read after that, not while a busy machine still holds some in the wire's socket. */
+static void wire_sync(const char *stats, int wire)
+{
+	long before, now;
+
+	if (!stats[0] || wire < 0)
+		return;
+	before = wire_synced(stats);
+	if (syscall(SYS_pidfd_send_signal, wire, SIGUSR1, NULL, 0))
+		return;
+	for (int i = 0; i < 400; i++) {
+		now = wire_synced(stats);
+		if (now >= 0 && now != before)
+			return;
+		usleep(500);
+	}
+}
+
 static void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		    int building, struct ct_watch *const *watch, const char *server_ep,
 		    const char *strategy, double skew_ms, int n, const char *events,
-		    struct attempt_record *rec)
+		    const char *stats, int wire, struct attempt_record *rec)
 {
 	const char *probe = c->probe;
 	const struct run_spec *r = &s->run;
@@ -594,9 +628,11 @@ static void attempt(const struct scenario *s, const char *id, const struct run_c
 		for (int i = 0; i < 2; i++)
 			addr_of(&s->nodes[outermost(s, r->pair[i])], pub[i], sizeof(pub[i]));
 		same = !strcmp(pub[0], pub[1]);
-		if (events && (!same || (wep[0][0] && wep[1][0])))
+		if (events && (!same || (wep[0][0] && wep[1][0]))) {
+			wire_sync(stats, wire);
 			wire_summary_read(events, same ? wep[0] : pub[0], same ? wep[1] : pub[1], since,
 					  (double)now.tv_sec + now.tv_nsec / 1e9, &ws, &d);
+		}
 	}
 	snprintf(rec->scenario, sizeof(rec->scenario), "%s", s->path);
 	snprintf(rec->lab, sizeof(rec->lab), "%s", id);
@@ -926,7 +962,7 @@ static int run_lab(const struct scenario *s, const struct run_ctx *c)
 	json_t *st;
 	struct failed failed = { 0 };
 	struct diag d;
-	int rc = 0, count = 0;
+	int rc = 0, count = 0, wire = -1;
 
 	building = build_lock_open(c);
 	core_take(c);
@@ -947,6 +983,13 @@ static int run_lab(const struct scenario *s, const struct run_ctx *c)
 	if (st && json_string_value(json_object_get(json_object_get(st, "wire"), "stats")))
 		snprintf(stats, sizeof(stats), "%s",
 			 json_string_value(json_object_get(json_object_get(st, "wire"), "stats")));
+	/* the wire by a pidfd: asked to record before each attempt's events are read,
+	 * and never a process that took its PID after it */
+	if (st && !strcmp(lab_health(st), "up")) {
+		pid_t pid = (pid_t)json_integer_value(json_object_get(json_object_get(st, "wire"), "pid"));
+
+		wire = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	}
 	json_decref(st);
 	snprintf(server_ep, sizeof(server_ep), "%s:3478", addr_of(&s->nodes[s->run.server], buf, sizeof(buf)));
 	{
@@ -974,7 +1017,8 @@ static int run_lab(const struct scenario *s, const struct run_ctx *c)
 					bool again;
 
 					attempt(s, id, c, building, watch, server_ep, s->run.strategies[k],
-						s->run.skews_ms[j], count, events[0] ? events : NULL, &rec);
+						s->run.skews_ms[j], count, events[0] ? events : NULL, stats, wire,
+						&rec);
 					/* a lab whose wire died measured nothing: said so, and no more */
 					if (lab_broken(id)) {
 						snprintf(rec.outcome, sizeof(rec.outcome), "lab-broken");
@@ -1021,6 +1065,8 @@ down:
 		close(server.out);
 		waitpid(server.pid, NULL, 0);
 	}
+	if (wire >= 0)
+		close(wire);
 	core_give(c);
 	free(failed.a);
 	return rc;

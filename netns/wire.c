@@ -205,6 +205,7 @@ struct wire {
 	} tx;
 	struct timing tm;   /* wake early by the lateness seen, spin the rest */
 	bool realtime;
+	unsigned synced; /* SIGUSR1s answered: everything received before each is recorded */
 	/* how late each frame left against its time; written to stats_path */
 	uint32_t late_us[WIRE_LATE_BUCKETS];
 	uint64_t sent, rx_stamped, rx_unstamped;
@@ -619,9 +620,9 @@ static void write_stats(struct wire *w, uint64_t now)
 	w->stats_written = now;
 	if (w->stats_fd < 0)
 		return;
-	n = snprintf(b, cap, "{\"frames\":%llu,\"realtime\":%s,\"early_us\":%lld,\"rx_stamped\":%llu,"
+	n = snprintf(b, cap, "{\"frames\":%llu,\"synced\":%u,\"realtime\":%s,\"early_us\":%lld,\"rx_stamped\":%llu,"
 			     "\"rx_unstamped\":%llu,\"late_us\":[",
-		     (unsigned long long)w->sent, w->realtime ? "true" : "false",
+		     (unsigned long long)w->sent, w->synced, w->realtime ? "true" : "false",
 		     (long long)(w->tm.early_ns / 1000), (unsigned long long)w->rx_stamped,
 		     (unsigned long long)w->rx_unstamped);
 	len = (size_t)n;
@@ -780,6 +781,10 @@ int wire_run(const struct wire_config *c, int ready_fd)
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGHUP);
+	/* SIGUSR1: "record what you have": blocked before the wire says it is ready,
+	 * so that no request can end it */
+	sigaddset(&stop, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
 	sfd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		goto out;
@@ -883,8 +888,22 @@ int wire_run(const struct wire_config *c, int ready_fd)
 				timing_track(&w->tm, (int64_t)target, (int64_t)mono_ns());
 		}
 		if (pfd[1].revents) {
-			rc = 0;
-			break;
+			struct signalfd_siginfo si;
+			bool stop_now = false;
+
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				stop_now |= si.ssi_signo != SIGUSR1;
+			if (stop_now) {
+				rc = 0;
+				break;
+			}
+			/* natlab run reads an attempt's events: everything received so far
+			 * is taken in and recorded, then the figures say so */
+			read_ports(w);
+			flush_records(w, mono_ns(), false);
+			w->synced++;
+			write_stats(w, mono_ns());
+			continue;
 		}
 		if (pfd[0].revents & POLLIN)
 			read_ports(w);
