@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -128,22 +127,10 @@ extern char **environ;
 /* A new attempt's secret: only its two peers learn it (prober/PROTOCOL.md). */
 static void attempt_secret(char out[PROTO_SECRET_MIN + 1])
 {
-	unsigned char r[PROTO_SECRET_MIN / 2];
-	size_t got = 0;
-
-	while (got < sizeof(r)) {
-		ssize_t n = getrandom(r + got, sizeof(r) - got, 0);
-
-		if (n > 0)
-			got += (size_t)n;
-		else if (errno != EINTR) {
-			fprintf(stderr, "natlab run: no random bytes for an attempt's secret: %s\n",
-				strerror(errno));
-			exit(1);
-		}
+	if (proto_random_hex(out, PROTO_SECRET_MIN / 2)) {
+		fprintf(stderr, "natlab run: no random bytes for an attempt's secret: %s\n", strerror(errno));
+		exit(1);
 	}
-	for (size_t i = 0; i < sizeof(r); i++)
-		sprintf(out + 2 * i, "%02x", r[i]);
 }
 
 /* Starts argv inside the namespace of `node`, its stdout on a pipe; with the
@@ -152,14 +139,19 @@ static void attempt_secret(char out[PROTO_SECRET_MIN + 1])
 static int spawn_in(const char *id, const char *node, char *const argv[], const char *secret,
 		    struct child *c)
 {
-	char ns[128], var[PROTO_SECRET_MAX + 32];
-	char *env[256];
-	int p[2], fd, n = 0;
+	char ns[128], var[PROTO_SECRET_MAX + 32], **env;
+	size_t n = 0, all = 0;
+	int p[2], fd;
 
-	/* built before fork: the child only execs */
-	for (char **e = environ; *e && n < 254; e++)
-		if (strncmp(*e, "NATLAB_PROBE_SECRET=", 20))
-			env[n++] = *e;
+	/* built before fork, the whole environment: the child only execs */
+	while (environ[all])
+		all++;
+	env = malloc((all + 2) * sizeof(*env));
+	if (!env)
+		return -1;
+	for (size_t i = 0; i < all; i++)
+		if (strncmp(environ[i], "NATLAB_PROBE_SECRET=", 20))
+			env[n++] = environ[i];
 	if (secret) {
 		snprintf(var, sizeof(var), "NATLAB_PROBE_SECRET=%s", secret);
 		env[n++] = var;
@@ -171,6 +163,7 @@ static int spawn_in(const char *id, const char *node, char *const argv[], const 
 	if (fd < 0 || pipe2(p, O_CLOEXEC)) {
 		if (fd >= 0)
 			close(fd);
+		free(env);
 		return -1;
 	}
 	c->pid = fork();
@@ -185,6 +178,7 @@ static int spawn_in(const char *id, const char *node, char *const argv[], const 
 		execve(argv[0], argv, env);
 		_exit(127);
 	}
+	free(env);
 	close(fd);
 	close(p[1]);
 	if (c->pid < 0) {

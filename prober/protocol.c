@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "protocol.h"
 
@@ -58,6 +59,26 @@ static int hex_ok(const char *t, size_t max)
 		if (!((*t >= '0' && *t <= '9') || (*t >= 'a' && *t <= 'f')))
 			return 0;
 	return 1;
+}
+
+int proto_random_hex(char *out, size_t bytes)
+{
+	unsigned char r[PROTO_SECRET_MAX / 2];
+	size_t got = 0;
+
+	if (bytes > sizeof(r))
+		return -1;
+	while (got < bytes) {
+		ssize_t n = getrandom(r + got, bytes - got, 0);
+
+		if (n > 0)
+			got += (size_t)n;
+		else if (errno != EINTR)
+			return -1;
+	}
+	for (size_t i = 0; i < bytes; i++)
+		sprintf(out + 2 * i, "%02x", r[i]);
+	return 0;
 }
 
 int proto_secret_ok(const char *s)

@@ -33,6 +33,9 @@ struct msg {
 /* Parses one line (without its newline). Returns 0, or -1 with why set. */
 int proto_parse(const char *line, struct msg *m, const char **why);
 int proto_endpoint(const char *s, struct sockaddr_in *out);
+/* `bytes` random bytes (at most PROTO_SECRET_MAX / 2) as lowercase hex into out
+ * (2 * bytes + 1 chars): a secret or a nonce. -1 with errno when the kernel gives none. */
+int proto_random_hex(char *out, size_t bytes);
 /* 0 when s is a secret as PROTO_SECRET_* say; -1 */
 int proto_secret_ok(const char *s);
 /* a and b equal, in time that does not depend on where they differ */

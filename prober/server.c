@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -122,12 +121,8 @@ static void refuse(struct server *s, int ci, const char *why)
 
 static void hex_nonce(char out[33])
 {
-	unsigned char r[16];
-
-	if (getrandom(r, sizeof(r), 0) != sizeof(r))
-		memset(r, 0x5a, sizeof(r));
-	for (int i = 0; i < 16; i++)
-		sprintf(out + 2 * i, "%02x", r[i]);
+	if (proto_random_hex(out, 16))
+		snprintf(out, 33, "%s", "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a");
 }
 
 static uint64_t wall_ns(void)
