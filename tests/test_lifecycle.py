@@ -168,6 +168,19 @@ deadline_s = 1.5
 """
 
 
+def run_until(scen, out, jobs, records, **popen):
+    """natlab run of scen into out, returned once `records` attempts are written (60 s
+    at most), with the records' path."""
+    p = subprocess.Popen([NATLAB, "run", "-j", str(jobs), "--out", str(out), str(scen)],
+                         stdout=subprocess.DEVNULL, **popen)
+    path = out / "attempts.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (
+            path.exists() and path.read_text().count("\n") >= records):
+        time.sleep(0.02)
+    return p, path
+
+
 @pytest.mark.parametrize("how,sig", [("group", signal.SIGINT), ("parent", signal.SIGTERM)])
 def test_interrupted_run_keeps_its_records_and_no_lab(tmp_path, rundir, how, sig):
     """Ctrl-C (SIGINT to the whole group) or a SIGTERM to natlab run alone: every lab
@@ -175,14 +188,8 @@ def test_interrupted_run_keeps_its_records_and_no_lab(tmp_path, rundir, how, sig
     scen = tmp_path / "m.ini"
     scen.write_text(INTERRUPTED.format(how=how))
     out = tmp_path / "out"
-    p = subprocess.Popen([NATLAB, "run", "-j", "2", "--out", str(out), str(scen)],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True)
-    records = out / "attempts.jsonl"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (
-            records.exists() and records.read_text().count("\n") >= 4):
-        time.sleep(0.05)
+    p, records = run_until(scen, out, 2, 4, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True)
     if how == "group":
         os.killpg(p.pid, sig)
     else:
@@ -299,13 +306,7 @@ def test_a_run_whose_wire_dies_says_so_and_stops_that_lab(tmp_path, rundir):
                     "[host.a]\nbehind = na\n[host.b]\nbehind = nb\n[host.rv]\nbehind = internet\n"
                     "[run]\npair = a b\nstrategies = so\nrepeat = 40\ndeadline_s = 1.5\n")
     out = tmp_path / "out"
-    p = subprocess.Popen([NATLAB, "run", "-j", "1", "--out", str(out), str(scen)],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    records = out / "attempts.jsonl"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (
-            records.exists() and records.read_text().count("\n") >= 3):
-        time.sleep(0.02)
+    p, records = run_until(scen, out, 1, 3, stderr=subprocess.PIPE, text=True)
     (state,) = [f for f in rundir.glob("*.json")]
     with open(state) as f:
         wire = json.load(f)["wire"]["pid"]
@@ -341,14 +342,7 @@ def test_a_run_killed_outright_leaves_no_worker_and_no_lab(tmp_path, rundir):
     scen = tmp_path / "m.ini"
     scen.write_text(INTERRUPTED.format(how="kill"))
     out = tmp_path / "out"
-    p = subprocess.Popen([NATLAB, "run", "-j", "4", "--out", str(out), str(scen)],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True)
-    records = out / "attempts.jsonl"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (
-            records.exists() and records.read_text().count("\n") >= 4):
-        time.sleep(0.05)
+    p, records = run_until(scen, out, 4, 4, stderr=subprocess.DEVNULL, start_new_session=True)
     p.kill()
     p.wait()
     deadline = time.monotonic() + 30

@@ -59,6 +59,15 @@ def start_server(lab, *opts):
     return server
 
 
+def dial(lab, first=b""):
+    """A TCP connection from host x to the server, `first` sent on it."""
+    s = lab.sock("x", socket.SOCK_STREAM)
+    s.connect((lab.addr("rv"), 3478))
+    if first:
+        s.sendall(first)
+    return s
+
+
 def recv_all(s, timeout=3):
     s.settimeout(timeout)
     data = b""
@@ -90,24 +99,16 @@ def test_server_survives_abuse_while_peers_punch(make_lab):
     lab = make_lab(LAB)
     server = start_server(lab, "--hello-timeout", "60")
     rv = (lab.addr("rv"), 3478)
-
-    def conn():
-        s = lab.sock("x", socket.SOCK_STREAM)
-        s.connect(rv)
-        return s
-
     # one address holds 64 connections at most: past them, closed at once
-    idle = [conn() for _ in range(60)]
+    idle = [dial(lab) for _ in range(60)]
     half = idle[1]
     half.sendall(b"HELLO p9 0 so")  # no newline, ever
-    closed_half = conn()
-    closed_half.sendall(b"HELLO p8 0")
+    closed_half = dial(lab, b"HELLO p8 0")
     closed_half.shutdown(socket.SHUT_WR)
-    garbage = conn()
-    garbage.sendall(os.urandom(300).replace(b"\n", b"x") + b"\n")
-    big = conn()
+    garbage = dial(lab, os.urandom(300).replace(b"\n", b"x") + b"\n")
+    big = dial(lab)
     big.setblocking(False)
-    beyond = [conn() for _ in range(8)]
+    beyond = [dial(lab) for _ in range(8)]
     sent = 0
     blob = b"A" * (1 << 20)
     udp = lab.sock("x")
@@ -147,12 +148,7 @@ def test_server_survives_abuse_while_peers_punch(make_lab):
 def test_an_address_beyond_its_share_is_refused_at_once(make_lab):
     lab = make_lab(LAB)
     server = start_server(lab, "--per-source", "8", "--hello-timeout", "60")
-    rv = (lab.addr("rv"), 3478)
-    conns = []
-    for _ in range(12):
-        s = lab.sock("x", socket.SOCK_STREAM)
-        s.connect(rv)
-        conns.append(s)
+    conns = [dial(lab) for _ in range(12)]
     time.sleep(0.3)
     assert [is_open(s) for s in conns] == [True] * 8 + [False] * 4
     server.terminate()
@@ -213,15 +209,8 @@ def test_a_stranger_without_the_secret_learns_nothing_and_changes_nothing(make_l
     rv = (lab.addr("rv"), 3478)
     key = secret()
     # the stranger knows the attempt's id and takes both sides first, with its own secret
-    spies = []
-    for side in (0, 1):
-        s = lab.sock("x", socket.SOCK_STREAM)
-        s.connect(rv)
-        s.sendall(f"HELLO p1 {side} udp {secret()}\n".encode())
-        spies.append(s)
-    wrong = lab.sock("x", socket.SOCK_STREAM)
-    wrong.connect(rv)
-    wrong.sendall(b"HELLO p1 0 udp\n")  # the old form, without a secret
+    spies = [dial(lab, f"HELLO p1 {side} udp {secret()}\n".encode()) for side in (0, 1)]
+    wrong = dial(lab, b"HELLO p1 0 udp\n")  # the old form, without a secret
     stop = threading.Event()
     udp = lab.sock("x")
 
@@ -258,24 +247,16 @@ def test_a_stranger_without_the_secret_learns_nothing_and_changes_nothing(make_l
 def test_connections_that_stall_are_closed_and_their_slots_freed(make_lab):
     lab = make_lab(LAB)
     server = start_server(lab, "--hello-timeout", "1", "--partner-timeout", "2")
-    rv = (lab.addr("rv"), 3478)
     key = secret()
-
-    def conn(first=b""):
-        s = lab.sock("x", socket.SOCK_STREAM)
-        s.connect(rv)
-        s.sendall(first)
-        return s
-
-    silent, partial = conn(), conn(b"HELLO p1 0 so")
-    alone = conn(f"HELLO p1 0 so {key}\n".encode())
+    silent, partial = dial(lab), dial(lab, b"HELLO p1 0 so")
+    alone = dial(lab, f"HELLO p1 0 so {key}\n".encode())
     for s, want in ((silent, b"ERR no HELLO in time\n"), (partial, b"ERR no HELLO in time\n")):
         data, closed = recv_all(s, timeout=4)
         assert data == want and closed, data
     data, closed = recv_all(alone, timeout=5)
     assert data.startswith(b"SEEN ") and data.endswith(b"ERR no partner in time\n") and closed, data
     # its side is free again: the same attempt can be joined
-    again = conn(f"HELLO p1 0 so {key}\n".encode())
+    again = dial(lab, f"HELLO p1 0 so {key}\n".encode())
     data, closed = recv_all(again, timeout=0.5)
     assert data.startswith(b"SEEN ") and not closed, data
     server.terminate()
@@ -286,9 +267,7 @@ def test_the_server_takes_crlf_lines(make_lab):
     # before: a line ending in CRLF (a telnet or Windows peer) was refused
     lab = make_lab(LAB)
     server = start_server(lab)
-    s = lab.sock("x", socket.SOCK_STREAM)
-    s.connect((lab.addr("rv"), 3478))
-    s.sendall(f"HELLO c1 0 so {secret()}\r\n".encode())
+    s = dial(lab, f"HELLO c1 0 so {secret()}\r\n".encode())
     s.settimeout(3)
     data = s.recv(200)
     assert data.startswith(b"SEEN " + lab.addr("x").encode() + b":"), data
