@@ -38,12 +38,10 @@ cleanup() {
 trap cleanup EXIT
 
 wires_up() { # the wires of the labs still up: theirs to keep
-	local d id
+	local d ids
 	for d in "${dirs[@]}"; do
-		for id in $(NATLAB_RUN_DIR=$d "$NATLAB" list | awk '{print $1}'); do
-			/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("wire", {}).get("pid", 0))' \
-				"$d/$id.json" 2>/dev/null
-		done
+		ids=$(NATLAB_RUN_DIR=$d "$NATLAB" list | awk -v d="$d" '{print d "/" $1 ".json"}')
+		[ -z "$ids" ] || jq -r '.wire.pid // 0' $ids 2>/dev/null
 	done
 }
 ours() { # natlab processes of this checkout (the wire is a fork of natlab), but those
@@ -62,6 +60,10 @@ ours() { # natlab processes of this checkout (the wire is a fork of natlab), but
 rand_us() { echo $((RANDOM % $1)); } # 0 .. $1-1
 
 collisions=0 failed=0 kills=0
+fail() { # a command failed that nothing killed: count it and keep what it said
+	failed=$((failed + 1))
+	{ echo "cycle $i ($1):"; sed 's/^/  /' "$tmp/err"; } >>"$tmp/failed"
+}
 declare -A done_ops
 start=${EPOCHREALTIME/./}
 for ((i = 0; i < N; i++)); do
@@ -71,9 +73,9 @@ for ((i = 0; i < N; i++)); do
 	case $op in
 	0) # up + down
 		if lab=$("$NATLAB" up "$tmp/lab.ini" 2>"$tmp/err"); then
-			"$NATLAB" down "$lab" 2>>"$tmp/err" || failed=$((failed + 1))
+			"$NATLAB" down "$lab" 2>>"$tmp/err" || fail "down after up"
 		else
-			failed=$((failed + 1))
+			fail "up"
 		fi ;;
 	1) # down while up builds
 		before=$(ls "$NATLAB_RUN_DIR")
@@ -82,11 +84,12 @@ for ((i = 0; i < N; i++)); do
 		lab=
 		t=0
 		while [ -z "$lab" ] && [ $t -lt 2000 ]; do
-			lab=$(ls "$NATLAB_RUN_DIR" | grep -vxF -e "$before" | sed -n 's/\.json$//p' | head -1)
+			# this up's lab, not one of a killed run's labs that its workers still tear down
+			lab=$(ls "$NATLAB_RUN_DIR" | grep -vxF -e "$before" | sed -n "s/^\($tag-[0-9a-f]*\)\.json\$/\1/p" | head -1)
 			t=$((t + 1))
 		done
-		[ -n "$lab" ] && { "$NATLAB" down "$lab" 2>>"$tmp/err" || failed=$((failed + 1)); }
-		wait $up || failed=$((failed + 1)) ;;
+		[ -n "$lab" ] && { "$NATLAB" down "$lab" 2>>"$tmp/err" || fail "down during up"; }
+		wait $up || fail "up under a down" ;;
 	2) # SIGKILL of up
 		"$NATLAB" up "$tmp/lab.ini" >/dev/null 2>"$tmp/err" &
 		up=$!
@@ -102,7 +105,7 @@ for ((i = 0; i < N; i++)); do
 			kill -9 $dn 2>/dev/null && kills=$((kills + 1))
 			wait $dn 2>/dev/null
 		else
-			failed=$((failed + 1))
+			fail "up before a killed down"
 		fi ;;
 	4) # SIGKILL of natlab run -j 4
 		"$NATLAB" run -j 4 --out "$tmp/out/$i" "$tmp/run.ini" >/dev/null 2>&1 &
@@ -116,9 +119,18 @@ for ((i = 0; i < N; i++)); do
 done
 elapsed=$(((${EPOCHREALTIME/./} - start) / 1000))
 
-# a killed run's workers see their parent gone and end after their attempt
+# a killed run's workers see their parent gone and end after their attempt (the
+# wires of labs whose up was killed stay until down --stale: not waited for here)
+runs_left() {
+	local p n=0
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/exe" 2>/dev/null)" = "$NATLAB" ] || continue
+		case $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) in *" run "*) n=$((n + 1)) ;; esac
+	done
+	echo "$n"
+}
 for ((t = 0; t < 100; t++)); do
-	[ "$(ours)" = 0 ] && break
+	[ "$(runs_left)" = 0 ] && break
 	sleep 0.1
 done
 # what a kill left in the middle of its work is reaped once it is 5 s old (a
@@ -167,5 +179,6 @@ printf 'faults.sh: %d cycles in %d ms (up+down %d, down during up %d, kill up %d
 	"${done_ops[4]:-0}" "$kills"
 printf 'faults.sh: after down --stale: namespaces %d, natlab processes %d, files %d, collisions %d, failed commands %d; labs still up (a killed up that had finished, a killed down that had not begun) %d\n' \
 	"$ns" "$procs" "$files" "$collisions" "$failed" "$still_up"
+[ -s "$tmp/failed" ] && sed 's/^/faults.sh: failed: /' "$tmp/failed"
 [ -s "$tmp/stale.err" ] && sed 's/^/faults.sh: down --stale: /' "$tmp/stale.err"
 [ "$ns" = 0 ] && [ "$procs" = 0 ] && [ "$files" = 0 ] && [ "$collisions" = 0 ] && [ "$failed" = 0 ]
