@@ -263,6 +263,10 @@ static int reserve_id(const char *base, char id[LAB_ID_MAX], int *lock, struct d
 		state_path(path, sizeof(path), id);
 		fd = outfile_open(path, O_EXCL, 0600);
 		if (fd >= 0) {
+			/* the builder is named at once: killed before its first full state,
+			 * the lab is stale at once, and not "building" for the grace period */
+			dprintf(fd, "{\"lab\": \"%s\", \"state\": \"building\", \"owner\": {\"pid\": %d, \"start\": %llu}}\n",
+				id, (int)getpid(), proc_start(getpid()));
 			close(fd);
 			return 0;
 		}
@@ -1037,9 +1041,10 @@ int lab_down(const char *id, struct diag *d)
 static int teardown(const char *id, char names[][128], int n, bool wait_wire, struct lab_phases *p,
 		    struct diag *d)
 {
-	unsigned long inodes[LAB_MAX_NODES];
+	unsigned long inodes[LAB_MAX_NODES], pinned[LAB_MAX_NODES];
+	int pins[LAB_MAX_NODES];
 	char path[256];
-	int ni = 0, rc = 0;
+	int ni = 0, np = 0, rc = 0;
 	struct lab_procs *procs;
 	struct diag ignore;
 	json_t *st;
@@ -1049,11 +1054,22 @@ static int teardown(const char *id, char names[][128], int n, bool wait_wire, st
 	procs = calloc(1, sizeof(*procs));
 	if (!procs)
 		return diag_set(d, "out of memory");
-	/* the internet first: the wire lives there */
+	/* the internet first: the wire lives there. Each namespace is held open until
+	 * the end: a namespace freed after its removal gives its inode number to the
+	 * next one made, perhaps another lab's, whose processes the last pass would
+	 * kill. One that cannot be held (out of descriptors) is left out of that pass. */
 	for (int i = 0; i < n; i++) {
-		unsigned long ino = netns_inode(names[i]);
+		int fd = netns_open(names[i]);
+		struct stat sb;
+		unsigned long ino = fd >= 0 && !fstat(fd, &sb) ? (unsigned long)sb.st_ino : netns_inode(names[i]);
 		bool inet = !strcmp(names[i] + strlen(id) + 1, "internet");
 
+		if (fd >= 0 && ino) {
+			pins[np] = fd;
+			pinned[np++] = ino;
+		} else if (fd >= 0) {
+			close(fd);
+		}
 		if (!ino)
 			continue;
 		if (inet && ni) {
@@ -1091,8 +1107,10 @@ static int teardown(const char *id, char names[][128], int n, bool wait_wire, st
 	free(procs);
 	/* what forked meanwhile, or was past the descriptors: killed until none is left
 	 * (the wire is on its way out already, and not waited for) */
-	for (int pass = 0; pass < 50 && procs_term_in(NULL, inodes, ni, wire); pass++)
+	for (int pass = 0; pass < 50 && procs_term_in(NULL, pinned, np, wire); pass++)
 		usleep(10000);
+	for (int i = 0; i < np; i++)
+		close(pins[i]);
 	lab_phase_end(p, "wait for processes");
 	if (!rc && unlink(path) && errno != ENOENT)
 		rc = diag_set(d, "cannot remove %s: %s", path, strerror(errno));
