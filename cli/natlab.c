@@ -23,6 +23,7 @@ static const struct {
 	{ "list", list_main, "Lists the labs on this machine" },
 	{ "show", show_main, "Shows a lab's nodes, addresses, NAT profiles and live mappings" },
 	{ "exec", exec_main, "Runs a command inside a node's network namespace" },
+	{ "plan", plan_main, "Prints what a scenario's lab will be, as JSON or as an ip/nft script" },
 	{ "rules", rules_main, "Prints the nftables ruleset a NAT profile generates" },
 	{ "run", run_main, "Runs scenarios' attempts in labs side by side; one JSON record each" },
 	{ "report", report_main, "Writes a run's tables, windows, plots and report from its records" },

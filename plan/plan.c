@@ -1,0 +1,215 @@
+/* The plan of a lab: the same decisions netns/lab.c acts on, as a list of steps. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../natsim/ruleset.h"
+#include "../netns/wire.h"
+#include "plan.h"
+
+void plan_netns(const struct lab_plan *p, int node, char *buf, size_t len)
+{
+	lab_netns_name(buf, len, p->id, p->s->nodes[node].name);
+}
+
+static struct plan_step *step(struct lab_plan *p, enum plan_op op, int node)
+{
+	struct plan_step *t;
+
+	if (p->n == p->cap) {
+		int cap = p->cap ? 2 * p->cap : 64;
+
+		t = realloc(p->steps, sizeof(*t) * (size_t)cap);
+		if (!t)
+			return NULL;
+		p->steps = t;
+		p->cap = cap;
+	}
+	t = &p->steps[p->n++];
+	memset(t, 0, sizeof(*t));
+	t->op = op;
+	t->node = node;
+	return t;
+}
+
+static int sysctl(struct lab_plan *p, int node, const char *path, const char *value)
+{
+	struct plan_step *t = step(p, PLAN_SYSCTL, node);
+
+	if (!t)
+		return -1;
+	snprintf(t->addr, sizeof(t->addr), "%s", path);
+	snprintf(t->value, sizeof(t->value), "%s", value);
+	return 0;
+}
+
+static int dev_step(struct lab_plan *p, enum plan_op op, int node, const char *dev, int ifindex,
+		    const char *addr)
+{
+	struct plan_step *t = step(p, op, node);
+
+	if (!t)
+		return -1;
+	snprintf(t->dev, sizeof(t->dev), "%s", dev);
+	t->ifindex = ifindex;
+	snprintf(t->addr, sizeof(t->addr), "%s", addr ? addr : "");
+	return 0;
+}
+
+/* The namespace of node i, as build_node_ns makes it. */
+static int plan_node_ns(struct lab_plan *p, int i)
+{
+	const struct lab_node *n = &p->s->nodes[i];
+	int rc = step(p, PLAN_NETNS, i) ? 0 : -1;
+
+	rc |= sysctl(p, i, "net/ipv6/conf/all/disable_ipv6", "1");
+	if (n->kind == NODE_NAT) {
+		rc |= sysctl(p, i, "net/ipv4/conf/all/send_redirects", "0");
+		rc |= sysctl(p, i, "net/ipv4/conf/default/send_redirects", "0");
+		rc |= sysctl(p, i, "net/ipv4/ip_forward", "1");
+	}
+	rc |= dev_step(p, PLAN_LINK_UP, i, "lo", 1, NULL);
+	if (n->n_children && (n->kind == NODE_NAT || p->s->bridge))
+		rc |= dev_step(p, PLAN_BRIDGE, i, n->kind == NODE_NAT ? IF_BRIDGE_NAT : IF_BRIDGE_INTERNET,
+			       IFINDEX_BRIDGE, NULL);
+	return rc;
+}
+
+/* Node i's uplink and addressing, as build_node_links makes them. */
+static int plan_node_links(struct lab_plan *p, int i)
+{
+	const struct lab_node *n = &p->s->nodes[i];
+	const char *up = n->kind == NODE_NAT ? IF_UPLINK_NAT : IF_UPLINK_HOST;
+	bool on_wire = n->parent == 0 && p->wire;
+	struct plan_step *t = step(p, PLAN_VETH, n->parent);
+	int rc = 0;
+
+	if (!t)
+		return -1;
+	t->peer = i;
+	snprintf(t->dev, sizeof(t->dev), "%s", n->name);
+	t->ifindex = IFINDEX_CHILD_BASE + i;
+	snprintf(t->master, sizeof(t->master), "%s",
+		 on_wire ? "" : p->s->nodes[n->parent].kind == NODE_NAT ? IF_BRIDGE_NAT : IF_BRIDGE_INTERNET);
+	snprintf(t->peer_dev, sizeof(t->peer_dev), "%s", up);
+	t->peer_ifindex = IFINDEX_UPLINK;
+	if (n->parent == 0) {
+		scenario_node_mac(i, t->mac);
+		t->has_mac = true;
+	}
+	if (on_wire && !wire_carries_gso(p->s)) {
+		rc |= dev_step(p, PLAN_OFFLOADS_OFF, n->parent, n->name, IFINDEX_CHILD_BASE + i, NULL);
+		rc |= dev_step(p, PLAN_OFFLOADS_OFF, i, up, IFINDEX_UPLINK, NULL);
+	}
+	if (n->kind == NODE_NAT)
+		rc |= dev_step(p, PLAN_ADDR, i, IF_BRIDGE_NAT, IFINDEX_BRIDGE, n->lan_addr);
+	for (int j = 0; j < n->n_addr; j++)
+		rc |= dev_step(p, PLAN_ADDR, i, up, IFINDEX_UPLINK, n->addr[j]);
+	if (n->gw[0])
+		rc |= dev_step(p, PLAN_ROUTE_DEFAULT, i, up, IFINDEX_UPLINK, n->gw);
+	if (!n->gw[0] && n->kind == NODE_NAT && !p->s->unreachable)
+		rc |= step(p, PLAN_ROUTE_BLACKHOLE, i) ? 0 : -1;
+	return rc;
+}
+
+/* Every node in the internet knows every other one's MAC from the start (build_neighbours). */
+static int plan_neighbours(struct lab_plan *p)
+{
+	const struct scenario *s = p->s;
+
+	for (int i = 1; i < s->n; i++)
+		for (int j = 1; j < s->n && !s->nodes[i].parent; j++) {
+			if (j == i || s->nodes[j].parent)
+				continue;
+			for (int k = 0; k < s->nodes[j].n_addr; k++) {
+				struct plan_step *t = step(p, PLAN_NEIGH, i);
+
+				if (!t)
+					return -1;
+				snprintf(t->dev, sizeof(t->dev), "%s", IF_UPLINK_HOST);
+				if (s->nodes[i].kind == NODE_NAT)
+					snprintf(t->dev, sizeof(t->dev), "%s", IF_UPLINK_NAT);
+				t->ifindex = IFINDEX_UPLINK;
+				snprintf(t->addr, sizeof(t->addr), "%.*s", (int)strcspn(s->nodes[j].addr[k], "/"),
+					 s->nodes[j].addr[k]);
+				scenario_node_mac(j, t->mac);
+				t->has_mac = true;
+			}
+		}
+	return 0;
+}
+
+/* Each NAT's ruleset and the sysctls its profile sets (build_nat). */
+static int plan_nat(struct lab_plan *p, int i)
+{
+	const struct lab_node *n = &p->s->nodes[i];
+	char wan[32], text[16];
+	struct nat_iface ifc = { .wan_if = IF_UPLINK_NAT, .wan_addr = wan, .lan_net = n->lan_net };
+	struct nat_sysctl sc[4];
+	struct plan_step *t;
+	int ns;
+
+	snprintf(wan, sizeof(wan), "%.*s", (int)strcspn(n->addr[0], "/"), n->addr[0]);
+	if (!(t = step(p, PLAN_NFT, i)) || !(t->text = nat_ruleset_render(&n->profile, &ifc)))
+		return -1;
+	ns = nat_sysctls(&n->profile, sc);
+	for (int k = 0; k < ns; k++) {
+		snprintf(text, sizeof(text), "%u", sc[k].value);
+		if (sysctl(p, i, sc[k].path, text))
+			return -1;
+	}
+	return 0;
+}
+
+static int plan_wire(struct lab_plan *p)
+{
+	for (int i = 1; i < p->s->n; i++) {
+		const struct lab_node *n = &p->s->nodes[i];
+		struct plan_step *t;
+
+		if (n->parent != 0)
+			continue;
+		if (!(t = step(p, PLAN_WIRE_PORT, 0)))
+			return -1;
+		t->peer = i;
+		snprintf(t->dev, sizeof(t->dev), "%s", n->name);
+		t->delay_ms = n->delay_ms;
+		t->jitter_ms = n->jitter_ms;
+		t->loss = n->loss;
+	}
+	return 0;
+}
+
+int plan_build(struct lab_plan *p, const struct scenario *s, const char *id, struct diag *d)
+{
+	int rc = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->s = s;
+	p->wire = !s->bridge;
+	snprintf(p->id, sizeof(p->id), "%s", id);
+	for (int oi = 0; oi < s->n; oi++)
+		rc |= plan_node_ns(p, s->order[oi]);
+	for (int oi = 1; oi < s->n; oi++)
+		rc |= plan_node_links(p, s->order[oi]);
+	rc |= plan_neighbours(p);
+	for (int oi = 0; oi < s->n; oi++)
+		if (s->nodes[s->order[oi]].kind == NODE_NAT)
+			rc |= plan_nat(p, s->order[oi]);
+	if (p->wire)
+		rc |= plan_wire(p);
+	if (rc) {
+		plan_free(p);
+		return diag_set(d, "out of memory");
+	}
+	return 0;
+}
+
+void plan_free(struct lab_plan *p)
+{
+	for (int k = 0; k < p->n; k++)
+		free(p->steps[k].text);
+	free(p->steps);
+	p->steps = NULL;
+	p->n = p->cap = 0;
+}

@@ -1,0 +1,171 @@
+/* A plan printed: as JSON (one print path for every step) and as a sh script. */
+#include <jansson.h>
+#include <string.h>
+
+#include "plan.h"
+
+static const char *const op_names[] = {
+	[PLAN_NETNS] = "netns",	    [PLAN_SYSCTL] = "sysctl",
+	[PLAN_LINK_UP] = "link-up",	    [PLAN_BRIDGE] = "bridge",
+	[PLAN_VETH] = "veth",	    [PLAN_OFFLOADS_OFF] = "offloads-off",
+	[PLAN_ADDR] = "addr",	    [PLAN_ROUTE_DEFAULT] = "route-default",
+	[PLAN_ROUTE_BLACKHOLE] = "route-blackhole", [PLAN_NEIGH] = "neigh",
+	[PLAN_NFT] = "nft",		    [PLAN_WIRE_PORT] = "wire-port",
+};
+
+static void mac_text(const unsigned char m[6], char buf[18])
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+static json_t *step_json(const struct lab_plan *p, const struct plan_step *t)
+{
+	json_t *j = json_object();
+	char ns[160], mac[18];
+
+	plan_netns(p, t->node, ns, sizeof(ns));
+	json_object_set_new(j, "op", json_string(op_names[t->op]));
+	json_object_set_new(j, "netns", json_string(ns));
+	if (t->dev[0])
+		json_object_set_new(j, "dev", json_string(t->dev));
+	if (t->ifindex)
+		json_object_set_new(j, "ifindex", json_integer(t->ifindex));
+	if (t->op == PLAN_VETH) {
+		plan_netns(p, t->peer, ns, sizeof(ns));
+		json_object_set_new(j, "peer_netns", json_string(ns));
+		json_object_set_new(j, "peer_dev", json_string(t->peer_dev));
+		json_object_set_new(j, "peer_ifindex", json_integer(t->peer_ifindex));
+		if (t->master[0])
+			json_object_set_new(j, "master", json_string(t->master));
+	}
+	if (t->has_mac) {
+		mac_text(t->mac, mac);
+		json_object_set_new(j, t->op == PLAN_VETH ? "peer_mac" : "mac", json_string(mac));
+	}
+	if (t->op == PLAN_SYSCTL) {
+		json_object_set_new(j, "path", json_string(t->addr));
+		json_object_set_new(j, "value", json_string(t->value));
+	} else if (t->addr[0]) {
+		json_object_set_new(j, t->op == PLAN_ROUTE_DEFAULT ? "via" : "addr", json_string(t->addr));
+	}
+	if (t->text)
+		json_object_set_new(j, "ruleset", json_string(t->text));
+	if (t->op == PLAN_WIRE_PORT)
+		json_object_set_new(j, "link", json_pack("{s:f,s:f,s:f}", "delay_ms", t->delay_ms, "jitter_ms",
+							 t->jitter_ms, "loss", t->loss));
+	return j;
+}
+
+int plan_print_json(const struct lab_plan *p, FILE *out)
+{
+	json_t *root = json_object(), *steps = json_array();
+	int rc;
+
+	json_object_set_new(root, "lab", json_string(p->id));
+	json_object_set_new(root, "scenario", json_string(p->s->path));
+	json_object_set_new(root, "internet", json_string(p->wire ? "wire" : "bridge"));
+	for (int k = 0; k < p->n; k++)
+		json_array_append_new(steps, step_json(p, &p->steps[k]));
+	json_object_set_new(root, "steps", steps);
+	rc = json_dumpf(root, out, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	fputc('\n', out);
+	json_decref(root);
+	return rc;
+}
+
+/* The script's internet is a bridge: where natlab hangs a node on the wire, the
+ * script hangs it on this one (what `internet = bridge` does). */
+static const char *script_master(const struct lab_plan *p, const struct plan_step *t)
+{
+	if (t->master[0])
+		return t->master;
+	return p->wire && t->node == 0 ? IF_BRIDGE_INTERNET : "";
+}
+
+static void script_step(const struct lab_plan *p, const struct plan_step *t, FILE *o)
+{
+	char ns[160], peer[160], mac[18];
+
+	plan_netns(p, t->node, ns, sizeof(ns));
+	switch (t->op) {
+	case PLAN_NETNS:
+		fprintf(o, "\tip netns add '%s'\n", ns);
+		if (t->node == 0 && p->wire && p->s->nodes[0].n_children)
+			fprintf(o, "\tip -n '%s' link add name %s index %d type bridge\n\tip -n '%s' link set dev %s up\n", ns,
+				IF_BRIDGE_INTERNET, IFINDEX_BRIDGE, ns, IF_BRIDGE_INTERNET);
+		break;
+	case PLAN_SYSCTL:
+		fprintf(o, "\tip netns exec '%s' sh -c 'echo %s > /proc/sys/%s'\n", ns, t->value, t->addr);
+		break;
+	case PLAN_LINK_UP:
+		fprintf(o, "\tip -n '%s' link set dev %s up\n", ns, t->dev);
+		break;
+	case PLAN_BRIDGE:
+		fprintf(o, "\tip -n '%s' link add name %s index %d type bridge\n\tip -n '%s' link set dev %s up\n", ns, t->dev,
+			t->ifindex, ns, t->dev);
+		break;
+	case PLAN_VETH:
+		plan_netns(p, t->peer, peer, sizeof(peer));
+		/* iproute2 6.1 takes the peer's address only before its index */
+		fprintf(o, "\tip -n '%s' link add name %s index %d type veth peer name %s", ns, t->dev, t->ifindex,
+			t->peer_dev);
+		if (t->has_mac) {
+			mac_text(t->mac, mac);
+			fprintf(o, " address %s", mac);
+		}
+		fprintf(o, " index %d netns '%s'\n", t->peer_ifindex, peer);
+		if (script_master(p, t)[0])
+			fprintf(o, "\tip -n '%s' link set dev %s master %s\n", ns, t->dev, script_master(p, t));
+		fprintf(o, "\tip -n '%s' link set dev %s up\n\tip -n '%s' link set dev %s up\n", ns, t->dev, peer,
+			t->peer_dev);
+		break;
+	case PLAN_OFFLOADS_OFF:
+		fprintf(o, "\t# %s %s: natlab turns offloads off for its wire; a bridge needs not\n", ns, t->dev);
+		break;
+	case PLAN_ADDR:
+		fprintf(o, "\tip -n '%s' addr add %s dev %s\n", ns, t->addr, t->dev);
+		break;
+	case PLAN_ROUTE_DEFAULT:
+		fprintf(o, "\tip -n '%s' route add default via %s dev %s\n", ns, t->addr, t->dev);
+		break;
+	case PLAN_ROUTE_BLACKHOLE:
+		fprintf(o, "\tip -n '%s' route add blackhole default\n", ns);
+		break;
+	case PLAN_NEIGH:
+		mac_text(t->mac, mac);
+		fprintf(o, "\tip -n '%s' neigh replace %s lladdr %s dev %s nud permanent\n", ns, t->addr, mac, t->dev);
+		break;
+	case PLAN_NFT:
+		fprintf(o, "\tip netns exec '%s' nft -f - <<'NATLAB_RULESET'\n%s%sNATLAB_RULESET\n", ns, t->text,
+			t->text[0] && t->text[strlen(t->text) - 1] == '\n' ? "" : "\n");
+		break;
+	case PLAN_WIRE_PORT:
+		fprintf(o, "\t# wire port %s: delay_ms %g, jitter_ms %g, loss %g (natlab's wire; not on the bridge)\n",
+			t->dev, t->delay_ms, t->jitter_ms, t->loss);
+		break;
+	}
+}
+
+int plan_print_script(const struct lab_plan *p, FILE *o)
+{
+	char ns[160];
+
+	fprintf(o, "#!/bin/sh\n# The lab of %s as %s, without natlab: `sh %s.sh up` builds it with ip and\n"
+		   "# nft, `sh %s.sh down` removes it. Generated by `natlab plan --script`.\n",
+		p->s->path, p->id, p->id, p->id);
+	if (p->wire)
+		fprintf(o, "# natlab's internet here is its wire (delay, jitter, loss, faults, capture); this\n"
+			   "# script's is a kernel bridge, as with `internet = bridge`: the links' figures are\n"
+			   "# listed as comments, and not applied.\n");
+	fprintf(o, "set -e\n\nup() {\n");
+	for (int k = 0; k < p->n; k++)
+		script_step(p, &p->steps[k], o);
+	fprintf(o, "}\n\ndown() {\n\trc=0\n");
+	for (int oi = p->s->n - 1; oi >= 0; oi--) {
+		plan_netns(p, p->s->order[oi], ns, sizeof(ns));
+		fprintf(o, "\tip netns del '%s' || rc=1\n", ns);
+	}
+	fprintf(o, "\treturn $rc\n}\n\ncase \"${1:-}\" in\nup) up ;;\ndown) down ;;\n"
+		   "*) echo \"usage: sh $0 up|down\" >&2; exit 2 ;;\nesac\n");
+	return ferror(o) ? -1 : 0;
+}

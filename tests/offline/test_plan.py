@@ -1,0 +1,71 @@
+"""natlab plan without root: the plan of a scenario as data, and bad input refused."""
+import json
+
+from labkit import natlab
+
+SCENARIO = """[lab]
+name = pl
+[nat.n]
+profile = symmetric
+delay_ms = 3
+[host.a]
+behind = n
+[host.s]
+behind = internet
+delay_ms = 7
+jitter_ms = 1
+"""
+
+
+def plan(tmp_path, text=SCENARIO, *args):
+    path = tmp_path / "s.ini"
+    path.write_text(text)
+    return json.loads(natlab("plan", str(path), "--json", *args).stdout)
+
+
+def steps(p, op):
+    return [s for s in p["steps"] if s["op"] == op]
+
+
+def test_plan_names_every_namespace_once(tmp_path):
+    p = plan(tmp_path, SCENARIO, "--name", "x1")
+    assert sorted(s["netns"] for s in steps(p, "netns")) == ["x1-a", "x1-internet", "x1-n", "x1-s"]
+
+
+def test_plan_links_each_node_to_its_parent(tmp_path):
+    veths = {s["peer_netns"]: s for s in steps(plan(tmp_path), "veth")}
+    assert veths["pl-sh-a"]["netns"] == "pl-sh-n" and veths["pl-sh-a"]["master"] == "lan"
+    assert veths["pl-sh-n"]["netns"] == "pl-sh-internet" and "master" not in veths["pl-sh-n"]  # the wire's
+    assert veths["pl-sh-s"]["peer_dev"] == "eth0" and veths["pl-sh-n"]["peer_dev"] == "wan"
+
+
+def test_plan_gives_the_nat_its_ruleset_and_wan_address(tmp_path):
+    p = plan(tmp_path)
+    wan = [s["addr"] for s in steps(p, "addr") if s["netns"] == "pl-sh-n" and s["dev"] == "wan"]
+    nft = steps(p, "nft")
+    assert len(wan) == 1 and len(nft) == 1 and nft[0]["netns"] == "pl-sh-n"
+    assert wan[0].split("/")[0] in nft[0]["ruleset"]
+    assert {"path": "net/ipv4/ip_forward", "value": "1"}.items() <= \
+        [s for s in steps(p, "sysctl") if s["netns"] == "pl-sh-n" and s["path"].endswith("ip_forward")][0].items()
+
+
+def test_plan_puts_link_figures_on_the_wire_ports(tmp_path):
+    ports = {s["dev"]: s["link"] for s in steps(plan(tmp_path), "wire-port")}
+    assert ports == {"n": {"delay_ms": 3.0, "jitter_ms": 0.0, "loss": 0.0},
+                     "s": {"delay_ms": 7.0, "jitter_ms": 1.0, "loss": 0.0}}
+
+
+def test_plan_of_a_bridge_internet_has_no_wire(tmp_path):
+    p = plan(tmp_path, SCENARIO.replace("name = pl", "name = pl\ninternet = bridge").replace("delay_ms = 3\n", "")
+             .replace("delay_ms = 7\njitter_ms = 1\n", ""))
+    assert p["internet"] == "bridge" and not steps(p, "wire-port")
+    assert all(s.get("master") for s in steps(p, "veth"))
+
+
+def test_plan_refuses_a_matrix_and_bad_names(tmp_path):
+    path = tmp_path / "m.ini"
+    path.write_text("[matrix]\nprofiles = full-cone\nrtt_ms = 20\nstrategies = so\n")
+    r = natlab("plan", str(path), check=False)
+    assert r.returncode == 2 and f"{path}:1:" in r.stderr and r.stderr.count("\n") == 1
+    r = natlab("plan", str(path), "--name", "Bad Name", check=False)
+    assert r.returncode == 2
