@@ -15,7 +15,7 @@ NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unuse
 # cli/record.c (the attempt record) is here so that the unit tests link it too
 LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/strategy.c common/timing.c \
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c natsim/model.c \
-	netns/scenario.c netns/netns.c netns/link.c netns/wire.c netns/wire_events.c netns/lab.c \
+	netns/scenario.c netns/netns.c netns/link.c netns/wire.c netns/wire_events.c netns/lab.c netns/apply.c \
 	cli/record.c prober/protocol.c plan/plan.c plan/print.c
 PROBE_SRC = prober/probe.c prober/server.c prober/peer.c prober/protocol.c common/strategy.c common/timing.c
 CLI_SRC = cli/natlab.c cli/plan.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c cli/cells.c cli/check.c cli/precision.c

@@ -20,6 +20,7 @@
 #include "../common/outfile.h"
 #include "../common/timing.h"
 #include "../natsim/ruleset.h"
+#include "apply.h"
 #include "lab.h"
 #include "link.h"
 #include "netns.h"
@@ -344,24 +345,6 @@ static json_t *state_new(const struct scenario *s, const char *id)
 static int teardown(const char *id, char names[][128], int n, bool wait_wire, struct lab_phases *p,
 		    struct diag *d);
 
-/* more threads than cores only queue in the kernel */
-#define NS_WORKERS_MAX 4
-
-struct build {
-	const struct scenario *s;
-	const char *id;
-	int root;
-	int fd[LAB_MAX_NODES];
-	int io[LAB_MAX_NODES]; /* ioctl sockets, one per namespace (ethtool) */
-	struct nl_sock *sk[LAB_MAX_NODES];
-};
-
-/* Does node i hang on the wire (rather than on a bridge)? */
-static bool on_wire(const struct build *b, int i)
-{
-	return b->s->nodes[i].parent == 0 && !b->s->bridge;
-}
-
 /* The signals that end a bring-up: they wait (blocked) until the lab is whole or gone. */
 static void stop_signals(sigset_t *set)
 {
@@ -401,239 +384,10 @@ void lab_stop_take(void)
 		;
 }
 
-static int interrupted(struct diag *d)
-{
-	return lab_stop_pending() ? diag_set(d, "interrupted") : 0;
-}
-
-/* Where a lab's own descriptors go (a namespace's, an ioctl socket): above what
- * select(2) can take, so that the libraries that still use it (libnftables) get the
- * low ones, however many nodes the lab has. Left where it was if the limit is lower. */
-#define FD_HIGH_MIN 1024
-
-static int fd_high(int fd)
-{
-	int h = fd >= 0 && fd < FD_HIGH_MIN ? fcntl(fd, F_DUPFD_CLOEXEC, FD_HIGH_MIN) : -1;
-
-	if (h < 0)
-		return fd;
-	close(fd);
-	return h;
-}
-
-static int build_node_ns(struct build *b, int i, struct diag *d)
-{
-	const struct lab_node *n = &b->s->nodes[i];
-	char name[128];
-	int rc = 0;
-
-	lab_netns_name(name, sizeof(name), b->id, n->name);
-	b->fd[i] = fd_high(netns_create(name, b->root, d));
-	if (b->fd[i] < 0)
-		return -1;
-	/* As few sysctls as will do: each write looks its path up among the same names
-	 * of every namespace on the machine (proc_sys_compare), so with a thousand
-	 * namespaces a write costs milliseconds.
-	 * No IPv6 in the lab, no router solicitations or DAD on the wire: "all" sets
-	 * "default" too (addrconf_disable_ipv6). */
-	sysctl_write("net/ipv6/conf/all/disable_ipv6", "1");
-	/* a NAT forwards hairpinned packets out the interface they came in on: no
-	 * redirects (a host forwards nothing, and sends none) */
-	if (n->kind == NODE_NAT) {
-		sysctl_write("net/ipv4/conf/all/send_redirects", "0");
-		sysctl_write("net/ipv4/conf/default/send_redirects", "0");
-		if (sysctl_write("net/ipv4/ip_forward", "1"))
-			rc = diag_set(d, "%s: cannot enable forwarding", name);
-	}
-	if (!rc && !(b->sk[i] = rtnl_open(d)))
-		rc = -1;
-	if (!rc && (b->io[i] = fd_high(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0))) < 0)
-		rc = diag_set(d, "socket: %s", strerror(errno));
-	if (!rc)
-		rc = link_set_up(b->sk[i], 1, d);
-	if (!rc && n->n_children && (n->kind == NODE_NAT || b->s->bridge))
-		rc = bridge_add(b->sk[i], n->kind == NODE_NAT ? IF_BRIDGE_NAT : IF_BRIDGE_INTERNET,
-				IFINDEX_BRIDGE, d);
-	if (netns_enter(b->root) && !rc)
-		rc = diag_set(d, "cannot return to the root namespace: %s", strerror(errno));
-	return rc;
-}
-
-/* The namespaces, built by a thread per core: each thread enters the namespace it
- * makes (setns and unshare are per thread). No faster on a quiet kernel (3.5 ms
- * for six either way); while the previous lab's namespaces are still being torn
- * down, 23 ms against 34 (median of 20 cycles), as the threads wait in parallel. */
-struct ns_worker {
-	struct build *b;
-	atomic_int *next;
-	int failed_at; /* the node whose namespace failed, or -1 */
-	struct diag d;
-};
-
-static void *ns_worker_run(void *arg)
-{
-	struct ns_worker *w = arg;
-	int oi;
-
-	while ((oi = atomic_fetch_add(w->next, 1)) < w->b->s->n)
-		if (build_node_ns(w->b, w->b->s->order[oi], &w->d)) {
-			w->failed_at = oi;
-			atomic_store(w->next, w->b->s->n); /* the others stop too */
-			break;
-		}
-	return NULL;
-}
-
-static int build_namespaces(struct build *b, struct diag *d)
-{
-	struct ns_worker w[NS_WORKERS_MAX];
-	pthread_t t[NS_WORKERS_MAX];
-	atomic_int next = 0;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	int n = cores < 1 ? 1 : cores > NS_WORKERS_MAX ? NS_WORKERS_MAX : (int)cores, started = 0, rc = 0;
-
-	if (n > b->s->n)
-		n = b->s->n;
-	for (int k = 0; k < n; k++) {
-		w[k] = (struct ns_worker){ .b = b, .next = &next, .failed_at = -1 };
-		/* the first in this thread: a thread that cannot start leaves the rest to it */
-		if (k && pthread_create(&t[k], NULL, ns_worker_run, &w[k]))
-			break;
-		started = k + 1;
-	}
-	ns_worker_run(&w[0]);
-	for (int k = 1; k < started; k++)
-		pthread_join(t[k], NULL);
-	/* the node earliest in build order is the error that is reported */
-	for (int k = 0, first = b->s->n; k < started; k++)
-		if (w[k].failed_at >= 0 && w[k].failed_at < first) {
-			first = w[k].failed_at;
-			*d = w[k].d;
-			rc = -1;
-		}
-	return rc;
-}
-
-static int build_node_links(struct build *b, int i, struct diag *d)
-{
-	const struct lab_node *n = &b->s->nodes[i];
-	const char *up = n->kind == NODE_NAT ? IF_UPLINK_NAT : IF_UPLINK_HOST;
-
-	unsigned char mac[6];
-
-	scenario_node_mac(i, mac);
-	if (veth_add(b->sk[n->parent], n->name, IFINDEX_CHILD_BASE + i, on_wire(b, i) ? 0 : IFINDEX_BRIDGE,
-		     up, b->fd[i], IFINDEX_UPLINK, n->parent == 0 ? mac : NULL, d) ||
-	    link_set_up(b->sk[i], IFINDEX_UPLINK, d))
-		return -1;
-	/* a clean wire carries super-frames; any other sees each frame as on a line */
-	if (on_wire(b, i) && !wire_carries_gso(b->s) &&
-	    (link_offloads_off(b->io[0], n->name, d) || link_offloads_off(b->io[i], up, d)))
-		return -1;
-	if (n->kind == NODE_NAT && addr_add(b->sk[i], IFINDEX_BRIDGE, n->lan_addr, d))
-		return -1;
-	for (int j = 0; j < n->n_addr; j++)
-		if (addr_add(b->sk[i], IFINDEX_UPLINK, n->addr[j], d))
-			return -1;
-	if (n->gw[0] && route_default_add(b->sk[i], IFINDEX_UPLINK, n->gw, d))
-		return -1;
-	/* a NAT on the internet routes only the lab's internet: elsewhere is dropped
-	 * unanswered, as on the internet (its own "net unreachable" told a host at
-	 * once what in the field takes a timeout) */
-	if (!n->gw[0] && n->kind == NODE_NAT && !b->s->unreachable && route_blackhole_add(b->sk[i], d))
-		return -1;
-	return 0;
-}
-
-/* Ready means ready: every node's uplink, both ends, running before `up` returns (programs
- * that look for usable interfaces, ICE stacks, skip one that is not). The kernel
- * sets it at once for our veths (IFINDEX_CHILD_BASE); this makes it certain. */
-static int wait_links_running(struct build *b, struct diag *d)
-{
-	int64_t until = timing_now(CLOCK_MONOTONIC) + 2000000000LL;
-
-	for (int i = 1; i < b->s->n; i++) {
-		int r;
-
-		for (;;) {
-			r = link_running(b->sk[i], IFINDEX_UPLINK, d);
-			if (r > 0)
-				r = link_running(b->sk[b->s->nodes[i].parent], IFINDEX_CHILD_BASE + i, d);
-			if (r)
-				break;
-			if (timing_now(CLOCK_MONOTONIC) > until)
-				return diag_set(d, "%s: its link is not running 2 s after it came up",
-						b->s->nodes[i].name);
-			usleep(200);
-		}
-		if (r < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* Every node in the internet knows every other one's MAC from the start, as a router
- * knows its next hop's: no ARP round trip through the wire's delays before a first
- * packet (which would move every first SYN by an RTT). */
-static int build_neighbours(struct build *b, struct diag *d)
-{
-	const struct scenario *s = b->s;
-
-	for (int i = 1; i < s->n; i++) {
-		if (s->nodes[i].parent)
-			continue;
-		for (int j = 1; j < s->n; j++) {
-			unsigned char mac[6];
-
-			if (j == i || s->nodes[j].parent)
-				continue;
-			scenario_node_mac(j, mac);
-			for (int k = 0; k < s->nodes[j].n_addr; k++) {
-				char ip[32];
-
-				snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(s->nodes[j].addr[k], "/"),
-					 s->nodes[j].addr[k]);
-				if (neigh_add(b->sk[i], IFINDEX_UPLINK, ip, mac, d))
-					return -1;
-			}
-		}
-	}
-	return 0;
-}
-
-static int build_nat(struct build *b, int i, struct diag *d)
-{
-	const struct lab_node *n = &b->s->nodes[i];
-	char wan[20], text[32];
-	struct nat_iface ifc = { .wan_if = IF_UPLINK_NAT, .wan_addr = addr_only(wan, sizeof(wan), n->addr[0]),
-				 .lan_net = n->lan_net };
-	struct nat_sysctl sc[4];
-	char *rules = nat_ruleset_render(&n->profile, &ifc);
-	int rc = 0, ns;
-
-	if (!rules)
-		return diag_set(d, "out of memory");
-	if (netns_enter(b->fd[i])) {
-		free(rules);
-		return diag_set(d, "setns: %s", strerror(errno));
-	}
-	rc = nat_ruleset_load(rules, d);
-	ns = rc ? 0 : nat_sysctls(&n->profile, sc);
-	for (int k = 0; k < ns && !rc; k++) {
-		snprintf(text, sizeof(text), "%u", sc[k].value);
-		if (sysctl_write(sc[k].path, text))
-			rc = diag_set(d, "[nat.%s]: cannot set %s: %s", n->name, sc[k].path, strerror(errno));
-	}
-	free(rules);
-	if (netns_enter(b->root) && !rc)
-		rc = diag_set(d, "cannot return to the root namespace: %s", strerror(errno));
-	return rc;
-}
-
 /* Starts the wire in the internet namespace, detached (it outlives `natlab up`; the lab's
  * teardown ends it with the rest of the lab's processes). It gets ready while the
  * NATs' rulesets load; wire_ready waits for it. Returns the pipe it reports on. */
-static int wire_start(struct build *b, struct wire_config *wc, const char *log, struct diag *d)
+static int wire_start(int inet_fd, struct wire_config *wc, const char *log, struct diag *d)
 {
 	int p[2], status;
 	pid_t child;
@@ -650,7 +404,7 @@ static int wire_start(struct build *b, struct wire_config *wc, const char *log, 
 			_exit(0);
 		nul = open("/dev/null", O_RDWR);
 		lg = outfile_open(log, O_TRUNC, 0600);
-		if (netns_enter(b->fd[0]) || nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
+		if (netns_enter(inet_fd) || nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
 		    dup2(lg >= 0 ? lg : nul, 2) < 0 || dup2(p[1], 3) < 0)
 			_exit(1);
 		close_range(4, ~0U, 0);
@@ -741,24 +495,31 @@ void lab_phase_end(struct lab_phases *p, const char *name)
 	p->last = now;
 }
 
+static int interrupted(struct diag *d)
+{
+	return lab_stop_pending() ? diag_set(d, "interrupted") : 0;
+}
+
+/* scenario -> plan -> apply: the plan says what the lab will be, apply makes it;
+ * this adds the name, the bookkeeping, the wire and the undo. */
 int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MAX], struct diag *d)
 {
-	struct build b = { .s = s, .id = id, .root = -1 };
+	struct lab_apply *a = calloc(1, sizeof(*a));
 	struct wire_config *wc = calloc(1, sizeof(*wc));
+	struct lab_plan plan = { 0 };
 	char wire_log[PATH_MAX], made[LAB_MAX_NODES][128];
-	int n_made = 0;
+	int n_made = 0, root = -1;
 	sigset_t old;
 	json_t *st;
 	int rc = -1, wire_fd = -1, lock = -1;
 
-	for (int i = 0; i < LAB_MAX_NODES; i++)
-		b.fd[i] = b.io[i] = -1;
+	id[0] = '\0';
 	lab_block_signals(&old);
-
-	if (!wc) {
+	if (!wc || !a) {
 		diag_set(d, "out of memory");
 		goto out;
 	}
+	apply_init(a, &plan, -1);
 	if (reserve_id(s->name, id, &lock, d))
 		goto out;
 	st = state_new(s, id);
@@ -766,34 +527,25 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 		json_decref(st);
 		goto undo;
 	}
-	b.root = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (b.root < 0) {
-		diag_set(d, "open /proc/thread-self/ns/net: %s", strerror(errno));
+	root = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (root < 0 || plan_build(&plan, s, id, d)) {
+		if (root < 0)
+			diag_set(d, "open /proc/thread-self/ns/net: %s", strerror(errno));
 		json_decref(st);
 		goto undo;
 	}
+	apply_init(a, &plan, root);
 	lab_phase_end(o->phases, "name and state");
-	if (build_namespaces(&b, d) || interrupted(d))
+	if (apply_namespaces(a, d) || interrupted(d))
 		goto undo_st;
 	lab_phase_end(o->phases, "namespaces");
-	for (int oi = 1; oi < s->n; oi++)
-		if (build_node_links(&b, s->order[oi], d) || interrupted(d))
-			goto undo_st;
-	if (build_neighbours(&b, d))
+	if (apply_links(a, d))
 		goto undo_st;
 	lab_phase_end(o->phases, "links and addresses");
-	if (wait_links_running(&b, d))
+	if (apply_wait_running(a, d))
 		goto undo_st;
 	lab_phase_end(o->phases, "links running");
-	/* netlink and ioctl done: their descriptors go before libnftables needs low ones */
-	for (int i = 0; i < s->n; i++) {
-		if (b.sk[i])
-			nl_socket_free(b.sk[i]);
-		b.sk[i] = NULL;
-		if (b.io[i] >= 0)
-			close(b.io[i]);
-		b.io[i] = -1;
-	}
+	apply_close_sockets(a);
 	if (!s->bridge) {
 		wire_config_from_scenario(wc, s);
 		if (s->capture)
@@ -801,14 +553,12 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 		run_path(wc->events_path, sizeof(wc->events_path), id, ".events");
 		run_path(wc->stats_path, sizeof(wc->stats_path), id, ".wire.stats");
 		run_path(wire_log, sizeof(wire_log), id, ".wire.log");
-		if ((wire_fd = wire_start(&b, wc, wire_log, d)) < 0)
+		if ((wire_fd = wire_start(a->fd[0], wc, wire_log, d)) < 0)
 			goto undo_st;
 	}
 	lab_phase_end(o->phases, "wire started");
-	for (int oi = 1; oi < s->n; oi++)
-		if (s->nodes[s->order[oi]].kind == NODE_NAT &&
-		    (build_nat(&b, s->order[oi], d) || interrupted(d)))
-			goto undo_st;
+	if (apply_nats(a, d))
+		goto undo_st;
 	lab_phase_end(o->phases, "nat rulesets");
 	if (wire_fd >= 0) {
 		rc = wire_ready(wire_fd, wc, wire_log, st, d);
@@ -834,21 +584,15 @@ undo_st:
 	if (wire_fd >= 0)
 		wire_abort(wire_fd);
 undo:
-	for (int i = 0; i < LAB_MAX_NODES; i++) {
-		if (b.sk[i])
-			nl_socket_free(b.sk[i]);
-		if (b.fd[i] >= 0) {
-			/* undone, only what this bring-up made: a namespace of that name that
-			 * it could not create is another lab's */
-			if (rc && i < s->n)
-				lab_netns_name(made[n_made++], sizeof(made[0]), id, s->nodes[i].name);
-			close(b.fd[i]);
-		}
-		if (b.io[i] >= 0)
-			close(b.io[i]);
-	}
-	if (b.root >= 0)
-		close(b.root);
+	/* undone, only what this bring-up made: a namespace of that name that it could
+	 * not create is another lab's */
+	for (int i = 0; rc && i < s->n; i++)
+		if (a->fd[i] >= 0)
+			lab_netns_name(made[n_made++], sizeof(made[0]), id, s->nodes[i].name);
+	apply_release(a);
+	plan_free(&plan);
+	if (root >= 0)
+		close(root);
 	if (!rc)
 		lab_phase_end(o->phases, "close");
 	if (rc && id[0]) {
@@ -859,6 +603,7 @@ undo:
 out:
 	lab_unlock(id, lock, rc != 0);
 	free(wc);
+	free(a);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }

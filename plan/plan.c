@@ -29,15 +29,23 @@ static struct plan_step *step(struct lab_plan *p, enum plan_op op, int node)
 	memset(t, 0, sizeof(*t));
 	t->op = op;
 	t->node = node;
+	t->phase = op == PLAN_NETNS || op == PLAN_LINK_UP || op == PLAN_BRIDGE ? PLAN_PHASE_NETNS
+		   : op == PLAN_NEIGH					   ? PLAN_PHASE_NEIGH
+		   : op == PLAN_NFT					   ? PLAN_PHASE_NAT
+		   : op == PLAN_WIRE_PORT				   ? PLAN_PHASE_WIRE
+									   : PLAN_PHASE_LINKS;
 	return t;
 }
 
-static int sysctl(struct lab_plan *p, int node, const char *path, const char *value)
+static int sysctl(struct lab_plan *p, int node, const char *path, const char *value, enum plan_phase phase,
+		  bool must)
 {
 	struct plan_step *t = step(p, PLAN_SYSCTL, node);
 
 	if (!t)
 		return -1;
+	t->phase = phase;
+	t->must = must;
 	snprintf(t->addr, sizeof(t->addr), "%s", path);
 	snprintf(t->value, sizeof(t->value), "%s", value);
 	return 0;
@@ -56,17 +64,24 @@ static int dev_step(struct lab_plan *p, enum plan_op op, int node, const char *d
 	return 0;
 }
 
-/* The namespace of node i, as build_node_ns makes it. */
+/* The namespace of node i: sysctls, lo, the bridge its children hang on. */
 static int plan_node_ns(struct lab_plan *p, int i)
 {
 	const struct lab_node *n = &p->s->nodes[i];
 	int rc = step(p, PLAN_NETNS, i) ? 0 : -1;
 
-	rc |= sysctl(p, i, "net/ipv6/conf/all/disable_ipv6", "1");
+	/* As few sysctls as will do: each write looks its path up among the same names
+	 * of every namespace on the machine (proc_sys_compare), so with a thousand
+	 * namespaces a write costs milliseconds.
+	 * No IPv6 in the lab, no router solicitations or DAD on the wire: "all" sets
+	 * "default" too (addrconf_disable_ipv6). */
+	rc |= sysctl(p, i, "net/ipv6/conf/all/disable_ipv6", "1", PLAN_PHASE_NETNS, false);
+	/* a NAT forwards hairpinned packets out the interface they came in on: no
+	 * redirects (a host forwards nothing, and sends none) */
 	if (n->kind == NODE_NAT) {
-		rc |= sysctl(p, i, "net/ipv4/conf/all/send_redirects", "0");
-		rc |= sysctl(p, i, "net/ipv4/conf/default/send_redirects", "0");
-		rc |= sysctl(p, i, "net/ipv4/ip_forward", "1");
+		rc |= sysctl(p, i, "net/ipv4/conf/all/send_redirects", "0", PLAN_PHASE_NETNS, false);
+		rc |= sysctl(p, i, "net/ipv4/conf/default/send_redirects", "0", PLAN_PHASE_NETNS, false);
+		rc |= sysctl(p, i, "net/ipv4/ip_forward", "1", PLAN_PHASE_NETNS, true);
 	}
 	rc |= dev_step(p, PLAN_LINK_UP, i, "lo", 1, NULL);
 	if (n->n_children && (n->kind == NODE_NAT || p->s->bridge))
@@ -75,7 +90,7 @@ static int plan_node_ns(struct lab_plan *p, int i)
 	return rc;
 }
 
-/* Node i's uplink and addressing, as build_node_links makes them. */
+/* Node i's uplink into its parent, its addresses and routes. */
 static int plan_node_links(struct lab_plan *p, int i)
 {
 	const struct lab_node *n = &p->s->nodes[i];
@@ -97,6 +112,7 @@ static int plan_node_links(struct lab_plan *p, int i)
 		scenario_node_mac(i, t->mac);
 		t->has_mac = true;
 	}
+	/* a clean wire carries super-frames; any other sees each frame as on a line */
 	if (on_wire && !wire_carries_gso(p->s)) {
 		rc |= dev_step(p, PLAN_OFFLOADS_OFF, n->parent, n->name, IFINDEX_CHILD_BASE + i, NULL);
 		rc |= dev_step(p, PLAN_OFFLOADS_OFF, i, up, IFINDEX_UPLINK, NULL);
@@ -107,12 +123,17 @@ static int plan_node_links(struct lab_plan *p, int i)
 		rc |= dev_step(p, PLAN_ADDR, i, up, IFINDEX_UPLINK, n->addr[j]);
 	if (n->gw[0])
 		rc |= dev_step(p, PLAN_ROUTE_DEFAULT, i, up, IFINDEX_UPLINK, n->gw);
+	/* a NAT on the internet routes only the lab's internet: elsewhere is dropped
+	 * unanswered, as on the internet (its own "net unreachable" told a host at
+	 * once what in the field takes a timeout) */
 	if (!n->gw[0] && n->kind == NODE_NAT && !p->s->unreachable)
 		rc |= step(p, PLAN_ROUTE_BLACKHOLE, i) ? 0 : -1;
 	return rc;
 }
 
-/* Every node in the internet knows every other one's MAC from the start (build_neighbours). */
+/* Every node in the internet knows every other one's MAC from the start, as a router
+ * knows its next hop's: no ARP round trip through the wire's delays before a first
+ * packet (which would move every first SYN by an RTT). */
 static int plan_neighbours(struct lab_plan *p)
 {
 	const struct scenario *s = p->s;
@@ -139,7 +160,7 @@ static int plan_neighbours(struct lab_plan *p)
 	return 0;
 }
 
-/* Each NAT's ruleset and the sysctls its profile sets (build_nat). */
+/* Each NAT's ruleset and the sysctls its profile sets. */
 static int plan_nat(struct lab_plan *p, int i)
 {
 	const struct lab_node *n = &p->s->nodes[i];
@@ -155,7 +176,7 @@ static int plan_nat(struct lab_plan *p, int i)
 	ns = nat_sysctls(&n->profile, sc);
 	for (int k = 0; k < ns; k++) {
 		snprintf(text, sizeof(text), "%u", sc[k].value);
-		if (sysctl(p, i, sc[k].path, text))
+		if (sysctl(p, i, sc[k].path, text, PLAN_PHASE_NAT, true))
 			return -1;
 	}
 	return 0;

@@ -25,8 +25,15 @@ enum plan_op {
 	PLAN_WIRE_PORT,       /* a port of the wire: the node's link into the internet */
 };
 
+/* When apply does a step: the namespaces (a thread per core, each node's steps
+ * together), then links and addresses node by node, the neighbours, and after
+ * the wire has started the NATs' rulesets. */
+enum plan_phase { PLAN_PHASE_NETNS, PLAN_PHASE_LINKS, PLAN_PHASE_NEIGH, PLAN_PHASE_NAT, PLAN_PHASE_WIRE };
+
 struct plan_step {
 	enum plan_op op;
+	enum plan_phase phase;
+	bool must;           /* PLAN_SYSCTL: the lab is not built if it fails */
 	int node;            /* the node whose namespace it acts in */
 	int peer;            /* PLAN_VETH, PLAN_WIRE_PORT: the child node */
 	char dev[16];

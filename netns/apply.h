@@ -1,0 +1,33 @@
+/* Apply: carries out a lab's plan (plan/) over netlink, ioctl and libnftables. */
+#ifndef NATLAB_APPLY_H
+#define NATLAB_APPLY_H
+
+#include "../plan/plan.h"
+
+struct nl_sock;
+
+/* What applying holds while the lab is built: each node's namespace, an rtnetlink
+ * socket and an ioctl socket in it. */
+struct lab_apply {
+	const struct lab_plan *p;
+	int root; /* the namespace to come back to */
+	int fd[LAB_MAX_NODES];
+	int io[LAB_MAX_NODES];
+	struct nl_sock *sk[LAB_MAX_NODES];
+};
+
+void apply_init(struct lab_apply *a, const struct lab_plan *p, int root);
+/* The namespace phase: a thread per core, each doing one node's steps at a time. */
+int apply_namespaces(struct lab_apply *a, struct diag *d);
+/* Links, addresses and routes node by node, then the neighbours. */
+int apply_links(struct lab_apply *a, struct diag *d);
+/* Until every uplink, both ends, is running (2 s at most). */
+int apply_wait_running(struct lab_apply *a, struct diag *d);
+/* Netlink and ioctl done: their descriptors go before libnftables needs low ones. */
+void apply_close_sockets(struct lab_apply *a);
+/* Each NAT's ruleset and profile sysctls. */
+int apply_nats(struct lab_apply *a, struct diag *d);
+/* Closes what is left. */
+void apply_release(struct lab_apply *a);
+
+#endif
