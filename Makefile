@@ -17,10 +17,13 @@ LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/strategy.c comm
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c natsim/model.c \
 	netns/scenario.c netns/netns.c netns/link.c netns/wire.c netns/wire_events.c netns/lab.c netns/apply.c \
 	cli/record.c prober/protocol.c plan/plan.c plan/print.c
-PROBE_SRC = prober/probe.c prober/server.c prober/peer.c prober/protocol.c common/strategy.c common/timing.c
+PROBE_SRC = prober/probe.c prober/server.c prober/server_clients.c prober/server_attempts.c \
+	prober/peer.c prober/strategies/table.c prober/strategies/so.c prober/strategies/dcutr.c \
+	prober/strategies/lowttl.c prober/strategies/udp.c prober/strategies/relay.c \
+	prober/protocol.c common/strategy.c common/timing.c
 CLI_SRC = cli/natlab.c cli/plan.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c cli/cells.c cli/check.c cli/precision.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
-HDRS = $(wildcard common/*.h natsim/*.h netns/*.h cli/*.h prober/*.h plan/*.h)
+HDRS = $(wildcard common/*.h natsim/*.h netns/*.h cli/*.h prober/*.h prober/strategies/*.h plan/*.h)
 
 LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=build/%.o)

@@ -1,0 +1,54 @@
+/* The peer's state, and what its strategies share: the rendezvous connection,
+ * the dial's helpers, the times a report carries. */
+#ifndef NATLAB_PEER_H
+#define NATLAB_PEER_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#include "../common/timing.h"
+#include "protocol.h"
+
+struct peer {
+	struct sockaddr_in server;
+	const char *attempt, *strategy, *secret;
+	int side;
+	int64_t offset_ns, clock_offset_ns;
+	double deadline_s;
+	int rv, udp;
+	char rbuf[PROTO_LINE_MAX];
+	size_t rlen;
+	int64_t rstamp; /* real time the kernel received what rbuf holds last */
+	uint16_t port, udp_port;
+	struct msg seen, go;
+	/* what happened */
+	const char *outcome;
+	int err;
+	double connect_ms;
+	unsigned syn_retrans, tries;
+	bool nonce_ok;
+	double start_real;
+	double relay_rtt_ms; /* dcutr: the round trip it measured through the relay */
+	int low_ttl;         /* lowttl: a TTL that passes this side's NATs and no more */
+	/* when the first SYN (or datagram) was meant to leave and when it did, real
+	 * time in ns; 0 where there is no schedule */
+	int64_t syn_sched, syn_sent;
+	struct timing tm;
+	bool realtime;
+};
+
+void mark_sent(struct peer *p);
+/* now, monotonic, in seconds */
+double mono(void);
+/* a socket of `type` bound to `port` (0: any) with SO_REUSEADDR + SO_REUSEPORT; -1 */
+int reuse_socket(int type, uint16_t port);
+int read_line(int fd, char *buf, size_t *len, size_t cap, char *line, double until,
+	      int64_t *stamp);
+/* TCP_INFO's tcpi_total_retrans of fd; 0 */
+unsigned total_retrans(int fd);
+bool exchange_nonce(struct peer *p, int fd);
+bool relay_wait(struct peer *p, const char *want, double until);
+
+#endif

@@ -1,0 +1,22 @@
+/* Each strategy's peer side, found by its id: a new strategy is a row in
+ * common/strategy.c, a file here and a row in table.c. */
+#ifndef NATLAB_STRATEGIES_H
+#define NATLAB_STRATEGIES_H
+
+#include "../../common/strategy.h"
+
+struct peer;
+
+/* From GO (for a strategy started by the clock, from its start time) to an
+ * outcome in p: outcome, err and what the report says of the punch. */
+typedef void strategy_fn(struct peer *p);
+
+extern strategy_fn *const strategy_peer[STRATEGY_COUNT];
+
+strategy_fn punch_tcp; /* so.c: so, so-listen, retry */
+strategy_fn dcutr;
+strategy_fn lowttl;
+strategy_fn punch_udp; /* udp.c */
+strategy_fn relay;
+
+#endif
