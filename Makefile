@@ -12,21 +12,24 @@ PROFILE_DIR ?= $(CURDIR)/natsim/profiles
 NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	-DNATLAB_PROFILE_DIR='"$(PROFILE_DIR)"' $(PKG_CFLAGS)
 
-# cli/record.c (the attempt record) is here so that the unit tests link it too
+# run/record.c (the attempt record) is here so that the unit tests link it too
 LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/strategy.c common/timing.c \
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c natsim/model.c \
 	netns/scenario.c netns/netns.c netns/link.c netns/wire.c netns/wire_events.c netns/lab.c netns/apply.c \
-	cli/record.c prober/protocol.c plan/plan.c plan/print.c
+	run/record.c prober/protocol.c plan/plan.c plan/print.c
 PROBE_SRC = prober/probe.c prober/server.c prober/server_clients.c prober/server_attempts.c \
 	prober/peer.c prober/strategies/table.c prober/strategies/so.c prober/strategies/dcutr.c \
 	prober/strategies/lowttl.c prober/strategies/udp.c prober/strategies/relay.c \
 	prober/protocol.c common/strategy.c common/timing.c
-CLI_SRC = cli/natlab.c cli/plan.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c cli/cells.c cli/check.c cli/precision.c
+CLI_SRC = cli/natlab.c cli/plan.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c cli/cells.c cli/check.c
+# natlab run's machinery (run/record.c is in LIB_SRC)
+RUN_SRC = run/pool.c run/jobs.c run/lab_job.c run/attempt.c run/schedule.c run/nats.c run/child.c \
+	run/capture.c run/output.c run/precision.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
-HDRS = $(wildcard common/*.h natsim/*.h netns/*.h cli/*.h prober/*.h prober/strategies/*.h plan/*.h)
+HDRS = $(wildcard common/*.h natsim/*.h netns/*.h cli/*.h run/*.h prober/*.h prober/strategies/*.h plan/*.h)
 
 LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
-CLI_OBJ = $(CLI_SRC:%.c=build/%.o)
+CLI_OBJ = $(CLI_SRC:%.c=build/%.o) $(RUN_SRC:%.c=build/%.o)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all deps check unit offline pytest bench fuzz clean install
@@ -98,7 +101,7 @@ bench: deps all build/wirebench
 	@bash bench/suite.sh
 
 # libFuzzer (clang), each fuzzer FUZZ_SECONDS: the scenario/profile parsers (fuzz/),
-# the rendezvous lines (prober/fuzz/), the attempt records (cli/fuzz/)
+# the rendezvous lines (prober/fuzz/), the attempt records (run/fuzz/)
 FUZZ_SECONDS ?= 60
 build/fuzz/scenario_fuzz: fuzz/scenario_fuzz.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
@@ -108,10 +111,10 @@ build/fuzz/protocol_fuzz: prober/fuzz/protocol_fuzz.c prober/protocol.c prober/p
 	@mkdir -p $(dir $@)
 	clang $(NATLAB_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ prober/fuzz/protocol_fuzz.c prober/protocol.c
 
-build/fuzz/record_fuzz: cli/fuzz/record_fuzz.c cli/record.c cli/record.h common/diag.c
+build/fuzz/record_fuzz: run/fuzz/record_fuzz.c run/record.c run/record.h common/diag.c
 	@mkdir -p $(dir $@)
-	clang $(NATLAB_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ cli/fuzz/record_fuzz.c \
-		cli/record.c common/diag.c $(PKG_LIBS)
+	clang $(NATLAB_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ run/fuzz/record_fuzz.c \
+		run/record.c common/diag.c $(PKG_LIBS)
 
 fuzz: build/fuzz/scenario_fuzz build/fuzz/protocol_fuzz build/fuzz/record_fuzz
 	@mkdir -p build/fuzz/corpus build/fuzz/protocol-corpus build/fuzz/record-corpus
@@ -120,7 +123,7 @@ fuzz: build/fuzz/scenario_fuzz build/fuzz/protocol_fuzz build/fuzz/record_fuzz
 	./build/fuzz/protocol_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=1024 \
 		build/fuzz/protocol-corpus prober/fuzz/corpus
 	./build/fuzz/record_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
-		build/fuzz/record-corpus cli/fuzz/corpus
+		build/fuzz/record-corpus run/fuzz/corpus
 
 install: build/natlab build/natlab-probe
 	install -D -m 755 build/natlab $(DESTDIR)$(PREFIX)/bin/natlab

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cells.h"
-#include "record.h"
+#include "../run/record.h"
 #include "subcommands.h"
 
 int samples_add(struct samples *s, double v)

@@ -15,7 +15,7 @@
 #include "../common/outfile.h"
 #include "../common/strategy.h"
 #include "cells.h"
-#include "precision.h"
+#include "../run/precision.h"
 #include "subcommands.h"
 
 static const char usage[] =

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "../../cli/record.h"
+#include "../../run/record.h"
 
 static void fill(struct attempt_record *r)
 {

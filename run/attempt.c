@@ -1,0 +1,272 @@
+/* One attempt: the NATs forget, a peer starts on each host of the pair, their
+ * reports and the wire's events make its record. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/strategy.h"
+#include "../natsim/model.h"
+#include "../netns/wire_events.h"
+#include "../prober/protocol.h"
+#include "attempt.h"
+#include "child.h"
+#include "nats.h"
+#include "schedule.h"
+
+/* A new attempt's secret: only its two peers learn it (prober/PROTOCOL.md). */
+static void attempt_secret(char out[PROTO_SECRET_MIN + 1])
+{
+	if (proto_random_hex(out, PROTO_SECRET_MIN / 2)) {
+		fprintf(stderr, "natlab run: no random bytes for an attempt's secret: %s\n", strerror(errno));
+		exit(1);
+	}
+}
+
+/* The wire's count of answered requests; -1 when its figures cannot be read (a read
+ * that met half of a rewrite reads again). */
+static long wire_synced(const char *stats)
+{
+	json_error_t e;
+	json_t *j = json_load_file(stats, 0, &e);
+	json_t *n = json_object_get(j, "synced");
+	long v = json_is_integer(n) ? (long)json_integer_value(n) : -1;
+
+	json_decref(j);
+	return v;
+}
+
+/* Asks the wire (SIGUSR1 by pidfd) to take in and record everything it has received,
+ * and waits until its figures say it did (200 ms at most): an attempt's events are
+ * read after that, not while a busy machine still holds some in the wire's socket. */
+static void wire_sync(const char *stats, int wire)
+{
+	long before, now;
+
+	if (!stats[0] || wire < 0)
+		return;
+	before = wire_synced(stats);
+	if (syscall(SYS_pidfd_send_signal, wire, SIGUSR1, NULL, 0))
+		return;
+	for (int i = 0; i < 400; i++) {
+		now = wire_synced(stats);
+		if (now >= 0 && now != before)
+			return;
+		usleep(500);
+	}
+}
+
+/* One attempt, its record in rec (record_release it after). The peers' reports
+ * (side[i]) are read by their own keys: the peer protocol's, prober/PROTOCOL.md,
+ * not the record's. */
+void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
+		    int building, struct ct_watch *const *watch, const char *server_ep,
+		    const char *strategy, double skew_ms, int n, const char *events,
+		    const char *stats, int wire, struct attempt_record *rec)
+{
+	const char *probe = c->probe;
+	const struct run_spec *r = &s->run;
+	struct child kid[2];
+	json_t *side[2];
+	char attempt_id[32], offs[2][32], side_s[2][4], deadline[32], clock[2][32];
+	char secret[PROTO_SECRET_MIN + 1];
+	char (*wep)[64] = rec->wire.endpoints, ttl[2][8];
+	struct wire_summary ws;
+	struct diag d;
+	struct timespec now;
+	const char *oc[2];
+	const struct strategy *st = strategy_by_name(strategy);
+	bool tcp = st->tcp;
+	double since;
+	struct utsname u;
+	struct timespec t_begin, t_end;
+	/* A strategy that times itself by round trips through the lab (dcutr: the
+	 * relay's, then half of it) has every leg of its path in its schedule, and a
+	 * build beside it stretched those legs by milliseconds (12 % of its attempts
+	 * off schedule in the suite); one started by the clock has only its own
+	 * wake-up in it, which the spin absorbs, and its window would cost every
+	 * build a wait (the suite's wall time went from 168 to 252 s). */
+	bool timed_by_round_trips = st->by_round_trips;
+
+	record_init(rec);
+	/* Let the last attempt's closing segments cross the wire before the NATs forget
+	 * them: flushed mid-close, they would come back as RSTs in this attempt's record. */
+	if (n > 0) {
+		core_give(c);
+		usleep((useconds_t)((2 * (link_delay(s, r->pair[0]) + link_delay(s, r->pair[1])) + 5) * 1000));
+		core_take(c);
+	}
+	flush_nats(s, id, watch);
+	snprintf(attempt_id, sizeof(attempt_id), "a%d", n);
+	attempt_secret(secret);
+	snprintf(deadline, sizeof(deadline), "%g", r->deadline_s);
+	clock_gettime(CLOCK_REALTIME, &now);
+	since = (double)now.tv_sec + now.tv_nsec / 1e9;
+	clock_gettime(CLOCK_MONOTONIC, &t_begin);
+	if (timed_by_round_trips)
+		window_begin(building);
+	for (int i = 0; i < 2; i++) {
+		/* skew = when b starts minus when a starts */
+		double off = i == 0 ? (skew_ms < 0 ? -skew_ms : 0) : (skew_ms > 0 ? skew_ms : 0);
+		const struct lab_node *h = &s->nodes[r->pair[i]];
+		char *argv[] = { (char *)probe, "peer", "--server", (char *)server_ep, "--attempt",
+				 attempt_id, "--side", side_s[i], "--strategy", (char *)strategy,
+				 "--offset-ms", offs[i], "--deadline-s", deadline, "--clock-offset-ms",
+				 clock[i], "--low-ttl", ttl[i], NULL };
+
+		snprintf(offs[i], sizeof(offs[i]), "%.3f", off);
+		/* one hop per NAT above the host, and not the internet's */
+		snprintf(ttl[i], sizeof(ttl[i]), "%d", h->depth);
+		snprintf(side_s[i], sizeof(side_s[i]), "%d", i);
+		snprintf(clock[i], sizeof(clock[i]), "%d", h->clock_offset_ms);
+		if (spawn_in(id, h->name, argv, secret, &kid[i]))
+			kid[i].pid = -1;
+	}
+	/* waiting on the peers' timers: the core is another lab's meanwhile */
+	core_give(c);
+	/* the window: the peers' start and rendezvous, the relay round trip, SYNC,
+	 * both first SYNs and their answers; past it (a failing attempt's
+	 * retransmissions a second on) a build may go on beside it */
+	if (timed_by_round_trips) {
+		wait_peers(kid, 0.05 + 3 * relay_path_ms(s) / 1000);
+		build_end(building);
+	}
+	for (int i = 0; i < 2; i++)
+		side[i] = kid[i].pid > 0 ? collect(&kid[i], r->deadline_s + 20)
+					 : json_pack("{s:s}", "outcome", "no-start");
+	core_take(c);
+	for (int i = 0; i < 2; i++) {
+		json_int_t port = json_integer_value(json_object_get(side[i], tcp ? "local_port" : "udp_port"));
+
+		if (port > 0 && st->direct)
+			wire_endpoint(s, id, watch, r->pair[i], (uint16_t)port,
+				      json_string_value(json_object_get(side[i], tcp ? "peer_tcp" : "peer_udp")),
+				      tcp ? IPPROTO_TCP : IPPROTO_UDP, wep[i], sizeof(wep[i]), rec->ext_port[i],
+				      &rec->n_ext[i]);
+		if (!s->nodes[r->pair[i]].parent && port > 0) {
+			char buf[INET_ADDRSTRLEN];
+
+			snprintf(wep[i], sizeof(wep[i]), "%s:%lld",
+				 addr_of(&s->nodes[r->pair[i]], buf, sizeof(buf)), (long long)port);
+		}
+		oc[i] = json_string_value(json_object_get(side[i], "outcome"));
+		if (!oc[i])
+			oc[i] = "no-report";
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	memset(&ws, 0, sizeof(ws));
+	{
+		/* The sides as the internet sees them: their public addresses, any port (a
+		 * refused attempt's NAT entries are gone by now); their endpoints when both
+		 * share one address. */
+		char pub[2][INET_ADDRSTRLEN];
+		bool same;
+
+		for (int i = 0; i < 2; i++)
+			addr_of(&s->nodes[outermost(s, r->pair[i])], pub[i], sizeof(pub[i]));
+		same = !strcmp(pub[0], pub[1]);
+		if (events && (!same || (wep[0][0] && wep[1][0]))) {
+			wire_sync(stats, wire);
+			wire_summary_read(events, same ? wep[0] : pub[0], same ? wep[1] : pub[1], since,
+					  (double)now.tv_sec + now.tv_nsec / 1e9, &ws, &d);
+		}
+	}
+	snprintf(rec->scenario, sizeof(rec->scenario), "%s", s->path);
+	snprintf(rec->lab, sizeof(rec->lab), "%s", id);
+	rec->attempt = n;
+	snprintf(rec->strategy, sizeof(rec->strategy), "%s", strategy);
+	for (int i = 0; i < 2; i++) {
+		int nat = nat_above(s, r->pair[i]);
+		json_t *e = json_object_get(side[i], "errno"), *rtx = json_object_get(side[i], "syn_retrans");
+
+		snprintf(rec->profile[i], sizeof(rec->profile[i]), "%s", nat > 0 ? s->nodes[nat].profile.name : "none");
+		rec->err_null[i] = !json_is_string(e);
+		snprintf(rec->err[i], sizeof(rec->err[i]), "%s", json_is_string(e) ? json_string_value(e) : "");
+		rec->syn_retrans[i] = json_is_integer(rtx) ? (int)json_integer_value(rtx) : -1;
+		rec->sides[i] = side[i];
+	}
+	/* the round trip between the two sites' links into the internet */
+	rec->rtt_ms = 2 * (link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]));
+	rec->skew_ms = skew_ms;
+	if (ws.first_syn[0] > 0 && ws.first_syn[1] > 0) {
+		rec->skew_wire_ms = (ws.first_syn[1] - ws.first_syn[0]) * 1000;
+		/* when the NATs emitted them: the core's time less each site's link delay */
+		rec->skew_emit_ms = rec->skew_wire_ms - link_delay(s, r->pair[1]) + link_delay(s, r->pair[0]);
+	}
+	/* one outcome for the pair: both must agree to call it a success */
+	snprintf(rec->outcome, sizeof(rec->outcome), "%s",
+		 !strcmp(oc[0], oc[1]) || strcmp(oc[0], "connected") ? oc[0] : oc[1]);
+	{
+		/* the model, from the knobs of the NATs right above the pair (only when those
+		 * NATs hang on the internet themselves) */
+		const struct nat_profile *np[2];
+		struct model_case mc = { .strategy = strategy, .skew_ms = skew_ms,
+					 .one_way_ms = link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]),
+					 .deadline_s = r->deadline_s };
+		enum model_outcome want;
+		bool modelled = true;
+
+		for (int i = 0; i < 2; i++) {
+			int nat = nat_above(s, r->pair[i]);
+
+			np[i] = nat > 0 ? &s->nodes[nat].profile : NULL;
+			modelled &= nat > 0 && s->nodes[nat].parent == 0;
+		}
+		mc.a = np[0];
+		mc.b = np[1];
+		want = modelled ? model_predict(&mc) : PREDICT_UNKNOWN;
+		snprintf(rec->predicted, sizeof(rec->predicted), "%s", model_outcome_name(want));
+		if (want != PREDICT_UNKNOWN) {
+			/* judged at the skew the NATs really emitted with: a process wakes
+			 * up late by a millisecond or more on a busy machine, and near a
+			 * window's edge that is the difference; the wire's own clock is
+			 * good to a fraction of a millisecond, hence the band around it */
+			bool ok = false;
+
+			if (!isnan(rec->skew_emit_ms)) {
+				mc.emitted = true;
+				mc.skew_ms = rec->skew_emit_ms;
+				snprintf(rec->predicted_wire, sizeof(rec->predicted_wire), "%s",
+					 model_outcome_name(model_predict(&mc)));
+				for (int k = -1; k <= 1 && !ok; k++) {
+					mc.skew_ms = rec->skew_emit_ms + k * MODEL_WIRE_BAND_MS;
+					ok = model_outcome_matches(model_predict(&mc), rec->outcome);
+				}
+			} else {
+				ok = model_outcome_matches(want, rec->outcome);
+			}
+			rec->agrees = ok ? RECORD_TRUE : RECORD_FALSE;
+		}
+		rec->on_schedule = on_schedule(s, rec, side[0]);
+		attempt_timing(s, rec, side);
+	}
+	{
+		double t0 = json_number_value(json_object_get(side[0], "connect_ms"));
+		double t1 = json_number_value(json_object_get(side[1], "connect_ms"));
+
+		rec->time_to_connect_ms = t0 > t1 ? t0 : t1;
+	}
+	for (int i = 0; i < 2; i++) {
+		rec->wire.first_syn[i] = ws.first_syn[i] > 0 ? ws.first_syn[i] : NAN;
+		rec->wire.syns[i] = (int)ws.syns[i];
+		rec->wire.synacks[i] = (int)ws.synacks[i];
+		rec->wire.rsts[i] = (int)ws.rsts[i];
+		rec->wire.icmps[i] = (int)ws.icmps[i];
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t_end);
+	/* from spawning the peers to this record: what an attempt costs */
+	rec->duration_ms = (double)(t_end.tv_sec - t_begin.tv_sec) * 1e3 + (t_end.tv_nsec - t_begin.tv_nsec) / 1e6;
+	/* the wall-clock span of the wire's timestamps that belong to this attempt */
+	rec->wire_window[0] = since;
+	rec->wire_window[1] = (double)now.tv_sec + now.tv_nsec / 1e9;
+	uname(&u);
+	snprintf(rec->kernel, sizeof(rec->kernel), "%s %s", u.sysname, u.release);
+	rec->seed = s->seed;
+}

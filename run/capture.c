@@ -1,0 +1,93 @@
+/* Cutting a lab's capture: each failed attempt's frames, and with one lab the whole. */
+#include <errno.h>
+#include <jansson.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/diag.h"
+#include "../common/outfile.h"
+#include "../netns/lab.h"
+#include "capture.h"
+
+/* Copies the frames of [from, until] (wall clock) from one capture to a new file. */
+static int pcap_cut(const char *in, const char *out, double from, double until)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_t *p = pcap_open_offline_with_tstamp_precision(in, PCAP_TSTAMP_PRECISION_NANO, err);
+	pcap_dumper_t *dump;
+	struct pcap_pkthdr *h;
+	const u_char *data;
+
+	if (!p)
+		return errno = 0, -1; /* no capture to cut: nothing to say */
+	{
+		/* a capture holds the lab's traffic: its owner's only */
+		FILE *f = outfile_fopen(out, 0600);
+
+		dump = f ? pcap_dump_fopen(p, f) : NULL;
+		if (!dump) {
+			if (f)
+				fclose(f);
+			pcap_close(p);
+			return -1;
+		}
+	}
+	while (pcap_next_ex(p, &h, &data) == 1) {
+		double t = (double)h->ts.tv_sec + h->ts.tv_usec / 1e9;
+
+		if (t >= from && t <= until)
+			pcap_dump((u_char *)dump, h, data);
+	}
+	/* pcap_dump says nothing of a full disk: the flush and the close do */
+	{
+		int e = pcap_dump_flush(dump) || ferror(pcap_dump_file(dump)) ? errno ? errno : EIO : 0;
+
+		/* the dumper is its FILE: pcap_dump_close would fclose it and say nothing */
+		if (fclose(pcap_dump_file(dump)) && !e)
+			e = errno;
+		pcap_close(p);
+		if (e) {
+			unlink(out); /* a capture cut short would mislead */
+			errno = e;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+
+/* The lab's capture outlives it: each failed attempt's frames in
+ * DIR/pcap/LAB-aN.pcap, and with one lab only the whole of it as DIR/wire.pcap. */
+void keep_capture(const char *id, const struct run_ctx *c, const struct failed *failed)
+{
+	char from[PATH_MAX], to[PATH_MAX + 64];
+	struct diag d;
+	json_t *st = lab_state_read(id, &d);
+	const char *pcap = json_string_value(json_object_get(st, "pcap"));
+
+	if (!pcap) {
+		json_decref(st);
+		return;
+	}
+	snprintf(from, sizeof(from), "%s", pcap);
+	json_decref(st);
+	if (failed->n) {
+		snprintf(to, sizeof(to), "%s/pcap", c->outdir);
+		mkdir(to, 0755);
+	}
+	for (int i = 0; i < failed->n; i++) {
+		snprintf(to, sizeof(to), "%s/pcap/%s-a%d.pcap", c->outdir, id, failed->a[i].attempt);
+		if (pcap_cut(from, to, failed->a[i].from, failed->a[i].until) && errno)
+			fprintf(stderr, "natlab: warning: %s: %s; that capture is not kept\n", to,
+				strerror(errno));
+	}
+	if (c->whole_pcap) {
+		snprintf(to, sizeof(to), "%s/wire.pcap", c->outdir);
+		if (pcap_cut(from, to, 0, 1e12) && errno)
+			fprintf(stderr, "natlab: warning: %s: %s; the capture is not kept\n", to,
+				strerror(errno));
+	}
+}

@@ -1,0 +1,149 @@
+/* Programs started inside a lab's nodes, and what they report. */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../netns/lab.h"
+#include "../netns/netns.h"
+#include "../prober/protocol.h"
+#include "../common/diag.h"
+#include "child.h"
+
+extern char **environ;
+
+/* Starts argv inside the namespace of `node`, its stdout on a pipe; with the
+ * attempt's secret in its environment if one is given (not in argv: a command
+ * line is anyone's to read). */
+int spawn_in(const char *id, const char *node, char *const argv[], const char *secret,
+		    struct child *c)
+{
+	char ns[128], var[PROTO_SECRET_MAX + 32], **env;
+	size_t n = 0, all = 0;
+	int p[2], fd;
+
+	/* built before fork, the whole environment: the child only execs */
+	while (environ[all])
+		all++;
+	env = malloc((all + 2) * sizeof(*env));
+	if (!env)
+		return -1;
+	for (size_t i = 0; i < all; i++)
+		if (strncmp(environ[i], "NATLAB_PROBE_SECRET=", 20))
+			env[n++] = environ[i];
+	if (secret) {
+		snprintf(var, sizeof(var), "NATLAB_PROBE_SECRET=%s", secret);
+		env[n++] = var;
+	}
+	env[n] = NULL;
+
+	lab_netns_name(ns, sizeof(ns), id, node);
+	fd = netns_open(ns);
+	if (fd < 0 || pipe2(p, O_CLOEXEC)) {
+		if (fd >= 0)
+			close(fd);
+		free(env);
+		return -1;
+	}
+	c->pid = fork();
+	if (c->pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL); /* a worker ignores it; a program starts as usual */
+		if (netns_enter(fd) || dup2(p[1], 1) < 0)
+			_exit(127);
+		execve(argv[0], argv, env);
+		_exit(127);
+	}
+	free(env);
+	close(fd);
+	close(p[1]);
+	if (c->pid < 0) {
+		close(p[0]);
+		return -1;
+	}
+	c->out = p[0];
+	return 0;
+}
+
+double seconds_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Reads a child's whole stdout (until EOF or `secs`), then reaps it. */
+json_t *collect(struct child *c, double secs)
+{
+	char buf[4096];
+	size_t len = 0;
+	struct timespec t0;
+	json_t *j;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = { .fd = c->out, .events = POLLIN };
+		ssize_t n;
+		double left;
+
+		int r;
+
+		left = secs - seconds_since(&t0);
+		/* a stop (Ctrl-C, the run's end by PDEATHSIG) does not wait out a peer */
+		if (left <= 0 || lab_stop_pending())
+			break;
+		r = poll(&p, 1, left > 0.1 ? 100 : (int)(left * 1000) + 1);
+		if (r < 0)
+			break;
+		if (r == 0)
+			continue;
+		n = read(c->out, buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof(buf) - 1)
+			break;
+	}
+	buf[len] = '\0';
+	close(c->out);
+	kill(c->pid, SIGKILL); /* a no-op when it has finished, as it should have */
+	waitpid(c->pid, NULL, 0);
+	j = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
+	/* a peer's report speaks the peer protocol (prober/PROTOCOL.md), not the record's schema */
+	return j ? j : json_pack("{s:s}", "outcome", "no-report");
+}
+
+/* Until both peers have reported or `secs` have passed. */
+void wait_peers(const struct child kid[2], double secs)
+{
+	struct timespec t0;
+	bool done[2] = { kid[0].pid <= 0, kid[1].pid <= 0 };
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!done[0] || !done[1]) {
+		struct pollfd p[2];
+		int n = 0, which[2];
+		double left;
+
+		for (int i = 0; i < 2; i++)
+			if (!done[i]) {
+				p[n] = (struct pollfd){ .fd = kid[i].out, .events = POLLIN };
+				which[n++] = i;
+			}
+		left = secs - seconds_since(&t0);
+		if (left <= 0 || poll(p, (nfds_t)n, (int)(left * 1000) + 1) < 0)
+			return;
+		for (int k = 0; k < n; k++)
+			if (p[k].revents)
+				done[which[k]] = true;
+	}
+}

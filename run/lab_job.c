@@ -1,0 +1,217 @@
+/* One lab of natlab run: up, the rendezvous server, its attempts, down. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../cli/subcommands.h"
+#include "../natsim/conntrack.h"
+#include "../netns/lab.h"
+#include "attempt.h"
+#include "capture.h"
+#include "child.h"
+#include "lab_job.h"
+#include "nats.h"
+#include "output.h"
+#include "record.h"
+
+#define OFF_SCHEDULE_RETRIES 8
+
+/* Waits for a core, or for a stop: a run whose parent has gone (PDEATHSIG) or was
+ * told to stop must not wait on a pipe that the other workers keep open forever. */
+void core_take(const struct run_ctx *c)
+{
+	char b;
+
+	for (;;) {
+		struct pollfd p = { .fd = c->cores[0], .events = POLLIN };
+
+		if (lab_stop_pending())
+			return;
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t n = read(c->cores[0], &b, 1); /* another may have been first */
+
+		if (n >= 0 || (errno != EAGAIN && errno != EINTR))
+			return;
+	}
+}
+
+void core_give(const struct run_ctx *c)
+{
+	while (write(c->cores[1], "c", 1) < 0 && errno == EINTR)
+		;
+}
+
+/* Building and tearing down a lab is kernel work that nothing preempts (these
+ * kernels run without preemption) in stretches of milliseconds: perf sched showed
+ * wires woken during a namespace's creation (unshare) or a veth's (an expedited
+ * RCU grace period) wait that long for their core. So builds go one at a time and
+ * only while no attempt is in its timing window: a window holds DIR/.build.lock
+ * shared, a build holds it exclusive. flock(2) lets new shared holders in while an
+ * exclusive one waits: windows go first, and a build waits for a gap (with every
+ * core held by a waiting build, no window starts, so the gap comes). */
+static int build_lock_open(const struct run_ctx *c)
+{
+	return open(c->build_lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+void build_begin(int fd)
+{
+	if (fd >= 0)
+		while (flock(fd, LOCK_EX) && errno == EINTR)
+			;
+}
+
+void build_end(int fd)
+{
+	if (fd >= 0)
+		flock(fd, LOCK_UN);
+}
+
+void window_begin(int fd)
+{
+	if (fd >= 0)
+		while (flock(fd, LOCK_SH) && errno == EINTR)
+			;
+}
+
+static bool lab_broken(const char *id)
+{
+	struct diag d;
+	json_t *st = lab_state_read(id, &d);
+	bool broken = st && !strcmp(lab_health(st), "broken");
+
+	json_decref(st);
+	return broken;
+}
+
+/* One lab: up, the rendezvous server, every attempt of its [run], down. Signals
+ * are blocked; one pending stops it between attempts. Holds a core throughout
+ * except while it waits. */
+int run_lab(const struct scenario *s, const struct run_ctx *c)
+{
+	char id[LAB_ID_MAX] = "", server_ep[64], buf[INET_ADDRSTRLEN], events[PATH_MAX] = "";
+	char stats[PATH_MAX] = "";
+	int building;
+	struct ct_watch *watch[LAB_MAX_NODES];
+	struct lab_opts o = { .owner = getpid() };
+	struct child server = { .pid = -1, .out = -1 };
+	json_t *st;
+	struct failed failed = { 0 };
+	struct diag d;
+	int rc = 0, count = 0, wire = -1;
+
+	building = build_lock_open(c);
+	core_take(c);
+	build_begin(building);
+	if (lab_up(s, &o, id, &d)) {
+		build_end(building);
+		if (building >= 0)
+			close(building);
+		core_give(c);
+		return fail(1, "%s", d.msg);
+	}
+	watch_nats(s, id, watch);
+	build_end(building);
+	st = lab_state_read(id, &d);
+	if (st && json_string_value(json_object_get(json_object_get(st, "wire"), "events")))
+		snprintf(events, sizeof(events), "%s",
+			 json_string_value(json_object_get(json_object_get(st, "wire"), "events")));
+	if (st && json_string_value(json_object_get(json_object_get(st, "wire"), "stats")))
+		snprintf(stats, sizeof(stats), "%s",
+			 json_string_value(json_object_get(json_object_get(st, "wire"), "stats")));
+	/* the wire by a pidfd: asked to record before each attempt's events are read,
+	 * and never a process that took its PID after it */
+	if (st && !strcmp(lab_health(st), "up")) {
+		pid_t pid = (pid_t)json_integer_value(json_object_get(json_object_get(st, "wire"), "pid"));
+
+		wire = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	}
+	json_decref(st);
+	snprintf(server_ep, sizeof(server_ep), "%s:3478", addr_of(&s->nodes[s->run.server], buf, sizeof(buf)));
+	{
+		char *sargv[] = { (char *)c->probe, "server", server_ep, NULL };
+		char ready[16] = "";
+		struct pollfd p;
+
+		if (spawn_in(id, s->nodes[s->run.server].name, sargv, NULL, &server)) {
+			rc = fail(1, "%s: cannot start the rendezvous server", s->path);
+			goto down;
+		}
+		p.fd = server.out;
+		p.events = POLLIN;
+		if (poll(&p, 1, 3000) != 1 || read(server.out, ready, sizeof(ready) - 1) <= 0 ||
+		    strncmp(ready, "ready", 5)) {
+			rc = fail(1, "%s: the rendezvous server did not start", s->path);
+			goto down;
+		}
+	}
+	for (int k = 0; k < s->run.n_strategies && !rc; k++)
+		for (int j = 0; j < s->run.n_skews && !rc; j++)
+			for (unsigned r = 0; r < s->run.repeat && !rc; r++)
+				for (unsigned tries = 0;; tries++) {
+					struct attempt_record rec;
+					bool again;
+
+					attempt(s, id, c, building, watch, server_ep, s->run.strategies[k],
+						s->run.skews_ms[j], count, events[0] ? events : NULL, stats, wire,
+						&rec);
+					/* a lab whose wire died measured nothing: said so, and no more */
+					if (lab_broken(id)) {
+						snprintf(rec.outcome, sizeof(rec.outcome), "lab-broken");
+						rec.agrees = rec.on_schedule = RECORD_NULL;
+						keep_record(c, &rec, &failed);
+						record_release(&rec);
+						rc = fail(1, "lab %s broke during its attempt %d (its wire is gone); "
+							     "its other attempts are not run", id, count);
+						break;
+					}
+					/* an attempt whose timing the lab did not hold measured another
+					 * cell: the record stays, flagged, and the attempt runs again */
+					again = rec.on_schedule == RECORD_FALSE && tries < OFF_SCHEDULE_RETRIES;
+					/* an attempt cut short by Ctrl-C is no measurement */
+					if (lab_stop_pending()) {
+						record_release(&rec);
+						rc = 130;
+						break;
+					}
+					count++;
+					rc = keep_record(c, &rec, &failed);
+					record_release(&rec);
+					/* 'a': an attempt of the plan done; 'r': one to run again */
+					if (!rc && write(c->progress, again ? "r" : "a", 1) < 0) {
+						/* a full pipe only slows the bar */
+					}
+					if (!again || rc)
+						break;
+				}
+	keep_capture(id, c, &failed);
+	if (stats[0])
+		keep_wire_figures(c, id, stats);
+down:
+	/* the server and any peer left are the lab's processes: down ends them */
+	for (int i = 0; i < s->n; i++)
+		ct_watch_close(watch[i]);
+	build_begin(building);
+	if (lab_down_sync(id, &d))
+		rc = fail(1, "%s", d.msg);
+	build_end(building);
+	if (building >= 0)
+		close(building);
+	if (server.pid > 0) {
+		close(server.out);
+		waitpid(server.pid, NULL, 0);
+	}
+	if (wire >= 0)
+		close(wire);
+	core_give(c);
+	free(failed.a);
+	return rc;
+}

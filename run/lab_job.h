@@ -1,0 +1,34 @@
+/* One lab of a run: up, the rendezvous server, its attempts, down; and what
+ * the labs of one run share (the core tokens, the build lock). */
+#ifndef NATLAB_RUN_LAB_JOB_H
+#define NATLAB_RUN_LAB_JOB_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../netns/scenario.h"
+
+/* What the labs of one run share. */
+struct run_ctx {
+	const char *probe;
+	const char *outdir;
+	int records;   /* DIR/attempts.jsonl, O_APPEND: one write(2) per record */
+	int wires;     /* DIR/wire.jsonl: each lab's wire figures, a line per lab */
+	int progress;  /* a byte per attempt done, to the parent */
+	int cores[2];  /* a pipe holding a byte per core: taken while busy */
+	char build_lock[PATH_MAX + 16]; /* see build_begin */
+	bool whole_pcap; /* one lab only: keep its whole capture as DIR/wire.pcap */
+};
+
+
+void core_take(const struct run_ctx *c);
+void core_give(const struct run_ctx *c);
+/* DIR/.build.lock, held by a build exclusive, by an attempt's window shared */
+void build_begin(int fd);
+void build_end(int fd);
+void window_begin(int fd);
+
+int run_lab(const struct scenario *s, const struct run_ctx *c);
+
+#endif

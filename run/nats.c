@@ -1,0 +1,155 @@
+/* The lab's NATs as an attempt sees them: their watches, their entries forgotten
+ * between attempts, the endpoint the internet saw a side's punch come from. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/diag.h"
+#include "../netns/lab.h"
+#include "../netns/netns.h"
+#include "nats.h"
+#include "record.h"
+
+const char *addr_of(const struct lab_node *n, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.*s", (int)strcspn(n->addr[0], "/"), n->addr[0]);
+	return buf;
+}
+
+/* The first NAT above a host, -1 for a host in the internet. */
+int nat_above(const struct scenario *s, int host)
+{
+	return s->nodes[host].parent ? s->nodes[host].parent : -1;
+}
+
+/* Outermost node on the way from `node` to the internet. */
+int outermost(const struct scenario *s, int node)
+{
+	while (s->nodes[node].parent)
+		node = s->nodes[node].parent;
+	return node;
+}
+
+struct ct_find {
+	struct in_addr int_addr, remote;
+	uint16_t int_port;
+	uint8_t proto;
+	struct ct_mapping found;
+	int hit;
+};
+
+static int find_mapping(const struct ct_entry *e, void *arg)
+{
+	struct ct_find *f = arg;
+	struct ct_mapping m;
+
+	/* the last match: an entry made again within the attempt supersedes the first */
+	if (e->proto != f->proto || !ct_entry_mapping(e, &m))
+		return 0;
+	if (m.int_addr.s_addr == f->int_addr.s_addr && m.int_port == f->int_port &&
+	    (!f->remote.s_addr || m.remote_addr.s_addr == f->remote.s_addr)) {
+		f->found = m;
+		f->hit = 1;
+	}
+	return 0;
+}
+
+/* The endpoint the internet saw side `host`'s punch come from: follow its mapping
+ * through every NAT above it. "" when a NAT holds none. Each NAT's external
+ * port goes to ext (n_ext of them). */
+void wire_endpoint(const struct scenario *s, const char *id, struct ct_watch *const *watch, int host,
+			  uint16_t port, const char *peer_ep, uint8_t proto, char *out, size_t len,
+			  int *ext, int *n_ext)
+{
+	struct sockaddr_in peer;
+	struct in_addr addr;
+	char buf[INET_ADDRSTRLEN];
+	int node = host;
+
+	memset(&peer, 0, sizeof(peer));
+	if (peer_ep) {
+		char ip[INET_ADDRSTRLEN];
+
+		snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(peer_ep, ":"), peer_ep);
+		inet_pton(AF_INET, ip, &peer.sin_addr);
+	}
+	inet_pton(AF_INET, addr_of(&s->nodes[host], buf, sizeof(buf)), &addr);
+	out[0] = '\0';
+	while (s->nodes[node].parent) {
+		int nat = s->nodes[node].parent;
+		struct ct_find f = { .int_addr = addr, .remote = peer.sin_addr, .int_port = port,
+				     .proto = proto };
+
+		if (watch[nat]) {
+			ct_watch_each(watch[nat], find_mapping, &f);
+		} else {
+			/* no watch on this NAT (its socket could not be had): the dump,
+			 * which walks the whole table (see natsim/conntrack.h) */
+			char ns[128];
+			struct diag d;
+			int fd;
+
+			lab_netns_name(ns, sizeof(ns), id, s->nodes[nat].name);
+			fd = netns_open(ns);
+			if (fd < 0)
+				return;
+			ct_dump(fd, find_mapping, &f, &d);
+			close(fd);
+		}
+		if (!f.hit)
+			return;
+		addr = f.found.ext_addr;
+		port = f.found.ext_port;
+		if (*n_ext < RECORD_MAX_NATS)
+			ext[(*n_ext)++] = port;
+		node = nat;
+	}
+	snprintf(out, len, "%s:%u", inet_ntop(AF_INET, &addr, buf, sizeof(buf)), port);
+}
+
+double link_delay(const struct scenario *s, int host)
+{
+	return s->nodes[outermost(s, host)].delay_ms;
+}
+
+/* Every attempt meets NATs with no entries: each forgets what the last attempt
+ * made, entry by entry (a flush would walk the machine-wide table); where its
+ * watch missed some, the whole flush after all. */
+void flush_nats(const struct scenario *s, const char *id, struct ct_watch *const *watch)
+{
+	for (int i = 1; i < s->n; i++) {
+		char ns[128];
+		struct diag d;
+		int fd;
+
+		if (s->nodes[i].kind != NODE_NAT || (watch[i] && !ct_watch_forget(watch[i], &d)))
+			continue;
+		lab_netns_name(ns, sizeof(ns), id, s->nodes[i].name);
+		fd = netns_open(ns);
+		if (fd >= 0) {
+			ct_flush(fd, &d);
+			close(fd);
+		}
+	}
+}
+
+/* A watch on each NAT's conntrack, from before its first packet. */
+void watch_nats(const struct scenario *s, const char *id, struct ct_watch **watch)
+{
+	for (int i = 0; i < s->n; i++) {
+		char ns[128];
+		struct diag d;
+		int fd;
+
+		watch[i] = NULL;
+		if (s->nodes[i].kind != NODE_NAT)
+			continue;
+		lab_netns_name(ns, sizeof(ns), id, s->nodes[i].name);
+		fd = netns_open(ns);
+		if (fd >= 0) {
+			watch[i] = ct_watch_open(fd, &d);
+			close(fd);
+		}
+	}
+}

@@ -1,0 +1,168 @@
+/* The run's directory: records appended whole, the wires' figures, meta.json. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "../cli/subcommands.h"
+#include "../common/outfile.h"
+#include "output.h"
+#include "precision.h"
+
+int mkdirs(const char *path)
+{
+	char tmp[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(tmp, 0755);
+			*p = '/';
+		}
+	return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+/* Appends a record to DIR/attempts.jsonl in one write(2), so that labs side by
+ * side never interleave lines, and whole or not at all: under a lock that the
+ * other labs' processes respect (fcntl's are per process), a write cut short (a
+ * full disk) is undone, and the error is the one the disk gave. A failed
+ * attempt's span also goes to `failed`. */
+static int append_whole(int fd, const char *line, size_t len)
+{
+	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct stat st;
+	size_t done = 0;
+	int err = 0;
+
+	while (fcntl(fd, F_SETLKW, &lk) && errno == EINTR)
+		;
+	if (fstat(fd, &st))
+		err = errno;
+	while (!err && done < len) {
+		ssize_t n = write(fd, line + done, len - done);
+
+		if (n > 0)
+			done += (size_t)n;
+		else if (n < 0 && errno != EINTR)
+			err = errno;
+		else if (n == 0)
+			err = ENOSPC;
+	}
+	if (err && done && ftruncate(fd, st.st_size))
+		err = errno;
+	lk.l_type = F_UNLCK;
+	fcntl(fd, F_SETLK, &lk);
+	errno = err;
+	return err ? -1 : 0;
+}
+
+int keep_record(const struct run_ctx *c, const struct attempt_record *rec, struct failed *failed)
+{
+	size_t len;
+	char *line = record_line(rec, &len);
+	int rc = 0;
+
+	if (line) {
+		if (append_whole(c->records, line, len))
+			rc = fail(RUN_OUTPUT_FAILED, "%s/attempts.jsonl: %s", c->outdir, strerror(errno));
+		free(line);
+	}
+	if (strcmp(rec->outcome, "connected") && strcmp(rec->outcome, "relayed")) {
+		if (failed->n == failed->cap) {
+			int cap = failed->cap ? 2 * failed->cap : 16;
+			void *more = realloc(failed->a, sizeof(*failed->a) * (size_t)cap);
+
+			if (!more)
+				return rc; /* its capture only is lost */
+			failed->a = more;
+			failed->cap = cap;
+		}
+		failed->a[failed->n].attempt = rec->attempt;
+		failed->a[failed->n].from = rec->wire_window[0];
+		failed->a[failed->n++].until = rec->wire_window[1];
+	}
+	return rc;
+}
+
+/* The wire's own figures (how late it released frames) as DIR/wire.jsonl's line
+ * for this lab. The wire rewrites them 10 ms after its last frame at most: wait
+ * that long so the last attempt is in. */
+void keep_wire_figures(const struct run_ctx *c, const char *id, const char *stats)
+{
+	json_error_t e;
+	json_t *j;
+	char *line;
+
+	core_give(c);
+	usleep(15000);
+	core_take(c);
+	/* the wire rewrites it in place: a read that met half a write reads again */
+	for (int tries = 0; tries < 3; tries++) {
+		j = json_load_file(stats, 0, &e);
+		if (json_is_object(j))
+			break;
+		json_decref(j);
+		j = NULL;
+		usleep(1000);
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return; /* a wire that never forwarded a frame writes nothing */
+	}
+	if (json_string_value(json_object_get(j, "output_error")))
+		fprintf(stderr, "natlab: warning: lab %s: the wire's capture and events stopped: %s; "
+				"its later attempts lack wire figures and pcaps\n",
+			id, json_string_value(json_object_get(j, "output_error")));
+	json_object_set_new(j, "lab", json_string(id));
+	line = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (line) {
+		size_t len = strlen(line);
+
+		line[len] = '\n';
+		if (write(c->wires, line, len + 1) != (ssize_t)(len + 1))
+			fail(1, "%s/wire.jsonl: %s", c->outdir, strerror(errno));
+		free(line);
+	}
+}
+
+/* DIR/meta.json: what this run did and how precisely it kept time; the
+ * precision's warnings go to stderr too. run_all.sh adds its own fields to it. */
+int write_meta(const char *outdir, long jobs, unsigned done, unsigned again, int64_t late_p50,
+		      int64_t late_p99)
+{
+	char path[PATH_MAX + 16], tmp[PATH_MAX + 32], kernel[2 * 65 + 2];
+	struct diag d;
+	json_t *p = precision_of_run(outdir, (double)late_p50 / 1000, (double)late_p99 / 1000, &d), *meta;
+	struct utsname u;
+	FILE *f;
+
+	if (!p)
+		return fail(1, "%s", d.msg);
+	precision_print_warnings(stderr, p, "natlab: warning: ");
+	uname(&u);
+	snprintf(kernel, sizeof(kernel), "%s %s", u.sysname, u.release);
+	meta = json_pack("{s:{s:I,s:I,s:I,s:s},s:o}", "run", "jobs", (json_int_t)jobs, "attempts",
+			 (json_int_t)done, "run_again", (json_int_t)again, "kernel", kernel, "precision", p);
+	if (!meta)
+		return fail(1, "out of memory");
+	snprintf(path, sizeof(path), "%s/meta.json", outdir);
+	snprintf(tmp, sizeof(tmp), "%s/.meta.json.tmp", outdir);
+	f = outfile_fopen(tmp, 0644);
+	if (!f || json_dumpf(meta, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) || fputc('\n', f) == EOF ||
+	    fclose(f) || rename(tmp, path)) {
+		int e = errno;
+
+		json_decref(meta);
+		unlink(tmp);
+		return fail(1, "cannot write %s: %s", path, strerror(e));
+	}
+	json_decref(meta);
+	return 0;
+}

@@ -1,0 +1,274 @@
+/* The pool of natlab run: its labs as worker processes, as many side by side as
+ * the cores (fewer when the timer wake-ups are late), their progress, meta.json. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../cli/subcommands.h"
+#include "../common/outfile.h"
+#include "../common/timing.h"
+#include "../netns/lab.h"
+#include "child.h"
+#include "jobs.h"
+#include "lab_job.h"
+#include "output.h"
+#include "precision.h"
+#include "run.h"
+
+/* Labs in flight per core: an attempt mostly waits on its peers' timers. */
+#define LABS_PER_CORE 8
+
+static void count_progress(const char *b, ssize_t n, unsigned *done, unsigned *again)
+{
+	for (ssize_t i = 0; i < n; i++) {
+		if (b[i] == 'r')
+			(*again)++;
+		else
+			(*done)++;
+	}
+}
+
+/* A bar with done/total and an ETA on a terminal; a plain line per tenth if not. */
+static void show_progress(unsigned done, unsigned total, int labs, const struct timespec *t0,
+			  bool tty, unsigned *last_tenth, bool final)
+{
+	double el = seconds_since(t0), eta = done ? el / done * (total - done) : 0;
+	int width = 30, fill = total ? (int)((double)done / total * width) : width;
+
+	if (tty) {
+		fprintf(stderr, "\r[%.*s%.*s] %u/%u attempts, %d labs, %02d:%02d elapsed, ETA %02d:%02d ",
+			fill, "##############################", width - fill,
+			"..............................", done, total, labs, (int)el / 60, (int)el % 60,
+			(int)eta / 60, (int)eta % 60);
+		if (final)
+			fputc('\n', stderr);
+	} else if (total && (done * 10 / total > *last_tenth || (final && *last_tenth < 10))) {
+		*last_tenth = done * 10 / total;
+		fprintf(stderr, "natlab: %u/%u attempts, %.0f s elapsed, ETA %.0f s\n", done, total, el, eta);
+	}
+}
+
+int run_files(const char *const *names, int n_files, const char *out, long jarg)
+{
+	char outdir[PATH_MAX], path[PATH_MAX + 32], probe[PATH_MAX], exe[PATH_MAX];
+	struct scenario **files = calloc((size_t)n_files, sizeof(*files));
+	struct run_job *jobs = NULL;
+	struct run_ctx c = { .probe = probe, .outdir = outdir, .cores = { -1, -1 }, .wires = -1 };
+	int64_t late_p50, late_p99;
+	struct timespec t0;
+	sigset_t old;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int next = 0, n_jobs = 0, running = 0, rc = 0, progress[2] = { -1, -1 };
+	unsigned total = 0, done = 0, again = 0, last_tenth = 0;
+	pid_t kids[LABS_PER_CORE * 64] = { 0 }, parent;
+	bool tty = isatty(2), told = false, output_failed = false;
+	ssize_t n;
+
+	if (!files)
+		return fail(1, "out of memory");
+	if (cores < 1)
+		cores = 1;
+	/* how late this machine wakes a sleeper right now: it states the run's
+	 * precision, and a machine that cannot wake on time gets fewer labs at once */
+	/* 500 wake-ups: the host takes a core away for 1-4 ms once or twice a
+	 * second here, which spoils one or two of them, not the p99 */
+	timing_measure_late(500, 1000000, &late_p50, &late_p99);
+	if (late_p99 / 1000 > PRECISION_TIMER_P99_US) {
+		/* one bad moment is not a starved machine: the better of two looks */
+		int64_t p50, p99;
+
+		usleep(100000);
+		timing_measure_late(500, 1000000, &p50, &p99);
+		if (p99 < late_p99) {
+			late_p50 = p50;
+			late_p99 = p99;
+		}
+	}
+	if (jarg) {
+		cores = jarg;
+	} else if (late_p99 / 1000 > PRECISION_TIMER_P99_US && cores > 1) {
+		fprintf(stderr, "natlab: timer wake-ups are %lld us late at p99 (bound %d): %ld labs busy "
+				"at once instead of %ld\n", (long long)(late_p99 / 1000), PRECISION_TIMER_P99_US,
+			cores / 2, cores);
+		cores /= 2;
+	}
+	rc = jobs_plan(files, names, n_files, &jobs, &n_jobs, &total);
+	if (rc)
+		goto out;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	snprintf(probe, sizeof(probe), "%.*s/natlab-probe", (int)(strrchr(exe, '/') ? strrchr(exe, '/') - exe : 0), exe);
+	if (access(probe, X_OK)) {
+		rc = fail(1, "%s: %s (run make)", probe, strerror(errno));
+		goto out;
+	}
+	if (out) {
+		snprintf(outdir, sizeof(outdir), "%s", out);
+	} else {
+		char stamp[32];
+		time_t t = time(NULL);
+
+		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&t));
+		snprintf(outdir, sizeof(outdir), "results/%s-%s", stamp, files[0]->name);
+	}
+	snprintf(path, sizeof(path), "%s/attempts.jsonl", outdir);
+	if (mkdirs(outdir) ||
+	    (c.records = outfile_open(path, O_APPEND, 0644)) < 0) {
+		rc = fail(1, "cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/wire.jsonl", outdir);
+	if ((c.wires = outfile_open(path, O_APPEND, 0644)) < 0) {
+		rc = fail(1, "cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	snprintf(c.build_lock, sizeof(c.build_lock), "%s/.build.lock", outdir);
+	{
+		int fd = outfile_open(c.build_lock, 0, 0644);
+
+		if (fd < 0) {
+			rc = fail(1, "cannot write %s: %s", c.build_lock, strerror(errno));
+			goto out;
+		}
+		close(fd);
+	}
+	if (pipe2(c.cores, O_CLOEXEC | O_NONBLOCK) || pipe2(progress, O_CLOEXEC | O_NONBLOCK)) {
+		rc = fail(1, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	if (cores > 64)
+		cores = 64;
+	for (long i = 0; i < cores; i++)
+		core_give(&c);
+
+	c.progress = progress[1];
+	c.whole_pcap = n_jobs == 1;
+	/* Ctrl-C stops every lab between attempts: the records so far stay, the labs go */
+	lab_block_signals(&old);
+	parent = getpid();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fflush(stdout);
+	fflush(stderr);
+	while (next < n_jobs || running) {
+		struct pollfd p = { .fd = progress[0], .events = POLLIN };
+		char b[256];
+		int status;
+		pid_t pid = 0;
+
+		while (next < n_jobs && running < LABS_PER_CORE * cores && !lab_stop_pending()) {
+			pid = fork();
+			if (pid == 0) {
+				struct diag d;
+				struct scenario *s;
+				int r;
+
+				/* run killed outright: each lab stops after its attempt and goes
+				 * (SIGTERM stays blocked: it is taken between attempts) */
+				prctl(PR_SET_PDEATHSIG, SIGTERM);
+				if (getppid() != parent)
+					raise(SIGTERM);
+				/* with the run gone, writing it our progress must not kill us
+				 * before our lab is down */
+				signal(SIGPIPE, SIG_IGN);
+				s = job_scenario(files, &jobs[next], &d);
+
+				close(progress[0]);
+				if (!s)
+					_exit(fail(1, "%s", d.msg));
+				r = run_lab(s, &c);
+				fflush(stderr);
+				_exit(r);
+			}
+			if (pid < 0) {
+				rc = fail(1, "fork: %s", strerror(errno));
+				break;
+			}
+			for (int k = 0; k < LABS_PER_CORE * 64; k++)
+				if (!kids[k]) {
+					kids[k] = pid;
+					break;
+				}
+			next++;
+			running++;
+		}
+		if (pid < 0 && !running)
+			break;
+		if (poll(&p, 1, 250) > 0 && (n = read(progress[0], b, sizeof(b))) > 0)
+			count_progress(b, n, &done, &again);
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			for (int k = 0; k < LABS_PER_CORE * 64; k++)
+				if (kids[k] == pid)
+					kids[k] = 0;
+			running--;
+			if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+				int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+
+				if (!rc || code == 130)
+					rc = code;
+				output_failed |= code == RUN_OUTPUT_FAILED;
+			}
+		}
+		if (output_failed && !told) {
+			/* nothing more can be kept: the other labs stop after their attempt */
+			for (int k = 0; k < LABS_PER_CORE * 64; k++)
+				if (kids[k])
+					kill(kids[k], SIGTERM);
+			n_jobs = next;
+			told = true;
+		}
+		if (lab_stop_pending() && !told) {
+			/* a signal for this process alone: pass it to the labs, start no more */
+			for (int k = 0; k < LABS_PER_CORE * 64; k++)
+				if (kids[k])
+					kill(kids[k], SIGTERM);
+			n_jobs = next;
+			told = true;
+		}
+		show_progress(done, total, running, &t0, tty, &last_tenth, false);
+	}
+	while ((n = read(progress[0], path, sizeof(path))) > 0)
+		count_progress(path, n, &done, &again);
+	show_progress(done, total, 0, &t0, tty, &last_tenth, true);
+	if (output_failed) {
+		rc = fail(1, "stopped: %s takes no more records; the %u in attempts.jsonl are whole",
+			  outdir, done + again);
+	} else if (lab_stop_pending() || rc == 130) {
+		rc = fail(130, "interrupted; %u records in %s/attempts.jsonl", done + again, outdir);
+	} else if (!rc) {
+		fprintf(stderr, "natlab: %u attempts (and %u run again off schedule) in %s/attempts.jsonl\n",
+			done, again, outdir);
+	}
+	if (!lab_stop_pending() && rc != 130 && !output_failed && write_meta(outdir, cores, done, again, late_p50, late_p99))
+		rc = rc ? rc : 1;
+	printf("%s\n", outdir);
+	fflush(stdout);
+	/* the signal is handled: taken off the queue, it cannot kill us on unblocking */
+	lab_stop_take();
+	sigprocmask(SIG_SETMASK, &old, NULL);
+out:
+	if (c.wires >= 0)
+		close(c.wires);
+	if (c.build_lock[0])
+		unlink(c.build_lock);
+	for (int i = 0; i < 2; i++) {
+		if (c.cores[i] >= 0)
+			close(c.cores[i]);
+		if (progress[i] >= 0)
+			close(progress[i]);
+	}
+	if (c.records > 0)
+		close(c.records);
+	for (int i = 0; i < n_files; i++)
+		free(files[i]);
+	free(files);
+	free(jobs);
+	return rc;
+}

@@ -1,0 +1,82 @@
+/* An attempt's timing against the lab's: when its SYNs should have left, and
+ * whether they did. */
+#include <math.h>
+#include <stdbool.h>
+
+#include "../common/strategy.h"
+#include "../natsim/model.h"
+#include "nats.h"
+#include "schedule.h"
+
+/* The round trip through the relay that dcutr should measure: both sites' links
+ * and the server's, there and back, twice. */
+double relay_path_ms(const struct scenario *s)
+{
+	const struct run_spec *r = &s->run;
+
+	return 2 * (link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]) + 2 * link_delay(s, r->server));
+}
+
+/* The skew the NATs should emit their SYNs with, had the lab held its timing; NAN
+ * where nothing is scheduled. For peers started by the clock (so, so-listen,
+ * retry): the schedule less the hosts' clock offsets, which are meant. For dcutr,
+ * whose timing is its own: side 0 dials half its measured round trip after
+ * sending SYNC, side 1 when SYNC arrives, which is then, whatever the links'
+ * delays, as long as each leg of the relay takes as long as the others: 0. How
+ * far its round trip is from the links' is judged on its own (on_schedule). */
+static double expected_emit_ms(const struct scenario *s, const char *strategy, double skew_ms,
+			       json_t *side0)
+{
+	const struct run_spec *r = &s->run;
+	const struct strategy *st = strategy_by_name(strategy);
+
+	if (st && st->by_round_trips)
+		return json_number_value(json_object_get(side0, "relay_rtt_ms")) > 0 ? 0 : NAN;
+	/* SYNs started by the clock; a datagram's or the relay's times are not watched */
+	if (!st || !st->tcp || !st->by_clock)
+		return NAN;
+	/* a host whose clock runs ahead starts early in real time */
+	return skew_ms - (s->nodes[r->pair[1]].clock_offset_ms - s->nodes[r->pair[0]].clock_offset_ms);
+}
+
+/* Did the lab hold its own timing? The NATs' measured skew against the expected
+ * one and, for dcutr, the round trip it measured through the relay against the
+ * lab's delays on that path. Null where nothing tells. */
+enum record_bool on_schedule(const struct scenario *s, const struct attempt_record *rec,
+				    json_t *side0)
+{
+	const struct run_spec *r = &s->run;
+	double tol = MODEL_SCHEDULE_MS(link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]));
+	double want = expected_emit_ms(s, rec->strategy, rec->skew_ms, side0);
+
+	if (isnan(want) || isnan(rec->skew_emit_ms))
+		return RECORD_NULL;
+	if (strategy_by_name(rec->strategy)->by_round_trips &&
+	    fabs(json_number_value(json_object_get(side0, "relay_rtt_ms")) - relay_path_ms(s)) > tol)
+		return RECORD_FALSE;
+	return fabs(rec->skew_emit_ms - want) <= tol ? RECORD_TRUE : RECORD_FALSE;
+}
+
+/* How well this attempt kept time: the NATs' skew against the expected one, each
+ * peer's first send against its schedule, and whether both ran real-time. */
+void attempt_timing(const struct scenario *s, struct attempt_record *rec, json_t *side[2])
+{
+	double want = expected_emit_ms(s, rec->strategy, rec->skew_ms, side[0]);
+	bool rt = true, told = false;
+
+	for (int i = 0; i < 2; i++) {
+		double sched = json_number_value(json_object_get(side[i], "syn_sched"));
+		double sent = json_number_value(json_object_get(side[i], "syn_sent"));
+
+		rec->timing.send_late_us[i] = sched > 0 && sent > 0 ? round((sent - sched) * 1e7) / 10 : NAN;
+		/* a peer that never reported says nothing either way */
+		if (json_is_boolean(json_object_get(side[i], "realtime"))) {
+			rt &= json_is_true(json_object_get(side[i], "realtime"));
+			told = true;
+		}
+	}
+	rec->timing.emit_error_ms = !isnan(want) && !isnan(rec->skew_emit_ms)
+					    ? round(fabs(rec->skew_emit_ms - want) * 1000) / 1000
+					    : NAN;
+	rec->timing.realtime = !told ? RECORD_NULL : rt ? RECORD_TRUE : RECORD_FALSE;
+}
