@@ -18,9 +18,10 @@ LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/strategy.c comm
 	netns/scenario.c netns/netns.c netns/link.c netns/wire.c netns/wire_events.c netns/lab.c \
 	cli/record.c prober/protocol.c
 PROBE_SRC = prober/probe.c prober/server.c prober/peer.c prober/protocol.c common/strategy.c common/timing.c
-CLI_SRC = cli/natlab.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c cli/cells.c cli/check.c cli/precision.c
+CLI_SRC = cli/natlab.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c cli/check.c cli/precision.c \
+	report/report.c report/tables.c report/windows.c report/plots.c report/check.c report/cells.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
-HDRS = $(wildcard common/*.h natsim/*.h netns/*.h cli/*.h prober/*.h)
+HDRS = $(wildcard common/*.h natsim/*.h netns/*.h cli/*.h prober/*.h report/*.h)
 
 LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=build/%.o)
@@ -33,6 +34,15 @@ all: build/natlab build/natlab-probe
 build/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(NATLAB_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# report/plots.gp, built into natlab as plots_gp[] (od and sed: POSIX, no xxd), so
+# that a fresh clone and an installed natlab draw with the script of their build
+build/report/plots_gp.h: report/plots.gp
+	@mkdir -p $(dir $@)
+	{ echo 'static const char plots_gp[] = {'; od -An -v -tx1 report/plots.gp | \
+		sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '0 };'; } >$@.new && mv $@.new $@
+build/report/plots.o: build/report/plots_gp.h
+build/report/plots.o: NATLAB_CFLAGS += -Ibuild/report
 
 build/natlab: $(LIB_OBJ) $(CLI_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../cli/record.h"
+#include "../cli/subcommands.h"
 #include "cells.h"
-#include "record.h"
-#include "subcommands.h"
 
 int samples_add(struct samples *s, double v)
 {
