@@ -21,12 +21,13 @@ PROBE_SRC = prober/probe.c prober/server.c prober/server_clients.c prober/server
 	prober/peer.c prober/strategies/table.c prober/strategies/so.c prober/strategies/dcutr.c \
 	prober/strategies/lowttl.c prober/strategies/udp.c prober/strategies/relay.c \
 	prober/protocol.c common/strategy.c common/timing.c
-CLI_SRC = cli/natlab.c cli/plan.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c cli/cells.c cli/check.c
+CLI_SRC = cli/natlab.c cli/plan.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c cli/check.c \
+	report/report.c report/tables.c report/windows.c report/plots.c report/check.c report/cells.c
 # natlab run's machinery (run/record.c is in LIB_SRC)
 RUN_SRC = run/pool.c run/jobs.c run/lab_job.c run/attempt.c run/schedule.c run/nats.c run/child.c \
 	run/capture.c run/output.c run/precision.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
-HDRS = $(wildcard common/*.h natsim/*.h netns/*.h cli/*.h run/*.h prober/*.h prober/strategies/*.h plan/*.h)
+HDRS = $(wildcard common/*.h natsim/*.h netns/*.h cli/*.h run/*.h prober/*.h prober/strategies/*.h plan/*.h report/*.h)
 
 LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=build/%.o) $(RUN_SRC:%.c=build/%.o)
@@ -39,6 +40,15 @@ all: build/natlab build/natlab-probe
 build/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(NATLAB_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# report/plots.gp, built into natlab as plots_gp[] (od and sed: POSIX, no xxd), so
+# that a fresh clone and an installed natlab draw with the script of their build
+build/report/plots_gp.h: report/plots.gp
+	@mkdir -p $(dir $@)
+	{ echo 'static const char plots_gp[] = {'; od -An -v -tx1 report/plots.gp | \
+		sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '0 };'; } >$@.new && mv $@.new $@
+build/report/plots.o: build/report/plots_gp.h
+build/report/plots.o: NATLAB_CFLAGS += -Ibuild/report
 
 build/natlab: $(LIB_OBJ) $(CLI_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)

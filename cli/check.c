@@ -1,12 +1,8 @@
 /* natlab check: a run's verdicts against the expected ones, cell by cell. */
-#include <errno.h>
-#include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
-#include "../common/outfile.h"
-#include "cells.h"
+#include "../report/report.h"
 #include "subcommands.h"
 
 static const char usage[] =
@@ -17,111 +13,10 @@ static const char usage[] =
 	"  run's verdicts as the expected ones instead (cells next to a window edge the\n"
 	"  model predicts are written as \"edge\" and not compared).";
 
-static void cell_name(char *buf, size_t len, const struct cell *c)
-{
-	snprintf(buf, len, "%s %s RTT %g ms skew %g ms %s × %s", c->scenario, c->strategy, c->rtt_ms,
-		 c->skew_ms, c->a, c->b);
-}
-
-/* Cells on either side of a change in the model's prediction along a skew
- * series: the edge lies between them, and a millisecond decides there. */
-static bool at_edge(const struct cells *t, int k)
-{
-	for (int j = k - 1; j <= k + 1; j += 2)
-		if (j >= 0 && j < t->n && cell_same_series(&t->c[j], &t->c[k]) &&
-		    cell_predicted_success(&t->c[j]) != cell_predicted_success(&t->c[k]))
-			return true;
-	return false;
-}
-
-static int write_expected(const struct cells *t, const char *dir)
-{
-	for (int k = 0; k < t->n; k++) {
-		char path[PATH_MAX + 160];
-		FILE *f;
-
-		if (k > 0 && !strcmp(t->c[k - 1].scenario, t->c[k].scenario))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s.csv", dir, t->c[k].scenario);
-		f = outfile_fopen(path, 0644);
-		if (!f)
-			return fail(1, "%s: %s", path, strerror(errno));
-		fprintf(f, "# natlab check: the expected verdict of each cell of %s.ini\n"
-			   "# (edge: next to a window edge the model predicts, not compared)\n"
-			   "strategy,rtt_ms,skew_ms,profile_a,profile_b,verdict\n", t->c[k].scenario);
-		for (int j = k; j < t->n && !strcmp(t->c[j].scenario, t->c[k].scenario); j++)
-			fprintf(f, "%s,%g,%g,%s,%s,%s\n", t->c[j].strategy, t->c[j].rtt_ms, t->c[j].skew_ms,
-				t->c[j].a, t->c[j].b, at_edge(t, j) ? "edge" : cell_verdict(&t->c[j]));
-		if (fclose(f))
-			return fail(1, "%s: %s", path, strerror(errno));
-		fprintf(stderr, "natlab: wrote %s\n", path);
-	}
-	return 0;
-}
-
-/* Reads one scenario's expected verdicts and compares; counts what differs. */
-static int compare(const struct cells *t, int first, const char *dir, bool *matched, int *changed,
-		   int *edges)
-{
-	const char *scen = t->c[first].scenario;
-	char path[PATH_MAX + 160], *line = NULL;
-	size_t cap = 0;
-	int lineno = 0, rc = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s.csv", dir, scen);
-	f = fopen(path, "r");
-	if (!f)
-		return fail(1, "%s: %s (no expected verdicts for scenario %s; natlab check --write makes them)",
-			    path, strerror(errno), scen);
-	while (getline(&line, &cap, f) > 0) {
-		char st[16], a[64], b[64], verdict[16], name[320];
-		double rtt, skew;
-		int k;
-
-		lineno++;
-		line[strcspn(line, "\r\n")] = '\0';
-		if (!*line || *line == '#' || !strncmp(line, "strategy,", 9))
-			continue;
-		if (sscanf(line, "%15[^,],%lf,%lf,%63[^,],%63[^,],%15s", st, &rtt, &skew, a, b, verdict) != 6) {
-			rc = fail(EXIT_BAD_INPUT, "%s:%d: expected STRATEGY,RTT_MS,SKEW_MS,PROFILE_A,PROFILE_B,VERDICT",
-				  path, lineno);
-			break;
-		}
-		for (k = first; k < t->n && !strcmp(t->c[k].scenario, scen); k++)
-			if (!strcmp(t->c[k].strategy, st) && t->c[k].rtt_ms == rtt &&
-			    t->c[k].skew_ms == skew && !strcmp(t->c[k].a, a) && !strcmp(t->c[k].b, b))
-				break;
-		if (k == t->n || strcmp(t->c[k].scenario, scen)) {
-			printf("  %s %s RTT %g ms skew %g ms %s × %s: expected %s, not in the run\n", scen, st,
-			       rtt, skew, a, b, verdict);
-			(*changed)++;
-			continue;
-		}
-		matched[k] = true;
-		if (!strcmp(verdict, "edge")) {
-			(*edges)++;
-			continue;
-		}
-		if (strcmp(verdict, cell_verdict(&t->c[k]))) {
-			cell_name(name, sizeof(name), &t->c[k]);
-			printf("  %s: expected %s, got %s (%d of %d got through)\n", name, verdict,
-			       cell_verdict(&t->c[k]), t->c[k].connected + t->c[k].relayed, t->c[k].n);
-			(*changed)++;
-		}
-	}
-	free(line);
-	fclose(f);
-	return rc;
-}
-
 int check_main(int argc, char *argv[])
 {
 	const char *run = NULL, *dir = "scenarios/expected";
-	char path[PATH_MAX + 32];
-	struct cells t;
-	bool write = false, *matched;
-	int rc, changed = 0, edges = 0;
+	bool write = false;
 
 	if (want_help(argc, argv, usage))
 		return 0;
@@ -137,40 +32,5 @@ int check_main(int argc, char *argv[])
 	}
 	if (!run)
 		return usage_error(usage);
-	snprintf(path, sizeof(path), "%s/attempts.jsonl", run);
-	rc = cells_load(&t, path);
-	if (rc)
-		return rc;
-	if (write) {
-		rc = write_expected(&t, dir);
-		cells_free(&t);
-		return rc;
-	}
-	matched = calloc((size_t)t.n + 1, sizeof(*matched));
-	if (!matched) {
-		cells_free(&t);
-		return fail(1, "out of memory");
-	}
-	for (int k = 0; k < t.n && !rc; k++)
-		if (k == 0 || strcmp(t.c[k - 1].scenario, t.c[k].scenario))
-			rc = compare(&t, k, dir, matched, &changed, &edges);
-	for (int k = 0; k < t.n && !rc; k++)
-		if (!matched[k]) {
-			char name[320];
-
-			cell_name(name, sizeof(name), &t.c[k]);
-			printf("  %s: %s, no expected verdict\n", name, cell_verdict(&t.c[k]));
-			changed++;
-		}
-	if (!rc && changed) {
-		fprintf(stderr, "natlab: %d of %d cells differ from %s (listed above)\n", changed, t.n, dir);
-		rc = 1;
-	} else if (!rc) {
-		fprintf(stderr, "natlab: all %d cells as expected in %s (%d at a window edge, not compared)\n",
-			t.n, dir, edges);
-	}
-	fflush(stdout);
-	free(matched);
-	cells_free(&t);
-	return rc;
+	return check_run(run, dir, write);
 }

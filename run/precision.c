@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cli/cells.h"
+#include "../report/cells.h"
 #include "precision.h"
 #include "record.h"
 

@@ -1,271 +1,165 @@
-set terminal svg size 1120,480 dynamic font 'sans,11' background '#ffffff'
-set output 'heatmap-dcutr.svg'
-set multiplot layout 1,2 title "strategy dcutr: success % by NAT pair (matrix, skew 0)"
-set cbrange [0:100]
-set palette defined (0 '#c0392b', 50 '#f1c40f', 100 '#27ae60')
-set xtics rotate by 45 right
-unset key
-set size ratio -1
-set xtics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set ytics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set xrange [-0.5:8.5]
-set yrange [8.5:-0.5]
-set title 'RTT 20 ms'
-plot 'heatmap-dcutr.dat' index 0 using 1:2:3 with image, '' index 0 using 1:2:(sprintf('%d', $3)) with labels
-set xtics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set ytics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set xrange [-0.5:8.5]
-set yrange [8.5:-0.5]
-set title 'RTT 100 ms'
-plot 'heatmap-dcutr.dat' index 1 using 1:2:3 with image, '' index 1 using 1:2:(sprintf('%d', $3)) with labels
-unset multiplot
-unset xtics
-unset ytics
-set xtics
-set ytics
-set size noratio
-set autoscale
-unset title
-set terminal svg size 1120,480 dynamic font 'sans,11' background '#ffffff'
-set output 'heatmap-relay.svg'
-set multiplot layout 1,2 title "strategy relay: success % by NAT pair (matrix, skew 0)"
-set cbrange [0:100]
-set palette defined (0 '#c0392b', 50 '#f1c40f', 100 '#27ae60')
-set xtics rotate by 45 right
-unset key
-set size ratio -1
-set xtics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set ytics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set xrange [-0.5:8.5]
-set yrange [8.5:-0.5]
-set title 'RTT 20 ms'
-plot 'heatmap-relay.dat' index 0 using 1:2:3 with image, '' index 0 using 1:2:(sprintf('%d', $3)) with labels
-set xtics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set ytics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set xrange [-0.5:8.5]
-set yrange [8.5:-0.5]
-set title 'RTT 100 ms'
-plot 'heatmap-relay.dat' index 1 using 1:2:3 with image, '' index 1 using 1:2:(sprintf('%d', $3)) with labels
-unset multiplot
-unset xtics
-unset ytics
-set xtics
-set ytics
-set size noratio
-set autoscale
-unset title
-set terminal svg size 1120,480 dynamic font 'sans,11' background '#ffffff'
-set output 'heatmap-retry.svg'
-set multiplot layout 1,2 title "strategy retry: success % by NAT pair (matrix, skew 0)"
-set cbrange [0:100]
-set palette defined (0 '#c0392b', 50 '#f1c40f', 100 '#27ae60')
-set xtics rotate by 45 right
-unset key
-set size ratio -1
-set xtics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set ytics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set xrange [-0.5:8.5]
-set yrange [8.5:-0.5]
-set title 'RTT 20 ms'
-plot 'heatmap-retry.dat' index 0 using 1:2:3 with image, '' index 0 using 1:2:(sprintf('%d', $3)) with labels
-set xtics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set ytics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set xrange [-0.5:8.5]
-set yrange [8.5:-0.5]
-set title 'RTT 100 ms'
-plot 'heatmap-retry.dat' index 1 using 1:2:3 with image, '' index 1 using 1:2:(sprintf('%d', $3)) with labels
-unset multiplot
-unset xtics
-unset ytics
-set xtics
-set ytics
-set size noratio
-set autoscale
-unset title
-set terminal svg size 1120,480 dynamic font 'sans,11' background '#ffffff'
-set output 'heatmap-so.svg'
-set multiplot layout 1,2 title "strategy so: success % by NAT pair (matrix, skew 0)"
-set cbrange [0:100]
-set palette defined (0 '#c0392b', 50 '#f1c40f', 100 '#27ae60')
-set xtics rotate by 45 right
-unset key
-set size ratio -1
-set xtics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set ytics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set xrange [-0.5:8.5]
-set yrange [8.5:-0.5]
-set title 'RTT 20 ms'
-plot 'heatmap-so.dat' index 0 using 1:2:3 with image, '' index 0 using 1:2:(sprintf('%d', $3)) with labels
-set xtics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set ytics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set xrange [-0.5:8.5]
-set yrange [8.5:-0.5]
-set title 'RTT 100 ms'
-plot 'heatmap-so.dat' index 1 using 1:2:3 with image, '' index 1 using 1:2:(sprintf('%d', $3)) with labels
-unset multiplot
-unset xtics
-unset ytics
-set xtics
-set ytics
-set size noratio
-set autoscale
-unset title
-set terminal svg size 1120,480 dynamic font 'sans,11' background '#ffffff'
-set output 'heatmap-so-listen.svg'
-set multiplot layout 1,2 title "strategy so-listen: success % by NAT pair (matrix, skew 0)"
-set cbrange [0:100]
-set palette defined (0 '#c0392b', 50 '#f1c40f', 100 '#27ae60')
-set xtics rotate by 45 right
-unset key
-set size ratio -1
-set xtics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set ytics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set xrange [-0.5:8.5]
-set yrange [8.5:-0.5]
-set title 'RTT 20 ms'
-plot 'heatmap-so-listen.dat' index 0 using 1:2:3 with image, '' index 0 using 1:2:(sprintf('%d', $3)) with labels
-set xtics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set ytics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set xrange [-0.5:8.5]
-set yrange [8.5:-0.5]
-set title 'RTT 100 ms'
-plot 'heatmap-so-listen.dat' index 1 using 1:2:3 with image, '' index 1 using 1:2:(sprintf('%d', $3)) with labels
-unset multiplot
-unset xtics
-unset ytics
-set xtics
-set ytics
-set size noratio
-set autoscale
-unset title
-set terminal svg size 1120,480 dynamic font 'sans,11' background '#ffffff'
-set output 'heatmap-udp.svg'
-set multiplot layout 1,2 title "strategy udp: success % by NAT pair (matrix, skew 0)"
-set cbrange [0:100]
-set palette defined (0 '#c0392b', 50 '#f1c40f', 100 '#27ae60')
-set xtics rotate by 45 right
-unset key
-set size ratio -1
-set xtics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set ytics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set xrange [-0.5:8.5]
-set yrange [8.5:-0.5]
-set title 'RTT 20 ms'
-plot 'heatmap-udp.dat' index 0 using 1:2:3 with image, '' index 0 using 1:2:(sprintf('%d', $3)) with labels
-set xtics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set ytics ('cgnat' 0, 'full-cone' 1, 'linux-default' 2, 'port-restricted-cone' 3, 'restricted-cone' 4, 'rfc5382' 5, 'rst-on-syn' 6, 'symmetric' 7, 'symmetric-sequential' 8)
-set xrange [-0.5:8.5]
-set yrange [8.5:-0.5]
-set title 'RTT 100 ms'
-plot 'heatmap-udp.dat' index 1 using 1:2:3 with image, '' index 1 using 1:2:(sprintf('%d', $3)) with labels
-unset multiplot
-unset xtics
-unset ytics
-set xtics
-set ytics
-set size noratio
-set autoscale
-unset title
-set terminal svg size 1100,900 dynamic font 'sans,11' background '#ffffff'
-set output 'window-rtt20.svg'
-set multiplot layout 2,2 title 'against skew (b starts later by skew), RTT 20 ms'
-set key center right font ',9'
-set yrange [-5:105]
-set ylabel 'success %'
-set xlabel 'skew (ms)'
-set xrange [*:*]
-set title 'success, whole sweep'
-plot 'windows.dat' index 0 using 1:2 with linespoints title 'so linux-default ↔ linux-default', 'windows.dat' index 1 using 1:2 with linespoints title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 2 using 1:2 with linespoints title 'so rst-on-syn ↔ rst-on-syn'
-set title 'success around 0'
-set xrange [-40:40]
-unset key
-plot 'windows.dat' index 0 using 1:2 with linespoints title 'so linux-default ↔ linux-default', 'windows.dat' index 1 using 1:2 with linespoints title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 2 using 1:2 with linespoints title 'so rst-on-syn ↔ rst-on-syn'
-set xrange [*:*]
-set yrange [0:*]
-set title 'time to connect (median of the successes)'
-set ylabel 'ms'
-plot 'windows.dat' index 0 using 1:4 with points title 'so linux-default ↔ linux-default', 'windows.dat' index 1 using 1:4 with points title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 2 using 1:4 with points title 'so rst-on-syn ↔ rst-on-syn'
-set title 'SYN retransmissions (median, both sides)'
-set ylabel 'retransmissions'
-plot 'windows.dat' index 0 using 1:3 with linespoints title 'so linux-default ↔ linux-default', 'windows.dat' index 1 using 1:3 with linespoints title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 2 using 1:3 with linespoints title 'so rst-on-syn ↔ rst-on-syn'
-unset multiplot
-set autoscale
-unset xlabel
-unset ylabel
-unset title
-set terminal svg size 1100,900 dynamic font 'sans,11' background '#ffffff'
-set output 'window-rtt100.svg'
-set multiplot layout 2,2 title 'against skew (b starts later by skew), RTT 100 ms'
-set key center right font ',9'
-set yrange [-5:105]
-set ylabel 'success %'
-set xlabel 'skew (ms)'
-set xrange [*:*]
-set title 'success, whole sweep'
-plot 'windows.dat' index 3 using 1:2 with linespoints title 'so linux-default ↔ linux-default', 'windows.dat' index 4 using 1:2 with linespoints title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 5 using 1:2 with linespoints title 'so rst-on-syn ↔ rst-on-syn'
-set title 'success around 0'
-set xrange [-200:200]
-unset key
-plot 'windows.dat' index 3 using 1:2 with linespoints title 'so linux-default ↔ linux-default', 'windows.dat' index 4 using 1:2 with linespoints title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 5 using 1:2 with linespoints title 'so rst-on-syn ↔ rst-on-syn'
-set xrange [*:*]
-set yrange [0:*]
-set title 'time to connect (median of the successes)'
-set ylabel 'ms'
-plot 'windows.dat' index 3 using 1:4 with points title 'so linux-default ↔ linux-default', 'windows.dat' index 4 using 1:4 with points title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 5 using 1:4 with points title 'so rst-on-syn ↔ rst-on-syn'
-set title 'SYN retransmissions (median, both sides)'
-set ylabel 'retransmissions'
-plot 'windows.dat' index 3 using 1:3 with linespoints title 'so linux-default ↔ linux-default', 'windows.dat' index 4 using 1:3 with linespoints title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 5 using 1:3 with linespoints title 'so rst-on-syn ↔ rst-on-syn'
-unset multiplot
-set autoscale
-unset xlabel
-unset ylabel
-unset title
-set terminal svg size 1100,900 dynamic font 'sans,11' background '#ffffff'
-set output 'window-rtt200.svg'
-set multiplot layout 2,2 title 'against skew (b starts later by skew), RTT 200 ms'
-set key center right font ',9'
-set yrange [-5:105]
-set ylabel 'success %'
-set xlabel 'skew (ms)'
-set xrange [*:*]
-set title 'success, whole sweep'
-plot 'windows.dat' index 6 using 1:2 with linespoints title 'so linux-default ↔ linux-default', 'windows.dat' index 7 using 1:2 with linespoints title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 8 using 1:2 with linespoints title 'so rst-on-syn ↔ rst-on-syn'
-set title 'success around 0'
-set xrange [-400:400]
-unset key
-plot 'windows.dat' index 6 using 1:2 with linespoints title 'so linux-default ↔ linux-default', 'windows.dat' index 7 using 1:2 with linespoints title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 8 using 1:2 with linespoints title 'so rst-on-syn ↔ rst-on-syn'
-set xrange [*:*]
-set yrange [0:*]
-set title 'time to connect (median of the successes)'
-set ylabel 'ms'
-plot 'windows.dat' index 6 using 1:4 with points title 'so linux-default ↔ linux-default', 'windows.dat' index 7 using 1:4 with points title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 8 using 1:4 with points title 'so rst-on-syn ↔ rst-on-syn'
-set title 'SYN retransmissions (median, both sides)'
-set ylabel 'retransmissions'
-plot 'windows.dat' index 6 using 1:3 with linespoints title 'so linux-default ↔ linux-default', 'windows.dat' index 7 using 1:3 with linespoints title 'so port-restricted-cone ↔ port-restricted-cone', 'windows.dat' index 8 using 1:3 with linespoints title 'so rst-on-syn ↔ rst-on-syn'
-unset multiplot
-set autoscale
-unset xlabel
-unset ylabel
-unset title
-set terminal svg size 1100,450 dynamic font 'sans,11' background '#ffffff'
-set output 'distributions.svg'
-set multiplot layout 1,2
-set title 'SYN retransmissions per attempt (both sides)'
-set style data histograms
-set style histogram clustered
-set style fill solid 0.8
-set xlabel 'retransmissions (8: 8 or more)'
-set ylabel 'attempts'
-set yrange [0:*]
-set key top right
-plot 'distributions.dat' index 0 using 2:xtic(1) title 'dcutr', 'distributions.dat' index 0 using 3:xtic(1) title 'retry', 'distributions.dat' index 0 using 4:xtic(1) title 'so', 'distributions.dat' index 0 using 5:xtic(1) title 'so-listen'
-set autoscale y
-set style data lines
-set title 'time to connect (successes)'
-set logscale x
-set xlabel 'ms'
-set ylabel 'attempts connected by then (%)'
-set key bottom right
-plot 'distributions.dat' index 1 using 1:2 with steps title 'dcutr', 'distributions.dat' index 2 using 1:2 with steps title 'retry', 'distributions.dat' index 3 using 1:2 with steps title 'so', 'distributions.dat' index 4 using 1:2 with steps title 'so-listen'
-unset multiplot
-unset logscale x
+# natlab report: the plots of a run. natlab report writes the data files and
+# plots.tsv beside a copy of this script in RUN_DIR/plots and runs gnuplot there;
+# running `gnuplot plots.gp` in that folder draws them again.
+#
+# plots.tsv says what to draw, a row each (tab-separated: what, strategy,
+# rtt_ms, index, text), in drawing order, after a header row (so the file is
+# never empty: stats refuses a file without data):
+#   heatmap       ST  0    PANELS  SCENARIO  heatmap-ST.svg, one panel per grid row of ST
+#   grid          ST  RTT  BLOCK   -         a panel: heatmap-ST.dat index BLOCK
+#   tic           ST  RTT  I       PROFILE   the grid's I-th profile, both axes
+#   series        ST  RTT  BLOCK   TITLE     windows.dat index BLOCK: one skew series
+#   window        -   RTT  0       -         window-rttRTT.svg, from its series rows
+#   distribution  ST  0    S       -         distributions.svg: the S-th strategy (from 1),
+#                                            column S + 1 of block 0 and block S
+# The commands are the ones natlab used to write itself: the same text makes
+# the same SVGs.
+
+svg = "set terminal svg size %d,%d dynamic font 'sans,11' background '#ffffff'"
+
+set datafile separator "\t"
+stats 'plots.tsv' using (0) nooutput
+N = STATS_records
+array W[N]
+array S[N]
+array R[N]
+array I[N]
+array T[N]
+k = 0
+stats 'plots.tsv' using (k = k + 1, W[k] = strcol(1), S[k] = strcol(2), R[k] = strcol(3), \
+	I[k] = strcol(4), T[k] = strcol(5), 0) nooutput
+set datafile separator whitespace
+
+# the titles of windows.dat's series, by block
+series = 0
+do for [k = 1:N] { if (W[k] eq "series") { series = series + 1 } }
+array SERIES[series > 0 ? series : 1]
+do for [k = 1:N] { if (W[k] eq "series") { SERIES[I[k] + 1] = T[k] } }
+
+# the strategies of distributions.svg, by column
+dists = 0
+do for [k = 1:N] { if (W[k] eq "distribution") { dists = dists + 1 } }
+array DIST[dists > 0 ? dists : 1]
+do for [k = 1:N] { if (W[k] eq "distribution") { DIST[I[k] + 0] = S[k] } }
+
+do for [k = 1:N] {
+	if (W[k] eq "heatmap") {
+		st = S[k]
+		eval sprintf(svg, 560 * (I[k] + 0), 480)
+		eval sprintf("set output 'heatmap-%s.svg'", st)
+		eval sprintf("set multiplot layout 1,%d title \"strategy %s: success %% by NAT pair (%s, skew 0)\"", \
+			I[k] + 0, st, T[k])
+		set cbrange [0:100]
+		set palette defined (0 '#c0392b', 50 '#f1c40f', 100 '#27ae60')
+		set xtics rotate by 45 right
+		unset key
+		set size ratio -1
+		do for [g = 1:N] {
+			if (W[g] eq "grid" && S[g] eq st) {
+				tics = ""
+				n = 0
+				do for [i = 1:N] {
+					if (W[i] eq "tic" && S[i] eq st && R[i] eq R[g]) {
+						tics = tics . sprintf("%s'%s' %d", n ? ", " : "", T[i], n)
+						n = n + 1
+					}
+				}
+				eval "set xtics (" . tics . ")"
+				eval "set ytics (" . tics . ")"
+				eval sprintf("set xrange [-0.5:%d.5]", n - 1)
+				eval sprintf("set yrange [%d.5:-0.5]", n - 1)
+				eval sprintf("set title 'RTT %g ms'", R[g] + 0)
+				eval sprintf("plot 'heatmap-%s.dat' index %d using 1:2:3 with image, " . \
+					"'' index %d using 1:2:(sprintf('%%d', $3)) with labels", st, I[g] + 0, I[g] + 0)
+			}
+		}
+		unset multiplot
+		unset xtics
+		unset ytics
+		set xtics
+		set ytics
+		set size noratio
+		set autoscale
+		unset title
+	}
+	if (W[k] eq "window") {
+		rtt = R[k] + 0
+		# the series of this round trip: one list of plot clauses per panel
+		titles = ""
+		ttc = ""
+		rtx = ""
+		do for [i = 1:N] {
+			if (W[i] eq "series" && R[i] eq R[k]) {
+				b = I[i] + 0
+				titles = titles . sprintf("%s'windows.dat' index %d using 1:2 with linespoints title '%s'", \
+					titles ne "" ? ", " : "", b, SERIES[b + 1])
+				ttc = ttc . sprintf("%s'windows.dat' index %d using 1:4 with points title '%s'", \
+					ttc ne "" ? ", " : "", b, SERIES[b + 1])
+				rtx = rtx . sprintf("%s'windows.dat' index %d using 1:3 with linespoints title '%s'", \
+					rtx ne "" ? ", " : "", b, SERIES[b + 1])
+			}
+		}
+		eval sprintf(svg, 1100, 900)
+		eval sprintf("set output 'window-rtt%g.svg'", rtt)
+		eval sprintf("set multiplot layout 2,2 title 'against skew (b starts later by skew), RTT %g ms'", rtt)
+		set key center right font ',9'
+		set yrange [-5:105]
+		set ylabel 'success %'
+		set xlabel 'skew (ms)'
+		set xrange [*:*]
+		set title 'success, whole sweep'
+		eval "plot " . titles
+		set title 'success around 0'
+		eval sprintf("set xrange [%g:%g]", -2 * rtt, 2 * rtt)
+		unset key
+		eval "plot " . titles
+		set xrange [*:*]
+		set yrange [0:*]
+		set title 'time to connect (median of the successes)'
+		set ylabel 'ms'
+		eval "plot " . ttc
+		set title 'SYN retransmissions (median, both sides)'
+		set ylabel 'retransmissions'
+		eval "plot " . rtx
+		unset multiplot
+		set autoscale
+		unset xlabel
+		unset ylabel
+		unset title
+	}
+}
+
+if (dists > 0) {
+	eval sprintf(svg, 1100, 450)
+	set output 'distributions.svg'
+	set multiplot layout 1,2
+	set title 'SYN retransmissions per attempt (both sides)'
+	set style data histograms
+	set style histogram clustered
+	set style fill solid 0.8
+	set xlabel 'retransmissions (8: 8 or more)'
+	set ylabel 'attempts'
+	set yrange [0:*]
+	set key top right
+	cmd = "plot "
+	do for [s = 1:dists] {
+		cmd = cmd . sprintf("%s'distributions.dat' index 0 using %d:xtic(1) title '%s'", \
+			s > 1 ? ", " : "", s + 1, DIST[s])
+	}
+	eval cmd
+	set autoscale y
+	set style data lines
+	set title 'time to connect (successes)'
+	set logscale x
+	set xlabel 'ms'
+	set ylabel 'attempts connected by then (%)'
+	set key bottom right
+	cmd = "plot "
+	do for [s = 1:dists] {
+		cmd = cmd . sprintf("%s'distributions.dat' index %d using 1:2 with steps title '%s'", \
+			s > 1 ? ", " : "", s, DIST[s])
+	}
+	eval cmd
+	unset multiplot
+	unset logscale x
+}

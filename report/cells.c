@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cells.h"
 #include "../run/record.h"
-#include "subcommands.h"
+#include "../cli/subcommands.h"
+#include "cells.h"
 
 int samples_add(struct samples *s, double v)
 {

@@ -1,0 +1,221 @@
+/* The plots of a run: data files in RUN_DIR/plots, what to draw in plots.tsv,
+ * and report/plots.gp (built in) beside them to draw it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common/strategy.h"
+#include "report.h"
+#include "plots_gp.h" /* plots_gp[]: report/plots.gp, made by the Makefile */
+
+#define MAX_RTTS 8
+
+/* Adds a round trip to a list of distinct ones. */
+static void rtt_add(double rtts[MAX_RTTS], int *n, double rtt)
+{
+	for (int i = 0; i < *n; i++)
+		if (rtts[i] == rtt)
+			return;
+	if (*n < MAX_RTTS)
+		rtts[(*n)++] = rtt;
+}
+
+/* The scenario with the most skew-0 cells for a strategy: the matrix. */
+static const char *matrix_scenario(const struct cells *t, const char *st)
+{
+	const char *best = NULL;
+	int best_n = 0;
+
+	for (int k = 0; k < t->n; k++) {
+		int n = 0;
+
+		for (int j = 0; j < t->n; j++)
+			n += !strcmp(t->c[j].scenario, t->c[k].scenario) && !strcmp(t->c[j].strategy, st) &&
+			     t->c[j].skew_ms == 0;
+		if (n > best_n) {
+			best_n = n;
+			best = t->c[k].scenario;
+		}
+	}
+	return best;
+}
+
+void plot_heatmap(const struct cells *t, const char *dir, const char *st, FILE *tsv, FILE *rep)
+{
+	const char *scen = matrix_scenario(t, st);
+	char names[MAX_NAMES][64], path[PATH_MAX + 64];
+	double rtts[MAX_RTTS];
+	int n_rtt = 0, n, rc = 0;
+	FILE *dat;
+
+	if (!scen)
+		return;
+	for (int k = 0; k < t->n; k++)
+		if (!strcmp(t->c[k].scenario, scen) && !strcmp(t->c[k].strategy, st))
+			rtt_add(rtts, &n_rtt, t->c[k].rtt_ms);
+	snprintf(path, sizeof(path), "heatmap-%s.dat", st);
+	dat = open_out(dir, path, &rc);
+	if (!dat)
+		return;
+	fprintf(tsv, "heatmap\t%s\t0\t%d\t%s\n", st, n_rtt, scen);
+	for (int r = 0; r < n_rtt; r++) {
+		n = grid_names(t, scen, st, rtts[r], names);
+		fprintf(dat, "# RTT %g ms\n", rtts[r]);
+		for (int i = 0; i < n; i++) {
+			for (int j = 0; j < n; j++) {
+				struct cell *c = cell_at(t, scen, st, rtts[r], names[i], names[j]);
+
+				if (c && c->n)
+					fprintf(dat, "%d %d %.0f\n", j, i, pct(c));
+				else
+					fprintf(dat, "%d %d NaN\n", j, i);
+			}
+			fputc('\n', dat);
+		}
+		fputs("\n\n", dat);
+		fprintf(tsv, "grid\t%s\t%.17g\t%d\t-\n", st, rtts[r], r);
+		for (int i = 0; i < n; i++)
+			fprintf(tsv, "tic\t%s\t%.17g\t%d\t%s\n", st, rtts[r], i, names[i]);
+	}
+	fclose(dat);
+	fprintf(rep, "\n![success by NAT pair, %s](plots/heatmap-%s.svg)\n", st, st);
+}
+
+/* Success against skew, one plot per round trip, a line per series with >= 3 skews. */
+void plot_windows(const struct cells *t, const char *dir, FILE *tsv, FILE *rep)
+{
+	double rtts[MAX_RTTS];
+	int n_rtt = 0, rc = 0, idx = 0;
+	FILE *dat = open_out(dir, "windows.dat", &rc);
+
+	if (!dat)
+		return;
+	for (int k = 0; k < t->n; k = cells_series_end(t, k))
+		if (cells_series_end(t, k) - k >= 3)
+			rtt_add(rtts, &n_rtt, t->c[k].rtt_ms);
+	for (int r = 0; r < n_rtt; r++) {
+		int first = idx;
+
+		for (int k = 0; k < t->n;) {
+			int end = cells_series_end(t, k);
+
+			if (end - k >= 3 && t->c[k].rtt_ms == rtts[r]) {
+				fprintf(dat, "# %s %s %s-%s RTT %g\n", t->c[k].scenario, t->c[k].strategy,
+					t->c[k].a, t->c[k].b, t->c[k].rtt_ms);
+				/* skew, success %, median SYN retransmissions, median time to connect */
+				for (int j = k; j < end; j++)
+					if (t->c[j].n)
+						fprintf(dat, "%g %.1f %g %g\n", t->c[j].skew_ms, pct(&t->c[j]),
+							samples_median(&t->c[j].rtx),
+							t->c[j].ttc.n ? samples_median(&t->c[j].ttc) : NAN);
+				fputs("\n\n", dat);
+				fprintf(tsv, "series\t%s\t%.17g\t%d\t%s %s ↔ %s\n", t->c[k].strategy,
+					t->c[k].rtt_ms, idx++, t->c[k].strategy, t->c[k].a, t->c[k].b);
+			}
+			k = end;
+		}
+		if (idx == first)
+			continue;
+		fprintf(tsv, "window\t-\t%.17g\t0\t-\n", rtts[r]);
+		fprintf(rep, "\n![success, time to connect and SYN retransmissions against skew, RTT %g ms]"
+			     "(plots/window-rtt%g.svg)\n", rtts[r], rtts[r]);
+	}
+	fclose(dat);
+}
+
+/* Distributions: SYN retransmissions per attempt and time to connect, by strategy. */
+void plot_distributions(const struct cells *t, const char *dir, FILE *tsv, FILE *rep)
+{
+	char st[8][64];
+	int n_st = 0, rc = 0;
+	FILE *dat = open_out(dir, "distributions.dat", &rc);
+
+	if (!dat)
+		return;
+	for (int k = 0; k < t->n; k++)
+		if (strategy_by_name(t->c[k].strategy) && strategy_by_name(t->c[k].strategy)->tcp && n_st < 8)
+			name_add(st, &n_st, t->c[k].strategy);
+	/* block 0: a row per retransmission count, a column per strategy */
+	fputs("# rtx", dat);
+	for (int s = 0; s < n_st; s++)
+		fprintf(dat, " %s", st[s]);
+	fputc('\n', dat);
+	for (int r = 0; r <= 8; r++) {
+		fprintf(dat, "%d", r);
+		for (int s = 0; s < n_st; s++) {
+			int count = 0;
+
+			for (int k = 0; k < t->n; k++)
+				if (!strcmp(t->c[k].strategy, st[s]))
+					for (int i = 0; i < t->c[k].rtx.n; i++)
+						count += r == 8 ? t->c[k].rtx.v[i] >= 8
+								: (int)t->c[k].rtx.v[i] == r;
+			fprintf(dat, " %d", count);
+		}
+		fputc('\n', dat);
+	}
+	fputs("\n\n", dat);
+	/* blocks 1..: each strategy's times to connect, sorted, with their rank */
+	for (int s = 0; s < n_st; s++) {
+		struct samples all = { 0 };
+
+		for (int k = 0; k < t->n; k++)
+			if (!strcmp(t->c[k].strategy, st[s]))
+				for (int i = 0; i < t->c[k].ttc.n; i++)
+					if (samples_add(&all, t->c[k].ttc.v[i]))
+						break; /* out of memory: a shorter curve */
+		if (all.n)
+			samples_median(&all); /* sorts */
+		fprintf(dat, "# %s\n", st[s]);
+		for (int i = 0; i < all.n; i++)
+			fprintf(dat, "%g %g\n", all.v[i], 100.0 * (i + 1) / all.n);
+		fputs(all.n ? "\n\n" : "NaN NaN\n\n\n", dat);
+		free(all.v);
+	}
+	fclose(dat);
+	if (!n_st)
+		return;
+	for (int s = 0; s < n_st; s++)
+		fprintf(tsv, "distribution\t%s\t0\t%d\t-\n", st[s], s + 1);
+	fputs("\n![SYN retransmissions and time to connect](plots/distributions.svg)\n", rep);
+}
+
+/* plots.gp, the built-in script, and plots.tsv, its header row written; NULL
+ * with *rc set after saying why when either cannot be written. */
+FILE *plots_open(const char *dir, int *rc)
+{
+	FILE *gp = open_out(dir, "plots.gp", rc), *tsv;
+
+	if (!gp)
+		return NULL;
+	fwrite(plots_gp, 1, sizeof(plots_gp) - 1, gp);
+	fclose(gp);
+	tsv = open_out(dir, "plots.tsv", rc);
+	if (tsv)
+		fputs("what\tstrategy\trtt_ms\tindex\ttext\n", tsv);
+	return tsv;
+}
+
+/* Runs gnuplot on plots/plots.gp in the plots folder; false when it is missing or fails. */
+bool plots_draw(const char *dir)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (chdir(dir) || null < 0 || dup2(null, 1) < 0)
+			_exit(127);
+		execlp("gnuplot", "gnuplot", "plots.gp", (char *)NULL);
+		_exit(127);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	       !WEXITSTATUS(status);
+}

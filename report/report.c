@@ -1,0 +1,205 @@
+/* natlab report: the tables, windows and plots of a run, from its attempts.jsonl,
+ * and report.md around them: findings first, the precision section last. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "../run/precision.h"
+#include "../cli/subcommands.h"
+#include "../common/outfile.h"
+#include "report.h"
+
+void name_add(char names[][64], int *n, const char *name)
+{
+	for (int i = 0; i < *n; i++)
+		if (!strcmp(names[i], name))
+			return;
+	if (*n < MAX_NAMES)
+		snprintf(names[(*n)++], 64, "%s", name);
+}
+
+int by_name(const void *x, const void *y)
+{
+	return strcmp(x, y);
+}
+
+/* Success % of the attempts on schedule; NaN when none was. */
+double pct(const struct cell *c)
+{
+	return c->n ? 100.0 * (c->connected + c->relayed) / c->n : NAN;
+}
+
+FILE *open_out(const char *dir, const char *name, int *rc)
+{
+	char path[PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = outfile_fopen(path, 0644);
+	if (!f && !*rc)
+		*rc = fail(1, "%s: %s", path, strerror(errno));
+	return f;
+}
+
+static const char *within(bool ok)
+{
+	return ok ? "within" : "**outside**";
+}
+
+/* The run's own precision (meta.json), each figure beside its documented bound. */
+static void write_precision(FILE *rep, const json_t *p)
+{
+	json_t *x, *v;
+	const char *name;
+
+	fputs("\n## Precision\n\nHow well the lab kept its own timing in this run (README, "
+	      "\"Precision\"); from [meta.json](meta.json).\n\n", rep);
+	if (!p) {
+		fputs("This run states none (no meta.json with a precision object).\n", rep);
+		return;
+	}
+	fputs("| figure | measured | bound | |\n|---|---|---|---|\n", rep);
+	x = json_object_get(p, "timer_late_us");
+	if (json_is_object(x))
+		fprintf(rep, "| timer wake-up lateness at the start, p50 / p99 | %.0f / %.0f µs | p99 ≤ %d µs | %s |\n",
+			json_number_value(json_object_get(x, "p50")), json_number_value(json_object_get(x, "p99")),
+			PRECISION_TIMER_P99_US,
+			within(json_number_value(json_object_get(x, "p99")) <= PRECISION_TIMER_P99_US));
+	x = json_object_get(p, "wire_delay_error_us");
+	if (json_is_object(x))
+		fprintf(rep, "| the wire's delay error (applied − configured), p50 / p99, %lld frames | %lld / %lld µs | %d / %d µs | %s |\n",
+			(long long)json_integer_value(json_object_get(x, "frames")),
+			(long long)json_integer_value(json_object_get(x, "p50")),
+			(long long)json_integer_value(json_object_get(x, "p99")), PRECISION_WIRE_P50_US,
+			PRECISION_WIRE_P99_US,
+			within(json_integer_value(json_object_get(x, "p50")) <= PRECISION_WIRE_P50_US &&
+			       json_integer_value(json_object_get(x, "p99")) <= PRECISION_WIRE_P99_US));
+	json_object_foreach(json_object_get(p, "emit_error_ms"), name, v) {
+		double p50 = json_number_value(json_object_get(v, "p50")), p95 = json_number_value(json_object_get(v, "p95"));
+
+		fprintf(rep, "| `%s`: \\|skew the NATs emitted − skew asked\\|, p50 / p95, %lld attempts | %.3f / %.3f ms | %g / %g ms | %s |\n",
+			name, (long long)json_integer_value(json_object_get(v, "n")), p50, p95,
+			PRECISION_EMIT_P50_MS, PRECISION_EMIT_P95_MS,
+			within(p50 <= PRECISION_EMIT_P50_MS && p95 <= PRECISION_EMIT_P95_MS));
+	}
+	json_object_foreach(json_object_get(p, "off_schedule"), name, v)
+		fprintf(rep, "| `%s`: attempts off schedule (run again) | %.1f %% | ≤ %g %% | %s |\n", name,
+			100 * json_number_value(v), 100 * PRECISION_OFF_SCHEDULE,
+			within(json_number_value(v) <= PRECISION_OFF_SCHEDULE));
+}
+
+int report_write(const char *run)
+{
+	char path[PATH_MAX + 64], strategies[8][64], plots[PATH_MAX + 16];
+	struct cells t;
+	int n_st = 0, rc, attempts = 0, off = 0;
+	FILE *rep = NULL, *tsv = NULL, *findings = NULL;
+	json_t *meta, *precision;
+	json_error_t jerr;
+	char *fbuf = NULL;
+	size_t flen = 0;
+
+	snprintf(path, sizeof(path), "%s/meta.json", run);
+	meta = json_load_file(path, 0, &jerr);
+	precision = json_object_get(meta, "precision");
+	snprintf(path, sizeof(path), "%s/attempts.jsonl", run);
+	rc = cells_load(&t, path);
+	if (rc) {
+		json_decref(meta);
+		return rc;
+	}
+	for (int k = 0; k < t.n; k++) {
+		name_add(strategies, &n_st, t.c[k].strategy);
+		attempts += t.c[k].n + t.c[k].off_schedule;
+		off += t.c[k].off_schedule;
+	}
+	qsort(strategies, (size_t)n_st, 64, by_name);
+	findings = open_memstream(&fbuf, &flen);
+	rep = open_out(run, "report.md.new", &rc);
+	snprintf(plots, sizeof(plots), "%s/plots", run);
+	if (!rc && mkdir(plots, 0755) && errno != EEXIST)
+		rc = fail(1, "%s: %s", plots, strerror(errno));
+	tsv = rc ? NULL : plots_open(plots, &rc);
+	if (!findings && !rc)
+		rc = fail(1, "out of memory");
+	for (int k = 0; k < n_st && !rc; k++)
+		rc = write_strategy(&t, run, strategies[k], findings);
+	if (!rc) {
+		FILE *body;
+		char *bbuf = NULL;
+		size_t blen = 0;
+
+		body = open_memstream(&bbuf, &blen);
+		fputs("\n## Success by NAT type\n\nEach strategy's table: success %, median time to "
+		      "connect, median SYN retransmissions, verdict and the model's prediction.\n\n", body);
+		for (int k = 0; k < n_st; k++)
+			fprintf(body, "- `%s`: [table](matrix-%s.md), [CSV](matrix-%s.csv)\n", strategies[k],
+				strategies[k], strategies[k]);
+		for (int k = 0; k < n_st; k++)
+			plot_heatmap(&t, plots, strategies[k], tsv, body);
+		rc = write_windows(&t, run, body, precision);
+		plot_windows(&t, plots, tsv, body);
+		fputs("\n## Distributions\n", body);
+		plot_distributions(&t, plots, tsv, body);
+		fclose(body);
+		fclose(tsv); /* plots.tsv: what the script is to draw */
+		tsv = NULL;
+		fclose(findings);
+		findings = NULL;
+		struct stat st;
+
+		fputs("# natlab run report\n\n", rep);
+		if (json_array_size(json_object_get(precision, "warnings"))) {
+			fputs("> **Warning: this run did not keep the precision natlab documents.** Its "
+			      "figures are in [Precision](#precision); the records say which attempts "
+			      "were affected (`on_schedule`, `timing`).\n>\n", rep);
+			precision_print_warnings(rep, precision, "> - ");
+			fputc('\n', rep);
+		}
+		fprintf(rep, "%d attempts in %d cells (%d off schedule: the lab "
+			     "did not hold its own timing in them, so the tables leave them out). "
+			     "Records: [attempts.jsonl](attempts.jsonl)", attempts, t.n, off);
+		snprintf(path, sizeof(path), "%s/meta.json", run);
+		if (!stat(path, &st))
+			fputs("; run facts: [meta.json](meta.json)", rep);
+		snprintf(path, sizeof(path), "%s/pcap", run);
+		if (!stat(path, &st))
+			fputs("; captures of failed attempts: [pcap/](pcap/)", rep);
+		snprintf(path, sizeof(path), "%s/check.txt", run);
+		if (!stat(path, &st))
+			fputs("; verdicts against scenarios/expected: [check.txt](check.txt)", rep);
+		fprintf(rep, ".\n\n## Findings\n\nCells whose outcome the behaviour model did not "
+			     "predict (a NAT bug reproduced, or a model error):\n\n%s",
+			flen ? fbuf : "- none\n");
+		fputs(bbuf ? bbuf : "", rep);
+		free(bbuf);
+		write_precision(rep, precision);
+		if (!plots_draw(plots))
+			fprintf(stderr, "natlab: gnuplot failed or is missing (gnuplot-nox); the plots in %s are not drawn\n",
+				plots);
+	}
+	if (tsv)
+		fclose(tsv);
+	if (findings)
+		fclose(findings);
+	free(fbuf);
+	if (rep) {
+		char final[PATH_MAX + 64];
+
+		fclose(rep);
+		/* whole or not at all: written aside, then renamed over the old one */
+		snprintf(path, sizeof(path), "%s/report.md.new", run);
+		snprintf(final, sizeof(final), "%s/report.md", run);
+		if (!rc && rename(path, final))
+			rc = fail(1, "%s: %s", final, strerror(errno));
+	}
+	cells_free(&t);
+	json_decref(meta);
+	return rc;
+}

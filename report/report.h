@@ -1,0 +1,47 @@
+/* report/: what a run's records become. The two entries, one per command
+ * (cli/report.c, cli/check.c), then what the room's own files share. */
+#ifndef NATLAB_REPORT_H
+#define NATLAB_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "cells.h"
+
+/* natlab report: the tables, windows and plots of RUN_DIR and its report.md;
+ * 0, or the exit code after saying why. */
+int report_write(const char *run);
+/* natlab check: the run's verdicts against DIR/SCENARIO.csv, or (write) the
+ * run's verdicts written there as the expected ones; 0, 1 when a cell differs. */
+int check_run(const char *run, const char *dir, bool write);
+
+/* ---- shared by the files of report/ ---- */
+
+#define MAX_NAMES 64
+
+/* report.c */
+void name_add(char names[][64], int *n, const char *name);
+int by_name(const void *x, const void *y);
+double pct(const struct cell *c);
+/* DIR/NAME for writing (never through a symlink); NULL with *rc set after saying why */
+FILE *open_out(const char *dir, const char *name, int *rc);
+/* tables.c: matrix-STRATEGY.csv and .md; a line in findings per disagreeing cell */
+struct cell *cell_at(const struct cells *t, const char *scen, const char *st, double rtt,
+		     const char *a, const char *b);
+int grid_names(const struct cells *t, const char *scen, const char *st, double rtt,
+	       char names[][64]);
+int write_strategy(struct cells *t, const char *dir, const char *st, FILE *findings);
+/* windows.c: windows.csv and the report's window table */
+int write_windows(const struct cells *t, const char *dir, FILE *rep, const json_t *precision);
+
+/* plots.c: data files in the plots folder and a row each in plots.tsv (tsv)
+ * saying what report/plots.gp is to draw; a link in rep for each plot */
+FILE *plots_open(const char *dir, int *rc);
+void plot_heatmap(const struct cells *t, const char *dir, const char *st, FILE *tsv, FILE *rep);
+void plot_windows(const struct cells *t, const char *dir, FILE *tsv, FILE *rep);
+void plot_distributions(const struct cells *t, const char *dir, FILE *tsv, FILE *rep);
+bool plots_draw(const char *dir);
+
+#endif

@@ -1,0 +1,124 @@
+/* windows.csv and the report's window table: the skews around 0 a punch survives. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "report.h"
+
+static bool success(const struct cell *c)
+{
+	return 2 * (c->connected + c->relayed) >= c->n && c->n;
+}
+
+/* The edges of the run of successes around skew 0 in a series sorted by skew
+ * (cells from..to-1); false when skew 0 itself fails or was not tried. */
+static bool window(const struct cells *t, int from, int to, bool (*ok)(const struct cell *),
+		   double *lo, double *hi)
+{
+	int z = -1;
+
+	for (int k = from; k < to; k++)
+		if (t->c[k].skew_ms == 0)
+			z = k;
+	if (z < 0 || !ok(&t->c[z]))
+		return false;
+	*lo = *hi = 0;
+	for (int k = z; k >= from && ok(&t->c[k]); k--)
+		*lo = t->c[k].skew_ms;
+	for (int k = z; k < to && ok(&t->c[k]); k++)
+		*hi = t->c[k].skew_ms;
+	return true;
+}
+
+/* How far an edge of a measured window could lie from where it is written: the
+ * sweep's step to the next skew tried beyond it; -1 when nothing was tried beyond
+ * (the window may be wider than the sweep). */
+static double edge_step(const struct cells *t, int from, int to, double edge, int dir)
+{
+	for (int k = from; k < to; k++)
+		if (t->c[k].skew_ms == edge)
+			return k + dir >= from && k + dir < to ? fabs(t->c[k + dir].skew_ms - edge) : -1;
+	return -1;
+}
+
+/* The run's timing precision for a strategy: the p95 of |emitted skew - asked|,
+ * from meta.json; -1 when the run did not state it. */
+static double strategy_precision(const json_t *precision, const char *strategy)
+{
+	json_t *x = json_object_get(json_object_get(json_object_get(precision, "emit_error_ms"), strategy), "p95");
+
+	return json_is_number(x) ? json_number_value(x) : -1;
+}
+
+static void fmt_edge(char *buf, size_t len, double edge, double step)
+{
+	if (step < 0)
+		snprintf(buf, len, "%s%g", edge < 0 ? "≤ " : "≥ ", edge); /* the sweep ended inside */
+	else
+		snprintf(buf, len, "%g", edge);
+}
+
+int write_windows(const struct cells *t, const char *dir, FILE *rep, const json_t *precision)
+{
+	int rc = 0, rows = 0;
+	FILE *csv = open_out(dir, "windows.csv", &rc);
+
+	if (rc)
+		return rc;
+	fputs("scenario,strategy,profile_a,profile_b,rtt_ms,skews,skew_min_ms,skew_max_ms,"
+	      "measured_lo_ms,measured_hi_ms,predicted_lo_ms,predicted_hi_ms,step_lo_ms,step_hi_ms,"
+	      "emit_p95_ms\n", csv);
+	for (int k = 0; k < t->n;) {
+		int end = cells_series_end(t, k);
+		double mlo, mhi, plo, phi;
+		bool m, p;
+		char ms[2][32] = { "-", "-" }, ps[2][32] = { "-", "-" }, steps[2][32] = { "", "" },
+		     res[64] = "-", prec[32] = "", ms_csv[2][32];
+		double step[2] = { -1, -1 }, emit_p95 = strategy_precision(precision, t->c[k].strategy);
+
+		if (emit_p95 >= 0)
+			snprintf(prec, sizeof(prec), "%g", emit_p95);
+		if (end - k >= 3) {
+			m = window(t, k, end, success, &mlo, &mhi);
+			p = window(t, k, end, cell_predicted_success, &plo, &phi);
+			if (m) {
+				step[0] = edge_step(t, k, end, mlo, -1);
+				step[1] = edge_step(t, k, end, mhi, +1);
+				fmt_edge(ms[0], 32, mlo, step[0]);
+				fmt_edge(ms[1], 32, mhi, step[1]);
+				snprintf(ms_csv[0], 32, "%g", mlo);
+				snprintf(ms_csv[1], 32, "%g", mhi);
+				for (int e = 0; e < 2; e++)
+					if (step[e] >= 0)
+						snprintf(steps[e], 32, "%g", step[e]);
+				snprintf(res, sizeof(res), "%s / %s%s%s", step[0] >= 0 ? steps[0] : "-",
+					 step[1] >= 0 ? steps[1] : "-", emit_p95 >= 0 ? " · ±" : "", prec);
+			}
+			if (p) {
+				snprintf(ps[0], 32, "%g", plo);
+				snprintf(ps[1], 32, "%g", phi);
+			}
+			fprintf(csv, "%s,%s,%s,%s,%g,%d,%g,%g,%s,%s,%s,%s,%s,%s,%s\n", t->c[k].scenario,
+				t->c[k].strategy, t->c[k].a, t->c[k].b, t->c[k].rtt_ms, end - k,
+				t->c[k].skew_ms, t->c[end - 1].skew_ms, m ? ms_csv[0] : "-", m ? ms_csv[1] : "-",
+				ps[0], ps[1], steps[0], steps[1], prec);
+			if (!rows++)
+				fputs("\n## Timing windows\n\nThe skews around 0 at which the punch "
+				      "succeeds (at least half the attempts), measured and predicted; "
+				      "all in ms. An edge is good to the sweep's step beyond it (lo / hi) and "
+				      "to the run's timing precision (the p95 of |skew the NATs emitted − "
+				      "skew asked| for the strategy); \"≥ X\" where the sweep ended inside "
+				      "the window. Data: [windows.csv](windows.csv).\n\n"
+				      "| scenario | strategy | a | b | RTT | measured | resolution: step lo / hi · precision | predicted |\n"
+				      "|---|---|---|---|---|---|---|---|\n", rep);
+			fprintf(rep, "| %s | %s | %s | %s | %g | %s … %s | %s | %s … %s |\n", t->c[k].scenario,
+				t->c[k].strategy, t->c[k].a, t->c[k].b, t->c[k].rtt_ms, ms[0], ms[1], res,
+				ps[0], ps[1]);
+		}
+		k = end;
+	}
+	fclose(csv);
+	return 0;
+}
