@@ -15,12 +15,14 @@ NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unuse
 # cli/record.c (the attempt record) is here so that the unit tests link it too
 LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/strategy.c common/timing.c \
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c natsim/model.c \
-	netns/scenario.c netns/netns.c netns/link.c netns/wire.c netns/wire_events.c netns/lab.c \
+	scenario/parse.c \
+	netns/netns.c netns/link.c netns/lab.c \
+	wire/wire.c wire/events.c \
 	cli/record.c prober/protocol.c
 PROBE_SRC = prober/probe.c prober/server.c prober/peer.c prober/protocol.c common/strategy.c common/timing.c
 CLI_SRC = cli/natlab.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c cli/cells.c cli/check.c cli/precision.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
-HDRS = $(wildcard common/*.h natsim/*.h netns/*.h cli/*.h prober/*.h)
+HDRS = $(wildcard common/*.h natsim/*.h scenario/*.h netns/*.h wire/*.h cli/*.h prober/*.h)
 
 LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=build/%.o)
@@ -94,12 +96,12 @@ bench: deps all build/wirebench
 	@bash bench/attempts.sh
 	@bash bench/suite.sh
 
-# libFuzzer (clang), each fuzzer FUZZ_SECONDS: the scenario/profile parsers (fuzz/),
+# libFuzzer (clang), each fuzzer FUZZ_SECONDS: the scenario/profile parsers (scenario/fuzz/),
 # the rendezvous lines (prober/fuzz/), the attempt records (cli/fuzz/)
 FUZZ_SECONDS ?= 60
-build/fuzz/scenario_fuzz: fuzz/scenario_fuzz.c $(LIB_SRC) $(HDRS)
+build/fuzz/scenario_fuzz: scenario/fuzz/scenario_fuzz.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
-	clang $(NATLAB_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ fuzz/scenario_fuzz.c $(LIB_SRC) $(PKG_LIBS)
+	clang $(NATLAB_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ scenario/fuzz/scenario_fuzz.c $(LIB_SRC) $(PKG_LIBS)
 
 build/fuzz/protocol_fuzz: prober/fuzz/protocol_fuzz.c prober/protocol.c prober/protocol.h
 	@mkdir -p $(dir $@)
@@ -113,7 +115,7 @@ build/fuzz/record_fuzz: cli/fuzz/record_fuzz.c cli/record.c cli/record.h common/
 fuzz: build/fuzz/scenario_fuzz build/fuzz/protocol_fuzz build/fuzz/record_fuzz
 	@mkdir -p build/fuzz/corpus build/fuzz/protocol-corpus build/fuzz/record-corpus
 	NATLAB_PROFILE_DIR=$(CURDIR)/natsim/profiles ./build/fuzz/scenario_fuzz -max_total_time=$(FUZZ_SECONDS) \
-		-max_len=4096 build/fuzz/corpus fuzz/corpus
+		-max_len=4096 build/fuzz/corpus scenario/fuzz/corpus
 	./build/fuzz/protocol_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=1024 \
 		build/fuzz/protocol-corpus prober/fuzz/corpus
 	./build/fuzz/record_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \

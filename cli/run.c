@@ -25,7 +25,7 @@
 #include "../natsim/model.h"
 #include "../netns/lab.h"
 #include "../netns/netns.h"
-#include "../netns/wire_events.h"
+#include "../wire/events.h"
 #include "../common/strategy.h"
 #include "../common/timing.h"
 #include "../prober/protocol.h"
