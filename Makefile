@@ -17,7 +17,8 @@ LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/strategy.c comm
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c natsim/model.c \
 	scenario/parse.c \
 	netns/netns.c netns/link.c netns/lab.c \
-	wire/wire.c wire/events.c \
+	wire/wire.c wire/config.c wire/frame.c wire/packet.c wire/impair.c wire/forward.c wire/ports.c \
+	wire/capture.c wire/stats.c wire/events.c \
 	cli/record.c prober/protocol.c
 PROBE_SRC = prober/probe.c prober/server.c prober/peer.c prober/protocol.c common/strategy.c common/timing.c
 CLI_SRC = cli/natlab.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c cli/cells.c cli/check.c cli/precision.c
