@@ -32,7 +32,7 @@ void mac_learn(struct wire *w, const unsigned char *mac, int port)
  * and whether it is lost. A frame due now with nothing due before it leaves from
  * where it was read (before the next read); any other waits in the heap. */
 void wire_ingress(struct wire *w, int in, const struct virtio_net_hdr *vh,
-			 unsigned char *data, size_t len, uint64_t rx, uint64_t now)
+		  unsigned char *data, size_t len, uint64_t rx, uint64_t now)
 {
 	const struct wire_config *c = w->c;
 	struct pkt_info pi;

@@ -54,7 +54,7 @@ struct frame *heap_pop(struct heap *h)
 }
 
 struct frame *frame_new(struct wire *w, const struct virtio_net_hdr *vh,
-			       const unsigned char *data, size_t len)
+			const unsigned char *data, size_t len)
 {
 	struct frame *f = malloc(sizeof(*f) + len);
 

@@ -57,7 +57,7 @@ static int64_t link_delay(struct wire *w, int port)
  * loss, scripted faults, delay and jitter. *t is when it enters the link and becomes
  * when it leaves; false when it is lost on the way. */
 bool link_cross(struct wire *w, const struct pkt_info *pi, int port, bool inbound,
-		       uint64_t *t)
+		uint64_t *t)
 {
 	const struct wire_config *c = w->c;
 	struct port_state *ps = &w->ps[port];

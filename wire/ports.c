@@ -42,7 +42,7 @@ void tx_flush(struct wire *w)
 
 /* Queues a frame to leave on port `out`; own is freed once it is sent. */
 void tx_add(struct wire *w, int out, const struct virtio_net_hdr *vh, unsigned char *data,
-		   size_t len, uint64_t t, struct frame *own)
+	    size_t len, uint64_t t, struct frame *own)
 {
 	int k;
 
