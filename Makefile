@@ -15,7 +15,10 @@ NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unuse
 # run/record.c (the attempt record) is here so that the unit tests link it too
 LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/strategy.c common/timing.c \
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c natsim/model.c \
-	netns/scenario.c netns/netns.c netns/link.c netns/wire.c netns/wire_events.c netns/lab.c netns/apply.c \
+	scenario/parse.c scenario/fault.c scenario/run.c scenario/matrix.c scenario/validate.c scenario/plan.c \
+	netns/netns.c netns/link.c netns/lab.c netns/apply.c \
+	wire/wire.c wire/config.c wire/frame.c wire/packet.c wire/impair.c wire/forward.c wire/ports.c \
+	wire/capture.c wire/stats.c wire/events.c \
 	run/record.c prober/protocol.c plan/plan.c plan/print.c
 PROBE_SRC = prober/probe.c prober/server.c prober/server_clients.c prober/server_attempts.c \
 	prober/peer.c prober/strategies/table.c prober/strategies/so.c prober/strategies/dcutr.c \
@@ -27,7 +30,7 @@ CLI_SRC = cli/natlab.c cli/plan.c cli/up.c cli/down.c cli/list.c cli/show.c cli/
 RUN_SRC = run/pool.c run/jobs.c run/lab_job.c run/attempt.c run/schedule.c run/nats.c run/child.c \
 	run/capture.c run/output.c run/precision.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
-HDRS = $(wildcard common/*.h natsim/*.h netns/*.h cli/*.h run/*.h prober/*.h prober/strategies/*.h plan/*.h report/*.h)
+HDRS = $(wildcard common/*.h natsim/*.h scenario/*.h netns/*.h wire/*.h cli/*.h run/*.h prober/*.h prober/strategies/*.h plan/*.h report/*.h)
 
 LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=build/%.o) $(RUN_SRC:%.c=build/%.o)
@@ -110,12 +113,12 @@ bench: deps all build/wirebench
 	@bash bench/attempts.sh
 	@bash bench/suite.sh
 
-# libFuzzer (clang), each fuzzer FUZZ_SECONDS: the scenario/profile parsers (fuzz/),
+# libFuzzer (clang), each fuzzer FUZZ_SECONDS: the scenario/profile parsers (scenario/fuzz/),
 # the rendezvous lines (prober/fuzz/), the attempt records (run/fuzz/)
 FUZZ_SECONDS ?= 60
-build/fuzz/scenario_fuzz: fuzz/scenario_fuzz.c $(LIB_SRC) $(HDRS)
+build/fuzz/scenario_fuzz: scenario/fuzz/scenario_fuzz.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
-	clang $(NATLAB_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ fuzz/scenario_fuzz.c $(LIB_SRC) $(PKG_LIBS)
+	clang $(NATLAB_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ scenario/fuzz/scenario_fuzz.c $(LIB_SRC) $(PKG_LIBS)
 
 build/fuzz/protocol_fuzz: prober/fuzz/protocol_fuzz.c prober/protocol.c prober/protocol.h
 	@mkdir -p $(dir $@)
@@ -129,7 +132,7 @@ build/fuzz/record_fuzz: run/fuzz/record_fuzz.c run/record.c run/record.h common/
 fuzz: build/fuzz/scenario_fuzz build/fuzz/protocol_fuzz build/fuzz/record_fuzz
 	@mkdir -p build/fuzz/corpus build/fuzz/protocol-corpus build/fuzz/record-corpus
 	NATLAB_PROFILE_DIR=$(CURDIR)/natsim/profiles ./build/fuzz/scenario_fuzz -max_total_time=$(FUZZ_SECONDS) \
-		-max_len=4096 build/fuzz/corpus fuzz/corpus
+		-max_len=4096 build/fuzz/corpus scenario/fuzz/corpus
 	./build/fuzz/protocol_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=1024 \
 		build/fuzz/protocol-corpus prober/fuzz/corpus
 	./build/fuzz/record_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "../netns/lab.h"
-#include "../netns/scenario.h"
+#include "../scenario/scenario.h"
 
 #include "subcommands.h"
 

@@ -24,7 +24,7 @@
 #include "lab.h"
 #include "link.h"
 #include "netns.h"
-#include "wire.h"
+#include "../wire/wire.h"
 
 void lab_netns_name(char *buf, size_t len, const char *id, const char *node)
 {

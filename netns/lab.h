@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "scenario.h"
+#include "../scenario/scenario.h"
 
 #define LAB_RUN_DIR "/run/natlab"
 #define LAB_ID_MAX 48

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "../natsim/ruleset.h"
-#include "../netns/wire.h"
+#include "../wire/wire.h"
 #include "plan.h"
 
 void plan_netns(const struct lab_plan *p, int node, char *buf, size_t len)

@@ -14,7 +14,7 @@
 
 #include "../common/strategy.h"
 #include "../natsim/model.h"
-#include "../netns/wire_events.h"
+#include "../wire/events.h"
 #include "../prober/protocol.h"
 #include "attempt.h"
 #include "child.h"

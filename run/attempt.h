@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 #include "../natsim/conntrack.h"
-#include "../netns/scenario.h"
+#include "../scenario/scenario.h"
 #include "lab_job.h"
 #include "record.h"
 

@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-#include "../netns/scenario.h"
+#include "../scenario/scenario.h"
 
 /* A lab to run: a file's own, or one cell of a matrix file, for one of its
  * strategies and a few of its skews: short labs keep the pool busy to the end. */

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "../netns/scenario.h"
+#include "../scenario/scenario.h"
 
 /* What the labs of one run share. */
 struct run_ctx {

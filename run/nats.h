@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "../natsim/conntrack.h"
-#include "../netns/scenario.h"
+#include "../scenario/scenario.h"
 
 /* A node's first address without its prefix length. */
 const char *addr_of(const struct lab_node *n, char *buf, size_t len);

@@ -5,7 +5,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
-#include "../netns/scenario.h"
+#include "../scenario/scenario.h"
 #include "record.h"
 
 double relay_path_ms(const struct scenario *s);

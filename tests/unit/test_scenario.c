@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "../../netns/scenario.h"
+#include "../../scenario/scenario.h"
 
 static int load(struct scenario *s, const char *text, struct diag *d)
 {

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "../../netns/wire_events.h"
+#include "../../wire/events.h"
 
 static const char log_text[] =
 	"{\"t\":99.500000000,\"kind\":\"syn\",\"from\":\"a\",\"to\":\"rv\",\"proto\":6,\"src\":\"1.1.1.1:5\",\"dst\":\"3.3.3.3:3478\"}\n"

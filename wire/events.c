@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "wire_events.h"
+#include "events.h"
 
 /* "a.b.c.d:port" and "a.b.c.d:other" share an address */
 static int same_addr(const char *a, const char *b)

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "scenario.h"
+#include "../scenario/scenario.h"
 
 struct wire_port {
 	char name[NODE_NAME_MAX]; /* the veth end in the internet namespace: the node's name */

@@ -1,0 +1,33 @@
+/* What the files of the scenario parser share: the value readers, each section's
+ * keys, and the steps of scenario_load_stream() (parse.c). Not for outside scenario/. */
+#ifndef NATLAB_SCENARIO_INTERNAL_H
+#define NATLAB_SCENARIO_INTERNAL_H
+
+#include "scenario.h"
+
+/* parse.c: values, as every section reads them */
+int check_name(const char *name, size_t max, struct diag *d);
+int parse_int(const char *v, long lo, long hi, long *out);
+int parse_double(const char *v, double lo, double hi, double *out);
+int set_once(int *seen, int line, const char *key, struct diag *d);
+/* fault.c: [fault.NAME] */
+int fault_find(const struct scenario *s, const char *name);
+int fault_section(struct scenario *s, const char *name, int line, struct diag *d);
+int fault_key(struct wire_fault *f, const char *key, const char *value, int line,
+	      struct diag *d);
+/* run.c: [run], and the keys [matrix] shares with it */
+int attempts_key(struct run_spec *r, unsigned *seed, const char *key, const char *value,
+		 struct diag *d);
+int run_key(struct scenario *s, const char *key, const char *value, int line, struct diag *d);
+int resolve_run(struct scenario *s, struct diag *d);
+/* matrix.c: [matrix] */
+int matrix_key(struct scenario *s, const char *key, const char *value, int line,
+	       struct diag *d);
+int resolve_matrix(struct scenario *s, struct diag *d);
+/* validate.c: what holds only once the whole file is read */
+int resolve(struct scenario *s, struct diag *d);
+/* plan.c: the address plan */
+void plan(struct scenario *s);
+int check_plan(const struct scenario *s, struct diag *d);
+
+#endif

@@ -1,0 +1,176 @@
+/* [matrix]: the standard topology, one lab per profile pair and round trip; its
+ * defaults, and each cell as a scenario of its own. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/strategy.h"
+#include "internal.h"
+
+int matrix_key(struct scenario *s, const char *key, const char *value, int line,
+	       struct diag *d)
+{
+	struct matrix_spec *m = &s->matrix;
+	char buf[512], *save = NULL, *t;
+	int rc = attempts_key(&m->run, &s->seed, key, value, d);
+
+	if (rc <= 0)
+		return rc;
+	snprintf(buf, sizeof(buf), "%s", value);
+	if (!strcmp(key, "profiles")) {
+		if (set_once(&m->profiles_line, line, key, d))
+			return -1;
+		for (t = strtok_r(buf, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+			if (m->n_profiles == MATRIX_MAX_PROFILES || strlen(t) >= sizeof(m->profiles[0]))
+				return diag_set(d, "profiles: at most %d names of at most %zu characters",
+						MATRIX_MAX_PROFILES, sizeof(m->profiles[0]) - 1);
+			for (int i = 0; i < m->n_profiles; i++)
+				if (!strcmp(m->profiles[i], t))
+					return diag_set(d, "profiles: \"%s\" twice", t);
+			snprintf(m->profiles[m->n_profiles++], sizeof(m->profiles[0]), "%s", t);
+		}
+		if (!m->n_profiles)
+			return diag_set(d, "profiles: none given");
+	} else if (!strcmp(key, "pairs")) {
+		if (strcmp(value, "all") && strcmp(value, "same"))
+			return diag_set(d, "pairs: expected all or same, not \"%s\"", value);
+		m->diagonal = !strcmp(value, "same");
+	} else if (!strcmp(key, "rtt_ms")) {
+		m->n_rtts = 0;
+		for (t = strtok_r(buf, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+			if (m->n_rtts == MATRIX_MAX_RTTS)
+				return diag_set(d, "rtt_ms: at most %d values", MATRIX_MAX_RTTS);
+			if (parse_double(t, 0, 4000, &m->rtts_ms[m->n_rtts++]))
+				return diag_set(d, "rtt_ms: \"%s\" is not a number of ms from 0 to 4000", t);
+		}
+		if (!m->n_rtts)
+			return diag_set(d, "rtt_ms: no value");
+	} else {
+		return diag_set(d, "unknown key \"%s\" in [matrix] (expected profiles, pairs, rtt_ms, strategies, skew_ms, repeat, deadline_s, seed)",
+				key);
+	}
+	return 0;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Every preset in the profile directory, in name order. */
+static int all_presets(struct matrix_spec *m)
+{
+	struct dirent **e;
+	int n = scandir(nat_profile_dir(), &e, NULL, by_name);
+
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(e[i]->d_name);
+
+		if (len > 8 && !strcmp(e[i]->d_name + len - 8, ".profile") &&
+		    m->n_profiles < MATRIX_MAX_PROFILES && len - 8 < sizeof(m->profiles[0]))
+			snprintf(m->profiles[m->n_profiles++], sizeof(m->profiles[0]), "%.*s",
+				 (int)(len - 8), e[i]->d_name);
+		free(e[i]);
+	}
+	if (n >= 0)
+		free(e);
+	return m->n_profiles;
+}
+
+int resolve_matrix(struct scenario *s, struct diag *d)
+{
+	struct matrix_spec *m = &s->matrix;
+
+	if (!m->line)
+		return 0;
+	if (s->other_line)
+		return diag_set(d, "%s:%d: [matrix] builds the standard topology itself; only [lab] may stand beside it",
+				s->path, s->other_line);
+	if (!m->n_profiles && !all_presets(m))
+		return diag_set(d, "%s:%d: [matrix]: no presets in %s", s->path, m->line, nat_profile_dir());
+	for (int i = 0; i < m->n_profiles; i++) {
+		struct nat_profile p;
+		struct diag sub;
+
+		switch (nat_profile_load(&p, m->profiles[i], s->dir, &sub)) {
+		case 0:
+			break;
+		case NAT_PROFILE_EFILE:
+			return diag_set(d, "%s", sub.msg);
+		default:
+			return diag_set(d, "%s:%d: profiles: %s", s->path,
+					m->profiles_line ? m->profiles_line : m->line, sub.msg);
+		}
+	}
+	if (!m->run.n_strategies)
+		for (int i = 0; i < STRATEGY_COUNT; i++)
+			if (strategy_table[i].in_matrix)
+				snprintf(m->run.strategies[m->run.n_strategies++], 16, "%s", strategy_table[i].name);
+	if (!m->run.n_skews)
+		m->run.n_skews = 1;
+	if (!m->run.repeat)
+		m->run.repeat = 5;
+	if (!m->run.deadline_s)
+		m->run.deadline_s = 3;
+	if (!m->n_rtts) {
+		m->rtts_ms[m->n_rtts++] = 20;
+		m->rtts_ms[m->n_rtts++] = 100;
+	}
+	return 0;
+}
+
+int scenario_matrix_cells(const struct scenario *m)
+{
+	int n = m->matrix.n_profiles;
+
+	return (m->matrix.diagonal ? n : n * (n + 1) / 2) * m->matrix.n_rtts;
+}
+
+int scenario_matrix_cell(const struct scenario *m, int k, struct scenario *out, struct diag *d)
+{
+	const struct matrix_spec *mx = &m->matrix;
+	int n = mx->n_profiles, n_pairs = mx->diagonal ? n : n * (n + 1) / 2;
+	int pa = 0, pb = 0, p = k % n_pairs;
+	double rtt = mx->rtts_ms[k / n_pairs];
+	char text[1024];
+	FILE *f;
+	int rc;
+
+	if (k < 0 || k >= scenario_matrix_cells(m))
+		return diag_set(d, "%s: no matrix cell %d", m->path, k);
+	if (mx->diagonal) {
+		pa = pb = p;
+	} else {
+		/* the upper triangle, row by row: (0,0) (0,1) ... (1,1) ... */
+		while (p >= n - pa) {
+			p -= n - pa;
+			pa++;
+		}
+		pb = pa + p;
+	}
+	/* each uplink a quarter of the round trip between the two sites */
+	snprintf(text, sizeof(text),
+		 "[lab]\nname = %s\nseed = %u\ncapture = %s\n"
+		 "[nat.na]\nprofile = %s\ndelay_ms = %g\n[nat.nb]\nprofile = %s\ndelay_ms = %g\n"
+		 "[host.a]\nbehind = na\n[host.b]\nbehind = nb\n[host.rv]\nbehind = internet\n"
+		 "[run]\npair = a b\n",
+		 m->name, m->seed, m->capture ? "on" : "off", mx->profiles[pa], rtt / 4,
+		 mx->profiles[pb], rtt / 4);
+	f = fmemopen(text, strlen(text), "r");
+	if (!f)
+		return diag_set(d, "%s: %s", m->path, strerror(errno));
+	rc = scenario_load_stream(out, f, m->path, d);
+	fclose(f);
+	if (rc)
+		return rc;
+	out->run.n_strategies = mx->run.n_strategies;
+	memcpy(out->run.strategies, mx->run.strategies, sizeof(out->run.strategies));
+	out->run.n_skews = mx->run.n_skews;
+	memcpy(out->run.skews_ms, mx->run.skews_ms, sizeof(out->run.skews_ms));
+	out->run.repeat = mx->run.repeat;
+	out->run.deadline_s = mx->run.deadline_s;
+	out->unreachable = m->unreachable;
+	return 0;
+}

@@ -1,0 +1,105 @@
+/* The switch: which port a frame goes to, and when; frames due leave. */
+#include <net/ethernet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static int mac_port(struct wire *w, const unsigned char *mac)
+{
+	for (int i = 0; i < w->n_macs; i++)
+		if (!memcmp(w->macs[i].mac, mac, 6))
+			return w->macs[i].port;
+	return -1;
+}
+
+void mac_learn(struct wire *w, const unsigned char *mac, int port)
+{
+	if (mac[0] & 1)
+		return;
+	for (int i = 0; i < w->n_macs; i++)
+		if (!memcmp(w->macs[i].mac, mac, 6)) {
+			w->macs[i].port = port;
+			return;
+		}
+	if (w->n_macs < MAC_MAX) {
+		memcpy(w->macs[w->n_macs].mac, mac, 6);
+		w->macs[w->n_macs++].port = port;
+	}
+}
+
+/* One frame in from port `in`, received by the kernel at rx: where it goes, when,
+ * and whether it is lost. A frame due now with nothing due before it leaves from
+ * where it was read (before the next read); any other waits in the heap. */
+void wire_ingress(struct wire *w, int in, const struct virtio_net_hdr *vh,
+		  unsigned char *data, size_t len, uint64_t rx, uint64_t now)
+{
+	const struct wire_config *c = w->c;
+	struct pkt_info pi;
+	uint64_t core;
+	int dst, outs[LAB_MAX_NODES], n_outs = 0;
+	struct frame *rec;
+
+	if (len < sizeof(struct ether_header))
+		return;
+	classify(data, len, &pi);
+	mac_learn(w, data + 6, in);
+	if (!hop(data, len))
+		return;
+	core = rx;
+	if (!link_cross(w, &pi, in, false, &core))
+		return;
+
+	dst = (data[0] & 1) ? -1 : mac_port(w, data);
+	if (dst == in)
+		return;
+	for (int o = 0; o < c->n_ports; o++)
+		if (o != in && (dst < 0 || o == dst))
+			outs[n_outs++] = o;
+
+	/* the capture point is the core of the internet, between the two links */
+	if (w->dump || (w->events && pi.event)) {
+		rec = frame_new(w, vh, data, len);
+		if (rec) {
+			if (w->dump)
+				csum_finish(rec);
+			rec->t = core;
+			rec->in = in;
+			rec->out = dst;
+			rec->kind = pi.event;
+			heap_push(&w->rec, rec);
+		}
+	}
+	for (int k = 0; k < n_outs; k++) {
+		int o = outs[k];
+		uint64_t t;
+		struct frame *f;
+
+		t = core;
+		if (!link_cross(w, &pi, o, true, &t))
+			continue;
+		if (t <= now && (!w->out.n || t < w->out.v[0]->t)) {
+			w->seq++;
+			tx_add(w, o, vh, data, len, t, NULL);
+			continue;
+		}
+		f = frame_new(w, vh, data, len);
+		if (!f)
+			continue;
+		f->t = t;
+		f->in = in;
+		f->out = o;
+		if (heap_push(&w->out, f))
+			free(f);
+	}
+}
+
+void send_due(struct wire *w, uint64_t now)
+{
+	while (w->out.n && w->out.v[0]->t <= now) {
+		struct frame *f = heap_pop(&w->out);
+
+		tx_add(w, f->out, &f->vh, f->data, f->len, f->t, f);
+	}
+	tx_flush(w);
+}

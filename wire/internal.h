@@ -1,0 +1,134 @@
+/* What the files of the wire share: its frames, its state, and the steps of the
+ * forwarding loop (wire.c) that live in files of their own. Not for outside wire/. */
+#ifndef NATLAB_WIRE_INTERNAL_H
+#define NATLAB_WIRE_INTERNAL_H
+
+#include <linux/if_packet.h>
+#include <linux/virtio_net.h>
+#include <netinet/in.h>
+#include <pcap/pcap.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "../common/timing.h"
+#include "wire.h"
+
+#define FRAME_MAX 2048
+/* a GSO super-frame: an IPv4 packet of up to 64 KB and its Ethernet header */
+#define GSO_FRAME_MAX (65536 + 64)
+#define BATCH 32
+#define MAC_MAX 256
+
+struct frame {
+	uint64_t t; /* monotonic ns: when it leaves (sends) or reaches the core (records) */
+	uint64_t seq;
+	int out;    /* output port; for records: the destination port or -1 (flooded) */
+	int in;
+	int kind;   /* records: which event it is, 0 for none */
+	uint32_t len;
+	struct virtio_net_hdr vh; /* offloads: GSO, a checksum left to finish */
+	unsigned char data[];
+};
+
+struct heap {
+	struct frame **v;
+	size_t n, cap;
+};
+
+struct port_state {
+	int ifindex;
+	uint64_t rng;
+	uint64_t last_core, last_out; /* FIFO per link and direction (out of the node, into it) */
+};
+
+struct wire {
+	const struct wire_config *c;
+	int fd; /* one AF_PACKET socket for every port: one RCU wait to open and close */
+	struct port_state ps[LAB_MAX_NODES];
+	unsigned fault_hits[LAB_MAX_FAULTS];
+	struct {
+		unsigned char mac[6];
+		int port;
+	} macs[MAC_MAX];
+	int n_macs;
+	struct heap out, rec;
+	uint64_t seq;
+	int64_t wall_offset; /* realtime - monotonic, ns */
+	pcap_t *pcap;
+	pcap_dumper_t *dump;
+	FILE *events;
+	/* frames are read into bufs (BATCH of frame_max) and sent from there when due
+	 * at once; only a frame that waits is copied */
+	unsigned char *bufs;
+	size_t frame_max;
+	struct virtio_net_hdr rx_vh[BATCH];
+	struct {
+		struct mmsghdr msgs[BATCH];
+		struct iovec iov[BATCH][2];
+		struct sockaddr_ll to[BATCH];
+		struct virtio_net_hdr vh[BATCH];
+		struct frame *own[BATCH]; /* freed once sent; NULL: it lives in bufs */
+		int port[BATCH];
+		uint64_t t[BATCH];
+		int n;
+	} tx;
+	struct timing tm;   /* wake early by the lateness seen, spin the rest */
+	bool realtime;
+	unsigned synced; /* SIGUSR1s answered: everything received before each is recorded */
+	/* how late each frame left against its time; written to stats_path */
+	uint32_t late_us[WIRE_LATE_BUCKETS];
+	uint64_t sent, rx_stamped, rx_unstamped;
+	bool stats_dirty;
+	int out_err; /* the first error writing the capture or the events: they stop there */
+	uint64_t stats_written; /* monotonic ns */
+	int stats_fd;
+	size_t stats_len;
+	char stats_buf[WIRE_LATE_BUCKETS * 18 + 256]; /* every bucket "[9999,4294967295]," */
+};
+
+static inline uint64_t mono_ns(void)
+{
+	return (uint64_t)timing_now(CLOCK_MONOTONIC);
+}
+
+enum event_kind { EV_NONE, EV_SYN, EV_SYNACK, EV_RST, EV_ICMP };
+
+struct pkt_info {
+	int match_bits; /* 1 << enum fault_match for every class the frame is in */
+	int event;
+	struct in_addr src, dst;
+	uint16_t sport, dport;
+	uint8_t proto, icmp_type, icmp_code;
+};
+
+/* frame.c: frames and the heaps that hold them in time order */
+int heap_push(struct heap *h, struct frame *f);
+struct frame *heap_pop(struct heap *h);
+struct frame *frame_new(struct wire *w, const struct virtio_net_hdr *vh,
+			const unsigned char *data, size_t len);
+/* packet.c: what a frame is, and what the core does to it */
+void classify(const unsigned char *d, size_t len, struct pkt_info *pi);
+void csum_finish(struct frame *f);
+bool hop(unsigned char *data, size_t len);
+/* impair.c: a link's loss, faults, delay and jitter */
+bool link_cross(struct wire *w, const struct pkt_info *pi, int port, bool inbound, uint64_t *t);
+/* forward.c: the switch */
+void mac_learn(struct wire *w, const unsigned char *mac, int port);
+void wire_ingress(struct wire *w, int in, const struct virtio_net_hdr *vh,
+		  unsigned char *data, size_t len, uint64_t rx, uint64_t now);
+void send_due(struct wire *w, uint64_t now);
+/* ports.c: the packet socket */
+void tx_flush(struct wire *w);
+void tx_add(struct wire *w, int out, const struct virtio_net_hdr *vh, unsigned char *data,
+	    size_t len, uint64_t t, struct frame *own);
+int open_ports(struct wire *w);
+void read_ports(struct wire *w);
+/* capture.c: the capture and the events log */
+void flush_records(struct wire *w, uint64_t now, bool all);
+/* stats.c: the figures for natlab run */
+void write_stats(struct wire *w, uint64_t now);
+
+#endif
