@@ -336,6 +336,19 @@ int lab_reap_temp(void)
 	return n;
 }
 
+/* A lab's name is its base and four hex digits (reserve_id): other .json files in
+ * the directory (a run's meta.json, where a run directory doubles as an output
+ * directory) are not labs. */
+static bool id_shaped(const char *id, size_t len)
+{
+	if (len < 6 || id[len - 5] != '-')
+		return false;
+	for (size_t i = len - 4; i < len; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return false;
+	return true;
+}
+
 int lab_foreach(int (*fn)(const char *id, json_t *state, void *arg), void *arg)
 {
 	DIR *dir = opendir(lab_run_dir());
@@ -350,7 +363,8 @@ int lab_foreach(int (*fn)(const char *id, json_t *state, void *arg), void *arg)
 		json_t *st;
 		struct diag ignore;
 
-		if (len < 6 || strcmp(e->d_name + len - 5, ".json") || len - 5 >= LAB_ID_MAX)
+		if (len < 6 || strcmp(e->d_name + len - 5, ".json") || len - 5 >= LAB_ID_MAX ||
+		    !id_shaped(e->d_name, len - 5))
 			continue;
 		snprintf(id, sizeof(id), "%.*s", (int)(len - 5), e->d_name);
 		st = lab_state_read(id, &ignore);

@@ -1,6 +1,7 @@
 /* The server's attempt table: an attempt is its id and secret together, with a
  * client per side; GO introduces the two sides once both (and, for a strategy
  * that brings one, their UDP endpoints) are here; RELAY lines pass between them. */
+#include <errno.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,11 +18,6 @@
 #define START_LEAD_MIN_NS 5000000ULL
 #define START_LEAD_MAX_NS 2000000000ULL
 
-static void hex_nonce(char out[33])
-{
-	if (proto_random_hex(out, 16))
-		snprintf(out, 33, "%s", "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a");
-}
 
 static uint64_t wall_ns(void)
 {
@@ -59,11 +55,20 @@ static void try_go(struct server *s, int ai)
 		return;
 	if (a->needs_udp && !(a->has_udp[0] && a->has_udp[1]))
 		return;
+	/* a nonce anyone could guess would let a stranger pass for a peer: without
+	 * random bytes the attempt ends, and says why */
+	if (proto_random_hex(nonce[0], 16) || proto_random_hex(nonce[1], 16)) {
+		int c0 = a->client[0], c1 = a->client[1];
+
+		fprintf(stderr, "natlab-probe server: no random bytes for an attempt's nonces: %s\n", strerror(errno));
+		refuse(s, c0, "no random bytes for the nonces");
+		refuse(s, c1, "no random bytes for the nonces");
+		return;
+	}
 	for (int i = 0; i < 2; i++) {
 		struct sockaddr_in peer;
 		socklen_t len = sizeof(peer);
 
-		hex_nonce(nonce[i]);
 		if (getpeername(s->c[a->client[i]].fd, (struct sockaddr *)&peer, &len))
 			memset(&peer, 0, sizeof(peer));
 		proto_fmt_endpoint(&peer, tcp[i], sizeof(tcp[i]));

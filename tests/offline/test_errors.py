@@ -168,3 +168,13 @@ def test_a_foreign_file_is_not_echoed(tmp_path):
         r = natlab(*args, check=False)
         assert r.returncode == 2 and f"{path}:1:" in r.stderr, r.stderr
         assert "s3cr3t" not in r.stderr and "api-token" not in r.stderr and "hunter2" not in r.stderr
+
+
+def test_list_takes_only_labs_for_labs(tmp_path, monkeypatch):
+    # a run directory that is also a run's output directory: its meta.json is no lab
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    (run / "meta.json").write_text("{}")
+    (run / "x-00aa.json").write_text('{"lab": "x-00aa", "state": "up"}')
+    monkeypatch.setenv("NATLAB_RUN_DIR", str(run))
+    assert [line.split()[0] for line in natlab("list").stdout.splitlines()] == ["x-00aa"]
