@@ -134,8 +134,7 @@ int scenario_matrix_cell(const struct scenario *m, int k, struct scenario *out, 
 	int n = mx->n_profiles, n_pairs = mx->diagonal ? n : n * (n + 1) / 2;
 	int pa = 0, pb = 0, p = k % n_pairs;
 	double rtt = mx->rtts_ms[k / n_pairs];
-	char text[1024];
-	FILE *f;
+	char seed[16], delay[32];
 	int rc;
 
 	if (k < 0 || k >= scenario_matrix_cells(m))
@@ -150,19 +149,35 @@ int scenario_matrix_cell(const struct scenario *m, int k, struct scenario *out, 
 		}
 		pb = pa + p;
 	}
-	/* each uplink a quarter of the round trip between the two sites */
-	snprintf(text, sizeof(text),
-		 "[lab]\nname = %s\nseed = %u\ncapture = %s\n"
-		 "[nat.na]\nprofile = %s\ndelay_ms = %g\n[nat.nb]\nprofile = %s\ndelay_ms = %g\n"
-		 "[host.a]\nbehind = na\n[host.b]\nbehind = nb\n[host.rv]\nbehind = internet\n"
-		 "[run]\npair = a b\n",
-		 m->name, m->seed, m->capture ? "on" : "off", mx->profiles[pa], rtt / 4,
-		 mx->profiles[pb], rtt / 4);
-	f = fmemopen(text, strlen(text), "r");
-	if (!f)
-		return diag_set(d, "%s: %s", m->path, strerror(errno));
-	rc = scenario_load_stream(out, f, m->path, d);
-	fclose(f);
+	/* each uplink a quarter of the round trip between the two sites; an error
+	 * in a cell points at the [matrix] line that made it */
+	snprintf(seed, sizeof(seed), "%u", m->seed);
+	snprintf(delay, sizeof(delay), "%g", rtt / 4);
+	{
+		int at = mx->line, pl = mx->profiles_line ? mx->profiles_line : mx->line;
+		const struct scenario_entry cell[] = {
+			{ "lab", NULL, NULL, at },
+			{ "lab", "name", m->name, at },
+			{ "lab", "seed", seed, at },
+			{ "lab", "capture", m->capture ? "on" : "off", at },
+			{ "nat.na", NULL, NULL, at },
+			{ "nat.na", "profile", mx->profiles[pa], pl },
+			{ "nat.na", "delay_ms", delay, at },
+			{ "nat.nb", NULL, NULL, at },
+			{ "nat.nb", "profile", mx->profiles[pb], pl },
+			{ "nat.nb", "delay_ms", delay, at },
+			{ "host.a", NULL, NULL, at },
+			{ "host.a", "behind", "na", at },
+			{ "host.b", NULL, NULL, at },
+			{ "host.b", "behind", "nb", at },
+			{ "host.rv", NULL, NULL, at },
+			{ "host.rv", "behind", "internet", at },
+			{ "run", NULL, NULL, at },
+			{ "run", "pair", "a b", at },
+		};
+
+		rc = scenario_from_entries(out, m->path, cell, (int)(sizeof(cell) / sizeof(cell[0])), d);
+	}
 	if (rc)
 		return rc;
 	out->run.n_strategies = mx->run.n_strategies;

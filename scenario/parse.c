@@ -275,9 +275,8 @@ static int scn_key(void *user, const char *section, const char *key, const char 
 	return node_key(&s->nodes[i], key, value, line, d);
 }
 
-int scenario_load_stream(struct scenario *s, FILE *f, const char *name, struct diag *d)
+static void scenario_begin(struct scenario *s, const char *name)
 {
-	const struct ini_cb cb = { .section = scn_section, .key = scn_key, .user = s };
 	char tmp[PATH_MAX];
 	const char *base;
 
@@ -297,13 +296,43 @@ int scenario_load_stream(struct scenario *s, FILE *f, const char *name, struct d
 	snprintf(s->nodes[0].name, sizeof(s->nodes[0].name), "internet");
 	s->nodes[0].kind = NODE_INTERNET;
 	s->n = 1;
-	if (ini_stream_parse(f, name, &cb, d) || resolve(s, d))
+}
+
+/* What holds once every section is read: names resolved, addresses planned. */
+static int scenario_end(struct scenario *s, const char *name, struct diag *d)
+{
+	if (resolve(s, d))
 		return -1;
 	/* a file with nothing in it is a mistake, not an empty lab */
 	if (s->n == 1 && !s->matrix.line)
 		return diag_set(d, "%s: no [host.NAME] or [nat.NAME] section: nothing to build", name);
 	plan(s);
 	return check_plan(s, d);
+}
+
+int scenario_load_stream(struct scenario *s, FILE *f, const char *name, struct diag *d)
+{
+	const struct ini_cb cb = { .section = scn_section, .key = scn_key, .user = s };
+
+	scenario_begin(s, name);
+	if (ini_stream_parse(f, name, &cb, d))
+		return -1;
+	return scenario_end(s, name, d);
+}
+
+int scenario_from_entries(struct scenario *s, const char *name, const struct scenario_entry *e, int n,
+			  struct diag *d)
+{
+	scenario_begin(s, name);
+	for (int k = 0; k < n; k++) {
+		struct diag sub;
+		int rc = e[k].key ? scn_key(s, e[k].section, e[k].key, e[k].value, e[k].line, &sub)
+				  : scn_section(s, e[k].section, e[k].line, &sub);
+
+		if (rc < 0)
+			return diag_set(d, "%s:%d: %s", name, e[k].line, sub.msg);
+	}
+	return scenario_end(s, name, d);
 }
 
 int scenario_load(struct scenario *s, const char *path, struct diag *d)

@@ -150,6 +150,14 @@ struct scenario {
 /* Parses, loads profiles, applies overrides and plans addresses; d->msg = "FILE:LINE: ...". */
 int scenario_load(struct scenario *s, const char *path, struct diag *d);
 int scenario_load_stream(struct scenario *s, FILE *f, const char *name, struct diag *d);
+/* A scenario given as data, a section or key = value per entry (key NULL: the
+ * [section] itself), read as the same lines of a file named `name` would be. */
+struct scenario_entry {
+	const char *section, *key, *value;
+	int line; /* what an error points at */
+};
+int scenario_from_entries(struct scenario *s, const char *name, const struct scenario_entry *e, int n,
+			  struct diag *d);
 int scenario_find(const struct scenario *s, const char *name);
 /* True when the scenario asks the wire for anything a bridge cannot do. */
 bool scenario_needs_wire(const struct scenario *s);

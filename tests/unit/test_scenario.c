@@ -161,6 +161,34 @@ static void big_lans(void **state)
 	free(s);
 }
 
+static void matrix_cells_are_built_as_data(void **state)
+{
+	static const char text[] = "[lab]\nname = mx\nseed = 7\n[matrix]\n"
+				   "profiles = full-cone, symmetric\nrtt_ms = 20, 100\nstrategies = so\n";
+	struct scenario *m = malloc(sizeof(*m)), *c = malloc(sizeof(*c));
+	struct diag d;
+
+	(void)state;
+	assert_int_equal(load(m, text, &d), 0);
+	/* pairs full-cone/full-cone, full-cone/symmetric, symmetric/symmetric; two round trips */
+	assert_int_equal(scenario_matrix_cells(m), 6);
+	assert_int_equal(scenario_matrix_cell(m, 4, c, &d), 0); /* the second pair at 100 ms */
+	assert_string_equal(c->name, "mx");
+	assert_int_equal(c->seed, 7);
+	assert_string_equal(node(c, "na")->profile_spec, "full-cone");
+	assert_string_equal(node(c, "nb")->profile_spec, "symmetric");
+	assert_true(node(c, "na")->delay_ms == 25 && node(c, "nb")->delay_ms == 25);
+	assert_int_equal(node(c, "a")->parent, scenario_find(c, "na"));
+	assert_int_equal(c->run.pair[1], scenario_find(c, "b"));
+	assert_int_equal(c->run.n_strategies, 1);
+	/* a profile that does not load: the error points at the [matrix] profiles line */
+	snprintf(m->matrix.profiles[1], sizeof(m->matrix.profiles[1]), "no-such-profile");
+	assert_int_equal(scenario_matrix_cell(m, 1, c, &d), -1);
+	assert_non_null(strstr(d.msg, "t.ini:5:"));
+	free(m);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +197,7 @@ int main(void)
 		cmocka_unit_test(errors_name_the_line),
 		cmocka_unit_test(too_many_nodes),
 		cmocka_unit_test(big_lans),
+		cmocka_unit_test(matrix_cells_are_built_as_data),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
