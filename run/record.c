@@ -17,6 +17,7 @@ void record_init(struct attempt_record *r)
 	snprintf(r->predicted, sizeof(r->predicted), "unknown");
 	r->agrees = r->on_schedule = r->timing.realtime = RECORD_NULL;
 	r->timing.emit_error_ms = NAN;
+	r->timing.wire_syn_late_us = NAN;
 	for (int i = 0; i < 2; i++) {
 		r->timing.send_late_us[i] = NAN;
 		r->err_null[i] = true;
@@ -109,6 +110,9 @@ json_t *record_to_json(const struct attempt_record *r)
 	json_object_set_new(timing, "send_late_us", pair_of(num(r->timing.send_late_us[0]),
 							    num(r->timing.send_late_us[1])));
 	json_object_set_new(timing, "realtime", tri(r->timing.realtime));
+	/* written only where measured: records from before it read back unchanged */
+	if (!isnan(r->timing.wire_syn_late_us))
+		json_object_set_new(timing, "wire_syn_late_us", num(r->timing.wire_syn_late_us));
 	json_object_set_new(o, "timing", timing);
 	json_object_set_new(o, "errno", sides_of(err[0], err[1]));
 	json_object_set_new(o, "time_to_connect_ms", num(r->time_to_connect_ms));
@@ -365,7 +369,8 @@ static int read_timing(json_t *j, struct attempt_record *r, struct diag *d)
 		return bad_type(d, "timing", "an object");
 	return opt_num(t, "emit_error_ms", &r->timing.emit_error_ms, true, d) ||
 	       opt_num_pair(t, "send_late_us", r->timing.send_late_us, true, d) ||
-	       opt_tri(t, "realtime", &r->timing.realtime, d) ? -1 : 0;
+	       opt_tri(t, "realtime", &r->timing.realtime, d) ||
+	       opt_num(t, "wire_syn_late_us", &r->timing.wire_syn_late_us, true, d) ? -1 : 0;
 }
 
 static int read_schema(json_t *j, struct attempt_record *r, struct diag *d)

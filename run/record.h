@@ -34,6 +34,7 @@ struct attempt_record {
 	struct {
 		double emit_error_ms;
 		double send_late_us[2];
+		double wire_syn_late_us; /* the latest a SYN left the wire past its delay */
 		enum record_bool realtime;
 	} timing;
 	char err[2][32];   /* "errno": each side's errno name, "" for none */

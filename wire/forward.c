@@ -89,6 +89,7 @@ void wire_ingress(struct wire *w, int in, const struct virtio_net_hdr *vh,
 		f->t = t;
 		f->in = in;
 		f->out = o;
+		f->kind = pi.event; /* a SYN's lateness is watched on its own (tx_flush) */
 		if (heap_push(&w->out, f))
 			free(f);
 	}

@@ -78,6 +78,9 @@ struct wire {
 	struct timing tm;   /* wake early by the lateness seen, spin the rest */
 	bool realtime;
 	unsigned synced; /* SIGUSR1s answered: everything received before each is recorded */
+	/* the latest a SYN or SYN-ACK left since the last of them: a SYN late past the
+	 * model's band moves a window's edge, and the attempt is judged by it */
+	uint64_t syn_late_max_us;
 	/* how late each frame left against its time; written to stats_path */
 	uint32_t late_us[WIRE_LATE_BUCKETS];
 	uint64_t sent, rx_stamped, rx_unstamped;

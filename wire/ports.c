@@ -25,6 +25,9 @@ void tx_flush(struct wire *w)
 		uint64_t late = now > w->tx.t[k] ? (now - w->tx.t[k]) / 1000 : 0;
 
 		w->late_us[late < WIRE_LATE_BUCKETS ? late : WIRE_LATE_BUCKETS - 1]++;
+		if (w->tx.own[k] && (w->tx.own[k]->kind == EV_SYN || w->tx.own[k]->kind == EV_SYNACK) &&
+		    late > w->syn_late_max_us)
+			w->syn_late_max_us = late;
 	}
 	for (int k = 0; k < n; k += sent > 0 ? sent : 1) {
 		sent = sendmmsg(w->fd, w->tx.msgs + k, (unsigned)(n - k), MSG_DONTWAIT);

@@ -5,7 +5,7 @@
 
 #include "internal.h"
 
-/* {"frames":N,"realtime":B,"early_us":E,"rx_stamped":N,"late_us":[[US,COUNT],...]}
+/* {"frames":N,"synced":N,"syn_late_max_us":US,"realtime":B,"early_us":E,"rx_stamped":N,"late_us":[[US,COUNT],...]}
  * over the file opened at start, padded to what was there: no create, rename or
  * directory lock in the forwarding loop (a rename here waited up to 49 ms on the
  * run directory's other labs). A reader that meets half a write reads again. */
@@ -19,9 +19,10 @@ void write_stats(struct wire *w, uint64_t now)
 	w->stats_written = now;
 	if (w->stats_fd < 0)
 		return;
-	n = snprintf(b, cap, "{\"frames\":%llu,\"synced\":%u,\"realtime\":%s,\"early_us\":%lld,\"rx_stamped\":%llu,"
-			     "\"rx_unstamped\":%llu,\"late_us\":[",
-		     (unsigned long long)w->sent, w->synced, w->realtime ? "true" : "false",
+	n = snprintf(b, cap, "{\"frames\":%llu,\"synced\":%u,\"syn_late_max_us\":%llu,\"realtime\":%s,"
+			     "\"early_us\":%lld,\"rx_stamped\":%llu,\"rx_unstamped\":%llu,\"late_us\":[",
+		     (unsigned long long)w->sent, w->synced, (unsigned long long)w->syn_late_max_us,
+		     w->realtime ? "true" : "false",
 		     (long long)(w->tm.early_ns / 1000), (unsigned long long)w->rx_stamped,
 		     (unsigned long long)w->rx_unstamped);
 	len = (size_t)n;

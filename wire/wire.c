@@ -177,6 +177,7 @@ int wire_run(const struct wire_config *c, int ready_fd)
 			flush_records(w, mono_ns(), false);
 			w->synced++;
 			write_stats(w, mono_ns());
+			w->syn_late_max_us = 0; /* the next attempt's SYNs from here */
 			continue;
 		}
 		if (pfd[0].revents & POLLIN)
