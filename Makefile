@@ -15,7 +15,7 @@ NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unuse
 # run/record.c (the attempt record) is here so that the unit tests link it too
 LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/strategy.c common/timing.c \
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c natsim/model.c \
-	scenario/parse.c scenario/fault.c scenario/run.c scenario/matrix.c scenario/validate.c scenario/plan.c \
+	scenario/parse.c scenario/fault.c scenario/run.c scenario/matrix.c scenario/validate.c scenario/addresses.c \
 	netns/netns.c netns/link.c netns/lab.c netns/state.c netns/down.c netns/apply.c \
 	wire/wire.c wire/config.c wire/frame.c wire/packet.c wire/impair.c wire/forward.c wire/ports.c \
 	wire/capture.c wire/stats.c wire/events.c \

@@ -26,8 +26,8 @@ int matrix_key(struct scenario *s, const char *key, const char *value, int line,
 int resolve_matrix(struct scenario *s, struct diag *d);
 /* validate.c: what holds only once the whole file is read */
 int resolve(struct scenario *s, struct diag *d);
-/* plan.c: the address plan */
-void plan(struct scenario *s);
-int check_plan(const struct scenario *s, struct diag *d);
+/* addresses.c: the address plan */
+void plan_addresses(struct scenario *s);
+int check_addresses(const struct scenario *s, struct diag *d);
 
 #endif

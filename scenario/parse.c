@@ -306,8 +306,8 @@ static int scenario_end(struct scenario *s, const char *name, struct diag *d)
 	/* a file with nothing in it is a mistake, not an empty lab */
 	if (s->n == 1 && !s->matrix.line)
 		return diag_set(d, "%s: no [host.NAME] or [nat.NAME] section: nothing to build", name);
-	plan(s);
-	return check_plan(s, d);
+	plan_addresses(s);
+	return check_addresses(s, d);
 }
 
 int scenario_load_stream(struct scenario *s, FILE *f, const char *name, struct diag *d)

@@ -46,7 +46,7 @@ struct lab_node {
 	double delay_ms, jitter_ms, loss;
 	int link_line; /* of the first link key; 0 when none */
 
-	/* The plan, filled by scenario_plan(). */
+	/* The address plan, filled by plan_addresses() (addresses.c) once the file is read. */
 	int depth;
 	int n_children;
 	char addr[LAB_MAX_ADDRS][32]; /* "a.b.c.d/len" on its uplink */

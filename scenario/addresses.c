@@ -23,7 +23,7 @@ static void fmt_addr(char *buf, size_t len, uint32_t a, int prefix)
  * into the next second octet; a NAT with more than 250 nodes behind it gets a
  * /16 of its own (10.128.0.0/16 on, 100.96.0.0/16 on). Its .1 is the NAT, the
  * nodes behind it count from .2. */
-void plan(struct scenario *s)
+void plan_addresses(struct scenario *s)
 {
 	int k = 0, n_inet_hosts = 0, n_top_nats = 0, n_nats = 0, n_big[2] = { 0, 0 };
 	static const uint32_t small_base[2] = { 10u << 24, (100u << 24) | (64u << 16) };
@@ -86,7 +86,7 @@ void plan(struct scenario *s)
 	}
 }
 
-int check_plan(const struct scenario *s, struct diag *d)
+int check_addresses(const struct scenario *s, struct diag *d)
 {
 	int n_top = 0, n_host = 0, n_nat = 0, n_big[2] = { 0, 0 };
 
