@@ -334,6 +334,12 @@ int peer_main(int argc, char *argv[])
 		fprintf(stderr, "natlab-probe peer: unknown strategy %s\n", p.strategy);
 		return 2;
 	}
+	/* a row in common/strategy.c without its row in strategies/table.c */
+	if (!strategy_peer[st->id]) {
+		fprintf(stderr, "natlab-probe peer: strategy %s has no peer side (prober/strategies/table.c)\n",
+			p.strategy);
+		return 2;
+	}
 	timing_init(&p.tm);
 	{
 		char why[160];
