@@ -154,7 +154,7 @@ int apply_namespaces(struct lab_apply *a, struct diag *d)
 			*d = w[k].d;
 			rc = -1;
 		}
-	return rc;
+	return rc ? rc : interrupted(d);
 }
 
 static int apply_link_step(struct lab_apply *a, const struct plan_step *t, struct diag *d)

@@ -17,6 +17,8 @@ struct lab_apply {
 };
 
 void apply_init(struct lab_apply *a, const struct lab_plan *p, int root);
+/* Each phase takes a stop asked for meanwhile (SIGINT, SIGTERM, SIGHUP, blocked
+ * while a lab is built) as an error, "interrupted", once its work is whole. */
 /* The namespace phase: a thread per core, each doing one node's steps at a time. */
 int apply_namespaces(struct lab_apply *a, struct diag *d);
 /* Links, addresses and routes node by node, then the neighbours. */

@@ -242,11 +242,6 @@ void lab_phase_end(struct lab_phases *p, const char *name)
 	p->last = now;
 }
 
-static int interrupted(struct diag *d)
-{
-	return lab_stop_pending() ? diag_set(d, "interrupted") : 0;
-}
-
 /* scenario -> plan -> apply: the plan says what the lab will be, apply makes it;
  * this adds the name, the bookkeeping, the wire and the undo. */
 int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MAX], struct diag *d)
@@ -266,7 +261,7 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 		diag_set(d, "out of memory");
 		goto out;
 	}
-	apply_init(a, &plan, -1);
+	apply_init(a, &plan, -1); /* nothing held yet: the undo below has nothing to close */
 	if (reserve_id(s->name, id, &lock, d))
 		goto out;
 	st = state_new(s, id);
@@ -281,9 +276,9 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 		json_decref(st);
 		goto undo;
 	}
-	apply_init(a, &plan, root);
+	a->root = root;
 	lab_phase_end(o->phases, "name and state");
-	if (apply_namespaces(a, d) || interrupted(d))
+	if (apply_namespaces(a, d))
 		goto undo_st;
 	lab_phase_end(o->phases, "namespaces");
 	if (apply_links(a, d))

@@ -64,6 +64,12 @@ static int dev_step(struct lab_plan *p, enum plan_op op, int node, const char *d
 	return 0;
 }
 
+/* The name of a node's link to its parent, inside its own namespace. */
+static const char *uplink(const struct lab_node *n)
+{
+	return n->kind == NODE_NAT ? IF_UPLINK_NAT : IF_UPLINK_HOST;
+}
+
 /* The namespace of node i: sysctls, lo, the bridge its children hang on. */
 static int plan_node_ns(struct lab_plan *p, int i)
 {
@@ -94,7 +100,7 @@ static int plan_node_ns(struct lab_plan *p, int i)
 static int plan_node_links(struct lab_plan *p, int i)
 {
 	const struct lab_node *n = &p->s->nodes[i];
-	const char *up = n->kind == NODE_NAT ? IF_UPLINK_NAT : IF_UPLINK_HOST;
+	const char *up = uplink(n);
 	bool on_wire = n->parent == 0 && p->wire;
 	struct plan_step *t = step(p, PLAN_VETH, n->parent);
 	int rc = 0;
@@ -147,9 +153,7 @@ static int plan_neighbours(struct lab_plan *p)
 
 				if (!t)
 					return -1;
-				snprintf(t->dev, sizeof(t->dev), "%s", IF_UPLINK_HOST);
-				if (s->nodes[i].kind == NODE_NAT)
-					snprintf(t->dev, sizeof(t->dev), "%s", IF_UPLINK_NAT);
+				snprintf(t->dev, sizeof(t->dev), "%s", uplink(&s->nodes[i]));
 				t->ifindex = IFINDEX_UPLINK;
 				snprintf(t->addr, sizeof(t->addr), "%.*s", (int)strcspn(s->nodes[j].addr[k], "/"),
 					 s->nodes[j].addr[k]);

@@ -110,6 +110,22 @@ def udp_observed(lab, node, port, server, sport, sock=None):
     return src
 
 
+# which probes each filtering passes: same remote endpoint, same address other port,
+# other address
+FILTER_PROBES = {"same": (0, 7000), "other_port": (0, 7001), "other_addr": (1, 7000)}
+
+
+def udp_filtering_passes(lab):
+    """One datagram from a:5000 opens a mapping towards (rv address 0, 7000); which of
+    FILTER_PROBES' endpoints then get a datagram back through it to a."""
+    a = lab.sock("a", bind=("0.0.0.0", 5000))
+    servers = {k: lab.sock("rv", bind=(lab.addr("rv", i), p)) for k, (i, p) in FILTER_PROBES.items()}
+    servers["same"].settimeout(2)
+    a.sendto(b"hello", (lab.addr("rv", 0), 7000))
+    _, ext = servers["same"].recvfrom(100)
+    return {k: udp_reaches(servers[k], ext, a) for k in FILTER_PROBES}
+
+
 def udp_reaches(sender, dest, receiver, timeout=0.5):
     """Sends from socket sender to dest; True if receiver gets it."""
     receiver.settimeout(timeout)

@@ -5,29 +5,21 @@ import time
 
 import pytest
 
-from labkit import connect_outcome, one_nat, tcp_observed, udp_observed, udp_reaches
+from labkit import (FILTER_PROBES, connect_outcome, one_nat, tcp_observed, udp_filtering_passes,
+                    udp_observed, udp_reaches)
 
-# which probes each filtering passes: same remote endpoint, same address other port,
-# other address
+# which probes (labkit.FILTER_PROBES) each filtering passes
 PASSES = {
     "eif": {"same": True, "other_port": True, "other_addr": True},
     "adf": {"same": True, "other_port": True, "other_addr": False},
     "apdf": {"same": True, "other_port": False, "other_addr": False},
 }
-PROBES = {"same": (0, 7000), "other_port": (0, 7001), "other_addr": (1, 7000)}
 
 
 @pytest.mark.parametrize("filtering", sorted(PASSES))
 def test_udp_filtering(make_lab, filtering):
     lab = make_lab(one_nat(f"filtering = {filtering}"))
-    a = lab.sock("a", bind=("0.0.0.0", 5000))
-    servers = {k: lab.sock("rv", bind=(lab.addr("rv", i), p)) for k, (i, p) in PROBES.items()}
-    servers["same"].settimeout(2)
-    # one outbound packet opens the mapping towards (server 1, 7000)
-    a.sendto(b"hello", (lab.addr("rv", 0), 7000))
-    _, ext = servers["same"].recvfrom(100)
-    got = {k: udp_reaches(servers[k], ext, a) for k in PROBES}
-    assert got == PASSES[filtering]
+    assert udp_filtering_passes(lab) == PASSES[filtering]
 
 
 @pytest.mark.parametrize("filtering", sorted(PASSES))
@@ -38,7 +30,7 @@ def test_tcp_filtering(make_lab, filtering):
     lst.listen(8)
     ext = tcp_observed(lab, "a", 5000, ("rv", lab.addr("rv", 0)), 7000, keep=True)
     got = {}
-    for k, (i, port) in PROBES.items():
+    for k, (i, port) in FILTER_PROBES.items():
         if k == "same":
             continue  # that 4-tuple is the open connection itself
         s = lab.sock("rv", socket.SOCK_STREAM, bind=(lab.addr("rv", i), port), reuse=True)

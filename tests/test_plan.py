@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from labkit import Lab, netns, netns_list, natlab, one_nat, udp_observed, udp_reaches
-from test_filtering import PASSES, PROBES
+from labkit import Lab, netns, netns_list, natlab, one_nat, udp_filtering_passes, udp_observed
+from test_filtering import PASSES
 from test_mapping import FOUR
 
 
@@ -73,20 +73,11 @@ def test_script_lab_maps_as_natlab(both, mapping):
     assert mapping_shape(script) == (want, True)
 
 
-def filtering_passes(lab):
-    a = lab.sock("a", bind=("0.0.0.0", 5000))
-    servers = {k: lab.sock("rv", bind=(lab.addr("rv", i), p)) for k, (i, p) in PROBES.items()}
-    servers["same"].settimeout(2)
-    a.sendto(b"hello", (lab.addr("rv", 0), 7000))
-    _, ext = servers["same"].recvfrom(100)
-    return {k: udp_reaches(servers[k], ext, a) for k in PROBES}
-
-
 @pytest.mark.parametrize("filtering", sorted(PASSES))
 def test_script_lab_filters_as_natlab(both, filtering):
     lab, script = both(one_nat(f"filtering = {filtering}"))
-    assert filtering_passes(lab) == PASSES[filtering]
-    assert filtering_passes(script) == PASSES[filtering]
+    assert udp_filtering_passes(lab) == PASSES[filtering]
+    assert udp_filtering_passes(script) == PASSES[filtering]
 
 
 def test_script_down_removes_every_namespace(tmp_path):
