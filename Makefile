@@ -18,7 +18,7 @@ LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/strategy.c comm
 	scenario/parse.c scenario/fault.c scenario/run.c scenario/matrix.c scenario/validate.c scenario/addresses.c \
 	netns/netns.c netns/link.c netns/lab.c netns/state.c netns/down.c netns/apply.c \
 	wire/wire.c wire/config.c wire/frame.c wire/packet.c wire/impair.c wire/forward.c wire/ports.c \
-	wire/capture.c wire/stats.c wire/events.c \
+	wire/capture.c wire/stats.c wire/events.c wire/handoff.c \
 	run/record.c prober/protocol.c plan/plan.c plan/print.c
 PROBE_SRC = prober/probe.c prober/server.c prober/server_clients.c prober/server_attempts.c \
 	prober/peer.c prober/strategies/table.c prober/strategies/so.c prober/strategies/dcutr.c \
@@ -29,6 +29,9 @@ CLI_SRC = cli/natlab.c cli/plan.c cli/up.c cli/down.c cli/list.c cli/show.c cli/
 # natlab run's machinery (run/record.c is in LIB_SRC)
 RUN_SRC = run/pool.c run/jobs.c run/lab_job.c run/attempt.c run/schedule.c run/nats.c run/child.c \
 	run/capture.c run/output.c run/precision.c
+# natlab-wire: the wire alone, exec'd by natlab up (small: it loads in a few ms)
+WIRE_SRC = wire/main.c wire/wire.c wire/handoff.c wire/frame.c wire/packet.c wire/impair.c wire/forward.c \
+	wire/ports.c wire/capture.c wire/stats.c common/outfile.c common/timing.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 HDRS = $(wildcard common/*.h natsim/*.h scenario/*.h netns/*.h wire/*.h cli/*.h run/*.h prober/*.h prober/strategies/*.h plan/*.h report/*.h)
 
@@ -38,7 +41,7 @@ SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover
 
 .PHONY: all deps check unit offline pytest bench fuzz clean install
 .SECONDARY:
-all: build/natlab build/natlab-probe
+all: build/natlab build/natlab-probe build/natlab-wire
 
 build/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -58,6 +61,9 @@ build/natlab: $(LIB_OBJ) $(CLI_OBJ)
 
 build/natlab-probe: $(PROBE_SRC:%.c=build/%.o)
 	$(CC) $(CFLAGS) -o $@ $^
+
+build/natlab-wire: $(WIRE_SRC:%.c=build/%.o)
+	$(CC) $(CFLAGS) -o $@ $^ $(shell pkg-config --libs libpcap 2>/dev/null) -lm
 
 # unit tests: the library built again under ASan + UBSan
 build/san/%.o: %.c $(HDRS)
@@ -138,8 +144,9 @@ fuzz: build/fuzz/scenario_fuzz build/fuzz/protocol_fuzz build/fuzz/record_fuzz
 	./build/fuzz/record_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
 		build/fuzz/record-corpus run/fuzz/corpus
 
-install: build/natlab build/natlab-probe
+install: build/natlab build/natlab-probe build/natlab-wire
 	install -D -m 755 build/natlab $(DESTDIR)$(PREFIX)/bin/natlab
+	install -m 755 build/natlab-probe build/natlab-wire $(DESTDIR)$(PREFIX)/bin/
 	install -D -m 644 man/natlab.8 $(DESTDIR)$(PREFIX)/share/man/man8/natlab.8
 	mkdir -p $(DESTDIR)$(PREFIX)/share/natlab/profiles
 	install -m 644 natsim/profiles/*.profile $(DESTDIR)$(PREFIX)/share/natlab/profiles/

@@ -1,6 +1,7 @@
 /* natlab: a NAT behaviour lab. A tiny dispatcher; one file per subcommand. */
 #include <fcntl.h>
 #include <stdarg.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,12 @@ struct scenario *scenario_for_lab(const char *file, int *code)
 
 int main(int argc, char *argv[])
 {
+	/* memory freed stays in the process: a page first touched costs 10-20 us of
+	 * fault on a virtual machine, and glibc's default gives back (and later faults
+	 * in again) every block above 128 KB: libnftables' second ruleset in a process
+	 * cost 3.3 ms that way, 0.7 ms without */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		show_usage(argc < 2 ? stderr : stdout);

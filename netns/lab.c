@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
@@ -131,42 +133,82 @@ void lab_stop_take(void)
 		;
 }
 
-/* Starts the wire in the internet namespace, detached (it outlives `natlab up`; the lab's
- * teardown ends it with the rest of the lab's processes). It gets ready while the
- * NATs' rulesets load; wire_ready waits for it. Returns the pipe it reports on. */
-static int wire_start(int inet_fd, struct wire_config *wc, const char *log, struct diag *d)
+/* A descriptor moved to FD_MOVED_MIN or above: posix_spawn's dup2s into 0-5 must
+ * not overwrite a source that sits there */
+#define FD_MOVED_MIN 16
+
+static int fd_moved(int fd)
 {
-	int p[2], status;
-	pid_t child;
+	int h = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, FD_MOVED_MIN) : -1;
 
-	if (pipe2(p, O_CLOEXEC))
-		return diag_set(d, "pipe: %s", strerror(errno));
-	child = fork();
-	if (child == 0) {
-		int nul, lg;
-		pid_t pid;
+	if (fd >= 0)
+		close(fd);
+	return h;
+}
 
-		setsid();
-		if (fork() != 0)
-			_exit(0);
-		nul = open("/dev/null", O_RDWR);
-		lg = outfile_open(log, O_TRUNC, 0600);
-		if (netns_enter(inet_fd) || nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
-		    dup2(lg >= 0 ? lg : nul, 2) < 0 || dup2(p[1], 3) < 0)
-			_exit(1);
-		close_range(4, ~0U, 0);
-		prctl(PR_SET_NAME, "natlab-wire", 0, 0, 0);
-		pid = getpid();
-		if (write(3, &pid, sizeof(pid)) != sizeof(pid))
-			_exit(1);
-		_exit(wire_run(wc, 3));
+/* Starts natlab-wire (beside this program) for the internet namespace. It is this
+ * process's child, in a session of its own: it outlives `natlab up`, and the lab's
+ * teardown ends it with the rest of the lab's processes. Started before the links
+ * exist, it loads while they are made, then waits for its configuration on *config
+ * (wire_config_write, then close), which says its ports; wire_ready waits for it to
+ * forward. Returns the pipe it reports on. */
+static int wire_start(int inet_fd, const char *log, int *config, struct diag *d)
+{
+	char exe[PATH_MAX], self[PATH_MAX];
+	char *argv[] = { "natlab-wire", NULL };
+	int p[2] = { -1, -1 }, c[2] = { -1, -1 }, lg, nul, rc = -1;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	pid_t pid;
+
+	*config = -1;
+	self[n > 0 ? n : 0] = '\0';
+	snprintf(exe, sizeof(exe), "%.*s/natlab-wire", (int)(strrchr(self, '/') ? strrchr(self, '/') - self : 0),
+		 self);
+	if (access(exe, X_OK))
+		return diag_set(d, "cannot start the wire: %s: %s (run make)", exe, strerror(errno));
+	lg = fd_moved(outfile_open(log, O_TRUNC, 0600));
+	nul = fd_moved(open("/dev/null", O_RDWR | O_CLOEXEC));
+	if (!pipe2(p, O_CLOEXEC) && !pipe2(c, O_CLOEXEC))
+		for (int k = 0; k < 2; k++) {
+			p[k] = fd_moved(p[k]);
+			c[k] = fd_moved(c[k]);
+		}
+	if (nul >= 0 && inet_fd >= FD_MOVED_MIN && p[0] >= 0 && p[1] >= 0 && c[0] >= 0 && c[1] >= 0) {
+		posix_spawn_file_actions_init(&fa);
+		posix_spawnattr_init(&at);
+		posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID);
+		posix_spawn_file_actions_adddup2(&fa, nul, 0);
+		posix_spawn_file_actions_adddup2(&fa, nul, 1);
+		posix_spawn_file_actions_adddup2(&fa, lg >= 0 ? lg : nul, 2);
+		posix_spawn_file_actions_adddup2(&fa, p[1], 3);
+		posix_spawn_file_actions_adddup2(&fa, c[0], 4);
+		posix_spawn_file_actions_adddup2(&fa, inet_fd, 5);
+		posix_spawn_file_actions_addclosefrom_np(&fa, 6);
+		rc = posix_spawn(&pid, exe, &fa, &at, argv, environ);
+		posix_spawn_file_actions_destroy(&fa);
+		posix_spawnattr_destroy(&at);
+		if (rc)
+			diag_set(d, "cannot start the wire: %s: %s", exe, strerror(rc));
+	} else {
+		diag_set(d, "cannot start the wire: %s", strerror(errno));
 	}
-	close(p[1]);
-	if (child < 0) {
-		close(p[0]);
-		return diag_set(d, "fork: %s", strerror(errno));
+	{
+		int held[] = { lg, nul, p[1], c[0] };
+
+		for (size_t k = 0; k < sizeof(held) / sizeof(held[0]); k++)
+			if (held[k] >= 0)
+				close(held[k]);
 	}
-	waitpid(child, &status, 0);
+	if (rc) {
+		if (p[0] >= 0)
+			close(p[0]);
+		if (c[1] >= 0)
+			close(c[1]);
+		return -1;
+	}
+	*config = c[1];
 	return p[0];
 }
 
@@ -242,6 +284,42 @@ void lab_phase_end(struct lab_phases *p, const char *name)
 	p->last = now;
 }
 
+/* The NATs' rulesets load on a thread of their own while the links are made and the
+ * wire starts: libnftables' first ruleset in a process is 5 ms of mostly page faults
+ * on a virtual machine, and the links are kernel work (2 cores: each has one). Only
+ * in a lab of fewer nodes than this: each node holds a netlink socket among the low
+ * descriptors until the links are made, and libnftables needs one below
+ * FD_SETSIZE (it select()s) */
+#define NATS_BESIDE_MAX_NODES 512
+
+struct nat_loader {
+	struct lab_apply *a;
+	struct diag d;
+	int rc;
+	pthread_t t;
+	bool on;
+};
+
+static void *nat_loader_run(void *arg)
+{
+	struct nat_loader *l = arg;
+
+	l->rc = apply_nats(l->a, &l->d);
+	return NULL;
+}
+
+/* The rulesets' outcome: the thread's, or (without one) loaded here. */
+static int nat_loader_join(struct nat_loader *l, struct diag *d)
+{
+	if (!l->on)
+		return apply_nats(l->a, d);
+	pthread_join(l->t, NULL);
+	l->on = false;
+	if (l->rc)
+		*d = l->d;
+	return l->rc;
+}
+
 /* scenario -> plan -> apply: the plan says what the lab will be, apply makes it;
  * this adds the name, the bookkeeping, the wire and the undo. */
 int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MAX], struct diag *d)
@@ -249,11 +327,12 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 	struct lab_apply *a = calloc(1, sizeof(*a));
 	struct wire_config *wc = calloc(1, sizeof(*wc));
 	struct lab_plan plan = { 0 };
+	struct nat_loader nats = { .a = a };
 	char wire_log[PATH_MAX], made[LAB_MAX_NODES][128];
 	int n_made = 0, root = -1;
 	sigset_t old;
 	json_t *st;
-	int rc = -1, wire_fd = -1, lock = -1;
+	int rc = -1, wire_fd = -1, wire_config = -1, lock = -1;
 
 	id[0] = '\0';
 	lab_block_signals(&old);
@@ -281,6 +360,14 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 	if (apply_namespaces(a, d))
 		goto undo_st;
 	lab_phase_end(o->phases, "namespaces");
+	if (s->n < NATS_BESIDE_MAX_NODES)
+		nats.on = !pthread_create(&nats.t, NULL, nat_loader_run, &nats);
+	if (!s->bridge) {
+		run_path(wire_log, sizeof(wire_log), id, ".wire.log");
+		if ((wire_fd = wire_start(a->fd[0], wire_log, &wire_config, d)) < 0)
+			goto undo_st;
+	}
+	lab_phase_end(o->phases, "wire started");
 	if (apply_links(a, d))
 		goto undo_st;
 	lab_phase_end(o->phases, "links and addresses");
@@ -288,18 +375,24 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 		goto undo_st;
 	lab_phase_end(o->phases, "links running");
 	apply_close_sockets(a);
-	if (!s->bridge) {
+	if (wire_config >= 0) {
+		/* its ports exist now: the wire opens them once it has this */
 		wire_config_from_scenario(wc, s);
 		if (s->capture)
 			run_path(wc->pcap_path, sizeof(wc->pcap_path), id, ".pcap");
 		run_path(wc->events_path, sizeof(wc->events_path), id, ".events");
 		run_path(wc->stats_path, sizeof(wc->stats_path), id, ".wire.stats");
-		run_path(wire_log, sizeof(wire_log), id, ".wire.log");
-		if ((wire_fd = wire_start(a->fd[0], wc, wire_log, d)) < 0)
+		rc = wire_config_write(wc, wire_config);
+		close(wire_config);
+		wire_config = -1;
+		if (rc) {
+			diag_set(d, "the wire did not take its configuration (see %s)", wire_log);
 			goto undo_st;
+		}
+		rc = -1;
 	}
-	lab_phase_end(o->phases, "wire started");
-	if (apply_nats(a, d))
+	lab_phase_end(o->phases, "wire configured");
+	if (nat_loader_join(&nats, d))
 		goto undo_st;
 	lab_phase_end(o->phases, "nat rulesets");
 	if (wire_fd >= 0) {
@@ -322,6 +415,13 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 	rc = 0;
 	lab_phase_end(o->phases, "state up");
 undo_st:
+	if (wire_config >= 0)
+		close(wire_config); /* the wire, without its configuration, ends */
+	if (nats.on) {
+		/* a phase beside it failed: it ends before what it uses is undone */
+		pthread_join(nats.t, NULL);
+		nats.on = false;
+	}
 	json_decref(st);
 	if (wire_fd >= 0)
 		wire_abort(wire_fd);

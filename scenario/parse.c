@@ -2,6 +2,7 @@
  * the other sections' keys in fault.c, run.c and matrix.c. */
 #include <errno.h>
 #include <libgen.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,7 +281,11 @@ static void scenario_begin(struct scenario *s, const char *name)
 	char tmp[PATH_MAX];
 	const char *base;
 
-	memset(s, 0, sizeof(*s));
+	/* the header and the internet only: each node is zeroed as it is added. A
+	 * whole struct scenario is 2.5 MB, and touching it all cost 11 ms of page
+	 * faults on a virtual machine, a quarter of `natlab up` */
+	memset(s, 0, offsetof(struct scenario, nodes));
+	memset(&s->nodes[0], 0, sizeof(s->nodes[0]));
 	snprintf(s->path, sizeof(s->path), "%s", name);
 	snprintf(tmp, sizeof(tmp), "%s", name);
 	snprintf(s->dir, sizeof(s->dir), "%s", dirname(tmp));
