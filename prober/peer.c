@@ -258,7 +258,8 @@ int peer_main(int argc, char *argv[])
 		{ "secret", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct peer p = { .side = -1, .deadline_s = 10, .rv = -1, .udp = -1, .low_ttl = 2 };
+	struct peer p = { .side = -1, .deadline_s = 10, .rv = -1, .udp = -1, .low_ttl = 2,
+			  .dial_fd = -1, .listen_fd = -1 };
 	const struct strategy *st;
 	const char *server = NULL;
 	double v;
@@ -356,6 +357,8 @@ int peer_main(int argc, char *argv[])
 		return 1;
 	}
 	/* the clock's strategies wait for their instant; the others time themselves */
+	if (st->by_clock && st->tcp)
+		punch_prepare(&p);
 	if (st->by_clock)
 		wait_start(&p);
 	strategy_peer[st->id](&p);

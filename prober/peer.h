@@ -35,6 +35,9 @@ struct peer {
 	/* when the first SYN (or datagram) was meant to leave and when it did, real
 	 * time in ns; 0 where there is no schedule */
 	int64_t syn_sched, syn_sent;
+	/* a dialling strategy's sockets, made and bound before its instant (punch_prepare),
+	 * so that only listen() and connect() are left at it; -1 until then */
+	int dial_fd, listen_fd;
 	struct timing tm;
 	bool realtime;
 };

@@ -49,6 +49,7 @@ void dcutr(struct peer *p)
 			return;
 		p->syn_sched = p->rstamp + PROTO_RELAY_HOLD_NS;
 	}
+	punch_prepare(p);
 	timing_sleep_until(&p->tm, CLOCK_REALTIME, p->syn_sched);
 	p->start_real = (double)timing_now(CLOCK_REALTIME) / 1e9;
 	punch_tcp(p);

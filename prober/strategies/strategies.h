@@ -14,6 +14,8 @@ typedef void strategy_fn(struct peer *p);
 extern strategy_fn *const strategy_peer[STRATEGY_COUNT];
 
 strategy_fn punch_tcp; /* so.c: so, so-listen, retry */
+/* so.c: punch_tcp's first sockets made and bound ahead of its instant */
+void punch_prepare(struct peer *p);
 strategy_fn dcutr;
 strategy_fn lowttl;
 strategy_fn punch_udp; /* udp.c */
