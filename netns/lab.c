@@ -16,6 +16,7 @@
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -149,14 +150,14 @@ static int fd_moved(int fd)
 /* Starts natlab-wire (beside this program) for the internet namespace. It is this
  * process's child, in a session of its own: it outlives `natlab up`, and the lab's
  * teardown ends it with the rest of the lab's processes. Started before the links
- * exist, it loads while they are made, then waits for its configuration on *config
- * (wire_config_write, then close), which says its ports; wire_ready waits for it to
+ * exist, it loads while they are made, then waits for its configuration on the
+ * socket *config (wire_config_write, then close), which says its ports; wire_ready waits for it to
  * forward. Returns the pipe it reports on. */
 static int wire_start(int inet_fd, const char *log, int *config, struct diag *d)
 {
 	char exe[PATH_MAX], self[PATH_MAX];
 	char *argv[] = { "natlab-wire", NULL };
-	int p[2] = { -1, -1 }, c[2] = { -1, -1 }, lg, nul, rc = -1;
+	int p[2] = { -1, -1 }, c[2] = { -1, -1 }, lg, nul, ns, rc = -1;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -170,12 +171,14 @@ static int wire_start(int inet_fd, const char *log, int *config, struct diag *d)
 		return diag_set(d, "cannot start the wire: %s: %s (run make)", exe, strerror(errno));
 	lg = fd_moved(outfile_open(log, O_TRUNC, 0600));
 	nul = fd_moved(open("/dev/null", O_RDWR | O_CLOEXEC));
-	if (!pipe2(p, O_CLOEXEC) && !pipe2(c, O_CLOEXEC))
+	/* the namespace's descriptor is high unless the descriptor limit is low */
+	ns = fcntl(inet_fd, F_DUPFD_CLOEXEC, FD_MOVED_MIN);
+	if (!pipe2(p, O_CLOEXEC) && !socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, c))
 		for (int k = 0; k < 2; k++) {
 			p[k] = fd_moved(p[k]);
 			c[k] = fd_moved(c[k]);
 		}
-	if (nul >= 0 && inet_fd >= FD_MOVED_MIN && p[0] >= 0 && p[1] >= 0 && c[0] >= 0 && c[1] >= 0) {
+	if (nul >= 0 && ns >= 0 && p[0] >= 0 && p[1] >= 0 && c[0] >= 0 && c[1] >= 0) {
 		posix_spawn_file_actions_init(&fa);
 		posix_spawnattr_init(&at);
 		posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID);
@@ -184,7 +187,7 @@ static int wire_start(int inet_fd, const char *log, int *config, struct diag *d)
 		posix_spawn_file_actions_adddup2(&fa, lg >= 0 ? lg : nul, 2);
 		posix_spawn_file_actions_adddup2(&fa, p[1], 3);
 		posix_spawn_file_actions_adddup2(&fa, c[0], 4);
-		posix_spawn_file_actions_adddup2(&fa, inet_fd, 5);
+		posix_spawn_file_actions_adddup2(&fa, ns, 5);
 		posix_spawn_file_actions_addclosefrom_np(&fa, 6);
 		rc = posix_spawn(&pid, exe, &fa, &at, argv, environ);
 		posix_spawn_file_actions_destroy(&fa);
@@ -192,10 +195,10 @@ static int wire_start(int inet_fd, const char *log, int *config, struct diag *d)
 		if (rc)
 			diag_set(d, "cannot start the wire: %s: %s", exe, strerror(rc));
 	} else {
-		diag_set(d, "cannot start the wire: %s", strerror(errno));
+		diag_set(d, "cannot start the wire: no descriptors for it (%s)", strerror(errno));
 	}
 	{
-		int held[] = { lg, nul, p[1], c[0] };
+		int held[] = { lg, nul, ns, p[1], c[0] };
 
 		for (size_t k = 0; k < sizeof(held) / sizeof(held[0]); k++)
 			if (held[k] >= 0)

@@ -296,6 +296,30 @@ def test_a_lab_whose_wire_died_is_broken_and_reaped(tmp_path, rundir):
     natlab("down", kept)
 
 
+def test_a_lab_comes_up_under_the_usual_descriptor_limit(tmp_path, rundir):
+    # before: with a soft limit of 1024 (a login shell's, sudo's), the internet
+    # namespace's descriptor could not be moved high and natlab up refused to start
+    # the wire; frames must still cross it
+    import resource
+
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
+    path = tmp_path / "s.ini"
+    path.write_text(SMALL)
+    up = subprocess.run([NATLAB, "up", str(path)], capture_output=True, text=True, preexec_fn=low_limit)
+    assert up.returncode == 0, up.stderr
+    name = up.stdout.strip()
+    try:
+        listing = {line.split()[0]: line.split()[1] for line in natlab("list").stdout.splitlines()}
+        assert listing == {name: "up"}
+        rv = json.loads(natlab("show", "--json", name).stdout)["nodes"]["rv"]["addrs"][0].split("/")[0]
+        ping = natlab("exec", name, "a", "--", "ping", "-c", "1", "-W", "2", rv, check=False)
+        assert ping.returncode == 0, ping.stdout + ping.stderr
+    finally:
+        natlab("down", name)
+
+
 def test_a_run_whose_wire_dies_says_so_and_stops_that_lab(tmp_path, rundir):
     # before: the run went on through a dead wire, each attempt ~5 s, recorded as
     # "no-rendezvous", and exited 0

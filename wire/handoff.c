@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "wire.h"
@@ -14,7 +15,8 @@ static int move_all(int fd, void *buf, size_t len, bool out)
 	char *p = buf;
 
 	while (len) {
-		ssize_t n = out ? write(fd, p, len) : read(fd, p, len);
+		/* a wire gone before it read is an error here, not a SIGPIPE for natlab */
+		ssize_t n = out ? send(fd, p, len, MSG_NOSIGNAL) : read(fd, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -46,5 +48,11 @@ int wire_config_read(struct wire_config *c, int fd)
 	    c->n_ports > LAB_MAX_NODES ||
 	    move_all(fd, c->ports, (size_t)c->n_ports * sizeof(c->ports[0]), false))
 		return -1;
-	return move_all(fd, (char *)c + tail_offset(), sizeof(*c) - tail_offset(), false);
+	if (move_all(fd, (char *)c + tail_offset(), sizeof(*c) - tail_offset(), false) || c->n_faults < 0 ||
+	    c->n_faults > LAB_MAX_FAULTS)
+		return -1;
+	/* a natlab-wire of another build would read garbage: at least no path runs on */
+	c->pcap_path[sizeof(c->pcap_path) - 1] = c->events_path[sizeof(c->events_path) - 1] =
+		c->stats_path[sizeof(c->stats_path) - 1] = '\0';
+	return 0;
 }

@@ -1,6 +1,6 @@
 /* natlab-wire: the wire as a program of its own. natlab up (netns/lab.c) starts it
  * with fd 3 the pipe it reports on (its pid, then one byte once it forwards), fd 4
- * the pipe its configuration comes on (wire_config_write, once its ports exist)
+ * the socket its configuration comes on (wire_config_write, once its ports exist)
  * and fd 5 the lab's internet namespace.
  * Exec'd, not forked from natlab: a fork copies natlab's page tables and makes each
  * page natlab writes afterwards a copy-on-write fault (5-10 ms of every up here). */

@@ -40,8 +40,8 @@ struct wire_config {
 bool wire_carries_gso(const struct scenario *s);
 /* The ports and faults of scenario s: every node attached to the internet. */
 void wire_config_from_scenario(struct wire_config *c, const struct scenario *s);
-/* The configuration through a file descriptor, from natlab up to natlab-wire (the
- * same build): 0, or -1 on a short read or write. */
+/* The configuration through a stream socket, from natlab up to natlab-wire (the
+ * same build): 0, or -1 on a short read or write (a wire gone: EPIPE, no signal). */
 int wire_config_write(const struct wire_config *c, int fd);
 int wire_config_read(struct wire_config *c, int fd);
 /* Runs the wire in the current network namespace until SIGTERM, SIGINT or SIGHUP
