@@ -6,12 +6,13 @@
 
 #include "../scenario/scenario.h"
 
-/* A lab to run: a file's own, or one cell of a matrix file, for one of its
- * strategies and a few of its skews: short labs keep the pool busy to the end. */
+/* A lab to run: a file's own, or one cell of a matrix file for up to JOB_SKEWS of
+ * its skews and either every strategy timed by the clock (and the relay's, udp's)
+ * or one timed by round trips through the relay (dcutr): see jobs.c. */
 struct run_job {
 	int file;
 	int cell;     /* -1: the file's own lab, all of its [run] */
-	int strategy; /* matrix cells: index into the strategies */
+	int strategy; /* matrix cells: a strategy timed by round trips, or -1 for the others */
 	int skew_from, n_skews;
 	double cost;  /* seconds it should take: the longest start first */
 };
