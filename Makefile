@@ -13,12 +13,11 @@ NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unuse
 	-DNATLAB_PROFILE_DIR='"$(PROFILE_DIR)"' $(PKG_CFLAGS)
 
 # run/record.c (the attempt record) is here so that the unit tests link it too
-LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/strategy.c common/timing.c \
+LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/sibling.c common/strategy.c common/timing.c \
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c natsim/model.c \
 	scenario/parse.c scenario/fault.c scenario/run.c scenario/matrix.c scenario/validate.c scenario/addresses.c \
 	netns/netns.c netns/link.c netns/lab.c netns/state.c netns/down.c netns/apply.c \
-	wire/wire.c wire/config.c wire/frame.c wire/packet.c wire/impair.c wire/forward.c wire/ports.c \
-	wire/capture.c wire/stats.c wire/events.c wire/handoff.c \
+	wire/config.c wire/events.c wire/handoff.c \
 	run/record.c prober/protocol.c plan/plan.c plan/print.c
 PROBE_SRC = prober/probe.c prober/server.c prober/server_clients.c prober/server_attempts.c \
 	prober/peer.c prober/strategies/table.c prober/strategies/so.c prober/strategies/dcutr.c \
@@ -29,7 +28,8 @@ CLI_SRC = cli/natlab.c cli/plan.c cli/up.c cli/down.c cli/list.c cli/show.c cli/
 # natlab run's machinery (run/record.c is in LIB_SRC)
 RUN_SRC = run/pool.c run/jobs.c run/lab_job.c run/attempt.c run/schedule.c run/nats.c run/child.c \
 	run/capture.c run/output.c run/precision.c
-# natlab-wire: the wire alone, exec'd by natlab up (small: it loads in a few ms)
+# natlab-wire: the wire alone, exec'd by natlab up (small: it loads in a few ms);
+# natlab itself has only the wire's configuration (config.c, handoff.c) and events.c
 WIRE_SRC = wire/main.c wire/wire.c wire/handoff.c wire/frame.c wire/packet.c wire/impair.c wire/forward.c \
 	wire/ports.c wire/capture.c wire/stats.c common/outfile.c common/timing.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)

@@ -10,18 +10,15 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../common/outfile.h"
+#include "../common/sibling.h"
 #include "../common/timing.h"
 #include "../natsim/ruleset.h"
 #include "apply.h"
@@ -151,23 +148,19 @@ static int fd_moved(int fd)
  * process's child, in a session of its own: it outlives `natlab up`, and the lab's
  * teardown ends it with the rest of the lab's processes. Started before the links
  * exist, it loads while they are made, then waits for its configuration on the
- * socket *config (wire_config_write, then close), which says its ports; wire_ready waits for it to
- * forward. Returns the pipe it reports on. */
+ * socket *config (wire_config_write, then close), which says its ports; wire_ready
+ * waits for it to forward. Returns the pipe it reports on. */
 static int wire_start(int inet_fd, const char *log, int *config, struct diag *d)
 {
-	char exe[PATH_MAX], self[PATH_MAX];
+	char exe[PATH_MAX];
 	char *argv[] = { "natlab-wire", NULL };
 	int p[2] = { -1, -1 }, c[2] = { -1, -1 }, lg, nul, ns, rc = -1;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	pid_t pid;
 
 	*config = -1;
-	self[n > 0 ? n : 0] = '\0';
-	snprintf(exe, sizeof(exe), "%.*s/natlab-wire", (int)(strrchr(self, '/') ? strrchr(self, '/') - self : 0),
-		 self);
-	if (access(exe, X_OK))
+	if (sibling_program("natlab-wire", exe, sizeof(exe)))
 		return diag_set(d, "cannot start the wire: %s: %s (run make)", exe, strerror(errno));
 	lg = fd_moved(outfile_open(log, O_TRUNC, 0600));
 	nul = fd_moved(open("/dev/null", O_RDWR | O_CLOEXEC));
@@ -385,14 +378,14 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 			run_path(wc->pcap_path, sizeof(wc->pcap_path), id, ".pcap");
 		run_path(wc->events_path, sizeof(wc->events_path), id, ".events");
 		run_path(wc->stats_path, sizeof(wc->stats_path), id, ".wire.stats");
-		rc = wire_config_write(wc, wire_config);
+		int sent = wire_config_write(wc, wire_config);
+
 		close(wire_config);
 		wire_config = -1;
-		if (rc) {
+		if (sent) {
 			diag_set(d, "the wire did not take its configuration (see %s)", wire_log);
 			goto undo_st;
 		}
-		rc = -1;
 	}
 	lab_phase_end(o->phases, "wire configured");
 	if (nat_loader_join(&nats, d))

@@ -117,7 +117,7 @@ int jobs_plan(struct scenario **files, const char *const *names, int n_files,
 		} else if (!rc) {
 			const struct run_spec *r = &files[i]->matrix.run;
 			int cells = scenario_matrix_cells(files[i]);
-			int chunks = (r->n_skews + JOB_SKEWS - 1) / JOB_SKEWS;
+			int chunks = (r->n_skews + JOB_SKEWS - 1) / JOB_SKEWS, others = 0;
 			struct run_job *more = realloc(jobs, sizeof(*jobs) * (size_t)(n_jobs + cells * chunks * (r->n_strategies + 1)));
 
 			if (!more) {
@@ -125,10 +125,10 @@ int jobs_plan(struct scenario **files, const char *const *names, int n_files,
 				break;
 			}
 			jobs = more;
-			int others = 0;
-
 			for (int st = 0; st < r->n_strategies; st++)
 				others += !by_round_trips(r->strategies[st]);
+			/* per cell and chunk of skews: st = -1 the strategies timed by the
+			 * clock together (if any), then each one timed by round trips */
 			for (int k = 0; k < cells; k++)
 				for (int from = 0; from < r->n_skews; from += JOB_SKEWS)
 					for (int st = -1; st < r->n_strategies; st++) {

@@ -14,6 +14,7 @@
 
 #include "../cli/subcommands.h"
 #include "../common/outfile.h"
+#include "../common/sibling.h"
 #include "../common/timing.h"
 #include "../netns/lab.h"
 #include "child.h"
@@ -58,7 +59,7 @@ static void show_progress(unsigned done, unsigned total, int labs, const struct 
 
 int run_files(const char *const *names, int n_files, const char *out, long jarg)
 {
-	char outdir[PATH_MAX], path[PATH_MAX + 32], probe[PATH_MAX], exe[PATH_MAX];
+	char outdir[PATH_MAX], path[PATH_MAX + 32], probe[PATH_MAX];
 	struct scenario **files = calloc((size_t)n_files, sizeof(*files));
 	struct run_job *jobs = NULL;
 	struct run_ctx c = { .probe = probe, .outdir = outdir, .cores = { -1, -1 }, .wires = -1 };
@@ -103,10 +104,7 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg)
 	rc = jobs_plan(files, names, n_files, &jobs, &n_jobs, &total);
 	if (rc)
 		goto out;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
-	snprintf(probe, sizeof(probe), "%.*s/natlab-probe", (int)(strrchr(exe, '/') ? strrchr(exe, '/') - exe : 0), exe);
-	if (access(probe, X_OK)) {
+	if (sibling_program("natlab-probe", probe, sizeof(probe))) {
 		rc = fail(1, "%s: %s (run make)", probe, strerror(errno));
 		goto out;
 	}

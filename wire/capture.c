@@ -28,6 +28,15 @@ static void write_event(struct wire *w, const struct frame *f)
 	fputs("}\n", w->events);
 }
 
+/* An output that met a full disk (or another write error): said once in the log
+ * and in the figures; the caller closes it and writes no more to it. */
+static void output_stops(struct wire *w, const char *path, const char *what)
+{
+	w->out_err = errno ? errno : EIO;
+	fprintf(stderr, "wire: %s: %s; the %s stops here\n", path, strerror(w->out_err), what);
+	w->stats_dirty = true;
+}
+
 /* Records whose core time has come, in time order: pcap and events. */
 void flush_records(struct wire *w, uint64_t now, bool all)
 {
@@ -50,22 +59,15 @@ void flush_records(struct wire *w, uint64_t now, bool all)
 		wrote = true;
 	}
 	if (wrote) {
-		/* a full disk: said once in the log and in the figures, then no more writes */
 		if (w->dump && (pcap_dump_flush(w->dump) || ferror(pcap_dump_file(w->dump)))) {
-			w->out_err = errno ? errno : EIO;
-			fprintf(stderr, "wire: %s: %s; the capture stops here\n", w->c->pcap_path,
-				strerror(w->out_err));
+			output_stops(w, w->c->pcap_path, "capture");
 			pcap_dump_close(w->dump);
 			w->dump = NULL;
-			w->stats_dirty = true;
 		}
 		if (w->events && (fflush(w->events) || ferror(w->events))) {
-			w->out_err = errno ? errno : EIO;
-			fprintf(stderr, "wire: %s: %s; the events stop here\n", w->c->events_path,
-				strerror(w->out_err));
+			output_stops(w, w->c->events_path, "events log");
 			fclose(w->events);
 			w->events = NULL;
-			w->stats_dirty = true;
 		}
 	}
 }
