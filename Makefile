@@ -6,7 +6,8 @@ PYTEST  ?= /usr/bin/python3 -m pytest
 JOBS    ?= 4
 
 PKGS     = libnl-3.0 libnl-route-3.0 libmnl libnetfilter_conntrack libnftables inih jansson libpcap
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# libre (STUN) is loaded at run time (common/libre.h says why): its headers only
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) libre 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 PROFILE_DIR ?= $(CURDIR)/natsim/profiles
 NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
@@ -18,12 +19,12 @@ LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/sibling.c commo
 	scenario/parse.c scenario/fault.c scenario/run.c scenario/matrix.c scenario/validate.c scenario/addresses.c \
 	netns/netns.c netns/link.c netns/lab.c netns/state.c netns/down.c netns/apply.c \
 	wire/config.c wire/events.c wire/handoff.c \
-	run/record.c prober/protocol.c plan/plan.c plan/print.c
+	run/record.c prober/protocol.c plan/plan.c plan/print.c common/libre.c
 PROBE_SRC = prober/probe.c prober/server.c prober/server_clients.c prober/server_attempts.c \
 	prober/peer.c prober/strategies/table.c prober/strategies/so.c prober/strategies/dcutr.c \
 	prober/strategies/lowttl.c prober/strategies/udp.c prober/strategies/relay.c \
-	prober/protocol.c common/strategy.c common/timing.c
-CLI_SRC = cli/natlab.c cli/plan.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c cli/check.c \
+	prober/protocol.c prober/stun.c common/strategy.c common/timing.c common/libre.c common/diag.c
+CLI_SRC = cli/natlab.c cli/plan.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c cli/check.c cli/classify.c classify/classify.c \
 	report/report.c report/tables.c report/windows.c report/plots.c report/check.c report/cells.c
 # natlab run's machinery (run/record.c is in LIB_SRC)
 RUN_SRC = run/pool.c run/jobs.c run/lab_job.c run/attempt.c run/schedule.c run/nats.c run/child.c \
@@ -33,7 +34,7 @@ RUN_SRC = run/pool.c run/jobs.c run/lab_job.c run/attempt.c run/schedule.c run/n
 WIRE_SRC = wire/main.c wire/wire.c wire/handoff.c wire/frame.c wire/packet.c wire/impair.c wire/forward.c \
 	wire/ports.c wire/capture.c wire/stats.c common/outfile.c common/timing.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
-HDRS = $(wildcard common/*.h natsim/*.h scenario/*.h netns/*.h wire/*.h cli/*.h run/*.h prober/*.h prober/strategies/*.h plan/*.h report/*.h)
+HDRS = $(wildcard classify/*.h common/*.h natsim/*.h scenario/*.h netns/*.h wire/*.h cli/*.h run/*.h prober/*.h prober/strategies/*.h plan/*.h report/*.h)
 
 LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=build/%.o) $(RUN_SRC:%.c=build/%.o)
@@ -120,7 +121,7 @@ bench: deps all build/wirebench
 	@bash bench/suite.sh
 
 # libFuzzer (clang), each fuzzer FUZZ_SECONDS: the scenario/profile parsers (scenario/fuzz/),
-# the rendezvous lines (prober/fuzz/), the attempt records (run/fuzz/)
+# the rendezvous lines and its STUN side (prober/fuzz/), the attempt records (run/fuzz/)
 FUZZ_SECONDS ?= 60
 build/fuzz/scenario_fuzz: scenario/fuzz/scenario_fuzz.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
@@ -130,17 +131,24 @@ build/fuzz/protocol_fuzz: prober/fuzz/protocol_fuzz.c prober/protocol.c prober/p
 	@mkdir -p $(dir $@)
 	clang $(NATLAB_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ prober/fuzz/protocol_fuzz.c prober/protocol.c
 
+build/fuzz/stun_fuzz: prober/fuzz/stun_fuzz.c prober/stun.c prober/stun.h common/libre.c common/libre.h common/diag.c
+	@mkdir -p $(dir $@)
+	clang $(NATLAB_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ prober/fuzz/stun_fuzz.c prober/stun.c \
+		common/libre.c common/diag.c
+
 build/fuzz/record_fuzz: run/fuzz/record_fuzz.c run/record.c run/record.h common/diag.c
 	@mkdir -p $(dir $@)
 	clang $(NATLAB_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ run/fuzz/record_fuzz.c \
 		run/record.c common/diag.c $(PKG_LIBS)
 
-fuzz: build/fuzz/scenario_fuzz build/fuzz/protocol_fuzz build/fuzz/record_fuzz
-	@mkdir -p build/fuzz/corpus build/fuzz/protocol-corpus build/fuzz/record-corpus
+fuzz: build/fuzz/scenario_fuzz build/fuzz/protocol_fuzz build/fuzz/stun_fuzz build/fuzz/record_fuzz
+	@mkdir -p build/fuzz/corpus build/fuzz/protocol-corpus build/fuzz/stun-corpus build/fuzz/record-corpus
 	NATLAB_PROFILE_DIR=$(CURDIR)/natsim/profiles ./build/fuzz/scenario_fuzz -max_total_time=$(FUZZ_SECONDS) \
 		-max_len=4096 build/fuzz/corpus scenario/fuzz/corpus
 	./build/fuzz/protocol_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=1024 \
 		build/fuzz/protocol-corpus prober/fuzz/corpus
+	./build/fuzz/stun_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=1500 \
+		build/fuzz/stun-corpus prober/fuzz/stun-corpus
 	./build/fuzz/record_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
 		build/fuzz/record-corpus run/fuzz/corpus
 

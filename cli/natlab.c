@@ -29,13 +29,14 @@ static const struct {
 	{ "run", run_main, "Runs scenarios' attempts in labs side by side; one JSON record each" },
 	{ "report", report_main, "Writes a run's tables, windows, plots and report from its records" },
 	{ "check", check_main, "Compares a run's verdicts with the expected ones, cell by cell" },
+	{ "classify", classify_main, "Tells the NAT in front of this host, as a profile (STUN, RFC 5780)" },
 };
 
 static void show_usage(FILE *f)
 {
 	fprintf(f, "Usage: %s <command> [<args>]\n\nCommands:\n", prog);
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		fprintf(f, "  %-6s %s\n", subcommands[i].name, subcommands[i].what);
+		fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].what);
 	fprintf(f, "\n'%s <command> --help' tells more; man natlab(8) tells all.\n", prog);
 }
 

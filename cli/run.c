@@ -9,7 +9,8 @@
 static const char usage[] =
 	"run [-j N] [--out DIR] FILE...\n"
 	"  Builds each scenario's lab (a [matrix] scenario: one lab per profile pair,\n"
-	"  round trip, strategy and up to 8 skews), runs the attempts, appends one JSON\n"
+	"  round trip and up to 16 skews for the strategies timed by the clock, and\n"
+	"  dcutr's own likewise), runs the attempts, appends one JSON\n"
 	"  record per attempt to DIR/attempts.jsonl (default results/RUN-ID/), tears\n"
 	"  each lab down. Labs run side by side: at most N of them busy at once\n"
 	"  (default: the number of cores, halved when the timer wake-ups measured at\n"

@@ -17,6 +17,7 @@ int plan_main(int argc, char *argv[]);
 int run_main(int argc, char *argv[]);
 int report_main(int argc, char *argv[]);
 int check_main(int argc, char *argv[]);
+int classify_main(int argc, char *argv[]);
 
 /* Exit codes: 1 the work failed, 2 the input was wrong. */
 #define EXIT_BAD_INPUT 2

@@ -1,6 +1,6 @@
 /* natlab-probe: the prober's two halves, started by `natlab run` inside the lab.
  *   natlab-probe server [--hello-timeout S] [--partner-timeout S] [--idle-timeout S]
- *                       [--per-source N] [ADDR:PORT]
+ *                       [--per-source N] [--stun-port P] [ADDR:PORT]
  *   NATLAB_PROBE_SECRET=HEX natlab-probe peer --server ADDR:PORT --attempt ID --side 0|1
  *                     --strategy S [--secret HEX] [--offset-ms N] [--deadline-s N]
  *                     [--clock-offset-ms N] [--low-ttl N] */
@@ -17,7 +17,7 @@ int main(int argc, char *argv[])
 	if (argc >= 2 && !strcmp(argv[1], "peer"))
 		return peer_main(argc - 1, argv + 1);
 	fprintf(stderr, "usage: natlab-probe server [--hello-timeout S] [--partner-timeout S] "
-			"[--idle-timeout S] [--per-source N] [ADDR:PORT]\n"
+			"[--idle-timeout S] [--per-source N] [--stun-port P] [ADDR:PORT]\n"
 			"       NATLAB_PROBE_SECRET=HEX natlab-probe peer --server ADDR:PORT "
 			"--attempt ID --side 0|1 --strategy ");
 	for (int i = 0; i < STRATEGY_COUNT; i++)

@@ -28,6 +28,7 @@
 /* epoll tags for the two listening sockets; clients are tagged by index */
 #define TAG_LISTEN UINT32_MAX
 #define TAG_UDP (UINT32_MAX - 1)
+#define TAG_STUN(i) (UINT32_MAX - 2 - (i))
 
 static int parse_limit(const char *opt, const char *v, int max, int *out)
 {
@@ -56,13 +57,15 @@ int server_main(int argc, char *argv[])
 		{ "partner-timeout", required_argument, NULL, 'p' },
 		{ "idle-timeout", required_argument, NULL, 'i' },
 		{ "per-source", required_argument, NULL, 's' },
+		{ "stun-port", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(PROBE_PORT) };
 	struct limits lim = { .hello_s = 5, .partner_s = 30, .idle_s = 30, .per_source = 64 };
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct server *s;
-	int one = 1, o, rc = 1;
+	int one = 1, o, rc = 1, stun_port = STUN_PORT;
+	struct diag d;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
@@ -80,6 +83,13 @@ int server_main(int argc, char *argv[])
 			break;
 		case 's':
 			if (parse_limit("--per-source", optarg, MAX_CLIENTS, &lim.per_source))
+				return 2;
+			break;
+		case 'u':
+			/* 0: no STUN; else this port and the next */
+			if (!strcmp(optarg, "0"))
+				stun_port = 0;
+			else if (parse_limit("--stun-port", optarg, 65534, &stun_port))
 				return 2;
 			break;
 		default: /* getopt_long said what was wrong */
@@ -102,6 +112,7 @@ int server_main(int argc, char *argv[])
 	s->c = calloc((size_t)s->max_clients, sizeof(*s->c));
 	s->a = calloc((size_t)s->max_clients, sizeof(*s->a));
 	s->lfd = s->ufd = s->ep = -1;
+	s->ep_addr = addr;
 	if (!s->c || !s->a)
 		goto out;
 	for (int i = 0; i < s->max_clients; i++)
@@ -111,6 +122,10 @@ int server_main(int argc, char *argv[])
 	s->ufd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* the STUN side's sockets take the same port on any address beside it, and
+	 * STUN to this one is answered from the address it came to */
+	setsockopt(s->ufd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(s->ufd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 	if (s->lfd < 0 || s->ufd < 0 || s->ep < 0 || bind(s->lfd, (struct sockaddr *)&addr, sizeof(addr)) ||
 	    listen(s->lfd, 1024) || bind(s->ufd, (struct sockaddr *)&addr, sizeof(addr))) {
 		fprintf(stderr, "natlab-probe server: %s\n", strerror(errno));
@@ -120,6 +135,18 @@ int server_main(int argc, char *argv[])
 	epoll_ctl(s->ep, EPOLL_CTL_ADD, s->lfd, &ev);
 	ev.data.u32 = TAG_UDP;
 	epoll_ctl(s->ep, EPOLL_CTL_ADD, s->ufd, &ev);
+	if (stun_port) {
+		if (stuns_open(&s->stun, (uint16_t)stun_port, s->ufd, &addr, &d)) {
+			fprintf(stderr, "natlab-probe server: %s (--stun-port 0: no STUN)\n", d.msg);
+			goto out;
+		}
+		s->stun_on = true;
+		for (int i = 0; i < 2; i++)
+			if (s->stun.own[i]) {
+				ev.data.u32 = TAG_STUN(i);
+				epoll_ctl(s->ep, EPOLL_CTL_ADD, s->stun.fd[i], &ev);
+			}
+	}
 	{
 		char why[160];
 
@@ -142,6 +169,8 @@ int server_main(int argc, char *argv[])
 				accept_clients(s);
 			else if (tag == TAG_UDP)
 				read_udp(s);
+			else if (tag == TAG_STUN(0) || tag == TAG_STUN(1))
+				stuns_read(&s->stun, tag == TAG_STUN(0) ? 0 : 1);
 			else if (s->c[tag].fd >= 0)
 				read_client(s, (int)tag);
 		}
@@ -149,6 +178,8 @@ int server_main(int argc, char *argv[])
 			expire(s, swept = now_s());
 	}
 out:
+	if (s->stun_on)
+		stuns_close(&s->stun);
 	if (s->ep >= 0)
 		close(s->ep);
 	if (s->lfd >= 0)

@@ -10,6 +10,7 @@
 
 #include "../common/timing.h"
 #include "protocol.h"
+#include "stun.h"
 
 #define MAX_CLIENTS 4096
 
@@ -45,6 +46,9 @@ struct attempt {
 
 struct server {
 	int lfd, ufd, ep;
+	struct sockaddr_in ep_addr; /* where lfd and ufd are bound */
+	bool stun_on;
+	struct stun_server stun;
 	int max_clients, n_clients;
 	struct limits lim;
 	struct client *c;

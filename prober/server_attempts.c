@@ -160,17 +160,23 @@ void read_udp(struct server *s)
 {
 	char buf[PROTO_LINE_MAX];
 	struct sockaddr_in from;
-	socklen_t len = sizeof(from);
+	struct in_addr to;
 	const char *why;
 	struct msg m;
 	ssize_t n;
 	int ai;
 
-	while ((n = recvfrom(s->ufd, buf, sizeof(buf) - 1, MSG_DONTWAIT, (struct sockaddr *)&from,
-			     &len)) >= 0) {
+	while ((n = stuns_recv(s->ufd, buf, sizeof(buf) - 1, &from, &to)) >= 0) {
+		if (stuns_looks_like(buf, (size_t)n)) {
+			/* STUN to the rendezvous's own port and address */
+			for (int i = 0; s->stun_on && i < 2; i++)
+				if (s->stun.port[i] == ntohs(s->ep_addr.sin_port))
+					stuns_reply(&s->stun, (const uint8_t *)buf, (size_t)n, &from,
+						   to.s_addr != htonl(INADDR_ANY) ? to : s->ep_addr.sin_addr, i);
+			continue;
+		}
 		buf[n] = '\0';
 		buf[strcspn(buf, "\r\n")] = '\0';
-		len = sizeof(from);
 		if (proto_parse(buf, &m, &why) || m.type != MSG_UDPHELLO)
 			continue;
 		ai = attempt_find(s, m.attempt, m.secret, 0);

@@ -1,0 +1,255 @@
+/* natlab classify's tests. First the port allocation, alone so that no other
+ * test's mappings come between its own: fresh sockets one after another, each
+ * asking the server for its mapped endpoint (mapped port = local port:
+ * preserve; a constant step: sequential; else random). Then RFC 5780's mapping
+ * (4.3), filtering (4.4) and hairpinning tests side by side, as libre's natbd
+ * runs them. All on libre's event loop, over UDP. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/libre.h"
+#include "classify.h"
+
+#define ALLOC_SOCKETS 4
+/* the whole run gives up after this: a test's own timeouts come first */
+#define GUARD_MS 20000
+
+struct run {
+	const struct re_api *re;
+	struct classification *c;
+	struct sa srv, any;
+	struct stun_conf conf;
+	struct stun *stun;
+	struct udp_sock *us[ALLOC_SOCKETS];
+	unsigned local[ALLOC_SOCKETS], mapped[ALLOC_SOCKETS];
+	int n;
+	struct nat_mapping *nm;
+	struct nat_filtering *nf;
+	struct nat_hairpinning *nh;
+	int pending;
+	struct tmr guard;
+};
+
+static const char *const nat_type_knob[][4] = {
+	/* by enum nat_type: unknown, endpoint-independent, address-, address-and-port-dependent */
+	{ "", "eim", "adm", "apdm" },
+	{ "", "eif", "adf", "apdf" },
+};
+
+static void say(struct verdict *v, const char *value, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void say(struct verdict *v, const char *value, const char *fmt, ...)
+{
+	va_list ap;
+
+	snprintf(v->value, sizeof(v->value), "%s", value);
+	va_start(ap, fmt);
+	vsnprintf(v->evidence, sizeof(v->evidence), fmt, ap);
+	va_end(ap);
+}
+
+static void one_done(struct run *r)
+{
+	if (--r->pending == 0)
+		r->re->re_cancel();
+}
+
+static void mapping_done(int err, enum nat_type t, void *arg)
+{
+	struct run *r = arg;
+	static const char *const how[] = {
+		"", "the same mapped endpoint toward the server's other address and port",
+		"a new mapped endpoint toward the server's other address, the same toward its other port",
+		"a new mapped endpoint toward each of the server's other address and port",
+	};
+
+	if (err || t < NAT_TYPE_ENDP_INDEP || t > NAT_TYPE_ADDR_PORT_DEP)
+		say(&r->c->mapping, "", "RFC 5780 mapping test failed: %s", err ? strerror(err) : "no verdict");
+	else
+		say(&r->c->mapping, nat_type_knob[0][t], "RFC 5780 4.3: %s", how[t]);
+	one_done(r);
+}
+
+static void filtering_done(int err, enum nat_type t, void *arg)
+{
+	struct run *r = arg;
+	static const char *const how[] = {
+		"", "an answer from the server's other address and port came in (test II)",
+		"an answer from the server's other port came in, none from its other address (tests II, III)",
+		"no answer from another address or port came in (tests II, III)",
+	};
+
+	if (err || t < NAT_TYPE_ENDP_INDEP || t > NAT_TYPE_ADDR_PORT_DEP)
+		say(&r->c->filtering, "", "RFC 5780 filtering test failed: %s", err ? strerror(err) : "no verdict");
+	else
+		say(&r->c->filtering, nat_type_knob[1][t], "RFC 5780 4.4: %s", how[t]);
+	one_done(r);
+}
+
+static void hairpin_done(int err, bool supported, void *arg)
+{
+	struct run *r = arg;
+
+	if (err)
+		say(&r->c->hairpin, "", "RFC 5780 hairpinning test failed: %s", strerror(err));
+	else
+		say(&r->c->hairpin, supported ? "on" : "off", "RFC 5780 4.5: a request to its own mapped endpoint %s",
+		    supported ? "came back in" : "did not come back");
+	one_done(r);
+}
+
+static void start_rfc5780(struct run *r)
+{
+	const struct re_api *re = r->re;
+
+	r->pending = 3;
+	if (re->nat_mapping_alloc(&r->nm, &r->any, &r->srv, IPPROTO_UDP, &r->conf, mapping_done, r) ||
+	    re->nat_mapping_start(r->nm))
+		mapping_done(EINVAL, NAT_TYPE_UNKNOWN, r);
+	if (re->nat_filtering_alloc(&r->nf, &r->srv, &r->conf, filtering_done, r) ||
+	    re->nat_filtering_start(r->nf))
+		filtering_done(EINVAL, NAT_TYPE_UNKNOWN, r);
+	if (re->nat_hairpinning_alloc(&r->nh, &r->srv, IPPROTO_UDP, &r->conf, hairpin_done, r) ||
+	    re->nat_hairpinning_start(r->nh))
+		hairpin_done(EINVAL, false, r);
+}
+
+static void judge_allocation(struct run *r)
+{
+	struct verdict *v = &r->c->allocation;
+	bool preserved = true, constant = true;
+	int step = (int)r->mapped[1] - (int)r->mapped[0];
+	char seen[128] = "";
+	size_t o = 0;
+
+	for (int i = 0; i < ALLOC_SOCKETS; i++) {
+		preserved &= r->mapped[i] == r->local[i];
+		if (i > 0)
+			constant &= (int)r->mapped[i] - (int)r->mapped[i - 1] == step;
+		o += (size_t)snprintf(seen + o, sizeof(seen) - o, "%s%u->%u", i ? ", " : "", r->local[i], r->mapped[i]);
+	}
+	if (preserved)
+		say(v, "preserve", "%d new sockets kept their ports (%s)", ALLOC_SOCKETS, seen);
+	else if (constant && step >= 1 && step <= 1000) {
+		r->c->delta = (unsigned)step;
+		say(v, "sequential", "%d new sockets' mappings went up by %d (%s)", ALLOC_SOCKETS, step, seen);
+	} else
+		say(v, "random", "%d new sockets' mappings kept no port and no step (%s)", ALLOC_SOCKETS, seen);
+}
+
+static void next_binding(struct run *r);
+
+static void binding_done(int err, uint16_t scode, const char *reason, const struct stun_msg *msg, void *arg)
+{
+	struct run *r = arg;
+	const struct re_api *re = r->re;
+	struct stun_attr *m = NULL;
+	struct sa local;
+
+	if (!err && !scode && msg)
+		m = re->stun_msg_attr(msg, STUN_ATTR_XOR_MAPPED_ADDR);
+	if (!m && !err && !scode && msg)
+		m = re->stun_msg_attr(msg, STUN_ATTR_MAPPED_ADDR);
+	if (!m) {
+		if (r->n == 0) {
+			/* not one answer: nothing else can be learnt over UDP */
+			r->c->udp_blocked = true;
+			re->re_cancel();
+			return;
+		}
+		say(&r->c->allocation, "", "binding request %d of %d failed: %s", r->n + 1, ALLOC_SOCKETS,
+		    err ? strerror(err) : reason ? reason : "no mapped address");
+		start_rfc5780(r);
+		return;
+	}
+	re->udp_local_get(r->us[r->n], &local);
+	r->local[r->n] = re->sa_port(&local);
+	r->mapped[r->n] = re->sa_port(&m->v.sa);
+	if (++r->n < ALLOC_SOCKETS) {
+		next_binding(r);
+		return;
+	}
+	judge_allocation(r);
+	start_rfc5780(r);
+}
+
+static void alloc_recv(const struct sa *src, struct mbuf *mb, void *arg)
+{
+	struct run *r = arg;
+
+	(void)src;
+	r->re->stun_recv(r->stun, mb);
+}
+
+static void next_binding(struct run *r)
+{
+	const struct re_api *re = r->re;
+	int err = re->udp_listen(&r->us[r->n], &r->any, alloc_recv, r);
+
+	if (!err)
+		err = re->stun_request(NULL, r->stun, IPPROTO_UDP, r->us[r->n], &r->srv, 0, STUN_METHOD_BINDING,
+				       NULL, 0, false, binding_done, r, 0);
+	if (err)
+		binding_done(err, 0, NULL, NULL, r);
+}
+
+static void guard_expired(void *arg)
+{
+	struct run *r = arg;
+
+	r->re->re_cancel();
+}
+
+static double mono_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+int classify_nat(const struct sockaddr_in *server, struct classification *c, struct diag *d)
+{
+	struct re_api re;
+	struct run r;
+	double t0 = mono_s();
+
+	memset(c, 0, sizeof(*c));
+	if (re_api_load(&re, d))
+		return -1;
+	memset(&r, 0, sizeof(r));
+	r.re = &re;
+	r.c = c;
+	/* transmissions at 0, 100, 300, 700 ms, given up at 1.5 s (libre: rto, rc, rm) */
+	r.conf = (struct stun_conf){ .rto = 100, .rc = 4, .rm = 8, .ti = 3000, .tos = 0 };
+	re.sa_set_in(&r.srv, ntohl(server->sin_addr.s_addr), ntohs(server->sin_port));
+	re.sa_set_in(&r.any, INADDR_ANY, 0);
+	if (re.libre_init()) {
+		re_api_unload(&re);
+		return diag_set(d, "libre would not start");
+	}
+	if (re.stun_alloc(&r.stun, &r.conf, NULL, NULL)) {
+		re.libre_close();
+		re_api_unload(&re);
+		return diag_set(d, "libre: no STUN instance");
+	}
+	re.tmr_init(&r.guard);
+	re.tmr_start(&r.guard, GUARD_MS, guard_expired, &r);
+	next_binding(&r);
+	re.re_main(NULL);
+	re.tmr_cancel(&r.guard);
+	re.mem_deref(r.nm);
+	re.mem_deref(r.nf);
+	re.mem_deref(r.nh);
+	for (int i = 0; i < ALLOC_SOCKETS; i++)
+		re.mem_deref(r.us[i]);
+	re.mem_deref(r.stun);
+	re.libre_close();
+	re_api_unload(&re);
+	c->seconds = mono_s() - t0;
+	return 0;
+}

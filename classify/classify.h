@@ -1,0 +1,28 @@
+/* A NAT classified from behind it against an RFC 5780 STUN server. */
+#ifndef NATLAB_CLASSIFY_H
+#define NATLAB_CLASSIFY_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+
+#include "../common/diag.h"
+
+/* one knob's verdict: its value in a profile ("" when no test could tell) and
+ * what the test saw */
+struct verdict {
+	char value[16];
+	char evidence[256];
+};
+
+struct classification {
+	bool udp_blocked;      /* no answer over UDP at all */
+	struct verdict mapping, allocation, filtering, hairpin;
+	unsigned delta;        /* allocation = sequential: the step */
+	double seconds;        /* how long it took */
+};
+
+/* Runs the tests against server (its primary address and port); -1 with d
+ * saying why when they could not run (libre missing, no socket). */
+int classify_nat(const struct sockaddr_in *server, struct classification *c, struct diag *d);
+
+#endif

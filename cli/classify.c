@@ -1,0 +1,118 @@
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "../classify/classify.h"
+#include "../prober/protocol.h"
+#include "subcommands.h"
+
+static const char usage[] =
+	"classify --server ADDR[:PORT] [--json]\n"
+	"  Tells the NAT between here and an RFC 5780 STUN server (natlab-probe server,\n"
+	"  port 3478 unless given) and prints it as a natlab profile, a comment per knob\n"
+	"  saying which test found it; --json: each verdict with its evidence. Over\n"
+	"  UDP: mapping, allocation (and delta), filtering, hairpin. No root needed.";
+
+static const struct {
+	const char *knob;
+	size_t at;
+} verdicts[] = {
+	{ "mapping", offsetof(struct classification, mapping) },
+	{ "allocation", offsetof(struct classification, allocation) },
+	{ "filtering", offsetof(struct classification, filtering) },
+	{ "hairpin", offsetof(struct classification, hairpin) },
+};
+#define N_VERDICTS (sizeof(verdicts) / sizeof(verdicts[0]))
+
+static const struct verdict *verdict_of(const struct classification *c, size_t i)
+{
+	return (const struct verdict *)((const char *)c + verdicts[i].at);
+}
+
+static void print_profile(const struct classification *c, const char *server)
+{
+	char when[32];
+	time_t now = time(NULL);
+
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime(&now));
+	printf("; natlab classify: the NAT between this host and %s, %s (%.1f s).\n"
+	       "; The knobs no test here tells (unsolicited_syn, syn_in_syn_sent,\n"
+	       "; udp_unsolicited, the timeouts) keep natlab's defaults.\n[nat]\n",
+	       server, when, c->seconds);
+	for (size_t i = 0; i < N_VERDICTS; i++) {
+		const struct verdict *v = verdict_of(c, i);
+
+		if (!v->value[0]) {
+			printf("; %s: not told (%s)\n", verdicts[i].knob, v->evidence);
+			continue;
+		}
+		printf("; %s\n%s = %s\n", v->evidence, verdicts[i].knob, v->value);
+		if (!strcmp(verdicts[i].knob, "allocation") && !strcmp(v->value, "sequential"))
+			printf("delta = %u\n", c->delta);
+	}
+}
+
+static void print_json(const struct classification *c, const char *server)
+{
+	json_t *o = json_pack("{s:s, s:f, s:s}", "server", server, "seconds", c->seconds, "udp",
+			      c->udp_blocked ? "blocked" : "open");
+	json_t *vs = json_object();
+
+	for (size_t i = 0; i < N_VERDICTS && !c->udp_blocked; i++) {
+		const struct verdict *v = verdict_of(c, i);
+
+		json_object_set_new(vs, verdicts[i].knob,
+				    json_pack("{s:o, s:s}", "value", v->value[0] ? json_string(v->value) : json_null(),
+					      "evidence", v->evidence));
+	}
+	if (!strcmp(c->allocation.value, "sequential"))
+		json_object_set_new(o, "delta", json_integer(c->delta));
+	json_object_set_new(o, "verdicts", vs);
+	json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+	putchar('\n');
+	json_decref(o);
+}
+
+int classify_main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "server", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char server[64] = "";
+	struct sockaddr_in addr;
+	struct classification c;
+	struct diag d;
+	bool json = false;
+	int o;
+
+	if (want_help(argc, argv, usage))
+		return 0;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 's')
+			snprintf(server, sizeof(server), strchr(optarg, ':') ? "%s" : "%s:3478", optarg);
+		else if (o == 'j')
+			json = true;
+		else
+			return usage_error(usage);
+	}
+	if (optind != argc || !server[0])
+		return usage_error(usage);
+	if (proto_endpoint(server, &addr))
+		return fail(EXIT_BAD_INPUT, "classify: --server %s: not an IPv4 ADDR[:PORT]", server);
+	if (classify_nat(&addr, &c, &d))
+		return fail(1, "classify: %s", d.msg);
+	if (json)
+		print_json(&c, server);
+	else if (!c.udp_blocked)
+		print_profile(&c, server);
+	if (c.udp_blocked)
+		return fail(1, "classify: no STUN answer from %s over UDP in 1.5 s: UDP is blocked on the way, "
+			       "or no STUN server listens there", server);
+	return 0;
+}

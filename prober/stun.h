@@ -1,0 +1,61 @@
+/* The rendezvous server's STUN side: binding requests (RFC 8489) with RFC 5780's
+ * OTHER-ADDRESS, RESPONSE-ORIGIN and CHANGE-REQUEST, on every IPv4 address of the
+ * host at a primary and an alternate port, so that any RFC 5780 client (natlab
+ * classify among them) can tell a NAT's mapping and filtering. The codec is
+ * libre's; this file picks the answer and the socket it leaves from. */
+#ifndef NATLAB_STUN_H
+#define NATLAB_STUN_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../common/libre.h"
+
+#define STUN_PORT 3478
+#define STUN_MAX_ADDRS 16
+#define STUN_ANSWER_MAX 256
+
+struct stun_server {
+	struct re_api re;
+	uint16_t port[2]; /* primary, alternate (primary + 1) */
+	int fd[2];        /* any address at port[i]; fd[0] may be the rendezvous's own */
+	bool own[2];
+	struct in_addr addr[STUN_MAX_ADDRS]; /* the host's, the rendezvous address first */
+	int n_addr;
+};
+
+struct stun_answer {
+	uint8_t buf[STUN_ANSWER_MAX];
+	size_t len;
+	int port; /* index into port[]: the socket it leaves from */
+	struct in_addr src;
+};
+
+/* Opens the STUN side at `port` and port + 1 on every address of the host. The
+ * rendezvous's UDP socket `shared` is used for `port` when it is bound to any
+ * address there (rv); else it must have SO_REUSEADDR, as the sockets here do.
+ * -1 with d saying why. */
+int stuns_open(struct stun_server *st, uint16_t port, int shared, const struct sockaddr_in *rv,
+	      struct diag *d);
+void stuns_close(struct stun_server *st);
+
+/* RFC 7983's test: the first two bits zero and the magic cookie in place */
+bool stuns_looks_like(const void *buf, size_t n);
+
+/* The answer to datagram `req` from `from`, which came to address `to` at
+ * port[port]; false: none is due (not a well-formed binding request). */
+bool stuns_answer(const struct stun_server *st, const uint8_t *req, size_t n,
+		 const struct sockaddr_in *from, struct in_addr to, int port, struct stun_answer *a);
+
+/* recvfrom that also tells the address the datagram came to (IP_PKTINFO) */
+ssize_t stuns_recv(int fd, void *buf, size_t len, struct sockaddr_in *from, struct in_addr *to);
+/* answers one STUN datagram received on port[port] */
+void stuns_reply(const struct stun_server *st, const uint8_t *req, size_t n,
+		const struct sockaddr_in *from, struct in_addr to, int port);
+/* reads the STUN side's own socket i until it is empty, answering */
+void stuns_read(const struct stun_server *st, int i);
+
+#endif

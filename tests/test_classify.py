@@ -1,0 +1,162 @@
+"""natlab classify from a host behind each preset NAT, against natlab-probe
+server's STUN side (two addresses, two ports): every knob the client tests over
+UDP comes out as the preset has it, and the printed profile is one natlab up takes."""
+import configparser
+import json
+import os
+import socket
+import struct
+import subprocess
+from contextlib import contextmanager
+
+import pytest
+
+from labkit import NATLAB, ROOT, natlab
+
+PROBE = os.path.join(ROOT, "build", "natlab-probe")
+PRESETS = os.path.join(ROOT, "natsim", "profiles")
+LAB = """
+[nat.n]
+profile = {profile}
+{knobs}
+[host.a]
+behind = n
+[host.rv]
+behind = internet
+addresses = {addresses}
+"""
+TOLD = ("mapping", "allocation", "filtering", "hairpin")
+# Linux's masquerade (linux-default: apdm, preserve) keeps a mapping's port while
+# the 5-tuple is unique, so from one host toward a server it maps independently of
+# the endpoint, and RFC 5780's test rightly says eim; its apdm shows only when two
+# hosts collide on a port (test_mapping.py::test_linux_masquerade_loses_mapping_on_collision).
+FROM_ONE_HOST = {"linux-default": {"mapping": "eim"}}
+
+
+def preset(name):
+    p = configparser.ConfigParser(inline_comment_prefixes=(";",))
+    p.read(os.path.join(PRESETS, f"{name}.profile"))
+    return dict(p["nat"])
+
+
+@contextmanager
+def stun_server(lab):
+    """natlab-probe server on rv for the block: rendezvous and STUN."""
+    server = subprocess.Popen([NATLAB, "exec", lab.name, "rv", "--", PROBE, "server",
+                               f"{lab.addr('rv')}:3478"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline().strip() == "ready"
+        yield server
+    finally:
+        server.terminate()
+        server.wait(5)
+
+
+def classify(lab, *opts):
+    return lab.exec("a", NATLAB, "classify", "--server", lab.addr("rv"), *opts, check=False)
+
+
+def verdicts(lab):
+    r = classify(lab, "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    return out, {k: v["value"] for k, v in out["verdicts"].items()}
+
+
+def test_classify_tells_a_sequential_step_of_three(make_lab):
+    lab = make_lab(LAB.format(profile="symmetric-sequential", addresses=2, knobs="delta = 3"))
+    with stun_server(lab):
+        out, got = verdicts(lab)
+    assert got["allocation"] == "sequential" and out["delta"] == 3, out
+
+
+@pytest.mark.parametrize("name", sorted(f[:-8] for f in os.listdir(PRESETS) if f.endswith(".profile")))
+def test_classify_tells_every_preset(make_lab, name):
+    lab = make_lab(LAB.format(profile=name, knobs="", addresses=2))
+    with stun_server(lab):
+        out, got = verdicts(lab)
+    want = dict(preset(name), **FROM_ONE_HOST.get(name, {}))
+    assert got == {k: want[k] for k in TOLD}, out
+    if want["allocation"] == "sequential":
+        assert out["delta"] == int(want.get("delta", 1))
+
+
+def test_classify_tells_address_dependent_mapping(make_lab):
+    # no preset maps by address alone
+    lab = make_lab(LAB.format(profile="port-restricted-cone", addresses=2, knobs="mapping = adm\nfiltering = adf"))
+    with stun_server(lab):
+        out, got = verdicts(lab)
+    assert got["mapping"] == "adm" and got["filtering"] == "adf", out
+
+
+def test_the_printed_profile_brings_up_a_nat_that_classifies_the_same(make_lab, tmp_path):
+    lab = make_lab(LAB.format(profile="symmetric-sequential", knobs="", addresses=2))
+    with stun_server(lab):
+        r = classify(lab)
+    assert r.returncode == 0, r.stderr
+    printed = tmp_path / "classified.profile"
+    printed.write_text(r.stdout)
+    again = make_lab(LAB.format(profile=printed, knobs="", addresses=2), name="again.ini")
+    with stun_server(again):
+        _, got = verdicts(again)
+    assert got == {k: preset("symmetric-sequential")[k] for k in TOLD}
+
+
+def test_with_udp_blocked_classify_says_so_and_fails(make_lab):
+    # no STUN server at all: the same silence as a network that drops UDP
+    lab = make_lab(LAB.format(profile="full-cone", knobs="", addresses=1))
+    r = classify(lab, "--json")
+    assert r.returncode == 1
+    assert json.loads(r.stdout)["udp"] == "blocked"
+    assert "UDP is blocked" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_a_server_with_one_address_refuses_change_ip_and_classify_says_what_it_could_not_tell(make_lab):
+    lab = make_lab(LAB.format(profile="full-cone", knobs="", addresses=1))
+    with stun_server(lab):
+        out, got = verdicts(lab)
+    assert got["allocation"] == "preserve"
+    assert got["mapping"] is None and "failed" in out["verdicts"]["mapping"]["evidence"]
+    assert got["filtering"] is None
+
+
+def test_classify_needs_a_server():
+    assert natlab("classify", check=False).returncode == 2
+    assert natlab("classify", "--server", "not-an-address", check=False).returncode == 2
+
+
+def stun_request(attrs=b"", kind=0x0001, length=None, cookie=0x2112A442):
+    body = struct.pack("!HHI", kind, len(attrs) if length is None else length, cookie) + os.urandom(12)
+    return body + attrs
+
+
+BAD = [
+    b"",                                         # empty
+    b"\x00\x01\x00\x00\x21\x12",               # truncated header
+    stun_request(length=8),                      # says 8 bytes follow, none do
+    stun_request(struct.pack("!HHI", 3, 4, 6) + b"junk"),  # 4 bytes more than it says
+    stun_request(length=0, cookie=0xdeadbeef),   # no magic cookie
+    stun_request(kind=0x0111),                   # an error response, not a request
+    stun_request(kind=0x0003),                   # Allocate: no TURN here
+    stun_request(struct.pack("!HH", 0x0003, 400) + b"x" * 400),  # attribute longer than the message
+    stun_request(b"x" * 1400),                   # oversized, garbage attributes
+    os.urandom(1200),                            # garbage
+]
+
+
+def test_garbage_truncated_and_oversized_stun_gets_no_answer_and_the_server_keeps_answering(make_lab):
+    lab = make_lab(LAB.format(profile="full-cone", knobs="", addresses=2))
+    with stun_server(lab) as server:
+        s = lab.sock("a", bind=("0.0.0.0", 0))
+        s.settimeout(0.3)
+        for port in (3478, 3479):
+            for bad in BAD:
+                s.sendto(bad, (lab.addr("rv"), port))
+                with pytest.raises(socket.timeout):
+                    s.recvfrom(2000)
+        good = stun_request()
+        s.sendto(good, (lab.addr("rv"), 3479))
+        answer, origin = s.recvfrom(2000)
+        assert origin == (lab.addr("rv"), 3479)
+        assert answer[:2] == b"\x01\x01" and answer[8:20] == good[8:20], "a success response to it"
+        assert server.poll() is None
