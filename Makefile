@@ -20,7 +20,7 @@ LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/sibling.c commo
 	netns/netns.c netns/link.c netns/lab.c netns/state.c netns/down.c netns/apply.c \
 	wire/config.c wire/events.c wire/handoff.c \
 	run/record.c prober/protocol.c plan/plan.c plan/print.c common/libre.c
-PROBE_SRC = prober/probe.c prober/server.c prober/server_clients.c prober/server_attempts.c \
+PROBE_SRC = prober/probe.c prober/server.c prober/server_clients.c prober/server_attempts.c prober/server_probes.c \
 	prober/peer.c prober/strategies/table.c prober/strategies/so.c prober/strategies/dcutr.c \
 	prober/strategies/lowttl.c prober/strategies/udp.c prober/strategies/relay.c \
 	prober/protocol.c prober/stun.c common/strategy.c common/timing.c common/libre.c common/diag.c

@@ -3,15 +3,23 @@
  * asking the server for its mapped endpoint (mapped port = local port:
  * preserve; a constant step: sequential; else random). Then RFC 5780's mapping
  * (4.3), filtering (4.4) and hairpinning tests side by side, as libre's natbd
- * runs them. All on libre's event loop, over UDP. */
+ * runs them, on libre's event loop over UDP. Last, over a TCP connection to the
+ * server's rendezvous port, what the NAT does with a datagram and a SYN that the
+ * server sends to a port of it where no mapping is (PROBE, prober/PROTOCOL.md). */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <sys/random.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "../common/libre.h"
+#include "../prober/protocol.h"
 #include "classify.h"
 
 #define ALLOC_SOCKETS 4
@@ -21,6 +29,9 @@
 struct run {
 	const struct re_api *re;
 	struct classification *c;
+	const struct sockaddr_in *server;
+	pthread_t prober;
+	bool probing;
 	struct sa srv, any;
 	struct stun_conf conf;
 	struct stun *stun;
@@ -102,9 +113,15 @@ static void hairpin_done(int err, bool supported, void *arg)
 	one_done(r);
 }
 
+static void *probes_thread(void *arg);
+
 static void start_rfc5780(struct run *r)
 {
 	const struct re_api *re = r->re;
+
+	/* the server's probes beside them: their TCP connection's mapping no longer
+	 * comes between the allocation test's */
+	r->probing = !pthread_create(&r->prober, NULL, probes_thread, r);
 
 	r->pending = 3;
 	if (re->nat_mapping_alloc(&r->nm, &r->any, &r->srv, IPPROTO_UDP, &r->conf, mapping_done, r) ||
@@ -204,6 +221,89 @@ static void guard_expired(void *arg)
 	r->re->re_cancel();
 }
 
+/* one line from fd within ms, without its newline; false on timeout or close */
+static bool read_line(int fd, char *buf, size_t len, int ms)
+{
+	size_t n = 0;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	while (n + 1 < len && poll(&p, 1, ms) == 1) {
+		ssize_t r = read(fd, buf + n, 1);
+
+		if (r <= 0)
+			return false;
+		if (buf[n] == '\n') {
+			buf[n] = '\0';
+			return true;
+		}
+		n++;
+	}
+	return false;
+}
+
+/* a port of the NAT that no mapping of ours holds: a random one, 1024-65535 */
+static uint16_t unmapped_port(void)
+{
+	uint16_t r = 0;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (uint16_t)getpid();
+	return (uint16_t)(1024 + r % (65536 - 1024));
+}
+
+/* What the server's datagram and SYN to unmapped ports of the NAT met. */
+static void server_probes(const struct sockaddr_in *server, struct classification *c)
+{
+	struct verdict *v[2] = { &c->udp_unsolicited, &c->unsolicited_syn };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int err = 0;
+	socklen_t l = sizeof(err);
+
+	if (fd < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) || (connect(fd, (const struct sockaddr *)server, sizeof(*server)) &&
+							 errno != EINPROGRESS) ||
+	    poll(&p, 1, 2000) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) || err) {
+		for (int i = 0; i < 2; i++)
+			say(v[i], "", "no TCP connection to the server's port for its probes: %s",
+			    strerror(err ? err : errno ? errno : ETIMEDOUT));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		uint16_t port = unmapped_port();
+		const char *kind = i == 0 ? "UDP" : "SYN", *what = i == 0 ? "a datagram" : "a SYN", *why;
+		char line[PROTO_LINE_MAX];
+		struct msg m;
+
+		dprintf(fd, "PROBE %s %u\n", kind, port);
+		if (!read_line(fd, line, sizeof(line), 4000) || proto_parse(line, &m, &why) || m.type != MSG_PROBED) {
+			say(v[i], "", "the server did not say what its probe met (not natlab-probe server?)");
+			continue;
+		}
+		if (!strcmp(m.outcome, "none"))
+			say(v[i], "drop", "%s from the server to port %u of the NAT met nothing (no answer, no error)", what, port);
+		else if (!strcmp(m.outcome, "rst"))
+			/* a rule's RST and the NAT's own stack's look the same from outside */
+			say(v[i], "rst", "%s from the server to port %u of the NAT was answered with an RST", what, port);
+		else if (!strcmp(m.outcome, "icmp"))
+			say(v[i], "icmp", "%s from the server to port %u of the NAT was answered with ICMP type %d code %d",
+			    what, port, m.icmp_type, m.icmp_code);
+		else
+			say(v[i], "", "%s from the server to port %u of the NAT was answered: a mapping or a service there?",
+			    what, port);
+	}
+	close(fd);
+}
+
+static void *probes_thread(void *arg)
+{
+	struct run *r = arg;
+
+	server_probes(r->server, r->c);
+	return NULL;
+}
+
 static double mono_s(void)
 {
 	struct timespec t;
@@ -224,6 +324,7 @@ int classify_nat(const struct sockaddr_in *server, struct classification *c, str
 	memset(&r, 0, sizeof(r));
 	r.re = &re;
 	r.c = c;
+	r.server = server;
 	/* transmissions at 0, 100, 300, 700 ms, given up at 1.5 s (libre: rto, rc, rm) */
 	r.conf = (struct stun_conf){ .rto = 100, .rc = 4, .rm = 8, .ti = 3000, .tos = 0 };
 	re.sa_set_in(&r.srv, ntohl(server->sin_addr.s_addr), ntohs(server->sin_port));
@@ -250,6 +351,8 @@ int classify_nat(const struct sockaddr_in *server, struct classification *c, str
 	re.mem_deref(r.stun);
 	re.libre_close();
 	re_api_unload(&re);
+	if (r.probing)
+		pthread_join(r.prober, NULL);
 	c->seconds = mono_s() - t0;
 	return 0;
 }

@@ -15,7 +15,8 @@ static const char usage[] =
 	"  Tells the NAT between here and an RFC 5780 STUN server (natlab-probe server,\n"
 	"  port 3478 unless given) and prints it as a natlab profile, a comment per knob\n"
 	"  saying which test found it; --json: each verdict with its evidence. Over\n"
-	"  UDP: mapping, allocation (and delta), filtering, hairpin. No root needed.";
+	"  UDP: mapping, allocation (and delta), filtering, hairpin; by the server's\n"
+	"  probes: unsolicited_syn, udp_unsolicited. No root needed.";
 
 static const struct {
 	const char *knob;
@@ -25,6 +26,8 @@ static const struct {
 	{ "allocation", offsetof(struct classification, allocation) },
 	{ "filtering", offsetof(struct classification, filtering) },
 	{ "hairpin", offsetof(struct classification, hairpin) },
+	{ "unsolicited_syn", offsetof(struct classification, unsolicited_syn) },
+	{ "udp_unsolicited", offsetof(struct classification, udp_unsolicited) },
 };
 #define N_VERDICTS (sizeof(verdicts) / sizeof(verdicts[0]))
 
@@ -40,8 +43,8 @@ static void print_profile(const struct classification *c, const char *server)
 
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime(&now));
 	printf("; natlab classify: the NAT between this host and %s, %s (%.1f s).\n"
-	       "; The knobs no test here tells (unsolicited_syn, syn_in_syn_sent,\n"
-	       "; udp_unsolicited, the timeouts) keep natlab's defaults.\n[nat]\n",
+	       "; The knobs no test here tells (syn_in_syn_sent, the timeouts) keep\n"
+	       "; natlab's defaults.\n[nat]\n",
 	       server, when, c->seconds);
 	for (size_t i = 0; i < N_VERDICTS; i++) {
 		const struct verdict *v = verdict_of(c, i);

@@ -163,6 +163,36 @@ int proto_parse(const char *line, struct msg *m, const char **why)
 		strcpy(m->peer_nonce, tok[5]);
 		return 0;
 	}
+	if (!strcmp(tok[0], "PROBE") && n == 3) {
+		char *end;
+		long port = strtol(tok[2], &end, 10);
+
+		m->type = MSG_PROBE;
+		if (strcmp(tok[1], "UDP") && strcmp(tok[1], "SYN"))
+			return *why = "PROBE is of UDP or SYN", -1;
+		m->probe_udp = tok[1][0] == 'U';
+		if (*end || end == tok[2] || port < 1 || port > 65535)
+			return *why = "bad port", -1;
+		m->port = (uint16_t)port;
+		return 0;
+	}
+	if (!strcmp(tok[0], "PROBED") && (n == 3 || n == 5)) {
+		m->type = MSG_PROBED;
+		if (strcmp(tok[1], "UDP") && strcmp(tok[1], "SYN"))
+			return *why = "PROBED is of UDP or SYN", -1;
+		m->probe_udp = tok[1][0] == 'U';
+		if (n == 3 && (!strcmp(tok[2], "none") || !strcmp(tok[2], "rst") || !strcmp(tok[2], "answered"))) {
+			strcpy(m->outcome, tok[2]);
+			return 0;
+		}
+		if (n == 5 && !strcmp(tok[2], "icmp") && sscanf(tok[3], "%3d", &m->icmp_type) == 1 &&
+		    sscanf(tok[4], "%3d", &m->icmp_code) == 1 && m->icmp_type >= 0 && m->icmp_type < 256 &&
+		    m->icmp_code >= 0 && m->icmp_code < 256) {
+			strcpy(m->outcome, "icmp");
+			return 0;
+		}
+		return *why = "bad PROBED outcome", -1;
+	}
 	if (!strcmp(tok[0], "ERR")) {
 		m->type = MSG_ERR;
 		snprintf(m->data, sizeof(m->data), "%s", line + 3 + (line[3] == ' '));

@@ -3,6 +3,7 @@
 #define NATLAB_PROTOCOL_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define PROTO_LINE_MAX 512
@@ -16,7 +17,7 @@
  * can take out again, where a wake-up on a loaded host would differ each time. */
 #define PROTO_RELAY_HOLD_NS 1000000
 
-enum msg_type { MSG_HELLO, MSG_UDPHELLO, MSG_RELAY, MSG_SEEN, MSG_GO, MSG_ERR };
+enum msg_type { MSG_HELLO, MSG_UDPHELLO, MSG_RELAY, MSG_SEEN, MSG_GO, MSG_ERR, MSG_PROBE, MSG_PROBED };
 
 struct msg {
 	enum msg_type type;
@@ -28,6 +29,11 @@ struct msg {
 	struct sockaddr_in ep, peer_tcp, peer_udp; /* SEEN; GO */
 	uint64_t start_ns;	      /* GO: wall-clock start, ns since the epoch */
 	char nonce[33], peer_nonce[33];
+	/* PROBE, PROBED: what the server sent toward the asker's own address */
+	bool probe_udp;     /* UDP (a datagram), else SYN (a connect) */
+	uint16_t port;      /* PROBE: to this port of the asker's address */
+	char outcome[12];   /* PROBED: none, rst, answered, icmp */
+	int icmp_type, icmp_code; /* PROBED icmp */
 };
 
 /* Parses one line (without its newline). Returns 0, or -1 with why set. */

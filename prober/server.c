@@ -116,7 +116,7 @@ int server_main(int argc, char *argv[])
 	if (!s->c || !s->a)
 		goto out;
 	for (int i = 0; i < s->max_clients; i++)
-		s->c[i].fd = -1;
+		s->c[i].fd = s->c[i].probe_fd = -1;
 	timing_init(&s->tm);
 	s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	s->ufd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -158,7 +158,8 @@ int server_main(int argc, char *argv[])
 	fflush(stdout);
 	for (time_t swept = now_s();;) {
 		struct epoll_event evs[64];
-		int n = epoll_wait(s->ep, evs, 64, 1000);
+		/* a probe in flight is given up on to the 50 ms */
+		int n = epoll_wait(s->ep, evs, 64, s->n_probes ? 50 : 1000);
 
 		if (n < 0 && errno != EINTR)
 			break;
@@ -171,9 +172,13 @@ int server_main(int argc, char *argv[])
 				read_udp(s);
 			else if (tag == TAG_STUN(0) || tag == TAG_STUN(1))
 				stuns_read(&s->stun, tag == TAG_STUN(0) ? 0 : 1);
+			else if (tag >= TAG_PROBE(0) && tag < TAG_PROBE(s->max_clients))
+				probe_event(s, (int)(tag - TAG_PROBE(0)));
 			else if (s->c[tag].fd >= 0)
 				read_client(s, (int)tag);
 		}
+		if (s->n_probes)
+			probe_sweep(s);
 		if (now_s() != swept)
 			expire(s, swept = now_s());
 	}

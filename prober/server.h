@@ -5,6 +5,7 @@
 #define NATLAB_SERVER_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -31,6 +32,11 @@ struct client {
 	struct in_addr from;
 	int attempt; /* -1 until HELLO */
 	int side;
+	/* PROBE (natlab classify's server-side tests), before any HELLO */
+	int probe_fd; /* -1: none in flight */
+	bool probe_udp;
+	int64_t probe_until; /* monotonic ns */
+	int probes;
 };
 
 struct attempt {
@@ -49,7 +55,7 @@ struct server {
 	struct sockaddr_in ep_addr; /* where lfd and ufd are bound */
 	bool stun_on;
 	struct stun_server stun;
-	int max_clients, n_clients;
+	int max_clients, n_clients, n_probes;
 	struct limits lim;
 	struct client *c;
 	struct attempt *a; /* as many as clients: each attempt has one */
@@ -69,5 +75,16 @@ int client_room(void);
 /* A client's line: HELLO registers it in an attempt, RELAY goes to its partner. */
 void handle_line(struct server *s, int ci, const char *line);
 void read_udp(struct server *s);
+
+/* epoll tags: a client's connection is its index, its probe's socket this */
+#define TAG_PROBE(ci) ((uint32_t)(MAX_CLIENTS + (ci)))
+/* PROBE: a datagram or a SYN to the asker's own address, at the port it names */
+void probe_start(struct server *s, int ci, const struct msg *m);
+/* its socket has news: an ICMP error, an RST, an answer */
+void probe_event(struct server *s, int ci);
+/* says "none" for each probe whose second is up */
+void probe_sweep(struct server *s);
+/* ends a probe, saying `outcome` unless NULL (the connection is going) */
+void probe_end(struct server *s, int ci, const char *outcome);
 
 #endif

@@ -141,6 +141,8 @@ void handle_line(struct server *s, int ci, const char *line)
 			try_go(s, ai);
 		return;
 	}
+	if (m.type == MSG_PROBE && c->attempt < 0)
+		return probe_start(s, ci, &m);
 	if (m.type == MSG_RELAY && c->attempt >= 0 && s->a[c->attempt].go_sent) {
 		int partner = s->a[c->attempt].client[1 - c->side];
 

@@ -21,6 +21,7 @@ void drop_client(struct server *s, int ci)
 
 	if (c->fd < 0)
 		return;
+	probe_end(s, ci, NULL);
 	if (c->attempt >= 0) {
 		struct attempt *a = &s->a[c->attempt];
 
@@ -138,7 +139,8 @@ void accept_clients(struct server *s)
 			close(fd); /* every slot holds a registered peer */
 			continue;
 		}
-		s->c[ci] = (struct client){ .fd = fd, .since = now_s(), .from = from.sin_addr, .attempt = -1 };
+		s->c[ci] = (struct client){ .fd = fd, .since = now_s(), .from = from.sin_addr, .attempt = -1,
+					    .probe_fd = -1 };
 		s->c[ci].deadline = s->c[ci].since + s->lim.hello_s;
 		ev.data.u32 = (uint32_t)ci;
 		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev)) {

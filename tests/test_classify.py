@@ -25,12 +25,14 @@ behind = n
 behind = internet
 addresses = {addresses}
 """
-TOLD = ("mapping", "allocation", "filtering", "hairpin")
+TOLD = ("mapping", "allocation", "filtering", "hairpin", "unsolicited_syn", "udp_unsolicited")
 # Linux's masquerade (linux-default: apdm, preserve) keeps a mapping's port while
 # the 5-tuple is unique, so from one host toward a server it maps independently of
 # the endpoint, and RFC 5780's test rightly says eim; its apdm shows only when two
 # hosts collide on a port (test_mapping.py::test_linux_masquerade_loses_mapping_on_collision).
-FROM_ONE_HOST = {"linux-default": {"mapping": "eim"}}
+# Its unsolicited_syn = stack is the router's own stack answering with an RST:
+# from outside, the same RST as a rule's (unsolicited_syn = rst).
+FROM_ONE_HOST = {"linux-default": {"mapping": "eim", "unsolicited_syn": "rst"}}
 
 
 def preset(name):
@@ -79,6 +81,14 @@ def test_classify_tells_every_preset(make_lab, name):
     assert got == {k: want[k] for k in TOLD}, out
     if want["allocation"] == "sequential":
         assert out["delta"] == int(want.get("delta", 1))
+
+
+@pytest.mark.parametrize("answer", ["drop", "rst", "icmp"])
+def test_classify_tells_what_the_nat_does_with_an_unsolicited_syn(make_lab, answer):
+    lab = make_lab(LAB.format(profile="port-restricted-cone", addresses=2, knobs=f"unsolicited_syn = {answer}"))
+    with stun_server(lab):
+        out, got = verdicts(lab)
+    assert got["unsolicited_syn"] == answer, out
 
 
 def test_classify_tells_address_dependent_mapping(make_lab):

@@ -155,6 +155,43 @@ def test_an_address_beyond_its_share_is_refused_at_once(make_lab):
     server.wait(5)
 
 
+def test_a_probe_goes_to_the_asker_alone_and_probes_are_bounded(make_lab):
+    """PROBE (natlab classify's server-side tests) sends to the address the asking
+    connection comes from and nowhere else; 16 per connection, one at a time."""
+    lab = make_lab(LAB)
+    server = start_server(lab)
+    own = lab.sock("x", bind=("0.0.0.0", 9000))
+    other = lab.sock("a", bind=("0.0.0.0", 9000))  # behind na, whose outside is another address
+    own.settimeout(1)
+    other.settimeout(0.3)
+    s = dial(lab, b"PROBE UDP 9000\n")
+    data, where = own.recvfrom(100)
+    assert data == b"natlab probe\n" and where[0] == lab.addr("rv")
+    with pytest.raises(socket.timeout):
+        other.recvfrom(100)
+    s.settimeout(3)
+    assert s.recv(100) == b"PROBED UDP none\n", "x's socket took the datagram and answered nothing"
+    # one at a time: a second PROBE before the first is said is refused
+    t = dial(lab, b"PROBE SYN 9001\nPROBE SYN 9002\n")
+    reply, closed = recv_all(t, timeout=3)
+    assert reply == b"ERR one PROBE at a time\n" and closed, reply
+    # sixteen and no more
+    u = dial(lab)
+    for i in range(16):
+        u.sendall(b"PROBE SYN %d\n" % (9100 + i))
+        u.settimeout(3)
+        assert u.recv(100).startswith(b"PROBED SYN rst"), "x's kernel answers a SYN to a closed port"
+    u.sendall(b"PROBE SYN 9200\n")
+    reply, closed = recv_all(u, timeout=3)
+    assert reply == b"ERR no more PROBEs\n" and closed
+    # and not after HELLO: a registered peer has no business probing
+    v = dial(lab, f"HELLO p9 0 so {secret()}\nPROBE UDP 9000\n".encode())
+    reply, closed = recv_all(v, timeout=3)
+    assert reply.startswith(b"SEEN ") and b"ERR unexpected message" in reply and closed
+    server.terminate()
+    server.wait(5)
+
+
 def test_floods_of_connections_and_hellos_do_not_hold_up_an_attempt(make_lab):
     # before: 128 UDPHELLOs with new ids filled every attempt slot for good, and
     # 256 idle connections every connection slot: no peer got in any more
