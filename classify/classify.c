@@ -251,10 +251,68 @@ static uint16_t unmapped_port(void)
 	return (uint16_t)(1024 + r % (65536 - 1024));
 }
 
-/* What the server's datagram and SYN to unmapped ports of the NAT met. */
+static const char *const probed_what[PROBE_KINDS] = {
+	"a datagram from the server to port %u of the NAT",
+	"a SYN from the server to port %u of the NAT",
+	"the server's SYN from port %u, to the NAT's entry of our SYN to it (in SYN_SENT),",
+};
+
+/* one PROBE and what it met, into v; the port is ours to name for UDP and SYN */
+static void probe(int fd, enum probe_kind kind, const struct sockaddr_in *server, struct verdict *v)
+{
+	static const char *const knob_of[PROBE_KINDS][3] = {
+		/* none, rst, answered */
+		{ "drop", "", "" }, { "drop", "rst", "" }, { "drop", "rst", "accept" },
+	};
+	char line[PROTO_LINE_MAX] = "", what[128];
+	uint16_t port = unmapped_port();
+	const char *why;
+	struct msg m;
+	int syn = -1;
+
+	if (kind == PROBE_SYNSENT) {
+		struct sockaddr_in to = *server;
+
+		dprintf(fd, "PROBE SYNSENT\n");
+		if (!read_line(fd, line, sizeof(line), 4000) || proto_parse(line, &m, &why) || m.type != MSG_PROBING)
+			return say(v, "", "the server would not probe: %s", line[0] ? line : "no answer");
+		port = m.port;
+		/* our SYN, which the server swallows: the NAT's entry stays in SYN_SENT */
+		to.sin_port = htons(port);
+		syn = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (syn < 0 || (connect(syn, (struct sockaddr *)&to, sizeof(to)) && errno != EINPROGRESS)) {
+			say(v, "", "no SYN to the server's port %u: %s", port, strerror(errno));
+			if (syn >= 0)
+				close(syn);
+			return;
+		}
+	} else
+		dprintf(fd, "PROBE %s %u\n", probe_kind_name[kind], port);
+	line[0] = '\0';
+	if (!read_line(fd, line, sizeof(line), 5000) || proto_parse(line, &m, &why) || m.type != MSG_PROBED)
+		say(v, "", "the server did not say what its probe met: %s", line[0] ? line : "no answer");
+	else {
+		snprintf(what, sizeof(what), probed_what[kind], port);
+		if (!strcmp(m.outcome, "none"))
+			say(v, knob_of[kind][0], "%s met nothing (no answer, no error)", what);
+		else if (!strcmp(m.outcome, "rst") && knob_of[kind][1][0])
+			/* a rule's RST and the NAT's own stack's look the same from outside */
+			say(v, knob_of[kind][1], "%s was answered with an RST", what);
+		else if (!strcmp(m.outcome, "answered") && knob_of[kind][2][0])
+			say(v, knob_of[kind][2], "%s was let through: we answered it, a simultaneous open", what);
+		else if (!strcmp(m.outcome, "icmp") && kind != PROBE_SYNSENT)
+			say(v, "icmp", "%s was answered with ICMP type %d code %d", what, m.icmp_type, m.icmp_code);
+		else
+			say(v, "", "%s met %s, which no knob says", what, m.outcome);
+	}
+	if (syn >= 0)
+		close(syn);
+}
+
+/* What the server's datagram and SYNs to the NAT met. */
 static void server_probes(const struct sockaddr_in *server, struct classification *c)
 {
-	struct verdict *v[2] = { &c->udp_unsolicited, &c->unsolicited_syn };
+	struct verdict *v[PROBE_KINDS] = { &c->udp_unsolicited, &c->unsolicited_syn, &c->syn_in_syn_sent };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct pollfd p = { .fd = fd, .events = POLLOUT };
 	int err = 0;
@@ -263,36 +321,15 @@ static void server_probes(const struct sockaddr_in *server, struct classificatio
 	if (fd < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) || (connect(fd, (const struct sockaddr *)server, sizeof(*server)) &&
 							 errno != EINPROGRESS) ||
 	    poll(&p, 1, 2000) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) || err) {
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < PROBE_KINDS; i++)
 			say(v[i], "", "no TCP connection to the server's port for its probes: %s",
 			    strerror(err ? err : errno ? errno : ETIMEDOUT));
 		if (fd >= 0)
 			close(fd);
 		return;
 	}
-	for (int i = 0; i < 2; i++) {
-		uint16_t port = unmapped_port();
-		const char *kind = i == 0 ? "UDP" : "SYN", *what = i == 0 ? "a datagram" : "a SYN", *why;
-		char line[PROTO_LINE_MAX];
-		struct msg m;
-
-		dprintf(fd, "PROBE %s %u\n", kind, port);
-		if (!read_line(fd, line, sizeof(line), 4000) || proto_parse(line, &m, &why) || m.type != MSG_PROBED) {
-			say(v[i], "", "the server did not say what its probe met (not natlab-probe server?)");
-			continue;
-		}
-		if (!strcmp(m.outcome, "none"))
-			say(v[i], "drop", "%s from the server to port %u of the NAT met nothing (no answer, no error)", what, port);
-		else if (!strcmp(m.outcome, "rst"))
-			/* a rule's RST and the NAT's own stack's look the same from outside */
-			say(v[i], "rst", "%s from the server to port %u of the NAT was answered with an RST", what, port);
-		else if (!strcmp(m.outcome, "icmp"))
-			say(v[i], "icmp", "%s from the server to port %u of the NAT was answered with ICMP type %d code %d",
-			    what, port, m.icmp_type, m.icmp_code);
-		else
-			say(v[i], "", "%s from the server to port %u of the NAT was answered: a mapping or a service there?",
-			    what, port);
-	}
+	for (int i = 0; i < PROBE_KINDS; i++)
+		probe(fd, (enum probe_kind)i, server, v[i]);
 	close(fd);
 }
 

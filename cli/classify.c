@@ -16,7 +16,7 @@ static const char usage[] =
 	"  port 3478 unless given) and prints it as a natlab profile, a comment per knob\n"
 	"  saying which test found it; --json: each verdict with its evidence. Over\n"
 	"  UDP: mapping, allocation (and delta), filtering, hairpin; by the server's\n"
-	"  probes: unsolicited_syn, udp_unsolicited. No root needed.";
+	"  probes: unsolicited_syn, udp_unsolicited, syn_in_syn_sent. No root needed.";
 
 static const struct {
 	const char *knob;
@@ -28,6 +28,7 @@ static const struct {
 	{ "hairpin", offsetof(struct classification, hairpin) },
 	{ "unsolicited_syn", offsetof(struct classification, unsolicited_syn) },
 	{ "udp_unsolicited", offsetof(struct classification, udp_unsolicited) },
+	{ "syn_in_syn_sent", offsetof(struct classification, syn_in_syn_sent) },
 };
 #define N_VERDICTS (sizeof(verdicts) / sizeof(verdicts[0]))
 
@@ -43,8 +44,7 @@ static void print_profile(const struct classification *c, const char *server)
 
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime(&now));
 	printf("; natlab classify: the NAT between this host and %s, %s (%.1f s).\n"
-	       "; The knobs no test here tells (syn_in_syn_sent, the timeouts) keep\n"
-	       "; natlab's defaults.\n[nat]\n",
+	       "; The knobs no test here tells (the timeouts) keep natlab's defaults.\n[nat]\n",
 	       server, when, c->seconds);
 	for (size_t i = 0; i < N_VERDICTS; i++) {
 		const struct verdict *v = verdict_of(c, i);

@@ -99,6 +99,27 @@ int proto_secret_eq(const char *a, const char *b)
 	return !d;
 }
 
+const char *const probe_kind_name[PROBE_KINDS] = { "UDP", "SYN", "SYNSENT" };
+
+static int probe_kind_of(const char *s, enum probe_kind *k)
+{
+	for (int i = 0; i < PROBE_KINDS; i++)
+		if (!strcmp(s, probe_kind_name[i]))
+			return *k = (enum probe_kind)i, 0;
+	return -1;
+}
+
+static int port_of(const char *s, uint16_t *port)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*end || end == s || v < 1 || v > 65535)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}
+
 int proto_parse(const char *line, struct msg *m, const char **why)
 {
 	char buf[PROTO_LINE_MAX], *tok[8], *save = NULL, *t;
@@ -163,24 +184,23 @@ int proto_parse(const char *line, struct msg *m, const char **why)
 		strcpy(m->peer_nonce, tok[5]);
 		return 0;
 	}
-	if (!strcmp(tok[0], "PROBE") && n == 3) {
-		char *end;
-		long port = strtol(tok[2], &end, 10);
-
+	if (!strcmp(tok[0], "PROBE") && (n == 2 || n == 3)) {
 		m->type = MSG_PROBE;
-		if (strcmp(tok[1], "UDP") && strcmp(tok[1], "SYN"))
-			return *why = "PROBE is of UDP or SYN", -1;
-		m->probe_udp = tok[1][0] == 'U';
-		if (*end || end == tok[2] || port < 1 || port > 65535)
-			return *why = "bad port", -1;
-		m->port = (uint16_t)port;
+		if (probe_kind_of(tok[1], &m->probe))
+			return *why = "PROBE is of UDP, SYN or SYNSENT", -1;
+		/* UDP and SYN name the asker's port; SYNSENT nothing (the server says its) */
+		if ((m->probe == PROBE_SYNSENT) != (n == 2) || (n == 3 && port_of(tok[2], &m->port)))
+			return *why = "PROBE UDP|SYN PORT, or PROBE SYNSENT", -1;
 		return 0;
+	}
+	if (!strcmp(tok[0], "PROBING") && n == 2) {
+		m->type = MSG_PROBING;
+		return port_of(tok[1], &m->port) ? (*why = "bad port", -1) : 0;
 	}
 	if (!strcmp(tok[0], "PROBED") && (n == 3 || n == 5)) {
 		m->type = MSG_PROBED;
-		if (strcmp(tok[1], "UDP") && strcmp(tok[1], "SYN"))
-			return *why = "PROBED is of UDP or SYN", -1;
-		m->probe_udp = tok[1][0] == 'U';
+		if (probe_kind_of(tok[1], &m->probe))
+			return *why = "PROBED is of UDP, SYN or SYNSENT", -1;
 		if (n == 3 && (!strcmp(tok[2], "none") || !strcmp(tok[2], "rst") || !strcmp(tok[2], "answered"))) {
 			strcpy(m->outcome, tok[2]);
 			return 0;

@@ -17,7 +17,12 @@
  * can take out again, where a wake-up on a loaded host would differ each time. */
 #define PROTO_RELAY_HOLD_NS 1000000
 
-enum msg_type { MSG_HELLO, MSG_UDPHELLO, MSG_RELAY, MSG_SEEN, MSG_GO, MSG_ERR, MSG_PROBE, MSG_PROBED };
+enum msg_type { MSG_HELLO, MSG_UDPHELLO, MSG_RELAY, MSG_SEEN, MSG_GO, MSG_ERR, MSG_PROBE, MSG_PROBING, MSG_PROBED };
+
+/* what a PROBE sends toward the asker: a datagram, a SYN, or (SYNSENT) a SYN from
+ * the port the asker's own SYN went to, while the NAT's entry is in SYN_SENT */
+enum probe_kind { PROBE_UDP, PROBE_SYN, PROBE_SYNSENT, PROBE_KINDS };
+extern const char *const probe_kind_name[PROBE_KINDS];
 
 struct msg {
 	enum msg_type type;
@@ -29,9 +34,9 @@ struct msg {
 	struct sockaddr_in ep, peer_tcp, peer_udp; /* SEEN; GO */
 	uint64_t start_ns;	      /* GO: wall-clock start, ns since the epoch */
 	char nonce[33], peer_nonce[33];
-	/* PROBE, PROBED: what the server sent toward the asker's own address */
-	bool probe_udp;     /* UDP (a datagram), else SYN (a connect) */
-	uint16_t port;      /* PROBE: to this port of the asker's address */
+	/* PROBE, PROBING, PROBED: what the server sent toward the asker's own address */
+	enum probe_kind probe;
+	uint16_t port;      /* PROBE: to this port of the asker's; PROBING: the server's port */
 	char outcome[12];   /* PROBED: none, rst, answered, icmp */
 	int icmp_type, icmp_code; /* PROBED icmp */
 };

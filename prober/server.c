@@ -116,7 +116,7 @@ int server_main(int argc, char *argv[])
 	if (!s->c || !s->a)
 		goto out;
 	for (int i = 0; i < s->max_clients; i++)
-		s->c[i].fd = s->c[i].probe_fd = -1;
+		s->c[i].fd = s->c[i].probe_fd = s->c[i].probe_aux = -1;
 	timing_init(&s->tm);
 	s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	s->ufd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -33,8 +33,10 @@ struct client {
 	int attempt; /* -1 until HELLO */
 	int side;
 	/* PROBE (natlab classify's server-side tests), before any HELLO */
-	int probe_fd; /* -1: none in flight */
-	bool probe_udp;
+	int probe_fd;  /* -1: none in flight */
+	int probe_aux; /* SYNSENT: the listener that swallows the asker's SYN; -1 */
+	enum probe_kind probe_kind;
+	uint16_t probe_port; /* SYNSENT: that listener's port */
 	int64_t probe_until; /* monotonic ns */
 	int probes;
 };

@@ -140,7 +140,7 @@ void accept_clients(struct server *s)
 			continue;
 		}
 		s->c[ci] = (struct client){ .fd = fd, .since = now_s(), .from = from.sin_addr, .attempt = -1,
-					    .probe_fd = -1 };
+					    .probe_fd = -1, .probe_aux = -1 };
 		s->c[ci].deadline = s->c[ci].since + s->lim.hello_s;
 		ev.data.u32 = (uint32_t)ci;
 		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev)) {

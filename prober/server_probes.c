@@ -1,14 +1,25 @@
 /* PROBE: natlab classify's tests that only the server side can run. Asked on a
- * connection that has not said HELLO, the server sends one datagram (UDP) or
- * one SYN (SYN) from its own address to the port named, on the address the
- * connection came from, and says what came back within a second:
- *   PROBED UDP|SYN none | rst | answered | icmp TYPE CODE
+ * connection that has not said HELLO, the server sends toward the address that
+ * connection comes from, and says what came back within a second:
+ *   PROBE UDP PORT   one datagram to PORT
+ *   PROBE SYN PORT   one SYN (a connect) to PORT
+ *   PROBE SYNSENT    the server says PROBING Q; the asker sends a SYN to port Q,
+ *                    which a listener here swallows unanswered (a socket filter
+ *                    that drops all), so the asker's NAT holds an entry in
+ *                    SYN_SENT; seen on a raw socket, that SYN tells the NAT's
+ *                    outside endpoint, and a SYN from port Q goes to it: a
+ *                    simultaneous open, as the NAT lets it through or not
+ *   PROBED KIND none | rst | answered | icmp TYPE CODE
  * To the asker's own address only (its NAT's outside, when it is behind one),
  * one at a time, PROBES_PER_CONNECTION in all, PROBES_IN_FLIGHT server-wide:
- * nobody can point the server at a third party, and probes hold few descriptors. */
+ * nobody can point the server at a third party, and probes hold few descriptors.
+ * SYNSENT needs CAP_NET_RAW for its raw socket; without it, ERR says so. */
 #include <errno.h>
 #include <time.h> /* before linux/errqueue.h, which wants struct timespec */
 #include <linux/errqueue.h>
+#include <linux/filter.h>
+#include <netinet/ip.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -22,6 +33,8 @@
 /* "none" after this (and the sweep's 50 ms): the answer to a probe comes in a
  * round trip, and round trips on the internet stay well under a second */
 #define PROBE_WAIT_NS 1000000000LL
+/* SYNSENT: the asker's SYN is due within this after PROBING */
+#define SYN_WAIT_NS 3000000000LL
 
 void probe_end(struct server *s, int ci, const char *outcome)
 {
@@ -30,10 +43,12 @@ void probe_end(struct server *s, int ci, const char *outcome)
 	if (c->probe_fd < 0)
 		return;
 	close(c->probe_fd);
-	c->probe_fd = -1;
+	if (c->probe_aux >= 0)
+		close(c->probe_aux);
+	c->probe_fd = c->probe_aux = -1;
 	s->n_probes--;
 	if (outcome)
-		say(s, ci, "PROBED %s %s", c->probe_udp ? "UDP" : "SYN", outcome);
+		say(s, ci, "PROBED %s %s", probe_kind_name[c->probe_kind], outcome);
 }
 
 void probe_sweep(struct server *s)
@@ -45,40 +60,102 @@ void probe_sweep(struct server *s)
 			probe_end(s, i, "none");
 }
 
+/* a TCP socket on the server's address at port (0: any), sharing it (SO_REUSEPORT)
+ * with the SYNSENT listener */
+static int tcp_socket(const struct server *s, uint16_t port)
+{
+	struct sockaddr_in self = s->ep_addr;
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	self.sin_port = htons(port);
+	if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+			setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
+			setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)) ||
+			bind(fd, (struct sockaddr *)&self, sizeof(self)))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void watch(struct server *s, int ci, int fd, bool out, int64_t wait_ns)
+{
+	struct client *c = &s->c[ci];
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLERR | (out ? EPOLLOUT : 0), .data.u32 = TAG_PROBE(ci) };
+
+	epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
+	c->probe_fd = fd;
+	c->probe_until = timing_now(CLOCK_MONOTONIC) + wait_ns;
+	/* the connection lives while it probes */
+	c->deadline = now_s() + (time_t)(wait_ns / 1000000000) + 1 + s->lim.hello_s;
+}
+
+/* SYNSENT's first half: a listener that answers nothing, a raw socket to see the
+ * asker's SYN come to it */
+static const char *synsent_start(struct server *s, int ci)
+{
+	struct client *c = &s->c[ci];
+	struct sock_filter drop_all = BPF_STMT(BPF_RET | BPF_K, 0);
+	struct sock_fprog prog = { 1, &drop_all };
+	struct sockaddr_in at;
+	socklen_t len = sizeof(at);
+	int lst = tcp_socket(s, 0), raw;
+
+	if (lst < 0 || setsockopt(lst, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) || listen(lst, 1) ||
+	    getsockname(lst, (struct sockaddr *)&at, &len)) {
+		if (lst >= 0)
+			close(lst);
+		return "no listener for the PROBE";
+	}
+	raw = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (raw < 0) {
+		close(lst);
+		return "PROBE SYNSENT needs a raw socket (CAP_NET_RAW) here";
+	}
+	c->probe_aux = lst;
+	c->probe_port = ntohs(at.sin_port);
+	watch(s, ci, raw, false, SYN_WAIT_NS);
+	say(s, ci, "PROBING %u", c->probe_port);
+	return NULL;
+}
+
 void probe_start(struct server *s, int ci, const struct msg *m)
 {
 	struct client *c = &s->c[ci];
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr = c->from, .sin_port = htons(m->port) };
-	struct sockaddr_in self = s->ep_addr;
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLERR, .data.u32 = TAG_PROBE(ci) };
-	int one = 1, fd;
+	const char *why = NULL;
+	int fd = -1;
 
 	if (c->probe_fd >= 0)
 		return refuse(s, ci, "one PROBE at a time");
 	if (c->probes >= PROBES_PER_CONNECTION || s->n_probes >= PROBES_IN_FLIGHT)
 		return refuse(s, ci, "no more PROBEs");
-	fd = socket(AF_INET, (m->probe_udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return refuse(s, ci, "no socket for the PROBE");
-	/* from the address the asker talks to; ICMP errors to the error queue, even
-	 * in SYN_SENT, where TCP would otherwise wait them out */
-	self.sin_port = 0;
-	if (setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)) || bind(fd, (struct sockaddr *)&self, sizeof(self)) ||
-	    (connect(fd, (struct sockaddr *)&to, sizeof(to)) && errno != EINPROGRESS) ||
-	    (m->probe_udp && send(fd, "natlab probe\n", 13, MSG_NOSIGNAL) < 0)) {
-		close(fd);
-		return refuse(s, ci, "the PROBE could not be sent");
+	c->probe_kind = m->probe;
+	if (m->probe == PROBE_SYNSENT)
+		why = synsent_start(s, ci);
+	else {
+		struct sockaddr_in self = s->ep_addr;
+		int one = 1;
+
+		/* from the address the asker talks to; ICMP errors to the error queue, even
+		 * in SYN_SENT, where TCP would otherwise wait them out */
+		self.sin_port = 0;
+		fd = m->probe == PROBE_UDP ? socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
+					   : tcp_socket(s, 0);
+		if (fd < 0 || setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)) ||
+		    (m->probe == PROBE_UDP && bind(fd, (struct sockaddr *)&self, sizeof(self))) ||
+		    (connect(fd, (struct sockaddr *)&to, sizeof(to)) && errno != EINPROGRESS) ||
+		    (m->probe == PROBE_UDP && send(fd, "natlab probe\n", 13, MSG_NOSIGNAL) < 0)) {
+			if (fd >= 0)
+				close(fd);
+			why = "the PROBE could not be sent";
+		} else
+			watch(s, ci, fd, m->probe != PROBE_UDP, PROBE_WAIT_NS);
 	}
-	if (!m->probe_udp)
-		ev.events |= EPOLLOUT;
-	epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
-	c->probe_fd = fd;
-	c->probe_udp = m->probe_udp;
-	c->probe_until = timing_now(CLOCK_MONOTONIC) + PROBE_WAIT_NS;
+	if (why)
+		return refuse(s, ci, why);
 	c->probes++;
 	s->n_probes++;
-	/* the connection lives while it probes */
-	c->deadline = now_s() + 2 + s->lim.hello_s;
 }
 
 /* an ICMP error in the socket's error queue: "icmp TYPE CODE" into out */
@@ -102,6 +179,37 @@ static bool icmp_error(int fd, char *out, size_t len)
 	return false;
 }
 
+/* SYNSENT's second half: the asker's SYN to the listener's port, seen on the raw
+ * socket, and the server's own SYN from that port to where it came from */
+static void synsent_seen(struct server *s, int ci)
+{
+	struct client *c = &s->c[ci];
+	unsigned char pkt[128];
+	ssize_t n;
+
+	while ((n = recv(c->probe_fd, pkt, sizeof(pkt), MSG_DONTWAIT)) >= 20) {
+		const struct iphdr *ip = (const void *)pkt;
+		const struct tcphdr *tcp = (const void *)(pkt + ip->ihl * 4);
+		struct sockaddr_in from = { .sin_family = AF_INET };
+		int fd;
+
+		if ((size_t)n < ip->ihl * 4u + sizeof(*tcp) || ip->saddr != c->from.s_addr ||
+		    ntohs(tcp->dest) != c->probe_port || !tcp->syn || tcp->ack)
+			continue;
+		from.sin_addr.s_addr = ip->saddr;
+		from.sin_port = tcp->source;
+		fd = tcp_socket(s, c->probe_port);
+		if (fd < 0 || (connect(fd, (struct sockaddr *)&from, sizeof(from)) && errno != EINPROGRESS)) {
+			if (fd >= 0)
+				close(fd);
+			return probe_end(s, ci, "none");
+		}
+		close(c->probe_fd);
+		watch(s, ci, fd, true, PROBE_WAIT_NS);
+		return;
+	}
+}
+
 void probe_event(struct server *s, int ci)
 {
 	struct client *c = &s->c[ci];
@@ -111,14 +219,19 @@ void probe_event(struct server *s, int ci)
 
 	if (c->fd < 0 || c->probe_fd < 0)
 		return;
+	if (c->probe_kind == PROBE_SYNSENT && c->probe_aux >= 0 && c->probe_port &&
+	    getsockopt(c->probe_fd, SOL_SOCKET, SO_TYPE, &err, &l) == 0 && err == SOCK_RAW)
+		return synsent_seen(s, ci);
 	if (icmp_error(c->probe_fd, outcome, sizeof(outcome)))
 		return probe_end(s, ci, outcome);
-	if (c->probe_udp) {
+	if (c->probe_kind == PROBE_UDP) {
 		/* an answer to a datagram sent where no mapping was */
 		if (recv(c->probe_fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
 			probe_end(s, ci, "answered");
 		return;
 	}
+	err = 0;
+	l = sizeof(err);
 	getsockopt(c->probe_fd, SOL_SOCKET, SO_ERROR, &err, &l);
 	if (err == 0)
 		probe_end(s, ci, "answered");

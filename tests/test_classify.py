@@ -25,7 +25,7 @@ behind = n
 behind = internet
 addresses = {addresses}
 """
-TOLD = ("mapping", "allocation", "filtering", "hairpin", "unsolicited_syn", "udp_unsolicited")
+TOLD = ("mapping", "allocation", "filtering", "hairpin", "unsolicited_syn", "udp_unsolicited", "syn_in_syn_sent")
 # Linux's masquerade (linux-default: apdm, preserve) keeps a mapping's port while
 # the 5-tuple is unique, so from one host toward a server it maps independently of
 # the endpoint, and RFC 5780's test rightly says eim; its apdm shows only when two
@@ -89,6 +89,16 @@ def test_classify_tells_what_the_nat_does_with_an_unsolicited_syn(make_lab, answ
     with stun_server(lab):
         out, got = verdicts(lab)
     assert got["unsolicited_syn"] == answer, out
+
+
+@pytest.mark.parametrize("answer", ["accept", "drop", "rst"])
+@pytest.mark.parametrize("profile", ["port-restricted-cone", "symmetric"])
+def test_classify_tells_what_the_nat_does_with_a_syn_in_syn_sent(make_lab, answer, profile):
+    # symmetric: a new mapping for the server's probe port, which only the server sees
+    lab = make_lab(LAB.format(profile=profile, addresses=2, knobs=f"syn_in_syn_sent = {answer}"))
+    with stun_server(lab):
+        out, got = verdicts(lab)
+    assert got["syn_in_syn_sent"] == answer, out
 
 
 def test_classify_tells_address_dependent_mapping(make_lab):
