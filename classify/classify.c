@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -42,7 +43,7 @@ struct run {
 	struct nat_filtering *nf;
 	struct nat_hairpinning *nh;
 	int pending;
-	struct tmr guard;
+	struct tmr guard, start;
 };
 
 static const char *const nat_type_knob[][4] = {
@@ -172,7 +173,7 @@ static void binding_done(int err, uint16_t scode, const char *reason, const stru
 	if (!m && !err && !scode && msg)
 		m = re->stun_msg_attr(msg, STUN_ATTR_MAPPED_ADDR);
 	if (!m) {
-		if (r->n == 0) {
+		if (r->n == 0 && err == ETIMEDOUT) {
 			/* not one answer: nothing else can be learnt over UDP */
 			r->c->udp_blocked = true;
 			re->re_cancel();
@@ -214,11 +215,33 @@ static void next_binding(struct run *r)
 		binding_done(err, 0, NULL, NULL, r);
 }
 
+/* the first request, from inside the loop: a failure at once cancels a loop that
+ * runs (a cancel before re_main starts would be lost) */
+static void first_binding(void *arg)
+{
+	next_binding(arg);
+}
+
 static void guard_expired(void *arg)
 {
 	struct run *r = arg;
 
 	r->re->re_cancel();
+}
+
+/* a line to the server; a closed connection is an error, not a SIGPIPE */
+static void send_line(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void send_line(int fd, const char *fmt, ...)
+{
+	char line[PROTO_LINE_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof(line))
+		(void)send(fd, line, (size_t)n, MSG_NOSIGNAL);
 }
 
 /* one line from fd within ms, without its newline; false on timeout or close */
@@ -273,7 +296,7 @@ static void probe(int fd, enum probe_kind kind, const struct sockaddr_in *server
 	if (kind == PROBE_SYNSENT) {
 		struct sockaddr_in to = *server;
 
-		dprintf(fd, "PROBE SYNSENT\n");
+		send_line(fd, "PROBE SYNSENT\n");
 		if (!read_line(fd, line, sizeof(line), 4000) || proto_parse(line, &m, &why) || m.type != MSG_PROBING)
 			return say(v, "", "the server would not probe: %s", line[0] ? line : "no answer");
 		port = m.port;
@@ -287,7 +310,7 @@ static void probe(int fd, enum probe_kind kind, const struct sockaddr_in *server
 			return;
 		}
 	} else
-		dprintf(fd, "PROBE %s %u\n", probe_kind_name[kind], port);
+		send_line(fd, "PROBE %s %u\n", probe_kind_name[kind], port);
 	line[0] = '\0';
 	if (!read_line(fd, line, sizeof(line), 5000) || proto_parse(line, &m, &why) || m.type != MSG_PROBED)
 		say(v, "", "the server did not say what its probe met: %s", line[0] ? line : "no answer");
@@ -302,6 +325,8 @@ static void probe(int fd, enum probe_kind kind, const struct sockaddr_in *server
 			say(v, knob_of[kind][2], "%s was let through: we answered it, a simultaneous open", what);
 		else if (!strcmp(m.outcome, "icmp") && kind != PROBE_SYNSENT)
 			say(v, "icmp", "%s was answered with ICMP type %d code %d", what, m.icmp_type, m.icmp_code);
+		else if (!strcmp(m.outcome, "nosyn"))
+			say(v, "", "our SYN to the server's port %u never reached it (outbound TCP blocked there?)", port);
 		else
 			say(v, "", "%s met %s, which no knob says", what, m.outcome);
 	}
@@ -353,6 +378,7 @@ int classify_nat(const struct sockaddr_in *server, struct classification *c, str
 {
 	struct re_api re;
 	struct run r;
+	struct sigaction pipe_was;
 	double t0 = mono_s();
 
 	memset(c, 0, sizeof(*c));
@@ -366,20 +392,28 @@ int classify_nat(const struct sockaddr_in *server, struct classification *c, str
 	r.conf = (struct stun_conf){ .rto = 100, .rc = 4, .rm = 8, .ti = 3000, .tos = 0 };
 	re.sa_set_in(&r.srv, ntohl(server->sin_addr.s_addr), ntohs(server->sin_port));
 	re.sa_set_in(&r.any, INADDR_ANY, 0);
+	sigaction(SIGPIPE, NULL, &pipe_was);
 	if (re.libre_init()) {
+		sigaction(SIGPIPE, &pipe_was, NULL);
 		re_api_unload(&re);
 		return diag_set(d, "libre would not start");
 	}
 	if (re.stun_alloc(&r.stun, &r.conf, NULL, NULL)) {
 		re.libre_close();
+		sigaction(SIGPIPE, &pipe_was, NULL);
 		re_api_unload(&re);
 		return diag_set(d, "libre: no STUN instance");
 	}
 	re.tmr_init(&r.guard);
+	re.tmr_init(&r.start);
 	re.tmr_start(&r.guard, GUARD_MS, guard_expired, &r);
-	next_binding(&r);
+	re.tmr_start(&r.start, 0, first_binding, &r);
 	re.re_main(NULL);
 	re.tmr_cancel(&r.guard);
+	re.tmr_cancel(&r.start);
+	/* the probes' thread first: it may still be talking to the server */
+	if (r.probing)
+		pthread_join(r.prober, NULL);
 	re.mem_deref(r.nm);
 	re.mem_deref(r.nf);
 	re.mem_deref(r.nh);
@@ -387,9 +421,9 @@ int classify_nat(const struct sockaddr_in *server, struct classification *c, str
 		re.mem_deref(r.us[i]);
 	re.mem_deref(r.stun);
 	re.libre_close();
+	/* libre put its own SIGPIPE handler in, which dlclose would leave dangling */
+	sigaction(SIGPIPE, &pipe_was, NULL);
 	re_api_unload(&re);
-	if (r.probing)
-		pthread_join(r.prober, NULL);
 	c->seconds = mono_s() - t0;
 	return 0;
 }

@@ -115,7 +115,7 @@ int classify_main(int argc, char *argv[])
 	else if (!c.udp_blocked)
 		print_profile(&c, server);
 	if (c.udp_blocked)
-		return fail(1, "classify: no STUN answer from %s over UDP in 1.5 s: UDP is blocked on the way, "
-			       "or no STUN server listens there", server);
+		return fail(1, "classify: no STUN answer from %s over UDP (4 tries in 1.5 s): UDP is blocked "
+			       "on the way, or no STUN server listens there", server);
 	return 0;
 }

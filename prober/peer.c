@@ -103,7 +103,7 @@ static int rendezvous(struct peer *p)
 {
 	char line[PROTO_LINE_MAX];
 	const char *why;
-	double until = mono() + 10, next_udp = 0;
+	double t0 = mono(), until = t0 + 10, next_udp = 0;
 	struct timeval tv = { .tv_sec = 5 };
 
 	p->rv = reuse_socket(SOCK_STREAM, 0);
@@ -154,6 +154,7 @@ static int rendezvous(struct peer *p)
 			p->seen = m;
 		else if (m.type == MSG_GO) {
 			p->go = m;
+			p->rendezvous_ms = (mono() - t0) * 1000;
 			return 0;
 		}
 	}
@@ -219,10 +220,11 @@ static void report(const struct peer *p)
 	printf("{\"side\":%d,\"strategy\":\"%s\",\"outcome\":\"%s\",\"errno\":\"%s\","
 	       "\"local_port\":%u,\"udp_port\":%u,\"seen\":\"%s\",\"peer_tcp\":\"%s\",\"peer_udp\":\"%s\","
 	       "\"start\":%.9f,\"connect_ms\":%.3f,\"syn_retrans\":%u,\"tries\":%u,\"nonce_ok\":%s,"
-	       "\"relay_rtt_ms\":%.3f,\"syn_sched\":%.9f,\"syn_sent\":%.9f,\"realtime\":%s}\n",
+	       "\"relay_rtt_ms\":%.3f,\"rendezvous_ms\":%.3f,\"syn_sched\":%.9f,\"syn_sent\":%.9f,"
+	       "\"realtime\":%s}\n",
 	       p->side, p->strategy, p->outcome, p->err ? strerrorname_np(p->err) : "", p->port,
 	       p->udp_port, seen, peer_tcp, peer_udp, p->start_real, p->connect_ms, p->syn_retrans,
-	       p->tries, p->nonce_ok ? "true" : "false", p->relay_rtt_ms, (double)p->syn_sched / 1e9,
+	       p->tries, p->nonce_ok ? "true" : "false", p->relay_rtt_ms, p->rendezvous_ms, (double)p->syn_sched / 1e9,
 	       (double)p->syn_sent / 1e9, p->realtime ? "true" : "false");
 	fflush(stdout);
 }

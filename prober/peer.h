@@ -31,6 +31,7 @@ struct peer {
 	bool nonce_ok;
 	double start_real;
 	double relay_rtt_ms; /* dcutr: the round trip it measured through the relay */
+	double rendezvous_ms; /* from its connect to the server to GO */
 	int low_ttl;         /* lowttl: a TTL that passes this side's NATs and no more */
 	/* when the first SYN (or datagram) was meant to leave and when it did, real
 	 * time in ns; 0 where there is no schedule */

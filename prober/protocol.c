@@ -201,7 +201,8 @@ int proto_parse(const char *line, struct msg *m, const char **why)
 		m->type = MSG_PROBED;
 		if (probe_kind_of(tok[1], &m->probe))
 			return *why = "PROBED is of UDP, SYN or SYNSENT", -1;
-		if (n == 3 && (!strcmp(tok[2], "none") || !strcmp(tok[2], "rst") || !strcmp(tok[2], "answered"))) {
+		if (n == 3 && (!strcmp(tok[2], "none") || !strcmp(tok[2], "rst") || !strcmp(tok[2], "answered") ||
+			       !strcmp(tok[2], "nosyn") || !strcmp(tok[2], "error"))) {
 			strcpy(m->outcome, tok[2]);
 			return 0;
 		}

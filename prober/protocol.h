@@ -37,7 +37,7 @@ struct msg {
 	/* PROBE, PROBING, PROBED: what the server sent toward the asker's own address */
 	enum probe_kind probe;
 	uint16_t port;      /* PROBE: to this port of the asker's; PROBING: the server's port */
-	char outcome[12];   /* PROBED: none, rst, answered, icmp */
+	char outcome[12];   /* PROBED: none, rst, answered, icmp; SYNSENT also nosyn, error */
 	int icmp_type, icmp_code; /* PROBED icmp */
 };
 

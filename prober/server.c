@@ -122,9 +122,8 @@ int server_main(int argc, char *argv[])
 	s->ufd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* the STUN side's sockets take the same port on any address beside it, and
-	 * STUN to this one is answered from the address it came to */
-	setsockopt(s->ufd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* STUN to this socket is answered from the address it came to (no
+	 * SO_REUSEADDR: another local user could bind beside it and read HELLOs) */
 	setsockopt(s->ufd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 	if (s->lfd < 0 || s->ufd < 0 || s->ep < 0 || bind(s->lfd, (struct sockaddr *)&addr, sizeof(addr)) ||
 	    listen(s->lfd, 1024) || bind(s->ufd, (struct sockaddr *)&addr, sizeof(addr))) {
@@ -141,11 +140,12 @@ int server_main(int argc, char *argv[])
 			goto out;
 		}
 		s->stun_on = true;
-		for (int i = 0; i < 2; i++)
-			if (s->stun.own[i]) {
-				ev.data.u32 = TAG_STUN(i);
-				epoll_ctl(s->ep, EPOLL_CTL_ADD, s->stun.fd[i], &ev);
-			}
+		for (int a = 0; a < s->stun.n_addr; a++)
+			for (int p = 0; p < 2; p++)
+				if (s->stun.own[a][p]) {
+					ev.data.u32 = TAG_STUN(a * 2 + p);
+					epoll_ctl(s->ep, EPOLL_CTL_ADD, s->stun.sock[a][p], &ev);
+				}
 	}
 	{
 		char why[160];
@@ -170,8 +170,8 @@ int server_main(int argc, char *argv[])
 				accept_clients(s);
 			else if (tag == TAG_UDP)
 				read_udp(s);
-			else if (tag == TAG_STUN(0) || tag == TAG_STUN(1))
-				stuns_read(&s->stun, tag == TAG_STUN(0) ? 0 : 1);
+			else if (tag <= TAG_STUN(0) && tag > TAG_STUN(STUN_SOCKS))
+				stuns_read(&s->stun, (int)(TAG_STUN(0) - tag));
 			else if (tag >= TAG_PROBE(0) && tag < TAG_PROBE(s->max_clients))
 				probe_event(s, (int)(tag - TAG_PROBE(0)));
 			else if (s->c[tag].fd >= 0)

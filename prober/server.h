@@ -37,6 +37,7 @@ struct client {
 	int probe_aux; /* SYNSENT: the listener that swallows the asker's SYN; -1 */
 	enum probe_kind probe_kind;
 	uint16_t probe_port; /* SYNSENT: that listener's port */
+	bool probe_syn_seen; /* SYNSENT: the asker's SYN came, the server's went */
 	int64_t probe_until; /* monotonic ns */
 	int probes;
 };

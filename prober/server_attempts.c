@@ -168,7 +168,8 @@ void read_udp(struct server *s)
 	ssize_t n;
 	int ai;
 
-	while ((n = stuns_recv(s->ufd, buf, sizeof(buf) - 1, &from, &to)) >= 0) {
+	/* a bounded batch: a flood here does not keep the loop from the rest */
+	for (int k = 0; k < 64 && (n = stuns_recv(s->ufd, buf, sizeof(buf) - 1, &from, &to)) >= 0; k++) {
 		if (stuns_looks_like(buf, (size_t)n)) {
 			/* STUN to the rendezvous's own port and address */
 			for (int i = 0; s->stun_on && i < 2; i++)

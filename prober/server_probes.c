@@ -10,9 +10,11 @@
  *                    outside endpoint, and a SYN from port Q goes to it: a
  *                    simultaneous open, as the NAT lets it through or not
  *   PROBED KIND none | rst | answered | icmp TYPE CODE
+ *               (SYNSENT also: nosyn, the asker's SYN never came; error)
  * To the asker's own address only (its NAT's outside, when it is behind one),
- * one at a time, PROBES_PER_CONNECTION in all, PROBES_IN_FLIGHT server-wide:
- * nobody can point the server at a third party, and probes hold few descriptors.
+ * one at a time, PROBES_PER_CONNECTION in all, PROBES_PER_SOURCE at once from
+ * one address and PROBES_IN_FLIGHT server-wide: nobody can point the server at
+ * a third party, nor take every probe for itself, and probes hold few descriptors.
  * SYNSENT needs CAP_NET_RAW for its raw socket; without it, ERR says so. */
 #include <errno.h>
 #include <time.h> /* before linux/errqueue.h, which wants struct timespec */
@@ -29,6 +31,7 @@
 #include "server.h"
 
 #define PROBES_PER_CONNECTION 16
+#define PROBES_PER_SOURCE 4
 #define PROBES_IN_FLIGHT 64
 /* "none" after this (and the sweep's 50 ms): the answer to a probe comes in a
  * round trip, and round trips on the internet stay well under a second */
@@ -57,17 +60,16 @@ void probe_sweep(struct server *s)
 
 	for (int i = 0; i < s->max_clients && s->n_probes; i++)
 		if (s->c[i].fd >= 0 && s->c[i].probe_fd >= 0 && now >= s->c[i].probe_until)
-			probe_end(s, i, "none");
+			probe_end(s, i, s->c[i].probe_kind == PROBE_SYNSENT && !s->c[i].probe_syn_seen ? "nosyn" : "none");
 }
 
-/* a TCP socket on the server's address at port (0: any), sharing it (SO_REUSEPORT)
- * with the SYNSENT listener */
-static int tcp_socket(const struct server *s, uint16_t port)
+/* a TCP socket at addr:port (0: any port), sharing it (SO_REUSEPORT) with the
+ * SYNSENT listener */
+static int tcp_socket(struct in_addr addr, uint16_t port)
 {
-	struct sockaddr_in self = s->ep_addr;
+	struct sockaddr_in self = { .sin_family = AF_INET, .sin_addr = addr, .sin_port = htons(port) };
 	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
-	self.sin_port = htons(port);
 	if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 			setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
 			setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)) ||
@@ -99,7 +101,7 @@ static const char *synsent_start(struct server *s, int ci)
 	struct sock_fprog prog = { 1, &drop_all };
 	struct sockaddr_in at;
 	socklen_t len = sizeof(at);
-	int lst = tcp_socket(s, 0), raw;
+	int lst = tcp_socket(s->ep_addr.sin_addr, 0), raw;
 
 	if (lst < 0 || setsockopt(lst, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) || listen(lst, 1) ||
 	    getsockname(lst, (struct sockaddr *)&at, &len)) {
@@ -114,6 +116,7 @@ static const char *synsent_start(struct server *s, int ci)
 	}
 	c->probe_aux = lst;
 	c->probe_port = ntohs(at.sin_port);
+	c->probe_syn_seen = false;
 	watch(s, ci, raw, false, SYN_WAIT_NS);
 	say(s, ci, "PROBING %u", c->probe_port);
 	return NULL;
@@ -130,6 +133,10 @@ void probe_start(struct server *s, int ci, const struct msg *m)
 		return refuse(s, ci, "one PROBE at a time");
 	if (c->probes >= PROBES_PER_CONNECTION || s->n_probes >= PROBES_IN_FLIGHT)
 		return refuse(s, ci, "no more PROBEs");
+	for (int i = 0, same = 0; i < s->max_clients; i++)
+		if (s->c[i].fd >= 0 && s->c[i].probe_fd >= 0 && s->c[i].from.s_addr == c->from.s_addr &&
+		    ++same >= PROBES_PER_SOURCE)
+			return refuse(s, ci, "no more PROBEs from this address at once");
 	c->probe_kind = m->probe;
 	if (m->probe == PROBE_SYNSENT)
 		why = synsent_start(s, ci);
@@ -141,7 +148,7 @@ void probe_start(struct server *s, int ci, const struct msg *m)
 		 * in SYN_SENT, where TCP would otherwise wait them out */
 		self.sin_port = 0;
 		fd = m->probe == PROBE_UDP ? socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
-					   : tcp_socket(s, 0);
+					   : tcp_socket(s->ep_addr.sin_addr, 0);
 		if (fd < 0 || setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)) ||
 		    (m->probe == PROBE_UDP && bind(fd, (struct sockaddr *)&self, sizeof(self))) ||
 		    (connect(fd, (struct sockaddr *)&to, sizeof(to)) && errno != EINPROGRESS) ||
@@ -184,10 +191,21 @@ static bool icmp_error(int fd, char *out, size_t len)
 static void synsent_seen(struct server *s, int ci)
 {
 	struct client *c = &s->c[ci];
+	/* a socket filter for a TCP socket (it sees the TCP header first): a segment
+	 * with SYN and not ACK is dropped, anything else kept */
+	struct sock_filter bare_syn[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),    /* the flags */
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12), /* SYN | ACK */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),
+	};
+	struct sock_fprog no_bare_syn = { sizeof(bare_syn) / sizeof(bare_syn[0]), bare_syn };
 	unsigned char pkt[128];
 	ssize_t n;
 
-	while ((n = recv(c->probe_fd, pkt, sizeof(pkt), MSG_DONTWAIT)) >= 20) {
+	/* a bounded batch: the raw socket sees every TCP segment the host gets */
+	for (int k = 0; k < 64 && (n = recv(c->probe_fd, pkt, sizeof(pkt), MSG_DONTWAIT)) >= 20; k++) {
 		const struct iphdr *ip = (const void *)pkt;
 		const struct tcphdr *tcp = (const void *)(pkt + ip->ihl * 4);
 		struct sockaddr_in from = { .sin_family = AF_INET };
@@ -198,13 +216,18 @@ static void synsent_seen(struct server *s, int ci)
 			continue;
 		from.sin_addr.s_addr = ip->saddr;
 		from.sin_port = tcp->source;
-		fd = tcp_socket(s, c->probe_port);
-		if (fd < 0 || (connect(fd, (struct sockaddr *)&from, sizeof(from)) && errno != EINPROGRESS)) {
+		/* from the address and port the SYN went to; deaf to that SYN's
+		 * retransmission, which would otherwise meet this socket in SYN_SENT
+		 * and open the connection whatever the NAT did with our SYN */
+		fd = tcp_socket((struct in_addr){ ip->daddr }, c->probe_port);
+		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &no_bare_syn, sizeof(no_bare_syn)) ||
+		    (connect(fd, (struct sockaddr *)&from, sizeof(from)) && errno != EINPROGRESS)) {
 			if (fd >= 0)
 				close(fd);
-			return probe_end(s, ci, "none");
+			return probe_end(s, ci, "error");
 		}
 		close(c->probe_fd);
+		c->probe_syn_seen = true;
 		watch(s, ci, fd, true, PROBE_WAIT_NS);
 		return;
 	}
@@ -219,8 +242,7 @@ void probe_event(struct server *s, int ci)
 
 	if (c->fd < 0 || c->probe_fd < 0)
 		return;
-	if (c->probe_kind == PROBE_SYNSENT && c->probe_aux >= 0 && c->probe_port &&
-	    getsockopt(c->probe_fd, SOL_SOCKET, SO_TYPE, &err, &l) == 0 && err == SOCK_RAW)
+	if (c->probe_kind == PROBE_SYNSENT && !c->probe_syn_seen)
 		return synsent_seen(s, ci);
 	if (icmp_error(c->probe_fd, outcome, sizeof(outcome)))
 		return probe_end(s, ci, outcome);

@@ -44,16 +44,14 @@ static void host_addresses(struct stun_server *st, const struct sockaddr_in *rv)
 	freeifaddrs(all);
 }
 
-static int any_socket(uint16_t port)
+static int addr_socket(struct in_addr addr, uint16_t port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = addr };
 	int one = 1, fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -1;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) ||
-	    bind(fd, (struct sockaddr *)&a, sizeof(a))) {
+	if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) || bind(fd, (struct sockaddr *)&a, sizeof(a))) {
 		int e = errno;
 
 		close(fd);
@@ -64,10 +62,11 @@ static int any_socket(uint16_t port)
 }
 
 int stuns_open(struct stun_server *st, uint16_t port, int shared, const struct sockaddr_in *rv,
-	      struct diag *d)
+	       struct diag *d)
 {
 	memset(st, 0, sizeof(*st));
-	st->fd[0] = st->fd[1] = -1;
+	for (int a = 0; a < STUN_MAX_ADDRS; a++)
+		st->sock[a][0] = st->sock[a][1] = -1;
 	if (port == 0 || port == 65535)
 		return diag_set(d, "STUN port %u: wants 1 to 65534 (it takes the next one too)", port);
 	if (re_api_load(&st->re, d))
@@ -75,30 +74,37 @@ int stuns_open(struct stun_server *st, uint16_t port, int shared, const struct s
 	st->port[0] = port;
 	st->port[1] = port + 1;
 	host_addresses(st, rv);
-	for (int i = 0; i < 2; i++) {
-		if (i == 0 && shared >= 0 && rv && ntohs(rv->sin_port) == port &&
-		    rv->sin_addr.s_addr == htonl(INADDR_ANY)) {
-			st->fd[0] = shared;
-			continue;
+	for (int p = 0; p < 2; p++)
+		for (int a = 0; a < st->n_addr; a++) {
+			if (shared >= 0 && rv && ntohs(rv->sin_port) == st->port[p] &&
+			    (rv->sin_addr.s_addr == htonl(INADDR_ANY) || rv->sin_addr.s_addr == st->addr[a].s_addr)) {
+				st->sock[a][p] = shared;
+				continue;
+			}
+			st->sock[a][p] = addr_socket(st->addr[a], st->port[p]);
+			if (st->sock[a][p] < 0) {
+				char ip[INET_ADDRSTRLEN];
+
+				diag_set(d, "STUN on %s:%u: %s", inet_ntop(AF_INET, &st->addr[a], ip, sizeof(ip)),
+					 st->port[p], strerror(errno));
+				stuns_close(st);
+				return -1;
+			}
+			st->own[a][p] = true;
 		}
-		st->fd[i] = any_socket(st->port[i]);
-		if (st->fd[i] < 0) {
-			diag_set(d, "STUN on port %u: %s", st->port[i], strerror(errno));
-			stuns_close(st);
-			return -1;
-		}
-		st->own[i] = true;
-	}
 	return 0;
 }
 
 void stuns_close(struct stun_server *st)
 {
-	for (int i = 0; i < 2; i++)
-		if (st->own[i] && st->fd[i] >= 0)
-			close(st->fd[i]);
+	for (int a = 0; a < STUN_MAX_ADDRS; a++)
+		for (int p = 0; p < 2; p++) {
+			if (st->own[a][p] && st->sock[a][p] >= 0)
+				close(st->sock[a][p]);
+			st->sock[a][p] = -1;
+			st->own[a][p] = false;
+		}
 	re_api_unload(&st->re);
-	st->fd[0] = st->fd[1] = -1;
 }
 
 static struct sa sa_of(struct in_addr a, uint16_t port)
@@ -117,19 +123,27 @@ bool stuns_answer(const struct stun_server *st, const uint8_t *req, size_t n,
 		 const struct sockaddr_in *from, struct in_addr to, int port, struct stun_answer *a)
 {
 	const struct re_api *re = &st->re;
-	struct mbuf in = { .buf = (uint8_t *)req, .size = n, .pos = 0, .end = n };
 	struct stun_unknown_attr ua = { .typec = 0 };
 	struct stun_msg *msg = NULL;
 	struct stun_attr *change;
-	struct mbuf *out;
+	struct mbuf *in, *out = NULL;
 	struct sa mapped, origin, other;
 	int self = -1, alt, err;
 	bool ok = false;
 
 	/* a datagram is one message, exactly as long as it says (RFC 8489, 6) */
-	if (!stuns_looks_like(req, n) || n != 20 + ((size_t)req[2] << 8 | req[3]) || (n & 3) ||
-	    re->stun_msg_decode(&msg, &in, &ua))
+	if (!stuns_looks_like(req, n) || n != 20 + ((size_t)req[2] << 8 | req[3]) || (n & 3))
 		return false;
+	/* libre's own memory: the message it decodes holds a reference to it */
+	in = re->mbuf_alloc(n);
+	if (!in)
+		return false;
+	memcpy(in->buf, req, n);
+	in->end = n;
+	if (re->stun_msg_decode(&msg, in, &ua)) {
+		re->mem_deref(in);
+		return false;
+	}
 	if (re->stun_msg_class(msg) != STUN_CLASS_REQUEST || re->stun_msg_method(msg) != STUN_METHOD_BINDING)
 		goto out;
 	for (int k = 0; k < st->n_addr; k++)
@@ -175,9 +189,10 @@ bool stuns_answer(const struct stun_server *st, const uint8_t *req, size_t n,
 		a->len = out->end;
 		ok = true;
 	}
-	re->mem_deref(out);
 out:
+	re->mem_deref(out);
 	re->mem_deref(msg);
+	re->mem_deref(in);
 	return ok;
 }
 
@@ -205,8 +220,14 @@ void stuns_reply(const struct stun_server *st, const uint8_t *req, size_t n,
 	struct msghdr m = { .msg_name = (void *)from, .msg_namelen = sizeof(*from), .msg_iov = &iov,
 			    .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
 	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	int fd = -1;
 
-	if (!stuns_answer(st, req, n, from, to, port, &a) || st->fd[a.port] < 0)
+	if (!stuns_answer(st, req, n, from, to, port, &a))
+		return;
+	for (int k = 0; k < st->n_addr; k++)
+		if (st->addr[k].s_addr == a.src.s_addr)
+			fd = st->sock[k][a.port];
+	if (fd < 0)
 		return;
 	iov.iov_base = a.buf;
 	iov.iov_len = a.len;
@@ -216,16 +237,16 @@ void stuns_reply(const struct stun_server *st, const uint8_t *req, size_t n,
 	c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
 	((struct in_pktinfo *)CMSG_DATA(c))->ipi_spec_dst = a.src;
 	/* a full socket buffer drops the answer, as the network may: the client asks again */
-	(void)sendmsg(st->fd[a.port], &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-void stuns_read(const struct stun_server *st, int i)
+void stuns_read(const struct stun_server *st, int k)
 {
 	uint8_t buf[1500];
 	struct sockaddr_in from;
 	struct in_addr to;
 	ssize_t n;
 
-	while ((n = stuns_recv(st->fd[i], buf, sizeof(buf), &from, &to)) >= 0)
-		stuns_reply(st, buf, (size_t)n, &from, to, i);
+	for (int i = 0; i < 64 && (n = stuns_recv(st->sock[k / 2][k % 2], buf, sizeof(buf), &from, &to)) >= 0; i++)
+		stuns_reply(st, buf, (size_t)n, &from, to.s_addr != htonl(INADDR_ANY) ? to : st->addr[k / 2], k % 2);
 }

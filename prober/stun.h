@@ -21,11 +21,17 @@
 struct stun_server {
 	struct re_api re;
 	uint16_t port[2]; /* primary, alternate (primary + 1) */
-	int fd[2];        /* any address at port[i]; fd[0] may be the rendezvous's own */
-	bool own[2];
 	struct in_addr addr[STUN_MAX_ADDRS]; /* the host's, the rendezvous address first */
 	int n_addr;
+	/* sock[a][p]: bound to addr[a] at port[p], each of its own (no SO_REUSEADDR: no
+	 * other local user can bind beside it and read what comes); where the
+	 * rendezvous's UDP socket is bound there (or to any address at port[p]),
+	 * that one, shared and not owned */
+	int sock[STUN_MAX_ADDRS][2];
+	bool own[STUN_MAX_ADDRS][2];
 };
+/* a socket of the STUN side by one number: a * 2 + p */
+#define STUN_SOCKS (STUN_MAX_ADDRS * 2)
 
 struct stun_answer {
 	uint8_t buf[STUN_ANSWER_MAX];
@@ -34,9 +40,8 @@ struct stun_answer {
 	struct in_addr src;
 };
 
-/* Opens the STUN side at `port` and port + 1 on every address of the host. The
- * rendezvous's UDP socket `shared` is used for `port` when it is bound to any
- * address there (rv); else it must have SO_REUSEADDR, as the sockets here do.
+/* Opens the STUN side at `port` and port + 1 on every address of the host; the
+ * rendezvous's UDP socket `shared`, bound to rv, serves where it is bound.
  * -1 with d saying why. */
 int stuns_open(struct stun_server *st, uint16_t port, int shared, const struct sockaddr_in *rv,
 	      struct diag *d);
@@ -55,7 +60,8 @@ ssize_t stuns_recv(int fd, void *buf, size_t len, struct sockaddr_in *from, stru
 /* answers one STUN datagram received on port[port] */
 void stuns_reply(const struct stun_server *st, const uint8_t *req, size_t n,
 		const struct sockaddr_in *from, struct in_addr to, int port);
-/* reads the STUN side's own socket i until it is empty, answering */
-void stuns_read(const struct stun_server *st, int i);
+/* reads the STUN side's own socket k (a * 2 + p), answering: a bounded batch, so
+ * that a flood on it does not keep the server's loop from the rest */
+void stuns_read(const struct stun_server *st, int k);
 
 #endif

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from labkit import NATLAB, ROOT, natlab
+from labkit import NATLAB, ROOT, connect_outcome, natlab, udp_filtering_passes, udp_observed, udp_reaches
 
 PROBE = os.path.join(ROOT, "build", "natlab-probe")
 PRESETS = os.path.join(ROOT, "natsim", "profiles")
@@ -20,6 +20,8 @@ LAB = """
 profile = {profile}
 {knobs}
 [host.a]
+behind = n
+[host.b]
 behind = n
 [host.rv]
 behind = internet
@@ -122,6 +124,43 @@ def test_the_printed_profile_brings_up_a_nat_that_classifies_the_same(make_lab, 
     assert got == {k: preset("symmetric-sequential")[k] for k in TOLD}
 
 
+def behaviour(lab):
+    """What the NAT does, seen with real packets, whatever its profile says."""
+    rv = [lab.addr("rv", 0), lab.addr("rv", 1)]
+    seen = [udp_observed(lab, "a", 5000, ("rv", rv[i]), p) for i, p in ((0, 7000), (0, 7001), (1, 7000), (1, 7001))]
+    b = {"endpoints": len(set(seen)), "port_kept": seen[0][1] == 5000}
+    b.update(udp_filtering_passes(lab))
+    syn = lab.sock("rv", socket.SOCK_STREAM, bind=(rv[0], 0))
+    b["unsolicited_syn"] = connect_outcome(syn, (lab.wan("n"), 40404), timeout=1.0)
+    udp = lab.sock("rv", bind=(rv[0], 0))
+    udp.connect((lab.wan("n"), 40405))
+    udp.settimeout(0.5)
+    udp.send(b"x")
+    try:
+        udp.recv(10)
+        b["udp_unsolicited"] = "answered"
+    except ConnectionRefusedError:
+        b["udp_unsolicited"] = "icmp"
+    except socket.timeout:
+        b["udp_unsolicited"] = "drop"
+    hb = lab.sock("b", bind=("0.0.0.0", 6000))
+    ext = udp_observed(lab, "b", 6000, ("rv", rv[0]), 7002, sock=hb)
+    b["hairpin"] = udp_reaches(lab.sock("a", bind=("0.0.0.0", 0)), ext, hb)
+    return b
+
+
+@pytest.mark.parametrize("name", sorted(f[:-8] for f in os.listdir(PRESETS) if f.endswith(".profile")))
+def test_a_nat_of_the_printed_profile_behaves_as_the_preset_it_was_told_from(make_lab, tmp_path, name):
+    lab = make_lab(LAB.format(profile=name, knobs="", addresses=2))
+    with stun_server(lab):
+        r = classify(lab)
+    assert r.returncode == 0, r.stderr
+    printed = tmp_path / "told.profile"
+    printed.write_text(r.stdout)
+    told = make_lab(LAB.format(profile=printed, knobs="", addresses=2), name="told.ini")
+    assert behaviour(told) == behaviour(lab), r.stdout
+
+
 def test_with_udp_blocked_classify_says_so_and_fails(make_lab):
     # no STUN server at all: the same silence as a network that drops UDP
     lab = make_lab(LAB.format(profile="full-cone", knobs="", addresses=1))
@@ -133,8 +172,17 @@ def test_with_udp_blocked_classify_says_so_and_fails(make_lab):
 
 def test_a_server_with_one_address_refuses_change_ip_and_classify_says_what_it_could_not_tell(make_lab):
     lab = make_lab(LAB.format(profile="full-cone", knobs="", addresses=1))
-    with stun_server(lab):
+    with stun_server(lab) as server:
+        s = lab.sock("a", bind=("0.0.0.0", 0))
+        s.settimeout(1)
+        change_ip = stun_request(struct.pack("!HHI", 0x0003, 4, 0x4))
+        s.sendto(change_ip, (lab.addr("rv"), 3478))
+        answer, origin = s.recvfrom(2000)
+        assert answer[:2] == b"\x01\x11" and answer[8:20] == change_ip[8:20], "an error response to it"
+        assert b"\x00\x09" in answer and bytes([4, 20]) in answer, "ERROR-CODE 420"
+        assert origin == (lab.addr("rv"), 3478), "from where it was sent, not another address"
         out, got = verdicts(lab)
+        assert server.poll() is None, "the server is still there"
     assert got["allocation"] == "preserve"
     assert got["mapping"] is None and "failed" in out["verdicts"]["mapping"]["evidence"]
     assert got["filtering"] is None
@@ -174,6 +222,12 @@ def test_garbage_truncated_and_oversized_stun_gets_no_answer_and_the_server_keep
                 s.sendto(bad, (lab.addr("rv"), port))
                 with pytest.raises(socket.timeout):
                     s.recvfrom(2000)
+        # a comprehension-required attribute the server does not know: 420, naming it
+        unknown = stun_request(struct.pack("!HHI", 0x0030, 4, 0))
+        s.sendto(unknown, (lab.addr("rv"), 3478))
+        answer, _ = s.recvfrom(2000)
+        assert answer[:2] == b"\x01\x11" and answer[8:20] == unknown[8:20]
+        assert struct.pack("!HHH", 0x000A, 2, 0x0030) in answer, "UNKNOWN-ATTRIBUTES: 0x0030"
         good = stun_request()
         s.sendto(good, (lab.addr("rv"), 3479))
         answer, origin = s.recvfrom(2000)

