@@ -39,7 +39,7 @@ struct run {
 	struct udp_sock *us[ALLOC_SOCKETS];
 	unsigned local[ALLOC_SOCKETS], mapped[ALLOC_SOCKETS];
 	int n;
-	struct nat_mapping *nm;
+	struct nat_mapping *nm, *nm_tcp;
 	struct nat_filtering *nf;
 	struct nat_hairpinning *nh;
 	int pending;
@@ -86,6 +86,18 @@ static void mapping_done(int err, enum nat_type t, void *arg)
 	one_done(r);
 }
 
+static void mapping_tcp_done(int err, enum nat_type t, void *arg)
+{
+	struct run *r = arg;
+
+	if (err || t < NAT_TYPE_ENDP_INDEP || t > NAT_TYPE_ADDR_PORT_DEP)
+		say(&r->c->mapping_tcp, "", "RFC 5780 mapping test over TCP failed: %s",
+		    err ? strerror(err) : "no verdict");
+	else
+		say(&r->c->mapping_tcp, nat_type_knob[0][t], "RFC 5780 4.3 over TCP");
+	one_done(r);
+}
+
 static void filtering_done(int err, enum nat_type t, void *arg)
 {
 	struct run *r = arg;
@@ -124,10 +136,13 @@ static void start_rfc5780(struct run *r)
 	 * comes between the allocation test's */
 	r->probing = !pthread_create(&r->prober, NULL, probes_thread, r);
 
-	r->pending = 3;
+	r->pending = 4;
 	if (re->nat_mapping_alloc(&r->nm, &r->any, &r->srv, IPPROTO_UDP, &r->conf, mapping_done, r) ||
 	    re->nat_mapping_start(r->nm))
 		mapping_done(EINVAL, NAT_TYPE_UNKNOWN, r);
+	if (re->nat_mapping_alloc(&r->nm_tcp, &r->any, &r->srv, IPPROTO_TCP, &r->conf, mapping_tcp_done, r) ||
+	    re->nat_mapping_start(r->nm_tcp))
+		mapping_tcp_done(EINVAL, NAT_TYPE_UNKNOWN, r);
 	if (re->nat_filtering_alloc(&r->nf, &r->srv, &r->conf, filtering_done, r) ||
 	    re->nat_filtering_start(r->nf))
 		filtering_done(EINVAL, NAT_TYPE_UNKNOWN, r);
@@ -415,6 +430,7 @@ int classify_nat(const struct sockaddr_in *server, struct classification *c, str
 	if (r.probing)
 		pthread_join(r.prober, NULL);
 	re.mem_deref(r.nm);
+	re.mem_deref(r.nm_tcp);
 	re.mem_deref(r.nf);
 	re.mem_deref(r.nh);
 	for (int i = 0; i < ALLOC_SOCKETS; i++)

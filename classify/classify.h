@@ -17,6 +17,7 @@ struct verdict {
 struct classification {
 	bool udp_blocked;      /* no answer over UDP at all */
 	struct verdict mapping, allocation, filtering, hairpin;
+	struct verdict mapping_tcp; /* RFC 5780's mapping test over TCP: no knob of its own */
 	struct verdict udp_unsolicited, unsolicited_syn, syn_in_syn_sent; /* the server's probes */
 	unsigned delta;        /* allocation = sequential: the step */
 	double seconds;        /* how long it took */

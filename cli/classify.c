@@ -18,17 +18,20 @@ static const char usage[] =
 	"  UDP: mapping, allocation (and delta), filtering, hairpin; by the server's\n"
 	"  probes: unsolicited_syn, udp_unsolicited, syn_in_syn_sent. No root needed.";
 
+/* each verdict; a profile knob, or (mapping_tcp) only a comment beside one */
 static const struct {
 	const char *knob;
 	size_t at;
+	bool is_knob;
 } verdicts[] = {
-	{ "mapping", offsetof(struct classification, mapping) },
-	{ "allocation", offsetof(struct classification, allocation) },
-	{ "filtering", offsetof(struct classification, filtering) },
-	{ "hairpin", offsetof(struct classification, hairpin) },
-	{ "unsolicited_syn", offsetof(struct classification, unsolicited_syn) },
-	{ "udp_unsolicited", offsetof(struct classification, udp_unsolicited) },
-	{ "syn_in_syn_sent", offsetof(struct classification, syn_in_syn_sent) },
+	{ "mapping", offsetof(struct classification, mapping), true },
+	{ "mapping_tcp", offsetof(struct classification, mapping_tcp), false },
+	{ "allocation", offsetof(struct classification, allocation), true },
+	{ "filtering", offsetof(struct classification, filtering), true },
+	{ "hairpin", offsetof(struct classification, hairpin), true },
+	{ "unsolicited_syn", offsetof(struct classification, unsolicited_syn), true },
+	{ "udp_unsolicited", offsetof(struct classification, udp_unsolicited), true },
+	{ "syn_in_syn_sent", offsetof(struct classification, syn_in_syn_sent), true },
 };
 #define N_VERDICTS (sizeof(verdicts) / sizeof(verdicts[0]))
 
@@ -51,6 +54,11 @@ static void print_profile(const struct classification *c, const char *server)
 
 		if (!v->value[0]) {
 			printf("; %s: not told (%s)\n", verdicts[i].knob, v->evidence);
+			continue;
+		}
+		if (!verdicts[i].is_knob) {
+			/* natlab's mapping knob is for TCP and UDP alike */
+			printf("; %s: %s (%s)\n", verdicts[i].knob, v->value, v->evidence);
 			continue;
 		}
 		printf("; %s\n%s = %s\n", v->evidence, verdicts[i].knob, v->value);

@@ -142,10 +142,16 @@ int server_main(int argc, char *argv[])
 		s->stun_on = true;
 		for (int a = 0; a < s->stun.n_addr; a++)
 			for (int p = 0; p < 2; p++)
+			{
 				if (s->stun.own[a][p]) {
 					ev.data.u32 = TAG_STUN(a * 2 + p);
 					epoll_ctl(s->ep, EPOLL_CTL_ADD, s->stun.sock[a][p], &ev);
 				}
+				if (s->stun.lsock[a][p] >= 0) {
+					ev.data.u32 = TAG_STUN(STUN_SOCKS + a * 2 + p);
+					epoll_ctl(s->ep, EPOLL_CTL_ADD, s->stun.lsock[a][p], &ev);
+				}
+			}
 	}
 	{
 		char why[160];
@@ -167,11 +173,16 @@ int server_main(int argc, char *argv[])
 			uint32_t tag = evs[k].data.u32;
 
 			if (tag == TAG_LISTEN)
-				accept_clients(s);
+				accept_clients(s, s->lfd);
 			else if (tag == TAG_UDP)
 				read_udp(s);
 			else if (tag <= TAG_STUN(0) && tag > TAG_STUN(STUN_SOCKS))
 				stuns_read(&s->stun, (int)(TAG_STUN(0) - tag));
+			else if (tag <= TAG_STUN(STUN_SOCKS) && tag > TAG_STUN(2 * STUN_SOCKS)) {
+				int l = (int)(TAG_STUN(STUN_SOCKS) - tag);
+
+				accept_clients(s, s->stun.lsock[l / 2][l % 2]);
+			}
 			else if (tag >= TAG_PROBE(0) && tag < TAG_PROBE(s->max_clients))
 				probe_event(s, (int)(tag - TAG_PROBE(0)));
 			else if (s->c[tag].fd >= 0)

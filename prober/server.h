@@ -32,6 +32,7 @@ struct client {
 	struct in_addr from;
 	int attempt; /* -1 until HELLO */
 	int side;
+	bool stun; /* it speaks STUN (its first byte said so), not lines */
 	/* PROBE (natlab classify's server-side tests), before any HELLO */
 	int probe_fd;  /* -1: none in flight */
 	int probe_aux; /* SYNSENT: the listener that swallows the asker's SYN; -1 */
@@ -71,7 +72,8 @@ void refuse(struct server *s, int ci, const char *why);
 /* now, monotonic, in whole seconds: the deadlines' clock */
 time_t now_s(void);
 void read_client(struct server *s, int ci);
-void accept_clients(struct server *s);
+/* new connections on listener fd: the rendezvous's or a STUN one */
+void accept_clients(struct server *s, int fd);
 void expire(struct server *s, time_t now);
 int client_room(void);
 

@@ -66,6 +66,35 @@ time_t now_s(void)
 	return ts.tv_sec;
 }
 
+/* STUN over TCP: messages back to back, each as long as its header says; each
+ * answered on the connection */
+static void read_stun(struct server *s, int ci)
+{
+	struct client *c = &s->c[ci];
+
+	while (c->fd >= 0 && c->len >= 20) {
+		size_t n = 20 + ((size_t)(unsigned char)c->buf[2] << 8 | (unsigned char)c->buf[3]);
+		struct sockaddr_in from, to;
+		socklen_t l1 = sizeof(from), l2 = sizeof(to);
+		struct stun_answer a;
+
+		if (n > sizeof(c->buf))
+			return drop_client(s, ci);
+		if (c->len < n)
+			return;
+		if (!s->stun_on || getpeername(c->fd, (struct sockaddr *)&from, &l1) ||
+		    getsockname(c->fd, (struct sockaddr *)&to, &l2) ||
+		    !stuns_answer(&s->stun, (const uint8_t *)c->buf, n, &from, to.sin_addr,
+				  stuns_port_index(&s->stun, ntohs(to.sin_port)), true, &a) ||
+		    send(c->fd, a.buf, a.len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)a.len)
+			/* not STUN, or not answerable: no more of it */
+			return drop_client(s, ci);
+		memmove(c->buf, c->buf + n, c->len - n);
+		c->len -= n;
+		c->deadline = now_s() + s->lim.idle_s;
+	}
+}
+
 void read_client(struct server *s, int ci)
 {
 	struct client *c = &s->c[ci];
@@ -79,6 +108,11 @@ void read_client(struct server *s, int ci)
 		return;
 	}
 	c->len += (size_t)n;
+	/* a STUN message starts with two zero bits, a line with a letter (RFC 7983) */
+	if (c->attempt < 0 && !c->stun && (c->buf[0] & 0xc0) == 0)
+		c->stun = true;
+	if (c->stun)
+		return read_stun(s, ci);
 	while (c->fd >= 0 && (nl = memchr(c->buf, '\n', c->len))) {
 		char line[PROTO_LINE_MAX];
 		size_t ll = (size_t)(nl - c->buf);
@@ -113,13 +147,13 @@ static int evict_one(struct server *s)
 	return old;
 }
 
-void accept_clients(struct server *s)
+void accept_clients(struct server *s, int lfd)
 {
 	struct sockaddr_in from;
 	socklen_t len = sizeof(from);
 	int fd;
 
-	while ((fd = accept4(s->lfd, (struct sockaddr *)&from, &len, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	while ((fd = accept4(lfd, (struct sockaddr *)&from, &len, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		struct epoll_event ev = { .events = EPOLLIN };
 		int ci = -1, same = 0;
 
@@ -164,7 +198,9 @@ void expire(struct server *s, time_t now)
 
 		if (c->fd < 0 || now < c->deadline)
 			continue;
-		if (c->attempt < 0)
+		if (c->stun)
+			drop_client(s, i); /* no line in a STUN stream */
+		else if (c->attempt < 0)
 			refuse(s, i, "no HELLO in time");
 		else if (!s->a[c->attempt].go_sent)
 			refuse(s, i, "no partner in time");

@@ -61,12 +61,36 @@ static int addr_socket(struct in_addr addr, uint16_t port)
 	return fd;
 }
 
+static int addr_listener(struct in_addr addr, uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = addr };
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	/* TIME_WAIT of a last run's connections is no reason to fail */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) || bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    listen(fd, 64)) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int stuns_port_index(const struct stun_server *st, uint16_t port)
+{
+	return port == st->port[0] ? 0 : port == st->port[1] ? 1 : -1;
+}
+
 int stuns_open(struct stun_server *st, uint16_t port, int shared, const struct sockaddr_in *rv,
 	       struct diag *d)
 {
 	memset(st, 0, sizeof(*st));
 	for (int a = 0; a < STUN_MAX_ADDRS; a++)
-		st->sock[a][0] = st->sock[a][1] = -1;
+		st->sock[a][0] = st->sock[a][1] = st->lsock[a][0] = st->lsock[a][1] = -1;
 	if (port == 0 || port == 65535)
 		return diag_set(d, "STUN port %u: wants 1 to 65534 (it takes the next one too)", port);
 	if (re_api_load(&st->re, d))
@@ -76,15 +100,22 @@ int stuns_open(struct stun_server *st, uint16_t port, int shared, const struct s
 	host_addresses(st, rv);
 	for (int p = 0; p < 2; p++)
 		for (int a = 0; a < st->n_addr; a++) {
+			char ip[INET_ADDRSTRLEN];
+
 			if (shared >= 0 && rv && ntohs(rv->sin_port) == st->port[p] &&
 			    (rv->sin_addr.s_addr == htonl(INADDR_ANY) || rv->sin_addr.s_addr == st->addr[a].s_addr)) {
 				st->sock[a][p] = shared;
 				continue;
 			}
+			st->lsock[a][p] = addr_listener(st->addr[a], st->port[p]);
+			if (st->lsock[a][p] < 0) {
+				diag_set(d, "STUN over TCP on %s:%u: %s",
+					 inet_ntop(AF_INET, &st->addr[a], ip, sizeof(ip)), st->port[p], strerror(errno));
+				stuns_close(st);
+				return -1;
+			}
 			st->sock[a][p] = addr_socket(st->addr[a], st->port[p]);
 			if (st->sock[a][p] < 0) {
-				char ip[INET_ADDRSTRLEN];
-
 				diag_set(d, "STUN on %s:%u: %s", inet_ntop(AF_INET, &st->addr[a], ip, sizeof(ip)),
 					 st->port[p], strerror(errno));
 				stuns_close(st);
@@ -101,7 +132,9 @@ void stuns_close(struct stun_server *st)
 		for (int p = 0; p < 2; p++) {
 			if (st->own[a][p] && st->sock[a][p] >= 0)
 				close(st->sock[a][p]);
-			st->sock[a][p] = -1;
+			if (st->lsock[a][p] >= 0)
+				close(st->lsock[a][p]);
+			st->sock[a][p] = st->lsock[a][p] = -1;
 			st->own[a][p] = false;
 		}
 	re_api_unload(&st->re);
@@ -119,8 +152,8 @@ static struct sa sa_of(struct in_addr a, uint16_t port)
 	return s;
 }
 
-bool stuns_answer(const struct stun_server *st, const uint8_t *req, size_t n,
-		 const struct sockaddr_in *from, struct in_addr to, int port, struct stun_answer *a)
+bool stuns_answer(const struct stun_server *st, const uint8_t *req, size_t n, const struct sockaddr_in *from,
+		  struct in_addr to, int port, bool tcp, struct stun_answer *a)
 {
 	const struct re_api *re = &st->re;
 	struct stun_unknown_attr ua = { .typec = 0 };
@@ -168,13 +201,15 @@ bool stuns_answer(const struct stun_server *st, const uint8_t *req, size_t n,
 	out = re->mbuf_alloc(STUN_ANSWER_MAX);
 	if (!out)
 		goto out;
-	if (ua.typec) {
+	if (ua.typec || (tcp && change && (change->v.change_req.ip || change->v.change_req.port))) {
 		struct stun_errcode ec = { 420, "Unknown Attribute" };
 
+		if (!ua.typec)
+			ec = (struct stun_errcode){ 400, "CHANGE-REQUEST over TCP" };
 		a->src = to;
 		a->port = port;
 		err = re->stun_msg_encode(out, STUN_METHOD_BINDING, STUN_CLASS_ERROR_RESP, re->stun_msg_tid(msg),
-					  &ec, NULL, 0, true, 0x00, 1, STUN_ATTR_UNKNOWN_ATTR, &ua);
+					  &ec, NULL, 0, true, 0x00, 1, STUN_ATTR_UNKNOWN_ATTR, ua.typec ? &ua : NULL);
 	} else {
 		mapped = sa_of(from->sin_addr, ntohs(from->sin_port));
 		origin = sa_of(a->src, st->port[a->port]);
@@ -222,7 +257,7 @@ void stuns_reply(const struct stun_server *st, const uint8_t *req, size_t n,
 	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
 	int fd = -1;
 
-	if (!stuns_answer(st, req, n, from, to, port, &a))
+	if (!stuns_answer(st, req, n, from, to, port, false, &a))
 		return;
 	for (int k = 0; k < st->n_addr; k++)
 		if (st->addr[k].s_addr == a.src.s_addr)

@@ -29,6 +29,10 @@ struct stun_server {
 	 * that one, shared and not owned */
 	int sock[STUN_MAX_ADDRS][2];
 	bool own[STUN_MAX_ADDRS][2];
+	/* TCP listeners likewise (STUN over TCP, RFC 8489 6.2); where the
+	 * rendezvous listens, its own (-1 here): a connection says which it speaks
+	 * by its first byte */
+	int lsock[STUN_MAX_ADDRS][2];
 };
 /* a socket of the STUN side by one number: a * 2 + p */
 #define STUN_SOCKS (STUN_MAX_ADDRS * 2)
@@ -40,9 +44,9 @@ struct stun_answer {
 	struct in_addr src;
 };
 
-/* Opens the STUN side at `port` and port + 1 on every address of the host; the
- * rendezvous's UDP socket `shared`, bound to rv, serves where it is bound.
- * -1 with d saying why. */
+/* Opens the STUN side at `port` and port + 1 on every address of the host, UDP
+ * and TCP; the rendezvous's UDP socket `shared`, bound to rv, serves where it is
+ * bound, as its TCP listener does. -1 with d saying why. */
 int stuns_open(struct stun_server *st, uint16_t port, int shared, const struct sockaddr_in *rv,
 	      struct diag *d);
 void stuns_close(struct stun_server *st);
@@ -50,10 +54,14 @@ void stuns_close(struct stun_server *st);
 /* RFC 7983's test: the first two bits zero and the magic cookie in place */
 bool stuns_looks_like(const void *buf, size_t n);
 
-/* The answer to datagram `req` from `from`, which came to address `to` at
- * port[port]; false: none is due (not a well-formed binding request). */
-bool stuns_answer(const struct stun_server *st, const uint8_t *req, size_t n,
-		 const struct sockaddr_in *from, struct in_addr to, int port, struct stun_answer *a);
+/* The answer to message `req` from `from`, which came to address `to` at
+ * port[port] over UDP or (tcp) a TCP connection; false: none is due (not a
+ * well-formed binding request). Over TCP the answer goes back on the
+ * connection, so a CHANGE-REQUEST there gets 400 (RFC 5780, 7.2). */
+bool stuns_answer(const struct stun_server *st, const uint8_t *req, size_t n, const struct sockaddr_in *from,
+		  struct in_addr to, int port, bool tcp, struct stun_answer *a);
+/* the index into port[] of a local port, -1 for neither */
+int stuns_port_index(const struct stun_server *st, uint16_t port);
 
 /* recvfrom that also tells the address the datagram came to (IP_PKTINFO) */
 ssize_t stuns_recv(int fd, void *buf, size_t len, struct sockaddr_in *from, struct in_addr *to);

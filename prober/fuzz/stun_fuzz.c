@@ -21,7 +21,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	st.port[0] = STUN_PORT;
 	st.port[1] = STUN_PORT + 1;
 	for (int a = 0; a < STUN_MAX_ADDRS; a++)
-		st.sock[a][0] = st.sock[a][1] = -1;
+		st.sock[a][0] = st.sock[a][1] = st.lsock[a][0] = st.lsock[a][1] = -1;
 	inet_pton(AF_INET, "198.18.0.1", &st.addr[0]);
 	inet_pton(AF_INET, "198.18.1.1", &st.addr[1]);
 	st.n_addr = 2;
@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct stun_answer a;
 
 	inet_pton(AF_INET, "198.19.0.1", &from.sin_addr);
-	if (stuns_answer(&st, data, size, &from, st.addr[size & 1], (int)(size >> 1 & 1), &a)) {
+	if (stuns_answer(&st, data, size, &from, st.addr[size & 1], (int)(size >> 1 & 1), size >> 2 & 1, &a)) {
 		/* a binding request (type 0x0001) of exactly its stated length */
 		if (size < 20 || data[0] != 0 || data[1] != 1 || size != 20u + (data[2] << 8 | data[3]))
 			abort();
