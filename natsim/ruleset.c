@@ -5,10 +5,9 @@
 
 #include "ruleset.h"
 
-/* Counter and hash maps list their ports explicitly: a numgen/jhash result used
- * directly as the snat port comes out byte-swapped in nft 1.0.6 (DESIGN §4). */
+/* Counter maps list their ports explicitly: a numgen result used directly as the
+ * snat port comes out byte-swapped in nft 1.0.6 (DESIGN §4). */
 #define PORT_MAP_MAX 512
-#define JHASH_SEED "0x4e41544c"
 
 static const char *const protos[] = { "tcp", "udp" };
 
@@ -32,8 +31,6 @@ static void port_map(FILE *f, const struct nat_profile *p)
 	if (n > PORT_MAP_MAX)
 		n = PORT_MAP_MAX;
 	fprintf(f, "mod %u", n);
-	if (p->mapping == MAPPING_ADM)
-		fprintf(f, " seed %s", JHASH_SEED);
 	fputs(" map {", f);
 	for (unsigned i = 0; i < n; i++)
 		fprintf(f, "%s%u : %u", i ? ", " : " ", i, p->port_lo + i * p->delta);
@@ -45,15 +42,11 @@ static void fresh_mapping(FILE *f, const struct nat_profile *p, const struct nat
 			  const char *pr, bool keep_map)
 {
 	const char *w = ifc->wan_if;
+	/* adm: a new remote address is a new mapping, so its port is not the inside
+	 * one even where allocation says preserve (conntrack would keep it) */
+	int allocation = p->mapping == MAPPING_ADM && p->allocation == ALLOC_PRESERVE ? ALLOC_RANDOM : p->allocation;
 
-	if (p->mapping == MAPPING_ADM) {
-		fprintf(f, "\t\toifname \"%s\" meta l4proto %s snat ip to %s : jhash ip saddr . %s sport . ip daddr ",
-			w, pr, ifc->wan_addr, pr);
-		port_map(f, p);
-		fputc('\n', f);
-		return;
-	}
-	switch (p->allocation) {
+	switch (allocation) {
 	case ALLOC_PRESERVE:
 		if (keep_map) /* the internal port is another endpoint's external port already */
 			fprintf(f, "\t\toifname \"%s\" %s sport @rev_%s snat ip to %s:%u-%u random\n", w,
@@ -91,6 +84,7 @@ static const char *answer_stmt(int answer, bool tcp)
 char *nat_ruleset_render(const struct nat_profile *p, const struct nat_iface *ifc)
 {
 	const bool eim = p->mapping == MAPPING_EIM;
+	const bool adm = p->mapping == MAPPING_ADM;
 	const bool adf = p->filtering == FILTER_ADF;
 	const bool rev = eim || p->filtering != FILTER_APDF || p->hairpin;
 	const char *w = ifc->wan_if;
@@ -127,6 +121,10 @@ char *nat_ruleset_render(const struct nat_profile *p, const struct nat_iface *if
 			fprintf(f, "\tmap eim_%s { # internal addr.port -> external addr.port\n"
 				   "\t\ttype ipv4_addr . inet_service : ipv4_addr . inet_service\n"
 				   "\t\tflags dynamic,timeout; timeout %us\n\t}\n", pr, t);
+		if (adm)
+			fprintf(f, "\tmap adm_%s { # internal addr.port . remote addr -> external addr.port\n"
+				   "\t\ttype ipv4_addr . inet_service . ipv4_addr : ipv4_addr . inet_service\n"
+				   "\t\tflags dynamic,timeout; timeout %us\n\t}\n", pr, t);
 		if (rev)
 			fprintf(f, "\tmap rev_%s { # external port -> internal addr.port\n"
 				   "\t\ttype inet_service : ipv4_addr . inet_service\n"
@@ -155,11 +153,14 @@ char *nat_ruleset_render(const struct nat_profile *p, const struct nat_iface *if
 		if (eim)
 			fprintf(f, "\t\toifname \"%s\" ip saddr . %s sport @eim_%s snat ip to ip saddr . %s sport map @eim_%s\n",
 				w, protos[i], protos[i], protos[i], protos[i]);
+		if (adm)
+			fprintf(f, "\t\toifname \"%s\" ip saddr . %s sport . ip daddr @adm_%s snat ip to ip saddr . %s sport . "
+				   "ip daddr map @adm_%s\n", w, protos[i], protos[i], protos[i], protos[i]);
 		fresh_mapping(f, p, ifc, protos[i], eim);
 	}
 	fprintf(f, "\t\toifname \"%s\" snat ip to %s\n\t}\n", w, ifc->wan_addr);
 
-	if (rev || adf || eim) {
+	if (rev || adf || eim || adm) {
 		/* After srcnat the packet carries its external port: remember the mapping. */
 		fputs("\tchain record {\n\t\ttype filter hook postrouting priority srcnat + 100; policy accept;\n", f);
 		for (int i = 0; i < 2; i++) {
@@ -172,6 +173,9 @@ char *nat_ruleset_render(const struct nat_profile *p, const struct nat_iface *if
 			if (eim)
 				fprintf(f, " update @eim_%s { ct original ip saddr . ct original proto-src : ip saddr . %s sport }",
 					pr, pr);
+			if (adm)
+				fprintf(f, " update @adm_%s { ct original ip saddr . ct original proto-src . ip daddr : "
+					   "ip saddr . %s sport }", pr, pr);
 			if (adf)
 				fprintf(f, " update @adf_%s { %s sport . ip daddr }", pr, pr);
 			fputc('\n', f);

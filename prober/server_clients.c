@@ -82,7 +82,7 @@ static void read_stun(struct server *s, int ci)
 			return drop_client(s, ci);
 		if (c->len < n)
 			return;
-		if (!s->stun_on || getpeername(c->fd, (struct sockaddr *)&from, &l1) ||
+		if (!s->stun_on || !stuns_load(&s->stun) || getpeername(c->fd, (struct sockaddr *)&from, &l1) ||
 		    getsockname(c->fd, (struct sockaddr *)&to, &l2) ||
 		    !stuns_answer(&s->stun, (const uint8_t *)c->buf, n, &from, to.sin_addr,
 				  stuns_port_index(&s->stun, ntohs(to.sin_port)), true, &a) ||

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -80,6 +81,22 @@ static int addr_listener(struct in_addr addr, uint16_t port)
 	return fd;
 }
 
+bool stuns_load(struct stun_server *st)
+{
+	struct diag d;
+
+	if (st->re.lib)
+		return true;
+	if (st->re_failed)
+		return false;
+	if (re_api_load(&st->re, &d)) {
+		st->re_failed = true;
+		fprintf(stderr, "natlab-probe server: %s; STUN goes unanswered\n", d.msg);
+		return false;
+	}
+	return true;
+}
+
 int stuns_port_index(const struct stun_server *st, uint16_t port)
 {
 	return port == st->port[0] ? 0 : port == st->port[1] ? 1 : -1;
@@ -93,8 +110,6 @@ int stuns_open(struct stun_server *st, uint16_t port, int shared, const struct s
 		st->sock[a][0] = st->sock[a][1] = st->lsock[a][0] = st->lsock[a][1] = -1;
 	if (port == 0 || port == 65535)
 		return diag_set(d, "STUN port %u: wants 1 to 65534 (it takes the next one too)", port);
-	if (re_api_load(&st->re, d))
-		return -1;
 	st->port[0] = port;
 	st->port[1] = port + 1;
 	host_addresses(st, rv);
@@ -165,7 +180,7 @@ bool stuns_answer(const struct stun_server *st, const uint8_t *req, size_t n, co
 	bool ok = false;
 
 	/* a datagram is one message, exactly as long as it says (RFC 8489, 6) */
-	if (!stuns_looks_like(req, n) || n != 20 + ((size_t)req[2] << 8 | req[3]) || (n & 3))
+	if (!stuns_looks_like(req, n) || n != 20 + ((size_t)req[2] << 8 | req[3]) || (n & 3) || !re->lib)
 		return false;
 	/* libre's own memory: the message it decodes holds a reference to it */
 	in = re->mbuf_alloc(n);
@@ -246,7 +261,7 @@ ssize_t stuns_recv(int fd, void *buf, size_t len, struct sockaddr_in *from, stru
 	return n;
 }
 
-void stuns_reply(const struct stun_server *st, const uint8_t *req, size_t n,
+void stuns_reply(struct stun_server *st, const uint8_t *req, size_t n,
 		const struct sockaddr_in *from, struct in_addr to, int port)
 {
 	struct stun_answer a;
@@ -257,7 +272,7 @@ void stuns_reply(const struct stun_server *st, const uint8_t *req, size_t n,
 	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
 	int fd = -1;
 
-	if (!stuns_answer(st, req, n, from, to, port, false, &a))
+	if (!stuns_looks_like(req, n) || !stuns_load(st) || !stuns_answer(st, req, n, from, to, port, false, &a))
 		return;
 	for (int k = 0; k < st->n_addr; k++)
 		if (st->addr[k].s_addr == a.src.s_addr)
@@ -275,7 +290,7 @@ void stuns_reply(const struct stun_server *st, const uint8_t *req, size_t n,
 	(void)sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-void stuns_read(const struct stun_server *st, int k)
+void stuns_read(struct stun_server *st, int k)
 {
 	uint8_t buf[1500];
 	struct sockaddr_in from;

@@ -19,7 +19,8 @@
 #define STUN_ANSWER_MAX 256
 
 struct stun_server {
-	struct re_api re;
+	struct re_api re; /* loaded at the first STUN message (stuns_load) */
+	bool re_failed;   /* and said so, once */
 	uint16_t port[2]; /* primary, alternate (primary + 1) */
 	struct in_addr addr[STUN_MAX_ADDRS]; /* the host's, the rendezvous address first */
 	int n_addr;
@@ -54,6 +55,11 @@ void stuns_close(struct stun_server *st);
 /* RFC 7983's test: the first two bits zero and the magic cookie in place */
 bool stuns_looks_like(const void *buf, size_t n);
 
+/* libre, loaded the first time a STUN message comes: a server that never gets
+ * one (natlab run's) never pays for it (4-5 ms of page faults, libcrypto's
+ * mostly, under mlockall). False when it cannot be had, said once on stderr. */
+bool stuns_load(struct stun_server *st);
+
 /* The answer to message `req` from `from`, which came to address `to` at
  * port[port] over UDP or (tcp) a TCP connection; false: none is due (not a
  * well-formed binding request). Over TCP the answer goes back on the
@@ -66,10 +72,10 @@ int stuns_port_index(const struct stun_server *st, uint16_t port);
 /* recvfrom that also tells the address the datagram came to (IP_PKTINFO) */
 ssize_t stuns_recv(int fd, void *buf, size_t len, struct sockaddr_in *from, struct in_addr *to);
 /* answers one STUN datagram received on port[port] */
-void stuns_reply(const struct stun_server *st, const uint8_t *req, size_t n,
+void stuns_reply(struct stun_server *st, const uint8_t *req, size_t n,
 		const struct sockaddr_in *from, struct in_addr to, int port);
 /* reads the STUN side's own socket k (a * 2 + p), answering: a bounded batch, so
  * that a flood on it does not keep the server's loop from the rest */
-void stuns_read(const struct stun_server *st, int k);
+void stuns_read(struct stun_server *st, int k);
 
 #endif

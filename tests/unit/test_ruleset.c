@@ -68,12 +68,30 @@ static void sequential_map_steps_by_delta(void **state)
 
 static void port_maps_are_bounded(void **state)
 {
-	const char *kv[] = { "mapping", "adm", "port_range", "1024-65535", NULL };
+	const char *kv[] = { "mapping", "apdm", "allocation", "sequential", "port_range", "1024-65535", NULL };
 	char *r = render(kv);
 
 	(void)state;
-	assert_int_equal(count(r, "mod 512 seed"), 2);
+	assert_int_equal(count(r, "numgen inc mod 512 map"), 2);
 	assert_null(strstr(r, " 512 : "));
+	free(r);
+}
+
+/* adm keeps a mapping per internal endpoint and remote address, as eim per
+ * internal endpoint: a hash of them into a port map gave two endpoints the same
+ * port now and then, and the second one's packets were dropped as a clash */
+static void adm_maps_by_remote_address(void **state)
+{
+	const char *kv[] = { "mapping", "adm", NULL };
+	char *r = render(kv);
+
+	(void)state;
+	assert_null(strstr(r, "jhash"));
+	assert_int_equal(count(r, "type ipv4_addr . inet_service . ipv4_addr : ipv4_addr . inet_service"), 2);
+	assert_non_null(strstr(r, "ip saddr . udp sport . ip daddr @adm_udp snat ip to ip saddr . udp sport . ip daddr map @adm_udp"));
+	assert_non_null(strstr(r, "update @adm_udp { ct original ip saddr . ct original proto-src . ip daddr : ip saddr . udp sport }"));
+	/* preserve would keep the inside port for every remote address: new ones draw a port */
+	assert_non_null(strstr(r, "meta l4proto udp snat ip to 198.19.0.1:20000-29999 random"));
 	free(r);
 }
 
@@ -130,6 +148,7 @@ int main(void)
 		cmocka_unit_test(adf_guards_dnat_with_permit_set),
 		cmocka_unit_test(sequential_map_steps_by_delta),
 		cmocka_unit_test(port_maps_are_bounded),
+		cmocka_unit_test(adm_maps_by_remote_address),
 		cmocka_unit_test(answers),
 		cmocka_unit_test(hairpin_and_timeouts),
 	};
