@@ -22,6 +22,7 @@
 #include "../common/libre.h"
 #include "../prober/protocol.h"
 #include "classify.h"
+#include "lifetime.h"
 
 #define ALLOC_SOCKETS 4
 /* the whole run gives up after this: a test's own timeouts come first */
@@ -389,7 +390,7 @@ static double mono_s(void)
 	return (double)t.tv_sec + t.tv_nsec / 1e9;
 }
 
-int classify_nat(const struct sockaddr_in *server, struct classification *c, struct diag *d)
+int classify_nat(const struct sockaddr_in *server, bool timeouts, struct classification *c, struct diag *d)
 {
 	struct re_api re;
 	struct run r;
@@ -429,6 +430,11 @@ int classify_nat(const struct sockaddr_in *server, struct classification *c, str
 	/* the probes' thread first: it may still be talking to the server */
 	if (r.probing)
 		pthread_join(r.prober, NULL);
+	if (timeouts && !c->udp_blocked) {
+		unsigned secs;
+
+		udp_lifetime(&re, server, &r.conf, &c->udp_timeout, &secs);
+	}
 	re.mem_deref(r.nm);
 	re.mem_deref(r.nm_tcp);
 	re.mem_deref(r.nf);

@@ -19,12 +19,13 @@ struct classification {
 	struct verdict mapping, allocation, filtering, hairpin;
 	struct verdict mapping_tcp; /* RFC 5780's mapping test over TCP: no knob of its own */
 	struct verdict udp_unsolicited, unsolicited_syn, syn_in_syn_sent; /* the server's probes */
+	struct verdict udp_timeout; /* with timeouts asked for: a UDP mapping's life, s */
 	unsigned delta;        /* allocation = sequential: the step */
 	double seconds;        /* how long it took */
 };
 
 /* Runs the tests against server (its primary address and port); -1 with d
  * saying why when they could not run (libre missing, no socket). */
-int classify_nat(const struct sockaddr_in *server, struct classification *c, struct diag *d);
+int classify_nat(const struct sockaddr_in *server, bool timeouts, struct classification *c, struct diag *d);
 
 #endif

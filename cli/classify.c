@@ -11,12 +11,13 @@
 #include "subcommands.h"
 
 static const char usage[] =
-	"classify --server ADDR[:PORT] [--json]\n"
+	"classify --server ADDR[:PORT] [--json] [--timeouts]\n"
 	"  Tells the NAT between here and an RFC 5780 STUN server (natlab-probe server,\n"
 	"  port 3478 unless given) and prints it as a natlab profile, a comment per knob\n"
 	"  saying which test found it; --json: each verdict with its evidence. Over\n"
 	"  UDP: mapping, allocation (and delta), filtering, hairpin; by the server's\n"
-	"  probes: unsolicited_syn, udp_unsolicited, syn_in_syn_sent. No root needed.";
+	"  probes: unsolicited_syn, udp_unsolicited, syn_in_syn_sent. --timeouts: also\n"
+	"  udp_timeout, how long a UDP mapping lives (about twice that long). No root needed.";
 
 /* each verdict; a profile knob, or (mapping_tcp) only a comment beside one */
 static const struct {
@@ -32,6 +33,7 @@ static const struct {
 	{ "unsolicited_syn", offsetof(struct classification, unsolicited_syn), true },
 	{ "udp_unsolicited", offsetof(struct classification, udp_unsolicited), true },
 	{ "syn_in_syn_sent", offsetof(struct classification, syn_in_syn_sent), true },
+	{ "udp_timeout", offsetof(struct classification, udp_timeout), true },
 };
 #define N_VERDICTS (sizeof(verdicts) / sizeof(verdicts[0]))
 
@@ -52,11 +54,15 @@ static void print_profile(const struct classification *c, const char *server)
 	for (size_t i = 0; i < N_VERDICTS; i++) {
 		const struct verdict *v = verdict_of(c, i);
 
+		if (!v->value[0] && !v->evidence[0])
+			continue; /* not asked for */
 		if (!v->value[0]) {
 			printf("; %s: not told (%s)\n", verdicts[i].knob, v->evidence);
 			continue;
 		}
-		if (!verdicts[i].is_knob) {
+		/* an eif NAT keeps a mapping in its own map past conntrack's entry: the
+		 * life measured is that map's (the longer of natlab's UDP timeouts) */
+		if (!verdicts[i].is_knob || (!strcmp(verdicts[i].knob, "udp_timeout") && !strcmp(c->filtering.value, "eif"))) {
 			/* natlab's mapping knob is for TCP and UDP alike */
 			printf("; %s: %s (%s)\n", verdicts[i].knob, v->value, v->evidence);
 			continue;
@@ -76,6 +82,8 @@ static void print_json(const struct classification *c, const char *server)
 	for (size_t i = 0; i < N_VERDICTS && !c->udp_blocked; i++) {
 		const struct verdict *v = verdict_of(c, i);
 
+		if (!v->value[0] && !v->evidence[0])
+			continue;
 		json_object_set_new(vs, verdicts[i].knob,
 				    json_pack("{s:o, s:s}", "value", v->value[0] ? json_string(v->value) : json_null(),
 					      "evidence", v->evidence));
@@ -93,13 +101,14 @@ int classify_main(int argc, char *argv[])
 	static const struct option opts[] = {
 		{ "server", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "timeouts", no_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char server[64] = "";
 	struct sockaddr_in addr;
 	struct classification c;
 	struct diag d;
-	bool json = false;
+	bool json = false, timeouts = false;
 	int o;
 
 	if (want_help(argc, argv, usage))
@@ -109,6 +118,8 @@ int classify_main(int argc, char *argv[])
 			snprintf(server, sizeof(server), strchr(optarg, ':') ? "%s" : "%s:3478", optarg);
 		else if (o == 'j')
 			json = true;
+		else if (o == 't')
+			timeouts = true;
 		else
 			return usage_error(usage);
 	}
@@ -116,7 +127,7 @@ int classify_main(int argc, char *argv[])
 		return usage_error(usage);
 	if (proto_endpoint(server, &addr))
 		return fail(EXIT_BAD_INPUT, "classify: --server %s: not an IPv4 ADDR[:PORT]", server);
-	if (classify_nat(&addr, &c, &d))
+	if (classify_nat(&addr, timeouts, &c, &d))
 		return fail(1, "classify: %s", d.msg);
 	if (json)
 		print_json(&c, server);

@@ -173,7 +173,7 @@ bool stuns_answer(const struct stun_server *st, const uint8_t *req, size_t n, co
 	const struct re_api *re = &st->re;
 	struct stun_unknown_attr ua = { .typec = 0 };
 	struct stun_msg *msg = NULL;
-	struct stun_attr *change;
+	struct stun_attr *change, *resp_port;
 	struct mbuf *in, *out = NULL;
 	struct sa mapped, origin, other;
 	int self = -1, alt, err;
@@ -203,6 +203,10 @@ bool stuns_answer(const struct stun_server *st, const uint8_t *req, size_t n, co
 	change = re->stun_msg_attr(msg, STUN_ATTR_CHANGE_REQ);
 	a->src = to;
 	a->port = port;
+	a->to_port = 0;
+	/* another port of the asker's own address: how a client times a mapping's life */
+	if (!tcp && (resp_port = re->stun_msg_attr(msg, STUN_ATTR_RESP_PORT)) && resp_port->v.resp_port)
+		a->to_port = resp_port->v.resp_port;
 	if (change && change->v.change_req.ip) {
 		if (st->n_addr < 2) {
 			/* one address: no other to answer from (RFC 5780, 7.2) */
@@ -265,9 +269,10 @@ void stuns_reply(struct stun_server *st, const uint8_t *req, size_t n,
 		const struct sockaddr_in *from, struct in_addr to, int port)
 {
 	struct stun_answer a;
+	struct sockaddr_in dst = *from;
 	char ctl[CMSG_SPACE(sizeof(struct in_pktinfo))] = { 0 };
 	struct iovec iov;
-	struct msghdr m = { .msg_name = (void *)from, .msg_namelen = sizeof(*from), .msg_iov = &iov,
+	struct msghdr m = { .msg_name = &dst, .msg_namelen = sizeof(dst), .msg_iov = &iov,
 			    .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
 	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
 	int fd = -1;
@@ -279,6 +284,8 @@ void stuns_reply(struct stun_server *st, const uint8_t *req, size_t n,
 			fd = st->sock[k][a.port];
 	if (fd < 0)
 		return;
+	if (a.to_port)
+		dst.sin_port = htons(a.to_port);
 	iov.iov_base = a.buf;
 	iov.iov_len = a.len;
 	/* from the address the answer is due from, whatever the route would pick */

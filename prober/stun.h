@@ -43,6 +43,7 @@ struct stun_answer {
 	size_t len;
 	int port; /* index into port[]: the socket it leaves from */
 	struct in_addr src;
+	uint16_t to_port; /* RESPONSE-PORT (RFC 5780 7.5): the asker's port it goes to; 0: the one it came from */
 };
 
 /* Opens the STUN side at `port` and port + 1 on every address of the host, UDP

@@ -162,6 +162,17 @@ def test_a_nat_of_the_printed_profile_behaves_as_the_preset_it_was_told_from(mak
     assert behaviour(told) == behaviour(lab), r.stdout
 
 
+def test_classify_times_a_udp_mapping_within_a_tenth(make_lab):
+    # the slow one: about three times the lifetime (probes of 1, 2, 4, 8, 16 s,
+    # then eight steps between the longest that lived and the shortest that did not)
+    lab = make_lab(LAB.format(profile="port-restricted-cone", knobs="udp_timeout = 12", addresses=2))
+    with stun_server(lab):
+        r = classify(lab, "--json", "--timeouts")
+    assert r.returncode == 0, r.stderr
+    told = json.loads(r.stdout)["verdicts"]["udp_timeout"]
+    assert told["value"] is not None and abs(int(told["value"]) - 12) <= 1.2, told
+
+
 def test_with_udp_blocked_classify_says_so_and_fails(make_lab):
     # no STUN server at all: the same silence as a network that drops UDP
     lab = make_lab(LAB.format(profile="full-cone", knobs="", addresses=1))

@@ -1,0 +1,15 @@
+/* How long a NAT keeps a UDP mapping (natlab classify --timeouts). */
+#ifndef NATLAB_LIFETIME_H
+#define NATLAB_LIFETIME_H
+
+#include <netinet/in.h>
+
+#include "../common/libre.h"
+#include "classify.h"
+
+/* Runs its own rounds of libre's loop (libre set up by the caller); the
+ * lifetime in s into v and *lifetime (0 when not found, v->evidence says why). */
+void udp_lifetime(const struct re_api *re, const struct sockaddr_in *server, const struct stun_conf *conf,
+		  struct verdict *v, unsigned *lifetime);
+
+#endif
