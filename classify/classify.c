@@ -41,6 +41,8 @@ struct run {
 	unsigned local[ALLOC_SOCKETS], mapped[ALLOC_SOCKETS];
 	int n;
 	struct nat_mapping *nm, *nm_tcp;
+	bool tcp_pending;   /* the TCP mapping test: its SYN may go unanswered */
+	struct tmr tcp_guard;
 	struct nat_filtering *nf;
 	struct nat_hairpinning *nh;
 	int pending;
@@ -91,12 +93,26 @@ static void mapping_tcp_done(int err, enum nat_type t, void *arg)
 {
 	struct run *r = arg;
 
+	if (!r->tcp_pending)
+		return;
+	r->tcp_pending = false;
+	r->re->tmr_cancel(&r->tcp_guard);
 	if (err || t < NAT_TYPE_ENDP_INDEP || t > NAT_TYPE_ADDR_PORT_DEP)
 		say(&r->c->mapping_tcp, "", "RFC 5780 mapping test over TCP failed: %s",
 		    err ? strerror(err) : "no verdict");
 	else
 		say(&r->c->mapping_tcp, nat_type_knob[0][t], "RFC 5780 4.3 over TCP");
 	one_done(r);
+}
+
+/* libre times a TCP transaction from its connection on: a SYN that nobody
+ * answers would hold the run for the kernel's two minutes */
+static void tcp_guard_expired(void *arg)
+{
+	struct run *r = arg;
+
+	r->nm_tcp = r->re->mem_deref(r->nm_tcp);
+	mapping_tcp_done(ETIMEDOUT, NAT_TYPE_UNKNOWN, r);
 }
 
 static void filtering_done(int err, enum nat_type t, void *arg)
@@ -141,6 +157,9 @@ static void start_rfc5780(struct run *r)
 	if (re->nat_mapping_alloc(&r->nm, &r->any, &r->srv, IPPROTO_UDP, &r->conf, mapping_done, r) ||
 	    re->nat_mapping_start(r->nm))
 		mapping_done(EINVAL, NAT_TYPE_UNKNOWN, r);
+	r->tcp_pending = true;
+	re->tmr_init(&r->tcp_guard);
+	re->tmr_start(&r->tcp_guard, r->conf.ti, tcp_guard_expired, r);
 	if (re->nat_mapping_alloc(&r->nm_tcp, &r->any, &r->srv, IPPROTO_TCP, &r->conf, mapping_tcp_done, r) ||
 	    re->nat_mapping_start(r->nm_tcp))
 		mapping_tcp_done(EINVAL, NAT_TYPE_UNKNOWN, r);
@@ -427,9 +446,26 @@ int classify_nat(const struct sockaddr_in *server, bool timeouts, struct classif
 	re.re_main(NULL);
 	re.tmr_cancel(&r.guard);
 	re.tmr_cancel(&r.start);
+	if (r.tcp_pending)
+		re.tmr_cancel(&r.tcp_guard);
+	/* the tests end here, whatever is still under way: nothing of theirs may
+	 * cancel the lifetime probes' loop below */
+	r.pending = -1;
+	r.nm = re.mem_deref(r.nm);
+	r.nm_tcp = re.mem_deref(r.nm_tcp);
+	r.nf = re.mem_deref(r.nf);
+	r.nh = re.mem_deref(r.nh);
 	/* the probes' thread first: it may still be talking to the server */
 	if (r.probing)
 		pthread_join(r.prober, NULL);
+	/* what the guard cut short says so, not nothing */
+	{
+		struct verdict *all[] = { &c->mapping, &c->mapping_tcp, &c->filtering, &c->hairpin };
+
+		for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && !c->udp_blocked; i++)
+			if (!all[i]->value[0] && !all[i]->evidence[0])
+				say(all[i], "", "no verdict within %d s", GUARD_MS / 1000);
+	}
 	if (timeouts && !c->udp_blocked) {
 		unsigned secs;
 

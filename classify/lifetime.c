@@ -6,7 +6,7 @@
  * whose refreshes then move conntrack to its longer stream timeout; fresh sockets
  * keep every probe alike, and let probes run side by side: first T = 1, 2, 4, ...
  * 256 s, then eight steps between the longest that lived and the shortest that
- * did not. About twice the lifetime in all. */
+ * did not. Two to four times the lifetime in all. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +36,7 @@ struct life {
 	struct probe p[PROBES];
 	unsigned lo, hi; /* longest that lived, shortest that did not (0: none yet) */
 	bool refining, ignored, failed;
+	struct probe *via; /* the probe whose X an answer came in on, just now */
 };
 
 static void probe_end(struct probe *p)
@@ -71,7 +72,7 @@ static void judged(struct probe *p, int alive)
 	for (int i = 0; i < PROBES; i++)
 		if (l->p[i].busy)
 			probe_end(&l->p[i]);
-	if (!l->refining && l->hi && l->hi - l->lo > 1) {
+	if (!l->refining && l->hi > l->lo + 1) {
 		unsigned step = (l->hi - l->lo + 7) / 8;
 
 		l->refining = true;
@@ -91,9 +92,9 @@ static void y_answer(int err, uint16_t scode, const char *reason, const struct s
 
 	(void)reason;
 	(void)msg;
-	/* the answer came to X (the transaction is the stun instance's, whichever
-	 * socket hands it in): alive; none: the mapping is gone */
-	judged(p, !err && !scode ? 1 : err == ETIMEDOUT ? 0 : -1);
+	/* the answer came to this probe's X (the transaction is the stun
+	 * instance's, whichever socket hands it in): alive; none: the mapping is gone */
+	judged(p, !err && !scode ? (p->l->via == p ? 1 : -1) : err == ETIMEDOUT ? 0 : -1);
 }
 
 static void y_recv(const struct sa *src, struct mbuf *mb, void *arg)
@@ -102,9 +103,10 @@ static void y_recv(const struct sa *src, struct mbuf *mb, void *arg)
 
 	(void)src;
 	(void)mb;
-	/* the answer came back to Y: the server does not know RESPONSE-PORT */
+	/* the answer came back to Y: the server does not know RESPONSE-PORT, and
+	 * no probe can tell anything */
 	p->l->ignored = true;
-	judged(p, -1);
+	p->l->re->re_cancel();
 }
 
 static void x_recv(const struct sa *src, struct mbuf *mb, void *arg)
@@ -112,7 +114,9 @@ static void x_recv(const struct sa *src, struct mbuf *mb, void *arg)
 	struct probe *p = arg;
 
 	(void)src;
+	p->l->via = p;
 	p->l->re->stun_recv(p->l->stun, mb);
+	p->l->via = NULL;
 }
 
 static void ask(void *arg)

@@ -17,7 +17,7 @@ static const char usage[] =
 	"  saying which test found it; --json: each verdict with its evidence. Over\n"
 	"  UDP: mapping, allocation (and delta), filtering, hairpin; by the server's\n"
 	"  probes: unsolicited_syn, udp_unsolicited, syn_in_syn_sent. --timeouts: also\n"
-	"  udp_timeout, how long a UDP mapping lives (about twice that long). No root needed.";
+	"  udp_timeout, how long a UDP mapping lives (2-4 times that long). No root needed.";
 
 /* each verdict; a profile knob, or (mapping_tcp) only a comment beside one */
 static const struct {
@@ -49,7 +49,8 @@ static void print_profile(const struct classification *c, const char *server)
 
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime(&now));
 	printf("; natlab classify: the NAT between this host and %s, %s (%.1f s).\n"
-	       "; The knobs no test here tells (the timeouts) keep natlab's defaults.\n[nat]\n",
+	       "; The knobs no test here tells (TCP's timeouts, udp_stream_timeout, and\n"
+	       "; udp_timeout without --timeouts) keep natlab's defaults.\n[nat]\n",
 	       server, when, c->seconds);
 	for (size_t i = 0; i < N_VERDICTS; i++) {
 		const struct verdict *v = verdict_of(c, i);
@@ -60,9 +61,9 @@ static void print_profile(const struct classification *c, const char *server)
 			printf("; %s: not told (%s)\n", verdicts[i].knob, v->evidence);
 			continue;
 		}
-		/* an eif NAT keeps a mapping in its own map past conntrack's entry: the
-		 * life measured is that map's (the longer of natlab's UDP timeouts) */
-		if (!verdicts[i].is_knob || (!strcmp(verdicts[i].knob, "udp_timeout") && !strcmp(c->filtering.value, "eif"))) {
+		/* an eif or adf NAT lets new traffic in through its own map past
+		 * conntrack's entry: the life measured is that map's, not udp_timeout's */
+		if (!verdicts[i].is_knob || (!strcmp(verdicts[i].knob, "udp_timeout") && strcmp(c->filtering.value, "apdf"))) {
 			/* natlab's mapping knob is for TCP and UDP alike */
 			printf("; %s: %s (%s)\n", verdicts[i].knob, v->value, v->evidence);
 			continue;

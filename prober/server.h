@@ -14,6 +14,13 @@
 #include "stun.h"
 
 #define MAX_CLIENTS 4096
+/* probes (server_probes.c) */
+#define PROBES_PER_CONNECTION 16
+#define PROBES_PER_SOURCE 4
+#define PROBES_IN_FLIGHT 64
+/* descriptors kept beside the clients': the loop's, the STUN side's UDP sockets
+ * and TCP listeners (4 per address), two per probe in flight */
+#define FD_RESERVE (16 + 4 * STUN_MAX_ADDRS + 2 * PROBES_IN_FLIGHT)
 
 struct limits {
 	int hello_s;    /* a new connection says HELLO within this */
@@ -32,7 +39,8 @@ struct client {
 	struct in_addr from;
 	int attempt; /* -1 until HELLO */
 	int side;
-	bool stun; /* it speaks STUN (its first byte said so), not lines */
+	bool stun;   /* it speaks STUN (its first byte said so), not lines */
+	bool spoken; /* it has sent something: its first byte is behind it */
 	/* PROBE (natlab classify's server-side tests), before any HELLO */
 	int probe_fd;  /* -1: none in flight */
 	int probe_aux; /* SYNSENT: the listener that swallows the asker's SYN; -1 */

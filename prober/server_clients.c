@@ -108,9 +108,11 @@ void read_client(struct server *s, int ci)
 		return;
 	}
 	c->len += (size_t)n;
-	/* a STUN message starts with two zero bits, a line with a letter (RFC 7983) */
-	if (c->attempt < 0 && !c->stun && (c->buf[0] & 0xc0) == 0)
+	/* a STUN message starts with two zero bits, a line with a letter (RFC 7983):
+	 * the connection's first byte says which it speaks, for good */
+	if (!c->spoken && (c->buf[0] & 0xc0) == 0)
 		c->stun = true;
+	c->spoken = true;
 	if (c->stun)
 		return read_stun(s, ci);
 	while (c->fd >= 0 && (nl = memchr(c->buf, '\n', c->len))) {
@@ -142,7 +144,9 @@ static int evict_one(struct server *s)
 		if (s->c[i].fd >= 0 && s->c[i].attempt < 0 &&
 		    (old < 0 || s->c[i].since < s->c[old].since))
 			old = i;
-	if (old >= 0)
+	if (old >= 0 && s->c[old].stun)
+		drop_client(s, old); /* no line in a STUN stream */
+	else if (old >= 0)
 		refuse(s, old, "server full");
 	return old;
 }
@@ -153,7 +157,14 @@ void accept_clients(struct server *s, int lfd)
 	socklen_t len = sizeof(from);
 	int fd;
 
-	while ((fd = accept4(lfd, (struct sockaddr *)&from, &len, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	for (;;) {
+		fd = accept4(lfd, (struct sockaddr *)&from, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		/* out of descriptors: a connection that has not said HELLO makes room, or
+		 * the listener would stay readable and the loop spin */
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && evict_one(s) >= 0)
+			continue;
+		if (fd < 0)
+			break;
 		struct epoll_event ev = { .events = EPOLLIN };
 		int ci = -1, same = 0;
 
@@ -216,10 +227,12 @@ int client_room(void)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return 64;
-	if (rl.rlim_cur < MAX_CLIENTS + 16 && rl.rlim_max > rl.rlim_cur) {
-		rl.rlim_cur = rl.rlim_max < MAX_CLIENTS + 16 ? rl.rlim_max : MAX_CLIENTS + 16;
+	if (rl.rlim_cur < MAX_CLIENTS + FD_RESERVE && rl.rlim_max > rl.rlim_cur) {
+		rl.rlim_cur = rl.rlim_max < MAX_CLIENTS + FD_RESERVE ? rl.rlim_max : MAX_CLIENTS + FD_RESERVE;
 		setrlimit(RLIMIT_NOFILE, &rl);
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	return rl.rlim_cur >= MAX_CLIENTS + 16 ? MAX_CLIENTS : rl.rlim_cur > 32 ? (int)rl.rlim_cur - 16 : 16;
+	return rl.rlim_cur >= MAX_CLIENTS + FD_RESERVE ? MAX_CLIENTS
+	       : rl.rlim_cur > FD_RESERVE + 16	   ? (int)(rl.rlim_cur - FD_RESERVE)
+						   : 16;
 }

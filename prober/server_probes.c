@@ -30,9 +30,6 @@
 
 #include "server.h"
 
-#define PROBES_PER_CONNECTION 16
-#define PROBES_PER_SOURCE 4
-#define PROBES_IN_FLIGHT 64
 /* "none" after this (and the sweep's 50 ms): the answer to a probe comes in a
  * round trip, and round trips on the internet stay well under a second */
 #define PROBE_WAIT_NS 1000000000LL
@@ -92,6 +89,15 @@ static void watch(struct server *s, int ci, int fd, bool out, int64_t wait_ns)
 	c->deadline = now_s() + (time_t)(wait_ns / 1000000000) + 1 + s->lim.hello_s;
 }
 
+/* the address the asker's connection came to: probes leave from it */
+static struct in_addr local_addr(const struct server *s, int ci)
+{
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+
+	return getsockname(s->c[ci].fd, (struct sockaddr *)&a, &l) ? s->ep_addr.sin_addr : a.sin_addr;
+}
+
 /* SYNSENT's first half: a listener that answers nothing, a raw socket to see the
  * asker's SYN come to it */
 static const char *synsent_start(struct server *s, int ci)
@@ -101,7 +107,7 @@ static const char *synsent_start(struct server *s, int ci)
 	struct sock_fprog prog = { 1, &drop_all };
 	struct sockaddr_in at;
 	socklen_t len = sizeof(at);
-	int lst = tcp_socket(s->ep_addr.sin_addr, 0), raw;
+	int lst = tcp_socket(local_addr(s, ci), 0), raw;
 
 	if (lst < 0 || setsockopt(lst, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) || listen(lst, 1) ||
 	    getsockname(lst, (struct sockaddr *)&at, &len)) {
@@ -141,14 +147,14 @@ void probe_start(struct server *s, int ci, const struct msg *m)
 	if (m->probe == PROBE_SYNSENT)
 		why = synsent_start(s, ci);
 	else {
-		struct sockaddr_in self = s->ep_addr;
+		struct sockaddr_in self = { .sin_family = AF_INET, .sin_addr = local_addr(s, ci) };
 		int one = 1;
 
 		/* from the address the asker talks to; ICMP errors to the error queue, even
 		 * in SYN_SENT, where TCP would otherwise wait them out */
 		self.sin_port = 0;
 		fd = m->probe == PROBE_UDP ? socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
-					   : tcp_socket(s->ep_addr.sin_addr, 0);
+					   : tcp_socket(self.sin_addr, 0);
 		if (fd < 0 || setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)) ||
 		    (m->probe == PROBE_UDP && bind(fd, (struct sockaddr *)&self, sizeof(self))) ||
 		    (connect(fd, (struct sockaddr *)&to, sizeof(to)) && errno != EINPROGRESS) ||

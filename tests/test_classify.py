@@ -173,6 +173,20 @@ def test_classify_times_a_udp_mapping_within_a_tenth(make_lab):
     assert told["value"] is not None and abs(int(told["value"]) - 12) <= 1.2, told
 
 
+def test_with_tcp_to_the_server_dropped_classify_still_tells_udp_and_says_what_it_could_not(make_lab):
+    lab = make_lab(LAB.format(profile="port-restricted-cone", knobs="", addresses=2))
+    # the server's host drops TCP to its STUN and rendezvous ports: SYNs unanswered
+    lab.exec("rv", "nft", "add table ip t; add chain ip t in { type filter hook input priority 0; }; "
+             "add rule ip t in tcp dport { 3478, 3479 } drop")
+    with stun_server(lab):
+        out, got = verdicts(lab)
+    assert out["seconds"] < 10, "an unanswered SYN must not hold the run (libre times TCP from its connection)"
+    assert {k: got[k] for k in ("mapping", "allocation", "filtering", "hairpin")} == \
+        {k: preset("port-restricted-cone")[k] for k in ("mapping", "allocation", "filtering", "hairpin")}
+    for k in ("mapping_tcp", "unsolicited_syn", "udp_unsolicited", "syn_in_syn_sent"):
+        assert got[k] is None and out["verdicts"][k]["evidence"], (k, out["verdicts"][k])
+
+
 def test_with_udp_blocked_classify_says_so_and_fails(make_lab):
     # no STUN server at all: the same silence as a network that drops UDP
     lab = make_lab(LAB.format(profile="full-cone", knobs="", addresses=1))
