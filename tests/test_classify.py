@@ -11,22 +11,14 @@ from contextlib import contextmanager
 
 import pytest
 
-from labkit import NATLAB, ROOT, connect_outcome, natlab, udp_filtering_passes, udp_observed, udp_reaches
+from labkit import NATLAB, ROOT, connect_outcome, natlab, one_nat, udp_filtering_passes, udp_observed, udp_reaches
 
 PROBE = os.path.join(ROOT, "build", "natlab-probe")
 PRESETS = os.path.join(ROOT, "natsim", "profiles")
-LAB = """
-[nat.n]
-profile = {profile}
-{knobs}
-[host.a]
-behind = n
-[host.b]
-behind = n
-[host.rv]
-behind = internet
-addresses = {addresses}
-"""
+def lab_text(profile, knobs="", addresses=2):
+    """labkit's one NAT (hosts a and b behind it, rv with two addresses), rv's
+    addresses as asked: a STUN server with one address cannot change it"""
+    return one_nat(knobs, profile=profile).replace("addresses = 2", f"addresses = {addresses}")
 TOLD = ("mapping", "allocation", "filtering", "hairpin", "unsolicited_syn", "udp_unsolicited", "syn_in_syn_sent")
 # Linux's masquerade (linux-default: apdm, preserve) keeps a mapping's port while
 # the 5-tuple is unique, so from one host toward a server it maps independently of
@@ -68,7 +60,7 @@ def verdicts(lab):
 
 
 def test_classify_tells_a_sequential_step_of_three(make_lab):
-    lab = make_lab(LAB.format(profile="symmetric-sequential", addresses=2, knobs="delta = 3"))
+    lab = make_lab(lab_text("symmetric-sequential", "delta = 3", 2))
     with stun_server(lab):
         out, got = verdicts(lab)
     assert got["allocation"] == "sequential" and out["delta"] == 3, out
@@ -76,7 +68,7 @@ def test_classify_tells_a_sequential_step_of_three(make_lab):
 
 @pytest.mark.parametrize("name", sorted(f[:-8] for f in os.listdir(PRESETS) if f.endswith(".profile")))
 def test_classify_tells_every_preset(make_lab, name):
-    lab = make_lab(LAB.format(profile=name, knobs="", addresses=2))
+    lab = make_lab(lab_text(name, "", 2))
     with stun_server(lab):
         out, got = verdicts(lab)
     want = dict(preset(name), **FROM_ONE_HOST.get(name, {}))
@@ -88,7 +80,7 @@ def test_classify_tells_every_preset(make_lab, name):
 
 @pytest.mark.parametrize("answer", ["drop", "rst", "icmp"])
 def test_classify_tells_what_the_nat_does_with_an_unsolicited_syn(make_lab, answer):
-    lab = make_lab(LAB.format(profile="port-restricted-cone", addresses=2, knobs=f"unsolicited_syn = {answer}"))
+    lab = make_lab(lab_text("port-restricted-cone", f"unsolicited_syn = {answer}", 2))
     with stun_server(lab):
         out, got = verdicts(lab)
     assert got["unsolicited_syn"] == answer, out
@@ -98,7 +90,7 @@ def test_classify_tells_what_the_nat_does_with_an_unsolicited_syn(make_lab, answ
 @pytest.mark.parametrize("profile", ["port-restricted-cone", "symmetric"])
 def test_classify_tells_what_the_nat_does_with_a_syn_in_syn_sent(make_lab, answer, profile):
     # symmetric: a new mapping for the server's probe port, which only the server sees
-    lab = make_lab(LAB.format(profile=profile, addresses=2, knobs=f"syn_in_syn_sent = {answer}"))
+    lab = make_lab(lab_text(profile, f"syn_in_syn_sent = {answer}", 2))
     with stun_server(lab):
         out, got = verdicts(lab)
     assert got["syn_in_syn_sent"] == answer, out
@@ -106,20 +98,20 @@ def test_classify_tells_what_the_nat_does_with_a_syn_in_syn_sent(make_lab, answe
 
 def test_classify_tells_address_dependent_mapping(make_lab):
     # no preset maps by address alone
-    lab = make_lab(LAB.format(profile="port-restricted-cone", addresses=2, knobs="mapping = adm\nfiltering = adf"))
+    lab = make_lab(lab_text("port-restricted-cone", "mapping = adm\nfiltering = adf", 2))
     with stun_server(lab):
         out, got = verdicts(lab)
     assert got["mapping"] == "adm" and got["filtering"] == "adf", out
 
 
 def test_the_printed_profile_brings_up_a_nat_that_classifies_the_same(make_lab, tmp_path):
-    lab = make_lab(LAB.format(profile="symmetric-sequential", knobs="", addresses=2))
+    lab = make_lab(lab_text("symmetric-sequential", "", 2))
     with stun_server(lab):
         r = classify(lab)
     assert r.returncode == 0, r.stderr
     printed = tmp_path / "classified.profile"
     printed.write_text(r.stdout)
-    again = make_lab(LAB.format(profile=printed, knobs="", addresses=2), name="again.ini")
+    again = make_lab(lab_text(printed, "", 2), name="again.ini")
     with stun_server(again):
         _, got = verdicts(again)
     assert {k: got[k] for k in TOLD} == {k: preset("symmetric-sequential")[k] for k in TOLD}
@@ -152,20 +144,20 @@ def behaviour(lab):
 
 @pytest.mark.parametrize("name", sorted(f[:-8] for f in os.listdir(PRESETS) if f.endswith(".profile")))
 def test_a_nat_of_the_printed_profile_behaves_as_the_preset_it_was_told_from(make_lab, tmp_path, name):
-    lab = make_lab(LAB.format(profile=name, knobs="", addresses=2))
+    lab = make_lab(lab_text(name, "", 2))
     with stun_server(lab):
         r = classify(lab)
     assert r.returncode == 0, r.stderr
     printed = tmp_path / "told.profile"
     printed.write_text(r.stdout)
-    told = make_lab(LAB.format(profile=printed, knobs="", addresses=2), name="told.ini")
+    told = make_lab(lab_text(printed, "", 2), name="told.ini")
     assert behaviour(told) == behaviour(lab), r.stdout
 
 
 def test_classify_times_a_udp_mapping_within_a_tenth(make_lab):
     # the slow one: about three times the lifetime (probes of 1, 2, 4, 8, 16 s,
     # then eight steps between the longest that lived and the shortest that did not)
-    lab = make_lab(LAB.format(profile="port-restricted-cone", knobs="udp_timeout = 12", addresses=2))
+    lab = make_lab(lab_text("port-restricted-cone", "udp_timeout = 12", 2))
     with stun_server(lab):
         r = classify(lab, "--json", "--timeouts")
     assert r.returncode == 0, r.stderr
@@ -174,7 +166,7 @@ def test_classify_times_a_udp_mapping_within_a_tenth(make_lab):
 
 
 def test_with_tcp_to_the_server_dropped_classify_still_tells_udp_and_says_what_it_could_not(make_lab):
-    lab = make_lab(LAB.format(profile="port-restricted-cone", knobs="", addresses=2))
+    lab = make_lab(lab_text("port-restricted-cone", "", 2))
     # the server's host drops TCP to its STUN and rendezvous ports: SYNs unanswered
     lab.exec("rv", "nft", "add table ip t; add chain ip t in { type filter hook input priority 0; }; "
              "add rule ip t in tcp dport { 3478, 3479 } drop")
@@ -189,7 +181,7 @@ def test_with_tcp_to_the_server_dropped_classify_still_tells_udp_and_says_what_i
 
 def test_with_udp_blocked_classify_says_so_and_fails(make_lab):
     # no STUN server at all: the same silence as a network that drops UDP
-    lab = make_lab(LAB.format(profile="full-cone", knobs="", addresses=1))
+    lab = make_lab(lab_text("full-cone", "", 1))
     r = classify(lab, "--json")
     assert r.returncode == 1
     assert json.loads(r.stdout)["udp"] == "blocked"
@@ -197,7 +189,7 @@ def test_with_udp_blocked_classify_says_so_and_fails(make_lab):
 
 
 def test_a_server_with_one_address_refuses_change_ip_and_classify_says_what_it_could_not_tell(make_lab):
-    lab = make_lab(LAB.format(profile="full-cone", knobs="", addresses=1))
+    lab = make_lab(lab_text("full-cone", "", 1))
     with stun_server(lab) as server:
         s = lab.sock("a", bind=("0.0.0.0", 0))
         s.settimeout(1)
@@ -239,7 +231,7 @@ BAD = [
 
 
 def test_stun_over_tcp_on_every_address_and_port(make_lab):
-    lab = make_lab(LAB.format(profile="full-cone", knobs="", addresses=2))
+    lab = make_lab(lab_text("full-cone", "", 2))
     with stun_server(lab) as server:
         for addr in (lab.addr("rv", 0), lab.addr("rv", 1)):
             for port in (3478, 3479):
@@ -270,7 +262,7 @@ def test_stun_over_tcp_on_every_address_and_port(make_lab):
 
 
 def test_garbage_truncated_and_oversized_stun_gets_no_answer_and_the_server_keeps_answering(make_lab):
-    lab = make_lab(LAB.format(profile="full-cone", knobs="", addresses=2))
+    lab = make_lab(lab_text("full-cone", "", 2))
     with stun_server(lab) as server:
         s = lab.sock("a", bind=("0.0.0.0", 0))
         s.settimeout(0.3)
