@@ -179,6 +179,19 @@ def test_with_tcp_to_the_server_dropped_classify_still_tells_udp_and_says_what_i
         assert got[k] is None and out["verdicts"][k]["evidence"], (k, out["verdicts"][k])
 
 
+def test_a_syn_that_never_reaches_the_server_is_not_taken_for_a_drop(make_lab):
+    # the NAT lets TCP out to the server's STUN and rendezvous ports only: the SYN
+    # that SYNSENT asks for (to another port of the server) never arrives there
+    lab = make_lab(lab_text("port-restricted-cone", "", 2))
+    lab.exec("n", "nft", "add table ip t; add chain ip t out { type filter hook forward priority 0; }; "
+             "add rule ip t out oifname wan tcp dport != { 3478, 3479 } drop")
+    with stun_server(lab):
+        out, got = verdicts(lab)
+    assert got["syn_in_syn_sent"] is None, out["verdicts"]["syn_in_syn_sent"]
+    assert "never reached it" in out["verdicts"]["syn_in_syn_sent"]["evidence"]
+    assert got["unsolicited_syn"] == "drop", "the server's own SYN still meets the NAT"
+
+
 def test_with_udp_blocked_classify_says_so_and_fails(make_lab):
     # no STUN server at all: the same silence as a network that drops UDP
     lab = make_lab(lab_text("full-cone", "", 1))
