@@ -12,14 +12,15 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <sys/random.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../common/libre.h"
+#include "../common/timing.h"
 #include "../prober/protocol.h"
 #include "classify.h"
 #include "lifetime.h"
@@ -73,6 +74,17 @@ static void one_done(struct run *r)
 		r->re->re_cancel();
 }
 
+/* a natbd test's verdict, a knob of row `row` of nat_type_knob: `test` names it
+ * when it failed, section and how[t] say what it saw */
+static void say_type(struct verdict *v, int row, int err, enum nat_type t, const char *test, const char *section,
+		     const char *const how[4])
+{
+	if (err || t < NAT_TYPE_ENDP_INDEP || t > NAT_TYPE_ADDR_PORT_DEP)
+		say(v, "", "RFC 5780 %s failed: %s", test, err ? strerror(err) : "no verdict");
+	else
+		say(v, nat_type_knob[row][t], "RFC 5780 %s%s", section, how[t]);
+}
+
 static void mapping_done(int err, enum nat_type t, void *arg)
 {
 	struct run *r = arg;
@@ -82,26 +94,20 @@ static void mapping_done(int err, enum nat_type t, void *arg)
 		"a new mapped endpoint toward each of the server's other address and port",
 	};
 
-	if (err || t < NAT_TYPE_ENDP_INDEP || t > NAT_TYPE_ADDR_PORT_DEP)
-		say(&r->c->mapping, "", "RFC 5780 mapping test failed: %s", err ? strerror(err) : "no verdict");
-	else
-		say(&r->c->mapping, nat_type_knob[0][t], "RFC 5780 4.3: %s", how[t]);
+	say_type(&r->c->mapping, 0, err, t, "mapping test", "4.3: ", how);
 	one_done(r);
 }
 
 static void mapping_tcp_done(int err, enum nat_type t, void *arg)
 {
 	struct run *r = arg;
+	static const char *const how[] = { "", "", "", "" };
 
 	if (!r->tcp_pending)
 		return;
 	r->tcp_pending = false;
 	r->re->tmr_cancel(&r->tcp_guard);
-	if (err || t < NAT_TYPE_ENDP_INDEP || t > NAT_TYPE_ADDR_PORT_DEP)
-		say(&r->c->mapping_tcp, "", "RFC 5780 mapping test over TCP failed: %s",
-		    err ? strerror(err) : "no verdict");
-	else
-		say(&r->c->mapping_tcp, nat_type_knob[0][t], "RFC 5780 4.3 over TCP");
+	say_type(&r->c->mapping_tcp, 0, err, t, "mapping test over TCP", "4.3 over TCP", how);
 	one_done(r);
 }
 
@@ -124,10 +130,7 @@ static void filtering_done(int err, enum nat_type t, void *arg)
 		"no answer from another address or port came in (tests II, III)",
 	};
 
-	if (err || t < NAT_TYPE_ENDP_INDEP || t > NAT_TYPE_ADDR_PORT_DEP)
-		say(&r->c->filtering, "", "RFC 5780 filtering test failed: %s", err ? strerror(err) : "no verdict");
-	else
-		say(&r->c->filtering, nat_type_knob[1][t], "RFC 5780 4.4: %s", how[t]);
+	say_type(&r->c->filtering, 1, err, t, "filtering test", "4.4: ", how);
 	one_done(r);
 }
 
@@ -401,20 +404,12 @@ static void *probes_thread(void *arg)
 	return NULL;
 }
 
-static double mono_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + t.tv_nsec / 1e9;
-}
-
 int classify_nat(const struct sockaddr_in *server, bool timeouts, struct classification *c, struct diag *d)
 {
 	struct re_api re;
 	struct run r;
 	struct sigaction pipe_was;
-	double t0 = mono_s();
+	int64_t t0 = timing_now(CLOCK_MONOTONIC);
 
 	memset(c, 0, sizeof(*c));
 	if (re_api_load(&re, d))
@@ -466,15 +461,8 @@ int classify_nat(const struct sockaddr_in *server, bool timeouts, struct classif
 			if (!all[i]->value[0] && !all[i]->evidence[0])
 				say(all[i], "", "no verdict within %d s", GUARD_MS / 1000);
 	}
-	if (timeouts && !c->udp_blocked) {
-		unsigned secs;
-
-		udp_lifetime(&re, server, &r.conf, &c->udp_timeout, &secs);
-	}
-	re.mem_deref(r.nm);
-	re.mem_deref(r.nm_tcp);
-	re.mem_deref(r.nf);
-	re.mem_deref(r.nh);
+	if (timeouts && !c->udp_blocked)
+		udp_lifetime(&re, server, &r.conf, &c->udp_timeout);
 	for (int i = 0; i < ALLOC_SOCKETS; i++)
 		re.mem_deref(r.us[i]);
 	re.mem_deref(r.stun);
@@ -482,6 +470,6 @@ int classify_nat(const struct sockaddr_in *server, bool timeouts, struct classif
 	/* libre put its own SIGPIPE handler in, which dlclose would leave dangling */
 	sigaction(SIGPIPE, &pipe_was, NULL);
 	re_api_unload(&re);
-	c->seconds = mono_s() - t0;
+	c->seconds = (double)(timing_now(CLOCK_MONOTONIC) - t0) / 1e9;
 	return 0;
 }

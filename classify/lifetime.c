@@ -165,12 +165,11 @@ static void start(void *arg)
 }
 
 void udp_lifetime(const struct re_api *re, const struct sockaddr_in *server, const struct stun_conf *conf,
-		  struct verdict *v, unsigned *lifetime)
+		  struct verdict *v)
 {
 	struct life l = { .re = re };
 	struct tmr t0;
 
-	*lifetime = 0;
 	re->sa_set_in(&l.srv, ntohl(server->sin_addr.s_addr), ntohs(server->sin_port));
 	re->sa_set_in(&l.any, INADDR_ANY, 0);
 	if (re->stun_alloc(&l.stun, conf, NULL, NULL)) {
@@ -192,7 +191,6 @@ void udp_lifetime(const struct re_api *re, const struct sockaddr_in *server, con
 	else if (!l.hi)
 		snprintf(v->evidence, sizeof(v->evidence), "a mapping still lived after %u s, the longest tried", LONGEST);
 	else {
-		*lifetime = l.hi;
 		snprintf(v->value, sizeof(v->value), "%u", l.hi);
 		snprintf(v->evidence, sizeof(v->evidence),
 			 "a UDP mapping after one request and its answer lived %u s and not %u s (fresh sockets, RESPONSE-PORT)",

@@ -8,8 +8,8 @@
 #include "classify.h"
 
 /* Runs its own rounds of libre's loop (libre set up by the caller); the
- * lifetime in s into v and *lifetime (0 when not found, v->evidence says why). */
+ * lifetime in s into v (no value when not found: v->evidence says why). */
 void udp_lifetime(const struct re_api *re, const struct sockaddr_in *server, const struct stun_conf *conf,
-		  struct verdict *v, unsigned *lifetime);
+		  struct verdict *v);
 
 #endif

@@ -172,10 +172,11 @@ void read_udp(struct server *s)
 	for (int k = 0; k < 64 && (n = stuns_recv(s->ufd, buf, sizeof(buf) - 1, &from, &to)) >= 0; k++) {
 		if (stuns_looks_like(buf, (size_t)n)) {
 			/* STUN to the rendezvous's own port and address */
-			for (int i = 0; s->stun_on && i < 2; i++)
-				if (s->stun.port[i] == ntohs(s->ep_addr.sin_port))
-					stuns_reply(&s->stun, (const uint8_t *)buf, (size_t)n, &from,
-						   to.s_addr != htonl(INADDR_ANY) ? to : s->ep_addr.sin_addr, i);
+			int p = s->stun_on ? stuns_port_index(&s->stun, ntohs(s->ep_addr.sin_port)) : -1;
+
+			if (p >= 0)
+				stuns_reply(&s->stun, (const uint8_t *)buf, (size_t)n, &from,
+					    to.s_addr != htonl(INADDR_ANY) ? to : s->ep_addr.sin_addr, p);
 			continue;
 		}
 		buf[n] = '\0';

@@ -95,6 +95,12 @@ class Lab:
     def exec(self, node, *cmd, **kw):
         return natlab("exec", self.name, node, "--", *cmd, **kw)
 
+    def nft_rule(self, node, hook, rule):
+        """A rule of the test's own in node's namespace: its own table (t), a
+        filter chain on `hook` (input, forward, ...)."""
+        return self.exec(node, "nft", f"add table ip t; add chain ip t on_{hook} "
+                         f"{{ type filter hook {hook} priority 0; }}; add rule ip t on_{hook} {rule}")
+
 
 def udp_observed(lab, node, port, server, sport, sock=None):
     """The source endpoint that a server in the internet sees for node:port.

@@ -168,8 +168,7 @@ def test_classify_times_a_udp_mapping_within_a_tenth(make_lab):
 def test_with_tcp_to_the_server_dropped_classify_still_tells_udp_and_says_what_it_could_not(make_lab):
     lab = make_lab(lab_text("port-restricted-cone", "", 2))
     # the server's host drops TCP to its STUN and rendezvous ports: SYNs unanswered
-    lab.exec("rv", "nft", "add table ip t; add chain ip t in { type filter hook input priority 0; }; "
-             "add rule ip t in tcp dport { 3478, 3479 } drop")
+    lab.nft_rule("rv", "input", "tcp dport { 3478, 3479 } drop")
     with stun_server(lab):
         out, got = verdicts(lab)
     assert out["seconds"] < 10, "an unanswered SYN must not hold the run (libre times TCP from its connection)"
@@ -183,8 +182,7 @@ def test_a_syn_that_never_reaches_the_server_is_not_taken_for_a_drop(make_lab):
     # the NAT lets TCP out to the server's STUN and rendezvous ports only: the SYN
     # that SYNSENT asks for (to another port of the server) never arrives there
     lab = make_lab(lab_text("port-restricted-cone", "", 2))
-    lab.exec("n", "nft", "add table ip t; add chain ip t out { type filter hook forward priority 0; }; "
-             "add rule ip t out oifname wan tcp dport != { 3478, 3479 } drop")
+    lab.nft_rule("n", "forward", "oifname wan tcp dport != { 3478, 3479 } drop")
     with stun_server(lab):
         out, got = verdicts(lab)
     assert got["syn_in_syn_sent"] is None, out["verdicts"]["syn_in_syn_sent"]

@@ -71,8 +71,7 @@ def test_syn_in_syn_sent(make_lab, answer):
     the server's SYN arrives at the NAT for an entry still in SYN_SENT."""
     lab = make_lab(one_nat(f"syn_in_syn_sent = {answer}"))
     # the server's host loses a's SYNs, so the server cannot answer them as a listener
-    lab.exec("rv", "nft", "add table ip t; add chain ip t in { type filter hook input priority 0; }; "
-             "add rule ip t in tcp dport 6000 tcp flags & (syn | ack) == syn drop")
+    lab.nft_rule("rv", "input", "tcp dport 6000 tcp flags & (syn | ack) == syn drop")
     a = lab.sock("a", socket.SOCK_STREAM, bind=("0.0.0.0", 5000), reuse=True)
     a.setblocking(False)
     a.connect_ex((lab.addr("rv"), 6000))
@@ -161,8 +160,7 @@ def test_home_nat_behind_cgnat(make_lab, proto):
 def test_tcp_syn_sent_timeout(make_lab):
     """A SYN that gets no answer holds its mapping for tcp_syn_sent_timeout only."""
     lab = make_lab(one_nat("tcp_syn_sent_timeout = 2"))
-    lab.exec("rv", "nft", "add table ip t; add chain ip t in { type filter hook input priority 0; }; "
-             "add rule ip t in tcp dport 6000 drop")
+    lab.nft_rule("rv", "input", "tcp dport 6000 drop")
     a = lab.sock("a", socket.SOCK_STREAM, bind=("0.0.0.0", 5000))
     a.setblocking(False)
     a.connect_ex((lab.addr("rv"), 6000))
