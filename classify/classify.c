@@ -24,6 +24,7 @@
 #include "../prober/protocol.h"
 #include "classify.h"
 #include "lifetime.h"
+#include "probes.h"
 
 #define ALLOC_SOCKETS 4
 /* the whole run gives up after this: a test's own timeouts come first */
@@ -41,6 +42,7 @@ struct run {
 	struct udp_sock *us[ALLOC_SOCKETS];
 	unsigned local[ALLOC_SOCKETS], mapped[ALLOC_SOCKETS];
 	int n;
+	struct in_addr mapped_addr; /* of the first binding: the NAT's outside (0: none) */
 	struct nat_mapping *nm, *nm_tcp;
 	bool tcp_pending;   /* the TCP mapping test: its SYN may go unanswered */
 	struct tmr tcp_guard;
@@ -55,18 +57,6 @@ static const char *const nat_type_knob[][4] = {
 	{ "", "eim", "adm", "apdm" },
 	{ "", "eif", "adf", "apdf" },
 };
-
-static void say(struct verdict *v, const char *value, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void say(struct verdict *v, const char *value, const char *fmt, ...)
-{
-	va_list ap;
-
-	snprintf(v->value, sizeof(v->value), "%s", value);
-	va_start(ap, fmt);
-	vsnprintf(v->evidence, sizeof(v->evidence), fmt, ap);
-	va_end(ap);
-}
 
 static void one_done(struct run *r)
 {
@@ -85,29 +75,29 @@ static void say_type(struct verdict *v, int row, int err, enum nat_type t, const
 		say(v, nat_type_knob[row][t], "RFC 5780 %s%s", section, how[t]);
 }
 
+static const char *const mapping_how[] = {
+	"", "the same mapped endpoint toward the server's other address and port",
+	"a new mapped endpoint toward the server's other address, the same toward its other port",
+	"a new mapped endpoint toward each of the server's other address and port",
+};
+
 static void mapping_done(int err, enum nat_type t, void *arg)
 {
 	struct run *r = arg;
-	static const char *const how[] = {
-		"", "the same mapped endpoint toward the server's other address and port",
-		"a new mapped endpoint toward the server's other address, the same toward its other port",
-		"a new mapped endpoint toward each of the server's other address and port",
-	};
 
-	say_type(&r->c->mapping, 0, err, t, "mapping test", "4.3: ", how);
+	say_type(&r->c->mapping, 0, err, t, "mapping test", "4.3: ", mapping_how);
 	one_done(r);
 }
 
 static void mapping_tcp_done(int err, enum nat_type t, void *arg)
 {
 	struct run *r = arg;
-	static const char *const how[] = { "", "", "", "" };
 
 	if (!r->tcp_pending)
 		return;
 	r->tcp_pending = false;
 	r->re->tmr_cancel(&r->tcp_guard);
-	say_type(&r->c->mapping_tcp, 0, err, t, "mapping test over TCP", "4.3 over TCP", how);
+	say_type(&r->c->mapping_tcp, 0, err, t, "mapping test over TCP", "4.3 over TCP: ", mapping_how);
 	one_done(r);
 }
 
@@ -156,9 +146,12 @@ static void start_rfc5780(struct run *r)
 	 * comes between the allocation test's */
 	r->probing = !pthread_create(&r->prober, NULL, probes_thread, r);
 
-	r->pending = 4;
-	if (re->nat_mapping_alloc(&r->nm, &r->any, &r->srv, IPPROTO_UDP, &r->conf, mapping_done, r) ||
-	    re->nat_mapping_start(r->nm))
+	/* UDP blocked: RFC 5780's mapping and hairpinning tests over TCP, filtering
+	 * by the server's probes */
+	r->pending = r->c->udp_blocked ? 2 : 4;
+	if (!r->c->udp_blocked &&
+	    (re->nat_mapping_alloc(&r->nm, &r->any, &r->srv, IPPROTO_UDP, &r->conf, mapping_done, r) ||
+	     re->nat_mapping_start(r->nm)))
 		mapping_done(EINVAL, NAT_TYPE_UNKNOWN, r);
 	r->tcp_pending = true;
 	re->tmr_init(&r->tcp_guard);
@@ -166,15 +159,16 @@ static void start_rfc5780(struct run *r)
 	if (re->nat_mapping_alloc(&r->nm_tcp, &r->any, &r->srv, IPPROTO_TCP, &r->conf, mapping_tcp_done, r) ||
 	    re->nat_mapping_start(r->nm_tcp))
 		mapping_tcp_done(EINVAL, NAT_TYPE_UNKNOWN, r);
-	if (re->nat_filtering_alloc(&r->nf, &r->srv, &r->conf, filtering_done, r) ||
-	    re->nat_filtering_start(r->nf))
+	if (!r->c->udp_blocked &&
+	    (re->nat_filtering_alloc(&r->nf, &r->srv, &r->conf, filtering_done, r) || re->nat_filtering_start(r->nf)))
 		filtering_done(EINVAL, NAT_TYPE_UNKNOWN, r);
-	if (re->nat_hairpinning_alloc(&r->nh, &r->srv, IPPROTO_UDP, &r->conf, hairpin_done, r) ||
+	if (re->nat_hairpinning_alloc(&r->nh, &r->srv, r->c->udp_blocked ? IPPROTO_TCP : IPPROTO_UDP, &r->conf,
+				      hairpin_done, r) ||
 	    re->nat_hairpinning_start(r->nh))
 		hairpin_done(EINVAL, false, r);
 }
 
-static void judge_allocation(struct run *r)
+static void judge_allocation(struct run *r, const char *sockets)
 {
 	struct verdict *v = &r->c->allocation;
 	bool preserved = true, constant = true;
@@ -189,15 +183,78 @@ static void judge_allocation(struct run *r)
 		o += (size_t)snprintf(seen + o, sizeof(seen) - o, "%s%u->%u", i ? ", " : "", r->local[i], r->mapped[i]);
 	}
 	if (preserved)
-		say(v, "preserve", "%d new sockets kept their ports (%s)", ALLOC_SOCKETS, seen);
+		say(v, "preserve", "%d new %s kept their ports (%s)", ALLOC_SOCKETS, sockets, seen);
 	else if (constant && step >= 1 && step <= 1000) {
 		r->c->delta = (unsigned)step;
-		say(v, "sequential", "%d new sockets' mappings went up by %d (%s)", ALLOC_SOCKETS, step, seen);
+		say(v, "sequential", "%d new %s' mappings went up by %d (%s)", ALLOC_SOCKETS, sockets, step, seen);
 	} else
-		say(v, "random", "%d new sockets' mappings kept no port and no step (%s)", ALLOC_SOCKETS, seen);
+		say(v, "random", "%d new %s' mappings kept no port and no step (%s)", ALLOC_SOCKETS, sockets, seen);
 }
 
 static void next_binding(struct run *r);
+
+/* UDP blocked: the allocation test over TCP, a STUN binding on each of four new
+ * connections (each its own 5-tuple, as the UDP test's sockets) */
+static void tcp_allocation(struct run *r)
+{
+	for (r->n = 0; r->n < ALLOC_SOCKETS; r->n++) {
+		struct sockaddr_in local, mapped;
+
+		if (tcp_binding(r->re, r->server, &local, &mapped))
+			return say(&r->c->allocation, "", "a STUN binding over TCP (connection %d of %d) failed: %s",
+				   r->n + 1, ALLOC_SOCKETS, strerror(errno));
+		if (r->n == 0)
+			r->mapped_addr = mapped.sin_addr;
+		r->local[r->n] = ntohs(local.sin_port);
+		r->mapped[r->n] = ntohs(mapped.sin_port);
+	}
+	judge_allocation(r, "TCP connections");
+}
+
+/* the address this host sends from toward the server: a connected UDP socket's
+ * (a route lookup; nothing is sent) */
+static struct in_addr source_addr(const struct sockaddr_in *server)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t l = sizeof(a);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || connect(fd, (const struct sockaddr *)server, sizeof(*server)) ||
+	    getsockname(fd, (struct sockaddr *)&a, &l))
+		a.sin_addr.s_addr = 0;
+	if (fd >= 0)
+		close(fd);
+	return a.sin_addr;
+}
+
+/* Where UDP is blocked, TCP's verdicts stand for natlab's knobs (which are for
+ * both); without translation, nothing hairpins: the host's address is its own. */
+static void conclude(struct run *r)
+{
+	struct classification *c = r->c;
+	struct in_addr here = source_addr(r->server);
+	char a[INET_ADDRSTRLEN] = "?";
+
+	if (r->mapped_addr.s_addr) {
+		inet_ntop(AF_INET, &r->mapped_addr, a, sizeof(a));
+		if (r->mapped_addr.s_addr == here.s_addr)
+			say(&c->translation, "off", "the server saw our own address, %s: no translation on the way", a);
+		else
+			say(&c->translation, "on", "the server saw us at %s, not at our own address", a);
+	} else
+		say(&c->translation, "", "no binding said where the server saw us");
+	if (c->udp_blocked) {
+		struct verdict *over_tcp[][2] = { { &c->mapping, &c->mapping_tcp }, { &c->filtering, &c->filtering_tcp } };
+
+		for (int i = 0; i < 2; i++) {
+			snprintf(over_tcp[i][0]->value, sizeof(over_tcp[i][0]->value), "%s", over_tcp[i][1]->value);
+			snprintf(over_tcp[i][0]->evidence, sizeof(over_tcp[i][0]->evidence), "over TCP, UDP being "
+				 "blocked: %.200s", over_tcp[i][1]->evidence);
+		}
+	}
+	if (!strcmp(c->translation.value, "off"))
+		say(&c->hairpin, "", "no translation: the host's own address is its endpoint, nothing to hairpin");
+}
 
 static void binding_done(int err, uint16_t scode, const char *reason, const struct stun_msg *msg, void *arg)
 {
@@ -214,7 +271,8 @@ static void binding_done(int err, uint16_t scode, const char *reason, const stru
 		if (r->n == 0 && err == ETIMEDOUT) {
 			/* not one answer: nothing else can be learnt over UDP */
 			r->c->udp_blocked = true;
-			re->re_cancel();
+			tcp_allocation(r);
+			start_rfc5780(r);
 			return;
 		}
 		say(&r->c->allocation, "", "binding request %d of %d failed: %s", r->n + 1, ALLOC_SOCKETS,
@@ -222,6 +280,8 @@ static void binding_done(int err, uint16_t scode, const char *reason, const stru
 		start_rfc5780(r);
 		return;
 	}
+	if (r->n == 0)
+		r->mapped_addr = m->v.sa.u.in.sin_addr;
 	re->udp_local_get(r->us[r->n], &local);
 	r->local[r->n] = re->sa_port(&local);
 	r->mapped[r->n] = re->sa_port(&m->v.sa);
@@ -229,7 +289,7 @@ static void binding_done(int err, uint16_t scode, const char *reason, const stru
 		next_binding(r);
 		return;
 	}
-	judge_allocation(r);
+	judge_allocation(r, "sockets");
 	start_rfc5780(r);
 }
 
@@ -267,135 +327,6 @@ static void guard_expired(void *arg)
 	r->re->re_cancel();
 }
 
-/* a line to the server; a closed connection is an error, not a SIGPIPE */
-static void send_line(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void send_line(int fd, const char *fmt, ...)
-{
-	char line[PROTO_LINE_MAX];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n > 0 && (size_t)n < sizeof(line))
-		(void)send(fd, line, (size_t)n, MSG_NOSIGNAL);
-}
-
-/* one line from fd within ms, without its newline; false on timeout or close */
-static bool read_line(int fd, char *buf, size_t len, int ms)
-{
-	size_t n = 0;
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	while (n + 1 < len && poll(&p, 1, ms) == 1) {
-		ssize_t r = read(fd, buf + n, 1);
-
-		if (r <= 0)
-			return false;
-		if (buf[n] == '\n') {
-			buf[n] = '\0';
-			return true;
-		}
-		n++;
-	}
-	return false;
-}
-
-/* a port of the NAT that no mapping of ours holds: a random one, 1024-65535 */
-static uint16_t unmapped_port(void)
-{
-	uint16_t r = 0;
-
-	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-		r = (uint16_t)getpid();
-	return (uint16_t)(1024 + r % (65536 - 1024));
-}
-
-static const char *const probed_what[PROBE_KINDS] = {
-	"a datagram from the server to port %u of the NAT",
-	"a SYN from the server to port %u of the NAT",
-	"the server's SYN from port %u, to the NAT's entry of our SYN to it (in SYN_SENT),",
-};
-
-/* one PROBE and what it met, into v; the port is ours to name for UDP and SYN */
-static void probe(int fd, enum probe_kind kind, const struct sockaddr_in *server, struct verdict *v)
-{
-	static const char *const knob_of[PROBE_KINDS][3] = {
-		/* none, rst, answered */
-		{ "drop", "", "" }, { "drop", "rst", "" }, { "drop", "rst", "accept" },
-	};
-	char line[PROTO_LINE_MAX] = "", what[128];
-	uint16_t port = unmapped_port();
-	const char *why;
-	struct msg m;
-	int syn = -1;
-
-	if (kind == PROBE_SYNSENT) {
-		struct sockaddr_in to = *server;
-
-		send_line(fd, "PROBE SYNSENT\n");
-		if (!read_line(fd, line, sizeof(line), 4000) || proto_parse(line, &m, &why) || m.type != MSG_PROBING)
-			return say(v, "", "the server would not probe: %s", line[0] ? line : "no answer");
-		port = m.port;
-		/* our SYN, which the server swallows: the NAT's entry stays in SYN_SENT */
-		to.sin_port = htons(port);
-		syn = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (syn < 0 || (connect(syn, (struct sockaddr *)&to, sizeof(to)) && errno != EINPROGRESS)) {
-			say(v, "", "no SYN to the server's port %u: %s", port, strerror(errno));
-			if (syn >= 0)
-				close(syn);
-			return;
-		}
-	} else
-		send_line(fd, "PROBE %s %u\n", probe_kind_name[kind], port);
-	line[0] = '\0';
-	if (!read_line(fd, line, sizeof(line), 5000) || proto_parse(line, &m, &why) || m.type != MSG_PROBED)
-		say(v, "", "the server did not say what its probe met: %s", line[0] ? line : "no answer");
-	else {
-		snprintf(what, sizeof(what), probed_what[kind], port);
-		if (!strcmp(m.outcome, "none"))
-			say(v, knob_of[kind][0], "%s met nothing (no answer, no error)", what);
-		else if (!strcmp(m.outcome, "rst") && knob_of[kind][1][0])
-			/* a rule's RST and the NAT's own stack's look the same from outside */
-			say(v, knob_of[kind][1], "%s was answered with an RST", what);
-		else if (!strcmp(m.outcome, "answered") && knob_of[kind][2][0])
-			say(v, knob_of[kind][2], "%s was let through: we answered it, a simultaneous open", what);
-		else if (!strcmp(m.outcome, "icmp") && kind != PROBE_SYNSENT)
-			say(v, "icmp", "%s was answered with ICMP type %d code %d", what, m.icmp_type, m.icmp_code);
-		else if (!strcmp(m.outcome, "nosyn"))
-			say(v, "", "our SYN to the server's port %u never reached it (outbound TCP blocked there?)", port);
-		else
-			say(v, "", "%s met %s, which no knob says", what, m.outcome);
-	}
-	if (syn >= 0)
-		close(syn);
-}
-
-/* What the server's datagram and SYNs to the NAT met. */
-static void server_probes(const struct sockaddr_in *server, struct classification *c)
-{
-	struct verdict *v[PROBE_KINDS] = { &c->udp_unsolicited, &c->unsolicited_syn, &c->syn_in_syn_sent };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
-	int err = 0;
-	socklen_t l = sizeof(err);
-
-	if (fd < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) || (connect(fd, (const struct sockaddr *)server, sizeof(*server)) &&
-							 errno != EINPROGRESS) ||
-	    poll(&p, 1, 2000) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) || err) {
-		for (int i = 0; i < PROBE_KINDS; i++)
-			say(v[i], "", "no TCP connection to the server's port for its probes: %s",
-			    strerror(err ? err : errno ? errno : ETIMEDOUT));
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	for (int i = 0; i < PROBE_KINDS; i++)
-		probe(fd, (enum probe_kind)i, server, v[i]);
-	close(fd);
-}
-
 static void *probes_thread(void *arg)
 {
 	struct run *r = arg;
@@ -428,6 +359,8 @@ int classify_nat(const struct sockaddr_in *server, bool timeouts, struct classif
 		re_api_unload(&re);
 		return diag_set(d, "libre would not start");
 	}
+	/* its tests' warnings (a TCP connection refused, ...) are evidence here, said once */
+	re.dbg_init(DBG_ERR, DBG_NONE);
 	if (re.stun_alloc(&r.stun, &r.conf, NULL, NULL)) {
 		re.libre_close();
 		sigaction(SIGPIPE, &pipe_was, NULL);
@@ -461,6 +394,7 @@ int classify_nat(const struct sockaddr_in *server, bool timeouts, struct classif
 			if (!all[i]->value[0] && !all[i]->evidence[0])
 				say(all[i], "", "no verdict within %d s", GUARD_MS / 1000);
 	}
+	conclude(&r);
 	if (timeouts && !c->udp_blocked)
 		udp_lifetime(&re, server, &r.conf, &c->udp_timeout);
 	for (int i = 0; i < ALLOC_SOCKETS; i++)

@@ -10,14 +10,19 @@
 /* one knob's verdict: its value in a profile ("" when no test could tell) and
  * what the test saw */
 struct verdict {
-	char value[16];
+	char value[160];
 	char evidence[256];
 };
 
 struct classification {
-	bool udp_blocked;      /* no answer over UDP at all */
+	bool udp_blocked;      /* no STUN answer over UDP at all: the tests went over TCP */
+	bool tcp_reached;      /* the server's probes had their connection */
+	struct verdict translation; /* off: the mapped endpoint is the host's own */
 	struct verdict mapping, allocation, filtering, hairpin;
-	struct verdict mapping_tcp; /* RFC 5780's mapping test over TCP: no knob of its own */
+	/* over TCP: no knobs of their own (natlab's are for both), but they stand
+	 * in for mapping and filtering where UDP is blocked */
+	struct verdict mapping_tcp, filtering_tcp;
+	struct verdict outbound_tcp, outbound_udp; /* the server's OUTBOUND probe */
 	struct verdict udp_unsolicited, unsolicited_syn, syn_in_syn_sent; /* the server's probes */
 	struct verdict udp_timeout; /* with timeouts asked for: a UDP mapping's life, s */
 	unsigned delta;        /* allocation = sequential: the step */

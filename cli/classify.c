@@ -15,9 +15,13 @@ static const char usage[] =
 	"  Tells the NAT between here and an RFC 5780 STUN server (natlab-probe server,\n"
 	"  port 3478 unless given) and prints it as a natlab profile, a comment per knob\n"
 	"  saying which test found it; --json: each verdict with its evidence. Over\n"
-	"  UDP: mapping, allocation (and delta), filtering, hairpin; by the server's\n"
-	"  probes: unsolicited_syn, udp_unsolicited, syn_in_syn_sent. --timeouts: also\n"
-	"  udp_timeout, how long a UDP mapping lives (2-4 times that long). No root needed.";
+	"  UDP: mapping, allocation (and delta), filtering, hairpin, translation (over\n"
+	"  TCP where UDP is blocked); by the server's probes: unsolicited_syn,\n"
+	"  udp_unsolicited, syn_in_syn_sent, outbound_tcp and outbound_udp (which of\n"
+	"  some well-known ports are let out). Behind a firewall that lets only the web\n"
+	"  out, run the server at 443 (natlab-probe server ADDR:443 --stun-port 443).\n"
+	"  --timeouts: also udp_timeout, how long a UDP mapping lives (2-4 times that\n"
+	"  long). No root needed.";
 
 /* each verdict; a profile knob, or (mapping_tcp) only a comment beside one */
 static const struct {
@@ -29,10 +33,14 @@ static const struct {
 	{ "mapping_tcp", offsetof(struct classification, mapping_tcp), false },
 	{ "allocation", offsetof(struct classification, allocation), true },
 	{ "filtering", offsetof(struct classification, filtering), true },
+	{ "filtering_tcp", offsetof(struct classification, filtering_tcp), false },
 	{ "hairpin", offsetof(struct classification, hairpin), true },
 	{ "unsolicited_syn", offsetof(struct classification, unsolicited_syn), true },
 	{ "udp_unsolicited", offsetof(struct classification, udp_unsolicited), true },
 	{ "syn_in_syn_sent", offsetof(struct classification, syn_in_syn_sent), true },
+	{ "translation", offsetof(struct classification, translation), true },
+	{ "outbound_tcp", offsetof(struct classification, outbound_tcp), true },
+	{ "outbound_udp", offsetof(struct classification, outbound_udp), true },
 	{ "udp_timeout", offsetof(struct classification, udp_timeout), true },
 };
 #define N_VERDICTS (sizeof(verdicts) / sizeof(verdicts[0]))
@@ -80,7 +88,7 @@ static void print_json(const struct classification *c, const char *server)
 			      c->udp_blocked ? "blocked" : "open");
 	json_t *vs = json_object();
 
-	for (size_t i = 0; i < N_VERDICTS && !c->udp_blocked; i++) {
+	for (size_t i = 0; i < N_VERDICTS; i++) {
 		const struct verdict *v = verdict_of(c, i);
 
 		if (!v->value[0] && !v->evidence[0])
@@ -130,12 +138,12 @@ int classify_main(int argc, char *argv[])
 		return fail(EXIT_BAD_INPUT, "classify: --server %s: not an IPv4 ADDR[:PORT]", server);
 	if (classify_nat(&addr, timeouts, &c, &d))
 		return fail(1, "classify: %s", d.msg);
+	if (c.udp_blocked && !c.tcp_reached)
+		return fail(1, "classify: no STUN answer from %s over UDP (4 tries in 1.5 s) and no TCP connection "
+			       "to it: no server listens there, or the way is blocked", server);
 	if (json)
 		print_json(&c, server);
-	else if (!c.udp_blocked)
+	else
 		print_profile(&c, server);
-	if (c.udp_blocked)
-		return fail(1, "classify: no STUN answer from %s over UDP (4 tries in 1.5 s): UDP is blocked "
-			       "on the way, or no STUN server listens there", server);
 	return 0;
 }

@@ -13,6 +13,10 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <re.h>
+/* for dbg_init: its header wants a module and a level of its own (unused here) */
+#define DEBUG_MODULE "natlab"
+#define DEBUG_LEVEL 0
+#include <re_dbg.h>
 
 #include "diag.h"
 
@@ -24,7 +28,7 @@
 	X(tmr_cancel) X(sa_set_in) X(sa_in) X(sa_port) X(udp_listen) X(udp_local_get)      \
 	X(stun_alloc) X(stun_request) X(stun_recv) X(nat_mapping_alloc)                    \
 	X(nat_mapping_start) X(nat_filtering_alloc) X(nat_filtering_start)                 \
-	X(nat_hairpinning_alloc) X(nat_hairpinning_start)
+	X(nat_hairpinning_alloc) X(nat_hairpinning_start) X(dbg_init)
 
 struct re_api {
 	void *lib;

@@ -37,8 +37,60 @@ static int syn_between(double from, double until)
  * nothing else holds the port. */
 static bool keeps_endpoint(const struct nat_profile *p)
 {
-	return p->mapping == MAPPING_EIM ||
+	return !p->translation || p->mapping == MAPPING_EIM ||
 	       (p->mapping == MAPPING_APDM && p->allocation == ALLOC_PRESERVE);
+}
+
+/* The ports a side's endpoint may have on the internet, from its local one. */
+static void external_ports(const struct nat_profile *x, unsigned local, unsigned *lo, unsigned *hi)
+{
+	bool keeps_port = !x->translation || (x->allocation == ALLOC_PRESERVE && x->mapping != MAPPING_ADM);
+
+	if (keeps_port && local) {
+		*lo = *hi = local;
+	} else if (keeps_port) { /* Linux's ephemeral ports (ip_local_port_range) */
+		*lo = 32768;
+		*hi = 60999;
+	} else {
+		*lo = x->port_lo;
+		*hi = x->port_hi;
+	}
+}
+
+/* Does x's outbound policy let it open to every port in lo..hi? */
+static bool may_open(const struct nat_ports *out, unsigned lo, unsigned hi)
+{
+	if (out->any)
+		return true;
+	for (int i = 0; i < out->n; i++)
+		if (out->lo[i] <= lo && hi <= out->hi[i])
+			return true;
+	return false;
+}
+
+/* May side i (x) send the first packet of a connection to the other side's endpoint? */
+static bool may_dial(const struct model_case *c, int i, bool tcp)
+{
+	const struct nat_profile *x = i ? c->b : c->a, *y = i ? c->a : c->b;
+	unsigned lo, hi;
+
+	external_ports(y, c->local_port[!i], &lo, &hi);
+	return may_open(tcp ? &x->outbound_tcp : &x->outbound_udp, lo, hi);
+}
+
+/* Can both sides reach the rendezvous server (over UDP too, for a UDP strategy)? */
+static bool reach_server(const struct model_case *c, bool udp)
+{
+	const struct nat_profile *side[2] = { c->a, c->b };
+
+	for (int i = 0; i < 2 && c->server_port; i++) {
+		if (!side[i])
+			continue;
+		if (!nat_ports_has(&side[i]->outbound_tcp, c->server_port) ||
+		    (udp && !nat_ports_has(&side[i]->outbound_udp, c->server_port)))
+			return false;
+	}
+	return true;
 }
 
 /* UDP: each side sends only to the endpoint the server saw for the other, E_x
@@ -64,6 +116,18 @@ static enum model_outcome tcp_punch(const struct model_case *c, const struct nat
 
 	if (delta + 2 * d >= c->deadline_s)
 		return PREDICT_FAILED;
+	/* a side whose firewall stops its SYN opens nothing: the other's SYN finds
+	 * it without an entry, and only an open (eif) NAT hands it to a listener */
+	{
+		bool dial_e = may_dial(c, e == c->b, true), dial_l = may_dial(c, l == c->b, true);
+
+		if (!dial_e || !dial_l) {
+			const struct nat_profile *k = dial_e ? l : e;
+
+			return (dial_e || dial_l) && listen_too && k->filtering == FILTER_EIF ? PREDICT_CONNECTED
+											       : PREDICT_FAILED;
+		}
+	}
 	/* each side dials the endpoint the server saw for the other */
 	if (!keeps_endpoint(e) || !keeps_endpoint(l)) {
 		/* the side k that keeps it gets the other's SYN from a port k never sent
@@ -115,16 +179,21 @@ enum model_outcome model_predict(const struct model_case *c)
 
 	if (!st)
 		return PREDICT_UNKNOWN;
+	/* every strategy registers over TCP first (the relay carries the connection) */
+	if (!reach_server(c, st->rule == RULE_UDP))
+		return PREDICT_FAILED;
 	if (st->rule == RULE_RELAYED)
 		return PREDICT_RELAYED;
 	if (!a || !b)
 		return PREDICT_UNKNOWN; /* hosts without a NAT: not modelled */
 	switch (st->rule) {
 	case RULE_UDP:
-		return udp_passes(a, b) && udp_passes(b, a) ? PREDICT_CONNECTED : PREDICT_FAILED;
+		return udp_passes(a, b) && udp_passes(b, a) && may_dial(c, 0, false) && may_dial(c, 1, false)
+			       ? PREDICT_CONNECTED : PREDICT_FAILED;
 	case RULE_LOW_TTL:
 		/* a's SYN opens a's NAT only; b's SYN then meets a's SYN_SENT entry */
-		return keeps_endpoint(a) && keeps_endpoint(b) && a->syn_in_syn_sent == ANSWER_ACCEPT
+		return keeps_endpoint(a) && keeps_endpoint(b) && a->syn_in_syn_sent == ANSWER_ACCEPT &&
+			       may_dial(c, 0, true) && may_dial(c, 1, true)
 			       ? PREDICT_CONNECTED : PREDICT_FAILED;
 	case RULE_SIMULTANEOUS_OPEN:
 		/* timed by round trips, both NATs emit their SYNs together, whatever the

@@ -20,6 +20,8 @@ struct model_case {
 	double deadline_s;
 	bool emitted;      /* skew_ms is when the NATs emitted the SYNs (measured), not the
 			    * schedule: it holds for dcutr too, which otherwise starts both at 0 */
+	unsigned server_port;   /* the rendezvous server's; 0: not judged */
+	unsigned local_port[2]; /* the peers' own ports; 0: the kernel's choice */
 };
 
 /* How far a skew measured at the wire may be from the NATs' true one. */

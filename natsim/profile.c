@@ -13,7 +13,7 @@
 #define NATLAB_PROFILE_DIR "natsim/profiles"
 #endif
 
-enum knob_kind { KNOB_ENUM, KNOB_BOOL, KNOB_SECONDS, KNOB_RANGE, KNOB_DELTA };
+enum knob_kind { KNOB_ENUM, KNOB_BOOL, KNOB_SECONDS, KNOB_RANGE, KNOB_DELTA, KNOB_PORTS };
 
 static const char *const mapping_names[] = { "eim", "adm", "apdm", NULL };
 static const char *const allocation_names[] = { "preserve", "sequential", "random", NULL };
@@ -44,6 +44,9 @@ static const struct knob knobs[] = {
 	ENUM_KNOB("syn_in_syn_sent", syn_in_syn_sent, syn_in_syn_sent_names, 5),
 	ENUM_KNOB("udp_unsolicited", udp_unsolicited, udp_unsolicited_names, 5),
 	{ "hairpin", KNOB_BOOL, offsetof(struct nat_profile, hairpin), NULL, 0 },
+	{ "translation", KNOB_BOOL, offsetof(struct nat_profile, translation), NULL, 0 },
+	{ "outbound_tcp", KNOB_PORTS, offsetof(struct nat_profile, outbound_tcp), NULL, 0 },
+	{ "outbound_udp", KNOB_PORTS, offsetof(struct nat_profile, outbound_udp), NULL, 0 },
 	SEC_KNOB(tcp_syn_sent_timeout),
 	SEC_KNOB(tcp_established_timeout),
 	SEC_KNOB(udp_timeout),
@@ -70,6 +73,76 @@ void nat_profile_defaults(struct nat_profile *p)
 	p->unsolicited_syn = ANSWER_DROP;
 	p->syn_in_syn_sent = ANSWER_ACCEPT;
 	p->udp_unsolicited = ANSWER_DROP;
+	p->translation = true;
+	p->outbound_tcp.any = p->outbound_udp.any = true;
+}
+
+bool nat_ports_has(const struct nat_ports *s, unsigned port)
+{
+	if (s->any)
+		return true;
+	for (int i = 0; i < s->n; i++)
+		if (port >= s->lo[i] && port <= s->hi[i])
+			return true;
+	return false;
+}
+
+/* "any", "none", or a comma-separated list of ports and LOW-HIGH ranges. */
+static int parse_ports(struct nat_ports *out, const char *key, const char *value, struct diag *d)
+{
+	struct nat_ports s = { 0 };
+	const char *c = value;
+
+	if (!strcmp(value, "any") || !strcmp(value, "none")) {
+		s.any = !strcmp(value, "any");
+		*out = s;
+		return 0;
+	}
+	while (*c) {
+		unsigned long lo, hi;
+		char *end;
+
+		if (*c < '0' || *c > '9')
+			goto bad;
+		lo = hi = strtoul(c, &end, 10);
+		if (*end == '-') {
+			c = end + 1;
+			if (*c < '0' || *c > '9')
+				goto bad;
+			hi = strtoul(c, &end, 10);
+		}
+		if (lo < 1 || hi > 65535 || hi < lo || s.n == NAT_PORTS_MAX || (*end && *end != ','))
+			goto bad;
+		s.lo[s.n] = (unsigned short)lo;
+		s.hi[s.n++] = (unsigned short)hi;
+		c = *end ? end + 1 : end;
+		if (*end && !*c)
+			goto bad;
+	}
+	if (!s.n)
+		goto bad;
+	*out = s;
+	return 0;
+bad:
+	return diag_set(d, "%s: \"%s\" is not any, none, or up to %d ports and LOW-HIGH ranges (1-65535) "
+			"separated by commas", key, value, NAT_PORTS_MAX);
+}
+
+static const char *ports_text(const struct nat_ports *s, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (s->any || !s->n)
+		return s->any ? "any" : "none";
+	buf[0] = '\0';
+	for (int i = 0; i < s->n; i++) {
+		if (s->lo[i] == s->hi[i])
+			used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%u", i ? "," : "", s->lo[i]);
+		else
+			used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%u-%u", i ? "," : "",
+						 s->lo[i], s->hi[i]);
+	}
+	return buf;
 }
 
 bool nat_profile_is_knob(const char *key)
@@ -158,6 +231,8 @@ int nat_profile_set(struct nat_profile *p, const char *key, const char *value, s
 		return diag_set(d, "port_range: \"%s\" is not LOW-HIGH with 1024 <= LOW <= HIGH <= 65535",
 				value);
 	}
+	case KNOB_PORTS:
+		return parse_ports((struct nat_ports *)field, key, value, d);
 	}
 	return diag_set(d, "%s: unhandled knob", key);
 }
@@ -186,6 +261,8 @@ const char *nat_profile_value(const struct nat_profile *p, const char *key, char
 	case KNOB_RANGE:
 		snprintf(buf, len, "%u-%u", p->port_lo, p->port_hi);
 		return buf;
+	case KNOB_PORTS:
+		return ports_text((const struct nat_ports *)field, buf, len);
 	}
 	return NULL;
 }

@@ -13,6 +13,16 @@ enum nat_filtering { FILTER_EIF, FILTER_ADF, FILTER_APDF };
 /* What a NAT does with a packet it did not expect; not every knob takes every value. */
 enum nat_answer { ANSWER_STACK, ANSWER_ACCEPT, ANSWER_DROP, ANSWER_RST, ANSWER_ICMP };
 
+/* A set of destination ports: every port, none, or up to NAT_PORTS_MAX ranges. */
+#define NAT_PORTS_MAX 16
+struct nat_ports {
+	bool any;
+	int n;
+	unsigned short lo[NAT_PORTS_MAX], hi[NAT_PORTS_MAX];
+};
+
+bool nat_ports_has(const struct nat_ports *s, unsigned port);
+
 struct nat_profile {
 	char name[64];
 	int mapping;
@@ -23,6 +33,10 @@ struct nat_profile {
 	int syn_in_syn_sent;
 	int udp_unsolicited;
 	bool hairpin;
+	/* off: a firewall that forwards the inside's own addresses (routed), and filters */
+	bool translation;
+	/* what the inside may open outward, by destination port */
+	struct nat_ports outbound_tcp, outbound_udp;
 	/* conntrack timeouts in seconds; 0 keeps the kernel's default */
 	unsigned tcp_syn_sent_timeout, tcp_established_timeout, udp_timeout, udp_stream_timeout;
 };

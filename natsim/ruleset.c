@@ -66,6 +66,18 @@ static void fresh_mapping(FILE *f, const struct nat_profile *p, const struct nat
 	}
 }
 
+/* An nft set expression of ports: "{ 80, 443, 1000-2000 }". */
+static void ports_expr(FILE *f, const struct nat_ports *s)
+{
+	fputs("{ ", f);
+	for (int i = 0; i < s->n; i++) {
+		fprintf(f, "%s%u", i ? ", " : "", s->lo[i]);
+		if (s->hi[i] != s->lo[i])
+			fprintf(f, "-%u", s->hi[i]);
+	}
+	fputs(" }", f);
+}
+
 static const char *answer_stmt(int answer, bool tcp)
 {
 	switch (answer) {
@@ -81,15 +93,62 @@ static const char *answer_stmt(int answer, bool tcp)
 	return NULL;
 }
 
+/* What the inside may open: new connections to other ports are dropped before
+ * they are translated, so they open no mapping either. */
+static void outbound_policy(FILE *f, const struct nat_profile *p, const char *w)
+{
+	const struct nat_ports *ports[2] = { &p->outbound_tcp, &p->outbound_udp };
+
+	for (int i = 0; i < 2; i++) {
+		if (ports[i]->any)
+			continue;
+		fprintf(f, "\t\tiifname != \"%s\" ct state new meta l4proto %s", w, protos[i]);
+		if (ports[i]->n) {
+			fprintf(f, " %s dport != ", protos[i]);
+			ports_expr(f, ports[i]);
+		}
+		fputs(" drop\n", f);
+	}
+}
+
+/* Without translation the inside's addresses are routed, and the firewall's
+ * filtering knob says which new inbound connections pass: those to an inside
+ * endpoint that has sent out (eif), to the address it sent to (adf), none
+ * beyond conntrack's own (apdf). The rest is answered as unsolicited_syn and
+ * udp_unsolicited say; `stack` lets a SYN reach the host, whose stack answers. */
+static void inbound_filter(FILE *f, const struct nat_profile *p, const char *w, bool open_set)
+{
+	const bool adf = p->filtering == FILTER_ADF;
+
+	for (int i = 0; open_set && i < 2; i++) {
+		fprintf(f, "\t\tiifname != \"%s\" ct state new meta l4proto %s update @open_%s { ip saddr . %s sport%s }\n",
+			w, protos[i], protos[i], protos[i], adf ? " . ip daddr" : "");
+		fprintf(f, "\t\tiifname \"%s\" ct state new ip daddr . %s dport%s @open_%s accept\n", w, protos[i],
+			adf ? " . ip saddr" : "", protos[i]);
+	}
+	if (answer_stmt(p->unsolicited_syn, true))
+		fprintf(f, "\t\tiifname \"%s\" ct state new tcp flags & (syn | ack) == syn %s\n", w,
+			answer_stmt(p->unsolicited_syn, true));
+	else
+		fprintf(f, "\t\tiifname \"%s\" ct state new tcp flags & (syn | ack) == syn accept\n", w);
+	fprintf(f, "\t\tiifname \"%s\" ct state new meta l4proto udp %s\n", w,
+		answer_stmt(p->udp_unsolicited, false));
+	fprintf(f, "\t\tiifname \"%s\" ct state new drop\n", w);
+}
+
 char *nat_ruleset_render(const struct nat_profile *p, const struct nat_iface *ifc)
 {
-	const bool eim = p->mapping == MAPPING_EIM;
-	const bool adm = p->mapping == MAPPING_ADM;
+	const bool nat = p->translation;
+	const bool eim = nat && p->mapping == MAPPING_EIM;
+	const bool adm = nat && p->mapping == MAPPING_ADM;
 	const bool adf = p->filtering == FILTER_ADF;
-	const bool rev = eim || p->filtering != FILTER_APDF || p->hairpin;
+	const bool rev = nat && (eim || p->filtering != FILTER_APDF || p->hairpin);
+	/* without translation the filter keeps what the inside opened: by inside
+	 * endpoint (eif), and remote address (adf) */
+	const bool open_set = !nat && p->filtering != FILTER_APDF;
 	const char *w = ifc->wan_if;
 	struct nat_sysctl sc[4];
-	char knob[32];
+	char knob[160];
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -101,7 +160,8 @@ char *nat_ruleset_render(const struct nat_profile *p, const struct nat_iface *if
 	{
 		static const char *const keys[] = { "mapping", "allocation", "port_range", "delta",
 						    "filtering", "unsolicited_syn", "syn_in_syn_sent",
-						    "udp_unsolicited", "hairpin" };
+						    "udp_unsolicited", "hairpin", "translation", "outbound_tcp",
+						    "outbound_udp" };
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			fprintf(f, "%s %s=%s", i % 4 == 3 ? "\n#  " : "", keys[i],
 				nat_profile_value(p, keys[i], knob, sizeof(knob)));
@@ -129,11 +189,18 @@ char *nat_ruleset_render(const struct nat_profile *p, const struct nat_iface *if
 			fprintf(f, "\tmap rev_%s { # external port -> internal addr.port\n"
 				   "\t\ttype inet_service : ipv4_addr . inet_service\n"
 				   "\t\tflags dynamic,timeout; timeout %us\n\t}\n", pr, t);
-		if (adf)
+		if (adf && nat)
 			fprintf(f, "\tset adf_%s { # external port . remote addr it has sent to\n"
 				   "\t\ttype inet_service . ipv4_addr\n"
 				   "\t\tflags dynamic,timeout; timeout %us\n\t}\n", pr, t);
+		if (open_set)
+			fprintf(f, "\tset open_%s { # inside addr . port%s it has sent from\n"
+				   "\t\ttype ipv4_addr . inet_service%s\n"
+				   "\t\tflags dynamic,timeout; timeout %us\n\t}\n", pr, adf ? " . remote addr" : "",
+				adf ? " . ipv4_addr" : "", t);
 	}
+	if (!nat)
+		goto filter;
 
 	fputs("\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n", f);
 	for (int i = 0; i < 2 && p->filtering != FILTER_APDF; i++)
@@ -160,7 +227,7 @@ char *nat_ruleset_render(const struct nat_profile *p, const struct nat_iface *if
 	}
 	fprintf(f, "\t\toifname \"%s\" snat ip to %s\n\t}\n", w, ifc->wan_addr);
 
-	if (rev || adf || eim || adm) {
+	if (rev || adf || eim || adm) { /* (all false without translation) */
 		/* After srcnat the packet carries its external port: remember the mapping. */
 		fputs("\tchain record {\n\t\ttype filter hook postrouting priority srcnat + 100; policy accept;\n", f);
 		for (int i = 0; i < 2; i++) {
@@ -183,6 +250,7 @@ char *nat_ruleset_render(const struct nat_profile *p, const struct nat_iface *if
 		fputs("\t}\n", f);
 	}
 
+filter:
 	fputs("\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n", f);
 	if (answer_stmt(p->unsolicited_syn, true))
 		fprintf(f, "\t\tiifname \"%s\" ct state new tcp flags & (syn | ack) == syn %s\n", w,
@@ -191,11 +259,15 @@ char *nat_ruleset_render(const struct nat_profile *p, const struct nat_iface *if
 		answer_stmt(p->udp_unsolicited, false));
 	fputs("\t}\n", f);
 
-	if (answer_stmt(p->syn_in_syn_sent, true)) {
-		/* A SYN in the reply direction: the simultaneous-open case (conntrack SYN_SENT2). */
+	if (answer_stmt(p->syn_in_syn_sent, true) || !nat || !p->outbound_tcp.any || !p->outbound_udp.any) {
 		fputs("\tchain forward_filter {\n\t\ttype filter hook forward priority filter; policy accept;\n", f);
-		fprintf(f, "\t\tiifname \"%s\" ct direction reply tcp flags & (syn | ack) == syn %s\n", w,
-			answer_stmt(p->syn_in_syn_sent, true));
+		/* A SYN in the reply direction: the simultaneous-open case (conntrack SYN_SENT2). */
+		if (answer_stmt(p->syn_in_syn_sent, true))
+			fprintf(f, "\t\tiifname \"%s\" ct direction reply tcp flags & (syn | ack) == syn %s\n", w,
+				answer_stmt(p->syn_in_syn_sent, true));
+		outbound_policy(f, p, w);
+		if (!nat)
+			inbound_filter(f, p, w, open_set);
 		fputs("\t}\n", f);
 	}
 	fputs("}\n", f);

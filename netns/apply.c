@@ -170,8 +170,8 @@ static int apply_link_step(struct lab_apply *a, const struct plan_step *t, struc
 		return link_offloads_off(a->io[i], t->dev, d);
 	case PLAN_ADDR:
 		return addr_add(a->sk[i], t->ifindex, t->addr, d);
-	case PLAN_ROUTE_DEFAULT:
-		return route_default_add(a->sk[i], t->ifindex, t->addr, d);
+	case PLAN_ROUTE:
+		return route_add(a->sk[i], t->ifindex, t->dst, t->addr, d);
 	case PLAN_ROUTE_BLACKHOLE:
 		return route_blackhole_add(a->sk[i], d);
 	case PLAN_NEIGH:

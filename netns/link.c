@@ -166,7 +166,7 @@ int route_blackhole_add(struct nl_sock *s, struct diag *d)
 	return err ? nl_fail(d, "blackhole route", "", err) : 0;
 }
 
-int route_default_add(struct nl_sock *s, int ifindex, const char *gw, struct diag *d)
+int route_add(struct nl_sock *s, int ifindex, const char *to, const char *gw, struct diag *d)
 {
 	struct rtnl_route *r = rtnl_route_alloc();
 	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
@@ -180,7 +180,7 @@ int route_default_add(struct nl_sock *s, int ifindex, const char *gw, struct dia
 			rtnl_route_nh_free(nh);
 		return diag_set(d, "netlink: out of memory");
 	}
-	err = nl_addr_parse("0.0.0.0/0", AF_INET, &dst);
+	err = nl_addr_parse(strcmp(to, "default") ? to : "0.0.0.0/0", AF_INET, &dst);
 	if (!err)
 		err = nl_addr_parse(gw, AF_INET, &via);
 	if (!err) {
@@ -199,7 +199,7 @@ int route_default_add(struct nl_sock *s, int ifindex, const char *gw, struct dia
 	nl_addr_put(dst);
 	nl_addr_put(via);
 	rtnl_route_put(r);
-	return err ? nl_fail(d, "default route via", gw, err) : 0;
+	return err ? nl_fail(d, "route via", gw, err) : 0;
 }
 
 int link_offloads_off(int sock, const char *ifname, struct diag *d)

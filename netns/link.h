@@ -27,6 +27,7 @@ int link_offloads_off(int sock, const char *ifname, struct diag *d);
 /* A default route that drops what it takes without a word, as the internet does
  * with a packet to an address no one routes. */
 int route_blackhole_add(struct nl_sock *s, struct diag *d);
-int route_default_add(struct nl_sock *s, int ifindex, const char *gw, struct diag *d);
+/* dst: a CIDR, or "default" */
+int route_add(struct nl_sock *s, int ifindex, const char *dst, const char *gw, struct diag *d);
 
 #endif

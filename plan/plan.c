@@ -51,17 +51,23 @@ static int sysctl(struct lab_plan *p, int node, const char *path, const char *va
 	return 0;
 }
 
-static int dev_step(struct lab_plan *p, enum plan_op op, int node, const char *dev, int ifindex,
-		    const char *addr)
+static struct plan_step *dev_step_t(struct lab_plan *p, enum plan_op op, int node, const char *dev,
+				     int ifindex, const char *addr)
 {
 	struct plan_step *t = step(p, op, node);
 
 	if (!t)
-		return -1;
+		return NULL;
 	snprintf(t->dev, sizeof(t->dev), "%s", dev);
 	t->ifindex = ifindex;
 	snprintf(t->addr, sizeof(t->addr), "%s", addr ? addr : "");
-	return 0;
+	return t;
+}
+
+static int dev_step(struct lab_plan *p, enum plan_op op, int node, const char *dev, int ifindex,
+		    const char *addr)
+{
+	return dev_step_t(p, op, node, dev, ifindex, addr) ? 0 : -1;
 }
 
 /* The name of a node's link to its parent, inside its own namespace. */
@@ -95,6 +101,13 @@ static int plan_node_ns(struct lab_plan *p, int i)
 		 * hairpinning test, natlab classify, found it). Absent without it. */
 		if (n->n_children)
 			rc |= sysctl(p, i, "net/bridge/bridge-nf-call-iptables", "0", PLAN_PHASE_NETNS, false);
+	}
+	/* peers on a fixed port dial the same endpoints attempt after attempt: the last
+	 * attempt's TIME_WAIT must not refuse the next one's connect (EADDRNOTAVAIL).
+	 * The delay sysctl is Linux 6.13's; older kernels wait their second. */
+	if (p->s->run.local_port && i && (i == p->s->run.pair[0] || i == p->s->run.pair[1])) {
+		rc |= sysctl(p, i, "net/ipv4/tcp_tw_reuse", "1", PLAN_PHASE_NETNS, true);
+		rc |= sysctl(p, i, "net/ipv4/tcp_tw_reuse_delay", "1", PLAN_PHASE_NETNS, false);
 	}
 	rc |= dev_step(p, PLAN_LINK_UP, i, "lo", 1, NULL);
 	if (n->n_children && (n->kind == NODE_NAT || p->s->bridge))
@@ -134,8 +147,22 @@ static int plan_node_links(struct lab_plan *p, int i)
 		rc |= dev_step(p, PLAN_ADDR, i, IF_BRIDGE_NAT, IFINDEX_BRIDGE, n->lan_addr);
 	for (int j = 0; j < n->n_addr; j++)
 		rc |= dev_step(p, PLAN_ADDR, i, up, IFINDEX_UPLINK, n->addr[j]);
-	if (n->gw[0])
-		rc |= dev_step(p, PLAN_ROUTE_DEFAULT, i, up, IFINDEX_UPLINK, n->gw);
+	if (n->gw[0]) {
+		if (!(t = dev_step_t(p, PLAN_ROUTE, i, up, IFINDEX_UPLINK, n->gw)))
+			return -1;
+		snprintf(t->dst, sizeof(t->dst), "default");
+	}
+	/* firewalls without translation: the internet routes their insides to them */
+	for (int k = 1; k < p->s->n && n->parent == 0; k++) {
+		const struct lab_node *fw = &p->s->nodes[k];
+
+		if (k == i || fw->kind != NODE_NAT || fw->profile.translation || fw->parent)
+			continue;
+		if (!(t = dev_step_t(p, PLAN_ROUTE, i, up, IFINDEX_UPLINK, NULL)))
+			return -1;
+		snprintf(t->addr, sizeof(t->addr), "%.*s", (int)strcspn(fw->addr[0], "/"), fw->addr[0]);
+		snprintf(t->dst, sizeof(t->dst), "%s", fw->lan_net);
+	}
 	/* a NAT on the internet routes only the lab's internet: elsewhere is dropped
 	 * unanswered, as on the internet (its own "net unreachable" told a host at
 	 * once what in the field takes a timeout) */

@@ -18,7 +18,7 @@ enum plan_op {
 	PLAN_VETH,            /* dev in the node, its peer in node `peer`, both up */
 	PLAN_OFFLOADS_OFF,    /* segmentation offloads off on dev (a wire that sees each frame) */
 	PLAN_ADDR,            /* addr on dev */
-	PLAN_ROUTE_DEFAULT,   /* default via addr on dev */
+	PLAN_ROUTE,           /* dst (a CIDR, or default) via addr on dev */
 	PLAN_ROUTE_BLACKHOLE, /* default route that drops */
 	PLAN_NEIGH,           /* permanent neighbour: addr is at mac on dev */
 	PLAN_NFT,             /* the NAT's ruleset, loaded whole */
@@ -43,6 +43,7 @@ struct plan_step {
 	char master[16];     /* "" for none */
 	char addr[64];       /* an address, a gateway, or a sysctl's path */
 	char value[16];      /* a sysctl's value */
+	char dst[20];        /* PLAN_ROUTE: "default" or a CIDR */
 	unsigned char mac[6];
 	bool has_mac;
 	char *text;          /* PLAN_NFT: the ruleset (owned) */

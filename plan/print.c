@@ -8,7 +8,7 @@ static const char *const op_names[] = {
 	[PLAN_NETNS] = "netns",	    [PLAN_SYSCTL] = "sysctl",
 	[PLAN_LINK_UP] = "link-up",	    [PLAN_BRIDGE] = "bridge",
 	[PLAN_VETH] = "veth",	    [PLAN_OFFLOADS_OFF] = "offloads-off",
-	[PLAN_ADDR] = "addr",	    [PLAN_ROUTE_DEFAULT] = "route-default",
+	[PLAN_ADDR] = "addr",	    [PLAN_ROUTE] = "route",
 	[PLAN_ROUTE_BLACKHOLE] = "route-blackhole", [PLAN_NEIGH] = "neigh",
 	[PLAN_NFT] = "nft",		    [PLAN_WIRE_PORT] = "wire-port",
 };
@@ -46,8 +46,10 @@ static json_t *step_json(const struct lab_plan *p, const struct plan_step *t)
 		json_object_set_new(j, "path", json_string(t->addr));
 		json_object_set_new(j, "value", json_string(t->value));
 	} else if (t->addr[0]) {
-		json_object_set_new(j, t->op == PLAN_ROUTE_DEFAULT ? "via" : "addr", json_string(t->addr));
+		json_object_set_new(j, t->op == PLAN_ROUTE ? "via" : "addr", json_string(t->addr));
 	}
+	if (t->op == PLAN_ROUTE)
+		json_object_set_new(j, "dst", json_string(t->dst));
 	if (t->text)
 		json_object_set_new(j, "ruleset", json_string(t->text));
 	if (t->op == PLAN_WIRE_PORT)
@@ -125,8 +127,8 @@ static void script_step(const struct lab_plan *p, const struct plan_step *t, FIL
 	case PLAN_ADDR:
 		fprintf(o, "\tip -n '%s' addr add %s dev %s\n", ns, t->addr, t->dev);
 		break;
-	case PLAN_ROUTE_DEFAULT:
-		fprintf(o, "\tip -n '%s' route add default via %s dev %s\n", ns, t->addr, t->dev);
+	case PLAN_ROUTE:
+		fprintf(o, "\tip -n '%s' route add %s via %s dev %s\n", ns, t->dst, t->addr, t->dev);
 		break;
 	case PLAN_ROUTE_BLACKHOLE:
 		fprintf(o, "\tip -n '%s' route add blackhole default\n", ns);

@@ -106,7 +106,7 @@ static int rendezvous(struct peer *p)
 	double t0 = mono(), until = t0 + 10, next_udp = 0;
 	struct timeval tv = { .tv_sec = 5 };
 
-	p->rv = reuse_socket(SOCK_STREAM, 0);
+	p->rv = reuse_socket(SOCK_STREAM, p->local_port);
 	if (p->rv < 0)
 		return -1;
 	setsockopt(p->rv, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -118,7 +118,7 @@ static int rendezvous(struct peer *p)
 		return -1;
 	p->port = local_port(p->rv);
 	if (strategy_by_name(p->strategy)->udp_socket) {
-		p->udp = reuse_socket(SOCK_DGRAM, 0);
+		p->udp = reuse_socket(SOCK_DGRAM, p->local_port);
 		if (p->udp < 0)
 			return -1;
 		p->udp_port = local_port(p->udp);
@@ -258,6 +258,7 @@ int peer_main(int argc, char *argv[])
 		{ "low-ttl", required_argument, NULL, 'l' },
 		{ "clock-offset-ms", required_argument, NULL, 'c' },
 		{ "secret", required_argument, NULL, 'k' },
+		{ "local-port", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct peer p = { .side = -1, .deadline_s = 10, .rv = -1, .udp = -1, .low_ttl = 2,
@@ -301,6 +302,11 @@ int peer_main(int argc, char *argv[])
 			break;
 		case 'k':
 			p.secret = optarg;
+			break;
+		case 'p':
+			if (opt_number("local-port", optarg, true, 0, 65535, &v))
+				return 2;
+			p.local_port = (uint16_t)v;
 			break;
 		case 'c':
 			if (opt_number("clock-offset-ms", optarg, false, -3600e3, 3600e3, &v))

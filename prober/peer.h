@@ -22,6 +22,7 @@ struct peer {
 	size_t rlen;
 	int64_t rstamp; /* real time the kernel received what rbuf holds last */
 	uint16_t port, udp_port;
+	uint16_t local_port; /* asked for; 0: the kernel's choice */
 	struct msg seen, go;
 	/* what happened */
 	const char *outcome;

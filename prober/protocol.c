@@ -99,7 +99,7 @@ int proto_secret_eq(const char *a, const char *b)
 	return !d;
 }
 
-const char *const probe_kind_name[PROBE_KINDS] = { "UDP", "SYN", "SYNSENT" };
+const char *const probe_kind_name[PROBE_KINDS] = { "UDP", "SYN", "SYNSENT", "ALTSYN", "OUTBOUND" };
 
 static int probe_kind_of(const char *s, enum probe_kind *k)
 {
@@ -114,7 +114,7 @@ static int port_of(const char *s, uint16_t *port)
 	char *end;
 	long v = strtol(s, &end, 10);
 
-	if (*end || end == s || v < 1 || v > 65535)
+	if (*end || end == s || *s < '0' || *s > '9' || v < 0 || v > 65535)
 		return -1;
 	*port = (uint16_t)v;
 	return 0;
@@ -187,10 +187,27 @@ int proto_parse(const char *line, struct msg *m, const char **why)
 	if (!strcmp(tok[0], "PROBE") && (n == 2 || n == 3)) {
 		m->type = MSG_PROBE;
 		if (probe_kind_of(tok[1], &m->probe))
-			return *why = "PROBE is of UDP, SYN or SYNSENT", -1;
-		/* UDP and SYN name the asker's port; SYNSENT nothing (the server says its) */
-		if ((m->probe == PROBE_SYNSENT) != (n == 2) || (n == 3 && port_of(tok[2], &m->port)))
-			return *why = "PROBE UDP|SYN PORT, or PROBE SYNSENT", -1;
+			return *why = "PROBE is of UDP, SYN, ALTSYN, SYNSENT or OUTBOUND", -1;
+		/* UDP, SYN and ALTSYN name the asker's port (SYN and ALTSYN: 0 for its
+		 * connection's); SYNSENT may name the server's; OUTBOUND nothing */
+		if ((n == 2 && m->probe != PROBE_SYNSENT && m->probe != PROBE_OUTBOUND) ||
+		    (n == 3 && (m->probe == PROBE_OUTBOUND || port_of(tok[2], &m->port) ||
+				(!m->port && m->probe != PROBE_SYN && m->probe != PROBE_ALTSYN))))
+			return *why = "PROBE UDP|SYN|ALTSYN PORT, PROBE SYNSENT [PORT] or PROBE OUTBOUND", -1;
+		return 0;
+	}
+	if (!strcmp(tok[0], "PROBED") && n == 4 && !strcmp(tok[1], "OUTBOUND")) {
+		m->type = MSG_PROBED;
+		m->probe = PROBE_OUTBOUND;
+		strcpy(m->outcome, "seen");
+		for (int i = 0; i < 2; i++) {
+			const char *l = tok[2 + i];
+
+			if (strncmp(l, i ? "U:" : "T:", 2) || strlen(l + 2) >= sizeof(m->ports[i]) || !l[2] ||
+			    strspn(l + 2, strcmp(l + 2, "-") ? "0123456789," : "-") != strlen(l + 2))
+				return *why = "PROBED OUTBOUND wants T:PORTS U:PORTS", -1;
+			strcpy(m->ports[i], l + 2);
+		}
 		return 0;
 	}
 	if (!strcmp(tok[0], "PROBING") && n == 2) {
@@ -200,7 +217,7 @@ int proto_parse(const char *line, struct msg *m, const char **why)
 	if (!strcmp(tok[0], "PROBED") && (n == 3 || n == 5)) {
 		m->type = MSG_PROBED;
 		if (probe_kind_of(tok[1], &m->probe))
-			return *why = "PROBED is of UDP, SYN or SYNSENT", -1;
+			return *why = "PROBED is of UDP, SYN, ALTSYN, SYNSENT or OUTBOUND", -1;
 		if (n == 3 && (!strcmp(tok[2], "none") || !strcmp(tok[2], "rst") || !strcmp(tok[2], "answered") ||
 			       !strcmp(tok[2], "nosyn") || !strcmp(tok[2], "error"))) {
 			strcpy(m->outcome, tok[2]);

@@ -16,12 +16,19 @@
  * dcutr's side 1 answers that long after): a fixed time that a timed round trip
  * can take out again, where a wake-up on a loaded host would differ each time. */
 #define PROTO_RELAY_HOLD_NS 1000000
+/* Both sides here over TCP, a UDPHELLO still missing: GO goes out this long after
+ * without it (0.0.0.0:0), where UDP is blocked a peer learns so at once */
+#define PROTO_UDP_WAIT_NS 1000000000LL
 
 enum msg_type { MSG_HELLO, MSG_UDPHELLO, MSG_RELAY, MSG_SEEN, MSG_GO, MSG_ERR, MSG_PROBE, MSG_PROBING, MSG_PROBED };
 
-/* what a PROBE sends toward the asker: a datagram, a SYN, or (SYNSENT) a SYN from
- * the port the asker's own SYN went to, while the NAT's entry is in SYN_SENT */
-enum probe_kind { PROBE_UDP, PROBE_SYN, PROBE_SYNSENT, PROBE_KINDS };
+/* what a PROBE sends toward the asker: a datagram, a SYN (from the server's other
+ * address: ALTSYN), or (SYNSENT) a SYN from the port the asker's own SYN went to,
+ * while the NAT's entry is in SYN_SENT; OUTBOUND sends nothing and notes which
+ * ports the asker's SYNs and datagrams reach */
+enum probe_kind { PROBE_UDP, PROBE_SYN, PROBE_SYNSENT, PROBE_ALTSYN, PROBE_OUTBOUND, PROBE_KINDS };
+/* OUTBOUND: how many ports of each protocol the server notes at most */
+#define PROBE_OUTBOUND_PORTS 32
 extern const char *const probe_kind_name[PROBE_KINDS];
 
 struct msg {
@@ -36,7 +43,9 @@ struct msg {
 	char nonce[33], peer_nonce[33];
 	/* PROBE, PROBING, PROBED: what the server sent toward the asker's own address */
 	enum probe_kind probe;
-	uint16_t port;      /* PROBE: to this port of the asker's; PROBING: the server's port */
+	uint16_t port;      /* PROBE: to this port of the asker's (0: its connection's);
+			     * PROBING: the server's port (0: OUTBOUND) */
+	char ports[2][PROBE_OUTBOUND_PORTS * 6 + 1]; /* PROBED OUTBOUND: TCP, UDP ports, "-" for none */
 	char outcome[12];   /* PROBED: none, rst, answered, icmp; SYNSENT also nosyn, error */
 	int icmp_type, icmp_code; /* PROBED icmp */
 };

@@ -29,6 +29,11 @@ struct limits {
 	int per_source; /* connections from one address */
 };
 
+struct outbound_seen {
+	int n[2]; /* TCP, UDP */
+	uint16_t port[2][PROBE_OUTBOUND_PORTS];
+};
+
 struct client {
 	int fd; /* -1: free */
 	char buf[PROTO_LINE_MAX];
@@ -43,7 +48,9 @@ struct client {
 	bool spoken; /* it has sent something: its first byte is behind it */
 	/* PROBE (natlab classify's server-side tests), before any HELLO */
 	int probe_fd;  /* -1: none in flight */
-	int probe_aux; /* SYNSENT: the listener that swallows the asker's SYN; -1 */
+	int probe_aux; /* SYNSENT: the listener that swallows the asker's SYN; OUTBOUND:
+			* the raw UDP socket (probe_fd the raw TCP one); -1 */
+	struct outbound_seen *seen; /* OUTBOUND: the ports reached so far */
 	enum probe_kind probe_kind;
 	uint16_t probe_port; /* SYNSENT: that listener's port */
 	bool probe_syn_seen; /* SYNSENT: the asker's SYN came, the server's went */
@@ -60,6 +67,7 @@ struct attempt {
 	int has_udp[2];
 	int needs_udp;
 	int go_sent;
+	int64_t udp_until; /* monotonic ns: GO without the missing UDP endpoint then; 0: not waiting */
 };
 
 struct server {
@@ -68,6 +76,7 @@ struct server {
 	bool stun_on;
 	struct stun_server stun;
 	int max_clients, n_clients, n_probes;
+	int n_udp_waits; /* attempts with udp_until set */
 	struct limits lim;
 	struct client *c;
 	struct attempt *a; /* as many as clients: each attempt has one */
@@ -88,6 +97,9 @@ int client_room(void);
 /* A client's line: HELLO registers it in an attempt, RELAY goes to its partner. */
 void handle_line(struct server *s, int ci, const char *line);
 void read_udp(struct server *s);
+/* The UDP wait of an attempt (PROTO_UDP_WAIT_NS): ended (GO, or a side left); swept */
+void udp_wait_end(struct server *s, struct attempt *a);
+void udp_waits_sweep(struct server *s);
 
 /* epoll tags: a client's connection is its index, its probe's socket this */
 #define TAG_PROBE(ci) ((uint32_t)(MAX_CLIENTS + (ci)))

@@ -18,6 +18,8 @@
 #define START_LEAD_MIN_NS 5000000ULL
 #define START_LEAD_MAX_NS 2000000000ULL
 
+static void try_go(struct server *s, int ai);
+
 
 static uint64_t wall_ns(void)
 {
@@ -44,6 +46,24 @@ static uint64_t start_lead_ns(struct server *s, const struct attempt *a)
 	return lead > START_LEAD_MAX_NS ? START_LEAD_MAX_NS : lead;
 }
 
+void udp_wait_end(struct server *s, struct attempt *a)
+{
+	if (a->udp_until) {
+		a->udp_until = 0;
+		s->n_udp_waits--;
+	}
+}
+
+/* GO for the attempts whose UDP wait is over. */
+void udp_waits_sweep(struct server *s)
+{
+	int64_t now = timing_now(CLOCK_MONOTONIC);
+
+	for (int i = 0; i < s->max_clients && s->n_udp_waits; i++)
+		if (s->a[i].udp_until && now >= s->a[i].udp_until)
+			try_go(s, i);
+}
+
 static void try_go(struct server *s, int ai)
 {
 	struct attempt *a = &s->a[ai];
@@ -53,8 +73,17 @@ static void try_go(struct server *s, int ai)
 
 	if (a->go_sent || a->client[0] < 0 || a->client[1] < 0)
 		return;
-	if (a->needs_udp && !(a->has_udp[0] && a->has_udp[1]))
-		return;
+	if (a->needs_udp && !(a->has_udp[0] && a->has_udp[1])) {
+		int64_t now = timing_now(CLOCK_MONOTONIC);
+
+		if (!a->udp_until) {
+			a->udp_until = now + PROTO_UDP_WAIT_NS;
+			s->n_udp_waits++;
+		}
+		if (now < a->udp_until)
+			return;
+	}
+	udp_wait_end(s, a);
 	/* a nonce anyone could guess would let a stranger pass for a peer: without
 	 * random bytes the attempt ends, and says why */
 	if (proto_random_hex(nonce[0], 16) || proto_random_hex(nonce[1], 16)) {
@@ -72,7 +101,8 @@ static void try_go(struct server *s, int ai)
 		if (getpeername(s->c[a->client[i]].fd, (struct sockaddr *)&peer, &len))
 			memset(&peer, 0, sizeof(peer));
 		proto_fmt_endpoint(&peer, tcp[i], sizeof(tcp[i]));
-		if (a->has_udp[i])
+		/* one side's UDP blocked: neither gets a UDP endpoint, both learn it at once */
+		if (a->has_udp[0] && a->has_udp[1])
 			proto_fmt_endpoint(&a->udp[i], udp[i], sizeof(udp[i]));
 		else
 			snprintf(udp[i], sizeof(udp[i]), "0.0.0.0:0");

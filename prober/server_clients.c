@@ -26,6 +26,7 @@ void drop_client(struct server *s, int ci)
 		struct attempt *a = &s->a[c->attempt];
 
 		a->client[c->side] = -1;
+		udp_wait_end(s, a);
 		if (a->client[0] < 0 && a->client[1] < 0)
 			memset(a, 0, sizeof(*a)); /* free */
 	}

@@ -9,6 +9,12 @@
  *                    SYN_SENT; seen on a raw socket, that SYN tells the NAT's
  *                    outside endpoint, and a SYN from port Q goes to it: a
  *                    simultaneous open, as the NAT lets it through or not
+ *   PROBE ALTSYN PORT  a SYN from the server's other address
+ *                    (SYN and ALTSYN to port 0: to the port the asking
+ *                    connection comes from, the NAT's filtering for TCP)
+ *   PROBE OUTBOUND   the server says PROBING 0 and notes for a second which
+ *                    of its ports the asker's SYNs and datagrams reach (raw
+ *                    sockets): PROBED OUTBOUND T:PORTS U:PORTS ("-": none)
  *   PROBED KIND none | rst | answered | icmp TYPE CODE
  *               (SYNSENT also: nosyn, the asker's SYN never came; error)
  * To the asker's own address only (its NAT's outside, when it is behind one),
@@ -23,6 +29,7 @@
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -47,8 +54,22 @@ void probe_end(struct server *s, int ci, const char *outcome)
 		close(c->probe_aux);
 	c->probe_fd = c->probe_aux = -1;
 	s->n_probes--;
-	if (outcome)
+	if (outcome && c->probe_kind == PROBE_OUTBOUND && c->seen) {
+		char list[2][PROBE_OUTBOUND_PORTS * 6 + 2];
+
+		for (int p = 0; p < 2; p++) {
+			size_t o = 0;
+
+			list[p][0] = '\0';
+			for (int k = 0; k < c->seen->n[p]; k++)
+				o += (size_t)snprintf(list[p] + o, sizeof(list[p]) - o, "%s%u", k ? "," : "",
+						      c->seen->port[p][k]);
+		}
+		say(s, ci, "PROBED OUTBOUND T:%s U:%s", list[0][0] ? list[0] : "-", list[1][0] ? list[1] : "-");
+	} else if (outcome)
 		say(s, ci, "PROBED %s %s", probe_kind_name[c->probe_kind], outcome);
+	free(c->seen);
+	c->seen = NULL;
 }
 
 void probe_sweep(struct server *s)
@@ -83,6 +104,8 @@ static void watch(struct server *s, int ci, int fd, bool out, int64_t wait_ns)
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLERR | (out ? EPOLLOUT : 0), .data.u32 = TAG_PROBE(ci) };
 
 	epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
+	if (c->probe_kind == PROBE_OUTBOUND && c->probe_aux >= 0)
+		epoll_ctl(s->ep, EPOLL_CTL_ADD, c->probe_aux, &ev);
 	c->probe_fd = fd;
 	c->probe_until = timing_now(CLOCK_MONOTONIC) + wait_ns;
 	/* the connection lives while it probes */
@@ -98,22 +121,86 @@ static struct in_addr local_addr(const struct server *s, int ci)
 	return getsockname(s->c[ci].fd, (struct sockaddr *)&a, &l) ? s->ep_addr.sin_addr : a.sin_addr;
 }
 
-/* SYNSENT's first half: a listener that answers nothing, a raw socket to see the
- * asker's SYN come to it */
-static const char *synsent_start(struct server *s, int ci)
+/* the server's other address than the one the asker talks to; false with one */
+static bool other_addr(const struct server *s, int ci, struct in_addr *out)
+{
+	struct in_addr here = local_addr(s, ci);
+
+	for (int a = 0; s->stun_on && a < s->stun.n_addr; a++)
+		if (s->stun.addr[a].s_addr != here.s_addr) {
+			*out = s->stun.addr[a];
+			return true;
+		}
+	return false;
+}
+
+/* OUTBOUND: raw sockets see every TCP segment and datagram the host gets */
+static const char *outbound_start(struct server *s, int ci)
+{
+	struct client *c = &s->c[ci];
+	int tcp = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	int udp = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+
+	c->seen = calloc(1, sizeof(*c->seen));
+	if (tcp < 0 || udp < 0 || !c->seen) {
+		if (tcp >= 0)
+			close(tcp);
+		if (udp >= 0)
+			close(udp);
+		free(c->seen);
+		c->seen = NULL;
+		return "PROBE OUTBOUND needs raw sockets (CAP_NET_RAW) here";
+	}
+	c->probe_aux = udp;
+	watch(s, ci, tcp, false, PROBE_WAIT_NS);
+	say(s, ci, "PROBING 0");
+	return NULL;
+}
+
+/* OUTBOUND: the asker's SYNs and datagrams, by the port they reached */
+static void outbound_seen(struct server *s, int ci)
+{
+	struct client *c = &s->c[ci];
+	unsigned char pkt[64];
+	ssize_t n;
+
+	for (int p = 0; p < 2; p++)
+		for (int k = 0; k < 64 && (n = recv(p ? c->probe_aux : c->probe_fd, pkt, sizeof(pkt), MSG_DONTWAIT)) >= 20;
+		     k++) {
+			const struct iphdr *ip = (const void *)pkt;
+			size_t hl = ip->ihl * 4u;
+			uint16_t port;
+			int j;
+
+			/* the destination port is the transport header's bytes 2-3, TCP and UDP alike */
+			if ((size_t)n < hl + 14 || ip->saddr != c->from.s_addr)
+				continue;
+			if (!p && (pkt[hl + 13] & 0x12) != 0x02) /* a SYN, not a SYN-ACK */
+				continue;
+			port = (uint16_t)(pkt[hl + 2] << 8 | pkt[hl + 3]);
+			for (j = 0; j < c->seen->n[p] && c->seen->port[p][j] != port; j++)
+				;
+			if (j == c->seen->n[p] && j < PROBE_OUTBOUND_PORTS)
+				c->seen->port[p][c->seen->n[p]++] = port;
+		}
+}
+
+/* SYNSENT's first half: a listener that answers nothing (at `port`, or any), a
+ * raw socket to see the asker's SYN come to it */
+static const char *synsent_start(struct server *s, int ci, uint16_t port)
 {
 	struct client *c = &s->c[ci];
 	struct sock_filter drop_all = BPF_STMT(BPF_RET | BPF_K, 0);
 	struct sock_fprog prog = { 1, &drop_all };
 	struct sockaddr_in at;
 	socklen_t len = sizeof(at);
-	int lst = tcp_socket(local_addr(s, ci), 0), raw;
+	int lst = tcp_socket(local_addr(s, ci), port), raw;
 
 	if (lst < 0 || setsockopt(lst, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) || listen(lst, 1) ||
 	    getsockname(lst, (struct sockaddr *)&at, &len)) {
 		if (lst >= 0)
 			close(lst);
-		return "no listener for the PROBE";
+		return port ? "that port is taken here" : "no listener for the PROBE";
 	}
 	raw = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (raw < 0) {
@@ -144,14 +231,26 @@ void probe_start(struct server *s, int ci, const struct msg *m)
 		    ++same >= PROBES_PER_SOURCE)
 			return refuse(s, ci, "no more PROBEs from this address at once");
 	c->probe_kind = m->probe;
+	if (!m->port && (m->probe == PROBE_SYN || m->probe == PROBE_ALTSYN)) {
+		struct sockaddr_in peer;
+		socklen_t l = sizeof(peer);
+
+		if (getpeername(c->fd, (struct sockaddr *)&peer, &l))
+			return refuse(s, ci, "the connection has no peer");
+		to.sin_port = peer.sin_port;
+	}
 	if (m->probe == PROBE_SYNSENT)
-		why = synsent_start(s, ci);
+		why = synsent_start(s, ci, m->port);
+	else if (m->probe == PROBE_OUTBOUND)
+		why = outbound_start(s, ci);
 	else {
 		struct sockaddr_in self = { .sin_family = AF_INET, .sin_addr = local_addr(s, ci) };
 		int one = 1;
 
-		/* from the address the asker talks to; ICMP errors to the error queue, even
-		 * in SYN_SENT, where TCP would otherwise wait them out */
+		if (m->probe == PROBE_ALTSYN && !other_addr(s, ci, &self.sin_addr))
+			return refuse(s, ci, "PROBE ALTSYN: this server has one address");
+		/* from the address the asker talks to (ALTSYN: the other); ICMP errors to
+		 * the error queue, even in SYN_SENT, where TCP would otherwise wait them out */
 		self.sin_port = 0;
 		fd = m->probe == PROBE_UDP ? socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
 					   : tcp_socket(self.sin_addr, 0);
@@ -250,6 +349,8 @@ void probe_event(struct server *s, int ci)
 		return;
 	if (c->probe_kind == PROBE_SYNSENT && !c->probe_syn_seen)
 		return synsent_seen(s, ci);
+	if (c->probe_kind == PROBE_OUTBOUND)
+		return outbound_seen(s, ci);
 	if (icmp_error(c->probe_fd, outcome, sizeof(outcome)))
 		return probe_end(s, ci, outcome);
 	if (c->probe_kind == PROBE_UDP) {

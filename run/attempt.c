@@ -83,7 +83,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	json_t *side[2];
 	char attempt_id[32], offs[2][32], side_s[2][4], deadline[32], clock[2][32];
 	char secret[PROTO_SECRET_MIN + 1];
-	char (*wep)[64] = rec->wire.endpoints, ttl[2][8];
+	char (*wep)[64] = rec->wire.endpoints, ttl[2][8], lport[8];
 	struct wire_summary ws;
 	struct diag d;
 	struct timespec now;
@@ -125,9 +125,10 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		char *argv[] = { (char *)probe, "peer", "--server", (char *)server_ep, "--attempt",
 				 attempt_id, "--side", side_s[i], "--strategy", (char *)strategy,
 				 "--offset-ms", offs[i], "--deadline-s", deadline, "--clock-offset-ms",
-				 clock[i], "--low-ttl", ttl[i], NULL };
+				 clock[i], "--low-ttl", ttl[i], "--local-port", lport, NULL };
 
 		snprintf(offs[i], sizeof(offs[i]), "%.3f", off);
+		snprintf(lport, sizeof(lport), "%u", r->local_port);
 		/* one hop per NAT above the host, and not the internet's */
 		snprintf(ttl[i], sizeof(ttl[i]), "%d", h->depth);
 		snprintf(side_s[i], sizeof(side_s[i]), "%d", i);
@@ -215,7 +216,8 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		const struct nat_profile *np[2];
 		struct model_case mc = { .strategy = strategy, .skew_ms = skew_ms,
 					 .one_way_ms = link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]),
-					 .deadline_s = r->deadline_s };
+					 .deadline_s = r->deadline_s, .server_port = r->server_port,
+					 .local_port = { r->local_port, r->local_port } };
 		enum model_outcome want;
 		bool modelled = true, wire_moved_edge = false;
 

@@ -70,7 +70,8 @@ static double job_cost(struct scenario *const *files, const struct run_job *j)
 		for (int k = 0; k < r->n_skews; k++) {
 			struct model_case mc = { .strategy = r->strategies[st], .skew_ms = r->skews_ms[k],
 						 .one_way_ms = rtt / 2, .deadline_s = r->deadline_s,
-						 .a = &na->profile, .b = &nb->profile };
+						 .a = &na->profile, .b = &nb->profile, .server_port = r->server_port,
+						 .local_port = { r->local_port, r->local_port } };
 			enum model_outcome o = model_predict(&mc);
 
 			cost += r->repeat * (o == PREDICT_FAILED ? r->deadline_s

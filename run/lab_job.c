@@ -134,7 +134,8 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 		wire = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
 	}
 	json_decref(st);
-	snprintf(server_ep, sizeof(server_ep), "%s:3478", addr_of(&s->nodes[s->run.server], buf, sizeof(buf)));
+	snprintf(server_ep, sizeof(server_ep), "%s:%u", addr_of(&s->nodes[s->run.server], buf, sizeof(buf)),
+		 s->run.server_port);
 	{
 		char *sargv[] = { (char *)c->probe, "server", server_ep, NULL };
 		char ready[16] = "";

@@ -48,7 +48,7 @@ int matrix_key(struct scenario *s, const char *key, const char *value, int line,
 		if (!m->n_rtts)
 			return diag_set(d, "rtt_ms: no value");
 	} else {
-		return diag_set(d, "unknown key \"%s\" in [matrix] (expected profiles, pairs, rtt_ms, strategies, skew_ms, repeat, deadline_s, seed)",
+		return diag_set(d, "unknown key \"%s\" in [matrix] (expected profiles, pairs, rtt_ms, strategies, skew_ms, repeat, deadline_s, server_port, local_port, seed)",
 				key);
 	}
 	return 0;
@@ -114,6 +114,8 @@ int resolve_matrix(struct scenario *s, struct diag *d)
 		m->run.repeat = 5;
 	if (!m->run.deadline_s)
 		m->run.deadline_s = 3;
+	if (!m->run.server_port)
+		m->run.server_port = RUN_SERVER_PORT;
 	if (!m->n_rtts) {
 		m->rtts_ms[m->n_rtts++] = 20;
 		m->rtts_ms[m->n_rtts++] = 100;
@@ -186,6 +188,8 @@ int scenario_matrix_cell(const struct scenario *m, int k, struct scenario *out, 
 	memcpy(out->run.skews_ms, mx->run.skews_ms, sizeof(out->run.skews_ms));
 	out->run.repeat = mx->run.repeat;
 	out->run.deadline_s = mx->run.deadline_s;
+	out->run.server_port = mx->run.server_port;
+	out->run.local_port = mx->run.local_port;
 	out->unreachable = m->unreachable;
 	return 0;
 }

@@ -68,6 +68,12 @@ int attempts_key(struct run_spec *r, unsigned *seed, const char *key, const char
 	} else if (!strcmp(key, "deadline_s")) {
 		if (parse_double(value, 0.1, 600, &r->deadline_s))
 			return diag_set(d, "deadline_s: \"%s\" is not a number of seconds from 0.1 to 600", value);
+	} else if (!strcmp(key, "server_port") || !strcmp(key, "local_port")) {
+		bool server = !strcmp(key, "server_port");
+
+		if (parse_int(value, server, 65535, &v))
+			return diag_set(d, "%s: \"%s\" is not a port from %d to 65535", key, value, server);
+		*(server ? &r->server_port : &r->local_port) = (unsigned)v;
 	} else if (!strcmp(key, "seed")) {
 		if (parse_int(value, 0, 4294967295L, &v))
 			return diag_set(d, "seed: \"%s\" is not a number from 0 to 4294967295", value);
@@ -106,7 +112,7 @@ int run_key(struct scenario *s, const char *key, const char *value, int line, st
 			return diag_set(d, "server: no host \"%s\"", value);
 		snprintf(r->server_name, NODE_NAME_MAX, "%s", value);
 	} else {
-		return diag_set(d, "unknown key \"%s\" in [run] (expected pair, server, strategies, skew_ms, repeat, deadline_s, seed)",
+		return diag_set(d, "unknown key \"%s\" in [run] (expected pair, server, strategies, skew_ms, repeat, deadline_s, server_port, local_port, seed)",
 				key);
 	}
 	return 0;
@@ -152,5 +158,7 @@ int resolve_run(struct scenario *s, struct diag *d)
 		r->repeat = 1;
 	if (!r->deadline_s)
 		r->deadline_s = 5;
+	if (!r->server_port)
+		r->server_port = RUN_SERVER_PORT;
 	return 0;
 }

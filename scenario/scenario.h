@@ -81,6 +81,8 @@ struct wire_fault {
 /* The [run] section: what `natlab run` does in the lab. */
 #define RUN_MAX_STRATEGIES 8
 #define RUN_MAX_SKEWS 1024
+/* the rendezvous server's port, unless [run] says: STUN's, which it also speaks there */
+#define RUN_SERVER_PORT 3478
 
 struct run_spec {
 	int line;            /* of [run]; 0 when absent */
@@ -96,6 +98,8 @@ struct run_spec {
 	double skews_ms[RUN_MAX_SKEWS];
 	unsigned repeat;
 	double deadline_s;
+	unsigned server_port; /* the rendezvous server's TCP and UDP port */
+	unsigned local_port;  /* the peers' own port; 0: the kernel's choice */
 };
 
 /* The [matrix] section: the standard topology (two NATs, a host behind each, a

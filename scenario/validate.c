@@ -103,6 +103,10 @@ int resolve(struct scenario *s, struct diag *d)
 		for (int k = 0; k < n->n_ov; k++)
 			if (nat_profile_set(&n->profile, n->ov[k].key, n->ov[k].value, &sub))
 				return diag_set(d, "%s:%d: %s", s->path, n->ov[k].line, sub.msg);
+		/* the internet routes its inside to it; a NAT above would have to as well */
+		if (!n->profile.translation && n->parent)
+			return diag_set(d, "%s:%d: [nat.%s]: translation = off needs uplink = internet", s->path,
+					n->line, n->name);
 	}
 	return resolve_wire(s, d) || resolve_run(s, d) || resolve_matrix(s, d);
 }

@@ -11,7 +11,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from labkit import NATLAB, ROOT, connect_outcome, natlab, one_nat, udp_filtering_passes, udp_observed, udp_reaches
+from labkit import (NATLAB, ROOT, connect_outcome, natlab, one_nat, tcp_observed, udp_filtering_passes, udp_observed,
+                    udp_reaches)
 
 PROBE = os.path.join(ROOT, "build", "natlab-probe")
 PRESETS = os.path.join(ROOT, "natsim", "profiles")
@@ -19,7 +20,12 @@ def lab_text(profile, knobs="", addresses=2):
     """labkit's one NAT (hosts a and b behind it, rv with two addresses), rv's
     addresses as asked: a STUN server with one address cannot change it"""
     return one_nat(knobs, profile=profile).replace("addresses = 2", f"addresses = {addresses}")
-TOLD = ("mapping", "allocation", "filtering", "hairpin", "unsolicited_syn", "udp_unsolicited", "syn_in_syn_sent")
+TOLD = ("mapping", "allocation", "filtering", "hairpin", "unsolicited_syn", "udp_unsolicited", "syn_in_syn_sent",
+        "translation", "outbound_tcp", "outbound_udp")
+# a knob a profile leaves out has natlab's default (natsim/profile.c)
+DEFAULTS = {"mapping": "eim", "allocation": "preserve", "filtering": "apdf", "unsolicited_syn": "drop",
+            "syn_in_syn_sent": "accept", "udp_unsolicited": "drop", "hairpin": "off", "translation": "on",
+            "outbound_tcp": "any", "outbound_udp": "any"}
 # Linux's masquerade (linux-default: apdm, preserve) keeps a mapping's port while
 # the 5-tuple is unique, so from one host toward a server it maps independently of
 # the endpoint, and RFC 5780's test rightly says eim; its apdm shows only when two
@@ -32,14 +38,30 @@ FROM_ONE_HOST = {"linux-default": {"mapping": "eim", "unsolicited_syn": "rst"}}
 def preset(name):
     p = configparser.ConfigParser(inline_comment_prefixes=(";",))
     p.read(os.path.join(PRESETS, f"{name}.profile"))
-    return dict(p["nat"])
+    return dict(DEFAULTS, **p["nat"])
+
+
+def told(name):
+    """What classify should say of a preset: every knob, and the TCP twins of
+    mapping and filtering alike (natlab's knobs are for both)."""
+    want = dict(preset(name), **FROM_ONE_HOST.get(name, {}))
+    got = dict({k: want[k] for k in TOLD}, mapping_tcp=want["mapping"], filtering_tcp=want["filtering"])
+    if want["translation"] == "off":
+        got["hairpin"] = None  # nothing to hairpin: the host's own address is its endpoint
+    return got
+
+
+def server_port(name):
+    """Behind a firewall that lets only the web out, the server listens at 443."""
+    return 3478 if preset(name)["outbound_tcp"] == "any" else 443
 
 
 @contextmanager
-def stun_server(lab):
-    """natlab-probe server on rv for the block: rendezvous and STUN."""
+def stun_server(lab, port=3478):
+    """natlab-probe server on rv for the block: rendezvous and STUN (at port and
+    the one after it)."""
     server = subprocess.Popen([NATLAB, "exec", lab.name, "rv", "--", PROBE, "server",
-                               f"{lab.addr('rv')}:3478"], stdout=subprocess.PIPE, text=True)
+                               f"{lab.addr('rv')}:{port}", "--stun-port", str(port)], stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout.readline().strip() == "ready"
         yield server
@@ -48,12 +70,12 @@ def stun_server(lab):
         server.wait(5)
 
 
-def classify(lab, *opts):
-    return lab.exec("a", NATLAB, "classify", "--server", lab.addr("rv"), *opts, check=False)
+def classify(lab, *opts, port=3478):
+    return lab.exec("a", NATLAB, "classify", "--server", f"{lab.addr('rv')}:{port}", *opts, check=False)
 
 
-def verdicts(lab):
-    r = classify(lab, "--json")
+def verdicts(lab, port=3478):
+    r = classify(lab, "--json", port=port)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     return out, {k: v["value"] for k, v in out["verdicts"].items()}
@@ -69,13 +91,23 @@ def test_classify_tells_a_sequential_step_of_three(make_lab):
 @pytest.mark.parametrize("name", sorted(f[:-8] for f in os.listdir(PRESETS) if f.endswith(".profile")))
 def test_classify_tells_every_preset(make_lab, name):
     lab = make_lab(lab_text(name, "", 2))
+    with stun_server(lab, server_port(name)):
+        out, got = verdicts(lab, server_port(name))
+    assert got == told(name), out
+    assert out["udp"] == ("blocked" if preset(name)["outbound_udp"] != "any" else "open")
+    if preset(name)["allocation"] == "sequential":
+        assert out["delta"] == int(preset(name).get("delta", 1))
+
+
+@pytest.mark.parametrize("name", ["full-cone", "restricted-cone", "symmetric-sequential"])
+def test_with_udp_blocked_classify_tells_the_nat_over_tcp(make_lab, name):
+    # no UDP out at all: mapping, allocation, filtering and hairpin come from TCP
+    lab = make_lab(lab_text(name, "outbound_udp = none", 2))
     with stun_server(lab):
         out, got = verdicts(lab)
-    want = dict(preset(name), **FROM_ONE_HOST.get(name, {}))
-    # natlab's mapping knob is for TCP and UDP alike: RFC 5780's test over TCP says the same
-    assert got == dict({k: want[k] for k in TOLD}, mapping_tcp=want["mapping"]), out
-    if want["allocation"] == "sequential":
-        assert out["delta"] == int(want.get("delta", 1))
+    assert out["udp"] == "blocked"
+    assert got == dict(told(name), outbound_udp="none"), out
+    assert "over TCP" in out["verdicts"]["mapping"]["evidence"]
 
 
 @pytest.mark.parametrize("answer", ["drop", "rst", "icmp"])
@@ -117,12 +149,26 @@ def test_the_printed_profile_brings_up_a_nat_that_classifies_the_same(make_lab, 
     assert {k: got[k] for k in TOLD} == {k: preset("symmetric-sequential")[k] for k in TOLD}
 
 
+def udp_out(lab, port):
+    """Does a datagram from a reach rv at port?"""
+    rx, tx = lab.sock("rv", bind=(lab.addr("rv"), port)), lab.sock("a", bind=("0.0.0.0", 0))
+    passes = udp_reaches(tx, (lab.addr("rv"), port), rx)
+    rx.close()
+    tx.close()
+    return passes
+
+
 def behaviour(lab):
     """What the NAT does, seen with real packets, whatever its profile says."""
     rv = [lab.addr("rv", 0), lab.addr("rv", 1)]
-    seen = [udp_observed(lab, "a", 5000, ("rv", rv[i]), p) for i, p in ((0, 7000), (0, 7001), (1, 7000), (1, 7001))]
-    b = {"endpoints": len(set(seen)), "port_kept": seen[0][1] == 5000}
-    b.update(udp_filtering_passes(lab))
+    b = {"udp_out": [udp_out(lab, p) for p in (53, 7010)],
+         "tcp_out": [connect_outcome(lab.sock("a", socket.SOCK_STREAM), (rv[0], p), 0.5) for p in (443, 8080)]}
+    if b["udp_out"][1]:
+        seen = [udp_observed(lab, "a", 5000, ("rv", rv[i]), p) for i, p in ((0, 7000), (0, 7001), (1, 7000), (1, 7001))]
+        b.update(udp_filtering_passes(lab))
+    else:  # UDP blocked: the mapping over TCP, to the port that passes
+        seen = [tcp_observed(lab, "a", 5000, ("rv", rv[i]), 443) for i in (0, 1)]
+    b.update(endpoints=len(set(seen)), port_kept=seen[0][1] == 5000, translated=seen[0][0] != lab.addr("a"))
     syn = lab.sock("rv", socket.SOCK_STREAM, bind=(rv[0], 0))
     b["unsolicited_syn"] = connect_outcome(syn, (lab.wan("n"), 40404), timeout=1.0)
     udp = lab.sock("rv", bind=(rv[0], 0))
@@ -136,17 +182,18 @@ def behaviour(lab):
         b["udp_unsolicited"] = "icmp"
     except socket.timeout:
         b["udp_unsolicited"] = "drop"
-    hb = lab.sock("b", bind=("0.0.0.0", 6000))
-    ext = udp_observed(lab, "b", 6000, ("rv", rv[0]), 7002, sock=hb)
-    b["hairpin"] = udp_reaches(lab.sock("a", bind=("0.0.0.0", 0)), ext, hb)
+    if b["udp_out"][1]:
+        hb = lab.sock("b", bind=("0.0.0.0", 6000))
+        ext = udp_observed(lab, "b", 6000, ("rv", rv[0]), 7002, sock=hb)
+        b["hairpin"] = udp_reaches(lab.sock("a", bind=("0.0.0.0", 0)), ext, hb)
     return b
 
 
 @pytest.mark.parametrize("name", sorted(f[:-8] for f in os.listdir(PRESETS) if f.endswith(".profile")))
 def test_a_nat_of_the_printed_profile_behaves_as_the_preset_it_was_told_from(make_lab, tmp_path, name):
     lab = make_lab(lab_text(name, "", 2))
-    with stun_server(lab):
-        r = classify(lab)
+    with stun_server(lab, server_port(name)):
+        r = classify(lab, port=server_port(name))
     assert r.returncode == 0, r.stderr
     printed = tmp_path / "told.profile"
     printed.write_text(r.stdout)
@@ -186,17 +233,30 @@ def test_a_syn_that_never_reaches_the_server_is_not_taken_for_a_drop(make_lab):
     with stun_server(lab):
         out, got = verdicts(lab)
     assert got["syn_in_syn_sent"] is None, out["verdicts"]["syn_in_syn_sent"]
-    assert "never reached it" in out["verdicts"]["syn_in_syn_sent"]["evidence"]
+    # OUTBOUND saw the SYNs reach those two ports only, and the server listens at both
+    assert got["outbound_tcp"] == "3478,3479", out["verdicts"]["outbound_tcp"]
+    assert "no port to swallow a SYN at" in out["verdicts"]["syn_in_syn_sent"]["evidence"]
     assert got["unsolicited_syn"] == "drop", "the server's own SYN still meets the NAT"
 
 
-def test_with_udp_blocked_classify_says_so_and_fails(make_lab):
-    # no STUN server at all: the same silence as a network that drops UDP
+def test_a_syn_that_never_reaches_the_server_is_not_taken_for_a_drop_even_where_others_do(make_lab):
+    # the NAT drops the SYNs to the ports the server opens for SYNSENT (its
+    # ephemeral range) and lets the rest out: OUTBOUND's ports all pass
+    lab = make_lab(lab_text("port-restricted-cone", "", 2))
+    lab.nft_rule("n", "forward", "oifname wan tcp dport 32768-60999 drop")
+    with stun_server(lab):
+        out, got = verdicts(lab)
+    assert got["outbound_tcp"] == "any"
+    assert got["syn_in_syn_sent"] is None, out["verdicts"]["syn_in_syn_sent"]
+    assert "never reached it" in out["verdicts"]["syn_in_syn_sent"]["evidence"]
+
+
+def test_without_a_server_classify_says_so_and_fails(make_lab):
+    # no STUN server at all: no answer over UDP, no TCP connection
     lab = make_lab(lab_text("full-cone", "", 1))
     r = classify(lab, "--json")
-    assert r.returncode == 1
-    assert json.loads(r.stdout)["udp"] == "blocked"
-    assert "UDP is blocked" in r.stderr and r.stderr.count("\n") == 1
+    assert r.returncode == 1 and r.stdout == ""
+    assert "no STUN answer" in r.stderr and "no TCP connection" in r.stderr and r.stderr.count("\n") == 1
 
 
 def test_a_server_with_one_address_refuses_change_ip_and_classify_says_what_it_could_not_tell(make_lab):

@@ -16,19 +16,23 @@ PASSES = {
 }
 
 
+# translation = off: a firewall that routes its inside's own addresses, and filters alike
+@pytest.mark.parametrize("translation", ["on", "off"])
 @pytest.mark.parametrize("filtering", sorted(PASSES))
-def test_udp_filtering(make_lab, filtering):
-    lab = make_lab(one_nat(f"filtering = {filtering}"))
+def test_udp_filtering(make_lab, filtering, translation):
+    lab = make_lab(one_nat(f"filtering = {filtering}\ntranslation = {translation}"))
     assert udp_filtering_passes(lab) == PASSES[filtering]
 
 
+@pytest.mark.parametrize("translation", ["on", "off"])
 @pytest.mark.parametrize("filtering", sorted(PASSES))
-def test_tcp_filtering(make_lab, filtering):
-    lab = make_lab(one_nat(f"filtering = {filtering}"))
+def test_tcp_filtering(make_lab, filtering, translation):
+    lab = make_lab(one_nat(f"filtering = {filtering}\ntranslation = {translation}"))
     # a listens on the port it connects out from (as so-listen does)
     lst = lab.sock("a", socket.SOCK_STREAM, bind=("0.0.0.0", 5000), reuse=True)
     lst.listen(8)
     ext = tcp_observed(lab, "a", 5000, ("rv", lab.addr("rv", 0)), 7000, keep=True)
+    assert (ext[0] == lab.addr("a")) == (translation == "off"), ext
     got = {}
     for k, (i, port) in FILTER_PROBES.items():
         if k == "same":
@@ -48,6 +52,32 @@ def test_unsolicited_syn(make_lab, answer):
     lab = make_lab(one_nat(f"unsolicited_syn = {answer}"))
     s = lab.sock("rv", socket.SOCK_STREAM, bind=(lab.addr("rv"), 0))
     assert connect_outcome(s, (lab.wan("n"), 5555), timeout=1.0) == UNSOLICITED_SYN[answer]
+
+
+@pytest.mark.parametrize("answer", sorted(UNSOLICITED_SYN))
+def test_unsolicited_syn_to_a_host_behind_a_firewall_without_translation(make_lab, answer):
+    # the host's own address is routed to it; `stack`: the firewall lets the SYN
+    # through and the host's stack refuses it
+    lab = make_lab(one_nat(f"translation = off\nunsolicited_syn = {answer}"))
+    s = lab.sock("rv", socket.SOCK_STREAM, bind=(lab.addr("rv"), 0))
+    assert connect_outcome(s, (lab.addr("a"), 5555), timeout=1.0) == UNSOLICITED_SYN[answer]
+
+
+@pytest.mark.parametrize("proto", [socket.SOCK_STREAM, socket.SOCK_DGRAM])
+def test_outbound_policy_lets_out_only_its_ports(make_lab, proto):
+    lab = make_lab(one_nat("outbound_tcp = 443\noutbound_udp = 53,5000-5001"))
+    passes = {}
+    for port in (53, 443, 5001, 8080):
+        if proto == socket.SOCK_STREAM:
+            srv = lab.sock("rv", proto, bind=(lab.addr("rv"), port), reuse=True)
+            srv.listen(1)
+            passes[port] = connect_outcome(lab.sock("a", proto), (lab.addr("rv"), port), timeout=0.5) == "connected"
+        else:
+            passes[port] = udp_reaches(lab.sock("a", bind=("0.0.0.0", 0)), (lab.addr("rv"), port),
+                                       lab.sock("rv", bind=(lab.addr("rv"), port)))
+    want = {53: False, 443: True, 5001: False, 8080: False} if proto == socket.SOCK_STREAM else \
+        {53: True, 443: False, 5001: True, 8080: False}
+    assert passes == want
 
 
 @pytest.mark.parametrize("answer,refused", [("drop", False), ("icmp", True)])

@@ -197,3 +197,23 @@ def test_lowttl_opens_its_nat_without_waking_the_other(tmp_path):
     # a's SYN never reached the wire's far side: only b's SYN counts for b, and no RST
     assert low["wire"]["rsts"] == [0, 0]
     assert low["wire"]["syns"][0] == 0
+
+
+@pytest.mark.parametrize("local_port,tcp", [(443, "connected"), (0, "failed")])
+def test_through_a_corporate_firewall_only_tcp_to_443_punches(tmp_path, local_port, tcp):
+    # corporate lets TCP out to 80 and 443 only, UDP to 53 only; the rendezvous
+    # server listens at 443. Its peer dials the partner's endpoint: 443 where the
+    # partner's NAT keeps the partner's port 443, an ephemeral port otherwise
+    text = PAIR.format(pa="corporate", pb="port-restricted-cone", strategies="so, dcutr, udp, relay", skew=0,
+                       deadline=1.5) + f"server_port = 443\nlocal_port = {local_port}\nrepeat = 2\n"
+    recs = natlab_run(tmp_path, text)
+    by = {}
+    for x in recs:
+        by.setdefault(x["strategy"], set()).add(x["outcome"])
+    assert by["relay"] == {"relayed"}
+    assert "connected" not in by["udp"], "UDP is blocked beside DNS"
+    for s in ("so", "dcutr"):
+        assert (by[s] == {"connected"}) == (tcp == "connected"), (s, by[s])
+    # the UDP rendezvous gives up on the blocked side at once, not at the peers' 10 s
+    udp = [x for x in recs if x["strategy"] == "udp"]
+    assert all(x["duration_ms"] < 4000 for x in udp), [x["duration_ms"] for x in udp]

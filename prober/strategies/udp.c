@@ -21,6 +21,12 @@ void punch_udp(struct peer *p)
 	snprintf(want_got, sizeof(want_got), "GOT %s", p->go.peer_nonce);
 	p->outcome = "timeout";
 	p->err = ETIMEDOUT;
+	/* a UDPHELLO (ours or the partner's) never reached the server: UDP is blocked */
+	if (!p->go.peer_udp.sin_port) {
+		p->outcome = "no-udp";
+		p->err = 0;
+		return;
+	}
 	/* done once the partner's nonce came and it confirmed ours, or 1 s later */
 	while (mono() < until && !(got && (acked || mono() > got_at + 1))) {
 		struct pollfd pf = { .fd = p->udp, .events = POLLIN };

@@ -95,7 +95,8 @@ static void rst_on_syn(void **state)
 static void dcutr_ignores_clocks_not_emission(void **state)
 {
 	struct nat_profile a = preset("linux-default"), b = preset("linux-default");
-	struct model_case c = { "dcutr", &a, &b, 40, 10, 10, false };
+	struct model_case c = { .strategy = "dcutr", .a = &a, .b = &b, .skew_ms = 40, .one_way_ms = 10,
+				 .deadline_s = 10 };
 
 	(void)state;
 	/* scheduled 40 ms apart by the clocks: dcutr does not use them */
@@ -103,6 +104,48 @@ static void dcutr_ignores_clocks_not_emission(void **state)
 	/* but SYNs measured 40 ms apart at the wire meet a refusing stack */
 	c.emitted = true;
 	assert_int_equal(model_predict(&c), PREDICT_FAILED);
+}
+
+/* corporate lets TCP out to 80 and 443 only, UDP to 53 only */
+static enum model_outcome ported(const char *strategy, const char *pa, const char *pb, unsigned server_port,
+				 unsigned local_port)
+{
+	struct nat_profile a = preset(pa), b = preset(pb);
+	struct model_case c = { .strategy = strategy, .a = &a, .b = &b, .one_way_ms = 10, .deadline_s = 3,
+				 .server_port = server_port, .local_port = { local_port, local_port } };
+
+	return model_predict(&c);
+}
+
+static void corporate_reaches_port_443_only(void **state)
+{
+	(void)state;
+	/* the rendezvous server itself out of reach: nothing, not even the relay */
+	assert_int_equal(ported("relay", "corporate", "full-cone", 3478, 443), PREDICT_FAILED);
+	assert_int_equal(ported("relay", "corporate", "full-cone", 443, 0), PREDICT_RELAYED);
+	/* the partner's NAT keeps its port 443: TCP goes through */
+	assert_int_equal(ported("so", "corporate", "port-restricted-cone", 443, 443), PREDICT_CONNECTED);
+	assert_int_equal(ported("so", "port-restricted-cone", "corporate", 443, 443), PREDICT_CONNECTED);
+	assert_int_equal(ported("dcutr", "corporate", "port-restricted-cone", 443, 443), PREDICT_CONNECTED);
+	/* an ephemeral port, or one the partner's NAT replaces, is out of bounds */
+	assert_int_equal(ported("so", "corporate", "port-restricted-cone", 443, 0), PREDICT_FAILED);
+	assert_int_equal(ported("so", "corporate", "symmetric-sequential", 443, 443), PREDICT_FAILED);
+	/* the partner's SYN alone finds corporate's NAT without an entry: dropped */
+	assert_int_equal(ported("so-listen", "corporate", "full-cone", 443, 0), PREDICT_FAILED);
+	assert_int_equal(ported("so-listen", "full-cone", "corporate", 443, 0), PREDICT_FAILED);
+	/* UDP is blocked: to the server (443), and to the partner (443 too) */
+	assert_int_equal(ported("udp", "corporate", "full-cone", 443, 443), PREDICT_FAILED);
+	assert_int_equal(ported("udp", "full-cone", "full-cone", 443, 443), PREDICT_CONNECTED);
+}
+
+static void block_inbound_keeps_its_endpoint(void **state)
+{
+	(void)state;
+	/* no translation: the endpoint the server saw is the host's own */
+	assert_int_equal(predict("so", "block-inbound", "symmetric", 0, 10), PREDICT_FAILED);
+	assert_int_equal(predict("so", "block-inbound", "block-inbound", 0, 10), PREDICT_CONNECTED);
+	assert_int_equal(predict("udp", "block-inbound", "port-restricted-cone", 0, 10), PREDICT_CONNECTED);
+	assert_int_equal(predict("so", "block-inbound", "port-restricted-cone", 3000, 0), PREDICT_CONNECTED);
 }
 
 static void outcomes_that_fit(void **state)
@@ -127,6 +170,8 @@ int main(void)
 		cmocka_unit_test(rst_on_syn),
 		cmocka_unit_test(outcomes_that_fit),
 		cmocka_unit_test(dcutr_ignores_clocks_not_emission),
+		cmocka_unit_test(corporate_reaches_port_443_only),
+		cmocka_unit_test(block_inbound_keeps_its_endpoint),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,6 +59,33 @@ static void values_a_knob_does_not_take_are_refused(void **state)
 	assert_string_equal(d.msg, "unknown knob \"colour\"");
 }
 
+static void port_sets(void **state)
+{
+	struct nat_profile p;
+	struct diag d;
+	char buf[160];
+
+	(void)state;
+	nat_profile_defaults(&p);
+	assert_true(p.translation);
+	assert_true(nat_ports_has(&p.outbound_tcp, 1));
+	assert_int_equal(nat_profile_set(&p, "outbound_tcp", "80,443,8000-8100", &d), 0);
+	assert_true(nat_ports_has(&p.outbound_tcp, 443));
+	assert_true(nat_ports_has(&p.outbound_tcp, 8050));
+	assert_false(nat_ports_has(&p.outbound_tcp, 444));
+	assert_string_equal(nat_profile_value(&p, "outbound_tcp", buf, sizeof(buf)), "80,443,8000-8100");
+	assert_int_equal(nat_profile_set(&p, "outbound_udp", "none", &d), 0);
+	assert_false(nat_ports_has(&p.outbound_udp, 53));
+	assert_string_equal(nat_profile_value(&p, "outbound_udp", buf, sizeof(buf)), "none");
+	static const char *const bad[] = { "", "0", "80,", ",80", "443-80", "70000", "80;443", "1-2,3-4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19", "any,80" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(nat_profile_set(&p, "outbound_tcp", bad[i], &d), -1);
+		assert_non_null(strstr(d.msg, "is not any, none, or"));
+	}
+	/* a refused value leaves the knob as it was */
+	assert_false(nat_ports_has(&p.outbound_udp, 53));
+}
+
 static void numbers_and_ranges(void **state)
 {
 	struct nat_profile p;
@@ -132,6 +159,7 @@ int main(void)
 		cmocka_unit_test(every_knob_value_parses),
 		cmocka_unit_test(values_a_knob_does_not_take_are_refused),
 		cmocka_unit_test(numbers_and_ranges),
+		cmocka_unit_test(port_sets),
 		cmocka_unit_test(presets_match_their_names),
 		cmocka_unit_test(unknown_preset_and_bad_names),
 	};
