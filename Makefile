@@ -22,10 +22,11 @@ LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/sibling.c commo
 	run/record.c prober/protocol.c plan/plan.c plan/print.c common/libre.c
 PROBE_SRC = prober/probe.c prober/server.c prober/server_clients.c prober/server_attempts.c prober/server_probes.c \
 	prober/peer.c prober/strategies/table.c prober/strategies/so.c prober/strategies/dcutr.c \
-	prober/strategies/lowttl.c prober/strategies/udp.c prober/strategies/relay.c \
+	prober/strategies/lowttl.c prober/strategies/udp.c prober/strategies/relay.c prober/strategies/auto.c \
+	natsim/model.c natsim/profile.c common/inifile.c \
 	prober/protocol.c prober/stun.c common/strategy.c common/timing.c common/libre.c common/diag.c
 CLI_SRC = cli/natlab.c cli/plan.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c cli/check.c cli/classify.c classify/classify.c classify/lifetime.c classify/probes.c \
-	report/report.c report/tables.c report/windows.c report/plots.c report/check.c report/cells.c
+	report/report.c report/auto.c report/tables.c report/windows.c report/plots.c report/check.c report/cells.c
 # natlab run's machinery (run/record.c is in LIB_SRC)
 RUN_SRC = run/pool.c run/jobs.c run/lab_job.c run/attempt.c run/schedule.c run/nats.c run/child.c \
 	run/capture.c run/output.c run/precision.c
@@ -60,8 +61,9 @@ build/report/plots.o: NATLAB_CFLAGS += -Ibuild/report
 build/natlab: $(LIB_OBJ) $(CLI_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# inih for auto's --profile; nothing else: it starts twice an attempt
 build/natlab-probe: $(PROBE_SRC:%.c=build/%.o)
-	$(CC) $(CFLAGS) -o $@ $^
+	$(CC) $(CFLAGS) -o $@ $^ $(shell pkg-config --libs inih 2>/dev/null)
 
 build/natlab-wire: $(WIRE_SRC:%.c=build/%.o)
 	$(CC) $(CFLAGS) -o $@ $^ $(shell pkg-config --libs libpcap 2>/dev/null) -lm

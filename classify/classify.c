@@ -43,6 +43,7 @@ struct run {
 	unsigned local[ALLOC_SOCKETS], mapped[ALLOC_SOCKETS];
 	int n;
 	struct in_addr mapped_addr; /* of the first binding: the NAT's outside (0: none) */
+	int64_t sent_ns, rtt_ns;     /* the allocation test's last request; its quickest answer */
 	struct nat_mapping *nm, *nm_tcp;
 	bool tcp_pending;   /* the TCP mapping test: its SYN may go unanswered */
 	struct tmr tcp_guard;
@@ -282,6 +283,12 @@ static void binding_done(int err, uint16_t scode, const char *reason, const stru
 	}
 	if (r->n == 0)
 		r->mapped_addr = m->v.sa.u.in.sin_addr;
+	{
+		int64_t rtt = timing_now(CLOCK_MONOTONIC) - r->sent_ns;
+
+		if (!r->rtt_ns || rtt < r->rtt_ns)
+			r->rtt_ns = rtt;
+	}
 	re->udp_local_get(r->us[r->n], &local);
 	r->local[r->n] = re->sa_port(&local);
 	r->mapped[r->n] = re->sa_port(&m->v.sa);
@@ -290,6 +297,10 @@ static void binding_done(int err, uint16_t scode, const char *reason, const stru
 		return;
 	}
 	judge_allocation(r, "sockets");
+	/* the tests' retransmissions by the round trip just measured: twice it, 30 to
+	 * 100 ms, so a test that waits for no answer gives up in 0.45-1.5 s */
+	r->conf.rto = (uint32_t)(2 * r->rtt_ns / 1000000);
+	r->conf.rto = r->conf.rto < 30 ? 30 : r->conf.rto > 100 ? 100 : r->conf.rto;
 	start_rfc5780(r);
 }
 
@@ -306,6 +317,7 @@ static void next_binding(struct run *r)
 	const struct re_api *re = r->re;
 	int err = re->udp_listen(&r->us[r->n], &r->any, alloc_recv, r);
 
+	r->sent_ns = timing_now(CLOCK_MONOTONIC);
 	if (!err)
 		err = re->stun_request(NULL, r->stun, IPPROTO_UDP, r->us[r->n], &r->srv, 0, STUN_METHOD_BINDING,
 				       NULL, 0, false, binding_done, r, 0);

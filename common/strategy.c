@@ -24,6 +24,9 @@ const struct strategy strategy_table[STRATEGY_COUNT] = {
 	{ "relay", STRATEGY_RELAY, RULE_RELAYED,
 	  "nonces through the rendezvous server",
 	  .by_clock = true, .in_matrix = true },
+	{ "auto", STRATEGY_AUTO, RULE_AUTO,
+	  "each peer brings its NAT's classification (natlab classify, once per lab), they swap them through the relay and both pick by the behaviour model: udp, else dcutr, so-listen, retry, else the relay at once",
+	  .direct = true, .udp_socket = true },
 };
 
 const struct strategy *strategy_by_name(const char *name)

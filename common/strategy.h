@@ -13,6 +13,7 @@ enum strategy_id {
 	STRATEGY_LOWTTL,
 	STRATEGY_UDP,
 	STRATEGY_RELAY,
+	STRATEGY_AUTO,
 	STRATEGY_COUNT
 };
 
@@ -22,6 +23,7 @@ enum strategy_rule {
 	RULE_LOW_TTL,           /* a's SYN dies past a's NAT, b's meets a's entry */
 	RULE_UDP,               /* both NATs must pass the other's datagrams */
 	RULE_RELAYED,           /* always relayed: nothing to predict */
+	RULE_AUTO,              /* the first of model_auto_choice's candidates that connects, else relayed */
 };
 
 struct strategy {
@@ -30,8 +32,10 @@ struct strategy {
 	enum strategy_rule rule;
 	const char *summary;  /* what the peers do, one line */
 	bool tcp;             /* a TCP punch: SYNs on the wire, SYN retransmissions */
-	bool direct;          /* the peers end up connected to each other (not through the relay) */
-	bool udp_socket;      /* each peer brings a UDP socket to the rendezvous */
+	bool direct;          /* the peers end up connected to each other (not through the relay);
+			       * auto: as its decision says */
+	bool udp_socket;      /* each peer brings a UDP socket to the rendezvous (auto: where
+			       * its classification says UDP reaches the server) */
 	bool by_clock;        /* both start at an agreed instant, b after the skew */
 	bool by_round_trips;  /* times itself by the relay's round trip (DCUtR): both emit together */
 	bool listens;         /* also listens on its port for the other's SYN */

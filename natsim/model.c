@@ -171,6 +171,22 @@ static enum model_outcome tcp_punch(const struct model_case *c, const struct nat
 	}
 }
 
+const char *model_auto_choice(const struct model_case *c)
+{
+	static const char *const candidates[] = { "udp", "dcutr", "so-listen", "retry" };
+
+	if (!reach_server(c, false))
+		return "";
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+		struct model_case k = *c;
+
+		k.strategy = candidates[i];
+		if (model_predict(&k) == PREDICT_CONNECTED)
+			return candidates[i];
+	}
+	return "relay";
+}
+
 enum model_outcome model_predict(const struct model_case *c)
 {
 	const struct nat_profile *a = c->a, *b = c->b;
@@ -186,6 +202,8 @@ enum model_outcome model_predict(const struct model_case *c)
 		return PREDICT_RELAYED;
 	if (!a || !b)
 		return PREDICT_UNKNOWN; /* hosts without a NAT: not modelled */
+	if (st->rule == RULE_AUTO)
+		return strcmp(model_auto_choice(c), "relay") ? PREDICT_CONNECTED : PREDICT_RELAYED;
 	switch (st->rule) {
 	case RULE_UDP:
 		return udp_passes(a, b) && udp_passes(b, a) && may_dial(c, 0, false) && may_dial(c, 1, false)

@@ -33,6 +33,11 @@ struct model_case {
 #define MODEL_SCHEDULE_MS(one_way_ms) ((one_way_ms) / 10 > 2 ? (one_way_ms) / 10 : 2)
 
 enum model_outcome model_predict(const struct model_case *c);
+/* auto's pick: the first of udp, dcutr, so-listen, retry the model says connects
+ * at the case's skew, else relay; "" where the rendezvous server is out of
+ * reach. The peers call it with their classifications, the run with the lab's
+ * profiles (whose prediction is the pick's). */
+const char *model_auto_choice(const struct model_case *c);
 const char *model_outcome_name(enum model_outcome o);
 /* Does an attempt's outcome ("connected", "refused", ...) fit a prediction?
  * "failed" stands for every outcome short of a connection or a relay. */

@@ -117,13 +117,18 @@ static int rendezvous(struct peer *p)
 	if (connect(p->rv, (struct sockaddr *)&p->server, sizeof(p->server)))
 		return -1;
 	p->port = local_port(p->rv);
-	if (strategy_by_name(p->strategy)->udp_socket) {
+	/* auto brings UDP where its classification says UDP reaches the server */
+	if (p->asked && !nat_ports_has(&p->own.outbound_udp, ntohs(p->server.sin_port)))
+		p->strategy = "auto-tcp";
+	else if (strategy_by_name(p->strategy)->udp_socket) {
 		p->udp = reuse_socket(SOCK_DGRAM, p->local_port);
 		if (p->udp < 0)
 			return -1;
 		p->udp_port = local_port(p->udp);
 	}
 	dprintf(p->rv, "HELLO %s %d %s %s\n", p->attempt, p->side, p->strategy, p->secret);
+	if (p->asked)
+		p->strategy = p->asked;
 	for (;;) {
 		int r;
 
@@ -160,7 +165,7 @@ static int rendezvous(struct peer *p)
 	}
 }
 
-static void wait_start(struct peer *p)
+void wait_start(struct peer *p)
 {
 	/* this host's clock reads real time + clock_offset: it starts when it shows start */
 	int64_t t = (int64_t)p->go.start_ns + p->offset_ns - p->clock_offset_ns;
@@ -221,11 +226,16 @@ static void report(const struct peer *p)
 	       "\"local_port\":%u,\"udp_port\":%u,\"seen\":\"%s\",\"peer_tcp\":\"%s\",\"peer_udp\":\"%s\","
 	       "\"start\":%.9f,\"connect_ms\":%.3f,\"syn_retrans\":%u,\"tries\":%u,\"nonce_ok\":%s,"
 	       "\"relay_rtt_ms\":%.3f,\"rendezvous_ms\":%.3f,\"syn_sched\":%.9f,\"syn_sent\":%.9f,"
-	       "\"realtime\":%s}\n",
-	       p->side, p->strategy, p->outcome, p->err ? strerrorname_np(p->err) : "", p->port,
+	       "\"realtime\":%s",
+	       p->side, p->asked ? p->asked : p->strategy, p->outcome, p->err ? strerrorname_np(p->err) : "", p->port,
 	       p->udp_port, seen, peer_tcp, peer_udp, p->start_real, p->connect_ms, p->syn_retrans,
 	       p->tries, p->nonce_ok ? "true" : "false", p->relay_rtt_ms, p->rendezvous_ms, (double)p->syn_sched / 1e9,
 	       (double)p->syn_sent / 1e9, p->realtime ? "true" : "false");
+	/* auto: what it picked, when, and the two classifications it picked from */
+	if (p->asked)
+		printf(",\"decision\":\"%s\",\"decide_ms\":%.3f,\"class\":\"%s\",\"peer_class\":\"%s\"",
+		       p->decision, p->decide_ms, p->class_mine, p->class_theirs);
+	printf("}\n");
 	fflush(stdout);
 }
 
@@ -259,12 +269,13 @@ int peer_main(int argc, char *argv[])
 		{ "clock-offset-ms", required_argument, NULL, 'c' },
 		{ "secret", required_argument, NULL, 'k' },
 		{ "local-port", required_argument, NULL, 'p' },
+		{ "profile", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct peer p = { .side = -1, .deadline_s = 10, .rv = -1, .udp = -1, .low_ttl = 2,
 			  .dial_fd = -1, .listen_fd = -1 };
 	const struct strategy *st;
-	const char *server = NULL;
+	const char *server = NULL, *profile = NULL;
 	double v;
 	int o;
 
@@ -308,6 +319,9 @@ int peer_main(int argc, char *argv[])
 				return 2;
 			p.local_port = (uint16_t)v;
 			break;
+		case 'P':
+			profile = optarg;
+			break;
 		case 'c':
 			if (opt_number("clock-offset-ms", optarg, false, -3600e3, 3600e3, &v))
 				return 2;
@@ -342,6 +356,20 @@ int peer_main(int argc, char *argv[])
 	if (!st) {
 		fprintf(stderr, "natlab-probe peer: unknown strategy %s\n", p.strategy);
 		return 2;
+	}
+	/* auto picks from its own classification and the partner's */
+	if (st->id == STRATEGY_AUTO) {
+		struct diag d;
+
+		if (!profile) {
+			fprintf(stderr, "natlab-probe peer: auto needs --profile FILE (this host's natlab classify)\n");
+			return 2;
+		}
+		if (nat_profile_parse_file(&p.own, profile, &d)) {
+			fprintf(stderr, "natlab-probe peer: --profile: %s\n", d.msg);
+			return 2;
+		}
+		p.asked = "auto";
 	}
 	/* a row in common/strategy.c without its row in strategies/table.c */
 	if (!strategy_peer[st->id]) {

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "../common/timing.h"
+#include "../natsim/profile.h"
 #include "protocol.h"
 
 struct peer {
@@ -42,6 +43,14 @@ struct peer {
 	int dial_fd, listen_fd;
 	struct timing tm;
 	bool realtime;
+	/* auto: its own classification (--profile), what the two sides swapped, what
+	 * it picked and when; `asked` is the strategy it was started with, as
+	 * `strategy` becomes the pick */
+	const char *asked;
+	struct nat_profile own;
+	char class_mine[256], class_theirs[256];
+	char decision[16];
+	double decide_ms;
 };
 
 void mark_sent(struct peer *p);
@@ -55,5 +64,7 @@ int read_line(int fd, char *buf, size_t *len, size_t cap, char *line, double unt
 unsigned total_retrans(int fd);
 bool exchange_nonce(struct peer *p, int fd);
 bool relay_wait(struct peer *p, const char *want, double until);
+/* waits for GO's start time (plus this side's offset), by this host's clock */
+void wait_start(struct peer *p);
 
 #endif

@@ -3,7 +3,8 @@
  *                       [--per-source N] [--stun-port P] [ADDR:PORT]
  *   NATLAB_PROBE_SECRET=HEX natlab-probe peer --server ADDR:PORT --attempt ID --side 0|1
  *                     --strategy S [--secret HEX] [--offset-ms N] [--deadline-s N]
- *                     [--clock-offset-ms N] [--low-ttl N] [--local-port P] */
+ *                     [--clock-offset-ms N] [--low-ttl N] [--local-port P]
+ *                     [--profile FILE] */
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +24,6 @@ int main(int argc, char *argv[])
 	for (int i = 0; i < STRATEGY_COUNT; i++)
 		fprintf(stderr, "%s%s", i ? "|" : "", strategy_table[i].name);
 	fprintf(stderr, " [--secret HEX] [--offset-ms N] [--deadline-s N] [--clock-offset-ms N] "
-			"[--low-ttl N] [--local-port P]\n");
+			"[--low-ttl N] [--local-port P] [--profile FILE]\n");
 	return 2;
 }

@@ -65,7 +65,7 @@ struct attempt {
 	int client[2]; /* index, -1 */
 	struct sockaddr_in udp[2];
 	int has_udp[2];
-	int needs_udp;
+	int brings_udp[2]; /* that side's strategy brings a UDP socket: both must, for a UDP wait */
 	int go_sent;
 	int64_t udp_until; /* monotonic ns: GO without the missing UDP endpoint then; 0: not waiting */
 };

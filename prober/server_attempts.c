@@ -73,7 +73,7 @@ static void try_go(struct server *s, int ai)
 
 	if (a->go_sent || a->client[0] < 0 || a->client[1] < 0)
 		return;
-	if (a->needs_udp && !(a->has_udp[0] && a->has_udp[1])) {
+	if (a->brings_udp[0] && a->brings_udp[1] && !(a->has_udp[0] && a->has_udp[1])) {
 		int64_t now = timing_now(CLOCK_MONOTONIC);
 
 		if (!a->udp_until) {
@@ -163,7 +163,9 @@ void handle_line(struct server *s, int ci, const char *line)
 		c->side = m.side;
 		c->deadline = now_s() + s->lim.partner_s;
 		s->a[ai].client[m.side] = ci;
-		s->a[ai].needs_udp |= strategy_by_name(m.strategy) && strategy_by_name(m.strategy)->udp_socket;
+		/* a side whose strategy brings no UDP socket (auto-tcp: auto where its
+		 * classification says UDP does not reach here) is not waited for */
+		s->a[ai].brings_udp[m.side] = strategy_by_name(m.strategy) && strategy_by_name(m.strategy)->udp_socket;
 		getpeername(c->fd, (struct sockaddr *)&peer, &len);
 		proto_fmt_endpoint(&peer, ep, sizeof(ep));
 		say(s, ci, "SEEN %s", ep);

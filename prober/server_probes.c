@@ -1,6 +1,7 @@
 /* PROBE: natlab classify's tests that only the server side can run. Asked on a
  * connection that has not said HELLO, the server sends toward the address that
- * connection comes from, and says what came back within a second:
+ * connection comes from, and says what came back within its wait (3 round
+ * trips of that connection + 200 ms, a second at most):
  *   PROBE UDP PORT   one datagram to PORT
  *   PROBE SYN PORT   one SYN (a connect) to PORT
  *   PROBE SYNSENT    the server says PROBING Q; the asker sends a SYN to port Q,
@@ -12,7 +13,7 @@
  *   PROBE ALTSYN PORT  a SYN from the server's other address
  *                    (SYN and ALTSYN to port 0: to the port the asking
  *                    connection comes from, the NAT's filtering for TCP)
- *   PROBE OUTBOUND   the server says PROBING 0 and notes for a second which
+ *   PROBE OUTBOUND   the server says PROBING 0 and notes for its wait which
  *                    of its ports the asker's SYNs and datagrams reach (raw
  *                    sockets): PROBED OUTBOUND T:PORTS U:PORTS ("-": none)
  *   PROBED KIND none | rst | answered | icmp TYPE CODE
@@ -38,8 +39,11 @@
 #include "server.h"
 
 /* "none" after this (and the sweep's 50 ms): the answer to a probe comes in a
- * round trip, and round trips on the internet stay well under a second */
+ * round trip, and round trips on the internet stay well under a second; the
+ * asker's own connection's round trip, three times and 200 ms more, where that
+ * is less */
 #define PROBE_WAIT_NS 1000000000LL
+#define PROBE_WAIT_MIN_NS 200000000LL
 /* SYNSENT: the asker's SYN is due within this after PROBING */
 #define SYN_WAIT_NS 3000000000LL
 
@@ -98,6 +102,18 @@ static int tcp_socket(struct in_addr addr, uint16_t port)
 	return fd;
 }
 
+static int64_t probe_wait(const struct server *s, int ci)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+	int64_t w;
+
+	if (getsockopt(s->c[ci].fd, IPPROTO_TCP, TCP_INFO, &ti, &l))
+		return PROBE_WAIT_NS;
+	w = PROBE_WAIT_MIN_NS + 3000LL * ti.tcpi_rtt; /* tcpi_rtt is in us */
+	return w < PROBE_WAIT_NS ? w : PROBE_WAIT_NS;
+}
+
 static void watch(struct server *s, int ci, int fd, bool out, int64_t wait_ns)
 {
 	struct client *c = &s->c[ci];
@@ -152,7 +168,7 @@ static const char *outbound_start(struct server *s, int ci)
 		return "PROBE OUTBOUND needs raw sockets (CAP_NET_RAW) here";
 	}
 	c->probe_aux = udp;
-	watch(s, ci, tcp, false, PROBE_WAIT_NS);
+	watch(s, ci, tcp, false, probe_wait(s, ci));
 	say(s, ci, "PROBING 0");
 	return NULL;
 }
@@ -262,7 +278,7 @@ void probe_start(struct server *s, int ci, const struct msg *m)
 				close(fd);
 			why = "the PROBE could not be sent";
 		} else
-			watch(s, ci, fd, m->probe != PROBE_UDP, PROBE_WAIT_NS);
+			watch(s, ci, fd, m->probe != PROBE_UDP, probe_wait(s, ci));
 	}
 	if (why)
 		return refuse(s, ci, why);
@@ -333,7 +349,7 @@ static void synsent_seen(struct server *s, int ci)
 		}
 		close(c->probe_fd);
 		c->probe_syn_seen = true;
-		watch(s, ci, fd, true, PROBE_WAIT_NS);
+		watch(s, ci, fd, true, probe_wait(s, ci));
 		return;
 	}
 }

@@ -152,6 +152,15 @@ static int cell_add(const struct attempt_record *r, void *arg)
 	c->relayed += !strcmp(r->outcome, "relayed");
 	c->disagree += r->agrees == RECORD_FALSE;
 	snprintf(c->predicted, sizeof(c->predicted), "%s", r->predicted);
+	if (r->pick.decision[0]) {
+		if (!c->pick[0] || !strcmp(c->pick, r->pick.decision))
+			snprintf(c->pick, sizeof(c->pick), "%s", r->pick.decision);
+		else
+			snprintf(c->pick, sizeof(c->pick), "mixed");
+		for (int i = 0; i < 2; i++)
+			if (!isnan(r->pick.classify_s[i]) && samples_add(&c->classify_s, r->pick.classify_s[i]))
+				return fail(1, "out of memory");
+	}
 	if (got_through && samples_add(&c->ttc, r->time_to_connect_ms))
 		return fail(1, "out of memory");
 	/* a side that never reported counts none */
@@ -180,6 +189,7 @@ void cells_free(struct cells *t)
 	for (int i = 0; i < t->n; i++) {
 		free(t->c[i].ttc.v);
 		free(t->c[i].rtx.v);
+		free(t->c[i].classify_s.v);
 	}
 	free(t->c);
 	memset(t, 0, sizeof(*t));

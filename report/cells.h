@@ -18,6 +18,8 @@ struct cell {
 	int off_schedule; /* attempts whose SYNs left at another skew than meant */
 	char predicted[16]; /* the model's, at the scheduled skew */
 	struct samples ttc; /* time to connect of the successes */
+	char pick[16];      /* auto: the strategy it picked ("mixed" where its attempts differed) */
+	struct samples classify_s; /* auto: how long each side's classification took */
 	struct samples rtx; /* SYN retransmissions, both sides, every attempt */
 };
 

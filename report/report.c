@@ -143,6 +143,7 @@ int report_write(const char *run)
 				strategies[k], strategies[k]);
 		for (int k = 0; k < n_st; k++)
 			plot_heatmap(&t, plots, strategies[k], tsv, body);
+		write_auto(&t, body, findings);
 		rc = write_windows(&t, run, body, precision);
 		plot_windows(&t, plots, tsv, body);
 		fputs("\n## Distributions\n", body);

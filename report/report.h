@@ -33,6 +33,9 @@ struct cell *cell_at(const struct cells *t, const char *scen, const char *st, do
 int grid_names(const struct cells *t, const char *scen, const char *st, double rtt,
 	       char names[][64]);
 int write_strategy(struct cells *t, const char *dir, const char *st, FILE *findings);
+/* auto.c: auto's cells beside the best single strategy's; a line in findings
+ * per cell where auto missed a direct connection or relayed late */
+void write_auto(const struct cells *t, FILE *rep, FILE *findings);
 /* windows.c: windows.csv and the report's window table */
 int write_windows(const struct cells *t, const char *dir, FILE *rep, const json_t *precision);
 

@@ -74,7 +74,7 @@ static double wire_sync(const char *stats, int wire)
  * not the record's. */
 void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		    int building, struct ct_watch *const *watch, const char *server_ep,
-		    const char *strategy, double skew_ms, int n, const char *events,
+		    const struct lab_classes *classes, const char *strategy, double skew_ms, int n, const char *events,
 		    const char *stats, int wire, struct attempt_record *rec)
 {
 	const char *probe = c->probe;
@@ -125,7 +125,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		char *argv[] = { (char *)probe, "peer", "--server", (char *)server_ep, "--attempt",
 				 attempt_id, "--side", side_s[i], "--strategy", (char *)strategy,
 				 "--offset-ms", offs[i], "--deadline-s", deadline, "--clock-offset-ms",
-				 clock[i], "--low-ttl", ttl[i], "--local-port", lport, NULL };
+				 clock[i], "--low-ttl", ttl[i], "--local-port", lport, NULL, NULL, NULL };
 
 		snprintf(offs[i], sizeof(offs[i]), "%.3f", off);
 		snprintf(lport, sizeof(lport), "%u", r->local_port);
@@ -133,6 +133,10 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		snprintf(ttl[i], sizeof(ttl[i]), "%d", h->depth);
 		snprintf(side_s[i], sizeof(side_s[i]), "%d", i);
 		snprintf(clock[i], sizeof(clock[i]), "%d", h->clock_offset_ms);
+		if (st->rule == RULE_AUTO) { /* this host's classification */
+			argv[20] = "--profile";
+			argv[21] = (char *)classes->side[i].path;
+		}
 		if (spawn_in(id, h->name, argv, secret, &kid[i]))
 			kid[i].pid = -1;
 	}
@@ -149,6 +153,22 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		side[i] = kid[i].pid > 0 ? collect(&kid[i], r->deadline_s + 20)
 					 : json_pack("{s:s}", "outcome", "no-start");
 	core_take(c);
+	/* auto: the strategy it picked is what the wire and the record look at */
+	if (st->rule == RULE_AUTO) {
+		const char *pick = json_string_value(json_object_get(side[0], "decision"));
+
+		snprintf(rec->pick.decision, sizeof(rec->pick.decision), "%s", pick && *pick ? pick : "none");
+		for (int i = 0; i < 2; i++) {
+			json_t *dm = json_object_get(side[i], "decide_ms");
+
+			if (json_is_number(dm) && (isnan(rec->pick.decide_ms) || json_number_value(dm) > rec->pick.decide_ms))
+				rec->pick.decide_ms = json_number_value(dm);
+			rec->pick.classify_s[i] = classes->side[i].seconds;
+		}
+		if (strategy_by_name(pick))
+			st = strategy_by_name(pick);
+		tcp = st->tcp;
+	}
 	for (int i = 0; i < 2; i++) {
 		json_int_t port = json_integer_value(json_object_get(side[i], tcp ? "local_port" : "udp_port"));
 

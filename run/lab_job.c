@@ -5,12 +5,16 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "../cli/subcommands.h"
+#include "../common/outfile.h"
+#include "../common/sibling.h"
 #include "../natsim/conntrack.h"
 #include "../netns/lab.h"
 #include "attempt.h"
@@ -82,6 +86,75 @@ void window_begin(int fd)
 			;
 }
 
+/* auto: each host of the pair classified once per lab (natlab classify against
+ * the lab's rendezvous server, which speaks STUN at its port), side by side; its
+ * profile into DIR/classified/LAB-HOST.profile for the peers' --profile, and how
+ * long it took. -1 with d when a host could not be classified. */
+static int classify_pair(const struct scenario *s, const char *id, const struct run_ctx *c, const char *server_ep,
+			 struct lab_classes *out, struct diag *d)
+{
+	char natlab[PATH_MAX], dir[PATH_MAX];
+	struct child kid[2] = { { .pid = -1, .out = -1 }, { .pid = -1, .out = -1 } };
+	struct timespec t0;
+	int rc = 0;
+
+	if (sibling_program("natlab", natlab, sizeof(natlab)))
+		return diag_set(d, "%s: %s", natlab, strerror(errno));
+	snprintf(dir, sizeof(dir), "%s/classified", c->outdir);
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return diag_set(d, "%s: %s", dir, strerror(errno));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 2; i++) {
+		char *argv[] = { natlab, "classify", "--server", (char *)server_ep, NULL };
+
+		if (spawn_in(id, s->nodes[s->run.pair[i]].name, argv, NULL, &kid[i]))
+			kid[i].pid = -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct lab_class *k = &out->side[i];
+		char text[8192];
+		size_t len = 0;
+		int fd, status = -1;
+
+		snprintf(k->path, sizeof(k->path), "%.3900s/%s-%s.profile", dir, id, s->nodes[s->run.pair[i]].name);
+		if (kid[i].pid < 0) {
+			rc = diag_set(d, "cannot start natlab classify in %s", s->nodes[s->run.pair[i]].name);
+			continue;
+		}
+		/* the whole profile (a few hundred bytes), within classify's own guard */
+		for (;;) {
+			struct pollfd p = { .fd = kid[i].out, .events = POLLIN };
+			ssize_t n;
+
+			if (seconds_since(&t0) > CLASSIFY_MAX_S || lab_stop_pending() ||
+			    poll(&p, 1, 100) < 0)
+				break;
+			if (!p.revents)
+				continue;
+			n = read(kid[i].out, text + len, sizeof(text) - 1 - len);
+			if (n <= 0 || (len += (size_t)n) == sizeof(text) - 1)
+				break;
+		}
+		close(kid[i].out);
+		kill(kid[i].pid, SIGKILL); /* a no-op when it has finished */
+		waitpid(kid[i].pid, &status, 0);
+		k->seconds = seconds_since(&t0);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) || !len) {
+			rc = diag_set(d, "natlab classify in %s failed (exit %d)", s->nodes[s->run.pair[i]].name,
+				      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+			continue;
+		}
+		fd = outfile_open(k->path, O_TRUNC, 0644);
+		if (fd < 0 || write(fd, text, len) != (ssize_t)len) {
+			rc = diag_set(d, "%s: %s", k->path, strerror(errno));
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	out->done = !rc;
+	return rc;
+}
+
 static bool lab_broken(const char *id)
 {
 	struct diag d;
@@ -105,6 +178,7 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 	struct child server = { .pid = -1, .out = -1 };
 	json_t *st;
 	struct failed failed = { 0 };
+	struct lab_classes classes = { .done = false };
 	struct diag d;
 	int rc = 0, count = 0, wire = -1;
 
@@ -137,10 +211,12 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 	snprintf(server_ep, sizeof(server_ep), "%s:%u", addr_of(&s->nodes[s->run.server], buf, sizeof(buf)),
 		 s->run.server_port);
 	{
-		char *sargv[] = { (char *)c->probe, "server", server_ep, NULL };
+		/* STUN at its port (and the next), as classify asks it there */
+		char stun_port[8], *sargv[] = { (char *)c->probe, "server", server_ep, "--stun-port", stun_port, NULL };
 		char ready[16] = "";
 		struct pollfd p;
 
+		snprintf(stun_port, sizeof(stun_port), "%u", s->run.server_port < 65535 ? s->run.server_port : 0);
 		if (spawn_in(id, s->nodes[s->run.server].name, sargv, NULL, &server)) {
 			rc = fail(1, "%s: cannot start the rendezvous server", s->path);
 			goto down;
@@ -156,13 +232,21 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 	/* the server's start (a process, its tables) is kernel work too: in the turn */
 	build_end(building);
 	for (int k = 0; k < s->run.n_strategies && !rc; k++)
+		if (!strcmp(s->run.strategies[k], "auto") && !classes.done) {
+			/* classify's probes wait out their seconds: the core is another lab's meanwhile */
+			core_give(c);
+			if (classify_pair(s, id, c, server_ep, &classes, &d))
+				rc = fail(1, "%s: auto: %s", s->path, d.msg);
+			core_take(c);
+		}
+	for (int k = 0; k < s->run.n_strategies && !rc; k++)
 		for (int j = 0; j < s->run.n_skews && !rc; j++)
 			for (unsigned r = 0; r < s->run.repeat && !rc; r++)
 				for (unsigned tries = 0;; tries++) {
 					struct attempt_record rec;
 					bool again;
 
-					attempt(s, id, c, building, watch, server_ep, s->run.strategies[k],
+					attempt(s, id, c, building, watch, server_ep, &classes, s->run.strategies[k],
 						s->run.skews_ms[j], count, events[0] ? events : NULL, stats, wire,
 						&rec);
 					/* a lab whose wire died measured nothing: said so, and no more */

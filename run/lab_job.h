@@ -22,6 +22,16 @@ struct run_ctx {
 };
 
 
+/* auto's classifications of the pair's hosts, once per lab */
+#define CLASSIFY_MAX_S 30
+struct lab_classes {
+	bool done;
+	struct lab_class {
+		char path[PATH_MAX];
+		double seconds;
+	} side[2];
+};
+
 void core_take(const struct run_ctx *c);
 void core_give(const struct run_ctx *c);
 /* DIR/.build.lock, held by a build exclusive, by an attempt's window shared */

@@ -18,7 +18,9 @@ void record_init(struct attempt_record *r)
 	r->agrees = r->on_schedule = r->timing.realtime = RECORD_NULL;
 	r->timing.emit_error_ms = NAN;
 	r->timing.wire_syn_late_us = NAN;
+	r->pick.decide_ms = NAN;
 	for (int i = 0; i < 2; i++) {
+		r->pick.classify_s[i] = NAN;
 		r->timing.send_late_us[i] = NAN;
 		r->err_null[i] = true;
 		r->syn_retrans[i] = -1;
@@ -116,6 +118,11 @@ json_t *record_to_json(const struct attempt_record *r)
 	json_object_set_new(o, "timing", timing);
 	json_object_set_new(o, "errno", sides_of(err[0], err[1]));
 	json_object_set_new(o, "time_to_connect_ms", num(r->time_to_connect_ms));
+	/* written for auto only */
+	if (r->pick.decision[0])
+		json_object_set_new(o, "auto", json_pack("{s:s, s:o, s:o}", "decision", r->pick.decision, "decide_ms",
+							 num(r->pick.decide_ms), "classify_s",
+							 sides_of(num(r->pick.classify_s[0]), num(r->pick.classify_s[1]))));
 	json_object_set_new(o, "syn_retrans", sides_of(rtx[0], rtx[1]));
 	json_object_set_new(wire, "first_syn", pair_of(num(r->wire.first_syn[0]), num(r->wire.first_syn[1])));
 	json_object_set_new(wire, "syns", int_pair(r->wire.syns));
@@ -373,6 +380,24 @@ static int read_timing(json_t *j, struct attempt_record *r, struct diag *d)
 	       opt_num(t, "wire_syn_late_us", &r->timing.wire_syn_late_us, true, d) ? -1 : 0;
 }
 
+static int read_pick(json_t *j, struct attempt_record *r, struct diag *d)
+{
+	json_t *t = json_object_get(j, "auto"), *cs;
+
+	if (!t || json_is_null(t))
+		return 0;
+	if (!json_is_object(t))
+		return bad_type(d, "auto", "an object");
+	if (opt_str(t, "decision", r->pick.decision, sizeof(r->pick.decision), d) ||
+	    opt_num(t, "decide_ms", &r->pick.decide_ms, true, d))
+		return -1;
+	cs = json_object_get(t, "classify_s");
+	if (cs && !json_is_object(cs))
+		return bad_type(d, "classify_s", "an object");
+	return cs && (opt_num(cs, "a", &r->pick.classify_s[0], true, d) || opt_num(cs, "b", &r->pick.classify_s[1], true, d))
+		       ? -1 : 0;
+}
+
 static int read_schema(json_t *j, struct attempt_record *r, struct diag *d)
 {
 	json_t *v = json_object_get(j, "schema");
@@ -414,6 +439,7 @@ int record_from_json(json_t *j, struct attempt_record *r, struct diag *d)
 	     opt_str(j, "predicted_wire", r->predicted_wire, sizeof(r->predicted_wire), d)) ||
 	    opt_tri(j, "agrees", &r->agrees, d) || opt_tri(j, "on_schedule", &r->on_schedule, d) ||
 	    read_timing(j, r, d) || opt_num(j, "time_to_connect_ms", &r->time_to_connect_ms, false, d) ||
+	    read_pick(j, r, d) ||
 	    read_wire(j, r, d) || opt_num(j, "duration_ms", &r->duration_ms, false, d) ||
 	    opt_num_pair(j, "wire_window", r->wire_window, false, d) ||
 	    opt_str(j, "kernel", r->kernel, sizeof(r->kernel), d))

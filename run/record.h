@@ -40,6 +40,13 @@ struct attempt_record {
 	char err[2][32];   /* "errno": each side's errno name, "" for none */
 	bool err_null[2];  /* that side said nothing (it never reported) */
 	double time_to_connect_ms;
+	/* auto: what it picked (side a's word; "" for other strategies), when, from
+	 * GO (the later side), and how long each host's classification took */
+	struct {
+		char decision[16];
+		double decide_ms;
+		double classify_s[2];
+	} pick;
 	int syn_retrans[2];
 	struct {
 		double first_syn[2]; /* wall time, seconds */

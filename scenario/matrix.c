@@ -174,6 +174,8 @@ int scenario_matrix_cell(const struct scenario *m, int k, struct scenario *out, 
 			{ "host.b", "behind", "nb", at },
 			{ "host.rv", NULL, NULL, at },
 			{ "host.rv", "behind", "internet", at },
+			/* two addresses: a STUN server that can tell mapping and filtering (auto's classify) */
+			{ "host.rv", "addresses", "2", at },
 			{ "run", NULL, NULL, at },
 			{ "run", "pair", "a b", at },
 		};

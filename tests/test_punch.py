@@ -217,3 +217,42 @@ def test_through_a_corporate_firewall_only_tcp_to_443_punches(tmp_path, local_po
     # the UDP rendezvous gives up on the blocked side at once, not at the peers' 10 s
     udp = [x for x in recs if x["strategy"] == "udp"]
     assert all(x["duration_ms"] < 4000 for x in udp), [x["duration_ms"] for x in udp]
+
+
+AUTO = """
+[lab]
+name = auto
+seed = 1
+[matrix]
+profiles = full-cone, symmetric, corporate, port-restricted-cone
+rtt_ms = 40
+strategies = auto, so, so-listen, dcutr, udp, relay
+repeat = 2
+deadline_s = 1.5
+server_port = 443
+local_port = 443
+"""
+
+
+def test_auto_connects_directly_wherever_a_strategy_does_and_else_relays_at_once(tmp_path):
+    recs = natlab_run(tmp_path, AUTO)
+    cells = {}
+    for x in recs:
+        cells.setdefault((x["profiles"]["a"], x["profiles"]["b"]), []).append(x)
+    for pair, xs in cells.items():
+        auto = [x for x in xs if x["strategy"] == "auto"]
+        direct = {x["strategy"] for x in xs if x["strategy"] != "auto" and x["outcome"] == "connected"}
+        assert auto and all(x["auto"]["classify_s"]["a"] > 0 for x in auto), pair
+        for x in auto:
+            # each side's report carries both classifications and the same pick
+            a, b = x["sides"]["a"], x["sides"]["b"]
+            assert a["decision"] == b["decision"] == x["auto"]["decision"], pair
+            assert a["class"] == b["peer_class"] and b["class"] == a["peer_class"], pair
+            if direct:
+                assert x["outcome"] == "connected" and x["auto"]["decision"] != "relay", (pair, direct, x["auto"])
+            else:
+                # relayed at once: no SYN timeout, under three round trips from GO
+                assert x["outcome"] == "relayed" and x["time_to_connect_ms"] < 3 * 40, (pair, x["auto"])
+        if "corporate" in pair and direct:
+            # UDP is blocked there: auto took TCP
+            assert {x["auto"]["decision"] for x in auto} <= {"dcutr", "so-listen", "retry"}, pair

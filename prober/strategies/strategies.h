@@ -20,5 +20,6 @@ strategy_fn dcutr;
 strategy_fn lowttl;
 strategy_fn punch_udp; /* udp.c */
 strategy_fn relay;
+strategy_fn auto_pick; /* auto.c */
 
 #endif

@@ -11,4 +11,5 @@ strategy_fn *const strategy_peer[STRATEGY_COUNT] = {
 	[STRATEGY_LOWTTL] = lowttl,
 	[STRATEGY_UDP] = punch_udp,
 	[STRATEGY_RELAY] = relay,
+	[STRATEGY_AUTO] = auto_pick,
 };

@@ -208,7 +208,8 @@ static void a_file_names_its_line(void **state)
 }
 
 /* Every record of the committed reference run, read and written again, is
- * the line it was with "schema":1 in front: downstream parsers see no change. */
+ * the line it was (with "schema":1 in front, for a record from before the
+ * field): downstream parsers see no change. */
 static void the_reference_run_reads_back_unchanged(void **state)
 {
 	FILE *f = fopen("results/reference/attempts.jsonl", "r");
@@ -230,7 +231,7 @@ static void the_reference_run_reads_back_unchanged(void **state)
 		out = record_line(r, &len);
 		assert_non_null(out);
 		assert_int_equal(strncmp(out, "{\"schema\":1,", 12), 0);
-		assert_string_equal(out + 12, line + 1);
+		assert_string_equal(out + 12, line + (strncmp(line, "{\"schema\":", 10) ? 1 : 12));
 		free(out);
 		record_release(r);
 		json_decref(j);
