@@ -17,12 +17,13 @@ NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unuse
 LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/sibling.c common/strategy.c common/timing.c \
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c natsim/model.c \
 	scenario/parse.c scenario/fault.c scenario/run.c scenario/matrix.c scenario/validate.c scenario/addresses.c \
-	netns/netns.c netns/link.c netns/lab.c netns/state.c netns/down.c netns/apply.c \
+	netns/netns.c netns/link.c netns/lab.c netns/state.c netns/down.c netns/apply.c netns/service.c \
 	wire/config.c wire/events.c wire/handoff.c \
 	run/record.c prober/protocol.c plan/plan.c plan/print.c common/libre.c
 PROBE_SRC = prober/probe.c prober/server.c prober/server_clients.c prober/server_attempts.c prober/server_probes.c \
 	prober/peer.c prober/strategies/table.c prober/strategies/so.c prober/strategies/dcutr.c \
 	prober/strategies/lowttl.c prober/strategies/udp.c prober/strategies/relay.c prober/strategies/auto.c \
+	prober/strategies/turn.c \
 	natsim/model.c natsim/profile.c common/inifile.c \
 	prober/protocol.c prober/stun.c common/strategy.c common/timing.c common/libre.c common/diag.c
 CLI_SRC = cli/natlab.c cli/plan.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c cli/check.c cli/classify.c classify/classify.c classify/lifetime.c classify/probes.c \

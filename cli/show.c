@@ -47,6 +47,17 @@ static void print_text(json_t *st)
 	       json_string_value(json_object_get(st, "scenario")));
 	printf("pcap: %s\n", json_is_string(json_object_get(st, "pcap"))
 				     ? json_string_value(json_object_get(st, "pcap")) : "none");
+	{
+		json_t *sv;
+		size_t k;
+
+		json_array_foreach(json_object_get(st, "services"), k, sv)
+			printf("%s: %s:%lld on %s, user %s, password %s\n", json_string_value(json_object_get(sv, "service")),
+			       json_string_value(json_object_get(sv, "addr")),
+			       (long long)json_integer_value(json_object_get(sv, "port")),
+			       json_string_value(json_object_get(sv, "node")), json_string_value(json_object_get(sv, "user")),
+			       json_string_value(json_object_get(sv, "password")));
+	}
 	printf("%-16s %-8s %-28s %s\n", "NODE", "KIND", "NETNS", "ADDRESSES");
 	json_object_foreach(json_object_get(st, "nodes"), name, node) {
 		json_t *addrs = json_object_get(node, "addrs"), *a, *maps;

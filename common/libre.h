@@ -28,7 +28,8 @@
 	X(tmr_cancel) X(sa_set_in) X(sa_in) X(sa_port) X(udp_listen) X(udp_local_get)      \
 	X(stun_alloc) X(stun_request) X(stun_recv) X(nat_mapping_alloc)                    \
 	X(nat_mapping_start) X(nat_filtering_alloc) X(nat_filtering_start)                 \
-	X(nat_hairpinning_alloc) X(nat_hairpinning_start) X(dbg_init)
+	X(nat_hairpinning_alloc) X(nat_hairpinning_start) X(dbg_init) X(tcp_connect)        \
+	X(turnc_alloc) X(turnc_recv) X(turnc_send) X(turnc_add_perm)
 
 struct re_api {
 	void *lib;

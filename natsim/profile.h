@@ -7,9 +7,9 @@
 
 #include "../common/diag.h"
 
-enum nat_mapping { MAPPING_EIM, MAPPING_ADM, MAPPING_APDM };
+enum nat_mapping_kind { MAPPING_EIM, MAPPING_ADM, MAPPING_APDM };
 enum nat_allocation { ALLOC_PRESERVE, ALLOC_SEQUENTIAL, ALLOC_RANDOM };
-enum nat_filtering { FILTER_EIF, FILTER_ADF, FILTER_APDF };
+enum nat_filtering_kind { FILTER_EIF, FILTER_ADF, FILTER_APDF };
 /* What a NAT does with a packet it did not expect; not every knob takes every value. */
 enum nat_answer { ANSWER_STACK, ANSWER_ACCEPT, ANSWER_DROP, ANSWER_RST, ANSWER_ICMP };
 

@@ -24,6 +24,7 @@
 #include "apply.h"
 #include "lab.h"
 #include "lab_internal.h"
+#include "service.h"
 #include "link.h"
 #include "netns.h"
 #include "../wire/wire.h"
@@ -399,6 +400,9 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 		rc = -1;
 	}
 	lab_phase_end(o->phases, "wire ready");
+	/* the services last: they answer on the internet from their start */
+	if (services_start(&plan, id, a->fd, root, st, d))
+		goto undo_st;
 	json_object_set_new(st, "state", json_string("up"));
 	if (o->owner == 0)
 		json_object_set_new(st, "owner", json_null());

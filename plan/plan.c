@@ -33,6 +33,7 @@ static struct plan_step *step(struct lab_plan *p, enum plan_op op, int node)
 		   : op == PLAN_NEIGH					   ? PLAN_PHASE_NEIGH
 		   : op == PLAN_NFT					   ? PLAN_PHASE_NAT
 		   : op == PLAN_WIRE_PORT				   ? PLAN_PHASE_WIRE
+		   : op == PLAN_SERVICE					   ? PLAN_PHASE_SERVICES
 									   : PLAN_PHASE_LINKS;
 	return t;
 }
@@ -257,6 +258,18 @@ int plan_build(struct lab_plan *p, const struct scenario *s, const char *id, str
 			rc |= plan_nat(p, s->order[oi]);
 	if (p->wire)
 		rc |= plan_wire(p);
+	for (int i = 1; i < s->n; i++) {
+		struct plan_step *t;
+
+		if (!s->nodes[i].turn)
+			continue;
+		if (!(t = step(p, PLAN_SERVICE, i))) {
+			rc = -1;
+			break;
+		}
+		snprintf(t->value, sizeof(t->value), "turn");
+		snprintf(t->addr, sizeof(t->addr), "%.*s", (int)strcspn(s->nodes[i].addr[0], "/"), s->nodes[i].addr[0]);
+	}
 	if (rc) {
 		plan_free(p);
 		return diag_set(d, "out of memory");

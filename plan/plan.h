@@ -23,12 +23,14 @@ enum plan_op {
 	PLAN_NEIGH,           /* permanent neighbour: addr is at mac on dev */
 	PLAN_NFT,             /* the NAT's ruleset, loaded whole */
 	PLAN_WIRE_PORT,       /* a port of the wire: the node's link into the internet */
+	PLAN_SERVICE,         /* a service the node runs, started last: value says which (turn), at addr */
 };
 
 /* When apply does a step: the namespaces (a thread per core, each node's steps
  * together), then links and addresses node by node, the neighbours, and after
  * the wire has started the NATs' rulesets. */
-enum plan_phase { PLAN_PHASE_NETNS, PLAN_PHASE_LINKS, PLAN_PHASE_NEIGH, PLAN_PHASE_NAT, PLAN_PHASE_WIRE };
+enum plan_phase { PLAN_PHASE_NETNS, PLAN_PHASE_LINKS, PLAN_PHASE_NEIGH, PLAN_PHASE_NAT, PLAN_PHASE_WIRE,
+		  PLAN_PHASE_SERVICES };
 
 struct plan_step {
 	enum plan_op op;

@@ -11,6 +11,7 @@ static const char *const op_names[] = {
 	[PLAN_ADDR] = "addr",	    [PLAN_ROUTE] = "route",
 	[PLAN_ROUTE_BLACKHOLE] = "route-blackhole", [PLAN_NEIGH] = "neigh",
 	[PLAN_NFT] = "nft",		    [PLAN_WIRE_PORT] = "wire-port",
+	[PLAN_SERVICE] = "service",
 };
 
 static void mac_text(const unsigned char m[6], char buf[18])
@@ -42,6 +43,8 @@ static json_t *step_json(const struct lab_plan *p, const struct plan_step *t)
 		mac_text(t->mac, mac);
 		json_object_set_new(j, t->op == PLAN_VETH ? "peer_mac" : "mac", json_string(mac));
 	}
+	if (t->op == PLAN_SERVICE)
+		json_object_set_new(j, "service", json_string(t->value));
 	if (t->op == PLAN_SYSCTL) {
 		json_object_set_new(j, "path", json_string(t->addr));
 		json_object_set_new(j, "value", json_string(t->value));
@@ -145,6 +148,12 @@ static void script_step(const struct lab_plan *p, const struct plan_step *t, FIL
 		fprintf(o, "\t# wire port %s: delay_ms %g, jitter_ms %g, loss %g (natlab's wire; not on the bridge)\n",
 			t->dev, t->delay_ms, t->jitter_ms, t->loss);
 		break;
+	case PLAN_SERVICE: /* coturn, as natlab starts it (netns/service.c); the password is yours to choose */
+		fprintf(o, "\tip netns exec '%s' turnserver -n --listening-ip=%s --relay-ip=%s --listening-port=%d "
+			   "-a -u %s:\"${TURN_PASSWORD:?set TURN_PASSWORD}\" -r natlab -f --no-tls --no-dtls --no-cli "
+			   "--no-stdout-log --log-file=/dev/null --db=/tmp/%s.turn.db --pidfile=/tmp/%s.turn.pid &\n",
+			ns, t->addr, t->addr, TURN_PORT, TURN_USER, p->id, p->id);
+		break;
 	}
 }
 
@@ -165,6 +174,8 @@ int plan_print_script(const struct lab_plan *p, FILE *o)
 	fprintf(o, "}\n\ndown() {\n\trc=0\n");
 	for (int oi = p->s->n - 1; oi >= 0; oi--) {
 		plan_netns(p, p->s->order[oi], ns, sizeof(ns));
+		if (p->s->nodes[p->s->order[oi]].turn) /* a namespace outlives its processes' removal */
+			fprintf(o, "\tip netns pids '%s' | xargs -r kill || rc=1\n", ns);
 		fprintf(o, "\tip netns del '%s' || rc=1\n", ns);
 	}
 	fprintf(o, "\treturn $rc\n}\n\ncase \"${1:-}\" in\nup) up ;;\ndown) down ;;\n"

@@ -232,6 +232,8 @@ static void report(const struct peer *p)
 	       p->tries, p->nonce_ok ? "true" : "false", p->relay_rtt_ms, p->rendezvous_ms, (double)p->syn_sched / 1e9,
 	       (double)p->syn_sent / 1e9, p->realtime ? "true" : "false");
 	/* auto: what it picked, when, and the two classifications it picked from */
+	if (p->relay_via)
+		printf(",\"relay\":\"%s\"", p->relay_via);
 	if (p->asked)
 		printf(",\"decision\":\"%s\",\"decide_ms\":%.3f,\"class\":\"%s\",\"peer_class\":\"%s\"",
 		       p->decision, p->decide_ms, p->class_mine, p->class_theirs);
@@ -270,6 +272,8 @@ int peer_main(int argc, char *argv[])
 		{ "secret", required_argument, NULL, 'k' },
 		{ "local-port", required_argument, NULL, 'p' },
 		{ "profile", required_argument, NULL, 'P' },
+		{ "turn", required_argument, NULL, 'T' },
+		{ "turn-user", required_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct peer p = { .side = -1, .deadline_s = 10, .rv = -1, .udp = -1, .low_ttl = 2,
@@ -322,6 +326,16 @@ int peer_main(int argc, char *argv[])
 		case 'P':
 			profile = optarg;
 			break;
+		case 'T':
+			if (proto_endpoint(optarg, &p.turn)) {
+				fprintf(stderr, "natlab-probe peer: --turn: \"%s\" is not ADDR:PORT\n", optarg);
+				return 2;
+			}
+			p.use_turn = true;
+			break;
+		case 'U':
+			p.turn_user = optarg;
+			break;
 		case 'c':
 			if (opt_number("clock-offset-ms", optarg, false, -3600e3, 3600e3, &v))
 				return 2;
@@ -356,6 +370,14 @@ int peer_main(int argc, char *argv[])
 	if (!st) {
 		fprintf(stderr, "natlab-probe peer: unknown strategy %s\n", p.strategy);
 		return 2;
+	}
+	/* the TURN password from the environment, as the secret */
+	if (p.use_turn) {
+		p.turn_password = getenv("NATLAB_TURN_PASSWORD");
+		if (!p.turn_user || !p.turn_password) {
+			fprintf(stderr, "natlab-probe peer: --turn needs --turn-user U and NATLAB_TURN_PASSWORD\n");
+			return 2;
+		}
 	}
 	/* auto picks from its own classification and the partner's */
 	if (st->id == STRATEGY_AUTO) {

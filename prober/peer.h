@@ -51,6 +51,11 @@ struct peer {
 	char class_mine[256], class_theirs[256];
 	char decision[16];
 	double decide_ms;
+	/* relay through a TURN server (--turn) instead of the rendezvous; which carried it */
+	bool use_turn;
+	struct sockaddr_in turn;
+	const char *turn_user, *turn_password;
+	const char *relay_via;
 };
 
 void mark_sent(struct peer *p);

@@ -4,7 +4,7 @@
  *   NATLAB_PROBE_SECRET=HEX natlab-probe peer --server ADDR:PORT --attempt ID --side 0|1
  *                     --strategy S [--secret HEX] [--offset-ms N] [--deadline-s N]
  *                     [--clock-offset-ms N] [--low-ttl N] [--local-port P]
- *                     [--profile FILE] */
+ *                     [--profile FILE] [--turn ADDR:PORT --turn-user U] */
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +24,6 @@ int main(int argc, char *argv[])
 	for (int i = 0; i < STRATEGY_COUNT; i++)
 		fprintf(stderr, "%s%s", i ? "|" : "", strategy_table[i].name);
 	fprintf(stderr, " [--secret HEX] [--offset-ms N] [--deadline-s N] [--clock-offset-ms N] "
-			"[--low-ttl N] [--local-port P] [--profile FILE]\n");
+			"[--low-ttl N] [--local-port P] [--profile FILE] [--turn ADDR:PORT --turn-user U]\n");
 	return 2;
 }

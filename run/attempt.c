@@ -74,7 +74,7 @@ static double wire_sync(const char *stats, int wire)
  * not the record's. */
 void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		    int building, struct ct_watch *const *watch, const char *server_ep,
-		    const struct lab_classes *classes, const char *strategy, double skew_ms, int n, const char *events,
+		    const struct lab_extras *extras, const char *strategy, double skew_ms, int n, const char *events,
 		    const char *stats, int wire, struct attempt_record *rec)
 {
 	const char *probe = c->probe;
@@ -125,7 +125,9 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		char *argv[] = { (char *)probe, "peer", "--server", (char *)server_ep, "--attempt",
 				 attempt_id, "--side", side_s[i], "--strategy", (char *)strategy,
 				 "--offset-ms", offs[i], "--deadline-s", deadline, "--clock-offset-ms",
-				 clock[i], "--low-ttl", ttl[i], "--local-port", lport, NULL, NULL, NULL };
+				 clock[i], "--low-ttl", ttl[i], "--local-port", lport, NULL, NULL, NULL, NULL, NULL,
+				 NULL, NULL, NULL };
+		int more = 20;
 
 		snprintf(offs[i], sizeof(offs[i]), "%.3f", off);
 		snprintf(lport, sizeof(lport), "%u", r->local_port);
@@ -134,10 +136,16 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		snprintf(side_s[i], sizeof(side_s[i]), "%d", i);
 		snprintf(clock[i], sizeof(clock[i]), "%d", h->clock_offset_ms);
 		if (st->rule == RULE_AUTO) { /* this host's classification */
-			argv[20] = "--profile";
-			argv[21] = (char *)classes->side[i].path;
+			argv[more++] = "--profile";
+			argv[more++] = (char *)extras->side[i].path;
 		}
-		if (spawn_in(id, h->name, argv, secret, &kid[i]))
+		if (r->relay_turn && extras->turn_ep[0]) { /* its password in the environment */
+			argv[more++] = "--turn";
+			argv[more++] = (char *)extras->turn_ep;
+			argv[more++] = "--turn-user";
+			argv[more++] = TURN_USER;
+		}
+		if (spawn_in(id, h->name, argv, secret, r->relay_turn ? extras->turn_env : NULL, &kid[i]))
 			kid[i].pid = -1;
 	}
 	/* waiting on the peers' timers: the core is another lab's meanwhile */
@@ -163,7 +171,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 
 			if (json_is_number(dm) && (isnan(rec->pick.decide_ms) || json_number_value(dm) > rec->pick.decide_ms))
 				rec->pick.decide_ms = json_number_value(dm);
-			rec->pick.classify_s[i] = classes->side[i].seconds;
+			rec->pick.classify_s[i] = extras->side[i].seconds;
 		}
 		if (strategy_by_name(pick))
 			st = strategy_by_name(pick);
@@ -287,6 +295,11 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		if (wire_moved_edge)
 			rec->on_schedule = RECORD_FALSE;
 		attempt_timing(s, rec, side);
+	}
+	if (!strcmp(rec->outcome, "relayed")) {
+		const char *via = json_string_value(json_object_get(side[0], "relay"));
+
+		snprintf(rec->relay, sizeof(rec->relay), "%s", via ? via : "builtin");
 	}
 	{
 		double t0 = json_number_value(json_object_get(side[0], "connect_ms"));

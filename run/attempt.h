@@ -11,7 +11,7 @@
 
 void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	     int building, struct ct_watch *const *watch, const char *server_ep,
-	     const struct lab_classes *classes, const char *strategy, double skew_ms, int n, const char *events,
+	     const struct lab_extras *extras, const char *strategy, double skew_ms, int n, const char *events,
 	     const char *stats, int wire, struct attempt_record *rec);
 
 #endif

@@ -20,8 +20,8 @@ extern char **environ;
 /* Starts argv inside the namespace of `node`, its stdout on a pipe; with the
  * attempt's secret in its environment if one is given (not in argv: a command
  * line is anyone's to read). */
-int spawn_in(const char *id, const char *node, char *const argv[], const char *secret,
-		    struct child *c)
+int spawn_in(const char *id, const char *node, char *const argv[], const char *secret, const char *more,
+	     struct child *c)
 {
 	char ns[128], var[PROTO_SECRET_MAX + 32], **env;
 	size_t n = 0, all = 0;
@@ -30,16 +30,19 @@ int spawn_in(const char *id, const char *node, char *const argv[], const char *s
 	/* built before fork, the whole environment: the child only execs */
 	while (environ[all])
 		all++;
-	env = malloc((all + 2) * sizeof(*env));
+	env = malloc((all + 3) * sizeof(*env));
 	if (!env)
 		return -1;
 	for (size_t i = 0; i < all; i++)
-		if (strncmp(environ[i], "NATLAB_PROBE_SECRET=", 20))
+		if (strncmp(environ[i], "NATLAB_PROBE_SECRET=", 20) &&
+		    (!more || strncmp(environ[i], more, strcspn(more, "=") + 1)))
 			env[n++] = environ[i];
 	if (secret) {
 		snprintf(var, sizeof(var), "NATLAB_PROBE_SECRET=%s", secret);
 		env[n++] = var;
 	}
+	if (more)
+		env[n++] = (char *)more;
 	env[n] = NULL;
 
 	lab_netns_name(ns, sizeof(ns), id, node);

@@ -91,7 +91,7 @@ void window_begin(int fd)
  * profile into DIR/classified/LAB-HOST.profile for the peers' --profile, and how
  * long it took. -1 with d when a host could not be classified. */
 static int classify_pair(const struct scenario *s, const char *id, const struct run_ctx *c, const char *server_ep,
-			 struct lab_classes *out, struct diag *d)
+			 struct lab_extras *out, struct diag *d)
 {
 	char natlab[PATH_MAX], dir[PATH_MAX];
 	struct child kid[2] = { { .pid = -1, .out = -1 }, { .pid = -1, .out = -1 } };
@@ -107,7 +107,7 @@ static int classify_pair(const struct scenario *s, const char *id, const struct 
 	for (int i = 0; i < 2; i++) {
 		char *argv[] = { natlab, "classify", "--server", (char *)server_ep, NULL };
 
-		if (spawn_in(id, s->nodes[s->run.pair[i]].name, argv, NULL, &kid[i]))
+		if (spawn_in(id, s->nodes[s->run.pair[i]].name, argv, NULL, NULL, &kid[i]))
 			kid[i].pid = -1;
 	}
 	for (int i = 0; i < 2; i++) {
@@ -178,7 +178,7 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 	struct child server = { .pid = -1, .out = -1 };
 	json_t *st;
 	struct failed failed = { 0 };
-	struct lab_classes classes = { .done = false };
+	struct lab_extras extras = { .done = false };
 	struct diag d;
 	int rc = 0, count = 0, wire = -1;
 
@@ -207,6 +207,20 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 
 		wire = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
 	}
+	/* relay = turn: the lab's TURN server, and how to log in */
+	{
+		json_t *sv;
+		size_t k;
+
+		json_array_foreach(json_object_get(st, "services"), k, sv)
+			if (!strcmp(json_string_value(json_object_get(sv, "service")), "turn")) {
+				snprintf(extras.turn_ep, sizeof(extras.turn_ep), "%s:%lld",
+					 json_string_value(json_object_get(sv, "addr")),
+					 (long long)json_integer_value(json_object_get(sv, "port")));
+				snprintf(extras.turn_env, sizeof(extras.turn_env), "NATLAB_TURN_PASSWORD=%s",
+					 json_string_value(json_object_get(sv, "password")));
+			}
+	}
 	json_decref(st);
 	snprintf(server_ep, sizeof(server_ep), "%s:%u", addr_of(&s->nodes[s->run.server], buf, sizeof(buf)),
 		 s->run.server_port);
@@ -217,7 +231,7 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 		struct pollfd p;
 
 		snprintf(stun_port, sizeof(stun_port), "%u", s->run.server_port < 65535 ? s->run.server_port : 0);
-		if (spawn_in(id, s->nodes[s->run.server].name, sargv, NULL, &server)) {
+		if (spawn_in(id, s->nodes[s->run.server].name, sargv, NULL, NULL, &server)) {
 			rc = fail(1, "%s: cannot start the rendezvous server", s->path);
 			goto down;
 		}
@@ -232,10 +246,10 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 	/* the server's start (a process, its tables) is kernel work too: in the turn */
 	build_end(building);
 	for (int k = 0; k < s->run.n_strategies && !rc; k++)
-		if (!strcmp(s->run.strategies[k], "auto") && !classes.done) {
+		if (!strcmp(s->run.strategies[k], "auto") && !extras.done) {
 			/* classify's probes wait out their seconds: the core is another lab's meanwhile */
 			core_give(c);
-			if (classify_pair(s, id, c, server_ep, &classes, &d))
+			if (classify_pair(s, id, c, server_ep, &extras, &d))
 				rc = fail(1, "%s: auto: %s", s->path, d.msg);
 			core_take(c);
 		}
@@ -246,7 +260,7 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 					struct attempt_record rec;
 					bool again;
 
-					attempt(s, id, c, building, watch, server_ep, &classes, s->run.strategies[k],
+					attempt(s, id, c, building, watch, server_ep, &extras, s->run.strategies[k],
 						s->run.skews_ms[j], count, events[0] ? events : NULL, stats, wire,
 						&rec);
 					/* a lab whose wire died measured nothing: said so, and no more */

@@ -22,14 +22,16 @@ struct run_ctx {
 };
 
 
-/* auto's classifications of the pair's hosts, once per lab */
+/* What a lab's attempts take beside its scenario: auto's classifications of the
+ * pair's hosts (once per lab), the lab's TURN server (relay = turn) */
 #define CLASSIFY_MAX_S 30
-struct lab_classes {
-	bool done;
+struct lab_extras {
+	bool done; /* classified */
 	struct lab_class {
 		char path[PATH_MAX];
 		double seconds;
 	} side[2];
+	char turn_ep[64], turn_env[96]; /* ADDR:PORT; NATLAB_TURN_PASSWORD=... */
 };
 
 void core_take(const struct run_ctx *c);

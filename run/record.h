@@ -47,6 +47,7 @@ struct attempt_record {
 		double decide_ms;
 		double classify_s[2];
 	} pick;
+	char relay[16]; /* a relayed attempt: which relay carried it, builtin or turn ("" otherwise) */
 	int syn_retrans[2];
 	struct {
 		double first_syn[2]; /* wall time, seconds */

@@ -48,7 +48,7 @@ int matrix_key(struct scenario *s, const char *key, const char *value, int line,
 		if (!m->n_rtts)
 			return diag_set(d, "rtt_ms: no value");
 	} else {
-		return diag_set(d, "unknown key \"%s\" in [matrix] (expected profiles, pairs, rtt_ms, strategies, skew_ms, repeat, deadline_s, server_port, local_port, seed)",
+		return diag_set(d, "unknown key \"%s\" in [matrix] (expected profiles, pairs, rtt_ms, strategies, skew_ms, repeat, deadline_s, server_port, local_port, relay, seed)",
 				key);
 	}
 	return 0;
@@ -178,9 +178,14 @@ int scenario_matrix_cell(const struct scenario *m, int k, struct scenario *out, 
 			{ "host.rv", "addresses", "2", at },
 			{ "run", NULL, NULL, at },
 			{ "run", "pair", "a b", at },
+			/* relay = turn: a TURN server of its own in the internet */
+			{ "host.turn", NULL, NULL, at },
+			{ "host.turn", "behind", "internet", at },
+			{ "host.turn", "service", "turn", at },
 		};
+		int n_cell = (int)(sizeof(cell) / sizeof(cell[0])) - (mx->run.relay_turn ? 0 : 3);
 
-		rc = scenario_from_entries(out, m->path, cell, (int)(sizeof(cell) / sizeof(cell[0])), d);
+		rc = scenario_from_entries(out, m->path, cell, n_cell, d);
 	}
 	if (rc)
 		return rc;
@@ -192,6 +197,7 @@ int scenario_matrix_cell(const struct scenario *m, int k, struct scenario *out, 
 	out->run.deadline_s = mx->run.deadline_s;
 	out->run.server_port = mx->run.server_port;
 	out->run.local_port = mx->run.local_port;
+	out->run.relay_turn = mx->run.relay_turn;
 	out->unreachable = m->unreachable;
 	return 0;
 }

@@ -233,6 +233,14 @@ static int node_key(struct lab_node *n, const char *key, const char *value, int 
 		n->addresses = (unsigned)v;
 		return 0;
 	}
+	if (n->kind == NODE_HOST && !strcmp(key, "service")) {
+		if (set_once(&n->service_line, line, key, d))
+			return -1;
+		if (strcmp(value, "turn"))
+			return diag_set(d, "service: unknown service \"%s\" (expected turn)", value);
+		n->turn = true;
+		return 0;
+	}
 	if (n->kind == NODE_HOST && !strcmp(key, "clock_offset_ms")) {
 		if (set_once(&n->clock_line, line, key, d))
 			return -1;
@@ -244,7 +252,7 @@ static int node_key(struct lab_node *n, const char *key, const char *value, int 
 	if (n->kind == NODE_NAT)
 		return diag_set(d, "unknown key \"%s\" in [nat.%s] (expected profile, uplink, delay_ms, jitter_ms, loss or a profile knob)",
 				key, n->name);
-	return diag_set(d, "unknown key \"%s\" in [host.%s] (expected behind, addresses, clock_offset_ms, delay_ms, jitter_ms, loss)",
+	return diag_set(d, "unknown key \"%s\" in [host.%s] (expected behind, addresses, clock_offset_ms, service, delay_ms, jitter_ms, loss)",
 			key, n->name);
 }
 

@@ -74,6 +74,10 @@ int attempts_key(struct run_spec *r, unsigned *seed, const char *key, const char
 		if (parse_int(value, server, 65535, &v))
 			return diag_set(d, "%s: \"%s\" is not a port from %d to 65535", key, value, server);
 		*(server ? &r->server_port : &r->local_port) = (unsigned)v;
+	} else if (!strcmp(key, "relay")) {
+		if (strcmp(value, "builtin") && strcmp(value, "turn"))
+			return diag_set(d, "relay: \"%s\" is not builtin or turn", value);
+		r->relay_turn = !strcmp(value, "turn");
 	} else if (!strcmp(key, "seed")) {
 		if (parse_int(value, 0, 4294967295L, &v))
 			return diag_set(d, "seed: \"%s\" is not a number from 0 to 4294967295", value);
@@ -112,7 +116,7 @@ int run_key(struct scenario *s, const char *key, const char *value, int line, st
 			return diag_set(d, "server: no host \"%s\"", value);
 		snprintf(r->server_name, NODE_NAME_MAX, "%s", value);
 	} else {
-		return diag_set(d, "unknown key \"%s\" in [run] (expected pair, server, strategies, skew_ms, repeat, deadline_s, server_port, local_port, seed)",
+		return diag_set(d, "unknown key \"%s\" in [run] (expected pair, server, strategies, skew_ms, repeat, deadline_s, server_port, local_port, relay, seed)",
 				key);
 	}
 	return 0;
@@ -160,5 +164,13 @@ int resolve_run(struct scenario *s, struct diag *d)
 		r->deadline_s = 5;
 	if (!r->server_port)
 		r->server_port = RUN_SERVER_PORT;
+	if (r->relay_turn) {
+		bool turn = false;
+
+		for (int i = 1; i < s->n; i++)
+			turn |= s->nodes[i].turn;
+		if (!turn)
+			return diag_set(d, "%s:%d: relay = turn needs a host with service = turn", s->path, r->line);
+	}
 	return 0;
 }

@@ -43,6 +43,8 @@ struct lab_node {
 	int addresses_line;
 	int clock_offset_ms;
 	int clock_line;
+	bool turn;       /* service = turn: a TURN server (coturn) runs here, at TURN_PORT */
+	int service_line;
 	/* its link into the internet, emulated by the wire (each direction) */
 	double delay_ms, jitter_ms, loss;
 	int link_line; /* of the first link key; 0 when none */
@@ -100,6 +102,7 @@ struct run_spec {
 	double deadline_s;
 	unsigned server_port; /* the rendezvous server's TCP and UDP port */
 	unsigned local_port;  /* the peers' own port; 0: the kernel's choice */
+	bool relay_turn;      /* relay = turn: through the lab's TURN server (service = turn) */
 };
 
 /* The [matrix] section: the standard topology (two NATs, a host behind each, a
@@ -137,6 +140,10 @@ struct scenario {
 	struct lab_node nodes[LAB_MAX_NODES];
 	int order[LAB_MAX_NODES]; /* parents before children */
 };
+
+/* service = turn: coturn's port and user (the password is drawn per lab) */
+#define TURN_PORT 3478
+#define TURN_USER "natlab"
 
 /* Interface names inside a node's namespace. */
 #define IF_UPLINK_NAT "wan"

@@ -85,6 +85,9 @@ int resolve(struct scenario *s, struct diag *d)
 		struct lab_node *n = &s->nodes[i];
 		struct diag sub;
 
+		if (n->kind == NODE_HOST && n->parent != 0 && n->turn)
+			return diag_set(d, "%s:%d: service: a TURN server is a host in the internet", s->path,
+					n->service_line);
 		if (n->kind == NODE_HOST && n->parent != 0 && n->addresses_line && n->addresses > 1)
 			return diag_set(d, "%s:%d: addresses: only hosts in the internet have several",
 					s->path, n->addresses_line);

@@ -510,3 +510,39 @@ def test_not_root(rundir):
         r = natlab("up", path, check=False, preexec_fn=lambda: os.setuid(65534))
     assert r.returncode == 1 and "needs root" in r.stderr
     assert natlab("list").stdout == ""
+
+
+def test_a_turn_service_runs_in_its_host_and_goes_with_the_lab(tmp_path, rundir):
+    scen = tmp_path / "turn.ini"
+    scen.write_text(SMALL + "[host.relay]\nbehind = internet\nservice = turn\n")
+    name = natlab("up", str(scen)).stdout.strip()
+    try:
+        info = json.loads(natlab("show", "--json", name).stdout)
+        (turn,) = info["services"]
+        assert turn["service"] == "turn" and turn["node"] == "relay" and turn["port"] == 3478
+        assert turn["addr"] == info["nodes"]["relay"]["addrs"][0].split("/")[0]
+        assert len(turn["password"]) == 24, "drawn per lab"
+        relay_ns = os.stat(f"/run/netns/{info['nodes']['relay']['netns']}").st_ino
+        assert os.readlink(f"/proc/{turn['pid']}/ns/net") == f"net:[{relay_ns}]", "coturn runs in its host"
+        # it relays there: coturn's own client, two allocations over TCP sending to each other
+        r = natlab("exec", name, "a", "--", "turnutils_uclient", "-t", "-y", "-u", "natlab", "-w", turn["password"],
+                   "-e", turn["addr"], "-n", "2", "-m", "1", turn["addr"], check=False, timeout=20)
+        assert "Total lost packets 0" in r.stdout + r.stderr, r.stdout[-500:] + r.stderr[-500:]
+        assert any(f.startswith(name + ".turn.") for f in os.listdir(rundir))
+    finally:
+        natlab("down", name)
+    deadline = time.monotonic() + 2
+    while not ended(turn["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ended(turn["pid"]), "coturn outlived its lab"
+    assert [f for f in os.listdir(rundir) if f.startswith(name)] == [], "its files go with it"
+
+
+def test_service_takes_turn_only_and_in_the_internet(tmp_path):
+    bad = tmp_path / "bad.ini"
+    bad.write_text(SMALL + "[host.relay]\nbehind = internet\nservice = ftp\n")
+    r = natlab("up", str(bad), check=False)
+    assert r.returncode == 2 and "unknown service \"ftp\"" in r.stderr and r.stderr.count("\n") == 1
+    bad.write_text(SMALL.replace("[host.a]\nbehind = home\n", "[host.a]\nbehind = home\nservice = turn\n"))
+    r = natlab("up", str(bad), check=False)
+    assert r.returncode == 2 and "a TURN server is a host in the internet" in r.stderr

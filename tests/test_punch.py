@@ -256,3 +256,24 @@ def test_auto_connects_directly_wherever_a_strategy_does_and_else_relays_at_once
         if "corporate" in pair and direct:
             # UDP is blocked there: auto took TCP
             assert {x["auto"]["decision"] for x in auto} <= {"dcutr", "so-listen", "retry"}, pair
+
+
+TURN = PAIR.replace("[run]", """[host.relay]
+behind = internet
+service = turn
+[run]
+relay = turn
+repeat = 2
+""").replace("[host.rv]\nbehind = internet", "[host.rv]\nbehind = internet\naddresses = 2")
+
+
+def test_symmetric_pair_with_auto_connects_through_coturn(tmp_path):
+    # no direct way between two symmetric NATs: auto relays at once, through the
+    # lab's TURN server (coturn) over TCP, and the record says which relay
+    recs = natlab_run(tmp_path, TURN.format(pa="symmetric", pb="symmetric", strategies="auto, relay", skew=0, deadline=3))
+    assert len(recs) == 4
+    for x in recs:
+        assert x["outcome"] == "relayed" and x["relay"] == "turn", x
+        assert x["sides"]["a"]["nonce_ok"] and x["sides"]["b"]["nonce_ok"]
+        if x["strategy"] == "auto":
+            assert x["auto"]["decision"] == "relay"

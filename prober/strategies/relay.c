@@ -1,4 +1,5 @@
-/* relay: the nonces go through the rendezvous server. */
+/* relay: the nonces go through the rendezvous server (with --turn, through a
+ * TURN server: turn.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,9 @@ void relay(struct peer *p)
 	char line[PROTO_LINE_MAX], want[64];
 	double start = mono();
 
+	if (p->use_turn)
+		return relay_turn(p);
+	p->relay_via = "builtin";
 	dprintf(p->rv, "RELAY %s\n", p->go.nonce);
 	snprintf(want, sizeof(want), "RELAY %s", p->go.peer_nonce);
 	p->outcome = "timeout";

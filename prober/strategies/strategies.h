@@ -20,6 +20,7 @@ strategy_fn dcutr;
 strategy_fn lowttl;
 strategy_fn punch_udp; /* udp.c */
 strategy_fn relay;
+strategy_fn relay_turn; /* turn.c: relay's way through a TURN server */
 strategy_fn auto_pick; /* auto.c */
 
 #endif

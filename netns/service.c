@@ -1,0 +1,130 @@
+/* The services a lab's hosts run (PLAN_SERVICE), started last by natlab up:
+ * `service = turn` is coturn (Debian's turnserver) on the host's address at
+ * TURN_PORT, long-term credentials TURN_USER and a password drawn per lab, its
+ * files (log, database, pid) in the run directory as LAB.turn.*. It runs in the
+ * host's namespace in a session of its own; natlab down ends it with the lab's
+ * other processes. The lab's state says where it is and how to log in. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../plan/plan.h"
+#include "lab_internal.h"
+#include "netns.h"
+#include "service.h"
+
+#define TURN_READY_MS 3000
+
+/* coturn, detached: fork, into the namespace, a session of its own, exec */
+static pid_t turn_spawn(int ns, const char *addr, const char *id, const char *password)
+{
+	char user[96], listen[96], relay[96], port[32], db[PATH_MAX + 16], log[PATH_MAX + 16], pid[PATH_MAX + 16];
+	char *argv[] = { "turnserver", "-n", listen, relay, port, "-a", "-u", user, "-r", "natlab", "-f",
+			 "--no-tls", "--no-dtls", "--no-cli", "--no-stdout-log", "--simple-log", db, log, pid, NULL };
+	pid_t child;
+
+	snprintf(user, sizeof(user), "%s:%s", TURN_USER, password);
+	snprintf(listen, sizeof(listen), "--listening-ip=%s", addr);
+	snprintf(relay, sizeof(relay), "--relay-ip=%s", addr);
+	snprintf(port, sizeof(port), "--listening-port=%d", TURN_PORT);
+	snprintf(db, 16, "--db=");
+	run_path(db + 5, sizeof(db) - 5, id, ".turn.db");
+	snprintf(log, 16, "--log-file=");
+	run_path(log + 11, sizeof(log) - 11, id, ".turn.log");
+	snprintf(pid, 16, "--pidfile=");
+	run_path(pid + 10, sizeof(pid) - 10, id, ".turn.pid");
+	child = fork();
+	if (child == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (netns_enter(ns) || setsid() < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
+		    dup2(nul, 2) < 0)
+			_exit(127);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return child;
+}
+
+/* ready once its TCP port takes a connection, made from inside its namespace */
+static int turn_ready(int ns, int root, const char *addr, pid_t child)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(TURN_PORT) };
+	struct timespec t0, now;
+
+	inet_pton(AF_INET, addr, &to.sin_addr);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		int fd, st;
+
+		if (netns_enter(ns))
+			return -1;
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (netns_enter(root)) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		if (fd >= 0 && !connect(fd, (struct sockaddr *)&to, sizeof(to))) {
+			close(fd);
+			return 0;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (waitpid(child, &st, WNOHANG) == child) /* it did not start: exec failed, or it quit */
+			return -1;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 > TURN_READY_MS)
+			return -1;
+		usleep(5000);
+	}
+}
+
+int services_start(const struct lab_plan *p, const char *id, const int *ns_fd, int root, json_t *st, struct diag *d)
+{
+	json_t *list = json_array();
+
+	for (int k = 0; k < p->n; k++) {
+		const struct plan_step *t = &p->steps[k];
+		unsigned char r[12];
+		char password[25], log[PATH_MAX];
+		pid_t child;
+
+		if (t->op != PLAN_SERVICE)
+			continue;
+		if (getrandom(r, sizeof(r), 0) != sizeof(r)) {
+			json_decref(list);
+			return diag_set(d, "no random bytes for the TURN password");
+		}
+		for (size_t i = 0; i < sizeof(r); i++)
+			snprintf(password + 2 * i, 3, "%02x", r[i]);
+		run_path(log, sizeof(log), id, ".turn.log");
+		child = turn_spawn(ns_fd[t->node], t->addr, id, password);
+		if (child < 0 || turn_ready(ns_fd[t->node], root, t->addr, child)) {
+			json_decref(list);
+			return diag_set(d, "service = turn: coturn did not start in %s (is Debian's coturn installed? see %s)",
+					p->s->nodes[t->node].name, log);
+		}
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:i}", "node",
+						      p->s->nodes[t->node].name, "service", "turn", "addr", t->addr,
+						      "port", TURN_PORT, "user", TURN_USER, "password", password, "pid",
+						      (int)child));
+	}
+	if (json_array_size(list))
+		json_object_set_new(st, "services", list);
+	else
+		json_decref(list);
+	return 0;
+}
