@@ -339,6 +339,19 @@ static void guard_expired(void *arg)
 	r->re->re_cancel();
 }
 
+struct tcp_life_arg {
+	const struct sockaddr_in *server;
+	struct verdict *v;
+};
+
+static void *tcp_life_run(void *arg)
+{
+	struct tcp_life_arg *a = arg;
+
+	tcp_lifetime(a->server, a->v);
+	return NULL;
+}
+
 static void *probes_thread(void *arg)
 {
 	struct run *r = arg;
@@ -407,8 +420,19 @@ int classify_nat(const struct sockaddr_in *server, bool timeouts, struct classif
 				say(all[i], "", "no verdict within %d s", GUARD_MS / 1000);
 	}
 	conclude(&r);
-	if (timeouts && !c->udp_blocked)
-		udp_lifetime(&re, server, &r.conf, &c->udp_timeout);
+	if (timeouts) {
+		/* TCP's beside UDP's: each takes two to four times its lifetime */
+		pthread_t tcp;
+		struct tcp_life_arg a = { server, &c->tcp_established_timeout };
+		bool beside = !pthread_create(&tcp, NULL, tcp_life_run, &a);
+
+		if (!c->udp_blocked)
+			udp_lifetime(&re, server, &r.conf, &c->udp_timeout);
+		if (beside)
+			pthread_join(tcp, NULL);
+		else
+			tcp_lifetime(server, &c->tcp_established_timeout);
+	}
 	for (int i = 0; i < ALLOC_SOCKETS; i++)
 		re.mem_deref(r.us[i]);
 	re.mem_deref(r.stun);

@@ -25,6 +25,7 @@ struct classification {
 	struct verdict outbound_tcp, outbound_udp; /* the server's OUTBOUND probe */
 	struct verdict udp_unsolicited, unsolicited_syn, syn_in_syn_sent; /* the server's probes */
 	struct verdict udp_timeout; /* with timeouts asked for: a UDP mapping's life, s */
+	struct verdict tcp_established_timeout; /* and an idle established TCP connection's */
 	unsigned delta;        /* allocation = sequential: the step */
 	double seconds;        /* how long it took */
 };

@@ -8,11 +8,16 @@
  * 256 s, then eight steps between the longest that lived and the shortest that
  * did not. Two to four times the lifetime in all. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../common/libre.h"
 #include "lifetime.h"
+#include "probes.h"
 
 #define PROBES 9 /* 1 .. 256 s, and the steps between */
 #define LONGEST 256
@@ -195,5 +200,121 @@ void udp_lifetime(const struct re_api *re, const struct sockaddr_in *server, con
 		snprintf(v->evidence, sizeof(v->evidence),
 			 "a UDP mapping after one request and its answer lived %u s and not %u s (fresh sockets, RESPONSE-PORT)",
 			 l.lo, l.hi);
+	}
+}
+
+/* TCP: a fresh connection to the server asks PROBE IDLE T and stays idle; the
+ * server's "PROBED IDLE alive" T seconds on reaches it while the NAT keeps the
+ * connection's mapping (else the NAT drops it, or answers the server with an
+ * RST). The same rounds as UDP's: T = 1, 2, 4, ... 256 s side by side until the
+ * first death, then eight steps between. */
+#define TCP_MARGIN_MS 1000
+
+struct idle_probe {
+	int fd;
+	unsigned t;
+	double due; /* monotonic s: the answer is late past this */
+	char buf[64];
+	size_t len;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* one round of probes of the given lengths; lo, hi as in struct life */
+static void tcp_round(const struct sockaddr_in *server, const unsigned *t, int n, unsigned *lo, unsigned *hi,
+		      bool *failed)
+{
+	struct idle_probe p[PROBES];
+	int open = 0;
+
+	for (int i = 0; i < n; i++) {
+		char line[32];
+		int k = snprintf(line, sizeof(line), "PROBE IDLE %u\n", t[i]);
+
+		p[i] = (struct idle_probe){ .fd = tcp_to(server, 0, 2000), .t = t[i], .due = now_s() + t[i] + TCP_MARGIN_MS / 1e3 };
+		if (p[i].fd >= 0 && send(p[i].fd, line, (size_t)k, MSG_NOSIGNAL) != k) {
+			close(p[i].fd);
+			p[i].fd = -1;
+		}
+		*failed |= p[i].fd < 0;
+		open += p[i].fd >= 0;
+	}
+	while (open) {
+		struct pollfd pf[PROBES];
+		double next = 1e18, now = now_s();
+
+		for (int i = 0; i < n; i++) {
+			pf[i] = (struct pollfd){ .fd = p[i].fd, .events = POLLIN };
+			/* past a death, the longer ones are not waited for */
+			if (p[i].fd >= 0 && ((*hi && p[i].t >= *hi) || now >= p[i].due)) {
+				if (now >= p[i].due && (!*hi || p[i].t < *hi))
+					*hi = p[i].t;
+				close(p[i].fd);
+				p[i].fd = pf[i].fd = -1;
+				open--;
+			} else if (p[i].fd >= 0 && p[i].due < next)
+				next = p[i].due;
+		}
+		if (!open || poll(pf, (nfds_t)n, (int)((next - now) * 1000) + 1) < 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			ssize_t r;
+
+			if (p[i].fd < 0 || !pf[i].revents)
+				continue;
+			r = recv(p[i].fd, p[i].buf + p[i].len, sizeof(p[i].buf) - 1 - p[i].len, 0);
+			if (r > 0) {
+				p[i].len += (size_t)r;
+				p[i].buf[p[i].len] = '\0';
+				if (!strstr(p[i].buf, "\n") && p[i].len < sizeof(p[i].buf) - 1)
+					continue;
+			}
+			if (r > 0 && !strncmp(p[i].buf, "PROBED IDLE alive\n", 18)) {
+				if (p[i].t > *lo)
+					*lo = p[i].t;
+			} else
+				*failed = true; /* closed, reset before its time, or another answer */
+			close(p[i].fd);
+			p[i].fd = -1;
+			open--;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		if (p[i].fd >= 0)
+			close(p[i].fd);
+}
+
+void tcp_lifetime(const struct sockaddr_in *server, struct verdict *v)
+{
+	unsigned t[PROBES], lo = 0, hi = 0;
+	bool failed = false;
+	int n = 0;
+
+	for (int i = 0; i < PROBES; i++)
+		t[i] = 1u << i;
+	tcp_round(server, t, PROBES, &lo, &hi, &failed);
+	if (hi > lo + 1) {
+		unsigned step = (hi - lo + 7) / 8;
+
+		for (unsigned x = lo + step; x < hi && n < PROBES; x += step)
+			t[n++] = x;
+		tcp_round(server, t, n, &lo, &hi, &failed);
+	}
+	if (!hi && !lo)
+		snprintf(v->evidence, sizeof(v->evidence), "no probe could run%s", failed ? " (connections failed)" : "");
+	else if (!hi)
+		snprintf(v->evidence, sizeof(v->evidence), "an idle TCP connection still lived after %u s, the longest tried",
+			 LONGEST);
+	else {
+		snprintf(v->value, sizeof(v->value), "%u", hi);
+		snprintf(v->evidence, sizeof(v->evidence),
+			 "an idle established TCP connection's mapping lived %u s and not %u s (the server's PROBE IDLE)",
+			 lo, hi);
 	}
 }

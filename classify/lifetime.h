@@ -11,5 +11,8 @@
  * lifetime in s into v (no value when not found: v->evidence says why). */
 void udp_lifetime(const struct re_api *re, const struct sockaddr_in *server, const struct stun_conf *conf,
 		  struct verdict *v);
+/* How long an idle established TCP connection's mapping lives: the server's
+ * PROBE IDLE T on fresh connections side by side, rounds as udp_lifetime's. */
+void tcp_lifetime(const struct sockaddr_in *server, struct verdict *v);
 
 #endif

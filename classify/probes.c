@@ -22,14 +22,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../natsim/profile.h"
 #include "../prober/protocol.h"
 #include "probes.h"
 
 /* Ports a firewall is most likely to let out, and two it has no reason to:
  * OUTBOUND tries these (and the server's own). */
+#define CANARY_PORT_LO 29123
+#define CANARY_PORT_HI 62123
 static const uint16_t try_tcp[] = { 21, 22, 25, 53, 80, 110, 143, 443, 465, 587, 993, 995, 1194, 1723,
-				    3389, 3478, 3479, 5060, 5222, 5349, 8080, 8443, 29123, 62123 };
-static const uint16_t try_udp[] = { 53, 123, 443, 500, 1194, 1701, 3478, 3479, 4500, 5060, 5349, 29123, 62123 };
+				    3389, 3478, 3479, 5060, 5222, 5349, 8080, 8443, CANARY_PORT_LO, CANARY_PORT_HI };
+static const uint16_t try_udp[] = { 53, 123, 443, 500, 1194, 1701, 3478, 3479, 4500, 5060, 5349, CANARY_PORT_LO,
+				    CANARY_PORT_HI };
 
 void say(struct verdict *v, const char *value, const char *fmt, ...)
 {
@@ -41,9 +45,7 @@ void say(struct verdict *v, const char *value, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* a connected TCP socket to `to` within ms, or -1 with errno; bound first to
- * `port` (SO_REUSEADDR, so that a listener can share it) */
-static int tcp_to(const struct sockaddr_in *to, uint16_t port, int ms)
+int tcp_to(const struct sockaddr_in *to, uint16_t port, int ms)
 {
 	struct sockaddr_in self = { .sin_family = AF_INET, .sin_port = htons(port) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), err = 0;
@@ -243,14 +245,30 @@ static void filtering_tcp(struct control *k, struct verdict *v)
 			   "its other port (%s), which no knob says", port);
 }
 
-/* the seen ports of `list` among the tried: "any", "none" or the list */
+/* Is `port` in the comma-separated list? */
+static bool listed(const char *list, unsigned port)
+{
+	char want[8];
+	size_t wl = (size_t)snprintf(want, sizeof(want), "%u", port);
+
+	for (const char *at = list; at && *at; at = strchr(at, ','), at = at ? at + 1 : NULL)
+		if (!strncmp(at, want, wl) && (at[wl] == ',' || !at[wl]))
+			return true;
+	return false;
+}
+
+/* The ports of the server our SYNs or datagrams reached (`list`), among those
+ * tried, as a knob: every one → any; none → none; the two no firewall has a
+ * reason to open among them → every port but those missed (a firewall that
+ * blocks a few); else only those reached. A value natlab up takes (16 ranges at
+ * most), or none with the reason. */
 static void ports_verdict(struct verdict *v, const char *proto, const uint16_t *tried, size_t n_tried, uint16_t server_port,
 			  const char *list)
 {
 	uint16_t all[64];
-	size_t n = 0, hit = 0;
+	size_t n = 0, hit = 0, ranges = 0, o = 0;
 	char value[sizeof(v->value)] = "";
-	size_t o = 0;
+	bool open_by_default = listed(list, CANARY_PORT_LO) && listed(list, CANARY_PORT_HI);
 
 	for (size_t i = 0; i < n_tried; i++)
 		all[n++] = tried[i];
@@ -267,27 +285,43 @@ static void ports_verdict(struct verdict *v, const char *proto, const uint16_t *
 			all[j] = all[j - 1];
 			all[j - 1] = t;
 		}
-	for (size_t i = 0; i < n; i++) {
-		char want[8];
-		const char *at = list;
-		bool seen = false;
-		size_t wl = (size_t)snprintf(want, sizeof(want), "%u", all[i]);
-
-		while (at && *at && !seen) {
-			seen = !strncmp(at, want, wl) && (at[wl] == ',' || !at[wl]);
-			at = strchr(at, ',');
-			at = at ? at + 1 : NULL;
-		}
-		if (seen) {
-			hit++;
-			o += (size_t)snprintf(value + o, sizeof(value) - o, "%s%u", o ? "," : "", all[i]);
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		hit += listed(list, all[i]);
 	if (hit == n)
-		say(v, "any", "our %s to every one of %zu ports of the server tried reached it", proto, n);
-	else
-		say(v, hit ? value : "none", "of %zu ports of the server tried, our %s reached %s%s", n, proto,
-		    hit ? "only these" : "none", hit ? "; the ports not tried are not known" : "");
+		return say(v, "any", "our %s to every one of %zu ports of the server tried reached it", proto, n);
+	if (!hit)
+		return say(v, "none", "of %zu ports of the server tried, our %s reached none", n, proto);
+	if (open_by_default) {
+		unsigned from = 1;
+
+		for (size_t i = 0; i < n; i++) {
+			if (listed(list, all[i]))
+				continue;
+			if (all[i] > from) {
+				o += (size_t)snprintf(value + o, sizeof(value) - o, "%s%u-%u", o ? "," : "", from, all[i] - 1u);
+				ranges++;
+			}
+			from = all[i] + 1u;
+		}
+		if (from <= 65535) {
+			o += (size_t)snprintf(value + o, sizeof(value) - o, "%s%u-65535", o ? "," : "", from);
+			ranges++;
+		}
+	} else {
+		for (size_t i = 0; i < n; i++)
+			if (listed(list, all[i])) {
+				o += (size_t)snprintf(value + o, sizeof(value) - o, "%s%u", o ? "," : "", all[i]);
+				ranges++;
+			}
+	}
+	if (ranges > NAT_PORTS_MAX || o >= sizeof(value))
+		return say(v, "", "of %zu ports of the server tried, our %s reached %zu: more ranges than a profile takes (%d)",
+			   n, proto, hit, NAT_PORTS_MAX);
+	say(v, value, open_by_default ? "of %zu ports of the server tried, our %s reached all but %zu, among them two no "
+					"firewall has a reason to open: every port but those missed"
+				      : "of %zu ports of the server tried, our %s reached only these (%zu); the ports not tried are "
+					"not known",
+	    n, proto, open_by_default ? n - hit : hit);
 }
 
 /* OUTBOUND: a SYN and a datagram to each port tried, and where they arrived */
@@ -389,7 +423,8 @@ static int synsent_ports(const struct classification *c, uint16_t server_port, u
 	const char *at = c->outbound_tcp.value;
 	int n = 0;
 
-	if (!strcmp(at, "any") || !strcmp(at, "none") || !at[0]) {
+	/* a firewall that lets all but a few out: the server's own choice of port */
+	if (!strcmp(at, "any") || !strcmp(at, "none") || !at[0] || strchr(at, '-')) {
 		out[n++] = 0;
 		return n;
 	}
@@ -439,16 +474,24 @@ static void *leg_run(void *arg)
 	switch (g->which) {
 	case 0:
 		outbound(k.fd, g->server, c);
+		/* a refused OUTBOUND closed the connection: SYNSENT gets a new one */
+		if (!c->outbound_tcp.value[0])
+			control_close(&k);
 		/* the server closes a connection whose PROBE it refused (a port taken
 		 * there): the next port on a new connection */
 		n = synsent_ports(c, ntohs(g->server->sin_port), ports, 8);
 		for (int i = 0; i < n; i++) {
-			if (k.fd < 0 && control_open(g->server, &k))
+			if (k.fd < 0 && control_open(g->server, &k)) {
+				say(&c->syn_in_syn_sent, "", "no new connection to the server for the SYN_SENT probe: %s",
+				    strerror(errno));
 				break;
+			}
 			if (syn_in_syn_sent(&k, g->server, ports[i], &c->syn_in_syn_sent))
 				break;
 			control_close(&k);
-			if (i == n - 1)
+			/* every port OUTBOUND saw reach it refused (taken there); else the
+			 * server's own refusal stands as it said it */
+			if (i == n - 1 && ports[0])
 				say(&c->syn_in_syn_sent, "", "our SYNs reach the server at %s only, where it has "
 							      "listeners of its own: no port to swallow a SYN at",
 				    c->outbound_tcp.value);
@@ -496,6 +539,7 @@ int tcp_binding(const struct re_api *re, const struct sockaddr_in *server, struc
 	int fd = -1, rc = -1;
 	size_t body;
 
+	errno = 0;
 	if (!req || getrandom(tid, sizeof(tid), 0) != sizeof(tid) ||
 	    re->stun_msg_encode(req, STUN_METHOD_BINDING, STUN_CLASS_REQUEST, tid, NULL, NULL, 0, false, 0x00, 0))
 		goto out;
@@ -522,6 +566,9 @@ int tcp_binding(const struct re_api *re, const struct sockaddr_in *server, struc
 	*mapped = m->v.sa.u.in;
 	rc = 0;
 out:
+	/* a short read or a message that is not the answer leaves errno as it was */
+	if (rc && (!errno || errno == EAGAIN))
+		errno = EBADMSG;
 	if (fd >= 0)
 		close(fd);
 	re->mem_deref(msg);

@@ -14,6 +14,9 @@ void say(struct verdict *v, const char *value, const char *fmt, ...) __attribute
  * outbound_tcp/udp, udp_unsolicited, unsolicited_syn, filtering_tcp,
  * syn_in_syn_sent; tcp_reached when that connection was made. */
 void server_probes(const struct sockaddr_in *server, struct classification *c);
+/* a connected TCP socket to `to` within ms (blocking once connected), or -1 with
+ * errno; bound first to `port` (SO_REUSEADDR, so that a listener can share it) */
+int tcp_to(const struct sockaddr_in *to, uint16_t port, int ms);
 /* A STUN binding over a fresh TCP connection: its local and mapped endpoints; -1. */
 int tcp_binding(const struct re_api *re, const struct sockaddr_in *server, struct sockaddr_in *local,
 		struct sockaddr_in *mapped);

@@ -20,8 +20,9 @@ static const char usage[] =
 	"  udp_unsolicited, syn_in_syn_sent, outbound_tcp and outbound_udp (which of\n"
 	"  some well-known ports are let out). Behind a firewall that lets only the web\n"
 	"  out, run the server at 443 (natlab-probe server ADDR:443 --stun-port 443).\n"
-	"  --timeouts: also udp_timeout, how long a UDP mapping lives (2-4 times that\n"
-	"  long). No root needed.";
+	"  --timeouts: also udp_timeout and tcp_established_timeout, how long a UDP\n"
+	"  mapping and an idle TCP connection's live (2-4 times that long, side by\n"
+	"  side). No root needed.";
 
 /* each verdict; a profile knob, or (mapping_tcp) only a comment beside one */
 static const struct {
@@ -42,6 +43,7 @@ static const struct {
 	{ "outbound_tcp", offsetof(struct classification, outbound_tcp), true },
 	{ "outbound_udp", offsetof(struct classification, outbound_udp), true },
 	{ "udp_timeout", offsetof(struct classification, udp_timeout), true },
+	{ "tcp_established_timeout", offsetof(struct classification, tcp_established_timeout), true },
 };
 #define N_VERDICTS (sizeof(verdicts) / sizeof(verdicts[0]))
 
@@ -57,8 +59,9 @@ static void print_profile(const struct classification *c, const char *server)
 
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime(&now));
 	printf("; natlab classify: the NAT between this host and %s, %s (%.1f s).\n"
-	       "; The knobs no test here tells (TCP's timeouts, udp_stream_timeout, and\n"
-	       "; udp_timeout without --timeouts) keep natlab's defaults.\n[nat]\n",
+	       "; The knobs no test here tells (tcp_syn_sent_timeout, udp_stream_timeout,\n"
+	       "; and without --timeouts udp_timeout and tcp_established_timeout) keep\n"
+	       "; natlab's defaults.\n[nat]\n",
 	       server, when, c->seconds);
 	for (size_t i = 0; i < N_VERDICTS; i++) {
 		const struct verdict *v = verdict_of(c, i);

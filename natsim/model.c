@@ -72,9 +72,9 @@ static bool may_open(const struct nat_ports *out, unsigned lo, unsigned hi)
 static bool may_dial(const struct model_case *c, int i, bool tcp)
 {
 	const struct nat_profile *x = i ? c->b : c->a, *y = i ? c->a : c->b;
-	unsigned lo, hi;
+	unsigned lo, hi, port = !tcp && c->udp_port[!i] ? c->udp_port[!i] : c->local_port[!i];
 
-	external_ports(y, c->local_port[!i], &lo, &hi);
+	external_ports(y, port, &lo, &hi);
 	return may_open(tcp ? &x->outbound_tcp : &x->outbound_udp, lo, hi);
 }
 
@@ -93,6 +93,17 @@ static bool reach_server(const struct model_case *c, bool udp)
 	return true;
 }
 
+/* Can both sides reach the relay, over TCP: the server, or a TURN server's port? */
+static bool reach_relay(const struct model_case *c)
+{
+	const struct nat_profile *side[2] = { c->a, c->b };
+
+	for (int i = 0; i < 2 && c->relay_port; i++)
+		if (side[i] && !nat_ports_has(&side[i]->outbound_tcp, c->relay_port))
+			return false;
+	return true;
+}
+
 /* UDP: each side sends only to the endpoint the server saw for the other, E_x
  * and E_y. y's datagrams reach x's NAT at E_x, from E_y when y keeps it; x's
  * NAT lets them in when its filter admits y on E_x: always (EIF), or when x
@@ -107,9 +118,9 @@ static int udp_passes(const struct nat_profile *x, const struct nat_profile *y)
 
 /* TCP simultaneous open, early side e, late side l, the late one starting delta
  * seconds after; d: one-way seconds between the NATs. */
-static enum model_outcome tcp_punch(const struct model_case *c, const struct nat_profile *e,
-				    const struct nat_profile *l, double delta, double d)
+static enum model_outcome tcp_punch(const struct model_case *c, int early, double delta, double d)
 {
+	const struct nat_profile *e = early ? c->b : c->a, *l = early ? c->a : c->b;
 	const struct strategy *st = strategy_by_name(c->strategy);
 	bool listen_too = st->listens;
 	bool retry = st->retries;
@@ -119,7 +130,7 @@ static enum model_outcome tcp_punch(const struct model_case *c, const struct nat
 	/* a side whose firewall stops its SYN opens nothing: the other's SYN finds
 	 * it without an entry, and only an open (eif) NAT hands it to a listener */
 	{
-		bool dial_e = may_dial(c, e == c->b, true), dial_l = may_dial(c, l == c->b, true);
+		bool dial_e = may_dial(c, early, true), dial_l = may_dial(c, !early, true);
 
 		if (!dial_e || !dial_l) {
 			const struct nat_profile *k = dial_e ? l : e;
@@ -184,7 +195,7 @@ const char *model_auto_choice(const struct model_case *c)
 		if (model_predict(&k) == PREDICT_CONNECTED)
 			return candidates[i];
 	}
-	return "relay";
+	return reach_relay(c) ? "relay" : "";
 }
 
 enum model_outcome model_predict(const struct model_case *c)
@@ -199,11 +210,14 @@ enum model_outcome model_predict(const struct model_case *c)
 	if (!reach_server(c, st->rule == RULE_UDP))
 		return PREDICT_FAILED;
 	if (st->rule == RULE_RELAYED)
-		return PREDICT_RELAYED;
+		return reach_relay(c) ? PREDICT_RELAYED : PREDICT_FAILED;
 	if (!a || !b)
 		return PREDICT_UNKNOWN; /* hosts without a NAT: not modelled */
-	if (st->rule == RULE_AUTO)
-		return strcmp(model_auto_choice(c), "relay") ? PREDICT_CONNECTED : PREDICT_RELAYED;
+	if (st->rule == RULE_AUTO) {
+		const char *pick = model_auto_choice(c);
+
+		return !*pick ? PREDICT_FAILED : strcmp(pick, "relay") ? PREDICT_CONNECTED : PREDICT_RELAYED;
+	}
 	switch (st->rule) {
 	case RULE_UDP:
 		return udp_passes(a, b) && udp_passes(b, a) && may_dial(c, 0, false) && may_dial(c, 1, false)
@@ -218,7 +232,7 @@ enum model_outcome model_predict(const struct model_case *c)
 		 * clocks say */
 		if (st->by_round_trips && !c->emitted)
 			skew = 0;
-		return skew >= 0 ? tcp_punch(c, a, b, skew, d) : tcp_punch(c, b, a, -skew, d);
+		return skew >= 0 ? tcp_punch(c, 0, skew, d) : tcp_punch(c, 1, -skew, d);
 	default:
 		return PREDICT_UNKNOWN;
 	}

@@ -21,7 +21,9 @@ struct model_case {
 	bool emitted;      /* skew_ms is when the NATs emitted the SYNs (measured), not the
 			    * schedule: it holds for dcutr too, which otherwise starts both at 0 */
 	unsigned server_port;   /* the rendezvous server's; 0: not judged */
+	unsigned relay_port;    /* where relay goes over TCP when not the server (TURN); 0: the server */
 	unsigned local_port[2]; /* the peers' own ports; 0: the kernel's choice */
+	unsigned udp_port[2];   /* their UDP ports where not the same as local_port's */
 };
 
 /* How far a skew measured at the wire may be from the NATs' true one. */

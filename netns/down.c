@@ -238,7 +238,7 @@ int teardown(const char *id, char names[][128], int n, bool wait_wire, struct la
 			rc = diag_set(d, "cannot remove netns %s: %s", names[i], strerror(errno));
 	lab_phase_end(p, "namespaces");
 	for (const char *const *ext = (const char *const[]){ ".pcap", ".events", ".wire.log", ".wire.stats",
-							      ".turn.log", ".turn.db", ".turn.pid", NULL };
+							      ".turn.log", ".turn.db", ".turn.pid", ".turn.conf", NULL };
 	     *ext; ext++) {
 		char file[PATH_MAX];
 

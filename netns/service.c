@@ -1,7 +1,7 @@
 /* The services a lab's hosts run (PLAN_SERVICE), started last by natlab up:
  * `service = turn` is coturn (Debian's turnserver) on the host's address at
  * TURN_PORT, long-term credentials TURN_USER and a password drawn per lab, its
- * files (log, database, pid) in the run directory as LAB.turn.*. It runs in the
+ * files (configuration, log, database, pid) in the run directory as LAB.turn.*. It runs in the
  * host's namespace in a session of its own; natlab down ends it with the lab's
  * other processes. The lab's state says where it is and how to log in. */
 #include <arpa/inet.h>
@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/outfile.h"
 #include "../plan/plan.h"
 #include "lab_internal.h"
 #include "netns.h"
@@ -24,25 +25,31 @@
 
 #define TURN_READY_MS 3000
 
-/* coturn, detached: fork, into the namespace, a session of its own, exec */
-static pid_t turn_spawn(int ns, const char *addr, const char *id, const char *password)
+/* coturn's configuration, 0600 in the run directory: its password is on no
+ * command line, which anyone may read */
+static int turn_config(const char *path, const char *addr, const char *id, const char *password)
 {
-	char user[96], listen[96], relay[96], port[32], db[PATH_MAX + 16], log[PATH_MAX + 16], pid[PATH_MAX + 16];
-	char *argv[] = { "turnserver", "-n", listen, relay, port, "-a", "-u", user, "-r", "natlab", "-f",
-			 "--no-tls", "--no-dtls", "--no-cli", "--no-stdout-log", "--simple-log", db, log, pid, NULL };
-	pid_t child;
+	char db[PATH_MAX], log[PATH_MAX], pid[PATH_MAX];
+	FILE *f = outfile_fopen(path, 0600);
 
-	snprintf(user, sizeof(user), "%s:%s", TURN_USER, password);
-	snprintf(listen, sizeof(listen), "--listening-ip=%s", addr);
-	snprintf(relay, sizeof(relay), "--relay-ip=%s", addr);
-	snprintf(port, sizeof(port), "--listening-port=%d", TURN_PORT);
-	snprintf(db, 16, "--db=");
-	run_path(db + 5, sizeof(db) - 5, id, ".turn.db");
-	snprintf(log, 16, "--log-file=");
-	run_path(log + 11, sizeof(log) - 11, id, ".turn.log");
-	snprintf(pid, 16, "--pidfile=");
-	run_path(pid + 10, sizeof(pid) - 10, id, ".turn.pid");
-	child = fork();
+	if (!f)
+		return -1;
+	run_path(db, sizeof(db), id, ".turn.db");
+	run_path(log, sizeof(log), id, ".turn.log");
+	run_path(pid, sizeof(pid), id, ".turn.pid");
+	fprintf(f, "listening-ip=%s\nrelay-ip=%s\nlistening-port=%d\nlt-cred-mech\nuser=%s:%s\nrealm=natlab\n"
+		   "fingerprint\nno-tls\nno-dtls\nno-cli\nno-stdout-log\nsimple-log\nuserdb=%s\nlog-file=%s\n"
+		   "pidfile=%s\n",
+		addr, addr, TURN_PORT, TURN_USER, password, db, log, pid);
+	return fclose(f) ? -1 : 0;
+}
+
+/* coturn, detached: fork, into the namespace, a session of its own, exec */
+static pid_t turn_spawn(int ns, const char *conf)
+{
+	char *argv[] = { "turnserver", "-c", (char *)conf, NULL };
+	pid_t child = fork();
+
 	if (child == 0) {
 		int nul = open("/dev/null", O_RDWR);
 		sigset_t none;
@@ -99,7 +106,7 @@ int services_start(const struct lab_plan *p, const char *id, const int *ns_fd, i
 	for (int k = 0; k < p->n; k++) {
 		const struct plan_step *t = &p->steps[k];
 		unsigned char r[12];
-		char password[25], log[PATH_MAX];
+		char password[25], log[PATH_MAX], conf[PATH_MAX];
 		pid_t child;
 
 		if (t->op != PLAN_SERVICE)
@@ -111,7 +118,12 @@ int services_start(const struct lab_plan *p, const char *id, const int *ns_fd, i
 		for (size_t i = 0; i < sizeof(r); i++)
 			snprintf(password + 2 * i, 3, "%02x", r[i]);
 		run_path(log, sizeof(log), id, ".turn.log");
-		child = turn_spawn(ns_fd[t->node], t->addr, id, password);
+		run_path(conf, sizeof(conf), id, ".turn.conf");
+		if (turn_config(conf, t->addr, id, password)) {
+			json_decref(list);
+			return diag_set(d, "%s: %s", conf, strerror(errno));
+		}
+		child = turn_spawn(ns_fd[t->node], conf);
 		if (child < 0 || turn_ready(ns_fd[t->node], root, t->addr, child)) {
 			json_decref(list);
 			return diag_set(d, "service = turn: coturn did not start in %s (is Debian's coturn installed? see %s)",

@@ -149,10 +149,11 @@ static void script_step(const struct lab_plan *p, const struct plan_step *t, FIL
 			t->dev, t->delay_ms, t->jitter_ms, t->loss);
 		break;
 	case PLAN_SERVICE: /* coturn, as natlab starts it (netns/service.c); the password is yours to choose */
-		fprintf(o, "\tip netns exec '%s' turnserver -n --listening-ip=%s --relay-ip=%s --listening-port=%d "
-			   "-a -u %s:\"${TURN_PASSWORD:?set TURN_PASSWORD}\" -r natlab -f --no-tls --no-dtls --no-cli "
-			   "--no-stdout-log --log-file=/dev/null --db=/tmp/%s.turn.db --pidfile=/tmp/%s.turn.pid &\n",
-			ns, t->addr, t->addr, TURN_PORT, TURN_USER, p->id, p->id);
+		fprintf(o, "\tturn_dir=$(mktemp -d)\n\tumask 077\n\tprintf '%%s\\n' listening-ip=%s relay-ip=%s "
+			   "listening-port=%d lt-cred-mech \"user=%s:${TURN_PASSWORD:?set TURN_PASSWORD}\" realm=natlab "
+			   "fingerprint no-tls no-dtls no-cli no-stdout-log \"userdb=$turn_dir/db\" \"pidfile=$turn_dir/pid\" "
+			   ">\"$turn_dir/conf\"\n\tip netns exec '%s' turnserver -c \"$turn_dir/conf\" >/dev/null 2>&1 &\n",
+			t->addr, t->addr, TURN_PORT, TURN_USER, ns);
 		break;
 	}
 }

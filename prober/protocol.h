@@ -26,7 +26,10 @@ enum msg_type { MSG_HELLO, MSG_UDPHELLO, MSG_RELAY, MSG_SEEN, MSG_GO, MSG_ERR, M
  * address: ALTSYN), or (SYNSENT) a SYN from the port the asker's own SYN went to,
  * while the NAT's entry is in SYN_SENT; OUTBOUND sends nothing and notes which
  * ports the asker's SYNs and datagrams reach */
-enum probe_kind { PROBE_UDP, PROBE_SYN, PROBE_SYNSENT, PROBE_ALTSYN, PROBE_OUTBOUND, PROBE_KINDS };
+enum probe_kind { PROBE_UDP, PROBE_SYN, PROBE_SYNSENT, PROBE_ALTSYN, PROBE_OUTBOUND, PROBE_IDLE, PROBE_KINDS };
+/* IDLE: the server says PROBED IDLE alive on the idle connection this many
+ * seconds on (at most), which reaches the asker while its NAT keeps the mapping */
+#define PROBE_IDLE_MAX_S 600
 /* OUTBOUND: how many ports of each protocol the server notes at most */
 #define PROBE_OUTBOUND_PORTS 32
 extern const char *const probe_kind_name[PROBE_KINDS];
@@ -43,6 +46,7 @@ struct msg {
 	char nonce[33], peer_nonce[33];
 	/* PROBE, PROBING, PROBED: what the server sent toward the asker's own address */
 	enum probe_kind probe;
+	unsigned seconds;   /* PROBE IDLE */
 	uint16_t port;      /* PROBE: to this port of the asker's (0: its connection's);
 			     * PROBING: the server's port (0: OUTBOUND) */
 	char ports[2][PROBE_OUTBOUND_PORTS * 6 + 1]; /* PROBED OUTBOUND: TCP, UDP ports, "-" for none */

@@ -165,7 +165,7 @@ int server_main(int argc, char *argv[])
 	for (time_t swept = now_s();;) {
 		struct epoll_event evs[64];
 		/* a probe in flight is given up on to the 50 ms */
-		int n = epoll_wait(s->ep, evs, 64, s->n_probes || s->n_udp_waits ? 50 : 1000);
+		int n = epoll_wait(s->ep, evs, 64, s->n_probes || s->n_udp_waits || s->n_idles ? 50 : 1000);
 
 		if (n < 0 && errno != EINTR)
 			break;
@@ -192,6 +192,8 @@ int server_main(int argc, char *argv[])
 			probe_sweep(s);
 		if (s->n_udp_waits)
 			udp_waits_sweep(s);
+		if (s->n_idles)
+			idle_sweep(s);
 		if (now_s() != swept)
 			expire(s, swept = now_s());
 	}

@@ -16,7 +16,8 @@
 #define MAX_CLIENTS 4096
 /* probes (server_probes.c) */
 #define PROBES_PER_CONNECTION 16
-#define PROBES_PER_SOURCE 4
+/* natlab classify runs three at once; two hosts behind one NAT, six */
+#define PROBES_PER_SOURCE 8
 #define PROBES_IN_FLIGHT 64
 /* descriptors kept beside the clients': the loop's, the STUN side's UDP sockets
  * and TCP listeners (4 per address), two per probe in flight */
@@ -55,6 +56,7 @@ struct client {
 	uint16_t probe_port; /* SYNSENT: that listener's port */
 	bool probe_syn_seen; /* SYNSENT: the asker's SYN came, the server's went */
 	int64_t probe_until; /* monotonic ns */
+	int64_t idle_until;  /* PROBE IDLE: monotonic ns when it says alive; 0: none */
 	int probes;
 };
 
@@ -77,6 +79,7 @@ struct server {
 	struct stun_server stun;
 	int max_clients, n_clients, n_probes;
 	int n_udp_waits; /* attempts with udp_until set */
+	int n_idles;     /* connections with idle_until set */
 	struct limits lim;
 	struct client *c;
 	struct attempt *a; /* as many as clients: each attempt has one */
@@ -109,6 +112,8 @@ void probe_start(struct server *s, int ci, const struct msg *m);
 void probe_event(struct server *s, int ci);
 /* says "none" for each probe whose second is up */
 void probe_sweep(struct server *s);
+/* says "PROBED IDLE alive" on each connection whose idle time is up */
+void idle_sweep(struct server *s);
 /* ends a probe, saying `outcome` unless NULL (the connection is going) */
 void probe_end(struct server *s, int ci, const char *outcome);
 

@@ -22,6 +22,10 @@ void drop_client(struct server *s, int ci)
 	if (c->fd < 0)
 		return;
 	probe_end(s, ci, NULL);
+	if (c->idle_until) {
+		c->idle_until = 0;
+		s->n_idles--;
+	}
 	if (c->attempt >= 0) {
 		struct attempt *a = &s->a[c->attempt];
 

@@ -76,6 +76,19 @@ void probe_end(struct server *s, int ci, const char *outcome)
 	c->seen = NULL;
 }
 
+void idle_sweep(struct server *s)
+{
+	int64_t now = timing_now(CLOCK_MONOTONIC);
+
+	for (int i = 0; i < s->max_clients && s->n_idles; i++)
+		if (s->c[i].fd >= 0 && s->c[i].idle_until && now >= s->c[i].idle_until) {
+			s->c[i].idle_until = 0;
+			s->n_idles--;
+			s->c[i].deadline = now_s() + s->lim.hello_s;
+			say(s, i, "PROBED IDLE alive");
+		}
+}
+
 void probe_sweep(struct server *s)
 {
 	int64_t now = timing_now(CLOCK_MONOTONIC);
@@ -150,12 +163,32 @@ static bool other_addr(const struct server *s, int ci, struct in_addr *out)
 	return false;
 }
 
-/* OUTBOUND: raw sockets see every TCP segment and datagram the host gets */
+/* A raw socket of `proto` that keeps only what comes from `from` (a socket
+ * filter on the IP header's source): it would see everything the host gets */
+static int raw_from(int proto, struct in_addr from)
+{
+	struct sock_filter only[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12), /* the source address */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(from.s_addr), 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = { sizeof(only) / sizeof(only[0]), only };
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+
+	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* OUTBOUND: raw sockets see the asker's TCP segments and datagrams */
 static const char *outbound_start(struct server *s, int ci)
 {
 	struct client *c = &s->c[ci];
-	int tcp = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-	int udp = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+	int tcp = raw_from(IPPROTO_TCP, c->from);
+	int udp = raw_from(IPPROTO_UDP, c->from);
 
 	c->seen = calloc(1, sizeof(*c->seen));
 	if (tcp < 0 || udp < 0 || !c->seen) {
@@ -210,15 +243,28 @@ static const char *synsent_start(struct server *s, int ci, uint16_t port)
 	struct sock_fprog prog = { 1, &drop_all };
 	struct sockaddr_in at;
 	socklen_t len = sizeof(at);
-	int lst = tcp_socket(local_addr(s, ci), port), raw;
+	int lst, raw;
 
+	/* a port the asker names must be free: a listener of another program
+	 * there (with SO_REUSEPORT) would otherwise share its SYNs with ours */
+	if (port) {
+		struct sockaddr_in at_port = { .sin_family = AF_INET, .sin_addr = local_addr(s, ci), .sin_port = htons(port) };
+		int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		bool taken = probe < 0 || bind(probe, (struct sockaddr *)&at_port, sizeof(at_port));
+
+		if (probe >= 0)
+			close(probe);
+		if (taken)
+			return "that port is taken here";
+	}
+	lst = tcp_socket(local_addr(s, ci), port);
 	if (lst < 0 || setsockopt(lst, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) || listen(lst, 1) ||
 	    getsockname(lst, (struct sockaddr *)&at, &len)) {
 		if (lst >= 0)
 			close(lst);
 		return port ? "that port is taken here" : "no listener for the PROBE";
 	}
-	raw = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	raw = raw_from(IPPROTO_TCP, c->from);
 	if (raw < 0) {
 		close(lst);
 		return "PROBE SYNSENT needs a raw socket (CAP_NET_RAW) here";
@@ -238,8 +284,17 @@ void probe_start(struct server *s, int ci, const struct msg *m)
 	const char *why = NULL;
 	int fd = -1;
 
-	if (c->probe_fd >= 0)
+	if (c->probe_fd >= 0 || c->idle_until)
 		return refuse(s, ci, "one PROBE at a time");
+	/* IDLE sends nothing anywhere and holds no descriptor: only the connection's own cap */
+	if (m->probe == PROBE_IDLE && c->probes < PROBES_PER_CONNECTION) {
+		c->probes++;
+		c->probe_kind = PROBE_IDLE;
+		c->idle_until = timing_now(CLOCK_MONOTONIC) + (int64_t)m->seconds * 1000000000LL;
+		c->deadline = now_s() + (time_t)m->seconds + 1 + s->lim.hello_s;
+		s->n_idles++;
+		return;
+	}
 	if (c->probes >= PROBES_PER_CONNECTION || s->n_probes >= PROBES_IN_FLIGHT)
 		return refuse(s, ci, "no more PROBEs");
 	for (int i = 0, same = 0; i < s->max_clients; i++)

@@ -245,6 +245,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		struct model_case mc = { .strategy = strategy, .skew_ms = skew_ms,
 					 .one_way_ms = link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]),
 					 .deadline_s = r->deadline_s, .server_port = r->server_port,
+					 .relay_port = r->relay_turn ? TURN_PORT : 0,
 					 .local_port = { r->local_port, r->local_port } };
 		enum model_outcome want;
 		bool modelled = true, wire_moved_edge = false;

@@ -71,6 +71,7 @@ static double job_cost(struct scenario *const *files, const struct run_job *j)
 			struct model_case mc = { .strategy = r->strategies[st], .skew_ms = r->skews_ms[k],
 						 .one_way_ms = rtt / 2, .deadline_s = r->deadline_s,
 						 .a = &na->profile, .b = &nb->profile, .server_port = r->server_port,
+						 .relay_port = r->relay_turn ? TURN_PORT : 0,
 						 .local_port = { r->local_port, r->local_port } };
 			enum model_outcome o = model_predict(&mc);
 

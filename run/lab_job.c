@@ -110,46 +110,58 @@ static int classify_pair(const struct scenario *s, const char *id, const struct 
 		if (spawn_in(id, s->nodes[s->run.pair[i]].name, argv, NULL, NULL, &kid[i]))
 			kid[i].pid = -1;
 	}
-	for (int i = 0; i < 2; i++) {
-		struct lab_class *k = &out->side[i];
-		char text[8192];
-		size_t len = 0;
-		int fd, status = -1;
+	/* both profiles (a few hundred bytes each) read side by side, each timed at
+	 * its end, within classify's own guard */
+	{
+		char text[2][8192];
+		size_t len[2] = { 0, 0 };
+		bool open[2] = { kid[0].pid > 0, kid[1].pid > 0 };
 
-		snprintf(k->path, sizeof(k->path), "%.3900s/%s-%s.profile", dir, id, s->nodes[s->run.pair[i]].name);
-		if (kid[i].pid < 0) {
-			rc = diag_set(d, "cannot start natlab classify in %s", s->nodes[s->run.pair[i]].name);
-			continue;
-		}
-		/* the whole profile (a few hundred bytes), within classify's own guard */
-		for (;;) {
-			struct pollfd p = { .fd = kid[i].out, .events = POLLIN };
-			ssize_t n;
+		while ((open[0] || open[1]) && seconds_since(&t0) < CLASSIFY_MAX_S && !lab_stop_pending()) {
+			struct pollfd p[2] = { { .fd = open[0] ? kid[0].out : -1, .events = POLLIN },
+					       { .fd = open[1] ? kid[1].out : -1, .events = POLLIN } };
 
-			if (seconds_since(&t0) > CLASSIFY_MAX_S || lab_stop_pending() ||
-			    poll(&p, 1, 100) < 0)
+			if (poll(p, 2, 100) < 0)
 				break;
-			if (!p.revents)
+			for (int i = 0; i < 2; i++) {
+				ssize_t n;
+
+				if (!open[i] || !p[i].revents)
+					continue;
+				n = read(kid[i].out, text[i] + len[i], sizeof(text[i]) - 1 - len[i]);
+				if (n > 0)
+					len[i] += (size_t)n;
+				if (n <= 0 || len[i] == sizeof(text[i]) - 1) {
+					open[i] = false;
+					out->side[i].seconds = seconds_since(&t0);
+				}
+			}
+		}
+		for (int i = 0; i < 2; i++) {
+			struct lab_class *k = &out->side[i];
+			int fd, status = -1;
+
+			snprintf(k->path, sizeof(k->path), "%.3900s/%s-%s.profile", dir, id, s->nodes[s->run.pair[i]].name);
+			if (kid[i].pid < 0) {
+				rc = diag_set(d, "cannot start natlab classify in %s", s->nodes[s->run.pair[i]].name);
 				continue;
-			n = read(kid[i].out, text + len, sizeof(text) - 1 - len);
-			if (n <= 0 || (len += (size_t)n) == sizeof(text) - 1)
-				break;
+			}
+			close(kid[i].out);
+			kill(kid[i].pid, SIGKILL); /* a no-op when it has finished */
+			waitpid(kid[i].pid, &status, 0);
+			if (open[i])
+				k->seconds = seconds_since(&t0);
+			if (!WIFEXITED(status) || WEXITSTATUS(status) || !len[i]) {
+				rc = diag_set(d, "natlab classify in %s failed (exit %d)", s->nodes[s->run.pair[i]].name,
+					      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+				continue;
+			}
+			fd = outfile_open(k->path, O_TRUNC, 0644);
+			if (fd < 0 || write(fd, text[i], len[i]) != (ssize_t)len[i])
+				rc = diag_set(d, "%s: %s", k->path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
 		}
-		close(kid[i].out);
-		kill(kid[i].pid, SIGKILL); /* a no-op when it has finished */
-		waitpid(kid[i].pid, &status, 0);
-		k->seconds = seconds_since(&t0);
-		if (!WIFEXITED(status) || WEXITSTATUS(status) || !len) {
-			rc = diag_set(d, "natlab classify in %s failed (exit %d)", s->nodes[s->run.pair[i]].name,
-				      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-			continue;
-		}
-		fd = outfile_open(k->path, O_TRUNC, 0644);
-		if (fd < 0 || write(fd, text, len) != (ssize_t)len) {
-			rc = diag_set(d, "%s: %s", k->path, strerror(errno));
-		}
-		if (fd >= 0)
-			close(fd);
 	}
 	out->done = !rc;
 	return rc;

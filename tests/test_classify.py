@@ -201,15 +201,32 @@ def test_a_nat_of_the_printed_profile_behaves_as_the_preset_it_was_told_from(mak
     assert behaviour(told) == behaviour(lab), r.stdout
 
 
-def test_classify_times_a_udp_mapping_within_a_tenth(make_lab):
+@pytest.mark.parametrize("filtering", ["apdf", "eif"])
+def test_classify_times_udp_and_tcp_mappings_within_a_tenth(make_lab, filtering):
     # the slow one: about three times the lifetime (probes of 1, 2, 4, 8, 16 s,
-    # then eight steps between the longest that lived and the shortest that did not)
-    lab = make_lab(lab_text("port-restricted-cone", "udp_timeout = 12", 2))
+    # then eight steps between the longest that lived and the shortest that did
+    # not), UDP's and TCP's side by side
+    # (behind eif the NAT's own UDP map lives as long as the longer UDP timeout:
+    # the stream timeout as short, so that UDP's probes end as soon)
+    lab = make_lab(lab_text("port-restricted-cone", f"filtering = {filtering}\nudp_timeout = 12\n"
+                                                    "udp_stream_timeout = 12\ntcp_established_timeout = 9", 2))
     with stun_server(lab):
         r = classify(lab, "--json", "--timeouts")
     assert r.returncode == 0, r.stderr
-    told = json.loads(r.stdout)["verdicts"]["udp_timeout"]
-    assert told["value"] is not None and abs(int(told["value"]) - 12) <= 1.2, told
+    told = json.loads(r.stdout)["verdicts"]
+    if filtering == "apdf":  # behind eif, UDP's life is the NAT's map's (a comment, not the knob)
+        assert told["udp_timeout"]["value"] is not None and abs(int(told["udp_timeout"]["value"]) - 12) <= 1.2, told
+    tcp = told["tcp_established_timeout"]
+    assert tcp["value"] is not None and abs(int(tcp["value"]) - 9) <= 0.9, tcp
+
+
+def test_classify_tells_a_firewall_that_blocks_a_few_ports(make_lab):
+    # every port out but SMTP's (TCP) and NTP's (UDP): the two ports no firewall
+    # has a reason to open came through, so the rest are open too
+    lab = make_lab(lab_text("port-restricted-cone", "outbound_tcp = 1-24,26-65535\noutbound_udp = 1-122,124-65535", 2))
+    with stun_server(lab):
+        out, got = verdicts(lab)
+    assert got["outbound_tcp"] == "1-24,26-65535" and got["outbound_udp"] == "1-122,124-65535", out
 
 
 def test_with_tcp_to_the_server_dropped_classify_still_tells_udp_and_says_what_it_could_not(make_lab):

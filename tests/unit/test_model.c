@@ -138,6 +138,23 @@ static void corporate_reaches_port_443_only(void **state)
 	assert_int_equal(ported("udp", "full-cone", "full-cone", 443, 443), PREDICT_CONNECTED);
 }
 
+static void a_relay_out_of_reach_relays_nothing(void **state)
+{
+	struct nat_profile a = preset("corporate"), b = preset("symmetric");
+	struct model_case c = { .strategy = "relay", .a = &a, .b = &b, .one_way_ms = 10, .deadline_s = 3,
+				 .server_port = 443, .relay_port = 3478 };
+
+	(void)state;
+	/* a TURN server at 3478: corporate lets TCP out to 80 and 443 only */
+	assert_int_equal(model_predict(&c), PREDICT_FAILED);
+	c.strategy = "auto";
+	assert_int_equal(model_predict(&c), PREDICT_FAILED);
+	assert_string_equal(model_auto_choice(&c), "");
+	c.relay_port = 443;
+	assert_int_equal(model_predict(&c), PREDICT_RELAYED);
+	assert_string_equal(model_auto_choice(&c), "relay");
+}
+
 static void block_inbound_keeps_its_endpoint(void **state)
 {
 	(void)state;
@@ -172,6 +189,7 @@ int main(void)
 		cmocka_unit_test(dcutr_ignores_clocks_not_emission),
 		cmocka_unit_test(corporate_reaches_port_443_only),
 		cmocka_unit_test(block_inbound_keeps_its_endpoint),
+		cmocka_unit_test(a_relay_out_of_reach_relays_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
