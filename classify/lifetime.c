@@ -237,11 +237,13 @@ static void tcp_round(const struct sockaddr_in *server, const unsigned *t, int n
 		char line[32];
 		int k = snprintf(line, sizeof(line), "PROBE IDLE %u\n", t[i]);
 
-		p[i] = (struct idle_probe){ .fd = tcp_to(server, 0, 2000), .t = t[i], .due = now_s() + t[i] + TCP_MARGIN_MS / 1e3 };
+		p[i] = (struct idle_probe){ .fd = tcp_to(server, 0, 2000), .t = t[i] };
 		if (p[i].fd >= 0 && send(p[i].fd, line, (size_t)k, MSG_NOSIGNAL) != k) {
 			close(p[i].fd);
 			p[i].fd = -1;
 		}
+		/* from the request on: its connection may have taken a SYN retransmission */
+		p[i].due = now_s() + t[i] + TCP_MARGIN_MS / 1e3;
 		*failed |= p[i].fd < 0;
 		open += p[i].fd >= 0;
 	}
@@ -261,8 +263,14 @@ static void tcp_round(const struct sockaddr_in *server, const unsigned *t, int n
 			} else if (p[i].fd >= 0 && p[i].due < next)
 				next = p[i].due;
 		}
-		if (!open || poll(pf, (nfds_t)n, (int)((next - now) * 1000) + 1) < 0)
+		if (!open)
 			break;
+		if (poll(pf, (nfds_t)n, (int)((next - now) * 1000) + 1) < 0) {
+			if (errno == EINTR)
+				continue;
+			*failed = true;
+			break;
+		}
 		for (int i = 0; i < n; i++) {
 			ssize_t r;
 
@@ -308,9 +316,12 @@ void tcp_lifetime(const struct sockaddr_in *server, struct verdict *v)
 	}
 	if (!hi && !lo)
 		snprintf(v->evidence, sizeof(v->evidence), "no probe could run%s", failed ? " (connections failed)" : "");
-	else if (!hi)
+	else if (!hi && lo == LONGEST)
 		snprintf(v->evidence, sizeof(v->evidence), "an idle TCP connection still lived after %u s, the longest tried",
 			 LONGEST);
+	else if (!hi)
+		snprintf(v->evidence, sizeof(v->evidence), "an idle TCP connection lived %u s; the longer probes failed "
+			 "(refused, reset or cut), so no lifetime", lo);
 	else {
 		snprintf(v->value, sizeof(v->value), "%u", hi);
 		snprintf(v->evidence, sizeof(v->evidence),

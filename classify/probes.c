@@ -297,19 +297,19 @@ static void ports_verdict(struct verdict *v, const char *proto, const uint16_t *
 		for (size_t i = 0; i < n; i++) {
 			if (listed(list, all[i]))
 				continue;
-			if (all[i] > from) {
+			if (all[i] > from && o < sizeof(value)) {
 				o += (size_t)snprintf(value + o, sizeof(value) - o, "%s%u-%u", o ? "," : "", from, all[i] - 1u);
 				ranges++;
 			}
 			from = all[i] + 1u;
 		}
-		if (from <= 65535) {
+		if (from <= 65535 && o < sizeof(value)) {
 			o += (size_t)snprintf(value + o, sizeof(value) - o, "%s%u-65535", o ? "," : "", from);
 			ranges++;
 		}
 	} else {
 		for (size_t i = 0; i < n; i++)
-			if (listed(list, all[i])) {
+			if (listed(list, all[i]) && o < sizeof(value)) {
 				o += (size_t)snprintf(value + o, sizeof(value) - o, "%s%u", o ? "," : "", all[i]);
 				ranges++;
 			}
@@ -566,8 +566,11 @@ int tcp_binding(const struct re_api *re, const struct sockaddr_in *server, struc
 	*mapped = m->v.sa.u.in;
 	rc = 0;
 out:
-	/* a short read or a message that is not the answer leaves errno as it was */
-	if (rc && (!errno || errno == EAGAIN))
+	/* no answer in time (SO_RCVTIMEO): a timeout; a short read or a message that
+	 * is not the answer: a bad message */
+	if (rc && (errno == EAGAIN || errno == EWOULDBLOCK))
+		errno = ETIMEDOUT;
+	else if (rc && !errno)
 		errno = EBADMSG;
 	if (fd >= 0)
 		close(fd);

@@ -151,8 +151,8 @@ static void script_step(const struct lab_plan *p, const struct plan_step *t, FIL
 	case PLAN_SERVICE: /* coturn, as natlab starts it (netns/service.c); the password is yours to choose */
 		fprintf(o, "\tturn_dir=$(mktemp -d)\n\tumask 077\n\tprintf '%%s\\n' listening-ip=%s relay-ip=%s "
 			   "listening-port=%d lt-cred-mech \"user=%s:${TURN_PASSWORD:?set TURN_PASSWORD}\" realm=natlab "
-			   "fingerprint no-tls no-dtls no-cli no-stdout-log \"userdb=$turn_dir/db\" \"pidfile=$turn_dir/pid\" "
-			   ">\"$turn_dir/conf\"\n\tip netns exec '%s' turnserver -c \"$turn_dir/conf\" >/dev/null 2>&1 &\n",
+			   "fingerprint no-tls no-dtls no-cli no-stdout-log simple-log \"log-file=$turn_dir/log\" \"userdb=$turn_dir/db\" "
+			   "\"pidfile=$turn_dir/pid\" >\"$turn_dir/conf\"\n\techo \"coturn's files (its password too): $turn_dir\" >&2\n\tip netns exec '%s' turnserver -c \"$turn_dir/conf\" >/dev/null 2>&1 &\n",
 			t->addr, t->addr, TURN_PORT, TURN_USER, ns);
 		break;
 	}

@@ -151,6 +151,9 @@ void handle_line(struct server *s, int ci, const char *line)
 
 	if (proto_parse(line, &m, &why))
 		return refuse(s, ci, why);
+	/* a PROBE's answer must not land in a peer's stream */
+	if (m.type == MSG_HELLO && (c->probe_fd >= 0 || c->idle_until))
+		return refuse(s, ci, "a PROBE is under way");
 	if (m.type == MSG_HELLO && c->attempt < 0) {
 		struct sockaddr_in peer;
 		socklen_t len = sizeof(peer);

@@ -13,6 +13,9 @@
  *   PROBE ALTSYN PORT  a SYN from the server's other address
  *                    (SYN and ALTSYN to port 0: to the port the asking
  *                    connection comes from, the NAT's filtering for TCP)
+ *   PROBE IDLE T     the server says PROBED IDLE alive on this connection T s
+ *                    on (1-600): it reaches the asker while its NAT keeps the
+ *                    connection's mapping (no other traffic, no descriptor)
  *   PROBE OUTBOUND   the server says PROBING 0 and notes for its wait which
  *                    of its ports the asker's SYNs and datagrams reach (raw
  *                    sockets): PROBED OUTBOUND T:PORTS U:PORTS ("-": none)
@@ -234,6 +237,21 @@ static void outbound_seen(struct server *s, int ci)
 		}
 }
 
+/* Does a SYNSENT of another asker's hold a listener at addr:port? Then the port
+ * is ours already: the new listener joins its group (SO_REUSEPORT), both drop
+ * every SYN, and each raw socket sees its own asker's. */
+static bool synsent_listener_at(const struct server *s, struct in_addr addr, uint16_t port)
+{
+	for (int i = 0; i < s->max_clients; i++) {
+		const struct client *o = &s->c[i];
+
+		if (o->fd >= 0 && o->probe_fd >= 0 && o->probe_kind == PROBE_SYNSENT && o->probe_aux >= 0 &&
+		    o->probe_port == port && local_addr(s, i).s_addr == addr.s_addr)
+			return true;
+	}
+	return false;
+}
+
 /* SYNSENT's first half: a listener that answers nothing (at `port`, or any), a
  * raw socket to see the asker's SYN come to it */
 static const char *synsent_start(struct server *s, int ci, uint16_t port)
@@ -247,10 +265,12 @@ static const char *synsent_start(struct server *s, int ci, uint16_t port)
 
 	/* a port the asker names must be free: a listener of another program
 	 * there (with SO_REUSEPORT) would otherwise share its SYNs with ours */
-	if (port) {
+	if (port && !synsent_listener_at(s, local_addr(s, ci), port)) {
 		struct sockaddr_in at_port = { .sin_family = AF_INET, .sin_addr = local_addr(s, ci), .sin_port = htons(port) };
 		int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		bool taken = probe < 0 || bind(probe, (struct sockaddr *)&at_port, sizeof(at_port));
+		/* SO_REUSEADDR: a TIME_WAIT of an earlier probe's is no listener */
+		bool taken = probe < 0 || setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int)) ||
+			     bind(probe, (struct sockaddr *)&at_port, sizeof(at_port));
 
 		if (probe >= 0)
 			close(probe);

@@ -220,6 +220,17 @@ def test_classify_times_udp_and_tcp_mappings_within_a_tenth(make_lab, filtering)
     assert tcp["value"] is not None and abs(int(tcp["value"]) - 9) <= 0.9, tcp
 
 
+def test_a_verdict_of_more_ranges_than_a_profile_takes_is_none_with_its_reason(make_lab):
+    # only the two ports no firewall has a reason to open, and the server's: every
+    # port but some twenty missed would be twenty ranges, past the 16 a profile holds
+    lab = make_lab(lab_text("port-restricted-cone", "outbound_tcp = 3478-3479,29123,62123", 2))
+    with stun_server(lab):
+        out, got = verdicts(lab)
+    assert got["outbound_tcp"] is None, out["verdicts"]["outbound_tcp"]
+    assert "more ranges than a profile takes" in out["verdicts"]["outbound_tcp"]["evidence"]
+    assert got["mapping"] == "eim" and got["filtering"] == "apdf", "the rest is told as ever"
+
+
 def test_classify_tells_a_firewall_that_blocks_a_few_ports(make_lab):
     # every port out but SMTP's (TCP) and NTP's (UDP): the two ports no firewall
     # has a reason to open came through, so the rest are open too

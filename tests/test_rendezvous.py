@@ -220,6 +220,23 @@ def test_a_probe_goes_to_the_asker_alone_and_probes_are_bounded(make_lab):
     server.wait(5)
 
 
+def test_an_idle_probe_answers_on_time_and_keeps_a_peer_stream_clean(make_lab):
+    lab = make_lab(LAB)
+    server = start_server(lab)
+    s = dial(lab, b"PROBE IDLE 1\n")
+    t0 = time.monotonic()
+    s.settimeout(3)
+    assert s.recv(100) == b"PROBED IDLE alive\n"
+    assert 0.9 < time.monotonic() - t0 < 1.5, "a second on, not before"
+    # no HELLO while a PROBE is under way: its answer would land in a peer's stream
+    reply, closed = recv_all(dial(lab, f"PROBE IDLE 5\nHELLO p9 0 so {secret()}\n".encode()), timeout=3)
+    assert reply == b"ERR a PROBE is under way\n" and closed
+    reply, closed = recv_all(dial(lab, b"PROBE IDLE 601\n"), timeout=3)
+    assert reply.startswith(b"ERR PROBE IDLE wants 1 to 600 seconds") and closed
+    server.terminate()
+    server.wait(5)
+
+
 def test_floods_of_connections_and_hellos_do_not_hold_up_an_attempt(make_lab):
     # before: 128 UDPHELLOs with new ids filled every attempt slot for good, and
     # 256 idle connections every connection slot: no peer got in any more
