@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -165,11 +166,53 @@ static int rendezvous(struct peer *p)
 	}
 }
 
+/* Around the first SYN of a strategy started by the clock, natlab run's build
+ * lock held shared: the kernel's bring-up and teardown work, which nothing
+ * preempts here, stays out of it. Taken from WINDOW_LEAD_NS before the instant,
+ * without waiting past it: a build under way is let finish, and a SYN never
+ * waits for the lock (then it goes without). */
+#define WINDOW_LEAD_NS 40000000LL
+#define WINDOW_TAIL_S 0.010
+
+static void window_begin_before(struct peer *p, int64_t t)
+{
+	const char *path = getenv("NATLAB_BUILD_LOCK");
+	const struct strategy *st = strategy_by_name(p->strategy);
+
+	if (!path || !st || !st->tcp || !st->by_clock)
+		return;
+	p->window_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (p->window_fd < 0)
+		return;
+	timing_sleep_until(&p->tm, CLOCK_REALTIME, t - WINDOW_LEAD_NS);
+	while (flock(p->window_fd, LOCK_SH | LOCK_NB)) {
+		if (timing_now(CLOCK_REALTIME) >= t - 2000000 || (errno != EWOULDBLOCK && errno != EINTR)) {
+			close(p->window_fd);
+			p->window_fd = -1;
+			return;
+		}
+		usleep(500);
+	}
+}
+
+void window_end(struct peer *p, bool force)
+{
+	if (p->window_fd < 0)
+		return;
+	if (!p->window_until && p->syn_sent)
+		p->window_until = mono() + WINDOW_TAIL_S;
+	if (force || (p->window_until && mono() >= p->window_until)) {
+		close(p->window_fd); /* and the lock with it */
+		p->window_fd = -1;
+	}
+}
+
 void wait_start(struct peer *p)
 {
 	/* this host's clock reads real time + clock_offset: it starts when it shows start */
 	int64_t t = (int64_t)p->go.start_ns + p->offset_ns - p->clock_offset_ns;
 
+	window_begin_before(p, t);
 	/* early wake and a short spin: a plain sleep comes back 40-200 us late */
 	timing_sleep_until(&p->tm, CLOCK_REALTIME, t);
 	p->syn_sched = t;
@@ -277,7 +320,7 @@ int peer_main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	struct peer p = { .side = -1, .deadline_s = 10, .rv = -1, .udp = -1, .low_ttl = 2,
-			  .dial_fd = -1, .listen_fd = -1 };
+			  .dial_fd = -1, .listen_fd = -1, .window_fd = -1 };
 	const struct strategy *st;
 	const char *server = NULL, *profile = NULL;
 	double v;
@@ -420,6 +463,7 @@ int peer_main(int argc, char *argv[])
 	if (st->by_clock)
 		wait_start(&p);
 	strategy_peer[st->id](&p);
+	window_end(&p, true);
 	report(&p);
 	return 0;
 }

@@ -56,6 +56,10 @@ struct peer {
 	struct sockaddr_in turn;
 	const char *turn_user, *turn_password;
 	const char *relay_via;
+	/* natlab run's build lock (NATLAB_BUILD_LOCK), held shared around this side's
+	 * first SYN: no lab is built or torn down beside it meanwhile; -1 */
+	int window_fd;
+	double window_until; /* monotonic s: let go then (0: not yet known) */
 };
 
 void mark_sent(struct peer *p);
@@ -71,5 +75,7 @@ bool exchange_nonce(struct peer *p, int fd);
 bool relay_wait(struct peer *p, const char *want, double until);
 /* waits for GO's start time (plus this side's offset), by this host's clock */
 void wait_start(struct peer *p);
+/* lets the build lock go once its time is up (now, with force) */
+void window_end(struct peer *p, bool force);
 
 #endif

@@ -4,7 +4,9 @@
  *   NATLAB_PROBE_SECRET=HEX natlab-probe peer --server ADDR:PORT --attempt ID --side 0|1
  *                     --strategy S [--secret HEX] [--offset-ms N] [--deadline-s N]
  *                     [--clock-offset-ms N] [--low-ttl N] [--local-port P]
- *                     [--profile FILE] [--turn ADDR:PORT --turn-user U] */
+ *                     [--profile FILE] [--turn ADDR:PORT --turn-user U]
+ *   (environment: NATLAB_PROBE_SECRET, NATLAB_TURN_PASSWORD, and from natlab run
+ *   NATLAB_BUILD_LOCK, the lock a clock-started punch holds shared around its SYN) */
 #include <stdio.h>
 #include <string.h>
 

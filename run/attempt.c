@@ -100,6 +100,10 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	 * wake-up in it, which the spin absorbs, and its window would cost every
 	 * build a wait (the suite's wall time went from 168 to 252 s). */
 	bool timed_by_round_trips = st->by_round_trips;
+	char lock_env[PATH_MAX + 64] = "";
+
+	if (st->tcp && st->by_clock)
+		snprintf(lock_env, sizeof(lock_env), "NATLAB_BUILD_LOCK=%s", c->build_lock);
 
 	record_init(rec);
 	/* Let the last attempt's closing segments cross the wire before the NATs forget
@@ -127,7 +131,14 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 				 "--offset-ms", offs[i], "--deadline-s", deadline, "--clock-offset-ms",
 				 clock[i], "--low-ttl", ttl[i], "--local-port", lport, NULL, NULL, NULL, NULL, NULL,
 				 NULL, NULL, NULL };
-		int more = 20;
+		int more = 20, n_env = 0;
+		const char *env[3] = { NULL, NULL, NULL };
+
+		/* the build lock, which a clock-started punch holds around its SYN */
+		if (lock_env[0])
+			env[n_env++] = lock_env;
+		if (r->relay_turn && extras->turn_ep[0])
+			env[n_env++] = extras->turn_env;
 
 		snprintf(offs[i], sizeof(offs[i]), "%.3f", off);
 		snprintf(lport, sizeof(lport), "%u", r->local_port);
@@ -145,7 +156,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 			argv[more++] = "--turn-user";
 			argv[more++] = TURN_USER;
 		}
-		if (spawn_in(id, h->name, argv, secret, r->relay_turn ? extras->turn_env : NULL, &kid[i]))
+		if (spawn_in(id, h->name, argv, secret, env, &kid[i]))
 			kid[i].pid = -1;
 	}
 	/* waiting on the peers' timers: the core is another lab's meanwhile */

@@ -20,7 +20,7 @@ extern char **environ;
 /* Starts argv inside the namespace of `node`, its stdout on a pipe; with the
  * attempt's secret in its environment if one is given (not in argv: a command
  * line is anyone's to read). */
-int spawn_in(const char *id, const char *node, char *const argv[], const char *secret, const char *more,
+int spawn_in(const char *id, const char *node, char *const argv[], const char *secret, const char *const *more,
 	     struct child *c)
 {
 	char ns[128], var[PROTO_SECRET_MAX + 32], **env;
@@ -30,19 +30,27 @@ int spawn_in(const char *id, const char *node, char *const argv[], const char *s
 	/* built before fork, the whole environment: the child only execs */
 	while (environ[all])
 		all++;
-	env = malloc((all + 3) * sizeof(*env));
+	size_t n_more = 0;
+
+	while (more && more[n_more])
+		n_more++;
+	env = malloc((all + 2 + n_more) * sizeof(*env));
 	if (!env)
 		return -1;
-	for (size_t i = 0; i < all; i++)
-		if (strncmp(environ[i], "NATLAB_PROBE_SECRET=", 20) &&
-		    (!more || strncmp(environ[i], more, strcspn(more, "=") + 1)))
+	for (size_t i = 0; i < all; i++) {
+		bool keep = strncmp(environ[i], "NATLAB_PROBE_SECRET=", 20);
+
+		for (size_t k = 0; k < n_more && keep; k++)
+			keep = strncmp(environ[i], more[k], strcspn(more[k], "=") + 1);
+		if (keep)
 			env[n++] = environ[i];
+	}
 	if (secret) {
 		snprintf(var, sizeof(var), "NATLAB_PROBE_SECRET=%s", secret);
 		env[n++] = var;
 	}
-	if (more)
-		env[n++] = (char *)more;
+	for (size_t k = 0; k < n_more; k++)
+		env[n++] = (char *)more[k];
 	env[n] = NULL;
 
 	lab_netns_name(ns, sizeof(ns), id, node);

@@ -12,9 +12,9 @@ struct child {
 	int out; /* its stdout */
 };
 
-/* argv in the namespace of `node`; the attempt's secret and one more variable
- * (`env`, NAME=VALUE) in its environment where given */
-int spawn_in(const char *id, const char *node, char *const argv[], const char *secret, const char *env,
+/* argv in the namespace of `node`; the attempt's secret and more variables
+ * (`env`, NAME=VALUE each, NULL at the end) in its environment where given */
+int spawn_in(const char *id, const char *node, char *const argv[], const char *secret, const char *const *env,
 	     struct child *c);
 json_t *collect(struct child *c, double secs);
 void wait_peers(const struct child kid[2], double secs);

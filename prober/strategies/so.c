@@ -66,6 +66,12 @@ void punch_tcp(struct peer *p)
 			int err = 0;
 			socklen_t el = sizeof(err);
 
+			/* the build lock's window, if held, ends a few ms after the SYN */
+			window_end(p, false);
+			if (p->window_fd >= 0 && p->window_until - mono() < left)
+				left = p->window_until - mono() > 0 ? p->window_until - mono() : 0;
+			if (left <= 0 && p->window_fd >= 0)
+				continue;
 			if (left <= 0 || poll(pf, lfd >= 0 ? 2 : 1, (int)(left * 1000) + 1) < 0)
 				break;
 			if (lfd >= 0 && (pf[1].revents & POLLIN)) {
