@@ -3,8 +3,9 @@
 # punching suite (scenarios/suite/*.ini, or the scenarios named) with labs side
 # by side, writes results/<run-id>/ (records, tables, windows, plots, pcaps of
 # failed attempts, meta.json, report.md), checks the verdicts against
-# scenarios/expected, runs the NAT behaviour suite and points results/latest at
-# the run. Exit 0 when every cell is as expected and every behaviour test passed.
+# scenarios/expected (a scenario without expected verdicts: against the behaviour
+# model), runs the NAT behaviour suite and points results/latest at the run.
+# Exit 0 when every cell is as expected and every behaviour test passed.
 set -uo pipefail
 cd "$(dirname "$0")"
 

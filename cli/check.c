@@ -9,9 +9,10 @@ static const char usage[] =
 	"check RUN_DIR [--expected DIR] [--write]\n"
 	"  Compares the verdict of every cell of RUN_DIR/attempts.jsonl (connected,\n"
 	"  relayed, failed or mixed) with DIR/SCENARIO.csv (default scenarios/expected)\n"
-	"  and names each cell that differs; exit 1 when one does. --write records the\n"
-	"  run's verdicts as the expected ones instead (cells next to a window edge the\n"
-	"  model predicts are written as \"edge\" and not compared).";
+	"  and names each cell that differs; exit 1 when one does. A scenario without\n"
+	"  that file (a new one, your own) is held to the behaviour model instead.\n"
+	"  --write records the run's verdicts as the expected ones (cells next to a\n"
+	"  window edge the model predicts are written as \"edge\" and not compared).";
 
 int check_main(int argc, char *argv[])
 {

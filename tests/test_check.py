@@ -92,15 +92,48 @@ def test_a_changed_knob_names_exactly_the_cells_it_changes(tmp_path):
     assert f"{len(moved)} of 6 cells differ" in r.stderr
 
 
-def test_check_without_expected_verdicts_says_so(tmp_path):
-    (tmp_path / "attempts.jsonl").write_text(json.dumps({
-        "scenario": "x/odd.ini", "strategy": "so", "profiles": {"a": "p", "b": "q"},
-        "outcome": "connected", "rtt_ms": 20, "skew_ms": 0, "predicted": "connected",
-        "syn_retrans": {"a": 0, "b": 0}, "time_to_connect_ms": 5}) + "\n")
-    r = subprocess.run([NATLAB, "check", str(tmp_path), "--expected", str(tmp_path / "none")],
-                       capture_output=True, text=True)
-    assert r.returncode == 1
-    assert "no expected verdicts for scenario odd" in r.stderr
+PAIR = """
+[lab]
+name = mine
+[nat.na]
+profile = port-restricted-cone
+[nat.nb]
+profile = full-cone
+[host.a]
+behind = na
+[host.b]
+behind = nb
+[host.rv]
+behind = internet
+[run]
+pair = a b
+strategies = so, relay
+repeat = 2
+deadline_s = 1.5
+"""
+
+
+def test_a_new_scenario_without_expected_verdicts_is_held_to_the_model(tmp_path):
+    # a user's own scenario: no scenarios/expected file, so the model is the
+    # reference; a fault the model knows nothing of (every SYN from a's NAT
+    # dropped) makes `so` disagree, and check names that cell and fails
+    for name, fault, rc in (("mine", "", 0), ("faulty", "[fault.syn]\nat = na\nmatch = tcp-syn\naction = drop\n", 1)):
+        scen = tmp_path / f"{name}.ini"
+        text = PAIR.replace("name = mine", f"name = {name}")
+        if fault:  # the rendezvous's SYNs too: only so, which the model says connects
+            text = text.replace("strategies = so, relay", "strategies = so")
+        scen.write_text(text + fault)
+        out = tmp_path / name
+        run(scen, out)
+        r = subprocess.run([NATLAB, "check", str(out), "--expected", str(tmp_path / "none")], capture_output=True,
+                           text=True)
+        assert r.returncode == rc, r.stdout + r.stderr
+        assert "no expected verdicts" in r.stderr and "held to the behaviour model" in r.stderr
+        named = [line for line in r.stdout.splitlines() if line.startswith("  ")]
+        if rc:
+            assert len(named) == 1 and "so RTT" in named[0] and "the model predicts connected" in named[0], named
+        else:
+            assert named == []
 
 
 def test_a_malformed_expected_file_names_its_line(tmp_path):
