@@ -81,7 +81,7 @@ static int against_model(const struct cells *t, int first, const char *path, boo
 
 /* Reads one scenario's expected verdicts and compares; counts what differs. */
 static int compare(const struct cells *t, int first, const char *dir, bool *matched, int *changed,
-		   int *edges)
+		   int *edges, bool *by_model)
 {
 	const char *scen = t->c[first].scenario;
 	char path[PATH_MAX + 160], *line = NULL;
@@ -91,8 +91,10 @@ static int compare(const struct cells *t, int first, const char *dir, bool *matc
 
 	snprintf(path, sizeof(path), "%s/%s.csv", dir, scen);
 	f = fopen(path, "r");
-	if (!f && errno == ENOENT)
+	if (!f && errno == ENOENT) {
+		*by_model = true;
 		return against_model(t, first, path, matched, changed);
+	}
 	if (!f)
 		return fail(1, "%s: %s", path, strerror(errno));
 	while (getline(&line, &cap, f) > 0) {
@@ -142,6 +144,7 @@ int check_run(const char *run, const char *dir, bool write)
 	struct cells t;
 	bool *matched;
 	int rc, changed = 0, edges = 0;
+	bool by_model = false;
 
 	snprintf(path, sizeof(path), "%s/attempts.jsonl", run);
 	rc = cells_load(&t, path);
@@ -159,7 +162,7 @@ int check_run(const char *run, const char *dir, bool write)
 	}
 	for (int k = 0; k < t.n && !rc; k++)
 		if (k == 0 || strcmp(t.c[k - 1].scenario, t.c[k].scenario))
-			rc = compare(&t, k, dir, matched, &changed, &edges);
+			rc = compare(&t, k, dir, matched, &changed, &edges, &by_model);
 	for (int k = 0; k < t.n && !rc; k++)
 		if (!matched[k]) {
 			char name[320];
@@ -172,8 +175,8 @@ int check_run(const char *run, const char *dir, bool write)
 		fprintf(stderr, "natlab: %d of %d cells differ from %s (listed above)\n", changed, t.n, dir);
 		rc = 1;
 	} else if (!rc) {
-		fprintf(stderr, "natlab: all %d cells as expected in %s (%d at a window edge, not compared)\n",
-			t.n, dir, edges);
+		fprintf(stderr, "natlab: all %d cells as expected in %s (%d at a window edge, not compared%s)\n",
+			t.n, dir, edges, by_model ? "; those without expected verdicts as the model says" : "");
 	}
 	fflush(stdout);
 	free(matched);
