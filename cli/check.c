@@ -6,17 +6,19 @@
 #include "subcommands.h"
 
 static const char usage[] =
-	"check RUN_DIR [--expected DIR] [--write]\n"
+	"check RUN_DIR [--expected DIR] [--write] [--junit FILE]\n"
 	"  Compares the verdict of every cell of RUN_DIR/attempts.jsonl (connected,\n"
 	"  relayed, failed or mixed) with DIR/SCENARIO.csv (default scenarios/expected)\n"
 	"  and names each cell that differs; exit 1 when one does. A scenario without\n"
 	"  that file (a new one, your own) is held to the behaviour model instead.\n"
 	"  --write records the run's verdicts as the expected ones (cells next to a\n"
-	"  window edge the model predicts are written as \"edge\" and not compared).";
+	"  window edge the model predicts are written as \"edge\" and not compared).\n"
+	"  --junit FILE: the verdicts as JUnit XML too, for CI systems (a testsuite\n"
+	"  per scenario, a testcase per cell, a failure where it differs).";
 
 int check_main(int argc, char *argv[])
 {
-	const char *run = NULL, *dir = "scenarios/expected";
+	const char *run = NULL, *dir = "scenarios/expected", *junit = NULL;
 	bool write = false;
 
 	if (want_help(argc, argv, usage))
@@ -26,6 +28,8 @@ int check_main(int argc, char *argv[])
 			dir = argv[++i];
 		else if (!strcmp(argv[i], "--write"))
 			write = true;
+		else if (!strcmp(argv[i], "--junit") && i + 1 < argc)
+			junit = argv[++i];
 		else if (argv[i][0] == '-' || run)
 			return usage_error(usage);
 		else
@@ -33,5 +37,5 @@ int check_main(int argc, char *argv[])
 	}
 	if (!run)
 		return usage_error(usage);
-	return check_run(run, dir, write);
+	return check_run(run, dir, write, junit);
 }

@@ -9,6 +9,15 @@
 #include "../common/outfile.h"
 #include "report.h"
 
+/* What check found of each cell of the run: the one record the text and the
+ * JUnit XML are both printed from. */
+enum cell_status { CELL_UNCHECKED, CELL_AS_EXPECTED, CELL_DIFFERS, CELL_EDGE };
+
+struct cell_result {
+	enum cell_status status;
+	char why[200]; /* CELL_DIFFERS: what differs */
+};
+
 static void cell_name(char *buf, size_t len, const struct cell *c)
 {
 	snprintf(buf, len, "%s %s RTT %g ms skew %g ms %s × %s", c->scenario, c->strategy, c->rtt_ms,
@@ -55,21 +64,19 @@ static int write_expected(const struct cells *t, const char *dir)
  * to the behaviour model instead, attempt by attempt as the run judged them
  * (`agrees`); a cell the model does not predict (a host without a NAT above
  * it) passes, and is counted. */
-static int against_model(const struct cells *t, int first, const char *path, bool *matched, int *changed)
+static int against_model(const struct cells *t, int first, const char *path, struct cell_result *res, int *changed)
 {
 	const char *scen = t->c[first].scenario;
 	int unknown = 0, n = 0;
 
 	for (int k = first; k < t->n && !strcmp(t->c[k].scenario, scen); k++, n++) {
-		char name[320];
-
-		matched[k] = true;
+		res[k].status = CELL_AS_EXPECTED;
 		unknown += !strcmp(t->c[k].predicted, "unknown");
 		if (!t->c[k].disagree)
 			continue;
-		cell_name(name, sizeof(name), &t->c[k]);
-		printf("  %s: %s, the model predicts %s (%d of %d attempts disagree)\n", name, cell_verdict(&t->c[k]),
-		       t->c[k].predicted, t->c[k].disagree, t->c[k].n);
+		res[k].status = CELL_DIFFERS;
+		snprintf(res[k].why, sizeof(res[k].why), "%s, the model predicts %s (%d of %d attempts disagree)",
+			 cell_verdict(&t->c[k]), t->c[k].predicted, t->c[k].disagree, t->c[k].n);
 		(*changed)++;
 	}
 	fprintf(stderr, "natlab: %s: no expected verdicts (natlab check --write makes them): its %d cells are held "
@@ -80,7 +87,7 @@ static int against_model(const struct cells *t, int first, const char *path, boo
 }
 
 /* Reads one scenario's expected verdicts and compares; counts what differs. */
-static int compare(const struct cells *t, int first, const char *dir, bool *matched, int *changed,
+static int compare(const struct cells *t, int first, const char *dir, struct cell_result *res, int *changed,
 		   int *edges, bool *by_model)
 {
 	const char *scen = t->c[first].scenario;
@@ -93,12 +100,12 @@ static int compare(const struct cells *t, int first, const char *dir, bool *matc
 	f = fopen(path, "r");
 	if (!f && errno == ENOENT) {
 		*by_model = true;
-		return against_model(t, first, path, matched, changed);
+		return against_model(t, first, path, res, changed);
 	}
 	if (!f)
 		return fail(1, "%s: %s", path, strerror(errno));
 	while (getline(&line, &cap, f) > 0) {
-		char st[16], a[64], b[64], verdict[16], name[320];
+		char st[16], a[64], b[64], verdict[16];
 		double rtt, skew;
 		int k;
 
@@ -121,15 +128,16 @@ static int compare(const struct cells *t, int first, const char *dir, bool *matc
 			(*changed)++;
 			continue;
 		}
-		matched[k] = true;
+		res[k].status = CELL_AS_EXPECTED;
 		if (!strcmp(verdict, "edge")) {
+			res[k].status = CELL_EDGE;
 			(*edges)++;
 			continue;
 		}
 		if (strcmp(verdict, cell_verdict(&t->c[k]))) {
-			cell_name(name, sizeof(name), &t->c[k]);
-			printf("  %s: expected %s, got %s (%d of %d got through)\n", name, verdict,
-			       cell_verdict(&t->c[k]), t->c[k].connected + t->c[k].relayed, t->c[k].n);
+			res[k].status = CELL_DIFFERS;
+			snprintf(res[k].why, sizeof(res[k].why), "expected %s, got %s (%d of %d got through)", verdict,
+				 cell_verdict(&t->c[k]), t->c[k].connected + t->c[k].relayed, t->c[k].n);
 			(*changed)++;
 		}
 	}
@@ -138,11 +146,80 @@ static int compare(const struct cells *t, int first, const char *dir, bool *matc
 	return rc;
 }
 
-int check_run(const char *run, const char *dir, bool write)
+/* XML text: the five characters that are markup escaped */
+static void xml_text(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		switch (*s) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		default: fputc(*s, f);
+		}
+}
+
+/* The verdicts as JUnit XML, what CI systems show: a testsuite per scenario, a
+ * testcase per cell (classname SCENARIO.STRATEGY), a failure where it differs,
+ * skipped at a window edge. */
+static int write_junit(const struct cells *t, const struct cell_result *res, const char *path)
+{
+	FILE *f = outfile_fopen(path, 0644);
+	int failures = 0;
+
+	if (!f)
+		return fail(1, "%s: %s", path, strerror(errno));
+	for (int k = 0; k < t->n; k++)
+		failures += res[k].status == CELL_DIFFERS;
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"natlab check\" tests=\"%d\" "
+		   "failures=\"%d\">\n", t->n, failures);
+	for (int k = 0; k < t->n; k++) {
+		int end = k, n_fail = 0, n_skip = 0;
+
+		if (k > 0 && !strcmp(t->c[k - 1].scenario, t->c[k].scenario))
+			continue;
+		while (end < t->n && !strcmp(t->c[end].scenario, t->c[k].scenario)) {
+			n_fail += res[end].status == CELL_DIFFERS;
+			n_skip += res[end].status == CELL_EDGE;
+			end++;
+		}
+		fputs("  <testsuite name=\"", f);
+		xml_text(f, t->c[k].scenario);
+		fprintf(f, "\" tests=\"%d\" failures=\"%d\" skipped=\"%d\">\n", end - k, n_fail, n_skip);
+		for (int j = k; j < end; j++) {
+			char name[200];
+
+			snprintf(name, sizeof(name), "RTT %g ms skew %g ms %s × %s", t->c[j].rtt_ms, t->c[j].skew_ms,
+				 t->c[j].a, t->c[j].b);
+			fputs("    <testcase classname=\"", f);
+			xml_text(f, t->c[j].scenario);
+			fputc('.', f);
+			xml_text(f, t->c[j].strategy);
+			fputs("\" name=\"", f);
+			xml_text(f, name);
+			if (res[j].status == CELL_DIFFERS) {
+				fputs("\">\n      <failure message=\"", f);
+				xml_text(f, res[j].why);
+				fputs("\"/>\n    </testcase>\n", f);
+			} else if (res[j].status == CELL_EDGE) {
+				fputs("\">\n      <skipped message=\"next to a window edge the model predicts\"/>\n"
+				      "    </testcase>\n", f);
+			} else {
+				fputs("\"/>\n", f);
+			}
+		}
+		fputs("  </testsuite>\n", f);
+	}
+	fputs("</testsuites>\n", f);
+	return fclose(f) ? fail(1, "%s: %s", path, strerror(errno)) : 0;
+}
+
+int check_run(const char *run, const char *dir, bool write, const char *junit)
 {
 	char path[PATH_MAX + 32];
 	struct cells t;
-	bool *matched;
+	struct cell_result *res;
 	int rc, changed = 0, edges = 0;
 	bool by_model = false;
 
@@ -155,22 +232,29 @@ int check_run(const char *run, const char *dir, bool write)
 		cells_free(&t);
 		return rc;
 	}
-	matched = calloc((size_t)t.n + 1, sizeof(*matched));
-	if (!matched) {
+	res = calloc((size_t)t.n + 1, sizeof(*res));
+	if (!res) {
 		cells_free(&t);
 		return fail(1, "out of memory");
 	}
 	for (int k = 0; k < t.n && !rc; k++)
 		if (k == 0 || strcmp(t.c[k - 1].scenario, t.c[k].scenario))
-			rc = compare(&t, k, dir, matched, &changed, &edges, &by_model);
-	for (int k = 0; k < t.n && !rc; k++)
-		if (!matched[k]) {
-			char name[320];
+			rc = compare(&t, k, dir, res, &changed, &edges, &by_model);
+	for (int k = 0; k < t.n && !rc; k++) {
+		char name[320];
 
-			cell_name(name, sizeof(name), &t.c[k]);
-			printf("  %s: %s, no expected verdict\n", name, cell_verdict(&t.c[k]));
+		if (res[k].status == CELL_UNCHECKED) {
+			res[k].status = CELL_DIFFERS;
+			snprintf(res[k].why, sizeof(res[k].why), "%s, no expected verdict", cell_verdict(&t.c[k]));
 			changed++;
 		}
+		if (res[k].status != CELL_DIFFERS)
+			continue;
+		cell_name(name, sizeof(name), &t.c[k]);
+		printf("  %s: %s\n", name, res[k].why);
+	}
+	if (!rc && junit)
+		rc = write_junit(&t, res, junit);
 	if (!rc && changed) {
 		fprintf(stderr, "natlab: %d of %d cells differ from %s (listed above)\n", changed, t.n, dir);
 		rc = 1;
@@ -179,7 +263,7 @@ int check_run(const char *run, const char *dir, bool write)
 			t.n, dir, edges, by_model ? "; those without expected verdicts as the model says" : "");
 	}
 	fflush(stdout);
-	free(matched);
+	free(res);
 	cells_free(&t);
 	return rc;
 }

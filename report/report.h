@@ -14,8 +14,9 @@
  * 0, or the exit code after saying why. */
 int report_write(const char *run);
 /* natlab check: the run's verdicts against DIR/SCENARIO.csv, or (write) the
- * run's verdicts written there as the expected ones; 0, 1 when a cell differs. */
-int check_run(const char *run, const char *dir, bool write);
+ * run's verdicts written there as the expected ones; 0, 1 when a cell differs.
+ * junit (or NULL): the verdicts as JUnit XML there too. */
+int check_run(const char *run, const char *dir, bool write, const char *junit);
 
 /* ---- shared by the files of report/ ---- */
 

@@ -1,5 +1,6 @@
 """The committed reference run: its report opens as Markdown with its SVGs, its
 tables are what natlab report makes of its records, its verdicts are the expected."""
+import json
 import os
 import re
 import shutil
@@ -46,3 +47,37 @@ def test_reference_verdicts_are_the_expected_ones():
                         os.path.join(ROOT, "scenarios", "expected")],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_reference_verdicts_as_junit_xml(tmp_path):
+    # what CI systems read: testsuites > testsuite (name, tests, failures,
+    # skipped) > testcase (classname, name) > failure / skipped (message)
+    out = tmp_path / "check.xml"
+    r = subprocess.run([NATLAB, "check", REF, "--expected", os.path.join(ROOT, "scenarios", "expected"),
+                        "--junit", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    root = ET.parse(out).getroot()
+    assert root.tag == "testsuites" and root.get("failures") == "0"
+    cases = [c for s in root for c in s]
+    assert all(s.tag == "testsuite" and int(s.get("tests")) == len(s) for s in root)
+    assert int(root.get("tests")) == len(cases) > 1000
+    assert all(c.tag == "testcase" and c.get("classname") and c.get("name") for c in cases)
+    skipped = [c for c in cases if c.find("skipped") is not None]
+    assert skipped and sum(int(s.get("skipped")) for s in root) == len(skipped), "window edges are skipped"
+
+
+def test_a_differing_cell_is_a_junit_failure(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "attempts.jsonl").write_text(json.dumps({
+        "scenario": "x/odd.ini", "strategy": "so", "profiles": {"a": "p", "b": "q<&>"},
+        "outcome": "connected", "rtt_ms": 20, "skew_ms": 0, "predicted": "connected",
+        "syn_retrans": {"a": 0, "b": 0}, "time_to_connect_ms": 5}) + "\n")
+    (tmp_path / "odd.csv").write_text("strategy,rtt_ms,skew_ms,profile_a,profile_b,verdict\nso,20,0,p,q<&>,failed\n")
+    out = tmp_path / "check.xml"
+    r = subprocess.run([NATLAB, "check", str(run), "--expected", str(tmp_path), "--junit", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "expected failed, got connected" in r.stdout
+    (case,) = ET.parse(out).getroot().iter("testcase")
+    assert case.get("classname") == "odd.so" and case.get("name").endswith("p × q<&>")
+    assert "expected failed, got connected" in case.find("failure").get("message")
