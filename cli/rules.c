@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,10 +9,36 @@
 #include "subcommands.h"
 
 static const char usage[] =
-	"rules PROFILE [--wan ADDR] [--lan CIDR] [KNOB=VALUE...]\n"
+	"rules PROFILE [--wan ADDR] [--lan CIDR] [KNOB=VALUE...] | rules --list\n"
 	"  Prints the nftables ruleset PROFILE (a preset name or a file) generates,\n"
 	"  for a NAT whose uplink is \"wan\" with address ADDR (default 198.19.0.1)\n"
-	"  and whose inside is CIDR (default 10.0.1.0/24). KNOB=VALUE overrides a knob.";
+	"  and whose inside is CIDR (default 10.0.1.0/24). KNOB=VALUE overrides a knob.\n"
+	"  --list: the presets, a line each (the first of its file's comment).";
+
+/* The presets, each with the first line of its file's comment. */
+static int list_presets(void)
+{
+	char names[64][64];
+	int n = nat_profile_presets(names, 64);
+
+	if (!n)
+		return fail(1, "no presets in %s", nat_profile_dir());
+	for (int i = 0; i < n; i++) {
+		char path[PATH_MAX + 80], line[256] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s.profile", nat_profile_dir(), names[i]);
+		f = fopen(path, "re");
+		if (f) {
+			if (!fgets(line, sizeof(line), f) || line[0] != ';')
+				line[0] = '\0';
+			fclose(f);
+		}
+		line[strcspn(line, "\n")] = '\0';
+		printf("%-22s %s\n", names[i], line[0] == ';' ? line + 1 + (line[1] == ' ') : "");
+	}
+	return 0;
+}
 
 /* an IPv4 address, or (with a prefix length 0-32) a network: the ruleset quotes
  * it as it is, and nft would fail on it only where the rules are loaded */
@@ -45,6 +72,8 @@ int rules_main(int argc, char *argv[])
 
 	if (want_help(argc, argv, usage))
 		return 0;
+	if (argc == 2 && !strcmp(argv[1], "--list"))
+		return list_presets();
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--wan") && i + 1 < argc)
 			ifc.wan_addr = argv[++i];

@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -306,6 +307,28 @@ int nat_profile_parse_file(struct nat_profile *p, const char *path, struct diag 
 	nat_profile_defaults(p);
 	profile_name_from_path(p, path);
 	return ini_file_parse(path, &cb, d);
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+int nat_profile_presets(char names[][64], int max)
+{
+	struct dirent **e;
+	int n = scandir(nat_profile_dir(), &e, NULL, by_name), got = 0;
+
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(e[i]->d_name);
+
+		if (len > 8 && !strcmp(e[i]->d_name + len - 8, ".profile") && got < max && len - 8 < 64)
+			snprintf(names[got++], 64, "%.*s", (int)(len - 8), e[i]->d_name);
+		free(e[i]);
+	}
+	if (n >= 0)
+		free(e);
+	return got;
 }
 
 const char *nat_profile_dir(void)

@@ -53,6 +53,8 @@ int nat_profile_load(struct nat_profile *p, const char *spec, const char *base_d
 int nat_profile_parse_file(struct nat_profile *p, const char *path, struct diag *d);
 /* The preset directory: $NATLAB_PROFILE_DIR, else the one built in. */
 const char *nat_profile_dir(void);
+/* The presets' names there, in name order (at most max); how many. */
+int nat_profile_presets(char names[][64], int max);
 /* Name of a knob's value, for show and records. */
 const char *nat_profile_value(const struct nat_profile *p, const char *key, char *buf, size_t len);
 

@@ -1,6 +1,5 @@
 /* [matrix]: the standard topology, one lab per profile pair and round trip; its
  * defaults, and each cell as a scenario of its own. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,29 +53,10 @@ int matrix_key(struct scenario *s, const char *key, const char *value, int line,
 	return 0;
 }
 
-static int by_name(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
 /* Every preset in the profile directory, in name order. */
 static int all_presets(struct matrix_spec *m)
 {
-	struct dirent **e;
-	int n = scandir(nat_profile_dir(), &e, NULL, by_name);
-
-	for (int i = 0; i < n; i++) {
-		size_t len = strlen(e[i]->d_name);
-
-		if (len > 8 && !strcmp(e[i]->d_name + len - 8, ".profile") &&
-		    m->n_profiles < MATRIX_MAX_PROFILES && len - 8 < sizeof(m->profiles[0]))
-			snprintf(m->profiles[m->n_profiles++], sizeof(m->profiles[0]), "%.*s",
-				 (int)(len - 8), e[i]->d_name);
-		free(e[i]);
-	}
-	if (n >= 0)
-		free(e);
-	return m->n_profiles;
+	return m->n_profiles = nat_profile_presets(m->profiles, MATRIX_MAX_PROFILES);
 }
 
 int resolve_matrix(struct scenario *s, struct diag *d)

@@ -25,3 +25,15 @@ def test_rules_rejects_a_bad_address(option, value):
     r = natlab("rules", "full-cone", option, value, check=False)
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.count("\n") == 1 and option in r.stderr and value in r.stderr, r.stderr
+
+
+def test_rules_lists_every_preset_with_what_it_stands_for():
+    import os
+    from labkit import ROOT
+    # in the files' name order, as the matrix takes them by default
+    presets = [f[:-8] for f in sorted(os.listdir(os.path.join(ROOT, "natsim", "profiles"))) if f.endswith(".profile")]
+    lines = natlab("rules", "--list").stdout.splitlines()
+    assert [line.split()[0] for line in lines] == presets
+    for name, line in zip(presets, lines):
+        first = open(os.path.join(ROOT, "natsim", "profiles", f"{name}.profile")).readline().lstrip("; ").strip()
+        assert line.split(None, 1)[1] == first, name
