@@ -76,8 +76,36 @@ int proto_random_hex(char *out, size_t bytes)
 		else if (errno != EINTR)
 			return -1;
 	}
-	for (size_t i = 0; i < bytes; i++)
-		sprintf(out + 2 * i, "%02x", r[i]);
+	proto_hex(r, bytes, out);
+	return 0;
+}
+
+void proto_hex(const void *bytes, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *b = bytes;
+
+	for (size_t i = 0; i < n; i++) {
+		*out++ = digits[b[i] >> 4];
+		*out++ = digits[b[i] & 15];
+	}
+	*out = '\0';
+}
+
+int proto_unhex(const char *hex, char *out, size_t len)
+{
+	size_t n = strlen(hex);
+
+	if (n % 2 || n / 2 >= len)
+		return -1;
+	for (size_t i = 0; i < n; i += 2) {
+		unsigned v;
+
+		if (sscanf(hex + i, "%2x", &v) != 1 || !v)
+			return -1;
+		*out++ = (char)v;
+	}
+	*out = '\0';
 	return 0;
 }
 

@@ -60,6 +60,10 @@ int proto_endpoint(const char *s, struct sockaddr_in *out);
 /* `bytes` random bytes (at most PROTO_SECRET_MAX / 2) as lowercase hex into out
  * (2 * bytes + 1 chars): a secret or a nonce. -1 with errno when the kernel gives none. */
 int proto_random_hex(char *out, size_t bytes);
+/* n bytes as lowercase hex into out (2n + 1 chars): a RELAY payload */
+void proto_hex(const void *bytes, size_t n, char *out);
+/* hex (even length, no NUL byte in it) back to text in out (len with its NUL); -1 */
+int proto_unhex(const char *hex, char *out, size_t len);
 /* 0 when s is a secret as PROTO_SECRET_* say; -1 */
 int proto_secret_ok(const char *s);
 /* a and b equal, in time that does not depend on where they differ */

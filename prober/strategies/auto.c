@@ -59,34 +59,6 @@ static int class_parse(const char *text, struct nat_profile *np, unsigned *port,
 	return 0;
 }
 
-static void hex_of(const char *s, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (; *s; s++) {
-		*out++ = digits[(unsigned char)*s >> 4];
-		*out++ = digits[(unsigned char)*s & 15];
-	}
-	*out = '\0';
-}
-
-static int text_of(const char *hex, char *out, size_t len)
-{
-	size_t n = strlen(hex);
-
-	if (n % 2 || n / 2 >= len)
-		return -1;
-	for (size_t i = 0; i < n; i += 2) {
-		unsigned v;
-
-		if (sscanf(hex + i, "%2x", &v) != 1 || !v)
-			return -1;
-		*out++ = (char)v;
-	}
-	*out = '\0';
-	return 0;
-}
-
 void auto_pick(struct peer *p)
 {
 	double go = mono(), until = go + p->deadline_s, begun;
@@ -102,14 +74,14 @@ void auto_pick(struct peer *p)
 	if (class_text(&p->own, p->port, p->udp_port, mine, sizeof(mine)))
 		snprintf(mine, sizeof(mine), CLASS_UNTOLD);
 	snprintf(p->class_mine, sizeof(p->class_mine), "%s", mine);
-	hex_of(mine, hex);
+	proto_hex(mine, strlen(mine), hex);
 	dprintf(p->rv, "RELAY " CLASS_TAG "%s\n", hex);
 	while (!got && read_line(p->rv, p->rbuf, &p->rlen, sizeof(p->rbuf), line, until, &p->rstamp) == 1) {
 		char text[PROTO_LINE_MAX / 2];
 
 		if (strncmp(line, "RELAY " CLASS_TAG, 8))
 			continue;
-		if (text_of(line + 8, text, sizeof(text)))
+		if (proto_unhex(line + 8, text, sizeof(text)))
 			return;
 		untold = !strcmp(text, CLASS_UNTOLD) || !strcmp(mine, CLASS_UNTOLD);
 		if (!untold && class_parse(text, &theirs, &their_port, &their_udp))

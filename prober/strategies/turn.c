@@ -171,22 +171,14 @@ static bool swap_relays(struct turn_run *t, double until)
 	struct sockaddr_in theirs;
 
 	snprintf(mine, sizeof(mine), "%s:%u", inet_ntoa(a), t->re->sa_port(&t->relay));
-	for (size_t i = 0; mine[i]; i++)
-		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)mine[i]);
+	proto_hex(mine, strlen(mine), hex);
 	dprintf(t->p->rv, "RELAY " TURN_TAG "%s\n", hex);
 	while (read_line(t->p->rv, t->p->rbuf, &t->p->rlen, sizeof(t->p->rbuf), line, until, &t->p->rstamp) == 1) {
 		size_t n = strlen(line + 8);
-		unsigned v;
 
 		if (strncmp(line, "RELAY " TURN_TAG, 8) || n % 2 || n / 2 >= sizeof(text))
 			continue;
-		for (size_t i = 0; i < n; i += 2) {
-			if (sscanf(line + 8 + i, "%2x", &v) != 1)
-				return false;
-			text[i / 2] = (char)v;
-		}
-		text[n / 2] = '\0';
-		if (proto_endpoint(text, &theirs))
+		if (proto_unhex(line + 8, text, sizeof(text)) || proto_endpoint(text, &theirs))
 			return false;
 		t->re->sa_set_in(&t->partner, ntohl(theirs.sin_addr.s_addr), ntohs(theirs.sin_port));
 		return true;
