@@ -116,6 +116,37 @@ int64_t timing_sleep_until(struct timing *t, clockid_t clk, int64_t deadline)
 	return now - deadline;
 }
 
+void timing_urgent(struct timing *t)
+{
+	int policy = sched_getscheduler(0);
+	struct sched_param sp;
+
+	if (!t->calm_prio && policy >= 0 && (policy & ~SCHED_RESET_ON_FORK) == SCHED_FIFO &&
+	    !sched_getparam(0, &sp)) {
+		int calm = sp.sched_priority;
+
+		sp.sched_priority = TIMING_URGENT_PRIO;
+		if (!sched_setparam(0, &sp))
+			t->calm_prio = calm;
+	}
+}
+
+int64_t timing_sleep_until_urgent(struct timing *t, clockid_t clk, int64_t deadline)
+{
+	if (timing_now(clk) < deadline - TIMING_URGENT_LEAD_NS)
+		timing_sleep_until(t, clk, deadline - TIMING_URGENT_LEAD_NS);
+	timing_urgent(t);
+	return timing_sleep_until(t, clk, deadline);
+}
+
+void timing_calm(struct timing *t)
+{
+	struct sched_param sp = { .sched_priority = t->calm_prio };
+
+	if (t->calm_prio && !sched_setparam(0, &sp))
+		t->calm_prio = 0;
+}
+
 void timing_spin_yield(void)
 {
 	/* a real-time spinner would keep every other one of its priority off this

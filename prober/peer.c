@@ -213,8 +213,9 @@ void wait_start(struct peer *p)
 	int64_t t = (int64_t)p->go.start_ns + p->offset_ns - p->clock_offset_ns;
 
 	window_begin_before(p, t);
-	/* early wake and a short spin: a plain sleep comes back 40-200 us late */
-	timing_sleep_until(&p->tm, CLOCK_REALTIME, t);
+	/* early wake and a short spin: a plain sleep comes back 40-200 us late;
+	 * urgent until the first send (timing_calm) */
+	timing_sleep_until_urgent(&p->tm, CLOCK_REALTIME, t);
 	p->syn_sched = t;
 	p->start_real = (double)timing_now(CLOCK_REALTIME) / 1e9;
 }
@@ -463,6 +464,7 @@ int peer_main(int argc, char *argv[])
 	if (st->by_clock)
 		wait_start(&p);
 	strategy_peer[st->id](&p);
+	timing_calm(&p.tm);
 	window_end(&p, true);
 	report(&p);
 	return 0;

@@ -183,8 +183,10 @@ void handle_line(struct server *s, int ci, const char *line)
 
 		c->deadline = now_s() + s->lim.idle_s;
 		if (partner >= 0) {
-			timing_sleep_until(&s->tm, CLOCK_REALTIME, c->stamp + PROTO_RELAY_HOLD_NS);
+			/* the hold is in dcutr's schedule: urgent, as the peers' */
+			timing_sleep_until_urgent(&s->tm, CLOCK_REALTIME, c->stamp + PROTO_RELAY_HOLD_NS);
 			say(s, partner, "RELAY %s", m.data);
+			timing_calm(&s->tm);
 		}
 		return;
 	}

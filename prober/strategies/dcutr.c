@@ -40,6 +40,10 @@ void dcutr(struct peer *p)
 		/* SYNC is held by the server, then by side 1 before it dials */
 		p->syn_sched = sync + rtt / 2 + 2 * PROTO_RELAY_HOLD_NS;
 	} else {
+		/* urgent from here to the SYN: each message's hold (1 ms from the
+		 * kernel's stamp) is in the schedule, and a wake-up later than that at
+		 * the peers' priority, behind other labs' spinning wires, ran past it */
+		timing_urgent(&p->tm);
 		dprintf(p->rv, "RELAY 00\n"); /* ready */
 		if (!relay_wait(p, "01", until))
 			return;
@@ -50,7 +54,7 @@ void dcutr(struct peer *p)
 		p->syn_sched = p->rstamp + PROTO_RELAY_HOLD_NS;
 	}
 	punch_prepare(p);
-	timing_sleep_until(&p->tm, CLOCK_REALTIME, p->syn_sched);
+	timing_sleep_until_urgent(&p->tm, CLOCK_REALTIME, p->syn_sched);
 	p->start_real = (double)timing_now(CLOCK_REALTIME) / 1e9;
 	punch_tcp(p);
 }

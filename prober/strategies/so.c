@@ -60,6 +60,7 @@ void punch_tcp(struct peer *p)
 			p->err = errno;
 			failed = true;
 		}
+		timing_calm(&p->tm); /* the SYN is out: urgent no more */
 		while (!failed && conn < 0) {
 			struct pollfd pf[2] = { { .fd = fd, .events = POLLOUT }, { .fd = lfd, .events = POLLIN } };
 			double left = until - mono();

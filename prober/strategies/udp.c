@@ -37,6 +37,7 @@ void punch_udp(struct peer *p)
 			mark_sent(p);
 			sendto(p->udp, got ? gotmsg : punch, strlen(got ? gotmsg : punch), 0,
 			       (struct sockaddr *)&p->go.peer_udp, sizeof(p->go.peer_udp));
+			timing_calm(&p->tm);
 			p->tries++;
 			next = mono() + 0.02;
 		}
