@@ -155,12 +155,27 @@ fuzz: build/fuzz/scenario_fuzz build/fuzz/protocol_fuzz build/fuzz/stun_fuzz bui
 	./build/fuzz/record_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
 		build/fuzz/record-corpus run/fuzz/corpus
 
+# The Python package goes where Debian's python3 looks: /usr/lib/python3/dist-packages
+# for PREFIX=/usr, PREFIX/lib/python3.X/dist-packages otherwise (/usr/local's is on
+# the path; another PREFIX's with PYTHONPATH). Its pytest plugin is found by the
+# pytest11 entry point of natlab-VERSION.dist-info.
+VERSION   = 0.1
+PYVER    := $(shell /usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PYTHONDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$(PREFIX)/lib/python$(PYVER)/dist-packages)
+
 install: build/natlab build/natlab-probe build/natlab-wire
 	install -D -m 755 build/natlab $(DESTDIR)$(PREFIX)/bin/natlab
 	install -m 755 build/natlab-probe build/natlab-wire $(DESTDIR)$(PREFIX)/bin/
 	install -D -m 644 man/natlab.8 $(DESTDIR)$(PREFIX)/share/man/man8/natlab.8
 	mkdir -p $(DESTDIR)$(PREFIX)/share/natlab/profiles
 	install -m 644 natsim/profiles/*.profile $(DESTDIR)$(PREFIX)/share/natlab/profiles/
+	install -D -m 644 python/natlab/__init__.py $(DESTDIR)$(PYTHONDIR)/natlab/__init__.py
+	install -m 644 python/natlab/pytest_plugin.py $(DESTDIR)$(PYTHONDIR)/natlab/
+	printf 'BINDIR = "%s"\n' "$(PREFIX)/bin" >$(DESTDIR)$(PYTHONDIR)/natlab/_install.py
+	mkdir -p $(DESTDIR)$(PYTHONDIR)/natlab-$(VERSION).dist-info
+	printf 'Metadata-Version: 2.1\nName: natlab\nVersion: $(VERSION)\nSummary: NAT behaviour lab: Python API and pytest plugin\n' \
+		>$(DESTDIR)$(PYTHONDIR)/natlab-$(VERSION).dist-info/METADATA
+	printf '[pytest11]\nnatlab = natlab.pytest_plugin\n' >$(DESTDIR)$(PYTHONDIR)/natlab-$(VERSION).dist-info/entry_points.txt
 
 clean:
 	rm -rf build

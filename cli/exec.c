@@ -8,7 +8,7 @@
 #include "../netns/netns.h"
 #include "subcommands.h"
 
-static const char usage[] = "exec LAB NODE -- CMD [ARG...]\n  Runs CMD inside NODE's network namespace.";
+static const char usage[] = "exec LAB NODE -- CMD [ARG...]\n  Runs CMD inside NODE's network namespace, with NATLAB_LAB and NATLAB_NODE set.";
 
 int exec_main(int argc, char *argv[])
 {
@@ -43,6 +43,9 @@ int exec_main(int argc, char *argv[])
 	if (!unshare(CLONE_NEWNS) && !mount("", "/", NULL, MS_SLAVE | MS_REC, NULL) &&
 	    !umount2("/sys", MNT_DETACH))
 		mount(name, "/sys", "sysfs", 0, NULL);
+	/* what a program run in a lab may want to know of where it is */
+	if (setenv("NATLAB_LAB", argv[1], 1) || setenv("NATLAB_NODE", argv[2], 1))
+		return fail(1, "cannot set NATLAB_LAB/NATLAB_NODE: %s", strerror(errno));
 	execvp(argv[cmd], argv + cmd);
 	return fail(127, "%s: %s", argv[cmd], strerror(errno));
 }

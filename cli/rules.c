@@ -18,16 +18,16 @@ static const char usage[] =
 /* The presets, each with the first line of its file's comment. */
 static int list_presets(void)
 {
-	char names[64][64];
+	char names[64][64], dir[PATH_MAX];
 	int n = nat_profile_presets(names, 64);
 
 	if (!n)
-		return fail(1, "no presets in %s", nat_profile_dir());
+		return fail(1, "no presets in %s", nat_profile_dir(dir, sizeof(dir)));
 	for (int i = 0; i < n; i++) {
 		char path[PATH_MAX + 80], line[256] = "";
 		FILE *f;
 
-		snprintf(path, sizeof(path), "%s/%s.profile", nat_profile_dir(), names[i]);
+		snprintf(path, sizeof(path), "%s/%s.profile", nat_profile_dir(dir, sizeof(dir)), names[i]);
 		f = fopen(path, "re");
 		if (f) {
 			if (!fgets(line, sizeof(line), f) || line[0] != ';')

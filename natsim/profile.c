@@ -317,7 +317,8 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 int nat_profile_presets(char names[][64], int max)
 {
 	struct dirent **e;
-	int n = scandir(nat_profile_dir(), &e, NULL, by_name), got = 0;
+	char dir[PATH_MAX];
+	int n = scandir(nat_profile_dir(dir, sizeof(dir)), &e, NULL, by_name), got = 0;
 
 	for (int i = 0; i < n; i++) {
 		size_t len = strlen(e[i]->d_name);
@@ -331,11 +332,27 @@ int nat_profile_presets(char names[][64], int max)
 	return got;
 }
 
-const char *nat_profile_dir(void)
+const char *nat_profile_dir(char *buf, size_t len)
 {
 	const char *env = getenv("NATLAB_PROFILE_DIR");
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+	struct stat st;
 
-	return env && *env ? env : NATLAB_PROFILE_DIR;
+	if (env && *env)
+		return env;
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			if ((size_t)snprintf(buf, len, "%s/../share/natlab/profiles", exe) < len &&
+			    !stat(buf, &st) && S_ISDIR(st.st_mode))
+				return buf;
+		}
+	}
+	return NATLAB_PROFILE_DIR;
 }
 
 int nat_profile_load(struct nat_profile *p, const char *spec, const char *base_dir, struct diag *d)
@@ -351,9 +368,11 @@ int nat_profile_load(struct nat_profile *p, const char *spec, const char *base_d
 			if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' ||
 			      *c == '_'))
 				return diag_set(d, "bad preset name \"%s\"", spec);
-		snprintf(path, sizeof(path), "%s/%s.profile", nat_profile_dir(), spec);
+		char dir[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/%s.profile", nat_profile_dir(dir, sizeof(dir)), spec);
 		if (access(path, R_OK))
-			return diag_set(d, "no preset \"%s\" (looked in %s)", spec, nat_profile_dir());
+			return diag_set(d, "no preset \"%s\" (looked in %s)", spec, nat_profile_dir(dir, sizeof(dir)));
 	} else if (spec[0] == '/' || !base_dir) {
 		snprintf(path, sizeof(path), "%s", spec);
 	} else {

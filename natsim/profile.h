@@ -52,7 +52,10 @@ int nat_profile_set(struct nat_profile *p, const char *key, const char *value, s
 int nat_profile_load(struct nat_profile *p, const char *spec, const char *base_dir, struct diag *d);
 int nat_profile_parse_file(struct nat_profile *p, const char *path, struct diag *d);
 /* The preset directory: $NATLAB_PROFILE_DIR, else the one built in. */
-const char *nat_profile_dir(void);
+/* Where the presets are: $NATLAB_PROFILE_DIR, an installed natlab's
+ * PREFIX/share/natlab/profiles (beside its bin/), or the checkout's. buf (PATH_MAX)
+ * may hold the answer. */
+const char *nat_profile_dir(char *buf, size_t len);
 /* The presets' names there, in name order (at most max); how many. */
 int nat_profile_presets(char names[][64], int max);
 /* Name of a knob's value, for show and records. */

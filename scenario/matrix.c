@@ -1,5 +1,6 @@
 /* [matrix]: the standard topology, one lab per profile pair and round trip; its
  * defaults, and each cell as a scenario of its own. */
+#include <limits.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,8 +69,12 @@ int resolve_matrix(struct scenario *s, struct diag *d)
 	if (s->other_line)
 		return diag_set(d, "%s:%d: [matrix] builds the standard topology itself; only [lab] may stand beside it",
 				s->path, s->other_line);
-	if (!m->n_profiles && !all_presets(m))
-		return diag_set(d, "%s:%d: [matrix]: no presets in %s", s->path, m->line, nat_profile_dir());
+	if (!m->n_profiles && !all_presets(m)) {
+		char dir[PATH_MAX];
+
+		return diag_set(d, "%s:%d: [matrix]: no presets in %s", s->path, m->line,
+				nat_profile_dir(dir, sizeof(dir)));
+	}
 	for (int i = 0; i < m->n_profiles; i++) {
 		struct nat_profile p;
 		struct diag sub;

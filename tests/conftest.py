@@ -6,6 +6,8 @@ import pytest
 
 from labkit import NATLAB, Lab
 
+pytest_plugins = ["natlab.pytest_plugin"]  # the natlab_lab fixture, as users have it
+
 # The lab tests (tests/test_*.py) need root: network namespaces, nftables. Without
 # it only the offline tests (tests/offline/) are collected, and this says why.
 collect_ignore_glob = []

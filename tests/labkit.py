@@ -10,6 +10,8 @@ import subprocess
 import time
 from contextlib import contextmanager
 
+import natlab as natlab_api  # python/natlab, on the path by pytest.ini
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NATLAB = os.environ.get("NATLAB", os.path.join(ROOT, "build", "natlab"))
 CLONE_NEWNET = 0x40000000
@@ -56,21 +58,14 @@ def netns(name):
         os.close(back)
 
 
-class Lab:
+class Lab(natlab_api.Lab):
+    """natlab's Python API (python/natlab) and the tests' own shorthands: nodes
+    as natlab show gives them, sockets by node name, mappings as show's dicts."""
+
     def __init__(self, path):
-        r = natlab("up", str(path), "--owner", str(os.getpid()))
-        self.name = r.stdout.strip()
+        super().__init__(path)
         self.info = self.show()
         self.nodes = self.info["nodes"]
-        self._socks = []
-
-    def show(self):
-        return json.loads(natlab("show", self.name, "--json").stdout)
-
-    def down(self):
-        for s in self._socks:
-            s.close()
-        natlab("down", self.name)
 
     def addr(self, node, i=0):
         return self.nodes[node]["addrs"][i].split("/")[0]
@@ -90,7 +85,7 @@ class Lab:
         return s
 
     def mappings(self, nat):
-        return self.show()["nodes"][nat]["mappings"]
+        return self.show()["nodes"][nat]["mappings"]  # dicts, as the tests compare text
 
     def exec(self, node, *cmd, **kw):
         return natlab("exec", self.name, node, "--", *cmd, **kw)

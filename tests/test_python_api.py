@@ -1,0 +1,148 @@
+"""natlab's Python API and pytest plugin as a user meets them: only `import natlab`
+and the natlab_lab fixture, real packets through real NATs."""
+import os
+import struct
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import natlab
+
+PYTHON_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python")
+
+# A server behind a full cone, a client behind a port-restricted cone, a rendezvous
+# host in the internet; every frame at the core captured.
+TWO_NATS = {
+    "lab": {"capture": True},
+    "nat.home_s": {"profile": "full-cone"},
+    "nat.home_c": {"profile": "port-restricted-cone"},
+    "host.srv": {"behind": "home_s"},
+    "host.cli": {"behind": "home_c"},
+    "host.rv": {"behind": "internet"},
+}
+
+# The user's own programs. The server opens its NAT's mapping by dialling out from
+# its port first (a full cone then lets anyone in), and answers one client.
+SERVER = textwrap.dedent("""
+    import socket, sys
+    port, rv = int(sys.argv[1]), sys.argv[2]
+    def sock():
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        s.bind(("0.0.0.0", port))
+        return s
+    ls = sock(); ls.listen(1)
+    d = sock(); d.settimeout(1)
+    try: d.connect((rv, 9))
+    except OSError: pass
+    print("listening", flush=True)
+    c, peer = ls.accept()
+    c.sendall(b"hello %s:%d" % (peer[0].encode(), peer[1]))
+    c.close()
+""")
+CLIENT = textwrap.dedent("""
+    import socket, sys
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
+    print(s.recv(100).decode())
+""")
+
+
+def tcp_syns(pcap_path):
+    """(src, dst, dport) of each TCP SYN without ACK in a pcap of Ethernet frames."""
+    out = []
+    with open(pcap_path, "rb") as f:
+        magic = f.read(24)[:4]
+        endian = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+        while True:
+            h = f.read(16)
+            if len(h) < 16:
+                break
+            caplen = struct.unpack(endian + "IIII", h)[2]
+            frame = f.read(caplen)
+            if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[23] != 6:
+                continue
+            ihl = (frame[14] & 0x0F) * 4
+            tcp = frame[14 + ihl:]
+            if len(tcp) >= 14 and tcp[13] & 0x12 == 0x02:
+                out.append((".".join(map(str, frame[26:30])), ".".join(map(str, frame[30:34])),
+                            struct.unpack("!H", tcp[2:4])[0]))
+    return out
+
+
+def test_tcp_server_behind_one_nat_client_behind_the_other(natlab_lab, tmp_path):
+    lab = natlab_lab(TWO_NATS)
+    srv, cli, nat_s, nat_c = lab.node("srv"), lab.node("cli"), lab.node("home_s"), lab.node("home_c")
+    server = srv.popen(sys.executable, "-c", SERVER, "7000", lab.node("rv").addr)
+    for _ in range(250):  # until it listens and has dialled out
+        if "listening" in server.output()[0]:
+            break
+        assert server.returncode is None, server.output()
+        time.sleep(0.02)
+    out = cli.exec(sys.executable, "-c", CLIENT, nat_s.wan, "7000", timeout=10)
+    # the server saw the client's NAT, not the client: a NAT made a mapping for it
+    peer = out.stdout.strip().split()[1]
+    assert peer.split(":")[0] == nat_c.wan
+    assert server.wait(5) == 0
+    # a program learns where it runs
+    assert srv.exec("sh", "-c", "echo $NATLAB_LAB $NATLAB_NODE").stdout.split() == [lab.name, "srv"]
+
+    # the server's NAT let the client in through the mapping the dial-out made
+    # (a full cone keeps the port); the client's NAT mapped the client
+    inbound = [m for m in lab.mappings("home_s") if m.proto == "tcp" and m.inbound]
+    assert [(m.internal, m.external, m.remote) for m in inbound] == [
+        ((srv.addr, 7000), (nat_s.wan, 7000), (nat_c.wan, int(peer.split(":")[1])))]
+    assert [m.external for m in lab.mappings("home_c") if m.internal[0] == cli.addr] == [
+        (nat_c.wan, int(peer.split(":")[1]))]
+
+    # the capture at the core has the client's SYN, from its NAT's address, to the
+    # server's public port; a copy outlives the lab
+    kept = lab.pcap(copy_to=tmp_path / "run.pcap")
+    assert (nat_c.wan, nat_s.wan, 7000) in tcp_syns(kept)
+    # the ruleset in force translates to the NAT's own address
+    assert f"snat to {nat_c.wan}" in lab.rules("home_c")
+
+
+def test_failing_test_leaves_nothing_and_keeps_its_capture(tmp_path):
+    """A user's test that fails: its lab and the process it started are gone after
+    it, and its capture is kept and named in the report."""
+    record = tmp_path / "record"
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "test_user.py").write_text(textwrap.dedent(f"""
+        import os, sys
+        TWO = {{"lab": {{"capture": True}}, "nat.n": {{"profile": "symmetric"}},
+                "host.a": {{"behind": "n"}}, "host.rv": {{"behind": "internet"}}}}
+
+        def test_fails(natlab_lab):
+            lab = natlab_lab(TWO)
+            p = lab.node("a").popen("sleep", "600")
+            lab.node("a").exec("ping", "-c", "1", "-W", "1", lab.node("rv").addr)
+            with open({str(record)!r}, "w") as f:
+                f.write(lab.name + " " + str(p.pid))
+            assert False, "on purpose"
+    """))
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "natlab.pytest_plugin", "-p", "no:cacheprovider", "-rA",
+         "--basetemp", str(tmp_path / "inner"), "test_user.py"],
+        capture_output=True, text=True, cwd=user, timeout=90,
+        env={**os.environ, "PYTHONPATH": PYTHON_DIR + os.pathsep + os.environ.get("PYTHONPATH", "")})
+    assert "1 failed" in r.stdout, r.stdout + r.stderr
+    lab, pid = record.read_text().split()
+    listed = natlab.command("list").stdout
+    assert lab not in listed
+    assert not os.path.exists(f"/proc/{pid}"), "the program the test started still runs"
+    ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert lab not in ns
+    kept = tmp_path / "inner" / "test_fails0" / f"{lab}.pcap"
+    assert f"captures kept: {kept}" in r.stdout, r.stdout
+    assert kept.exists() and tcp_syns(kept) == []  # a ping: frames, but no SYN
+    assert kept.stat().st_size > 24
+
+
+def test_bad_scenario_is_a_clear_error(natlab_lab):
+    with pytest.raises(natlab.NatlabError, match=r"lab.ini:3: unknown key \"colour\""):
+        natlab_lab({"nat.n": {"profile": "full-cone", "colour": "blue"}, "host.a": {"behind": "n"}})
