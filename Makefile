@@ -16,14 +16,14 @@ NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unuse
 # run/record.c (the attempt record) is here so that the unit tests link it too
 LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/sibling.c common/strategy.c common/timing.c \
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c natsim/model.c \
-	scenario/parse.c scenario/fault.c scenario/run.c scenario/matrix.c scenario/validate.c scenario/addresses.c \
+	scenario/parse.c scenario/fault.c scenario/run.c scenario/matrix.c scenario/validate.c scenario/program.c scenario/addresses.c \
 	netns/netns.c netns/link.c netns/lab.c netns/state.c netns/down.c netns/apply.c netns/service.c \
 	wire/config.c wire/events.c wire/handoff.c \
 	run/record.c prober/protocol.c plan/plan.c plan/print.c common/libre.c
 PROBE_SRC = prober/probe.c prober/server.c prober/server_clients.c prober/server_attempts.c prober/server_probes.c \
 	prober/peer.c prober/strategies/table.c prober/strategies/so.c prober/strategies/dcutr.c \
 	prober/strategies/lowttl.c prober/strategies/udp.c prober/strategies/relay.c prober/strategies/auto.c \
-	prober/strategies/turn.c \
+	prober/strategies/turn.c prober/strategies/exec.c \
 	natsim/model.c natsim/profile.c common/inifile.c \
 	prober/protocol.c prober/stun.c common/strategy.c common/timing.c common/libre.c common/diag.c
 CLI_SRC = cli/natlab.c cli/plan.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c cli/check.c cli/classify.c classify/classify.c classify/lifetime.c classify/probes.c \
@@ -84,13 +84,16 @@ deps:
 unit: $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 	@for t in $^; do echo "== $$t"; NATLAB_PROFILE_DIR=$(CURDIR)/natsim/profiles ./$$t || exit 1; done
 
+# the checkout's package and natlab, even where an installed natlab's pytest plugin
+# loads first (before pytest.ini's pythonpath)
+CHECKOUT_ENV = PYTHONPATH=$(CURDIR)/python NATLAB=$(CURDIR)/build/natlab
 pytest: build/natlab build/natlab-probe
-	$(PYTEST) -c tests/pytest.ini -n $(JOBS) -p no:cacheprovider --ignore=tests/offline tests
+	$(CHECKOUT_ENV) $(PYTEST) -c tests/pytest.ini -n $(JOBS) -p no:cacheprovider --ignore=tests/offline tests
 
 # the tests that need no root, run without it (as nobody when make runs as root)
 offline: build/natlab build/natlab-probe
 	@if [ "$$(id -u)" = 0 ]; then as="setpriv --reuid=65534 --regid=65534 --clear-groups"; fi; \
-	$$as env HOME=/tmp PYTHONDONTWRITEBYTECODE=1 $(PYTEST) -c tests/pytest.ini -n $(JOBS) \
+	$$as env HOME=/tmp PYTHONDONTWRITEBYTECODE=1 $(CHECKOUT_ENV) $(PYTEST) -c tests/pytest.ini -n $(JOBS) \
 		-p no:cacheprovider tests/offline
 
 # The tests keep their labs' bookkeeping in build/test-run (a test may choose its
@@ -175,7 +178,7 @@ install: build/natlab build/natlab-probe build/natlab-wire
 	mkdir -p $(DESTDIR)$(PYTHONDIR)/natlab-$(VERSION).dist-info
 	printf 'Metadata-Version: 2.1\nName: natlab\nVersion: $(VERSION)\nSummary: NAT behaviour lab: Python API and pytest plugin\n' \
 		>$(DESTDIR)$(PYTHONDIR)/natlab-$(VERSION).dist-info/METADATA
-	printf '[pytest11]\nnatlab = natlab.pytest_plugin\n' >$(DESTDIR)$(PYTHONDIR)/natlab-$(VERSION).dist-info/entry_points.txt
+	printf '[pytest11]\nnatlab.pytest_plugin = natlab.pytest_plugin\n' >$(DESTDIR)$(PYTHONDIR)/natlab-$(VERSION).dist-info/entry_points.txt
 
 clean:
 	rm -rf build

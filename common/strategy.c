@@ -27,10 +27,16 @@ const struct strategy strategy_table[STRATEGY_COUNT] = {
 	{ "auto", STRATEGY_AUTO, RULE_AUTO,
 	  "each peer brings its NAT's classification (natlab classify, once per lab), they swap them through the relay and both pick by the behaviour model: udp, else dcutr, so-listen, retry, else the relay at once",
 	  .direct = true, .udp_socket = true },
+	{ "exec", STRATEGY_EXEC, RULE_PROGRAM,
+	  "your own program (exec:PATH, or [strategy.NAME] command = ...), started on both peers at the agreed instant, b after the skew; exit 0 = connected",
+	  .direct = true, .by_clock = true },
 };
 
 const struct strategy *strategy_by_name(const char *name)
 {
+	if (name && !strncmp(name, STRATEGY_EXEC_PREFIX, strlen(STRATEGY_EXEC_PREFIX)) &&
+	    name[strlen(STRATEGY_EXEC_PREFIX)])
+		return &strategy_table[STRATEGY_EXEC];
 	for (int i = 0; name && i < STRATEGY_COUNT; i++)
 		if (!strcmp(strategy_table[i].name, name))
 			return &strategy_table[i];

@@ -14,8 +14,14 @@ enum strategy_id {
 	STRATEGY_UDP,
 	STRATEGY_RELAY,
 	STRATEGY_AUTO,
+	STRATEGY_EXEC,
 	STRATEGY_COUNT
 };
+
+/* A user's program is a strategy called "exec:NAME" (a [strategy.NAME] section,
+ * or exec:PATH, named for PATH's last part); its properties are STRATEGY_EXEC's. */
+#define STRATEGY_EXEC_PREFIX "exec:"
+#define STRATEGY_NAME_MAX 32
 
 /* which rule of the behaviour model (natsim/model.c) predicts it */
 enum strategy_rule {
@@ -24,6 +30,7 @@ enum strategy_rule {
 	RULE_UDP,               /* both NATs must pass the other's datagrams */
 	RULE_RELAYED,           /* always relayed: nothing to predict */
 	RULE_AUTO,              /* the first of model_auto_choice's candidates that connects, else relayed */
+	RULE_PROGRAM,           /* a user's program: unknown, unless it says which built-in it is like */
 };
 
 struct strategy {
@@ -45,7 +52,7 @@ struct strategy {
 
 extern const struct strategy strategy_table[STRATEGY_COUNT];
 
-/* The strategy called `name`; NULL for none. */
+/* The strategy called `name` (any "exec:NAME": STRATEGY_EXEC's entry); NULL for none. */
 const struct strategy *strategy_by_name(const char *name);
 
 #endif

@@ -204,7 +204,7 @@ enum model_outcome model_predict(const struct model_case *c)
 	const struct strategy *st = strategy_by_name(c->strategy);
 	double d = c->one_way_ms / 1000, skew = c->skew_ms / 1000;
 
-	if (!st)
+	if (!st || st->rule == RULE_PROGRAM)
 		return PREDICT_UNKNOWN;
 	/* every strategy registers over TCP first (the relay carries the connection) */
 	if (!reach_server(c, st->rule == RULE_UDP))

@@ -127,7 +127,11 @@ static int rendezvous(struct peer *p)
 			return -1;
 		p->udp_port = local_port(p->udp);
 	}
-	dprintf(p->rv, "HELLO %s %d %s %s\n", p->attempt, p->side, p->strategy, p->secret);
+	if (p->lead_ns) /* a program that starts ahead: the start that far off */
+		dprintf(p->rv, "HELLO %s %d %s %lld %s\n", p->attempt, p->side, p->strategy,
+			(long long)(p->lead_ns / 1000000), p->secret);
+	else
+		dprintf(p->rv, "HELLO %s %d %s %s\n", p->attempt, p->side, p->strategy, p->secret);
 	if (p->asked)
 		p->strategy = p->asked;
 	for (;;) {
@@ -210,12 +214,16 @@ void window_end(struct peer *p, bool force)
 void wait_start(struct peer *p)
 {
 	/* this host's clock reads real time + clock_offset: it starts when it shows start */
-	int64_t t = (int64_t)p->go.start_ns + p->offset_ns - p->clock_offset_ns;
+	int64_t t = (int64_t)p->go.start_ns + p->offset_ns - p->clock_offset_ns - p->lead_ns;
 
 	window_begin_before(p, t);
 	/* early wake and a short spin: a plain sleep comes back 40-200 us late;
-	 * urgent until the first send (timing_calm) */
-	timing_sleep_until_urgent(&p->tm, CLOCK_REALTIME, t);
+	 * urgent until the first send (timing_calm), where that send is measured
+	 * (relay's nonces go through the server, untimed) */
+	if (strategy_by_name(p->strategy)->direct)
+		timing_sleep_until_urgent(&p->tm, CLOCK_REALTIME, t);
+	else
+		timing_sleep_until(&p->tm, CLOCK_REALTIME, t);
 	p->syn_sched = t;
 	p->start_real = (double)timing_now(CLOCK_REALTIME) / 1e9;
 }
@@ -281,6 +289,19 @@ static void report(const struct peer *p)
 	if (p->asked)
 		printf(",\"decision\":\"%s\",\"decide_ms\":%.3f,\"class\":\"%s\",\"peer_class\":\"%s\"",
 		       p->decision, p->decide_ms, p->class_mine, p->class_theirs);
+	/* exec: the program's exit status and last line, a JSON string (its bytes
+	 * past ASCII as '?': the line is the program's, not necessarily UTF-8) */
+	if (p->command) {
+		printf(",\"program\":{\"exit\":%d,\"last\":\"", p->program_exit);
+		for (const unsigned char *c = (const unsigned char *)p->program_last; *c; c++)
+			if (*c == '"' || *c == '\\')
+				printf("\\%c", *c);
+			else if (*c < 0x20)
+				printf("\\u%04x", *c);
+			else
+				putchar(*c < 0x80 ? *c : '?');
+		printf("\"}");
+	}
 	printf("}\n");
 	fflush(stdout);
 }
@@ -318,10 +339,13 @@ int peer_main(int argc, char *argv[])
 		{ "profile", required_argument, NULL, 'P' },
 		{ "turn", required_argument, NULL, 'T' },
 		{ "turn-user", required_argument, NULL, 'U' },
+		{ "command", required_argument, NULL, 'C' },
+		{ "cwd", required_argument, NULL, 'W' },
+		{ "lead-ms", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct peer p = { .side = -1, .deadline_s = 10, .rv = -1, .udp = -1, .low_ttl = 2,
-			  .dial_fd = -1, .listen_fd = -1, .window_fd = -1 };
+			  .dial_fd = -1, .listen_fd = -1, .window_fd = -1, .program_exit = -1 };
 	const struct strategy *st;
 	const char *server = NULL, *profile = NULL;
 	double v;
@@ -380,6 +404,17 @@ int peer_main(int argc, char *argv[])
 		case 'U':
 			p.turn_user = optarg;
 			break;
+		case 'C':
+			p.command = optarg;
+			break;
+		case 'W':
+			p.cwd = optarg;
+			break;
+		case 'L':
+			if (opt_number("lead-ms", optarg, false, 0, 10000, &v))
+				return 2;
+			p.lead_ns = (int64_t)(v * 1e6);
+			break;
 		case 'c':
 			if (opt_number("clock-offset-ms", optarg, false, -3600e3, 3600e3, &v))
 				return 2;
@@ -423,6 +458,10 @@ int peer_main(int argc, char *argv[])
 			return 2;
 		}
 	}
+	if (st->id == STRATEGY_EXEC && !p.command) {
+		fprintf(stderr, "natlab-probe peer: %s needs --command CMD (the user's program)\n", p.strategy);
+		return 2;
+	}
 	/* auto picks from its own classification and the partner's */
 	if (st->id == STRATEGY_AUTO) {
 		struct diag d;
@@ -461,6 +500,8 @@ int peer_main(int argc, char *argv[])
 	/* the clock's strategies wait for their instant; the others time themselves */
 	if (st->by_clock && st->tcp)
 		punch_prepare(&p);
+	if (st->id == STRATEGY_EXEC)
+		program_prepare(&p);
 	if (st->by_clock)
 		wait_start(&p);
 	strategy_peer[st->id](&p);

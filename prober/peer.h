@@ -60,6 +60,12 @@ struct peer {
 	 * first SYN: no lab is built or torn down beside it meanwhile; -1 */
 	int window_fd;
 	double window_until; /* monotonic s: let go then (0: not yet known) */
+	/* exec:NAME: the user's command (sh -c), its folder, its exit status and the
+	 * last line it printed */
+	const char *command, *cwd;
+	int64_t lead_ns; /* started this much ahead of its instant (--lead-ms) */
+	int program_exit;
+	char program_last[1024];
 };
 
 void mark_sent(struct peer *p);

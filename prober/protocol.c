@@ -163,7 +163,7 @@ int proto_parse(const char *line, struct msg *m, const char **why)
 		return *why = "too many fields", -1;
 	if (n == 0)
 		return *why = "empty line", -1;
-	if ((!strcmp(tok[0], "HELLO") && n == 5) || (!strcmp(tok[0], "UDPHELLO") && n == 4)) {
+	if ((!strcmp(tok[0], "HELLO") && (n == 5 || n == 6)) || (!strcmp(tok[0], "UDPHELLO") && n == 4)) {
 		m->type = tok[0][0] == 'H' ? MSG_HELLO : MSG_UDPHELLO;
 		if (!token_ok(tok[1], sizeof(m->attempt)))
 			return *why = "bad attempt id", -1;
@@ -172,9 +172,22 @@ int proto_parse(const char *line, struct msg *m, const char **why)
 			return *why = "side must be 0 or 1", -1;
 		m->side = tok[2][0] - '0';
 		if (m->type == MSG_HELLO) {
-			if (!token_ok(tok[3], sizeof(m->strategy)))
+			/* a user's program: exec:NAME */
+			size_t pre = strncmp(tok[3], STRATEGY_EXEC_PREFIX, strlen(STRATEGY_EXEC_PREFIX))
+					     ? 0 : strlen(STRATEGY_EXEC_PREFIX);
+
+			if (!token_ok(tok[3] + pre, sizeof(m->strategy) - pre))
 				return *why = "bad strategy", -1;
 			strcpy(m->strategy, tok[3]);
+			m->lead_ms = 0;
+			if (n == 6) {
+				char *end;
+				unsigned long v = strtoul(tok[4], &end, 10);
+
+				if (!*tok[4] || *end || v > PROTO_LEAD_MAX_MS || tok[4][0] == '-' || tok[4][0] == '+')
+					return *why = "bad lead", -1;
+				m->lead_ms = (unsigned)v;
+			}
 		}
 		if (proto_secret_ok(tok[n - 1]))
 			return *why = "bad secret", -1;

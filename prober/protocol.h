@@ -5,9 +5,12 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "../common/strategy.h"
 
 #define PROTO_LINE_MAX 512
 #define PROTO_TOKEN_MAX 64
+/* HELLO's LEAD: the most a peer may ask the start to be ahead of GO (a program's start-up) */
+#define PROTO_LEAD_MAX_MS 10000
 /* an attempt's secret: 16 to 32 random bytes in lowercase hex, shared by its two
  * peers and no one else; the server knows an attempt by its id and secret together */
 #define PROTO_SECRET_MIN 32
@@ -38,7 +41,8 @@ struct msg {
 	enum msg_type type;
 	char attempt[PROTO_TOKEN_MAX];
 	int side; /* 0 or 1 */
-	char strategy[16];
+	char strategy[STRATEGY_NAME_MAX];
+	unsigned lead_ms; /* HELLO: how long before the start the peer must know it (a program's start-up) */
 	char secret[PROTO_SECRET_MAX + 1]; /* HELLO, UDPHELLO */
 	char data[PROTO_LINE_MAX]; /* RELAY payload (hex), ERR text */
 	struct sockaddr_in ep, peer_tcp, peer_udp; /* SEEN; GO */

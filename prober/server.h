@@ -69,6 +69,8 @@ struct attempt {
 	int has_udp[2];
 	int brings_udp[2]; /* that side's strategy brings a UDP socket: both must, for a UDP wait */
 	int go_sent;
+	int timed_relay;  /* dcutr: its relay messages' holds are in its schedule */
+	unsigned lead_ms; /* the larger of the sides' HELLO LEAD: GO's start that much further off */
 	int64_t udp_until; /* monotonic ns: GO without the missing UDP endpoint then; 0: not waiting */
 };
 

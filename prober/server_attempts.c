@@ -43,7 +43,7 @@ static uint64_t start_lead_ns(struct server *s, const struct attempt *a)
 			lead = 2000ULL * ti.tcpi_rtt; /* tcpi_rtt is in us */
 	}
 	lead += START_LEAD_MIN_NS;
-	return lead > START_LEAD_MAX_NS ? START_LEAD_MAX_NS : lead;
+	return (lead > START_LEAD_MAX_NS ? START_LEAD_MAX_NS : lead) + 1000000ULL * a->lead_ms;
 }
 
 void udp_wait_end(struct server *s, struct attempt *a)
@@ -166,6 +166,10 @@ void handle_line(struct server *s, int ci, const char *line)
 		c->side = m.side;
 		c->deadline = now_s() + s->lim.partner_s;
 		s->a[ai].client[m.side] = ci;
+		if (strategy_by_name(m.strategy) && strategy_by_name(m.strategy)->by_round_trips)
+			s->a[ai].timed_relay = 1;
+		if (m.lead_ms > s->a[ai].lead_ms)
+			s->a[ai].lead_ms = m.lead_ms;
 		/* a side whose strategy brings no UDP socket (auto-tcp: auto where its
 		 * classification says UDP does not reach here) is not waited for */
 		s->a[ai].brings_udp[m.side] = strategy_by_name(m.strategy) && strategy_by_name(m.strategy)->udp_socket;
@@ -184,7 +188,10 @@ void handle_line(struct server *s, int ci, const char *line)
 		c->deadline = now_s() + s->lim.idle_s;
 		if (partner >= 0) {
 			/* the hold is in dcutr's schedule: urgent, as the peers' */
-			timing_sleep_until_urgent(&s->tm, CLOCK_REALTIME, c->stamp + PROTO_RELAY_HOLD_NS);
+			if (s->a[c->attempt].timed_relay)
+				timing_sleep_until_urgent(&s->tm, CLOCK_REALTIME, c->stamp + PROTO_RELAY_HOLD_NS);
+			else
+				timing_sleep_until(&s->tm, CLOCK_REALTIME, c->stamp + PROTO_RELAY_HOLD_NS);
 			say(s, partner, "RELAY %s", m.data);
 			timing_calm(&s->tm);
 		}

@@ -4,6 +4,7 @@
 #define NATLAB_CELLS_H
 
 #include <stdbool.h>
+#include "../common/strategy.h"
 
 struct samples {
 	double *v;
@@ -12,7 +13,7 @@ struct samples {
 
 struct cell {
 	char scenario[128]; /* the scenario file's name without folder and .ini */
-	char strategy[16], a[64], b[64];
+	char strategy[STRATEGY_NAME_MAX], a[64], b[64];
 	double rtt_ms, skew_ms;
 	int n, connected, relayed, disagree; /* attempts on schedule only */
 	int off_schedule; /* attempts whose SYNs left at another skew than meant */

@@ -241,7 +241,7 @@ int check_run(const char *run, const char *dir, bool write, const char *junit)
 		if (k == 0 || strcmp(t.c[k - 1].scenario, t.c[k].scenario))
 			rc = compare(&t, k, dir, res, &changed, &edges, &by_model);
 	for (int k = 0; k < t.n && !rc; k++) {
-		char name[320];
+		char name[400];
 
 		if (res[k].status == CELL_UNCHECKED) {
 			res[k].status = CELL_DIFFERS;

@@ -139,7 +139,8 @@ int report_write(const char *run)
 		fputs("\n## Success by NAT type\n\nEach strategy's table: success %, median time to "
 		      "connect, median SYN retransmissions, verdict and the model's prediction.\n\n", body);
 		for (int k = 0; k < n_st; k++)
-			fprintf(body, "- `%s`: [table](matrix-%s.md), [CSV](matrix-%s.csv)\n", strategies[k],
+			/* ./: a program's "exec:NAME" is no URL scheme */
+			fprintf(body, "- `%s`: [table](./matrix-%s.md), [CSV](./matrix-%s.csv)\n", strategies[k],
 				strategies[k], strategies[k]);
 		for (int k = 0; k < n_st; k++)
 			plot_heatmap(&t, plots, strategies[k], tsv, body);

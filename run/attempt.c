@@ -89,6 +89,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	struct timespec now;
 	const char *oc[2];
 	const struct strategy *st = strategy_by_name(strategy);
+	const struct run_program *prog = scenario_program(s, strategy);
 	bool tcp = st->tcp;
 	double since;
 	struct utsname u;
@@ -130,9 +131,10 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 				 attempt_id, "--side", side_s[i], "--strategy", (char *)strategy,
 				 "--offset-ms", offs[i], "--deadline-s", deadline, "--clock-offset-ms",
 				 clock[i], "--low-ttl", ttl[i], "--local-port", lport, NULL, NULL, NULL, NULL, NULL,
-				 NULL, NULL, NULL };
+				 NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 		int more = 20, n_env = 0;
-		const char *env[3] = { NULL, NULL, NULL };
+		const char *env[6] = { NULL };
+		char lab_env[96], node_env[64], peer_env[64], lead[32];
 
 		/* the build lock, which a clock-started punch holds around its SYN */
 		if (lock_env[0])
@@ -149,6 +151,21 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		if (st->rule == RULE_AUTO) { /* this host's classification */
 			argv[more++] = "--profile";
 			argv[more++] = (char *)extras->side[i].path;
+		}
+		if (prog) { /* a user's program: what it runs, where, and where it is */
+			argv[more++] = "--command";
+			argv[more++] = (char *)prog->command;
+			argv[more++] = "--cwd";
+			argv[more++] = (char *)s->dir;
+			snprintf(lead, sizeof(lead), "%g", prog->lead_ms);
+			argv[more++] = "--lead-ms";
+			argv[more++] = lead;
+			snprintf(lab_env, sizeof(lab_env), "NATLAB_LAB=%s", id);
+			snprintf(node_env, sizeof(node_env), "NATLAB_NODE=%s", h->name);
+			snprintf(peer_env, sizeof(peer_env), "NATLAB_PEER=%s", s->nodes[r->pair[1 - i]].name);
+			env[n_env++] = lab_env;
+			env[n_env++] = node_env;
+			env[n_env++] = peer_env;
 		}
 		if (r->relay_turn && extras->turn_ep[0]) { /* its password in the environment */
 			argv[more++] = "--turn";
@@ -249,11 +266,23 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	/* one outcome for the pair: both must agree to call it a success */
 	snprintf(rec->outcome, sizeof(rec->outcome), "%s",
 		 !strcmp(oc[0], oc[1]) || strcmp(oc[0], "connected") ? oc[0] : oc[1]);
+	/* a program that connected through a relay of its own says so on its last line */
+	if (prog && !strcmp(rec->outcome, "connected"))
+		for (int i = 0; i < 2; i++) {
+			const char *text = json_string_value(json_object_get(json_object_get(side[i], "program"), "last"));
+			json_t *last = text ? json_loads(text, 0, NULL) : NULL;
+
+			if (json_is_string(json_object_get(last, "path")) &&
+			    !strcmp(json_string_value(json_object_get(last, "path")), "relayed"))
+				snprintf(rec->outcome, sizeof(rec->outcome), "relayed");
+			json_decref(last);
+		}
 	{
 		/* the model, from the knobs of the NATs right above the pair (only when those
 		 * NATs hang on the internet themselves) */
 		const struct nat_profile *np[2];
-		struct model_case mc = { .strategy = strategy, .skew_ms = skew_ms,
+		/* a user's program: as the built-in it says it is like, else unknown */
+		struct model_case mc = { .strategy = prog && prog->like[0] ? prog->like : strategy, .skew_ms = skew_ms,
 					 .one_way_ms = link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]),
 					 .deadline_s = r->deadline_s, .server_port = r->server_port,
 					 .relay_port = r->relay_turn ? TURN_PORT : 0,
@@ -311,7 +340,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	if (!strcmp(rec->outcome, "relayed")) {
 		const char *via = json_string_value(json_object_get(side[0], "relay"));
 
-		snprintf(rec->relay, sizeof(rec->relay), "%s", via ? via : "builtin");
+		snprintf(rec->relay, sizeof(rec->relay), "%s", prog ? "program" : via ? via : "builtin");
 	}
 	{
 		double t0 = json_number_value(json_object_get(side[0], "connect_ms"));

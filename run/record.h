@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "../common/diag.h"
+#include "../common/strategy.h"
 
 /* Raised when a field changes meaning or goes; readers refuse records newer
  * than theirs. A record without "schema" (written before it) is schema 1. */
@@ -25,7 +26,7 @@ struct attempt_record {
 	char scenario[4096]; /* the scenario file as given to natlab run */
 	char lab[64];
 	int attempt;
-	char strategy[16];
+	char strategy[STRATEGY_NAME_MAX];
 	char profile[2][64]; /* the NAT profile right above side a, b; "none" */
 	double rtt_ms, skew_ms, skew_wire_ms, skew_emit_ms;
 	char outcome[32];

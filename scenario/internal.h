@@ -16,8 +16,15 @@ int fault_section(struct scenario *s, const char *name, int line, struct diag *d
 int fault_key(struct wire_fault *f, const char *key, const char *value, int line,
 	      struct diag *d);
 /* run.c: [run], and the keys [matrix] shares with it */
-int attempts_key(struct run_spec *r, unsigned *seed, const char *key, const char *value,
+int attempts_key(struct scenario *s, struct run_spec *r, const char *key, const char *value, int line,
 		 struct diag *d);
+/* program.c: [strategy.NAME], a user's program; a strategies token that names
+ * none of the built-ins becomes "exec:NAME" in out */
+int program_find(const struct scenario *s, const char *name);
+int program_section(struct scenario *s, const char *name, int line, struct diag *d);
+int program_key(struct run_program *p, const char *key, const char *value, int line, struct diag *d);
+int program_token(struct scenario *s, const char *tok, int line, char *out, size_t len, struct diag *d);
+int resolve_programs(struct scenario *s, struct diag *d);
 int run_key(struct scenario *s, const char *key, const char *value, int line, struct diag *d);
 int resolve_run(struct scenario *s, struct diag *d);
 /* matrix.c: [matrix] */

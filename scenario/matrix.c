@@ -14,7 +14,7 @@ int matrix_key(struct scenario *s, const char *key, const char *value, int line,
 {
 	struct matrix_spec *m = &s->matrix;
 	char buf[512], *save = NULL, *t;
-	int rc = attempts_key(&m->run, &s->seed, key, value, d);
+	int rc = attempts_key(s, &m->run, key, value, line, d);
 
 	if (rc <= 0)
 		return rc;
@@ -67,7 +67,7 @@ int resolve_matrix(struct scenario *s, struct diag *d)
 	if (!m->line)
 		return 0;
 	if (s->other_line)
-		return diag_set(d, "%s:%d: [matrix] builds the standard topology itself; only [lab] may stand beside it",
+		return diag_set(d, "%s:%d: [matrix] builds the standard topology itself; only [lab] and [strategy.NAME] may stand beside it",
 				s->path, s->other_line);
 	if (!m->n_profiles && !all_presets(m)) {
 		char dir[PATH_MAX];
@@ -92,7 +92,7 @@ int resolve_matrix(struct scenario *s, struct diag *d)
 	if (!m->run.n_strategies)
 		for (int i = 0; i < STRATEGY_COUNT; i++)
 			if (strategy_table[i].in_matrix)
-				snprintf(m->run.strategies[m->run.n_strategies++], 16, "%s", strategy_table[i].name);
+				snprintf(m->run.strategies[m->run.n_strategies++], STRATEGY_NAME_MAX, "%s", strategy_table[i].name);
 	if (!m->run.n_skews)
 		m->run.n_skews = 1;
 	if (!m->run.repeat)
@@ -183,6 +183,8 @@ int scenario_matrix_cell(const struct scenario *m, int k, struct scenario *out, 
 	out->run.server_port = mx->run.server_port;
 	out->run.local_port = mx->run.local_port;
 	out->run.relay_turn = mx->run.relay_turn;
+	out->n_programs = m->n_programs;
+	memcpy(out->programs, m->programs, sizeof(out->programs));
 	out->unreachable = m->unreachable;
 	return 0;
 }

@@ -111,6 +111,9 @@ static int scn_section(void *user, const char *section, int line, struct diag *d
 		s->matrix.line = line;
 		return 0;
 	}
+	/* a program may stand beside [matrix] too */
+	if (dot && !strncmp(section, "strategy.", 9))
+		return program_section(s, dot + 1, line, d);
 	if (!s->other_line)
 		s->other_line = line;
 	if (!strcmp(section, "run")) {
@@ -126,7 +129,7 @@ static int scn_section(void *user, const char *section, int line, struct diag *d
 	else if (dot && !strncmp(section, "host.", 5))
 		kind = NODE_HOST;
 	else
-		return diag_set(d, "unknown section [%s] (expected [lab], [run], [matrix], [nat.NAME], [host.NAME] or [fault.NAME])",
+		return diag_set(d, "unknown section [%s] (expected [lab], [run], [matrix], [nat.NAME], [host.NAME], [fault.NAME] or [strategy.NAME])",
 				section);
 	if (check_name(dot + 1, NODE_NAME_MAX, d))
 		return -1;
@@ -276,6 +279,12 @@ static int scn_key(void *user, const char *section, const char *key, const char 
 		if (i < 0)
 			return diag_set(d, "unknown section [%s]", section);
 		return fault_key(&s->faults[i], key, value, line, d);
+	}
+	if (!strncmp(section, "strategy.", 9)) {
+		i = program_find(s, section + 9);
+		if (i < 0)
+			return diag_set(d, "unknown section [%s]", section);
+		return program_key(&s->programs[i], key, value, line, d);
 	}
 	/* the reader registered every node section; anything else is not one */
 	i = strchr(section, '.') ? scenario_find(s, strchr(section, '.') + 1) : -1;

@@ -7,7 +7,7 @@
 #include "internal.h"
 
 /* Keys that [run] and [matrix] share; 1 when `key` is none of them. */
-int attempts_key(struct run_spec *r, unsigned *seed, const char *key, const char *value,
+int attempts_key(struct scenario *s, struct run_spec *r, const char *key, const char *value, int line,
 		 struct diag *d)
 {
 	char buf[512], *save = NULL, *t;
@@ -19,17 +19,14 @@ int attempts_key(struct run_spec *r, unsigned *seed, const char *key, const char
 	if (!strcmp(key, "strategies")) {
 		r->n_strategies = 0;
 		for (t = strtok_r(buf, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
-			if (!strategy_by_name(t)) {
-				char known[128] = "";
+			const struct strategy *st = strategy_by_name(t);
 
-				for (int k = 0; k < STRATEGY_COUNT; k++)
-					snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
-						 k ? ", " : "", strategy_table[k].name);
-				return diag_set(d, "strategies: unknown strategy \"%s\" (expected %s)", t, known);
-			}
 			if (r->n_strategies == RUN_MAX_STRATEGIES)
 				return diag_set(d, "strategies: at most %d", RUN_MAX_STRATEGIES);
-			snprintf(r->strategies[r->n_strategies++], 16, "%s", t);
+			if (st && st->id != STRATEGY_EXEC)
+				snprintf(r->strategies[r->n_strategies++], STRATEGY_NAME_MAX, "%s", t);
+			else if (program_token(s, t, line, r->strategies[r->n_strategies++], STRATEGY_NAME_MAX, d))
+				return -1;
 		}
 		if (!r->n_strategies)
 			return diag_set(d, "strategies: none given");
@@ -81,7 +78,7 @@ int attempts_key(struct run_spec *r, unsigned *seed, const char *key, const char
 	} else if (!strcmp(key, "seed")) {
 		if (parse_int(value, 0, 4294967295L, &v))
 			return diag_set(d, "seed: \"%s\" is not a number from 0 to 4294967295", value);
-		*seed = (unsigned)v;
+		s->seed = (unsigned)v;
 	} else {
 		return 1;
 	}
@@ -92,7 +89,7 @@ int run_key(struct scenario *s, const char *key, const char *value, int line, st
 {
 	struct run_spec *r = &s->run;
 	char buf[512], *save = NULL, *t;
-	int rc = attempts_key(r, &s->seed, key, value, d);
+	int rc = attempts_key(s, r, key, value, line, d);
 
 	if (rc <= 0)
 		return rc;
@@ -153,7 +150,7 @@ int resolve_run(struct scenario *s, struct diag *d)
 					s->path, r->line);
 	}
 	if (!r->n_strategies) {
-		snprintf(r->strategies[0], 16, "%s", strategy_table[STRATEGY_SO].name);
+		snprintf(r->strategies[0], STRATEGY_NAME_MAX, "%s", strategy_table[STRATEGY_SO].name);
 		r->n_strategies = 1;
 	}
 	if (!r->n_skews)

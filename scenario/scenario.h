@@ -9,6 +9,7 @@
 
 #include "../common/diag.h"
 #include "../natsim/profile.h"
+#include "../common/strategy.h"
 
 /* 1,000 nodes and more: a carrier NAT with 500 subscribers' NATs and hosts */
 #define LAB_MAX_NODES 1100
@@ -95,7 +96,7 @@ struct run_spec {
 	char server_name[NODE_NAME_MAX];
 	int server_line;
 	int n_strategies;
-	char strategies[RUN_MAX_STRATEGIES][16];
+	char strategies[RUN_MAX_STRATEGIES][STRATEGY_NAME_MAX];
 	int n_skews;
 	double skews_ms[RUN_MAX_SKEWS];
 	unsigned repeat;
@@ -103,6 +104,20 @@ struct run_spec {
 	unsigned server_port; /* the rendezvous server's TCP and UDP port */
 	unsigned local_port;  /* the peers' own port; 0: the kernel's choice */
 	bool relay_turn;      /* relay = turn: through the lab's TURN server (service = turn) */
+};
+
+/* [strategy.NAME], or exec:COMMAND in a strategies list: a user's program run on
+ * both peers at the agreed instant; its attempts are strategy "exec:NAME". */
+#define PROGRAM_NAME_MAX 24
+struct run_program {
+	char name[PROGRAM_NAME_MAX];
+	char command[512];  /* run by /bin/sh -c in the scenario's folder */
+	char like[16];      /* the built-in the model predicts it by; "": unknown */
+	double lead_ms;     /* started this long before the instant (NATLAB_START), to be ready at it */
+	int line, command_line, ref_line;
+	bool declared;      /* by its section */
+	bool from_path;     /* exec:PATH */
+	bool exec_named;    /* exec:NAME: without a section, the command NAME */
 };
 
 /* The [matrix] section: the standard topology (two NATs, a host behind each, a
@@ -136,6 +151,8 @@ struct scenario {
 	struct run_spec run;
 	struct matrix_spec matrix;
 	int other_line; /* of the first section besides [lab] and [matrix] */
+	int n_programs;
+	struct run_program programs[RUN_MAX_STRATEGIES];
 	int n;
 	struct lab_node nodes[LAB_MAX_NODES];
 	int order[LAB_MAX_NODES]; /* parents before children */
@@ -171,6 +188,8 @@ struct scenario_entry {
 int scenario_from_entries(struct scenario *s, const char *name, const struct scenario_entry *e, int n,
 			  struct diag *d);
 int scenario_find(const struct scenario *s, const char *name);
+/* The user's program a strategy "exec:NAME" runs; NULL for a built-in. */
+const struct run_program *scenario_program(const struct scenario *s, const char *strategy);
 /* True when the scenario asks the wire for anything a bridge cannot do. */
 bool scenario_needs_wire(const struct scenario *s);
 const char *fault_match_name(int m);

@@ -50,6 +50,8 @@ static int resolve_wire(struct scenario *s, struct diag *d)
 /* Parents, cycles, profiles; errors point at the line that causes them. */
 int resolve(struct scenario *s, struct diag *d)
 {
+	if (resolve_programs(s, d))
+		return -1;
 	for (int i = 1; i < s->n; i++) {
 		struct lab_node *n = &s->nodes[i];
 		const char *key = n->kind == NODE_NAT ? "uplink" : "behind";

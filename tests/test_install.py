@@ -75,6 +75,10 @@ def test_installed_natlab_runs_from_anywhere(tmp_path):
     r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_mine.py"], cwd=user,
                        capture_output=True, text=True, env=env, timeout=60)
     assert "1 passed" in r.stdout, r.stdout + r.stderr
+    # named too, as docs/python.md shows for a checkout: loaded once, not twice
+    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "natlab.pytest_plugin",
+                        "test_mine.py"], cwd=user, capture_output=True, text=True, env=env, timeout=60)
+    assert "1 passed" in r.stdout, r.stdout + r.stderr
 
 
 def test_destdir_stages_for_packagers(tmp_path):
@@ -84,6 +88,6 @@ def test_destdir_stages_for_packagers(tmp_path):
     assert (stage / "usr/share/natlab/profiles/full-cone.profile").exists()
     site = stage / "usr/lib/python3/dist-packages"
     assert (site / "natlab/_install.py").read_text() == 'BINDIR = "/usr/bin"\n'
-    assert "natlab = natlab.pytest_plugin" in (site / "natlab-0.1.dist-info/entry_points.txt").read_text()
+    assert "natlab.pytest_plugin = natlab.pytest_plugin" in (site / "natlab-0.1.dist-info/entry_points.txt").read_text()
     everything = {str(p.relative_to(stage)).split("/")[0] for p in stage.iterdir()}
     assert everything == {"usr"}

@@ -146,3 +146,34 @@ def test_failing_test_leaves_nothing_and_keeps_its_capture(tmp_path):
 def test_bad_scenario_is_a_clear_error(natlab_lab):
     with pytest.raises(natlab.NatlabError, match=r"lab.ini:3: unknown key \"colour\""):
         natlab_lab({"nat.n": {"profile": "full-cone", "colour": "blue"}, "host.a": {"behind": "n"}})
+
+
+def test_programs_in_a_node(natlab_lab):
+    """exec and popen as a user leans on them: env is added (natlab exec still finds
+    the lab), output read while the program writes loses nothing, stop() ends what
+    the program started too."""
+    lab = natlab_lab({"nat.n": {"profile": "full-cone"}, "host.a": {"behind": "n"}})
+    a = lab.node("a")
+    assert a.exec("sh", "-c", "echo $MINE $NATLAB_NODE", env={"MINE": "x"}).stdout == "x a\n"
+
+    p = a.popen("sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); echo line$i; done; sleep 60")
+    seen, until = "", time.monotonic() + 20
+    while seen.count("\n") < 20000 and time.monotonic() < until:
+        seen = p.output()[0]  # read while it writes
+    assert seen.splitlines() == [f"line{i}" for i in range(1, 20001)]
+    assert p.returncode is None  # still sleeping
+
+    q = a.popen("sh", "-c", "sleep 600 & echo $!; wait")
+    until = time.monotonic() + 5
+    while not q.output()[0].strip() and time.monotonic() < until:
+        time.sleep(0.01)
+    child = int(q.output()[0])
+    q.stop()
+
+    def sleeping(pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                return f.read().startswith(b"sleep")
+        except FileNotFoundError:
+            return False
+    assert q.returncode is not None and not sleeping(child)

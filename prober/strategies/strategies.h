@@ -22,5 +22,8 @@ strategy_fn punch_udp; /* udp.c */
 strategy_fn relay;
 strategy_fn relay_turn; /* turn.c: relay's way through a TURN server */
 strategy_fn auto_pick; /* auto.c */
+strategy_fn run_program; /* exec.c: a user's program */
+/* exec.c: its environment set ahead of its instant */
+void program_prepare(struct peer *p);
 
 #endif

@@ -12,4 +12,5 @@ strategy_fn *const strategy_peer[STRATEGY_COUNT] = {
 	[STRATEGY_UDP] = punch_udp,
 	[STRATEGY_RELAY] = relay,
 	[STRATEGY_AUTO] = auto_pick,
+	[STRATEGY_EXEC] = run_program,
 };

@@ -55,7 +55,21 @@ def binary():
 def command(*args, check=True, timeout=120):
     """Runs `natlab ARGS...`; the CompletedProcess (text). check: a non-zero exit
     raises NatlabError with natlab's own message."""
-    r = subprocess.run([binary(), *map(str, args)], capture_output=True, text=True, timeout=timeout)
+    argv = [binary(), *map(str, args)]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except BaseException:
+        # a timeout or ^C: SIGTERM, on which natlab up takes down what it built
+        # (SIGKILL would leave a half-built lab whose name we never learned)
+        p.terminate()
+        try:
+            p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+        raise
+    r = subprocess.CompletedProcess(argv, p.returncode, out, err)
     if check and r.returncode:
         msg = r.stderr.strip().splitlines()
         raise NatlabError(msg[-1] if msg else f"natlab {args[0]}: exit {r.returncode}")
@@ -103,6 +117,11 @@ class Mapping:
                    _endpoint(m.get("remote")), bool(m.get("inbound")), m.get("state"), m.get("timeout"))
 
 
+def _env(more):
+    # added to ours: natlab exec itself needs NATLAB_RUN_DIR, PATH and the rest
+    return None if more is None else {**os.environ, **{k: str(v) for k, v in more.items()}}
+
+
 _libc = ctypes.CDLL(None, use_errno=True)
 _setns_lock = threading.Lock()
 
@@ -131,8 +150,15 @@ class Process:
         """(stdout, stderr) so far, as text."""
         res = []
         for f in (self._out, self._err):
-            f.seek(0)
-            res.append(f.read().decode(errors="replace"))
+            # pread: the program shares the file's offset, which a seek would move
+            chunks, off = [], 0
+            while True:
+                b = os.pread(f.fileno(), 1 << 16, off)
+                if not b:
+                    break
+                chunks.append(b)
+                off += len(b)
+            res.append(b"".join(chunks).decode(errors="replace"))
         return tuple(res)
 
     def stop(self, timeout=2.0):
@@ -176,13 +202,15 @@ class Node:
 
     def exec(self, *cmd, check=True, timeout=60, input=None, env=None, cwd=None):
         """Runs cmd in the node and waits: a CompletedProcess with text output.
-        check: a non-zero exit raises subprocess.CalledProcessError."""
+        check: a non-zero exit raises subprocess.CalledProcessError. env: added
+        to this process's environment."""
         return subprocess.run(self._argv(cmd), capture_output=True, text=True, check=check,
-                              timeout=timeout, input=input, env=env, cwd=cwd)
+                              timeout=timeout, input=input, env=_env(env), cwd=cwd)
 
     def popen(self, *cmd, env=None, cwd=None):
-        """Starts cmd in the node and returns a Process; the lab ends it at down."""
-        p = Process(list(cmd), self._argv(cmd), env, cwd)
+        """Starts cmd in the node and returns a Process; the lab ends it at down.
+        env: added to this process's environment."""
+        p = Process(list(cmd), self._argv(cmd), _env(env), cwd)
         self.lab._procs.append(p)
         return p
 
@@ -297,18 +325,22 @@ class Lab:
     def down(self):
         """Ends every process started through this object, then `natlab down`
         (which ends whatever else runs in the lab). Safe to call twice."""
-        for s in self._socks:
-            s.close()
-        self._socks = []
-        for p in self._procs:
-            p.stop()
-        self._procs = []
         try:
-            if self.up:
-                command("down", self.name)
-                self.up = False
+            for s in self._socks:
+                s.close()
+            for p in self._procs:
+                try:
+                    p.stop()
+                except Exception:  # natlab down ends it all the same
+                    pass
         finally:
-            self._cleanup_tmp()
+            self._socks, self._procs = [], []
+            try:
+                if self.up:
+                    command("down", self.name)
+                    self.up = False
+            finally:
+                self._cleanup_tmp()
 
     def _cleanup_tmp(self):
         if self._tmp:

@@ -1,0 +1,159 @@
+/* exec:NAME: the user's own program, started at the agreed instant with what it
+ * needs to know in its environment (docs/programs.md); exit 0 = connected. Its
+ * last line of output goes into the report for natlab run to read (JSON: path,
+ * rtt_ms). Its process group is ended at the deadline. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../peer.h"
+#include "strategies.h"
+
+extern char **environ;
+
+/* what the program is told, ahead of the instant: only the spawn is left at it */
+void program_prepare(struct peer *p)
+{
+	char ep[32], v[48];
+	int64_t start = (int64_t)p->go.start_ns + p->offset_ns - p->clock_offset_ns;
+
+	/* what natlab run hands the peer alone */
+	unsetenv("NATLAB_PROBE_SECRET");
+	unsetenv("NATLAB_BUILD_LOCK");
+	unsetenv("NATLAB_TURN_PASSWORD");
+	snprintf(v, sizeof(v), "%d", p->side);
+	setenv("NATLAB_SIDE", v, 1);
+	setenv("NATLAB_STRATEGY", p->strategy, 1);
+	setenv("NATLAB_ATTEMPT", p->attempt, 1);
+	proto_fmt_endpoint(&p->go.peer_tcp, ep, sizeof(ep));
+	setenv("NATLAB_PEER_ENDPOINT", ep, 1);
+	*strrchr(ep, ':') = '\0';
+	setenv("NATLAB_PEER_ADDR", ep, 1);
+	snprintf(v, sizeof(v), "%u", ntohs(p->go.peer_tcp.sin_port));
+	setenv("NATLAB_PEER_PORT", v, 1);
+	snprintf(v, sizeof(v), "%u", p->port);
+	setenv("NATLAB_LOCAL_PORT", v, 1);
+	proto_fmt_endpoint(&p->server, ep, sizeof(ep));
+	setenv("NATLAB_RENDEZVOUS", ep, 1);
+	/* this host's clock: it starts when that shows NATLAB_START */
+	snprintf(v, sizeof(v), "%.9f", (double)(start + p->clock_offset_ns) / 1e9);
+	setenv("NATLAB_START", v, 1);
+	snprintf(v, sizeof(v), "%g", p->deadline_s);
+	setenv("NATLAB_DEADLINE_S", v, 1);
+}
+
+/* keeps the last line of what the program printed */
+static void keep_output(struct peer *p, const char *buf, size_t n, char *line, size_t *len)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			if (*len) {
+				memcpy(p->program_last, line, *len);
+				p->program_last[*len] = '\0';
+			}
+			*len = 0;
+		} else if (*len < sizeof(p->program_last) - 1) {
+			line[(*len)++] = buf[i];
+		}
+	}
+}
+
+void run_program(struct peer *p)
+{
+	char *const argv[] = { "sh", "-c", (char *)p->command, NULL };
+	char line[sizeof(p->program_last)];
+	size_t len = 0;
+	double start = mono(), until = start + p->deadline_s, kill_at = 0;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	int out[2], pidfd = -1, status = 0, sig = SIGTERM;
+	pid_t pid;
+	bool done = false;
+
+	p->outcome = "error";
+	if (!p->command || pipe2(out, O_CLOEXEC)) {
+		p->err = p->command ? errno : EINVAL;
+		return;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+	if (p->cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, p->cwd);
+	posix_spawnattr_init(&at);
+	/* a group of its own: what it starts ends with it at the deadline */
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setpgroup(&at, 0);
+	mark_sent(p);
+	errno = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, environ);
+	timing_calm(&p->tm);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(out[1]);
+	if (errno) {
+		p->err = errno;
+		close(out[0]);
+		return;
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	p->tries = 1;
+	while (!done) {
+		struct pollfd pf[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = out[0], .events = POLLIN } };
+		double now = mono(), wait = (kill_at ? kill_at : until) - now;
+		char buf[4096];
+		ssize_t n;
+
+		if (wait <= 0) {
+			/* past the deadline: its group is asked to end, then made to */
+			kill(-pid, sig);
+			if (sig == SIGKILL)
+				break;
+			sig = SIGKILL;
+			kill_at = now + 0.5;
+			p->outcome = "timeout";
+			p->err = ETIMEDOUT;
+			continue;
+		}
+		if (poll(pf, out[0] >= 0 ? 2 : 1, (int)(wait * 1000) + 1) < 0 && errno != EINTR)
+			break;
+		if (out[0] >= 0 && (pf[1].revents & (POLLIN | POLLHUP))) {
+			n = read(out[0], buf, sizeof(buf));
+			if (n > 0)
+				keep_output(p, buf, (size_t)n, line, &len);
+			else {
+				close(out[0]);
+				out[0] = -1;
+			}
+		}
+		if (pidfd < 0 || (pf[0].revents & POLLIN))
+			done = waitpid(pid, &status, pidfd < 0 ? 0 : WNOHANG) == pid;
+	}
+	if (!done)
+		done = waitpid(pid, &status, 0) == pid;
+	if (out[0] >= 0) {
+		char buf[4096];
+		ssize_t n;
+
+		fcntl(out[0], F_SETFL, O_NONBLOCK);
+		while ((n = read(out[0], buf, sizeof(buf))) > 0)
+			keep_output(p, buf, (size_t)n, line, &len);
+		close(out[0]);
+	}
+	keep_output(p, "\n", 1, line, &len); /* a last line without its newline */
+	if (pidfd >= 0)
+		close(pidfd);
+	/* from its instant (NATLAB_START), not from its early start */
+	p->connect_ms = (mono() - start) * 1000 - (double)p->lead_ns / 1e6;
+	p->program_exit = !done ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	if (!strcmp(p->outcome, "timeout"))
+		return;
+	p->err = 0;
+	p->outcome = p->program_exit == 0 ? "connected" : "failed";
+}
