@@ -57,10 +57,14 @@ int down_main(int argc, char *argv[])
 
 		if (argv[i][0] == '-')
 			return usage_error(usage);
+		/* no such lab is bad input, as for show and exec; a lab that would not
+		 * go down is a failure */
+		bool known = lab_known(argv[i]);
+
 		if (timed)
 			lab_phases_start(timed);
 		if (lab_down_timed(argv[i], force, timed, &d))
-			rc = fail(lab_id_valid(argv[i]) ? 1 : EXIT_BAD_INPUT, "%s", d.msg);
+			rc = fail(known ? 1 : EXIT_BAD_INPUT, "%s", d.msg);
 		else if (timed)
 			print_phases("down", timed);
 	}

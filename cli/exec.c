@@ -39,10 +39,16 @@ int exec_main(int argc, char *argv[])
 	if (fd < 0 || netns_enter(fd))
 		return fail(1, "cannot enter %s: %s", name, strerror(errno));
 	close(fd);
-	/* as `ip netns exec`: a private /sys, so /sys/class/net shows the node's links */
-	if (!unshare(CLONE_NEWNS) && !mount("", "/", NULL, MS_SLAVE | MS_REC, NULL) &&
-	    !umount2("/sys", MNT_DETACH))
-		mount(name, "/sys", "sysfs", 0, NULL);
+	/* as `ip netns exec`: a private /sys, so /sys/class/net shows the node's links,
+	 * and the lab's hosts file as /etc/hosts, so nodes resolve by name */
+	if (!unshare(CLONE_NEWNS) && !mount("", "/", NULL, MS_SLAVE | MS_REC, NULL)) {
+		char hosts[PATH_MAX];
+
+		if (!umount2("/sys", MNT_DETACH))
+			mount(name, "/sys", "sysfs", 0, NULL);
+		lab_hosts_path(hosts, sizeof(hosts), argv[1]);
+		mount(hosts, "/etc/hosts", NULL, MS_BIND, NULL); /* a lab from before hosts files: none */
+	}
 	/* what a program run in a lab may want to know of where it is */
 	if (setenv("NATLAB_LAB", argv[1], 1) || setenv("NATLAB_NODE", argv[2], 1))
 		return fail(1, "cannot set NATLAB_LAB/NATLAB_NODE: %s", strerror(errno));

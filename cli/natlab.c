@@ -26,6 +26,7 @@ static const struct {
 	{ "exec", exec_main, "Runs a command inside a node's network namespace" },
 	{ "plan", plan_main, "Prints what a scenario's lab will be, as JSON or as an ip/nft script" },
 	{ "rules", rules_main, "Prints the nftables ruleset a NAT profile generates" },
+	{ "presets", presets_main, "Lists the NAT presets, a line each" },
 	{ "run", run_main, "Runs scenarios' attempts in labs side by side; one JSON record each" },
 	{ "report", report_main, "Writes a run's tables, windows, plots and report from its records" },
 	{ "check", check_main, "Compares a run's verdicts with the expected ones, cell by cell" },

@@ -59,6 +59,16 @@ static bool ipv4_ok(const char *text, bool cidr)
 	return inet_pton(AF_INET, addr, &a) == 1 && end != slash + 1 && !*end && len >= 0 && len <= 32;
 }
 
+/* natlab presets: the same list, as a command of its own */
+int presets_main(int argc, char *argv[])
+{
+	if (want_help(argc, argv, "presets\n  Lists the NAT presets, a line each (as natlab rules --list)."))
+		return 0;
+	if (argc > 1)
+		return usage_error("presets");
+	return list_presets();
+}
+
 int rules_main(int argc, char *argv[])
 {
 	struct nat_profile p;

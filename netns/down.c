@@ -237,7 +237,7 @@ int teardown(const char *id, char names[][128], int n, bool wait_wire, struct la
 		if (netns_remove(names[i]))
 			rc = diag_set(d, "cannot remove netns %s: %s", names[i], strerror(errno));
 	lab_phase_end(p, "namespaces");
-	for (const char *const *ext = (const char *const[]){ ".pcap", ".events", ".wire.log", ".wire.stats",
+	for (const char *const *ext = (const char *const[]){ ".pcap", ".events", ".wire.log", ".wire.stats", ".hosts",
 							      ".turn.log", ".turn.db", ".turn.pid", ".turn.conf", NULL };
 	     *ext; ext++) {
 		char file[PATH_MAX];
@@ -267,6 +267,16 @@ static int down(const char *id, bool force, bool wait_wire, struct lab_phases *p
 int lab_down_timed(const char *id, bool force, struct lab_phases *p, struct diag *d)
 {
 	return down(id, force, false, p, d);
+}
+
+bool lab_known(const char *id)
+{
+	char path[PATH_MAX], names[LAB_MAX_NODES][128];
+
+	if (!lab_id_valid(id))
+		return false;
+	state_path(path, sizeof(path), id);
+	return !access(path, F_OK) || lab_netns_list(id, names, LAB_MAX_NODES) > 0;
 }
 
 int lab_down_sync(const char *id, struct diag *d)

@@ -43,6 +43,27 @@ static const char *public_addr(const struct scenario *s, int i, char *buf, size_
 	return addr_only(buf, len, s->nodes[i].addr[0]);
 }
 
+/* RUN_DIR/ID.hosts: the lab's nodes by name (a host's first address, a NAT's WAN
+ * address), which natlab exec shows as /etc/hosts inside the lab */
+static int hosts_write(const struct scenario *s, const char *id, struct diag *d)
+{
+	char path[PATH_MAX], buf[64];
+	FILE *f;
+
+	run_path(path, sizeof(path), id, ".hosts");
+	f = outfile_fopen(path, 0644);
+	if (!f)
+		return diag_set(d, "cannot write %s: %s", path, strerror(errno));
+	fprintf(f, "# natlab lab %s: its nodes by name\n127.0.0.1\tlocalhost\n::1\tlocalhost\n", id);
+	for (int i = 1; i < s->n; i++)
+		if (s->nodes[i].n_addr)
+			fprintf(f, "%s\t%s %s.%s\n", addr_only(buf, sizeof(buf), s->nodes[i].addr[0]),
+				s->nodes[i].name, s->nodes[i].name, id);
+	if (fclose(f))
+		return diag_set(d, "cannot write %s: %s", path, strerror(errno));
+	return 0;
+}
+
 static json_t *state_new(const struct scenario *s, const char *id)
 {
 	json_t *st = json_object(), *nodes = json_object(), *ns = json_array();
@@ -345,6 +366,8 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 		json_decref(st);
 		goto undo;
 	}
+	if (hosts_write(s, id, d))
+		goto undo_st;
 	root = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (root < 0 || plan_build(&plan, s, id, d)) {
 		if (root < 0)

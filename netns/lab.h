@@ -72,6 +72,10 @@ bool lab_is_stale(json_t *state);
 const char *lab_health(json_t *state);
 /* The namespace of NODE in lab ID. */
 void lab_netns_name(char *buf, size_t len, const char *id, const char *node);
+/* RUN_DIR/ID.hosts: the lab's nodes by name, which natlab exec shows as /etc/hosts */
+void lab_hosts_path(char *buf, size_t len, const char *id);
 bool lab_id_valid(const char *id);
+/* Bookkeeping or namespaces of lab ID are here (not: no such lab). */
+bool lab_known(const char *id);
 
 #endif

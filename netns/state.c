@@ -61,6 +61,11 @@ void state_path(char *buf, size_t len, const char *id)
 	run_path(buf, len, id, ".json");
 }
 
+void lab_hosts_path(char *buf, size_t len, const char *id)
+{
+	run_path(buf, len, id, ".hosts");
+}
+
 /* the kernel's PF_EXITING (include/linux/sched.h), in field 9 of /proc/PID/stat */
 #define PROC_FLAG_EXITING 0x4
 

@@ -13,6 +13,74 @@
 #include "../common/outfile.h"
 #include "output.h"
 #include "precision.h"
+#include "record.h"
+
+/* What the run's attempts came to, per strategy in the order first met: the
+ * records that stand (an attempt run again off schedule counts once, as its
+ * last run). */
+#define OUTCOME_STRATEGIES 32
+struct outcomes {
+	int n;
+	struct {
+		char name[STRATEGY_NAME_MAX];
+		unsigned attempts, connected, relayed, failed, disagree;
+	} s[OUTCOME_STRATEGIES];
+};
+
+static int count_outcome(const struct attempt_record *r, void *arg)
+{
+	struct outcomes *o = arg;
+	int k = 0;
+
+	if (r->on_schedule == RECORD_FALSE)
+		return 0;
+	while (k < o->n && strcmp(o->s[k].name, r->strategy))
+		k++;
+	if (k == o->n) {
+		if (o->n == OUTCOME_STRATEGIES)
+			return 0;
+		memset(&o->s[k], 0, sizeof(o->s[k]));
+		snprintf(o->s[k].name, sizeof(o->s[k].name), "%s", r->strategy);
+		o->n++;
+	}
+	o->s[k].attempts++;
+	if (!strcmp(r->outcome, "connected"))
+		o->s[k].connected++;
+	else if (!strcmp(r->outcome, "relayed"))
+		o->s[k].relayed++;
+	else
+		o->s[k].failed++;
+	if (r->agrees == RECORD_FALSE)
+		o->s[k].disagree++;
+	return 0;
+}
+
+/* The summary natlab run prints, and meta.json's "outcomes". */
+static json_t *outcomes_of_run(const char *outdir, struct diag *d)
+{
+	char path[PATH_MAX + 16];
+	struct outcomes *o = calloc(1, sizeof(*o));
+	json_t *j = json_object();
+
+	snprintf(path, sizeof(path), "%s/attempts.jsonl", outdir);
+	if (!o || !j || record_read_file(path, count_outcome, o, d)) {
+		free(o);
+		json_decref(j);
+		return NULL;
+	}
+	for (int k = 0; k < o->n; k++) {
+		fprintf(stderr, "natlab: %-12s %5u attempts: %5u connected, %5u relayed, %5u failed; %u disagree with the model\n",
+			o->s[k].name, o->s[k].attempts, o->s[k].connected, o->s[k].relayed, o->s[k].failed,
+			o->s[k].disagree);
+		json_object_set_new(j, o->s[k].name,
+				    json_pack("{s:I,s:I,s:I,s:I,s:I}", "attempts", (json_int_t)o->s[k].attempts,
+					      "connected", (json_int_t)o->s[k].connected, "relayed",
+					      (json_int_t)o->s[k].relayed, "failed", (json_int_t)o->s[k].failed,
+					      "disagree", (json_int_t)o->s[k].disagree));
+	}
+	free(o);
+	return j;
+}
 
 int mkdirs(const char *path)
 {
@@ -139,17 +207,23 @@ int write_meta(const char *outdir, long jobs, unsigned done, unsigned again, int
 {
 	char path[PATH_MAX + 16], tmp[PATH_MAX + 32], kernel[2 * 65 + 2];
 	struct diag d;
-	json_t *p = precision_of_run(outdir, (double)late_p50 / 1000, (double)late_p99 / 1000, &d), *meta;
+	json_t *p = precision_of_run(outdir, (double)late_p50 / 1000, (double)late_p99 / 1000, &d), *meta, *oc;
 	struct utsname u;
 	FILE *f;
 
 	if (!p)
 		return fail(1, "%s", d.msg);
+	oc = outcomes_of_run(outdir, &d);
+	if (!oc) {
+		json_decref(p);
+		return fail(1, "%s", d.msg);
+	}
 	precision_print_warnings(stderr, p, "natlab: warning: ");
 	uname(&u);
 	snprintf(kernel, sizeof(kernel), "%s %s", u.sysname, u.release);
-	meta = json_pack("{s:{s:I,s:I,s:I,s:s},s:o}", "run", "jobs", (json_int_t)jobs, "attempts",
-			 (json_int_t)done, "run_again", (json_int_t)again, "kernel", kernel, "precision", p);
+	meta = json_pack("{s:{s:I,s:I,s:I,s:s},s:o,s:o}", "run", "jobs", (json_int_t)jobs, "attempts",
+			 (json_int_t)done, "run_again", (json_int_t)again, "kernel", kernel, "outcomes", oc,
+			 "precision", p);
 	if (!meta)
 		return fail(1, "out of memory");
 	snprintf(path, sizeof(path), "%s/meta.json", outdir);

@@ -262,7 +262,11 @@ def test_run_dir_must_be_private_and_files_are_not_shared(tmp_path, monkeypatch)
         files = os.listdir(run)
         assert f"{name}.json" in files and f"{name}.events" in files
         for f in files:
-            assert os.stat(run / f).st_mode & 0o077 == 0, f
+            # but the hosts file, /etc/hosts to a program of any user in the lab
+            # (natlab exec); the directory keeps it from others all the same
+            want = 0o022 if f == f"{name}.hosts" else 0o077
+            assert os.stat(run / f).st_mode & want == 0, f
+        assert f"{name}.hosts" in files
     finally:
         natlab("down", name)
 
@@ -546,3 +550,14 @@ def test_service_takes_turn_only_and_in_the_internet(tmp_path):
     bad.write_text(SMALL.replace("[host.a]\nbehind = home\n", "[host.a]\nbehind = home\nservice = turn\n"))
     r = natlab("up", str(bad), check=False)
     assert r.returncode == 2 and "a TURN server is a host in the internet" in r.stderr
+
+
+@pytest.mark.parametrize("cmd", [["down"], ["show"], ["exec", "{lab}", "a", "--", "true"]])
+def test_no_such_lab_is_bad_input_for_every_command(cmd):
+    """The same situation, the same exit: naming a lab that is not here is bad input
+    (2), with one line naming it."""
+    lab = f"nosuch-{os.getpid() % 10000:04x}"
+    argv = [a.format(lab=lab) for a in cmd] if "{lab}" in cmd else [*cmd, lab]
+    r = subprocess.run([NATLAB, *argv], capture_output=True, text=True)
+    assert r.returncode == 2, (argv, r.returncode, r.stderr)
+    assert r.stderr.count("\n") == 1 and f'no lab "{lab}"' in r.stderr

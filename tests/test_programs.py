@@ -9,10 +9,12 @@ import subprocess
 from labkit import NATLAB, ROOT
 
 
-def run(out, scenario):
+def run(out, scenario, stderr=None):
     r = subprocess.run([NATLAB, "run", "--out", str(out), str(scenario)], capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stderr
+    if stderr is not None:
+        stderr.append(r.stderr)
     return [json.loads(x) for x in (out / "attempts.jsonl").read_text().splitlines()]
 
 
@@ -73,8 +75,17 @@ def test_program_is_told_the_lab_and_judged_by_its_exit(tmp_path):
     (tmp_path / "pair.ini").write_text(PAIR.format(
         strategies="exec:./tell.sh, nope, hang", more="[strategy.nope]\ncommand = exit 3\n"
         "[strategy.hang]\ncommand = ./hang.sh\n"))
-    recs = {r["strategy"]: r for r in run(tmp_path / "out", tmp_path / "pair.ini")}
+    said_by_run = []
+    recs = {r["strategy"]: r for r in run(tmp_path / "out", tmp_path / "pair.ini", said_by_run)}
     assert set(recs) == {"exec:tell.sh", "exec:nope", "exec:hang"}
+    # natlab run's summary, printed and in meta.json, per strategy
+    outcomes = json.load(open(tmp_path / "out" / "meta.json"))["outcomes"]
+    assert outcomes == {
+        "exec:tell.sh": {"attempts": 1, "connected": 0, "relayed": 1, "failed": 0, "disagree": 0},
+        "exec:nope": {"attempts": 1, "connected": 0, "relayed": 0, "failed": 1, "disagree": 0},
+        "exec:hang": {"attempts": 1, "connected": 0, "relayed": 0, "failed": 1, "disagree": 0}}
+    assert any(line.split()[1:9] == ["exec:nope", "1", "attempts:", "0", "connected,", "0", "relayed,", "1"]
+               for line in said_by_run[0].splitlines()), said_by_run[0]
 
     tell = recs["exec:tell.sh"]
     assert tell["outcome"] == "relayed" and tell["relay"] == "program"  # its own word: path relayed

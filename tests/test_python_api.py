@@ -87,8 +87,10 @@ def test_tcp_server_behind_one_nat_client_behind_the_other(natlab_lab, tmp_path)
     peer = out.stdout.strip().split()[1]
     assert peer.split(":")[0] == nat_c.wan
     assert server.wait(5) == 0
-    # a program learns where it runs
+    # a program learns where it runs, and finds the lab's nodes by name
     assert srv.exec("sh", "-c", "echo $NATLAB_LAB $NATLAB_NODE").stdout.split() == [lab.name, "srv"]
+    assert cli.exec("getent", "hosts", "srv").stdout.split() == [srv.addr, "srv", f"srv.{lab.name}"]
+    assert cli.exec("getent", "hosts", f"home_s.{lab.name}").stdout.split()[0] == nat_s.wan
 
     # the server's NAT let the client in through the mapping the dial-out made
     # (a full cone keeps the port); the client's NAT mapped the client

@@ -37,3 +37,8 @@ def test_rules_lists_every_preset_with_what_it_stands_for():
     for name, line in zip(presets, lines):
         first = open(os.path.join(ROOT, "natsim", "profiles", f"{name}.profile")).readline().lstrip("; ").strip()
         assert line.split(None, 1)[1] == first, name
+
+
+def test_presets_command_is_the_same_list():
+    assert natlab("presets").stdout == natlab("rules", "--list").stdout
+    assert natlab("presets", "extra", check=False).returncode == 2
