@@ -26,7 +26,7 @@ PROBE_SRC = prober/probe.c prober/server.c prober/server_clients.c prober/server
 	prober/strategies/turn.c prober/strategies/exec.c \
 	natsim/model.c natsim/profile.c common/inifile.c \
 	prober/protocol.c prober/stun.c common/strategy.c common/timing.c common/libre.c common/diag.c
-CLI_SRC = cli/natlab.c cli/plan.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c cli/check.c cli/classify.c classify/classify.c classify/lifetime.c classify/probes.c \
+CLI_SRC = cli/natlab.c cli/plan.c cli/bundle.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c cli/check.c cli/classify.c classify/classify.c classify/lifetime.c classify/probes.c \
 	report/report.c report/auto.c report/tables.c report/windows.c report/plots.c report/check.c report/cells.c
 # natlab run's machinery (run/record.c is in LIB_SRC)
 RUN_SRC = run/pool.c run/jobs.c run/lab_job.c run/attempt.c run/schedule.c run/nats.c run/child.c \

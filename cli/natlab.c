@@ -24,6 +24,7 @@ static const struct {
 	{ "list", list_main, "Lists the labs on this machine" },
 	{ "show", show_main, "Shows a lab's nodes, addresses, NAT profiles and live mappings" },
 	{ "exec", exec_main, "Runs a command inside a node's network namespace" },
+	{ "bundle", bundle_main, "Packs a lab so that it rebuilds without natlab (sh, ip, nft)" },
 	{ "plan", plan_main, "Prints what a scenario's lab will be, as JSON or as an ip/nft script" },
 	{ "rules", rules_main, "Prints the nftables ruleset a NAT profile generates" },
 	{ "presets", presets_main, "Lists the NAT presets, a line each" },

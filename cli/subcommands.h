@@ -14,6 +14,7 @@ int show_main(int argc, char *argv[]);
 int exec_main(int argc, char *argv[]);
 int rules_main(int argc, char *argv[]);
 int presets_main(int argc, char *argv[]);
+int bundle_main(int argc, char *argv[]);
 int plan_main(int argc, char *argv[]);
 int run_main(int argc, char *argv[]);
 int report_main(int argc, char *argv[]);

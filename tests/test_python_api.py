@@ -178,4 +178,8 @@ def test_programs_in_a_node(natlab_lab):
                 return f.read().startswith(b"sleep")
         except FileNotFoundError:
             return False
+    # signalled by the time stop() returns; gone once the kernel has run it
+    until = time.monotonic() + 5
+    while sleeping(child) and time.monotonic() < until:
+        time.sleep(0.01)
     assert q.returncode is not None and not sleeping(child)

@@ -162,18 +162,22 @@ class Process:
         return tuple(res)
 
     def stop(self, timeout=2.0):
-        """SIGTERM to the program's process group, SIGKILL after timeout; its exit status."""
+        """SIGTERM to the program's process group, SIGKILL after timeout; its exit
+        status. What the program started in its group is killed too, also when the
+        program itself had already ended."""
         if self.popen.poll() is None:
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                try:
-                    os.killpg(self.pid, sig)  # its own session: only what it started
-                except ProcessLookupError:
-                    break
-                try:
-                    self.popen.wait(timeout)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+            try:
+                os.killpg(self.pid, signal.SIGTERM)  # its own session: only what it started
+                self.popen.wait(timeout)
+            except ProcessLookupError:
+                pass
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            # whatever of its group is left (the leader gone or not): SIGKILL
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         return self.popen.wait()
 
 

@@ -1,0 +1,263 @@
+/* natlab bundle: a lab packed so that someone without natlab (a router vendor, a
+ * bug tracker) can rebuild it with sh and see the same NAT behaviour. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/outfile.h"
+#include "../netns/lab.h"
+#include "../netns/netns.h"
+#include "../plan/plan.h"
+#include "../scenario/scenario.h"
+#include "subcommands.h"
+
+static const char usage[] =
+	"bundle LAB -o FILE.tar.gz\n"
+	"  Packs what rebuilds lab LAB without natlab: its scenario, a sh script of ip\n"
+	"  and nft commands that builds the same lab (natlab plan --script: namespaces\n"
+	"  NAME-sh-NODE, the internet a kernel bridge), each NAT's ruleset as it is in\n"
+	"  force, natlab show's view now (mappings), the capture so far and a README\n"
+	"  saying how to use them. FILE is written anew, never through a symlink.";
+
+/* Runs argv with stdout to out_fd, inside namespace netns (NULL: here); its exit. */
+static int run_to(char *const argv[], int out_fd, const char *netns)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (netns) {
+			int fd = netns_open(netns);
+
+			if (fd < 0 || netns_enter(fd))
+				_exit(126);
+		}
+		if (dup2(out_fd, STDOUT_FILENO) < 0)
+			_exit(126);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), out = in < 0 ? -1 : outfile_open(to, O_TRUNC, 0644);
+	ssize_t n = 0;
+
+	while (out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			n = -1;
+			break;
+		}
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out))
+		n = -1;
+	return in < 0 || out < 0 || n < 0 ? -1 : 0;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static int write_readme(const char *path, const char *lab, const char *script_id, json_t *st, bool pcap)
+{
+	FILE *f = outfile_fopen(path, 0644);
+	struct utsname u;
+	char when[64];
+	time_t now = time(NULL);
+	const char *name;
+	json_t *node;
+
+	if (!f)
+		return -1;
+	uname(&u);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime(&now));
+	fprintf(f, "# natlab lab %s, bundled %s on %s %s\n\n", lab, when, u.sysname, u.release);
+	fprintf(f, "The lab: a NAT behaviour lab of network namespaces, real nftables + conntrack\n"
+		   "NATs between them. What its NATs do is in rules/; what they held is in\n"
+		   "show.txt; what crossed the internet is in capture.pcap (when it captured).\n\n"
+		   "## Rebuild it (as root; Linux with nftables and conntrack; no natlab needed)\n\n"
+		   "    sh lab.sh up\n"
+		   "    ip netns exec %s-NODE COMMAND...   # run something in a node\n"
+		   "    sh lab.sh down\n\n"
+		   "The nodes (namespaces %s-NODE):\n\n",
+		script_id, script_id);
+	json_object_foreach(json_object_get(st, "nodes"), name, node) {
+		json_t *a = json_array_get(json_object_get(node, "addrs"), 0);
+
+		fprintf(f, "- %s (%s)%s%s%s%s\n", name, json_string_value(json_object_get(node, "kind")),
+			a ? " " : "", a ? json_string_value(a) : "",
+			json_object_get(node, "profile") ? ", profile " : "",
+			json_object_get(node, "profile") ? json_string_value(json_object_get(node, "profile")) : "");
+	}
+	fprintf(f, "\nIn lab.sh the internet is a kernel bridge: the links' delay, jitter and loss\n"
+		   "that natlab's wire applied are comments there; add them with tc netem to match.\n\n"
+		   "## Files\n\n"
+		   "- scenario.ini: the natlab scenario the lab was built from (`natlab up scenario.ini`)\n"
+		   "- lab.sh: the same lab in ip and nft commands (natlab plan --script)\n"
+		   "- rules/NAT.nft: each NAT's ruleset as it was in force (nft list ruleset)\n"
+		   "- show.txt: natlab show: nodes, addresses and the NATs' mappings when bundled\n"
+		   "%s",
+		pcap ? "- capture.pcap: every frame at the internet's core until then (tshark, wireshark)\n" : "");
+	return fclose(f);
+}
+
+int bundle_main(int argc, char *argv[])
+{
+	const char *lab = NULL, *out = NULL, *spath, *name;
+	char dir[] = "/tmp/natlab-bundle-XXXXXX", sub[PATH_MAX], path[PATH_MAX + 64], script_id[LAB_ID_MAX];
+	struct scenario *s = NULL;
+	struct lab_plan p;
+	struct diag d;
+	json_t *st, *node;
+	FILE *f;
+	int rc = 1, fd;
+	bool planned = false;
+
+	if (want_help(argc, argv, usage))
+		return 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-o") && i + 1 < argc)
+			out = argv[++i];
+		else if (argv[i][0] == '-' || lab)
+			return usage_error(usage);
+		else
+			lab = argv[i];
+	}
+	if (!lab || !out)
+		return usage_error(usage);
+	st = lab_state_read(lab, &d);
+	if (!st)
+		return fail(EXIT_BAD_INPUT, "%s", d.msg);
+	spath = json_string_value(json_object_get(st, "scenario"));
+	s = malloc(sizeof(*s));
+	if (!s || !spath) {
+		json_decref(st);
+		free(s);
+		return fail(1, "lab %s: %s", lab, s ? "its bookkeeping names no scenario" : "out of memory");
+	}
+	if (scenario_load(s, spath, &d)) {
+		rc = fail(1, "lab %s: its scenario, as natlab up was given it: %s", lab, d.msg);
+		goto out_free;
+	}
+	if (s->matrix.line) {
+		rc = fail(EXIT_BAD_INPUT, "lab %s: a cell of %s's [matrix]: only a lab of its own file is bundled", lab,
+			  spath);
+		goto out_free;
+	}
+	snprintf(script_id, sizeof(script_id), "%s-sh", s->name);
+	if (!mkdtemp(dir)) {
+		rc = fail(1, "cannot make a folder in /tmp: %s", strerror(errno));
+		goto out_free;
+	}
+	snprintf(sub, sizeof(sub), "%s/%s", dir, lab);
+	snprintf(path, sizeof(path), "%s/rules", sub);
+	if (mkdir(sub, 0755) || mkdir(path, 0755)) {
+		rc = fail(1, "%s: %s", path, strerror(errno));
+		goto out_rm;
+	}
+	snprintf(path, sizeof(path), "%s/scenario.ini", sub);
+	if (copy_file(spath, path)) {
+		rc = fail(1, "cannot copy %s into the bundle: %s", spath, strerror(errno));
+		goto out_rm;
+	}
+	if (plan_build(&p, s, script_id, &d)) {
+		rc = fail(1, "%s", d.msg);
+		goto out_rm;
+	}
+	planned = true;
+	snprintf(path, sizeof(path), "%s/lab.sh", sub);
+	f = outfile_fopen(path, 0755);
+	if (!f || plan_print_script(&p, f) || fclose(f)) {
+		rc = fail(1, "cannot write %s", path);
+		goto out_rm;
+	}
+	json_object_foreach(json_object_get(st, "nodes"), name, node) {
+		char *nft[] = { "nft", "list", "ruleset", NULL };
+
+		if (strcmp(json_string_value(json_object_get(node, "kind")), "nat"))
+			continue;
+		snprintf(path, sizeof(path), "%s/rules/%s.nft", sub, name);
+		fd = outfile_open(path, O_TRUNC, 0644);
+		if (fd < 0 || run_to(nft, fd, json_string_value(json_object_get(node, "netns")))) {
+			if (fd >= 0)
+				close(fd);
+			rc = fail(1, "lab %s: cannot list %s's ruleset", lab, name);
+			goto out_rm;
+		}
+		close(fd);
+	}
+	{
+		char self[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		char *show[] = { self, "show", (char *)lab, NULL };
+
+		snprintf(path, sizeof(path), "%s/show.txt", sub);
+		fd = n > 0 ? outfile_open(path, O_TRUNC, 0644) : -1;
+		if (n > 0)
+			self[n] = '\0';
+		if (fd < 0 || run_to(show, fd, NULL)) {
+			if (fd >= 0)
+				close(fd);
+			rc = fail(1, "lab %s: natlab show failed", lab);
+			goto out_rm;
+		}
+		close(fd);
+	}
+	if (json_is_string(json_object_get(st, "pcap"))) {
+		snprintf(path, sizeof(path), "%s/capture.pcap", sub);
+		if (copy_file(json_string_value(json_object_get(st, "pcap")), path)) {
+			rc = fail(1, "lab %s: cannot copy its capture: %s", lab, strerror(errno));
+			goto out_rm;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/README.md", sub);
+	if (write_readme(path, lab, script_id, st, json_is_string(json_object_get(st, "pcap")))) {
+		rc = fail(1, "cannot write %s", path);
+		goto out_rm;
+	}
+	/* the archive through a descriptor natlab opened: never through a symlink */
+	fd = outfile_open(out, O_TRUNC, 0644);
+	if (fd < 0) {
+		rc = fail(1, "%s: %s", out, strerror(errno));
+		goto out_rm;
+	}
+	{
+		char *tar[] = { "tar", "-C", dir, "-czf", "-", (char *)lab, NULL };
+
+		rc = run_to(tar, fd, NULL) ? fail(1, "%s: tar failed", out) : 0;
+	}
+	if (close(fd) && !rc)
+		rc = fail(1, "%s: %s", out, strerror(errno));
+	if (rc)
+		unlink(out);
+	else
+		printf("%s\n", out);
+out_rm:
+	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (planned)
+		plan_free(&p);
+out_free:
+	free(s);
+	json_decref(st);
+	return rc;
+}

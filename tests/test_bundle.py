@@ -1,0 +1,66 @@
+"""natlab bundle: a lab packed for someone without natlab (a router's vendor) who
+rebuilds it with sh, ip and nft and sees the same NAT behaviour."""
+import os
+import subprocess
+import tarfile
+
+from labkit import Lab, natlab, netns_list, one_nat, udp_filtering_passes
+
+
+class Rebuilt:
+    """The bundle's lab as its script built it: the lab's nodes and addresses, in
+    namespaces PREFIX-NODE, probed with labkit's sockets."""
+
+    def __init__(self, lab, prefix):
+        self.nodes = {n: {**i, "netns": f"{prefix}-{n}"} for n, i in lab.nodes.items()}
+        self._socks = []
+
+    addr = Lab.addr
+    sock = Lab.sock
+
+
+def test_bundle_rebuilds_the_lab_without_natlab(make_lab, tmp_path):
+    name = f"bundle{os.getpid() % 100000}"
+    lab = make_lab("[lab]\ncapture = on\n" + one_nat(), name=f"{name}.ini")
+    seen = udp_filtering_passes(lab)
+    assert seen == {"same": True, "other_port": False, "other_addr": False}  # port-restricted
+
+    out = tmp_path / "b.tar.gz"
+    r = natlab("bundle", lab.name, "-o", str(out))
+    assert r.stdout.strip() == str(out)
+    with tarfile.open(out) as t:
+        members = {m.name for m in t.getmembers()}
+        # plain files and folders, under the lab's name only (what extractall trusts)
+        assert all(m.name.startswith(lab.name) and (m.isfile() or m.isdir()) for m in t.getmembers())
+        t.extractall(tmp_path / "x")
+    root = tmp_path / "x" / lab.name
+    for f in ("README.md", "scenario.ini", "lab.sh", "rules/n.nft", "show.txt", "capture.pcap"):
+        assert f"{lab.name}/{f}" in members, f
+    assert f"snat to {lab.wan('n')}" in (root / "rules" / "n.nft").read_text()  # what was in force
+    assert "5000" in (root / "show.txt").read_text()  # the mapping the probe made
+    assert (root / "capture.pcap").stat().st_size > 24
+    assert f"sh lab.sh up" in (root / "README.md").read_text()
+
+    # rebuilt by sh alone: no natlab on the path, in namespaces of its own
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    prefix = f"{name}-sh"
+    subprocess.run(["sh", "lab.sh", "up"], cwd=root, env=env, check=True, capture_output=True)
+    try:
+        assert f"{prefix}-n" in netns_list()
+        assert udp_filtering_passes(Rebuilt(lab, prefix)) == seen
+    finally:
+        subprocess.run(["sh", "lab.sh", "down"], cwd=root, env=env, check=True, capture_output=True)
+    assert not [n for n in netns_list() if n.startswith(prefix + "-")]
+
+
+def test_bundle_errors(make_lab, tmp_path):
+    r = natlab("bundle", "nosuch-0000", "-o", str(tmp_path / "b.tgz"), check=False)
+    assert r.returncode == 2 and 'no lab "nosuch-0000"' in r.stderr
+    lab = make_lab(one_nat())
+    # the archive is never written through a symlink
+    (tmp_path / "elsewhere").write_text("keep")
+    (tmp_path / "link.tgz").symlink_to(tmp_path / "elsewhere")
+    r = natlab("bundle", lab.name, "-o", str(tmp_path / "link.tgz"), check=False)
+    assert r.returncode == 1 and "link.tgz" in r.stderr and r.stderr.count("\n") == 1
+    assert (tmp_path / "elsewhere").read_text() == "keep"
+    assert not [p for p in os.listdir("/tmp") if p.startswith("natlab-bundle-")]
