@@ -290,14 +290,15 @@ static void report(const struct peer *p)
 		printf(",\"decision\":\"%s\",\"decide_ms\":%.3f,\"class\":\"%s\",\"peer_class\":\"%s\"",
 		       p->decision, p->decide_ms, p->class_mine, p->class_theirs);
 	/* exec: the program's exit status and last line, a JSON string (its bytes
-	 * past ASCII as '?': the line is the program's, not necessarily UTF-8) */
+	 * past ASCII as '?': the line is the program's, not necessarily UTF-8; its
+	 * control bytes as spaces: escaped, a line of them outgrew natlab run's read) */
 	if (p->command) {
 		printf(",\"program\":{\"exit\":%d,\"last\":\"", p->program_exit);
 		for (const unsigned char *c = (const unsigned char *)p->program_last; *c; c++)
 			if (*c == '"' || *c == '\\')
 				printf("\\%c", *c);
-			else if (*c < 0x20)
-				printf("\\u%04x", *c);
+			else if (*c < 0x20 || *c == 0x7f)
+				putchar(' ');
 			else
 				putchar(*c < 0x80 ? *c : '?');
 		printf("\"}");

@@ -166,7 +166,10 @@ void handle_line(struct server *s, int ci, const char *line)
 		c->side = m.side;
 		c->deadline = now_s() + s->lim.partner_s;
 		s->a[ai].client[m.side] = ci;
-		if (strategy_by_name(m.strategy) && strategy_by_name(m.strategy)->by_round_trips)
+		/* dcutr, and auto, which may pick it ("auto-tcp": auto without UDP) */
+		if ((strategy_by_name(m.strategy) && (strategy_by_name(m.strategy)->by_round_trips ||
+						      strategy_by_name(m.strategy)->id == STRATEGY_AUTO)) ||
+		    !strcmp(m.strategy, "auto-tcp"))
 			s->a[ai].timed_relay = 1;
 		if (m.lead_ms > s->a[ai].lead_ms)
 			s->a[ai].lead_ms = m.lead_ms;

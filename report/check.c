@@ -82,7 +82,8 @@ static int against_model(const struct cells *t, int first, const char *path, str
 	fprintf(stderr, "natlab: %s: no expected verdicts (natlab check --write makes them): its %d cells are held "
 			"to the behaviour model\n", path, n);
 	if (unknown)
-		fprintf(stderr, "natlab: %d of them the model does not predict (a host without a NAT above it)\n", unknown);
+		fprintf(stderr, "natlab: %d of them the model does not predict (a host without a NAT above it, or "
+				"a program of yours without like =)\n", unknown);
 	return 0;
 }
 
@@ -105,7 +106,7 @@ static int compare(const struct cells *t, int first, const char *dir, struct cel
 	if (!f)
 		return fail(1, "%s: %s", path, strerror(errno));
 	while (getline(&line, &cap, f) > 0) {
-		char st[16], a[64], b[64], verdict[16];
+		char st[STRATEGY_NAME_MAX], a[64], b[64], verdict[16];
 		double rtt, skew;
 		int k;
 
@@ -113,7 +114,7 @@ static int compare(const struct cells *t, int first, const char *dir, struct cel
 		line[strcspn(line, "\r\n")] = '\0';
 		if (!*line || *line == '#' || !strncmp(line, "strategy,", 9))
 			continue;
-		if (sscanf(line, "%15[^,],%lf,%lf,%63[^,],%63[^,],%15s", st, &rtt, &skew, a, b, verdict) != 6) {
+		if (sscanf(line, "%31[^,],%lf,%lf,%63[^,],%63[^,],%15s", st, &rtt, &skew, a, b, verdict) != 6) {
 			rc = fail(EXIT_BAD_INPUT, "%s:%d: expected STRATEGY,RTT_MS,SKEW_MS,PROFILE_A,PROFILE_B,VERDICT",
 				  path, lineno);
 			break;

@@ -96,7 +96,7 @@ static void write_precision(FILE *rep, const json_t *p)
 
 int report_write(const char *run)
 {
-	char path[PATH_MAX + 64], strategies[8][64], plots[PATH_MAX + 16];
+	char path[PATH_MAX + 64], strategies[MAX_NAMES][64], plots[PATH_MAX + 16];
 	struct cells t;
 	int n_st = 0, rc, attempts = 0, off = 0;
 	FILE *rep = NULL, *tsv = NULL, *findings = NULL;

@@ -48,6 +48,7 @@ profile = full-cone
 profile = port-restricted-cone
 [host.a]
 behind = na
+clock_offset_ms = {offset}
 [host.b]
 behind = nb
 [host.rv]
@@ -68,22 +69,37 @@ def test_program_is_told_the_lab_and_judged_by_its_exit(tmp_path):
         "echo \"{\\\"path\\\": \\\"relayed\\\", \\\"node\\\": \\\"$NATLAB_NODE\\\", \\\"peer\\\": \\\"$NATLAB_PEER\\\", "
         "\\\"side\\\": $NATLAB_SIDE, \\\"addr\\\": \\\"$NATLAB_PEER_ADDR\\\", \\\"port\\\": $NATLAB_PEER_PORT, "
         "\\\"local\\\": $NATLAB_LOCAL_PORT, \\\"lab\\\": \\\"$NATLAB_LAB\\\", \\\"start\\\": $NATLAB_START, "
-        "\\\"secret\\\": \\\"${NATLAB_PROBE_SECRET}\\\", \\\"cwd\\\": \\\"$(pwd)\\\"}\"\n")
+        "\\\"secret\\\": \\\"${NATLAB_PROBE_SECRET}\\\", \\\"cwd\\\": \\\"$(pwd)\\\", "
+        "\\\"offset\\\": $NATLAB_CLOCK_OFFSET_MS}\"\n")
     (tmp_path / "tell.sh").chmod(0o755)
     (tmp_path / "hang.sh").write_text("#!/bin/sh\nsleep 300 &\necho $! > \"$NATLAB_NODE.child\"\nsleep 300\n")
     (tmp_path / "hang.sh").chmod(0o755)
+    # a program started a second early, done 1.5 s after its instant: inside its
+    # 2 s, which count from the instant
+    (tmp_path / "late.py").write_text(
+        "import os, time\ntime.sleep(max(0, float(os.environ['NATLAB_START']) + 1.5 - time.time()))\n")
+    # a line of control bytes (a terminal's colours, a progress bar's returns)
+    (tmp_path / "noisy.sh").write_text("#!/bin/sh\nprintf 'x%.0s\\033[1m\\r' $(seq 1 700)\necho done\n"
+                                       "printf '\\033[31m%.0s' $(seq 1 700)\n")
+    (tmp_path / "noisy.sh").chmod(0o755)
     (tmp_path / "pair.ini").write_text(PAIR.format(
-        strategies="exec:./tell.sh, nope, hang", more="[strategy.nope]\ncommand = exit 3\n"
-        "[strategy.hang]\ncommand = ./hang.sh\n"))
+        offset=300, strategies="exec:./tell.sh, nope, hang, late, exec:./noisy.sh",
+        more="[strategy.nope]\ncommand = exit 3\n[strategy.hang]\ncommand = ./hang.sh\n"
+        "[strategy.late]\ncommand = python3 late.py\nlead_ms = 1000\n"))
     said_by_run = []
     recs = {r["strategy"]: r for r in run(tmp_path / "out", tmp_path / "pair.ini", said_by_run)}
-    assert set(recs) == {"exec:tell.sh", "exec:nope", "exec:hang"}
+    assert set(recs) == {"exec:tell.sh", "exec:nope", "exec:hang", "exec:late", "exec:noisy.sh"}
     # natlab run's summary, printed and in meta.json, per strategy
     outcomes = json.load(open(tmp_path / "out" / "meta.json"))["outcomes"]
     assert outcomes == {
         "exec:tell.sh": {"attempts": 1, "connected": 0, "relayed": 1, "failed": 0, "disagree": 0},
         "exec:nope": {"attempts": 1, "connected": 0, "relayed": 0, "failed": 1, "disagree": 0},
-        "exec:hang": {"attempts": 1, "connected": 0, "relayed": 0, "failed": 1, "disagree": 0}}
+        "exec:hang": {"attempts": 1, "connected": 0, "relayed": 0, "failed": 1, "disagree": 0},
+        "exec:late": {"attempts": 1, "connected": 1, "relayed": 0, "failed": 0, "disagree": 0},
+        "exec:noisy.sh": {"attempts": 1, "connected": 1, "relayed": 0, "failed": 0, "disagree": 0}}
+    # its last line, whatever bytes were in it, in a report natlab run could read
+    last = recs["exec:noisy.sh"]["sides"]["a"]["program"]["last"]
+    assert last.startswith(" [31m [31m") and len(last) == 1023 and all(c >= " " for c in last)
     assert any(line.split()[1:9] == ["exec:nope", "1", "attempts:", "0", "connected,", "0", "relayed,", "1"]
                for line in said_by_run[0].splitlines()), said_by_run[0]
 
@@ -98,7 +114,10 @@ def test_program_is_told_the_lab_and_judged_by_its_exit(tmp_path):
         assert f'{said[me]["addr"]}:{said[me]["port"]}' == tell["sides"][other]["seen"]
         assert said[me]["local"] == tell["sides"][me]["local_port"]
         assert said[me]["cwd"] == str(tmp_path) and said[me]["secret"] == ""
-    assert said["a"]["lab"] == tell["lab"] and said["a"]["start"] == said["b"]["start"]
+    assert (said["a"]["offset"], said["b"]["offset"]) == (300, 0)
+    # a's clock runs 300 ms ahead: it starts 300 ms early in real time, which
+    # NATLAB_START, read against the real clock, says
+    assert said["a"]["lab"] == tell["lab"] and abs(said["b"]["start"] - said["a"]["start"] - 0.3) < 1e-6
 
     nope = recs["exec:nope"]
     assert nope["outcome"] == "failed" and [s["program"]["exit"] for s in nope["sides"].values()] == [3, 3]
@@ -108,3 +127,22 @@ def test_program_is_told_the_lab_and_judged_by_its_exit(tmp_path):
     for node in ("a", "b"):
         pid = (tmp_path / f"{node}.child").read_text().strip()
         assert not os.path.exists(f"/proc/{pid}/cmdline") or b"sleep" not in open(f"/proc/{pid}/cmdline", "rb").read()
+
+
+def test_what_a_program_leaves_running_is_ended(tmp_path):
+    """A program that exits 0 with a child still running in its group: the child is
+    killed when the program ends, not left to the next attempt (which looks)."""
+    (tmp_path / "leave.sh").write_text(
+        "#!/bin/sh\n"
+        "f=\"$NATLAB_NODE.child\"\n"
+        "alive=false\n"
+        "if [ -f \"$f\" ] && tr -d '\\000' < /proc/$(cat \"$f\")/cmdline 2>/dev/null | grep -q sleep; then alive=true; fi\n"
+        "sleep 300 &\n"
+        "echo $! > \"$f\"\n"
+        "echo \"{\\\"left_alive\\\": $alive}\"\n")
+    (tmp_path / "leave.sh").chmod(0o755)
+    (tmp_path / "pair.ini").write_text(PAIR.format(offset=0, strategies="exec:./leave.sh", more="repeat = 2\n"))
+    recs = run(tmp_path / "out", tmp_path / "pair.ini")
+    assert [r["outcome"] for r in recs] == ["connected", "connected"]
+    second = [json.loads(s["program"]["last"]) for s in recs[1]["sides"].values()]
+    assert second == [{"left_alive": False}, {"left_alive": False}]

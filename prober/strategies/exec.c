@@ -43,9 +43,12 @@ void program_prepare(struct peer *p)
 	setenv("NATLAB_LOCAL_PORT", v, 1);
 	proto_fmt_endpoint(&p->server, ep, sizeof(ep));
 	setenv("NATLAB_RENDEZVOUS", ep, 1);
-	/* this host's clock: it starts when that shows NATLAB_START */
-	snprintf(v, sizeof(v), "%.9f", (double)(start + p->clock_offset_ns) / 1e9);
+	/* in real time, which is what the program reads: the instant this host's
+	 * clock (clock_offset_ms off) shows the start */
+	snprintf(v, sizeof(v), "%.9f", (double)start / 1e9);
 	setenv("NATLAB_START", v, 1);
+	snprintf(v, sizeof(v), "%g", (double)p->clock_offset_ns / 1e6);
+	setenv("NATLAB_CLOCK_OFFSET_MS", v, 1);
 	snprintf(v, sizeof(v), "%g", p->deadline_s);
 	setenv("NATLAB_DEADLINE_S", v, 1);
 }
@@ -71,10 +74,11 @@ void run_program(struct peer *p)
 	char *const argv[] = { "sh", "-c", (char *)p->command, NULL };
 	char line[sizeof(p->program_last)];
 	size_t len = 0;
-	double start = mono(), until = start + p->deadline_s, kill_at = 0;
+	/* its deadline counts from its instant, not from its early start */
+	double start = mono(), until = start + (double)p->lead_ns / 1e9 + p->deadline_s, kill_at = 0;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	int out[2], pidfd = -1, status = 0, sig = SIGTERM;
+	int out[2], pidfd = -1, status = 0, sig = SIGTERM, rc;
 	pid_t pid;
 	bool done = false;
 
@@ -84,6 +88,8 @@ void run_program(struct peer *p)
 		return;
 	}
 	posix_spawn_file_actions_init(&fa);
+	/* not natlab run's terminal: a read there would stop it (SIGTTIN) */
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
 	if (p->cwd)
 		posix_spawn_file_actions_addchdir_np(&fa, p->cwd);
@@ -92,13 +98,13 @@ void run_program(struct peer *p)
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
 	posix_spawnattr_setpgroup(&at, 0);
 	mark_sent(p);
-	errno = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, environ);
+	rc = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, environ);
 	timing_calm(&p->tm);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	close(out[1]);
-	if (errno) {
-		p->err = errno;
+	if (rc) {
+		p->err = rc;
 		close(out[0]);
 		return;
 	}
@@ -121,6 +127,9 @@ void run_program(struct peer *p)
 			p->err = ETIMEDOUT;
 			continue;
 		}
+		/* without a pidfd (an old kernel): a look every 10 ms */
+		if (pidfd < 0 && wait > 0.01)
+			wait = 0.01;
 		if (poll(pf, out[0] >= 0 ? 2 : 1, (int)(wait * 1000) + 1) < 0 && errno != EINTR)
 			break;
 		if (out[0] >= 0 && (pf[1].revents & (POLLIN | POLLHUP))) {
@@ -132,11 +141,22 @@ void run_program(struct peer *p)
 				out[0] = -1;
 			}
 		}
-		if (pidfd < 0 || (pf[0].revents & POLLIN))
-			done = waitpid(pid, &status, pidfd < 0 ? 0 : WNOHANG) == pid;
+		if (pidfd < 0 || (pf[0].revents & POLLIN)) {
+			siginfo_t si = { 0 };
+
+			/* ended, not yet reaped: its zombie keeps the group's id, so what
+			 * it left running in the group is killed with certainty, then it
+			 * is reaped */
+			if (!waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) && si.si_pid == pid) {
+				kill(-pid, SIGKILL);
+				done = waitpid(pid, &status, 0) == pid;
+			}
+		}
 	}
-	if (!done)
+	if (!done) {
+		kill(-pid, SIGKILL);
 		done = waitpid(pid, &status, 0) == pid;
+	}
 	if (out[0] >= 0) {
 		char buf[4096];
 		ssize_t n;
