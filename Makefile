@@ -14,7 +14,7 @@ NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unuse
 	-DNATLAB_PROFILE_DIR='"$(PROFILE_DIR)"' $(PKG_CFLAGS)
 
 # run/record.c (the attempt record) is here so that the unit tests link it too
-LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/sibling.c common/strategy.c common/timing.c \
+LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/sibling.c common/stats.c common/strategy.c common/timing.c \
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c natsim/model.c \
 	scenario/parse.c scenario/fault.c scenario/run.c scenario/matrix.c scenario/validate.c scenario/program.c scenario/addresses.c \
 	netns/netns.c netns/link.c netns/lab.c netns/state.c netns/down.c netns/apply.c netns/service.c \
@@ -174,7 +174,8 @@ install: build/natlab build/natlab-probe build/natlab-wire
 	install -m 644 natsim/profiles/*.profile $(DESTDIR)$(PREFIX)/share/natlab/profiles/
 	install -D -m 644 python/natlab/__init__.py $(DESTDIR)$(PYTHONDIR)/natlab/__init__.py
 	install -m 644 python/natlab/pytest_plugin.py $(DESTDIR)$(PYTHONDIR)/natlab/
-	printf 'BINDIR = "%s"\n' "$(PREFIX)/bin" >$(DESTDIR)$(PYTHONDIR)/natlab/_install.py
+	printf 'BINDIR = %s\n' "$$(/usr/bin/python3 -c 'import sys; print(repr(sys.argv[1]))' '$(abspath $(PREFIX))/bin')" \
+		>$(DESTDIR)$(PYTHONDIR)/natlab/_install.py
 	mkdir -p $(DESTDIR)$(PYTHONDIR)/natlab-$(VERSION).dist-info
 	printf 'Metadata-Version: 2.1\nName: natlab\nVersion: $(VERSION)\nSummary: NAT behaviour lab: Python API and pytest plugin\n' \
 		>$(DESTDIR)$(PYTHONDIR)/natlab-$(VERSION).dist-info/METADATA

@@ -51,7 +51,6 @@ int nat_profile_set(struct nat_profile *p, const char *key, const char *value, s
 #define NAT_PROFILE_EFILE (-2)
 int nat_profile_load(struct nat_profile *p, const char *spec, const char *base_dir, struct diag *d);
 int nat_profile_parse_file(struct nat_profile *p, const char *path, struct diag *d);
-/* The preset directory: $NATLAB_PROFILE_DIR, else the one built in. */
 /* Where the presets are: $NATLAB_PROFILE_DIR, an installed natlab's
  * PREFIX/share/natlab/profiles (beside its bin/), or the checkout's. buf (PATH_MAX)
  * may hold the answer. */

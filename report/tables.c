@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/stats.h"
 #include "report.h"
 
 static void fmt_median(char *buf, size_t len, struct samples *s)
@@ -64,9 +65,10 @@ int write_strategy(struct cells *t, const char *dir, const char *st, FILE *findi
 			fclose(md);
 		return rc;
 	}
-	fputs("scenario,rtt_ms,skew_ms,profile_a,profile_b,attempts,off_schedule,success_pct,"
+	fputs("scenario,rtt_ms,skew_ms,profile_a,profile_b,n,successes,ci_low,ci_high,off_schedule,success_pct,"
 	      "median_time_to_connect_ms,median_syn_retrans,verdict,predicted,disagreements\n", csv);
-	fprintf(md, "# Strategy `%s`\n\nA cell: success rate · median time to connect · median SYN "
+	fprintf(md, "# Strategy `%s`\n\nA cell: success rate [its 95 %% Wilson interval] and how many "
+		    "attempts stand behind it · median time to connect · median SYN "
 		    "retransmissions (both sides) · the model's prediction; **!** marks attempts that "
 		    "disagree with it. Attempts off schedule (the lab did not hold its own timing in "
 		    "them) are counted apart and left out. Both peers start together (skew 0); each unordered pair ran "
@@ -74,13 +76,16 @@ int write_strategy(struct cells *t, const char *dir, const char *st, FILE *findi
 	for (int k = 0; k < t->n; k++) {
 		struct cell *c = &t->c[k];
 		char ttc[32], rtx[32];
+		double lo, hi;
 
 		fmt_median(ttc, sizeof(ttc), &c->ttc);
 		fmt_median(rtx, sizeof(rtx), &c->rtx);
+		stats_wilson95((unsigned)(c->connected + c->relayed), (unsigned)c->n, &lo, &hi);
 		if (!strcmp(c->strategy, st))
-			fprintf(csv, "%s,%g,%g,%s,%s,%d,%d,%.1f,%s,%s,%s,%s,%d\n", c->scenario, c->rtt_ms,
-				c->skew_ms, c->a, c->b, c->n, c->off_schedule, pct(c), ttc, rtx,
-				cell_verdict(c), c->predicted, c->disagree);
+			fprintf(csv, "%s,%g,%g,%s,%s,%d,%d,%.1f,%.1f,%d,%.1f,%s,%s,%s,%s,%d\n", c->scenario,
+				c->rtt_ms, c->skew_ms, c->a, c->b, c->n, c->connected + c->relayed, 100 * lo,
+				100 * hi, c->off_schedule, pct(c), ttc, rtx, cell_verdict(c), c->predicted,
+				c->disagree);
 		if (!strcmp(c->strategy, st) && c->disagree)
 			fprintf(findings,
 				"- **%s** `%s`, %s ↔ %s, RTT %g ms, skew %g ms: %d of %d attempts "
@@ -116,6 +121,7 @@ int write_strategy(struct cells *t, const char *dir, const char *st, FILE *findi
 			for (int j = 0; j < n; j++) {
 				struct cell *x = cell_at(t, c->scenario, st, c->rtt_ms, names[i], names[j]);
 				char ttc[32], rtx[32];
+				double lo, hi;
 
 				if (!x) {
 					fputs(" |", md);
@@ -123,8 +129,9 @@ int write_strategy(struct cells *t, const char *dir, const char *st, FILE *findi
 				}
 				fmt_median(ttc, sizeof(ttc), &x->ttc);
 				fmt_median(rtx, sizeof(rtx), &x->rtx);
-				fprintf(md, " %.0f%% · %s ms · %s rtx · %s%s", pct(x), ttc, rtx,
-					x->predicted, x->disagree ? " **!**" : "");
+				stats_wilson95((unsigned)(x->connected + x->relayed), (unsigned)x->n, &lo, &hi);
+				fprintf(md, " %.0f%% [%.0f–%.0f] n=%d · %s ms · %s rtx · %s%s", pct(x), 100 * lo,
+					100 * hi, x->n, ttc, rtx, x->predicted, x->disagree ? " **!**" : "");
 				if (x->off_schedule)
 					fprintf(md, " (%d off schedule)", x->off_schedule);
 				fputs(" |", md);

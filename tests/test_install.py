@@ -87,7 +87,7 @@ def test_destdir_stages_for_packagers(tmp_path):
     assert (stage / "usr/bin/natlab").exists() and (stage / "usr/bin/natlab-probe").exists()
     assert (stage / "usr/share/natlab/profiles/full-cone.profile").exists()
     site = stage / "usr/lib/python3/dist-packages"
-    assert (site / "natlab/_install.py").read_text() == 'BINDIR = "/usr/bin"\n'
+    assert (site / "natlab/_install.py").read_text() == "BINDIR = '/usr/bin'\n"
     assert "natlab.pytest_plugin = natlab.pytest_plugin" in (site / "natlab-0.1.dist-info/entry_points.txt").read_text()
     everything = {str(p.relative_to(stage)).split("/")[0] for p in stage.iterdir()}
     assert everything == {"usr"}

@@ -57,8 +57,11 @@ def test_matrix_cells_recompute_from_records(tmp_path):
             assert int(row["off_schedule"]) == sum(r["on_schedule"] is False for r in mine)
             mine = [r for r in mine if r["on_schedule"] is not False]
             ok = [r for r in mine if r["outcome"] in ("connected", "relayed")]
-            assert int(row["attempts"]) == len(mine)
+            assert int(row["n"]) == len(mine) and int(row["successes"]) == len(ok)
             assert float(row["success_pct"]) == round(100 * len(ok) / len(mine), 1)
+            # its 95 % Wilson interval (values checked in tests/unit/test_stats.c) holds the rate
+            assert float(row["ci_low"]) <= float(row["success_pct"]) <= float(row["ci_high"])
+            assert (float(row["ci_low"]) == 0) == (not ok) and (float(row["ci_high"]) == 100) == (len(ok) == len(mine))
             ttc = row["median_time_to_connect_ms"]
             if ok:
                 assert float(ttc) == round(statistics.median(r["time_to_connect_ms"] for r in ok), 1)

@@ -223,17 +223,19 @@ class Node:
         that drive packets from Python itself."""
         with _setns_lock:
             back = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-            fd = os.open(f"/run/netns/{self.netns}", os.O_RDONLY)
             try:
-                if _libc.setns(fd, _CLONE_NEWNET):
-                    raise OSError(ctypes.get_errno(), f"setns {self.netns}")
+                fd = os.open(f"/run/netns/{self.netns}", os.O_RDONLY)
                 try:
-                    s = socket.socket(family, type, proto)
+                    if _libc.setns(fd, _CLONE_NEWNET):
+                        raise OSError(ctypes.get_errno(), f"setns {self.netns}")
+                    try:
+                        s = socket.socket(family, type, proto)
+                    finally:
+                        if _libc.setns(back, _CLONE_NEWNET):
+                            raise OSError(ctypes.get_errno(), "setns back: this thread is left in " + self.netns)
                 finally:
-                    if _libc.setns(back, _CLONE_NEWNET):
-                        raise OSError(ctypes.get_errno(), "setns back")
+                    os.close(fd)
             finally:
-                os.close(fd)
                 os.close(back)
         self.lab._socks.append(s)
         return s

@@ -41,7 +41,7 @@ def test_report_and_check_read_a_run_whose_last_record_is_cut(tmp_path):
     assert r.returncode == 0, r.stderr
     assert f"{out}/attempts.jsonl:120: the last record is cut short" in r.stderr
     # the cells hold the 119 whole records, not 120
-    counted = sum(int(r["attempts"]) + int(r["off_schedule"]) for p in out.glob("matrix-*.csv")
+    counted = sum(int(r["n"]) + int(r["off_schedule"]) for p in out.glob("matrix-*.csv")
                   for r in csv.DictReader(open(p)))
     assert counted == 119, counted
     # a cut line in the middle is damage, not a cut run: named, refused
