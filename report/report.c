@@ -136,8 +136,9 @@ int report_write(const char *run)
 		size_t blen = 0;
 
 		body = open_memstream(&bbuf, &blen);
-		fputs("\n## Success by NAT type\n\nEach strategy's table: success %, median time to "
-		      "connect, median SYN retransmissions, verdict and the model's prediction.\n\n", body);
+		fputs("\n## Success by NAT type\n\nEach strategy's table: success % with its 95 % Wilson "
+		      "interval and n, median time to connect, median SYN retransmissions, verdict and the "
+		      "model's prediction.\n\n", body);
 		for (int k = 0; k < n_st; k++)
 			/* ./: a program's "exec:NAME" is no URL scheme */
 			fprintf(body, "- `%s`: [table](./matrix-%s.md), [CSV](./matrix-%s.csv)\n", strategies[k],
