@@ -82,11 +82,14 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg)
 	/* 500 wake-ups: the host takes a core away for 1-4 ms once or twice a
 	 * second here, which spoils one or two of them, not the p99 */
 	timing_measure_late(500, 1000000, &late_p50, &late_p99);
-	if (late_p99 / 1000 > PRECISION_TIMER_P99_US) {
-		/* one bad moment is not a starved machine: the better of two looks */
+	/* one bad moment is not a starved machine: the best of up to three looks,
+	 * the last a second on. Started right after another suite had ended, two
+	 * looks 0.1 s apart both saw 569 us on an otherwise idle machine, and the
+	 * run halved its labs (453 s instead of 260) */
+	for (int look = 1; look < 3 && late_p99 / 1000 > PRECISION_TIMER_P99_US; look++) {
 		int64_t p50, p99;
 
-		usleep(100000);
+		usleep(look == 1 ? 100000 : 1000000);
 		timing_measure_late(500, 1000000, &p50, &p99);
 		if (p99 < late_p99) {
 			late_p50 = p50;
