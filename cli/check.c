@@ -6,7 +6,7 @@
 #include "subcommands.h"
 
 static const char usage[] =
-	"check RUN_DIR [--expected DIR] [--write] [--junit FILE]\n"
+	"check RUN_DIR [--expected DIR] [--write] [--junit FILE] | check RUN_DIR --against OTHER_DIR\n"
 	"  Compares the verdict of every cell of RUN_DIR/attempts.jsonl (connected,\n"
 	"  relayed, failed or mixed) with DIR/SCENARIO.csv (default scenarios/expected)\n"
 	"  and names each cell that differs; exit 1 when one does. A scenario without\n"
@@ -14,11 +14,14 @@ static const char usage[] =
 	"  --write records the run's verdicts as the expected ones (cells next to a\n"
 	"  window edge the model predicts are written as \"edge\" and not compared).\n"
 	"  --junit FILE: the verdicts as JUnit XML too, for CI systems (a testsuite\n"
-	"  per scenario, a testcase per cell, a failure where it differs).";
+	"  per scenario, a testcase per cell, a failure where it differs).\n"
+	"  --against OTHER_DIR: each cell against the same cell of another run instead:\n"
+	"  it differs when their success counts do by Fisher's exact test (p < 0.05,\n"
+	"  each cell on its own); both rates with their 95 % Wilson intervals.";
 
 int check_main(int argc, char *argv[])
 {
-	const char *run = NULL, *dir = "scenarios/expected", *junit = NULL;
+	const char *run = NULL, *dir = "scenarios/expected", *junit = NULL, *against = NULL;
 	bool write = false;
 
 	if (want_help(argc, argv, usage))
@@ -30,12 +33,14 @@ int check_main(int argc, char *argv[])
 			write = true;
 		else if (!strcmp(argv[i], "--junit") && i + 1 < argc)
 			junit = argv[++i];
+		else if (!strcmp(argv[i], "--against") && i + 1 < argc)
+			against = argv[++i];
 		else if (argv[i][0] == '-' || run)
 			return usage_error(usage);
 		else
 			run = argv[i];
 	}
-	if (!run)
+	if (!run || (against && (write || junit)))
 		return usage_error(usage);
-	return check_run(run, dir, write, junit);
+	return against ? check_against(run, against) : check_run(run, dir, write, junit);
 }

@@ -9,4 +9,10 @@
  * proportion", method 3). */
 void stats_wilson95(unsigned k, unsigned n, double *lo, double *hi);
 
+/* Fisher's exact test of k1 successes in n1 against k2 in n2: the two-sided p
+ * (the tables with the same margins no likelier than this one). Exact at the
+ * small counts natlab's cells have, where a z-test of two proportions is not;
+ * 1 when either n is 0. */
+double stats_fisher_two_sided(unsigned k1, unsigned n1, unsigned k2, unsigned n2);
+
 #endif

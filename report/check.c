@@ -7,6 +7,7 @@
 
 #include "../cli/subcommands.h"
 #include "../common/outfile.h"
+#include "../common/stats.h"
 #include "report.h"
 
 /* What check found of each cell of the run: the one record the text and the
@@ -267,4 +268,75 @@ int check_run(const char *run, const char *dir, bool write, const char *junit)
 	free(res);
 	cells_free(&t);
 	return rc;
+}
+
+/* natlab check RUN --against OTHER: a regression as a statistical statement. Each
+ * cell of RUN beside the same cell of OTHER (scenario, strategy, RTT, skew, pair):
+ * their success counts differ when Fisher's exact test says p < CHECK_ALPHA. Each
+ * cell is tested on its own: over many cells between 0 and 100 %, some 5 % of
+ * them differ by chance alone; cells at 0 or 100 % in both never do. */
+#define CHECK_ALPHA 0.05
+
+static bool same_cell(const struct cell *x, const struct cell *y)
+{
+	return cell_same_series(x, y) && x->skew_ms == y->skew_ms;
+}
+
+int check_against(const char *run, const char *other)
+{
+	char path[PATH_MAX + 32];
+	struct cells a, b;
+	int rc, compared = 0, differ = 0, alone = 0;
+
+	snprintf(path, sizeof(path), "%s/attempts.jsonl", run);
+	rc = cells_load(&a, path);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "%s/attempts.jsonl", other);
+	rc = cells_load(&b, path);
+	if (rc) {
+		cells_free(&a);
+		return rc;
+	}
+	for (int k = 0; k < a.n; k++) {
+		const struct cell *x = &a.c[k], *y = NULL;
+		char name[400];
+		unsigned kx = (unsigned)(x->connected + x->relayed), ky;
+		double p, lx, hx, ly, hy;
+
+		for (int j = 0; j < b.n && !y; j++)
+			if (same_cell(x, &b.c[j]))
+				y = &b.c[j];
+		cell_name(name, sizeof(name), x);
+		if (!y || !x->n || !y->n) {
+			alone++;
+			printf("  %s: %s\n", name, !y ? "not in the other run" : "no attempt on schedule in one of the runs");
+			continue;
+		}
+		compared++;
+		ky = (unsigned)(y->connected + y->relayed);
+		p = stats_fisher_two_sided(kx, (unsigned)x->n, ky, (unsigned)y->n);
+		if (p >= CHECK_ALPHA)
+			continue;
+		differ++;
+		stats_wilson95(kx, (unsigned)x->n, &lx, &hx);
+		stats_wilson95(ky, (unsigned)y->n, &ly, &hy);
+		printf("  %s: %.0f%% [%.0f-%.0f] n=%d here, %.0f%% [%.0f-%.0f] n=%d there (p = %.3g)\n", name,
+		       pct(x), 100 * lx, 100 * hx, x->n, pct(y), 100 * ly, 100 * hy, y->n, p);
+	}
+	for (int j = 0; j < b.n; j++) {
+		bool found = false;
+
+		for (int k = 0; k < a.n && !found; k++)
+			found = same_cell(&a.c[k], &b.c[j]);
+		if (!found)
+			alone++;
+	}
+	fprintf(stderr, "natlab: %d of %d cells differ from %s (Fisher's exact test, p < %g each)%s", differ,
+		compared, other, CHECK_ALPHA, alone ? "; " : "\n");
+	if (alone)
+		fprintf(stderr, "%d cells are in one run only (or without an attempt on schedule in one)\n", alone);
+	cells_free(&a);
+	cells_free(&b);
+	return differ ? 1 : 0;
 }

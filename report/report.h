@@ -17,6 +17,9 @@ int report_write(const char *run);
  * run's verdicts written there as the expected ones; 0, 1 when a cell differs.
  * junit (or NULL): the verdicts as JUnit XML there too. */
 int check_run(const char *run, const char *dir, bool write, const char *junit);
+/* Each cell of RUN against the same cell of OTHER (Fisher's exact test); exit 1
+ * when one differs. */
+int check_against(const char *run, const char *other);
 
 /* ---- shared by the files of report/ ---- */
 

@@ -81,3 +81,28 @@ def test_a_differing_cell_is_a_junit_failure(tmp_path):
     (case,) = ET.parse(out).getroot().iter("testcase")
     assert case.get("classname") == "odd.so" and case.get("name").endswith("p × q<&>")
     assert "expected failed, got connected" in case.find("failure").get("message")
+
+
+def test_check_against_another_run_is_a_statistical_statement(tmp_path):
+    """natlab check --against: a cell whose success count moved beyond chance
+    (Fisher's exact test) is named with both rates; one attempt's change is not."""
+    recs = [json.loads(x) for x in open(os.path.join(REF, "attempts.jsonl"))]
+
+    def cell(r, a, b):
+        return (r["strategy"] == "so" and r["rtt_ms"] == 20 and r["skew_ms"] == 0
+                and r["profiles"] == {"a": a, "b": b} and r["on_schedule"] is not False)
+    broken = [r for r in recs if cell(r, "cgnat", "cgnat")]
+    once = [r for r in recs if cell(r, "full-cone", "full-cone")]
+    assert len(broken) == 5 and len(once) == 5 and all(r["outcome"] == "connected" for r in broken + once)
+    for r in broken:
+        r["outcome"] = "timeout"  # all five: 0 of 5 against 5 of 5
+    once[0]["outcome"] = "timeout"  # one: 4 of 5 against 5 of 5, chance
+    (tmp_path / "attempts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+
+    r = subprocess.run([NATLAB, "check", str(tmp_path), "--against", REF], capture_output=True, text=True)
+    assert r.returncode == 1, r.stderr
+    assert r.stdout.splitlines() == [
+        "  matrix so RTT 20 ms skew 0 ms cgnat × cgnat: 0% [0-43] n=5 here, 100% [57-100] n=5 there (p = 0.00794)"]
+    assert "1 of 1319 cells differ" in r.stderr
+    same = subprocess.run([NATLAB, "check", REF, "--against", REF], capture_output=True, text=True)
+    assert same.returncode == 0 and same.stdout == "" and "0 of 1319 cells differ" in same.stderr

@@ -31,6 +31,21 @@ static void published_values(void **state)
 	check(10, 10, 0.7225, 1.0);
 }
 
+/* Fisher's exact test, two-sided, against R's fisher.test */
+static void fisher_values(void **state)
+{
+	(void)state;
+	/* the lady tasting tea: 3 of 4 against 1 of 4 */
+	assert_true(fabs(stats_fisher_two_sided(3, 4, 1, 4) - 0.4857143) < 1e-6);
+	/* 5 of 5 against 0 of 5: 2/252 */
+	assert_true(fabs(stats_fisher_two_sided(5, 5, 0, 5) - 0.007936508) < 1e-8);
+	/* 10 of 10 against 5 of 10 */
+	assert_true(fabs(stats_fisher_two_sided(10, 10, 5, 10) - 0.03250774) < 1e-7);
+	/* the same rate: nothing to tell */
+	assert_true(fabs(stats_fisher_two_sided(4, 8, 2, 4) - 1.0) < 1e-9);
+	assert_true(stats_fisher_two_sided(0, 0, 3, 5) == 1);
+}
+
 static void edges(void **state)
 {
 	double l, h;
@@ -51,6 +66,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(published_values),
+		cmocka_unit_test(fisher_values),
 		cmocka_unit_test(edges),
 	};
 
