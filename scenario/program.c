@@ -6,6 +6,14 @@
 #include "../common/strategy.h"
 #include "internal.h"
 
+/* what a program's name may hold: what a file's name mostly does, and the
+ * rendezvous protocol's tokens too */
+static bool name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+	       c == '.';
+}
+
 static bool name_ok(const char *n)
 {
 	size_t len = strlen(n);
@@ -13,8 +21,7 @@ static bool name_ok(const char *n)
 	if (!len || len >= PROGRAM_NAME_MAX)
 		return false;
 	for (; *n; n++)
-		if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') ||
-		      *n == '-' || *n == '_' || *n == '.'))
+		if (!name_char(*n))
 			return false;
 	return true;
 }
@@ -109,9 +116,7 @@ int program_token(struct scenario *s, const char *tok, int line, char *out, size
 		if (strlen(rest) >= sizeof(p->command))
 			return diag_set(d, "strategies: exec:%.40s...: too long", rest);
 		for (; base[k] && k < sizeof(name) - 1; k++)
-			name[k] = strchr("-_.", base[k]) || (base[k] >= 'a' && base[k] <= 'z') ||
-						  (base[k] >= 'A' && base[k] <= 'Z') || (base[k] >= '0' && base[k] <= '9')
-					  ? base[k] : '_';
+			name[k] = name_char(base[k]) ? base[k] : '_';
 		name[k] = '\0';
 		if (!k)
 			return diag_set(d, "strategies: exec:%s names no program", rest);

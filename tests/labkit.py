@@ -2,7 +2,6 @@
 inside their namespaces (setns on this thread, so no process per probe)."""
 import ctypes
 import errno
-import json
 import os
 import select
 import socket
@@ -36,6 +35,17 @@ addresses = 2
 
 def one_nat(knobs="", profile="port-restricted-cone"):
     return ONE_NAT.format(knobs=knobs, profile=profile)
+
+
+def two_nats(a, b, run, lab=None, na=None, nb=None, host_a=None, more=""):
+    """The usual pair: NAT na (profile a) over host a, nb (profile b) over host b,
+    rv in the internet, [run] between a and b with the keys of `run`; `lab`, `na`,
+    `nb`, `host_a`: keys of those sections; `more`: sections after it."""
+    sections = {"lab": lab} if lab else {}
+    sections.update({"nat.na": {"profile": a, **(na or {})}, "nat.nb": {"profile": b, **(nb or {})},
+                     "host.a": {"behind": "na", **(host_a or {})}, "host.b": {"behind": "nb"},
+                     "host.rv": {"behind": "internet"}, "run": {"pair": "a b", **run}})
+    return natlab_api.scenario_text(sections) + more
 
 
 def natlab(*args, check=True, **kw):

@@ -39,7 +39,7 @@ def test_bundle_rebuilds_the_lab_without_natlab(make_lab, tmp_path):
     assert f"snat to {lab.wan('n')}" in (root / "rules" / "n.nft").read_text()  # what was in force
     assert "5000" in (root / "show.txt").read_text()  # the mapping the probe made
     assert (root / "capture.pcap").stat().st_size > 24
-    assert f"sh lab.sh up" in (root / "README.md").read_text()
+    assert "sh lab.sh up" in (root / "README.md").read_text()
 
     # rebuilt by sh alone: no natlab on the path, in namespaces of its own
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}

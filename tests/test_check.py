@@ -6,7 +6,7 @@ import re
 import shutil
 import subprocess
 
-from labkit import NATLAB, ROOT
+from labkit import NATLAB, ROOT, two_nats
 
 MATRIX = """
 [lab]
@@ -92,25 +92,6 @@ def test_a_changed_knob_names_exactly_the_cells_it_changes(tmp_path):
     assert f"{len(moved)} of 6 cells differ" in r.stderr
 
 
-PAIR = """
-[lab]
-name = mine
-[nat.na]
-profile = port-restricted-cone
-[nat.nb]
-profile = full-cone
-[host.a]
-behind = na
-[host.b]
-behind = nb
-[host.rv]
-behind = internet
-[run]
-pair = a b
-strategies = so, relay
-repeat = 2
-deadline_s = 1.5
-"""
 
 
 def test_a_new_scenario_without_expected_verdicts_is_held_to_the_model(tmp_path):
@@ -119,10 +100,10 @@ def test_a_new_scenario_without_expected_verdicts_is_held_to_the_model(tmp_path)
     # dropped) makes `so` disagree, and check names that cell and fails
     for name, fault, rc in (("mine", "", 0), ("faulty", "[fault.syn]\nat = na\nmatch = tcp-syn\naction = drop\n", 1)):
         scen = tmp_path / f"{name}.ini"
-        text = PAIR.replace("name = mine", f"name = {name}")
-        if fault:  # the rendezvous's SYNs too: only so, which the model says connects
-            text = text.replace("strategies = so, relay", "strategies = so")
-        scen.write_text(text + fault)
+        # with the fault, the rendezvous's SYNs go too: only so, which the model says connects
+        scen.write_text(two_nats("port-restricted-cone", "full-cone",
+                                 {"strategies": "so" if fault else "so, relay", "repeat": 2, "deadline_s": 1.5},
+                                 lab={"name": name}, more=fault))
         out = tmp_path / name
         run(scen, out)
         r = subprocess.run([NATLAB, "check", str(out), "--expected", str(tmp_path / "none")], capture_output=True,

@@ -7,25 +7,15 @@ import os
 import subprocess
 import sys
 
+from labkit import two_nats
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYVER = "%d.%d" % sys.version_info[:2]
 
-PAIR = """
-[nat.na]
-profile = full-cone
-[nat.nb]
-profile = {b}
-[host.a]
-behind = na
-[host.b]
-behind = nb
-[host.rv]
-behind = internet
-[run]
-pair = a b
-strategies = so
-deadline_s = 3
-"""
+
+
+def pair(b):
+    return two_nats("full-cone", b, {"strategies": "so", "deadline_s": 3})
 
 
 def clean_env(**more):
@@ -46,14 +36,14 @@ def test_installed_natlab_runs_from_anywhere(tmp_path):
     run = dict(cwd="/", capture_output=True, text=True, env=clean_env())
 
     # its presets are the installed ones: a missing one says where it looked
-    (tmp_path / "bad.ini").write_text(PAIR.format(b="no-such-preset"))
+    (tmp_path / "bad.ini").write_text(pair("no-such-preset"))
     r = subprocess.run([nl, "up", str(tmp_path / "bad.ini")], **run)
     assert r.returncode != 0
     assert f"looked in {prefix}/bin/../share/natlab/profiles" in r.stderr
     assert "full-cone" in subprocess.run([nl, "rules", "--list"], **run).stdout
 
     # an attempt through two NATs with the installed natlab-probe and natlab-wire
-    (tmp_path / "pair.ini").write_text(PAIR.format(b="port-restricted-cone"))
+    (tmp_path / "pair.ini").write_text(pair("port-restricted-cone"))
     r = subprocess.run([nl, "run", "--out", str(tmp_path / "out"), str(tmp_path / "pair.ini")], **run)
     assert r.returncode == 0, r.stderr
     recs = [json.loads(x) for x in (tmp_path / "out" / "attempts.jsonl").read_text().splitlines()]

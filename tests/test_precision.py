@@ -4,30 +4,11 @@ import json
 import math
 import subprocess
 
-from labkit import NATLAB
+from labkit import NATLAB, two_nats
 
-SCEN = """
-[lab]
-name = prec
-[nat.na]
-profile = port-restricted-cone
-delay_ms = 5
-[nat.nb]
-profile = port-restricted-cone
-delay_ms = 5
-[host.a]
-behind = na
-[host.b]
-behind = nb
-[host.rv]
-behind = internet
-[run]
-pair = a b
-strategies = so, dcutr, udp
-skew_ms = -4, 0, 4
-repeat = 2
-deadline_s = 1.5
-"""
+SCEN = two_nats("port-restricted-cone", "port-restricted-cone",
+                {"strategies": "so, dcutr, udp", "skew_ms": "-4, 0, 4", "repeat": 2, "deadline_s": 1.5},
+                lab={"name": "prec"}, na={"delay_ms": 5}, nb={"delay_ms": 5})
 
 
 def nearest_rank(values, q):

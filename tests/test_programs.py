@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 
-from labkit import NATLAB, ROOT
+from labkit import NATLAB, ROOT, two_nats
 
 
 def run(out, scenario, stderr=None):
@@ -41,24 +41,10 @@ def test_example_simultaneous_open_matches_builtin_so(tmp_path):
     assert {"connected", "failed"} <= set(builtin.values())
 
 
-PAIR = """
-[nat.na]
-profile = full-cone
-[nat.nb]
-profile = port-restricted-cone
-[host.a]
-behind = na
-clock_offset_ms = {offset}
-[host.b]
-behind = nb
-[host.rv]
-behind = internet
-[run]
-pair = a b
-strategies = {strategies}
-deadline_s = 2
-{more}
-"""
+
+def pair(strategies, offset=0, run=None, more=""):
+    return two_nats("full-cone", "port-restricted-cone", {"strategies": strategies, "deadline_s": 2, **(run or {})},
+                    host_a={"clock_offset_ms": offset}, more=more)
 
 
 def test_program_is_told_the_lab_and_judged_by_its_exit(tmp_path):
@@ -82,8 +68,8 @@ def test_program_is_told_the_lab_and_judged_by_its_exit(tmp_path):
     (tmp_path / "noisy.sh").write_text("#!/bin/sh\nprintf 'x%.0s\\033[1m\\r' $(seq 1 700)\necho done\n"
                                        "printf '\\033[31m%.0s' $(seq 1 700)\n")
     (tmp_path / "noisy.sh").chmod(0o755)
-    (tmp_path / "pair.ini").write_text(PAIR.format(
-        offset=300, strategies="exec:./tell.sh, nope, hang, late, exec:./noisy.sh",
+    (tmp_path / "pair.ini").write_text(pair(
+        "exec:./tell.sh, nope, hang, late, exec:./noisy.sh", offset=300,
         more="[strategy.nope]\ncommand = exit 3\n[strategy.hang]\ncommand = ./hang.sh\n"
         "[strategy.late]\ncommand = python3 late.py\nlead_ms = 1000\n"))
     said_by_run = []
@@ -141,7 +127,7 @@ def test_what_a_program_leaves_running_is_ended(tmp_path):
         "echo $! > \"$f\"\n"
         "echo \"{\\\"left_alive\\\": $alive}\"\n")
     (tmp_path / "leave.sh").chmod(0o755)
-    (tmp_path / "pair.ini").write_text(PAIR.format(offset=0, strategies="exec:./leave.sh", more="repeat = 2\n"))
+    (tmp_path / "pair.ini").write_text(pair("exec:./leave.sh", run={"repeat": 2}))
     recs = run(tmp_path / "out", tmp_path / "pair.ini")
     assert [r["outcome"] for r in recs] == ["connected", "connected"]
     second = [json.loads(s["program"]["last"]) for s in recs[1]["sides"].values()]

@@ -2,42 +2,24 @@
 import csv
 import re
 import json
-import os
 import statistics
 import subprocess
 
-from labkit import NATLAB, ROOT
+from labkit import NATLAB, two_nats
 
-SCEN = """
-[lab]
-name = rep
-[nat.na]
-profile = {pa}
-delay_ms = 2
-[nat.nb]
-profile = {pb}
-delay_ms = 2
-[host.a]
-behind = na
-[host.b]
-behind = nb
-[host.rv]
-behind = internet
-[run]
-pair = a b
-strategies = so, udp
-repeat = 2
-deadline_s = 1.5
-"""
+
+def scen(pa, pb, repeat=2):
+    return two_nats(pa, pb, {"strategies": "so, udp", "repeat": repeat, "deadline_s": 1.5}, lab={"name": "rep"},
+                    na={"delay_ms": 2}, nb={"delay_ms": 2})
 
 
 def test_matrix_cells_recompute_from_records(tmp_path):
     out = tmp_path / "run"
     # two runs into one folder: their records add up
     for pa, pb in (("full-cone", "port-restricted-cone"), ("symmetric", "port-restricted-cone")):
-        scen = tmp_path / f"{pa}.ini"
-        scen.write_text(SCEN.format(pa=pa, pb=pb))
-        subprocess.run([NATLAB, "run", str(scen), "--out", str(out)], check=True,
+        path = tmp_path / f"{pa}.ini"
+        path.write_text(scen(pa, pb))
+        subprocess.run([NATLAB, "run", str(path), "--out", str(out)], check=True,
                        capture_output=True)
     subprocess.run([NATLAB, "report", str(out)], check=True, capture_output=True)
     recs = [json.loads(line) for line in open(out / "attempts.jsonl")]
@@ -90,12 +72,12 @@ def test_a_full_disk_keeps_whole_records_and_says_so(tmp_path):
     # before: exit 1 with "attempts.jsonl: Success" and a half-written last record
     disk = tmp_path / "disk"
     disk.mkdir()
-    scen = tmp_path / "full.ini"
-    scen.write_text(SCEN.format(pa="full-cone", pb="full-cone").replace("repeat = 2", "repeat = 40"))
+    scen_path = tmp_path / "full.ini"
+    scen_path.write_text(scen("full-cone", "full-cone", repeat=40))
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40k,mode=0700", "natlab-test", str(disk)],
                    check=True)
     try:
-        r = subprocess.run([NATLAB, "run", "-j", "1", "--out", str(disk / "out"), str(scen)],
+        r = subprocess.run([NATLAB, "run", "-j", "1", "--out", str(disk / "out"), str(scen_path)],
                            capture_output=True, text=True, timeout=300)
         kept = (disk / "out" / "attempts.jsonl").read_bytes()
     finally:
