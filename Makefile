@@ -13,24 +13,25 @@ PROFILE_DIR ?= $(CURDIR)/natsim/profiles
 NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	-DNATLAB_PROFILE_DIR='"$(PROFILE_DIR)"' $(PKG_CFLAGS)
 
-# run/record.c (the attempt record) is here so that the unit tests link it too
+# run/record.c (the attempt record) and run/edges.c (the edge search) are here so
+# that the unit tests link them too
 LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/sibling.c common/stats.c common/strategy.c common/timing.c \
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c natsim/model.c \
 	scenario/parse.c scenario/fault.c scenario/run.c scenario/matrix.c scenario/validate.c scenario/program.c scenario/addresses.c \
 	netns/netns.c netns/link.c netns/lab.c netns/state.c netns/down.c netns/apply.c netns/service.c \
 	wire/config.c wire/events.c wire/handoff.c \
-	run/record.c prober/protocol.c plan/plan.c plan/print.c common/libre.c
+	run/record.c run/edges.c prober/protocol.c plan/plan.c plan/print.c common/libre.c
 PROBE_SRC = prober/probe.c prober/server.c prober/server_clients.c prober/server_attempts.c prober/server_probes.c \
 	prober/peer.c prober/strategies/table.c prober/strategies/so.c prober/strategies/dcutr.c \
 	prober/strategies/lowttl.c prober/strategies/udp.c prober/strategies/relay.c prober/strategies/auto.c \
 	prober/strategies/turn.c prober/strategies/exec.c \
 	natsim/model.c natsim/profile.c common/inifile.c \
 	prober/protocol.c prober/stun.c common/strategy.c common/timing.c common/libre.c common/diag.c
-CLI_SRC = cli/natlab.c cli/plan.c cli/bundle.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/report.c cli/check.c cli/classify.c classify/classify.c classify/lifetime.c classify/probes.c \
-	report/report.c report/auto.c report/tables.c report/windows.c report/plots.c report/check.c report/cells.c
-# natlab run's machinery (run/record.c is in LIB_SRC)
+CLI_SRC = cli/natlab.c cli/plan.c cli/bundle.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/merge.c cli/report.c cli/check.c cli/classify.c classify/classify.c classify/lifetime.c classify/probes.c \
+	report/report.c report/auto.c report/population.c report/tables.c report/windows.c report/plots.c report/check.c report/cells.c
+# natlab run's machinery (run/record.c and run/edges.c are in LIB_SRC)
 RUN_SRC = run/pool.c run/jobs.c run/lab_job.c run/attempt.c run/schedule.c run/nats.c run/child.c \
-	run/capture.c run/output.c run/precision.c
+	run/capture.c run/output.c run/precision.c run/merge.c
 # natlab-wire: the wire alone, exec'd by natlab up (small: it loads in a few ms);
 # natlab itself has only the wire's configuration (config.c, handoff.c) and events.c
 WIRE_SRC = wire/main.c wire/wire.c wire/handoff.c wire/frame.c wire/packet.c wire/impair.c wire/forward.c \
@@ -172,6 +173,8 @@ install: build/natlab build/natlab-probe build/natlab-wire
 	install -D -m 644 man/natlab.8 $(DESTDIR)$(PREFIX)/share/man/man8/natlab.8
 	mkdir -p $(DESTDIR)$(PREFIX)/share/natlab/profiles
 	install -m 644 natsim/profiles/*.profile $(DESTDIR)$(PREFIX)/share/natlab/profiles/
+	mkdir -p $(DESTDIR)$(PREFIX)/share/natlab/mixes
+	install -m 644 natsim/mixes/*.mix $(DESTDIR)$(PREFIX)/share/natlab/mixes/
 	install -D -m 644 python/natlab/__init__.py $(DESTDIR)$(PYTHONDIR)/natlab/__init__.py
 	install -m 644 python/natlab/pytest_plugin.py $(DESTDIR)$(PYTHONDIR)/natlab/
 	printf 'BINDIR = %s\n' "$$(/usr/bin/python3 -c 'import sys; print(repr(sys.argv[1]))' '$(abspath $(PREFIX))/bin')" \

@@ -29,6 +29,7 @@ static const struct {
 	{ "rules", rules_main, "Prints the nftables ruleset a NAT profile generates" },
 	{ "presets", presets_main, "Lists the NAT presets, a line each" },
 	{ "run", run_main, "Runs scenarios' attempts in labs side by side; one JSON record each" },
+	{ "merge", merge_main, "Combines the shards of a run (run --shard I/N) into one run directory" },
 	{ "report", report_main, "Writes a run's tables, windows, plots and report from its records" },
 	{ "check", check_main, "Compares a run's verdicts with the expected ones, cell by cell" },
 	{ "classify", classify_main, "Tells the NAT in front of this host, as a profile (STUN, RFC 5780)" },

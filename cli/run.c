@@ -1,5 +1,6 @@
 /* natlab run: up, the scenario's attempts, one JSON record each, down. The
  * machinery is in run/; here the command line. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,7 +8,7 @@
 #include "subcommands.h"
 
 static const char usage[] =
-	"run [-j N] [--out DIR] FILE...\n"
+	"run [-j N] [--out DIR] [--shard I/N] FILE...\n"
 	"  Builds each scenario's lab (a [matrix] scenario: one lab per profile pair,\n"
 	"  round trip and up to 16 skews for the strategies timed by the clock, and\n"
 	"  dcutr's own likewise), runs the attempts, appends one JSON\n"
@@ -17,14 +18,16 @@ static const char usage[] =
 	"  the start are past their bound), up to 8N in flight, since an attempt waiting\n"
 	"  on its peers holds no core. An attempt off schedule runs again (8 times at most).\n"
 	"  DIR/meta.json states the run's precision; figures past their bounds are\n"
-	"  printed as warnings.";
+	"  printed as warnings. --shard I/N runs every N-th lab of the plan from the\n"
+	"  I-th on (the same slice on every machine): N shards, then natlab merge.";
 
 int run_main(int argc, char *argv[])
 {
 	const char *out = NULL;
 	const char **names = calloc((size_t)argc, sizeof(*names));
+	struct run_shard shard = { 0, 0, 0 };
 	long jarg = 0;
-	int n_files = 0, rc;
+	int n_files = 0, rc, used = 0;
 
 	if (want_help(argc, argv, usage))
 		return 0;
@@ -41,6 +44,12 @@ int run_main(int argc, char *argv[])
 				free(names);
 				return fail(EXIT_BAD_INPUT, "-j: \"%s\" is not a number from 1 to 64", argv[i]);
 			}
+		} else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
+			if (sscanf(argv[++i], "%d/%d%n", &shard.index, &shard.count, &used) != 2 || argv[i][used] ||
+			    shard.count < 1 || shard.count > 100000 || shard.index < 1 || shard.index > shard.count) {
+				free(names);
+				return fail(EXIT_BAD_INPUT, "--shard: \"%s\" is not I/N with 1 <= I <= N", argv[i]);
+			}
 		} else if (argv[i][0] == '-') {
 			free(names);
 			return usage_error(usage);
@@ -52,7 +61,7 @@ int run_main(int argc, char *argv[])
 		free(names);
 		return usage_error(usage);
 	}
-	rc = run_files(names, n_files, out, jarg);
+	rc = run_files(names, n_files, out, jarg, &shard);
 	free(names);
 	return rc;
 }

@@ -17,6 +17,7 @@ int presets_main(int argc, char *argv[]);
 int bundle_main(int argc, char *argv[]);
 int plan_main(int argc, char *argv[]);
 int run_main(int argc, char *argv[]);
+int merge_main(int argc, char *argv[]);
 int report_main(int argc, char *argv[]);
 int check_main(int argc, char *argv[]);
 int classify_main(int argc, char *argv[]);

@@ -133,6 +133,8 @@ static int cell_add(const struct attempt_record *r, void *arg)
 
 	if (!strcmp(r->outcome, "lab-broken"))
 		return 0; /* no measurement: the lab's wire died under it */
+	if (r->edge.on != t->edges)
+		return 0;
 
 	scenario_base(key.scenario, sizeof(key.scenario), r->scenario);
 	snprintf(key.strategy, sizeof(key.strategy), "%s", r->strategy);
@@ -140,6 +142,11 @@ static int cell_add(const struct attempt_record *r, void *arg)
 	snprintf(key.b, sizeof(key.b), "%s", r->profile[1]);
 	key.rtt_ms = r->rtt_ms;
 	key.skew_ms = r->skew_ms;
+	key.search.resolution_ms = r->edge.resolution_ms;
+	for (int i = 0; i < 2; i++) {
+		key.search.range_ms[i] = r->edge.range_ms[i];
+		key.search.predicted_ms[i] = r->edge.predicted_ms[i];
+	}
 	c = cell_for(t, &key);
 	if (!c)
 		return fail(1, "out of memory");
@@ -161,6 +168,19 @@ static int cell_add(const struct attempt_record *r, void *arg)
 			if (!isnan(r->pick.classify_s[i]) && samples_add(&c->classify_s, r->pick.classify_s[i]))
 				return fail(1, "out of memory");
 	}
+	if (!strategy_by_name(r->strategy) || !strategy_by_name(r->strategy)->tcp) {
+		c->first_try = -1; /* a datagram or a relay has no SYN to send again */
+	} else if (!strcmp(r->outcome, "connected")) {
+		bool first = true;
+
+		/* each side's own word (the peer protocol's keys, prober/PROTOCOL.md) */
+		for (int i = 0; i < 2; i++) {
+			json_t *tries = json_object_get(r->sides[i], "tries");
+
+			first &= r->syn_retrans[i] <= 0 && (!json_is_integer(tries) || json_integer_value(tries) <= 1);
+		}
+		c->first_try += first;
+	}
 	if (got_through && samples_add(&c->ttc, r->time_to_connect_ms))
 		return fail(1, "out of memory");
 	/* a side that never reported counts none */
@@ -170,18 +190,29 @@ static int cell_add(const struct attempt_record *r, void *arg)
 	return 0;
 }
 
-int cells_load(struct cells *t, const char *jsonl)
+static int load(struct cells *t, const char *jsonl, bool edges)
 {
 	struct diag d;
 	int rc;
 
 	memset(t, 0, sizeof(*t));
+	t->edges = edges;
 	rc = record_read_file(jsonl, cell_add, t, &d);
 	if (rc < 0)
 		return fail(EXIT_BAD_INPUT, "%s", d.msg);
 	if (!rc)
 		qsort(t->c, (size_t)t->n, sizeof(*t->c), cell_cmp);
 	return rc;
+}
+
+int cells_load(struct cells *t, const char *jsonl)
+{
+	return load(t, jsonl, false);
+}
+
+int cells_load_edges(struct cells *t, const char *jsonl)
+{
+	return load(t, jsonl, true);
 }
 
 void cells_free(struct cells *t)

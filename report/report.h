@@ -10,9 +10,10 @@
 
 #include "cells.h"
 
-/* natlab report: the tables, windows and plots of RUN_DIR and its report.md;
- * 0, or the exit code after saying why. */
-int report_write(const char *run);
+/* natlab report: the tables, windows and plots of RUN_DIR and its report.md,
+ * with each strategy over the populations of the mix files given (NULL: the
+ * shipped ones, natsim/mixes); 0, or the exit code after saying why. */
+int report_write(const char *run, const char *const *mixes, int n_mixes);
 /* natlab check: the run's verdicts against DIR/SCENARIO.csv, or (write) the
  * run's verdicts written there as the expected ones; 0, 1 when a cell differs.
  * junit (or NULL): the verdicts as JUnit XML there too. */
@@ -40,8 +41,13 @@ int write_strategy(struct cells *t, const char *dir, const char *st, FILE *findi
 /* auto.c: auto's cells beside the best single strategy's; a line in findings
  * per cell where auto missed a direct connection or relayed late */
 void write_auto(const struct cells *t, FILE *rep, FILE *findings);
+/* population.c: population.csv and the report's population section, per mix
+ * file (NULL: the shipped ones) */
+int write_population(const struct cells *t, const char *dir, const char *const *mix_paths, int n_paths,
+		     FILE *rep);
 /* windows.c: windows.csv and the report's window table */
-int write_windows(const struct cells *t, const char *dir, FILE *rep, const json_t *precision);
+int write_windows(const struct cells *t, const struct cells *edges, const char *dir, FILE *rep,
+		  const json_t *precision);
 
 /* plots.c: data files in the plots folder and a row each in plots.tsv (tsv)
  * saying what report/plots.gp is to draw; a link in rep for each plot */

@@ -60,7 +60,88 @@ static void fmt_edge(char *buf, size_t len, double edge, double step)
 		snprintf(buf, len, "%g", edge);
 }
 
-int write_windows(const struct cells *t, const char *dir, FILE *rep, const json_t *precision)
+/* Does the model's edge p lie between the last skew that got through and the
+ * first that did not (widened by the run's precision)? Where the window reached
+ * the range's end, does the model's too? */
+static bool edge_agrees(double good, double step, int dir, double p, double range, double prec)
+{
+	double bad = good + dir * step;
+
+	if (isnan(p))
+		return false;
+	if (step < 0)
+		return fabs(p) >= fabs(range);
+	return p >= fmin(good, bad) - prec && p <= fmax(good, bad) + prec;
+}
+
+static void fmt_predicted(char *buf, size_t len, double p, double range)
+{
+	if (isnan(p))
+		snprintf(buf, len, "-");
+	else if (fabs(p) >= fabs(range))
+		snprintf(buf, len, "%s%g", p < 0 ? "≤ " : "≥ ", p);
+	else
+		snprintf(buf, len, "%g", p);
+}
+
+/* edges = bisect: a row per searched window, read off its probes the way the
+ * grid's are off its cells (the last skew that got through, and how far the next
+ * probe beyond it lay), and whether the model's edge lies in that bracket */
+static void write_searched(const struct cells *e, FILE *csv, FILE *rep, const json_t *precision)
+{
+	int rows = 0;
+
+	for (int k = 0; k < e->n;) {
+		int end = cells_series_end(e, k);
+		const struct cell *c = &e->c[k];
+		double lo, hi, step[2] = { -1, -1 }, prec = strategy_precision(precision, c->strategy);
+		bool m = window(e, k, end, success, &lo, &hi), agrees;
+		char ms[2][32] = { "-", "-" }, ps[2][32], steps[2][32] = { "", "" }, ms_csv[2][32] = { "-", "-" },
+		     pcsv[2][32] = { "-", "-" }, prec_s[32] = "";
+
+		if (prec >= 0)
+			snprintf(prec_s, sizeof(prec_s), "%g", prec);
+		for (int i = 0; i < 2; i++) {
+			fmt_predicted(ps[i], 32, c->search.predicted_ms[i], c->search.range_ms[i]);
+			if (!isnan(c->search.predicted_ms[i]))
+				snprintf(pcsv[i], 32, "%g", c->search.predicted_ms[i]);
+		}
+		if (m) {
+			step[0] = edge_step(e, k, end, lo, -1);
+			step[1] = edge_step(e, k, end, hi, +1);
+			for (int i = 0; i < 2; i++) {
+				fmt_edge(ms[i], 32, i ? hi : lo, step[i]);
+				snprintf(ms_csv[i], 32, "%g", i ? hi : lo);
+				if (step[i] >= 0)
+					snprintf(steps[i], 32, "%g", step[i]);
+			}
+			agrees = edge_agrees(lo, step[0], -1, c->search.predicted_ms[0], c->search.range_ms[0], prec > 0 ? prec : 0) &&
+				 edge_agrees(hi, step[1], +1, c->search.predicted_ms[1], c->search.range_ms[1], prec > 0 ? prec : 0);
+		} else {
+			agrees = isnan(c->search.predicted_ms[0]) && isnan(c->search.predicted_ms[1]);
+		}
+		fprintf(csv, "%s,%s,%s,%s,%g,%d,%g,%g,%s,%s,%s,%s,%s,%s,%s,bisect,%s\n", c->scenario, c->strategy,
+			c->a, c->b, c->rtt_ms, end - k, c->search.range_ms[0], c->search.range_ms[1], ms_csv[0],
+			ms_csv[1], pcsv[0], pcsv[1], steps[0], steps[1], prec_s, agrees ? "yes" : "no");
+		if (!rows++)
+			fprintf(rep, "\n### Window edges searched by bisection\n\n"
+				     "Each edge found by probing skews outwards from 0, from the model's edge "
+				     "(edges = bisect), to the resolution the scenario asks (here %g ms): the last "
+				     "skew that got through (at least two of three attempts), how far the first "
+				     "that did not lay beyond it, and the run's timing precision; \"agrees\" "
+				     "when the model's edge lies in that bracket.\n\n"
+				     "| scenario | strategy | a | b | RTT | measured | resolution: lo / hi · precision | predicted | probes | agrees |\n"
+				     "|---|---|---|---|---|---|---|---|---|---|\n", c->search.resolution_ms);
+		fprintf(rep, "| %s | %s | %s | %s | %g | %s … %s | %s / %s%s%s | %s … %s | %d | %s |\n", c->scenario,
+			c->strategy, c->a, c->b, c->rtt_ms, ms[0], ms[1], step[0] >= 0 ? steps[0] : "-",
+			step[1] >= 0 ? steps[1] : "-", prec >= 0 ? " · ±" : "", prec_s, ps[0], ps[1], end - k,
+			agrees ? "yes" : "**no**");
+		k = end;
+	}
+}
+
+int write_windows(const struct cells *t, const struct cells *edges, const char *dir, FILE *rep,
+		  const json_t *precision)
 {
 	int rc = 0, rows = 0;
 	FILE *csv = open_out(dir, "windows.csv", &rc);
@@ -69,7 +150,7 @@ int write_windows(const struct cells *t, const char *dir, FILE *rep, const json_
 		return rc;
 	fputs("scenario,strategy,profile_a,profile_b,rtt_ms,skews,skew_min_ms,skew_max_ms,"
 	      "measured_lo_ms,measured_hi_ms,predicted_lo_ms,predicted_hi_ms,step_lo_ms,step_hi_ms,"
-	      "emit_p95_ms\n", csv);
+	      "emit_p95_ms,method,agrees\n", csv);
 	for (int k = 0; k < t->n;) {
 		int end = cells_series_end(t, k);
 		double mlo, mhi, plo, phi;
@@ -100,10 +181,11 @@ int write_windows(const struct cells *t, const char *dir, FILE *rep, const json_
 				snprintf(ps[0], 32, "%g", plo);
 				snprintf(ps[1], 32, "%g", phi);
 			}
-			fprintf(csv, "%s,%s,%s,%s,%g,%d,%g,%g,%s,%s,%s,%s,%s,%s,%s\n", t->c[k].scenario,
+			fprintf(csv, "%s,%s,%s,%s,%g,%d,%g,%g,%s,%s,%s,%s,%s,%s,%s,grid,%s\n", t->c[k].scenario,
 				t->c[k].strategy, t->c[k].a, t->c[k].b, t->c[k].rtt_ms, end - k,
 				t->c[k].skew_ms, t->c[end - 1].skew_ms, m ? ms_csv[0] : "-", m ? ms_csv[1] : "-",
-				ps[0], ps[1], steps[0], steps[1], prec);
+				ps[0], ps[1], steps[0], steps[1], prec,
+				m == p && (!m || (mlo == plo && mhi == phi)) ? "yes" : "no");
 			if (!rows++)
 				fputs("\n## Timing windows\n\nThe skews around 0 at which the punch "
 				      "succeeds (at least half the attempts), measured and predicted; "
@@ -119,6 +201,7 @@ int write_windows(const struct cells *t, const char *dir, FILE *rep, const json_
 		}
 		k = end;
 	}
+	write_searched(edges, csv, rep, precision);
 	fclose(csv);
 	return 0;
 }

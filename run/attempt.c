@@ -69,6 +69,29 @@ static double wire_sync(const char *stats, int wire)
 	return NAN;
 }
 
+bool attempt_model_case(const struct scenario *s, const char *strategy, double skew_ms, struct model_case *mc)
+{
+	const struct run_spec *r = &s->run;
+	const struct run_program *prog = scenario_program(s, strategy);
+	bool modelled = true;
+
+	/* a user's program: as the built-in it says it is like, else unknown */
+	*mc = (struct model_case){ .strategy = prog && prog->like[0] ? prog->like : strategy, .skew_ms = skew_ms,
+				   .one_way_ms = link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]),
+				   .deadline_s = r->deadline_s, .server_port = r->server_port,
+				   .relay_port = r->relay_turn ? TURN_PORT : 0,
+				   .local_port = { r->local_port, r->local_port } };
+	/* from the knobs of the NATs right above the pair, only when those NATs hang
+	 * on the internet themselves */
+	for (int i = 0; i < 2; i++) {
+		int nat = nat_above(s, r->pair[i]);
+
+		*(i ? &mc->b : &mc->a) = nat > 0 ? &s->nodes[nat].profile : NULL;
+		modelled &= nat > 0 && s->nodes[nat].parent == 0;
+	}
+	return modelled;
+}
+
 /* One attempt, its record in rec (record_release it after). The peers' reports
  * (side[i]) are read by their own keys: the peer protocol's, prober/PROTOCOL.md,
  * not the record's. */
@@ -278,27 +301,10 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 			json_decref(last);
 		}
 	{
-		/* the model, from the knobs of the NATs right above the pair (only when those
-		 * NATs hang on the internet themselves) */
-		const struct nat_profile *np[2];
-		/* a user's program: as the built-in it says it is like, else unknown */
-		struct model_case mc = { .strategy = prog && prog->like[0] ? prog->like : strategy, .skew_ms = skew_ms,
-					 .one_way_ms = link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]),
-					 .deadline_s = r->deadline_s, .server_port = r->server_port,
-					 .relay_port = r->relay_turn ? TURN_PORT : 0,
-					 .local_port = { r->local_port, r->local_port } };
-		enum model_outcome want;
-		bool modelled = true, wire_moved_edge = false;
+		struct model_case mc;
+		bool modelled = attempt_model_case(s, strategy, skew_ms, &mc), wire_moved_edge = false;
+		enum model_outcome want = modelled ? model_predict(&mc) : PREDICT_UNKNOWN;
 
-		for (int i = 0; i < 2; i++) {
-			int nat = nat_above(s, r->pair[i]);
-
-			np[i] = nat > 0 ? &s->nodes[nat].profile : NULL;
-			modelled &= nat > 0 && s->nodes[nat].parent == 0;
-		}
-		mc.a = np[0];
-		mc.b = np[1];
-		want = modelled ? model_predict(&mc) : PREDICT_UNKNOWN;
 		snprintf(rec->predicted, sizeof(rec->predicted), "%s", model_outcome_name(want));
 		if (want != PREDICT_UNKNOWN) {
 			/* judged at the skew the NATs really emitted with: a process wakes

@@ -5,10 +5,15 @@
 #include <stdio.h>
 
 #include "../natsim/conntrack.h"
+#include "../natsim/model.h"
 #include "../scenario/scenario.h"
 #include "lab_job.h"
 #include "record.h"
 
+/* The model's case for the lab's pair at skew_ms (a program: as the built-in it
+ * is like); false where the model does not cover the pair (a host without a NAT,
+ * a NAT behind another). */
+bool attempt_model_case(const struct scenario *s, const char *strategy, double skew_ms, struct model_case *mc);
 void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	     int building, struct ct_watch *const *watch, const char *server_ep,
 	     const struct lab_extras *extras, const char *strategy, double skew_ms, int n, const char *events,

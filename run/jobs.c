@@ -12,6 +12,7 @@
 #include "../cli/subcommands.h"
 #include "../common/strategy.h"
 #include "../natsim/model.h"
+#include "edges.h"
 #include "jobs.h"
 
 #define JOB_SKEWS 16
@@ -39,13 +40,18 @@ struct scenario *job_scenario(struct scenario *const *files, const struct run_jo
 		struct run_spec *r = &s->run;
 		int n = 0;
 
-		/* the strategies of this job: one timed by round trips alone, or the others */
+		/* the strategies of this job: one timed by round trips alone, or the others;
+		 * or one whose edges it searches, within all of skew_ms's range */
 		for (int k = 0; k < r->n_strategies; k++)
 			if (j->strategy >= 0 ? k == j->strategy : !by_round_trips(r->strategies[k]))
 				memmove(r->strategies[n++], r->strategies[k], sizeof(r->strategies[0]));
 		r->n_strategies = n;
-		memmove(r->skews_ms, r->skews_ms + j->skew_from, sizeof(r->skews_ms[0]) * (size_t)j->n_skews);
-		r->n_skews = j->n_skews;
+		r->edges_bisect = j->edges;
+		if (!j->edges) {
+			memmove(r->skews_ms, r->skews_ms + j->skew_from, sizeof(r->skews_ms[0]) * (size_t)j->n_skews);
+			r->n_skews = j->n_skews;
+		}
+		r->repeat = j->edges ? 0 : r->repeat; /* the search's attempts only */
 	}
 	return s;
 }
@@ -66,6 +72,23 @@ static double job_cost(struct scenario *const *files, const struct run_job *j)
 	na = &s->nodes[scenario_find(s, "na")];
 	nb = &s->nodes[scenario_find(s, "nb")];
 	rtt = 2 * (na->delay_ms + nb->delay_ms);
+	if (j->edges) {
+		/* the search, when the model is right: skew 0, then each side's edge
+		 * from just inside and just outside, two attempts each (edges.h) */
+		struct model_case mc = { .strategy = r->strategies[0], .one_way_ms = rtt / 2,
+					 .deadline_s = r->deadline_s, .a = &na->profile, .b = &nb->profile,
+					 .server_port = r->server_port, .local_port = { r->local_port, r->local_port } };
+		double range = 0;
+
+		for (int k = 0; k < r->n_skews; k++)
+			range = fabs(r->skews_ms[k]) > range ? fabs(r->skews_ms[k]) : range;
+		cost = 2 * 2 * rtt / 1000;
+		for (int dir = -1; dir <= 1; dir += 2) {
+			double edge = edge_predicted(&mc, dir, range);
+
+			cost += isnan(edge) ? 0 : isinf(edge) ? 2 * (range + 2 * rtt) / 1000 : 4 * (edge + 2 * rtt) / 1000;
+		}
+	}
 	for (int st = 0; st < r->n_strategies; st++)
 		for (int k = 0; k < r->n_skews; k++) {
 			struct model_case mc = { .strategy = r->strategies[st], .skew_ms = r->skews_ms[k],
@@ -82,11 +105,15 @@ static double job_cost(struct scenario *const *files, const struct run_job *j)
 	return cost;
 }
 
+/* Longest first; equal costs in the order planned, so that every machine that
+ * plans the same files cuts the same shards (qsort alone need not keep it). */
 static int by_cost(const void *x, const void *y)
 {
 	const struct run_job *a = x, *b = y;
 
-	return (a->cost < b->cost) - (a->cost > b->cost);
+	if (a->cost != b->cost)
+		return (a->cost < b->cost) - (a->cost > b->cost);
+	return (a->order > b->order) - (a->order < b->order);
 }
 
 static unsigned attempts_of(const struct run_spec *r)
@@ -94,7 +121,22 @@ static unsigned attempts_of(const struct run_spec *r)
 	return (unsigned)r->n_strategies * (unsigned)r->n_skews * r->repeat;
 }
 
-int jobs_plan(struct scenario **files, const char *const *names, int n_files,
+/* The attempts a job plans (an edge search's are its own to decide: none). */
+static unsigned job_attempts(struct scenario *const *files, const struct run_job *j)
+{
+	struct diag d;
+	struct scenario *s;
+	unsigned n;
+
+	if (j->cell < 0)
+		return attempts_of(&files[j->file]->run);
+	s = job_scenario(files, j, &d);
+	n = s ? attempts_of(&s->run) : 0;
+	free(s);
+	return n;
+}
+
+int jobs_plan(struct scenario **files, const char *const *names, int n_files, struct run_shard *shard,
 	      struct run_job **jobs_out, int *n_jobs_out, unsigned *total_out)
 {
 	struct run_job *jobs = NULL;
@@ -114,13 +156,13 @@ int jobs_plan(struct scenario **files, const char *const *names, int n_files,
 				break;
 			}
 			jobs = more;
-			jobs[n_jobs++] = (struct run_job){ i, -1, -1, 0, 0, 0 };
+			jobs[n_jobs++] = (struct run_job){ .file = i, .cell = -1, .strategy = -1 };
 			total += attempts_of(&files[i]->run);
 		} else if (!rc) {
 			const struct run_spec *r = &files[i]->matrix.run;
 			int cells = scenario_matrix_cells(files[i]);
 			int chunks = (r->n_skews + JOB_SKEWS - 1) / JOB_SKEWS, others = 0;
-			struct run_job *more = realloc(jobs, sizeof(*jobs) * (size_t)(n_jobs + cells * chunks * (r->n_strategies + 1)));
+			struct run_job *more = realloc(jobs, sizeof(*jobs) * (size_t)(n_jobs + cells * (chunks + 1) * (r->n_strategies + 1)));
 
 			if (!more) {
 				rc = fail(1, "out of memory");
@@ -137,18 +179,43 @@ int jobs_plan(struct scenario **files, const char *const *names, int n_files,
 						if (st < 0 ? !others : !by_round_trips(r->strategies[st]))
 							continue;
 						jobs[n_jobs] = (struct run_job){
-							i, k, st, from,
-							r->n_skews - from < JOB_SKEWS ? r->n_skews - from : JOB_SKEWS, 0
+							.file = i, .cell = k, .strategy = st, .skew_from = from,
+							.n_skews = r->n_skews - from < JOB_SKEWS ? r->n_skews - from : JOB_SKEWS
 						};
+						jobs[n_jobs].cost = job_cost(files, &jobs[n_jobs]);
+						n_jobs++;
+					}
+			/* edges = bisect: per cell, a lab per strategy timed by the clock to
+			 * search its window's edges (how many attempts, the search decides) */
+			for (int k = 0; k < cells && r->edges_bisect; k++)
+				for (int st = 0; st < r->n_strategies; st++)
+					if (strategy_by_name(r->strategies[st])->by_clock) {
+						jobs[n_jobs] = (struct run_job){ .file = i, .cell = k, .strategy = st, .edges = true };
 						jobs[n_jobs].cost = job_cost(files, &jobs[n_jobs]);
 						n_jobs++;
 					}
 			total += (unsigned)cells * attempts_of(r);
 		}
 	}
+	for (int k = 0; k < n_jobs; k++)
+		jobs[k].order = k;
 	if (!rc)
 		/* longest first: the pool does not end on one long lab */
 		qsort(jobs, (size_t)n_jobs, sizeof(*jobs), by_cost);
+	if (!rc && shard && shard->count) {
+		/* a shard: every count-th job from its index on, so that each shard
+		 * gets long and short labs alike */
+		int kept = 0;
+
+		total = 0;
+		for (int k = 0; k < n_jobs; k++)
+			if (k % shard->count == shard->index - 1) {
+				jobs[kept++] = jobs[k];
+				total += job_attempts(files, &jobs[k]);
+			}
+		shard->plan_jobs = n_jobs;
+		n_jobs = kept;
+	}
 	*jobs_out = jobs;
 	*n_jobs_out = n_jobs;
 	*total_out = total;

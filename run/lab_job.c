@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,10 +16,12 @@
 #include "../cli/subcommands.h"
 #include "../common/outfile.h"
 #include "../common/sibling.h"
+#include "../common/strategy.h"
 #include "../natsim/conntrack.h"
 #include "../netns/lab.h"
 #include "attempt.h"
 #include "capture.h"
+#include "edges.h"
 #include "child.h"
 #include "lab_job.h"
 #include "nats.h"
@@ -177,6 +180,141 @@ static bool lab_broken(const char *id)
 	return broken;
 }
 
+/* A lab that is up, as its attempts need it */
+struct lab_run {
+	const struct scenario *s;
+	const struct run_ctx *c;
+	const char *id, *server_ep, *events, *stats;
+	int building, wire, count;
+	struct ct_watch *const *watch;
+	const struct lab_extras *extras;
+	struct failed *failed;
+};
+
+/* An attempt of the lab's plan, kept; run again while off schedule (the record
+ * stays, flagged: it measured another cell), 8 times at most. through: 1 when
+ * the last of them was on schedule and got through (connected or relayed), 0
+ * when on schedule and not, -1 when never on schedule. edge: an edge probe's
+ * search, written into its records. Returns the run's exit code so far. */
+static int attempt_kept(struct lab_run *l, const char *strategy, double skew_ms,
+			const struct attempt_record *edge, int *through)
+{
+	const struct scenario *s = l->s;
+	int rc = 0;
+
+	for (unsigned tries = 0;; tries++) {
+		struct attempt_record rec;
+		bool again;
+
+		attempt(s, l->id, l->c, l->building, l->watch, l->server_ep, l->extras, strategy, skew_ms,
+			l->count, l->events, l->stats, l->wire, &rec);
+		if (edge)
+			rec.edge = edge->edge;
+		/* a lab whose wire died measured nothing: said so, and no more */
+		if (lab_broken(l->id)) {
+			snprintf(rec.outcome, sizeof(rec.outcome), "lab-broken");
+			rec.agrees = rec.on_schedule = RECORD_NULL;
+			keep_record(l->c, &rec, l->failed);
+			record_release(&rec);
+			return fail(1, "lab %s broke during its attempt %d (its wire is gone); "
+				       "its other attempts are not run", l->id, l->count);
+		}
+		/* an attempt whose timing the lab did not hold measured another
+		 * cell: the record stays, flagged, and the attempt runs again */
+		again = rec.on_schedule == RECORD_FALSE && tries < OFF_SCHEDULE_RETRIES;
+		/* an attempt cut short by Ctrl-C is no measurement */
+		if (lab_stop_pending()) {
+			record_release(&rec);
+			return 130;
+		}
+		l->count++;
+		if (through)
+			*through = rec.on_schedule == RECORD_FALSE ? -1
+				   : !strcmp(rec.outcome, "connected") || !strcmp(rec.outcome, "relayed");
+		rc = keep_record(l->c, &rec, l->failed);
+		record_release(&rec);
+		/* 'a': an attempt of the plan done; 'e': an edge probe's; 'r': one to run again */
+		if (!rc && write(l->c->progress, again ? "r" : edge ? "e" : "a", 1) < 0) {
+			/* a full pipe only slows the bar */
+		}
+		if (!again || rc)
+			return rc;
+	}
+}
+
+/* How many attempts decide whether a skew gets through: the first two when they
+ * agree, else a third; one never on schedule has no vote */
+#define EDGE_VOTES 3
+
+struct edge_probe {
+	struct lab_run *lab;
+	const char *strategy;
+	struct attempt_record edge; /* the search, for the records */
+	int rc;
+};
+
+/* edge_search's probe: the majority of up to EDGE_VOTES attempts at skew_ms (a
+ * tie, or no vote at all, counts as not through: an edge is never claimed wider
+ * than measured) */
+static int probe_skew(double skew_ms, void *arg)
+{
+	struct edge_probe *p = arg;
+	int yes = 0, no = 0;
+
+	for (int k = 0; k < EDGE_VOTES && 2 * yes <= EDGE_VOTES && 2 * no <= EDGE_VOTES; k++) {
+		int through;
+
+		if ((p->rc = attempt_kept(p->lab, p->strategy, skew_ms, &p->edge, &through)))
+			return -1;
+		yes += through == 1;
+		no += through == 0;
+	}
+	return yes > no;
+}
+
+/* edges = bisect: each side of the strategy's window around skew 0 searched
+ * within skew_ms's range (edges.h), every probe an attempt kept with the search
+ * in its record; the report reads the edges off those records. */
+static int search_edges(struct lab_run *l, const char *strategy)
+{
+	const struct run_spec *r = &l->s->run;
+	struct edge_probe p = { .lab = l, .strategy = strategy };
+	struct model_case mc;
+	bool modelled = attempt_model_case(l->s, strategy, 0, &mc);
+	double range[2] = { 0, 0 }, seed[2] = { NAN, NAN };
+	int zero;
+
+	for (int k = 0; k < r->n_skews; k++) {
+		range[0] = r->skews_ms[k] < range[0] ? r->skews_ms[k] : range[0];
+		range[1] = r->skews_ms[k] > range[1] ? r->skews_ms[k] : range[1];
+	}
+	record_init(&p.edge);
+	p.edge.edge.on = true;
+	p.edge.edge.resolution_ms = r->edge_resolution_ms;
+	for (int i = 0; i < 2; i++) {
+		int dir = i ? 1 : -1;
+
+		p.edge.edge.range_ms[i] = range[i];
+		if (modelled && model_predict(&mc) != PREDICT_UNKNOWN) {
+			seed[i] = edge_predicted(&mc, dir, fabs(range[i]));
+			/* the model's window in the records: its edge, the range's end where
+			 * it reaches beyond */
+			p.edge.edge.predicted_ms[i] = isinf(seed[i]) ? range[i] : dir * seed[i];
+		}
+	}
+	zero = probe_skew(0, &p);
+	if (zero <= 0)
+		return p.rc; /* no window at all (or a stop) */
+	for (int i = 0; i < 2; i++) {
+		struct edge_result res;
+
+		if (range[i] != 0 && edge_search(i ? 1 : -1, fabs(range[i]), r->edge_resolution_ms, seed[i],
+						 probe_skew, &p, &res))
+			return p.rc;
+	}
+	return 0;
+}
+
 /* One lab: up, the rendezvous server, every attempt of its [run], down. Signals
  * are blocked; one pending stops it between attempts. Holds a core throughout
  * except while it waits. */
@@ -192,7 +330,7 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 	struct failed failed = { 0 };
 	struct lab_extras extras = { .done = false };
 	struct diag d;
-	int rc = 0, count = 0, wire = -1;
+	int rc = 0, wire = -1;
 
 	building = build_lock_open(c);
 	core_take(c);
@@ -265,45 +403,19 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 				rc = fail(1, "%s: auto: %s", s->path, d.msg);
 			core_take(c);
 		}
-	for (int k = 0; k < s->run.n_strategies && !rc; k++)
-		for (int j = 0; j < s->run.n_skews && !rc; j++)
-			for (unsigned r = 0; r < s->run.repeat && !rc; r++)
-				for (unsigned tries = 0;; tries++) {
-					struct attempt_record rec;
-					bool again;
+	{
+		struct lab_run lab = { .s = s, .c = c, .id = id, .server_ep = server_ep,
+				       .events = events[0] ? events : NULL, .stats = stats, .building = building,
+				       .wire = wire, .watch = watch, .extras = &extras, .failed = &failed };
 
-					attempt(s, id, c, building, watch, server_ep, &extras, s->run.strategies[k],
-						s->run.skews_ms[j], count, events[0] ? events : NULL, stats, wire,
-						&rec);
-					/* a lab whose wire died measured nothing: said so, and no more */
-					if (lab_broken(id)) {
-						snprintf(rec.outcome, sizeof(rec.outcome), "lab-broken");
-						rec.agrees = rec.on_schedule = RECORD_NULL;
-						keep_record(c, &rec, &failed);
-						record_release(&rec);
-						rc = fail(1, "lab %s broke during its attempt %d (its wire is gone); "
-							     "its other attempts are not run", id, count);
-						break;
-					}
-					/* an attempt whose timing the lab did not hold measured another
-					 * cell: the record stays, flagged, and the attempt runs again */
-					again = rec.on_schedule == RECORD_FALSE && tries < OFF_SCHEDULE_RETRIES;
-					/* an attempt cut short by Ctrl-C is no measurement */
-					if (lab_stop_pending()) {
-						record_release(&rec);
-						rc = 130;
-						break;
-					}
-					count++;
-					rc = keep_record(c, &rec, &failed);
-					record_release(&rec);
-					/* 'a': an attempt of the plan done; 'r': one to run again */
-					if (!rc && write(c->progress, again ? "r" : "a", 1) < 0) {
-						/* a full pipe only slows the bar */
-					}
-					if (!again || rc)
-						break;
-				}
+		for (int k = 0; k < s->run.n_strategies && !rc; k++)
+			for (int j = 0; j < s->run.n_skews && !rc; j++)
+				for (unsigned r = 0; r < s->run.repeat && !rc; r++)
+					rc = attempt_kept(&lab, s->run.strategies[k], s->run.skews_ms[j], NULL, NULL);
+		for (int k = 0; k < s->run.n_strategies && !rc && s->run.edges_bisect; k++)
+			if (strategy_by_name(s->run.strategies[k])->by_clock)
+				rc = search_edges(&lab, s->run.strategies[k]);
+	}
 	keep_capture(id, c, &failed);
 	if (stats[0])
 		keep_wire_figures(c, id, stats);

@@ -203,7 +203,7 @@ void keep_wire_figures(const struct run_ctx *c, const char *id, const char *stat
 /* DIR/meta.json: what this run did and how precisely it kept time; the
  * precision's warnings go to stderr too. run_all.sh adds its own fields to it. */
 int write_meta(const char *outdir, long jobs, unsigned done, unsigned again, int64_t late_p50,
-		      int64_t late_p99)
+	       int64_t late_p99, json_t *run_more)
 {
 	char path[PATH_MAX + 16], tmp[PATH_MAX + 32], kernel[2 * 65 + 2];
 	struct diag d;
@@ -211,10 +211,13 @@ int write_meta(const char *outdir, long jobs, unsigned done, unsigned again, int
 	struct utsname u;
 	FILE *f;
 
-	if (!p)
+	if (!p) {
+		json_decref(run_more);
 		return fail(1, "%s", d.msg);
+	}
 	oc = outcomes_of_run(outdir, &d);
 	if (!oc) {
+		json_decref(run_more);
 		json_decref(p);
 		return fail(1, "%s", d.msg);
 	}
@@ -224,8 +227,13 @@ int write_meta(const char *outdir, long jobs, unsigned done, unsigned again, int
 	meta = json_pack("{s:{s:I,s:I,s:I,s:s},s:o,s:o}", "run", "jobs", (json_int_t)jobs, "attempts",
 			 (json_int_t)done, "run_again", (json_int_t)again, "kernel", kernel, "outcomes", oc,
 			 "precision", p);
-	if (!meta)
+	if (!meta) {
+		json_decref(run_more);
 		return fail(1, "out of memory");
+	}
+	if (run_more)
+		json_object_update(json_object_get(meta, "run"), run_more);
+	json_decref(run_more);
 	snprintf(path, sizeof(path), "%s/meta.json", outdir);
 	snprintf(tmp, sizeof(tmp), "%s/.meta.json.tmp", outdir);
 	f = outfile_fopen(tmp, 0644);

@@ -27,13 +27,22 @@
 /* Labs in flight per core: an attempt mostly waits on its peers' timers. */
 #define LABS_PER_CORE 8
 
-static void count_progress(const char *b, ssize_t n, unsigned *done, unsigned *again)
+/* 'a' an attempt of the plan, 'r' one run again, 'e' an edge probe: the search
+ * decides how many, so each adds to the total too */
+struct progress {
+	unsigned total, done, again, probes;
+};
+
+static void count_progress(const char *b, ssize_t n, struct progress *p)
 {
 	for (ssize_t i = 0; i < n; i++) {
-		if (b[i] == 'r')
-			(*again)++;
-		else
-			(*done)++;
+		if (b[i] == 'r') {
+			p->again++;
+		} else {
+			p->done++;
+			p->total += b[i] == 'e';
+			p->probes += b[i] == 'e';
+		}
 	}
 }
 
@@ -57,7 +66,21 @@ static void show_progress(unsigned done, unsigned total, int labs, const struct 
 	}
 }
 
-int run_files(const char *const *names, int n_files, const char *out, long jarg)
+/* A shard says which it is and of what plan, for natlab merge to check */
+static json_t *shard_facts(const struct run_shard *shard, const char *const *names, int n_files)
+{
+	json_t *files;
+
+	if (!shard || !shard->count)
+		return NULL;
+	files = json_array();
+	for (int i = 0; i < n_files; i++)
+		json_array_append_new(files, json_string(names[i]));
+	return json_pack("{s:{s:i,s:i,s:i,s:o}}", "shard", "index", shard->index, "count", shard->count,
+			 "plan_jobs", shard->plan_jobs, "scenarios", files);
+}
+
+int run_files(const char *const *names, int n_files, const char *out, long jarg, struct run_shard *shard)
 {
 	char outdir[PATH_MAX], path[PATH_MAX + 32], probe[PATH_MAX];
 	struct scenario **files = calloc((size_t)n_files, sizeof(*files));
@@ -68,7 +91,8 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg)
 	sigset_t old;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	int next = 0, n_jobs = 0, running = 0, rc = 0, progress[2] = { -1, -1 };
-	unsigned total = 0, done = 0, again = 0, last_tenth = 0;
+	struct progress pr = { 0 };
+	unsigned last_tenth = 0;
 	pid_t kids[LABS_PER_CORE * 64] = { 0 }, parent;
 	bool tty = isatty(2), told = false, output_failed = false;
 	ssize_t n;
@@ -104,7 +128,7 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg)
 			cores / 2, cores);
 		cores /= 2;
 	}
-	rc = jobs_plan(files, names, n_files, &jobs, &n_jobs, &total);
+	rc = jobs_plan(files, names, n_files, shard, &jobs, &n_jobs, &pr.total);
 	if (rc)
 		goto out;
 	if (sibling_program("natlab-probe", probe, sizeof(probe))) {
@@ -203,7 +227,7 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg)
 		if (pid < 0 && !running)
 			break;
 		if (poll(&p, 1, 250) > 0 && (n = read(progress[0], b, sizeof(b))) > 0)
-			count_progress(b, n, &done, &again);
+			count_progress(b, n, &pr);
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 			for (int k = 0; k < LABS_PER_CORE * 64; k++)
 				if (kids[k] == pid)
@@ -233,21 +257,25 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg)
 			n_jobs = next;
 			told = true;
 		}
-		show_progress(done, total, running, &t0, tty, &last_tenth, false);
+		show_progress(pr.done, pr.total, running, &t0, tty, &last_tenth, false);
 	}
 	while ((n = read(progress[0], path, sizeof(path))) > 0)
-		count_progress(path, n, &done, &again);
-	show_progress(done, total, 0, &t0, tty, &last_tenth, true);
+		count_progress(path, n, &pr);
+	show_progress(pr.done, pr.total, 0, &t0, tty, &last_tenth, true);
 	if (output_failed) {
 		rc = fail(1, "stopped: %s takes no more records; the %u in attempts.jsonl are whole",
-			  outdir, done + again);
+			  outdir, pr.done + pr.again);
 	} else if (lab_stop_pending() || rc == 130) {
-		rc = fail(130, "interrupted; %u records in %s/attempts.jsonl", done + again, outdir);
+		rc = fail(130, "interrupted; %u records in %s/attempts.jsonl", pr.done + pr.again, outdir);
 	} else if (!rc) {
-		fprintf(stderr, "natlab: %u attempts (and %u run again off schedule) in %s/attempts.jsonl\n",
-			done, again, outdir);
+		char probes[64] = "";
+
+		if (pr.probes)
+			snprintf(probes, sizeof(probes), ", %u of them probing window edges", pr.probes);
+		fprintf(stderr, "natlab: %u attempts%s (and %u run again off schedule) in %s/attempts.jsonl\n",
+			pr.done, probes, pr.again, outdir);
 	}
-	if (!lab_stop_pending() && rc != 130 && !output_failed && write_meta(outdir, cores, done, again, late_p50, late_p99))
+	if (!lab_stop_pending() && rc != 130 && !output_failed && write_meta(outdir, cores, pr.done, pr.again, late_p50, late_p99, shard_facts(shard, names, n_files)))
 		rc = rc ? rc : 1;
 	printf("%s\n", outdir);
 	fflush(stdout);

@@ -19,12 +19,14 @@ void record_init(struct attempt_record *r)
 	r->timing.emit_error_ms = NAN;
 	r->timing.wire_syn_late_us = NAN;
 	r->pick.decide_ms = NAN;
+	r->edge.resolution_ms = NAN;
 	for (int i = 0; i < 2; i++) {
 		r->pick.classify_s[i] = NAN;
 		r->timing.send_late_us[i] = NAN;
 		r->err_null[i] = true;
 		r->syn_retrans[i] = -1;
 		r->wire.first_syn[i] = NAN;
+		r->edge.range_ms[i] = r->edge.predicted_ms[i] = NAN;
 	}
 }
 
@@ -126,6 +128,14 @@ json_t *record_to_json(const struct attempt_record *r)
 		json_object_set_new(o, "auto", json_pack("{s:s, s:o, s:o}", "decision", r->pick.decision, "decide_ms",
 							 num(r->pick.decide_ms), "classify_s",
 							 sides_of(num(r->pick.classify_s[0]), num(r->pick.classify_s[1]))));
+	/* written for edge probes only */
+	if (r->edge.on)
+		json_object_set_new(o, "edge_search", json_pack("{s:o, s:o, s:o}", "resolution_ms",
+								num(r->edge.resolution_ms), "range_ms",
+								pair_of(num(r->edge.range_ms[0]), num(r->edge.range_ms[1])),
+								"predicted_ms",
+								pair_of(num(r->edge.predicted_ms[0]),
+									num(r->edge.predicted_ms[1]))));
 	json_object_set_new(o, "syn_retrans", sides_of(rtx[0], rtx[1]));
 	json_object_set_new(wire, "first_syn", pair_of(num(r->wire.first_syn[0]), num(r->wire.first_syn[1])));
 	json_object_set_new(wire, "syns", int_pair(r->wire.syns));
@@ -401,6 +411,20 @@ static int read_pick(json_t *j, struct attempt_record *r, struct diag *d)
 		       ? -1 : 0;
 }
 
+static int read_edge(json_t *j, struct attempt_record *r, struct diag *d)
+{
+	json_t *t = json_object_get(j, "edge_search");
+
+	if (!t || json_is_null(t))
+		return 0;
+	if (!json_is_object(t))
+		return bad_type(d, "edge_search", "an object");
+	r->edge.on = true;
+	return opt_num(t, "resolution_ms", &r->edge.resolution_ms, false, d) ||
+	       opt_num_pair(t, "range_ms", r->edge.range_ms, false, d) ||
+	       opt_num_pair(t, "predicted_ms", r->edge.predicted_ms, true, d) ? -1 : 0;
+}
+
 static int read_schema(json_t *j, struct attempt_record *r, struct diag *d)
 {
 	json_t *v = json_object_get(j, "schema");
@@ -442,7 +466,7 @@ int record_from_json(json_t *j, struct attempt_record *r, struct diag *d)
 	     opt_str(j, "predicted_wire", r->predicted_wire, sizeof(r->predicted_wire), d)) ||
 	    opt_tri(j, "agrees", &r->agrees, d) || opt_tri(j, "on_schedule", &r->on_schedule, d) ||
 	    read_timing(j, r, d) || opt_num(j, "time_to_connect_ms", &r->time_to_connect_ms, false, d) ||
-	    read_pick(j, r, d) || opt_str(j, "relay", r->relay, sizeof(r->relay), d) ||
+	    read_pick(j, r, d) || opt_str(j, "relay", r->relay, sizeof(r->relay), d) || read_edge(j, r, d) ||
 	    read_wire(j, r, d) || opt_num(j, "duration_ms", &r->duration_ms, false, d) ||
 	    opt_num_pair(j, "wire_window", r->wire_window, false, d) ||
 	    opt_str(j, "kernel", r->kernel, sizeof(r->kernel), d))

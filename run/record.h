@@ -49,6 +49,15 @@ struct attempt_record {
 		double classify_s[2];
 	} pick;
 	char relay[16]; /* a relayed attempt: which relay carried it, builtin or turn ("" otherwise) */
+	/* edges = bisect: the attempt probed a timing window's edges (not a cell of
+	 * the grid); the search's resolution and range, and the model's window (skews,
+	 * the range's end where it reaches beyond; NAN: none predicted) */
+	struct {
+		bool on;
+		double resolution_ms;
+		double range_ms[2];
+		double predicted_ms[2];
+	} edge;
 	int syn_retrans[2];
 	struct {
 		double first_syn[2]; /* wall time, seconds */

@@ -18,6 +18,8 @@ int fault_key(struct wire_fault *f, const char *key, const char *value, int line
 /* run.c: [run], and the keys [matrix] shares with it */
 int attempts_key(struct scenario *s, struct run_spec *r, const char *key, const char *value, int line,
 		 struct diag *d);
+/* edge_resolution_ms's default; edges = bisect needs a range to search */
+int resolve_edges(const struct scenario *s, struct run_spec *r, int line, struct diag *d);
 /* program.c: [strategy.NAME], a user's program; a strategies token that names
  * none of the built-ins becomes "exec:NAME" in out */
 int program_find(const struct scenario *s, const char *name);

@@ -47,8 +47,16 @@ int matrix_key(struct scenario *s, const char *key, const char *value, int line,
 		}
 		if (!m->n_rtts)
 			return diag_set(d, "rtt_ms: no value");
+	} else if (!strcmp(key, "loss") || !strcmp(key, "jitter_ms")) {
+		bool loss = !strcmp(key, "loss");
+		double v;
+
+		if (parse_double(value, 0, loss ? 1 : 60000, &v))
+			return diag_set(d, "%s: \"%s\" is not a %s", key, value,
+					loss ? "fraction from 0 to 1" : "number of ms from 0 to 60000");
+		snprintf(loss ? m->loss : m->jitter_ms, sizeof(m->loss), "%.17g", v);
 	} else {
-		return diag_set(d, "unknown key \"%s\" in [matrix] (expected profiles, pairs, rtt_ms, strategies, skew_ms, repeat, deadline_s, server_port, local_port, relay, seed)",
+		return diag_set(d, "unknown key \"%s\" in [matrix] (expected profiles, pairs, rtt_ms, strategies, skew_ms, repeat, deadline_s, server_port, local_port, relay, edges, edge_resolution_ms, loss, jitter_ms, seed)",
 				key);
 	}
 	return 0;
@@ -101,6 +109,8 @@ int resolve_matrix(struct scenario *s, struct diag *d)
 		m->run.deadline_s = 3;
 	if (!m->run.server_port)
 		m->run.server_port = RUN_SERVER_PORT;
+	if (resolve_edges(s, &m->run, m->line, d))
+		return -1;
 	if (!m->n_rtts) {
 		m->rtts_ms[m->n_rtts++] = 20;
 		m->rtts_ms[m->n_rtts++] = 100;
@@ -142,6 +152,8 @@ int scenario_matrix_cell(const struct scenario *m, int k, struct scenario *out, 
 	snprintf(delay, sizeof(delay), "%g", rtt / 4);
 	{
 		int at = mx->line, pl = mx->profiles_line ? mx->profiles_line : mx->line;
+		/* none: the links' own defaults, 0 */
+		const char *loss = mx->loss[0] ? mx->loss : "0", *jitter = mx->jitter_ms[0] ? mx->jitter_ms : "0";
 		const struct scenario_entry cell[] = {
 			{ "lab", NULL, NULL, at },
 			{ "lab", "name", m->name, at },
@@ -150,9 +162,13 @@ int scenario_matrix_cell(const struct scenario *m, int k, struct scenario *out, 
 			{ "nat.na", NULL, NULL, at },
 			{ "nat.na", "profile", mx->profiles[pa], pl },
 			{ "nat.na", "delay_ms", delay, at },
+			{ "nat.na", "loss", loss, at },
+			{ "nat.na", "jitter_ms", jitter, at },
 			{ "nat.nb", NULL, NULL, at },
 			{ "nat.nb", "profile", mx->profiles[pb], pl },
 			{ "nat.nb", "delay_ms", delay, at },
+			{ "nat.nb", "loss", loss, at },
+			{ "nat.nb", "jitter_ms", jitter, at },
 			{ "host.a", NULL, NULL, at },
 			{ "host.a", "behind", "na", at },
 			{ "host.b", NULL, NULL, at },
@@ -183,6 +199,8 @@ int scenario_matrix_cell(const struct scenario *m, int k, struct scenario *out, 
 	out->run.server_port = mx->run.server_port;
 	out->run.local_port = mx->run.local_port;
 	out->run.relay_turn = mx->run.relay_turn;
+	out->run.edges_bisect = mx->run.edges_bisect;
+	out->run.edge_resolution_ms = mx->run.edge_resolution_ms;
 	out->n_programs = m->n_programs;
 	memcpy(out->programs, m->programs, sizeof(out->programs));
 	out->unreachable = m->unreachable;

@@ -75,6 +75,14 @@ int attempts_key(struct scenario *s, struct run_spec *r, const char *key, const 
 		if (strcmp(value, "builtin") && strcmp(value, "turn"))
 			return diag_set(d, "relay: \"%s\" is not builtin or turn", value);
 		r->relay_turn = !strcmp(value, "turn");
+	} else if (!strcmp(key, "edges")) {
+		if (strcmp(value, "grid") && strcmp(value, "bisect"))
+			return diag_set(d, "edges: \"%s\" is not grid or bisect", value);
+		r->edges_bisect = !strcmp(value, "bisect");
+	} else if (!strcmp(key, "edge_resolution_ms")) {
+		if (parse_double(value, EDGE_RESOLUTION_MIN_MS, 10000, &r->edge_resolution_ms))
+			return diag_set(d, "edge_resolution_ms: \"%s\" is not a number of ms from %g (the lab's timing precision) to 10000",
+					value, EDGE_RESOLUTION_MIN_MS);
 	} else if (!strcmp(key, "seed")) {
 		if (parse_int(value, 0, 4294967295L, &v))
 			return diag_set(d, "seed: \"%s\" is not a number from 0 to 4294967295", value);
@@ -82,6 +90,22 @@ int attempts_key(struct scenario *s, struct run_spec *r, const char *key, const 
 	} else {
 		return 1;
 	}
+	return 0;
+}
+
+/* edges = bisect searches within skew_ms's range, from 0 outwards: it needs one
+ * skew besides 0 */
+int resolve_edges(const struct scenario *s, struct run_spec *r, int line, struct diag *d)
+{
+	bool beyond_zero = false;
+
+	if (!r->edge_resolution_ms)
+		r->edge_resolution_ms = 1;
+	for (int k = 0; k < r->n_skews; k++)
+		beyond_zero |= r->skews_ms[k] != 0;
+	if (r->edges_bisect && !beyond_zero)
+		return diag_set(d, "%s:%d: edges = bisect searches within skew_ms's range: give skew_ms a range (e.g. -200:200:50)",
+				s->path, line);
 	return 0;
 }
 
@@ -113,7 +137,7 @@ int run_key(struct scenario *s, const char *key, const char *value, int line, st
 			return diag_set(d, "server: no host \"%s\"", value);
 		snprintf(r->server_name, NODE_NAME_MAX, "%s", value);
 	} else {
-		return diag_set(d, "unknown key \"%s\" in [run] (expected pair, server, strategies, skew_ms, repeat, deadline_s, server_port, local_port, relay, seed)",
+		return diag_set(d, "unknown key \"%s\" in [run] (expected pair, server, strategies, skew_ms, repeat, deadline_s, server_port, local_port, relay, edges, edge_resolution_ms, seed)",
 				key);
 	}
 	return 0;
@@ -161,6 +185,8 @@ int resolve_run(struct scenario *s, struct diag *d)
 		r->deadline_s = 5;
 	if (!r->server_port)
 		r->server_port = RUN_SERVER_PORT;
+	if (resolve_edges(s, r, r->line, d))
+		return -1;
 	if (r->relay_turn) {
 		bool turn = false;
 

@@ -104,7 +104,15 @@ struct run_spec {
 	unsigned server_port; /* the rendezvous server's TCP and UDP port */
 	unsigned local_port;  /* the peers' own port; 0: the kernel's choice */
 	bool relay_turn;      /* relay = turn: through the lab's TURN server (service = turn) */
+	/* edges = bisect: each window's edges searched by bisection on skew, within
+	 * skew_ms's range, to edge_resolution_ms (run/edges.h); grid: read off skew_ms */
+	bool edges_bisect;
+	double edge_resolution_ms;
 };
+
+/* The finest edge resolution a scenario may ask for: the emitted skew's p95 bound
+ * (run/precision.h, PRECISION_EMIT_P95_MS); an edge is never finer than the lab's timing. */
+#define EDGE_RESOLUTION_MIN_MS 0.5
 
 /* [strategy.NAME], or exec:COMMAND in a strategies list: a user's program run on
  * both peers at the agreed instant; its attempts are strategy "exec:NAME". */
@@ -133,6 +141,9 @@ struct matrix_spec {
 	bool diagonal;     /* pairs = same: each profile with itself only */
 	int n_rtts;
 	double rtts_ms[MATRIX_MAX_RTTS];
+	/* loss, jitter_ms: on both NATs' links into the internet, as a node's keys
+	 * (the impairment scenarios); "" for none */
+	char loss[32], jitter_ms[32];
 	struct run_spec run; /* strategies, skew_ms, repeat, deadline_s */
 };
 

@@ -87,6 +87,12 @@ CASES = {
     "matrix bad rtt": ("[matrix]\nrtt_ms = 20, fast\n", 2, '"fast" is not a number'),
     "matrix bad key": ("[matrix]\npair = a b\n", 2, 'unknown key "pair" in [matrix]'),
     "matrix twice": ("[matrix]\n[matrix]\n", 2, "duplicate section [matrix]"),
+    "edges neither grid nor bisect": ("[matrix]\nedges = binary\n", 2, 'edges: "binary" is not grid or bisect'),
+    "edges finer than the lab": ("[matrix]\nedge_resolution_ms = 0.1\n", 2,
+                                 "edge_resolution_ms: \"0.1\" is not a number of ms from 0.5"),
+    "matrix loss not a fraction": ("[matrix]\nloss = 5\n", 2, 'loss: "5" is not a fraction from 0 to 1'),
+    "edges without a range": ("[matrix]\nprofiles = linux-default\nedges = bisect\nskew_ms = 0\n", 1,
+                              "edges = bisect searches within skew_ms's range"),
     # before: the line ended at the NUL for C, and the rest of it was lost without a word
     "NUL byte": ("[host.a]\nbehind = internet\x00 ; and more\n", 2, "NUL byte"),
 }

@@ -52,6 +52,11 @@ static void fill(struct attempt_record *r)
 	r->wire_window[1] = 1796083872.5;
 	snprintf(r->kernel, sizeof(r->kernel), "Linux 6.18");
 	r->seed = 7;
+	r->edge.on = true;
+	r->edge.resolution_ms = 1;
+	r->edge.range_ms[0] = -3000;
+	r->edge.range_ms[1] = 3000;
+	r->edge.predicted_ms[0] = -10; /* [1]: none predicted, null */
 }
 
 static int from_text(const char *text, struct attempt_record *r, struct diag *d)
@@ -97,6 +102,8 @@ static void round_trips(void **state)
 	assert_int_equal(b.n_ext[1], 0);
 	assert_null(b.sides[1]);
 	assert_int_equal(b.seed, 7);
+	assert_true(b.edge.on && b.edge.resolution_ms == 1 && b.edge.range_ms[1] == 3000);
+	assert_true(b.edge.predicted_ms[0] == -10 && isnan(b.edge.predicted_ms[1]));
 	/* and back again: the same text */
 	k = record_to_json(&b);
 	s1 = json_dumps(j, JSON_COMPACT);
@@ -130,6 +137,9 @@ static void nulls_stay_null(void **state)
 	assert_true(isnan(b.skew_emit_ms) && isnan(b.timing.emit_error_ms));
 	assert_int_equal(b.on_schedule, RECORD_NULL);
 	assert_string_equal(b.predicted_wire, "");
+	/* a grid attempt: no edge_search at all */
+	assert_null(json_object_get(j, "edge_search"));
+	assert_false(b.edge.on);
 	json_decref(j);
 	record_release(&b);
 }

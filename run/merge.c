@@ -1,0 +1,225 @@
+/* natlab merge: the shards of one plan (natlab run --shard I/N, on one machine
+ * or many) into one run directory, as if one machine had run it all: records
+ * and wire figures in shard order, captures and classifications beside them,
+ * meta.json recomputed from them. Every shard must be there, once, of the same
+ * plan; nothing is written where something already is. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../cli/subcommands.h"
+#include "../common/outfile.h"
+#include "output.h"
+#include "record.h"
+#include "run.h"
+
+struct shard {
+	const char *dir;
+	json_t *meta; /* its meta.json */
+	int index;
+};
+
+static int by_index(const void *x, const void *y)
+{
+	const struct shard *a = x, *b = y;
+
+	return (a->index > b->index) - (a->index < b->index);
+}
+
+/* Appends file `from` to descriptor `to` (a missing file is nothing to add when
+ * `optional`); never through a symlink. */
+static int append_file(int to, const char *from, bool optional, const char *to_name)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return optional && errno == ENOENT ? 0 : fail(1, "%s: %s", from, strerror(errno));
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (write(to, buf, (size_t)n) != n) {
+			int e = errno;
+
+			close(fd);
+			return fail(1, "%s: %s", to_name, strerror(e));
+		}
+	close(fd);
+	return n < 0 ? fail(1, "%s: %s", from, strerror(errno)) : 0;
+}
+
+/* Copies the regular files of DIR/sub into OUT/sub; a name that is there already
+ * (two shards' labs of one name) is an error, not an overwrite. */
+static int copy_folder(const char *dir, const char *out, const char *sub)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	DIR *d;
+	struct dirent *e;
+	int rc = 0;
+
+	snprintf(from, sizeof(from), "%s/%s", dir, sub);
+	d = opendir(from);
+	if (!d)
+		return errno == ENOENT ? 0 : fail(1, "%s: %s", from, strerror(errno));
+	snprintf(to, sizeof(to), "%s/%s", out, sub);
+	if (mkdir(to, 0755) && errno != EEXIST) {
+		closedir(d);
+		return fail(1, "%s: %s", to, strerror(errno));
+	}
+	while (!rc && (e = readdir(d))) {
+		char src[PATH_MAX], dst[PATH_MAX];
+		struct stat st;
+		int fd;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(src, sizeof(src), "%.2000s/%.1000s", from, e->d_name);
+		snprintf(dst, sizeof(dst), "%.2000s/%.1000s", to, e->d_name);
+		if (lstat(src, &st) || !S_ISREG(st.st_mode))
+			continue; /* a symlink or a folder is nothing a run writes */
+		fd = outfile_open(dst, O_EXCL, 0644);
+		if (fd < 0) {
+			rc = fail(1, "%s: %s%s", dst, strerror(errno),
+				  errno == EEXIST ? " (two shards wrote a file of that name)" : "");
+			break;
+		}
+		rc = append_file(fd, src, false, dst);
+		close(fd);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int count_record(const struct attempt_record *r, void *arg)
+{
+	(void)r;
+	(*(unsigned *)arg)++;
+	return 0;
+}
+
+/* Reads and checks the shards: each a run of --shard I/N, all of one plan, every
+ * index from 1 to N once. */
+static int read_shards(const char *const *dirs, int n, struct shard *sh)
+{
+	json_t *first = NULL;
+
+	for (int i = 0; i < n; i++) {
+		char path[PATH_MAX];
+		json_error_t e;
+		json_t *s;
+
+		sh[i].dir = dirs[i];
+		snprintf(path, sizeof(path), "%s/meta.json", dirs[i]);
+		sh[i].meta = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
+		if (!sh[i].meta)
+			return fail(EXIT_BAD_INPUT, "%s: %s", path, e.text);
+		s = json_object_get(json_object_get(sh[i].meta, "run"), "shard");
+		if (!json_is_integer(json_object_get(s, "index")) || !json_is_integer(json_object_get(s, "count")))
+			return fail(EXIT_BAD_INPUT, "%s: not a shard (a run of natlab run --shard I/N)", path);
+		sh[i].index = (int)json_integer_value(json_object_get(s, "index"));
+		if (!first) {
+			first = s;
+			continue;
+		}
+		/* the same plan: the same files in the same order cut into as many labs */
+		if (!json_equal(json_object_get(s, "count"), json_object_get(first, "count")) ||
+		    !json_equal(json_object_get(s, "plan_jobs"), json_object_get(first, "plan_jobs")) ||
+		    !json_equal(json_object_get(s, "scenarios"), json_object_get(first, "scenarios")))
+			return fail(EXIT_BAD_INPUT, "%s: a shard of another plan than %s's (files, labs or count differ)",
+				    dirs[i], dirs[0]);
+	}
+	qsort(sh, (size_t)n, sizeof(*sh), by_index);
+	{
+		int count = (int)json_integer_value(json_object_get(first, "count"));
+
+		for (int i = 0, want = 1; want <= count; want++) {
+			if (i < n && sh[i].index == want) {
+				if (++i < n && sh[i].index == want)
+					return fail(EXIT_BAD_INPUT, "%s and %s: both are shard %d/%d", sh[i - 1].dir,
+						    sh[i].dir, want, count);
+				continue;
+			}
+			return fail(EXIT_BAD_INPUT, "shard %d/%d is missing: a merge needs all %d", want, count, count);
+		}
+	}
+	return 0;
+}
+
+int merge_runs(const char *const *dirs, int n, const char *out)
+{
+	struct shard *sh = calloc((size_t)n, sizeof(*sh));
+	char path[PATH_MAX], from[PATH_MAX];
+	unsigned attempts = 0, again = 0;
+	int64_t late[2] = { -1000, -1000 }; /* ns, as the run measures; -1 us: not stated */
+	json_t *from_dirs;
+	int rc, fd;
+	struct stat st;
+
+	if (!sh)
+		return fail(1, "out of memory");
+	rc = read_shards(dirs, n, sh);
+	if (!rc && (!lstat(out, &st) || errno != ENOENT))
+		rc = fail(EXIT_BAD_INPUT, "%s: exists; natlab merge writes a new directory", out);
+	if (!rc)
+		rc = mkdirs(out);
+	/* the records, each shard's read whole first: a bad line is named, not merged */
+	snprintf(path, sizeof(path), "%s/attempts.jsonl", out);
+	fd = rc ? -1 : outfile_open(path, O_EXCL, 0644);
+	if (!rc && fd < 0)
+		rc = fail(1, "%s: %s", path, strerror(errno));
+	for (int i = 0; i < n && !rc; i++) {
+		struct diag d;
+		unsigned records = 0;
+		json_t *run = json_object_get(sh[i].meta, "run"),
+		       *timer = json_object_get(json_object_get(sh[i].meta, "precision"), "timer_late_us");
+
+		snprintf(from, sizeof(from), "%s/attempts.jsonl", sh[i].dir);
+		if (record_read_file(from, count_record, &records, &d) < 0) {
+			rc = fail(EXIT_BAD_INPUT, "%s", d.msg);
+			break;
+		}
+		rc = append_file(fd, from, false, path);
+		attempts += (unsigned)json_integer_value(json_object_get(run, "attempts"));
+		again += (unsigned)json_integer_value(json_object_get(run, "run_again"));
+		/* the run's timer lateness: the worst shard's, as one machine must hold it all */
+		for (int k = 0; k < 2; k++) {
+			json_t *v = json_object_get(timer, k ? "p99" : "p50");
+
+			if (json_is_number(v) && json_number_value(v) * 1000 > late[k])
+				late[k] = (int64_t)(json_number_value(v) * 1000);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/wire.jsonl", out);
+	fd = rc ? -1 : outfile_open(path, O_EXCL, 0644);
+	if (!rc && fd < 0)
+		rc = fail(1, "%s: %s", path, strerror(errno));
+	for (int i = 0; i < n && !rc; i++) {
+		snprintf(from, sizeof(from), "%s/wire.jsonl", sh[i].dir);
+		rc = append_file(fd, from, true, path);
+	}
+	if (fd >= 0)
+		close(fd);
+	for (int i = 0; i < n && !rc; i++)
+		rc = copy_folder(sh[i].dir, out, "pcap") || copy_folder(sh[i].dir, out, "classified");
+	from_dirs = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(from_dirs, json_string(sh[i].dir));
+	if (!rc)
+		rc = write_meta(out, json_integer_value(json_object_get(json_object_get(sh[0].meta, "run"), "jobs")),
+				attempts, again, late[0], late[1],
+				json_pack("{s:{s:i,s:o}}", "merged", "shards", n, "from", from_dirs));
+	else
+		json_decref(from_dirs);
+	for (int i = 0; i < n; i++)
+		json_decref(sh[i].meta);
+	free(sh);
+	return rc;
+}

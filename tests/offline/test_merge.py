@@ -1,0 +1,29 @@
+"""natlab merge refuses shards that do not make one plan's run, before writing anything."""
+import json
+import subprocess
+
+from labkit import NATLAB
+
+
+def test_merge_refuses_an_incomplete_or_mixed_set(tmp_path):
+    def shard(i, n, text="shards.ini"):
+        d = tmp_path / f"s{i}of{n}"
+        d.mkdir()
+        (d / "attempts.jsonl").write_text("")
+        (d / "meta.json").write_text(json.dumps({"run": {"attempts": 0, "run_again": 0, "jobs": 2, "shard": {
+            "index": i, "count": n, "plan_jobs": 6, "scenarios": [text]}}}))
+        return str(d)
+
+    def merge(*dirs):
+        return subprocess.run([NATLAB, "merge", *dirs, "--out", str(tmp_path / "m")], capture_output=True, text=True)
+
+    r = merge(shard(1, 3), shard(3, 3))
+    assert r.returncode == 2 and "shard 2/3 is missing" in r.stderr
+    r = merge(shard(1, 2), shard(2, 2, "other.ini"))
+    assert r.returncode == 2 and "a shard of another plan" in r.stderr
+    d = tmp_path / "plain"
+    d.mkdir()
+    (d / "meta.json").write_text('{"run": {"attempts": 1}}')
+    r = merge(str(d))
+    assert r.returncode == 2 and f"{d}/meta.json: not a shard" in r.stderr
+    assert not (tmp_path / "m").exists()
