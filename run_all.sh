@@ -9,15 +9,17 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
-usage="usage: ./run_all.sh [-j N] [--no-behaviour] [SCENARIO.ini...]"
+usage="usage: ./run_all.sh [-j N] [--no-behaviour] [--long] [SCENARIO.ini...]"
 jobs=""   # natlab run chooses from the cores and the timer precision it measures
 behaviour=1
+long=0    # --long: also the impairment scenarios (scenarios/long), into <run-id>/long
 scenarios=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	-j) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; jobs=$2; shift ;;
 	-j*) jobs=${1#-j} ;;
 	--no-behaviour) behaviour=0 ;;
+	--long) long=1 ;;
 	-h|--help) echo "$usage"; exit 0 ;;
 	-*) echo "$usage" >&2; exit 2 ;;
 	*) scenarios+=("$1") ;;
@@ -94,6 +96,14 @@ jq --arg run_id "$run_id" --arg kernel "$(uname -sr)" --arg machine "$(uname -m)
 	mv "$out/meta.json.new" "$out/meta.json"
 
 ./build/natlab report "$out" || exit 1
+# the impairment scenarios: rates and first tries with their intervals, a report of
+# their own; chance decides their cells, so no verdicts are checked
+if [ "$long" = 1 ]; then
+	echo "natlab: impairment scenarios (scenarios/long) -> $out/long" >&2
+	./build/natlab run ${jobs:+-j "$jobs"} --out "$out/long" scenarios/long/*.ini >/dev/null &&
+		./build/natlab report "$out/long" || { echo "run_all.sh: the impairment scenarios failed" >&2; exit 1; }
+	echo "natlab: impairment report: $out/long/report.md" >&2
+fi
 printf 'natlab: %d records in %.1f s (%.1f attempts/s); report: %s/report.md\n' \
 	"$attempts" "$wall" "$(awk "BEGIN{print $attempts / $wall}")" "$out" >&2
 echo "natlab: NAT behaviour suite: $btest" >&2

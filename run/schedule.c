@@ -39,9 +39,20 @@ static double expected_emit_ms(const struct scenario *s, const char *strategy, d
 	return skew_ms - (s->nodes[r->pair[1]].clock_offset_ms - s->nodes[r->pair[0]].clock_offset_ms);
 }
 
+/* Links that lose or jitter frames move an attempt's timing by design (a lost
+ * SYN's retransmission, a relay message sent again, a frame held up): there the
+ * timing is the measurement, and the lab's own precision cannot be told apart */
+static bool impaired(const struct scenario *s)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->nodes[i].loss > 0 || s->nodes[i].jitter_ms > 0)
+			return true;
+	return false;
+}
+
 /* Did the lab hold its own timing? The NATs' measured skew against the expected
  * one and, for dcutr, the round trip it measured through the relay against the
- * lab's delays on that path. Null where nothing tells. */
+ * lab's delays on that path. Null where nothing tells, and on impaired links. */
 enum record_bool on_schedule(const struct scenario *s, const struct attempt_record *rec,
 				    json_t *side0)
 {
@@ -49,7 +60,7 @@ enum record_bool on_schedule(const struct scenario *s, const struct attempt_reco
 	double tol = MODEL_SCHEDULE_MS(link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]));
 	double want = expected_emit_ms(s, rec->strategy, rec->skew_ms, side0);
 
-	if (isnan(want) || isnan(rec->skew_emit_ms))
+	if (isnan(want) || isnan(rec->skew_emit_ms) || impaired(s))
 		return RECORD_NULL;
 	if (strategy_by_name(rec->strategy)->by_round_trips &&
 	    fabs(json_number_value(json_object_get(side0, "relay_rtt_ms")) - relay_path_ms(s)) > tol)
@@ -75,7 +86,7 @@ void attempt_timing(const struct scenario *s, struct attempt_record *rec, json_t
 			told = true;
 		}
 	}
-	rec->timing.emit_error_ms = !isnan(want) && !isnan(rec->skew_emit_ms)
+	rec->timing.emit_error_ms = !isnan(want) && !isnan(rec->skew_emit_ms) && !impaired(s)
 					    ? round(fabs(rec->skew_emit_ms - want) * 1000) / 1000
 					    : NAN;
 	rec->timing.realtime = !told ? RECORD_NULL : rt ? RECORD_TRUE : RECORD_FALSE;

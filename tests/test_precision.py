@@ -86,3 +86,4 @@ def test_precision_recomputes_from_records(tmp_path):
     report = open(out / "report.md").read()
     assert "\n## Precision\n" in report
     assert ("**Warning: this run did not keep" in report) == bool(p["warnings"])
+

@@ -25,6 +25,8 @@ static void write_event(struct wire *w, const struct frame *f)
 		pi.proto, src, pi.sport, dst, pi.dport);
 	if (f->kind == EV_ICMP)
 		fprintf(w->events, ",\"icmp_type\":%u,\"icmp_code\":%u", pi.icmp_type, pi.icmp_code);
+	if (f->lost)
+		fputs(",\"lost\":true", w->events);
 	fputs("}\n", w->events);
 }
 
@@ -46,7 +48,7 @@ void flush_records(struct wire *w, uint64_t now, bool all)
 		struct frame *f = heap_pop(&w->rec);
 		uint64_t wall = f->t + (uint64_t)w->wall_offset;
 
-		if (w->dump) {
+		if (w->dump && !f->lost) {
 			struct pcap_pkthdr h = { .caplen = f->len, .len = f->len };
 
 			h.ts.tv_sec = (time_t)(wall / 1000000000ULL);

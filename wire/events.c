@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,6 +41,7 @@ int wire_summary_read(const char *events_path, const char *side0, const char *si
 		const char *kind, *src, *dst;
 		double t;
 		int from, k;
+		bool lost;
 
 		lineno++;
 		if (!e) {
@@ -50,6 +52,7 @@ int wire_summary_read(const char *events_path, const char *side0, const char *si
 		src = json_string_value(json_object_get(e, "src"));
 		dst = json_string_value(json_object_get(e, "dst"));
 		t = json_number_value(json_object_get(e, "t"));
+		lost = json_is_true(json_object_get(e, "lost"));
 		if (!kind || !src || !dst || t < since || t > until) {
 			json_decref(e);
 			continue;
@@ -69,10 +72,16 @@ int wire_summary_read(const char *events_path, const char *side0, const char *si
 		json_decref(e);
 		if (from < 0)
 			continue;
+		if (k == WIRE_SYN && (!out->first_syn[from] || t < out->first_syn[from]))
+			out->first_syn[from] = t;
+		if (lost) {
+			/* never crossed the core: only a SYN's time counts (above) */
+			out->lost_syns[from] += k == WIRE_SYN;
+			continue;
+		}
 		switch (k) {
 		case WIRE_SYN:
-			if (!out->syns[from]++)
-				out->first_syn[from] = t;
+			out->syns[from]++;
 			break;
 		case WIRE_SYNACK:
 			out->synacks[from]++;

@@ -11,8 +11,10 @@ enum wire_event_kind { WIRE_SYN, WIRE_SYNACK, WIRE_RST, WIRE_ICMP };
 /* A TCP pair as the internet sees it: side 0 and side 1, each "ADDR:PORT" (that
  * endpoint) or "ADDR" (any port of that address). */
 struct wire_summary {
-	double first_syn[2]; /* wall time side i's first SYN reached the core; 0: none */
-	unsigned syns[2], synacks[2], rsts[2], icmps[2]; /* sent by side i */
+	double first_syn[2]; /* wall time side i's first SYN reached the core, or would have
+			      * (one lost on its link: the link's delay after it left); 0: none */
+	unsigned syns[2], synacks[2], rsts[2], icmps[2]; /* sent by side i, through the core */
+	unsigned lost_syns[2]; /* SYNs of side i lost before the core */
 	int n_events; /* RSTs and ICMP errors, in time order */
 	struct {
 		double t;

@@ -47,8 +47,24 @@ void wire_ingress(struct wire *w, int in, const struct virtio_net_hdr *vh,
 	if (!hop(data, len))
 		return;
 	core = rx;
-	if (!link_cross(w, &pi, in, false, &core))
+	if (!link_cross(w, &pi, in, false, &core)) {
+		/* lost on its way to the core: the events log still says when it would
+		 * have got there (the link's delay, no jitter), so that a lost first SYN
+		 * is not taken for a late one (its retransmission a second on) */
+		if (w->events && pi.event) {
+			rec = frame_new(w, vh, data, len);
+			if (rec) {
+				rec->t = rx + (uint64_t)c->ports[in].delay_ns;
+				rec->in = in;
+				rec->out = -1;
+				rec->kind = pi.event;
+				rec->lost = true;
+				if (heap_push(&w->rec, rec))
+					free(rec);
+			}
+		}
 		return;
+	}
 
 	dst = (data[0] & 1) ? -1 : mac_port(w, data);
 	if (dst == in)

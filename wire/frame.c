@@ -65,5 +65,6 @@ struct frame *frame_new(struct wire *w, const struct virtio_net_hdr *vh,
 	f->vh = *vh;
 	f->seq = w->seq++;
 	f->kind = EV_NONE;
+	f->lost = false;
 	return f;
 }

@@ -28,6 +28,7 @@ struct frame {
 	int out;    /* output port; for records: the destination port or -1 (flooded) */
 	int in;
 	int kind;   /* records: which event it is, 0 for none */
+	bool lost;  /* records: lost on its link before the core (events log only) */
 	uint32_t len;
 	struct virtio_net_hdr vh; /* offloads: GSO, a checksum left to finish */
 	unsigned char data[];

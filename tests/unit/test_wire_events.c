@@ -17,6 +17,10 @@ static const char log_text[] =
 	"{\"t\":100.000000000,\"kind\":\"syn\",\"from\":\"a\",\"to\":\"b\",\"proto\":6,\"src\":\"1.1.1.1:5\",\"dst\":\"2.2.2.2:6\"}\n"
 	"{\"t\":100.500000000,\"kind\":\"syn\",\"from\":\"x\",\"to\":\"y\",\"proto\":6,\"src\":\"9.9.9.9:5\",\"dst\":\"2.2.2.2:6\"}\n"
 	"{\"t\":101.000000000,\"kind\":\"syn\",\"from\":\"a\",\"to\":\"b\",\"proto\":6,\"src\":\"1.1.1.1:5\",\"dst\":\"2.2.2.2:6\"}\n"
+	/* b's first SYN, lost on b's link: when it would have reached the core; and
+	 * a RST lost likewise, which never reached anyone */
+	"{\"t\":101.200000000,\"kind\":\"syn\",\"from\":\"b\",\"to\":\"a\",\"proto\":6,\"src\":\"2.2.2.2:6\",\"dst\":\"1.1.1.1:5\",\"lost\":true}\n"
+	"{\"t\":101.220000000,\"kind\":\"rst\",\"from\":\"b\",\"to\":\"a\",\"proto\":6,\"src\":\"2.2.2.2:6\",\"dst\":\"1.1.1.1:5\",\"lost\":true}\n"
 	"{\"t\":101.250000000,\"kind\":\"rst\",\"from\":\"b\",\"to\":\"a\",\"proto\":6,\"src\":\"2.2.2.2:6\",\"dst\":\"1.1.1.1:5\"}\n"
 	"{\"t\":101.500000000,\"kind\":\"syn\",\"from\":\"b\",\"to\":\"a\",\"proto\":6,\"src\":\"2.2.2.2:6\",\"dst\":\"1.1.1.1:5\"}\n"
 	"{\"t\":101.750000000,\"kind\":\"icmp\",\"from\":\"a\",\"to\":\"b\",\"proto\":1,\"src\":\"1.1.1.1:0\",\"dst\":\"2.2.2.2:0\",\"icmp_type\":3,\"icmp_code\":13}\n"
@@ -57,7 +61,10 @@ static void summary_of_a_pair(void **state)
 	assert_int_equal(s.syns[0], 2);
 	assert_int_equal(s.syns[1], 1);
 	assert_true(s.first_syn[0] == 100.0);
-	assert_true(s.first_syn[1] == 101.5);
+	/* b's first SYN is the lost one: its retransmission is not taken for a late SYN */
+	assert_true(s.first_syn[1] == 101.2);
+	assert_int_equal(s.lost_syns[1], 1);
+	assert_int_equal(s.lost_syns[0], 0);
 	assert_int_equal(s.rsts[1], 1);
 	assert_int_equal(s.rsts[0], 0);
 	assert_int_equal(s.icmps[0], 1);
@@ -108,7 +115,7 @@ static void bad_log(void **state)
 	fputs("not json\n", f);
 	fclose(f);
 	assert_int_equal(wire_summary_read(path, "a:1", "b:2", 0, 1e9, &s, &d), -1);
-	assert_non_null(strstr(d.msg, ":9: "));
+	assert_non_null(strstr(d.msg, ":11: "));
 	assert_int_equal(wire_summary_read("/nonexistent/x", "a:1", "b:2", 0, 1, &s, &d), -1);
 }
 
