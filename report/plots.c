@@ -16,6 +16,13 @@
 
 #define MAX_RTTS 8
 
+static int by_value(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return (a > b) - (a < b);
+}
+
 /* Adds a round trip to a list of distinct ones. */
 static void rtt_add(double rtts[MAX_RTTS], int *n, double rtt)
 {
@@ -108,11 +115,15 @@ void plot_windows(const struct cells *t, const char *dir, FILE *tsv, FILE *rep)
 			if (end - k >= 3 && t->c[k].rtt_ms == rtts[r]) {
 				fprintf(dat, "# %s %s %s-%s RTT %g\n", t->c[k].scenario, t->c[k].strategy,
 					t->c[k].a, t->c[k].b, t->c[k].rtt_ms);
-				/* skew, success %, median SYN retransmissions, median time to connect */
+				/* skew, success %, median SYN retransmissions (TCP strategies only: a
+				 * datagram has none to count), median time to connect */
+				const struct strategy *sti = strategy_by_name(t->c[k].strategy);
+				bool tcp = sti && sti->tcp;
+
 				for (int j = k; j < end; j++)
 					if (t->c[j].n)
 						fprintf(dat, "%g %.1f %g %g\n", t->c[j].skew_ms, pct(&t->c[j]),
-							samples_median(&t->c[j].rtx),
+							tcp ? samples_median(&t->c[j].rtx) : NAN,
 							t->c[j].ttc.n ? samples_median(&t->c[j].ttc) : NAN);
 				fputs("\n\n", dat);
 				fprintf(tsv, "series\t%s\t%.17g\t%d\t%s %s ↔ %s\n", t->c[k].strategy,
@@ -129,61 +140,70 @@ void plot_windows(const struct cells *t, const char *dir, FILE *tsv, FILE *rep)
 	fclose(dat);
 }
 
-/* Distributions: SYN retransmissions per attempt and time to connect, by strategy. */
+/* Distributions per round trip (times to connect and retransmissions follow
+ * it): SYN retransmissions per attempt and time to connect, by TCP strategy. For
+ * each RTT, a block of retransmission counts (a row per count, a column per
+ * strategy) and then a block per strategy of its sorted times to connect. */
 void plot_distributions(const struct cells *t, const char *dir, FILE *tsv, FILE *rep)
 {
 	char st[8][64];
-	int n_st = 0, rc = 0;
+	double rtts[MAX_RTTS];
+	int n_st = 0, n_rtt = 0, rc = 0, block = 0;
 	FILE *dat = open_out(dir, "distributions.dat", &rc);
 
 	if (!dat)
 		return;
 	for (int k = 0; k < t->n; k++)
-		if (strategy_by_name(t->c[k].strategy) && strategy_by_name(t->c[k].strategy)->tcp && n_st < 8)
+		if (strategy_by_name(t->c[k].strategy) && strategy_by_name(t->c[k].strategy)->tcp && n_st < 8) {
 			name_add(st, &n_st, t->c[k].strategy);
-	/* block 0: a row per retransmission count, a column per strategy */
-	fputs("# rtx", dat);
-	for (int s = 0; s < n_st; s++)
-		fprintf(dat, " %s", st[s]);
-	fputc('\n', dat);
-	for (int r = 0; r <= 8; r++) {
-		fprintf(dat, "%d", r);
+			rtt_add(rtts, &n_rtt, t->c[k].rtt_ms);
+		}
+	qsort(rtts, (size_t)n_rtt, sizeof(rtts[0]), by_value);
+	for (int r = 0; r < n_rtt; r++) {
+		fprintf(dat, "# RTT %g ms: rtx", rtts[r]);
+		for (int s = 0; s < n_st; s++)
+			fprintf(dat, " %s", st[s]);
+		fputc('\n', dat);
+		for (int x = 0; x <= 8; x++) {
+			fprintf(dat, "%d", x);
+			for (int s = 0; s < n_st; s++) {
+				int count = 0;
+
+				for (int k = 0; k < t->n; k++)
+					if (!strcmp(t->c[k].strategy, st[s]) && t->c[k].rtt_ms == rtts[r])
+						for (int i = 0; i < t->c[k].rtx.n; i++)
+							count += x == 8 ? t->c[k].rtx.v[i] >= 8
+									: (int)t->c[k].rtx.v[i] == x;
+				fprintf(dat, " %d", count);
+			}
+			fputc('\n', dat);
+		}
+		fputs("\n\n", dat);
+		fprintf(tsv, "distrtt\t-\t%.17g\t%d\t-\n", rtts[r], block++);
 		for (int s = 0; s < n_st; s++) {
-			int count = 0;
+			struct samples all = { 0 };
 
 			for (int k = 0; k < t->n; k++)
-				if (!strcmp(t->c[k].strategy, st[s]))
-					for (int i = 0; i < t->c[k].rtx.n; i++)
-						count += r == 8 ? t->c[k].rtx.v[i] >= 8
-								: (int)t->c[k].rtx.v[i] == r;
-			fprintf(dat, " %d", count);
+				if (!strcmp(t->c[k].strategy, st[s]) && t->c[k].rtt_ms == rtts[r])
+					for (int i = 0; i < t->c[k].ttc.n; i++)
+						if (samples_add(&all, t->c[k].ttc.v[i]))
+							break; /* out of memory: a shorter curve */
+			if (all.n)
+				samples_median(&all); /* sorts */
+			fprintf(dat, "# RTT %g ms: %s\n", rtts[r], st[s]);
+			for (int i = 0; i < all.n; i++)
+				fprintf(dat, "%g %g\n", all.v[i], 100.0 * (i + 1) / all.n);
+			fputs(all.n ? "\n\n" : "NaN NaN\n\n\n", dat);
+			free(all.v);
+			block++;
 		}
-		fputc('\n', dat);
-	}
-	fputs("\n\n", dat);
-	/* blocks 1..: each strategy's times to connect, sorted, with their rank */
-	for (int s = 0; s < n_st; s++) {
-		struct samples all = { 0 };
-
-		for (int k = 0; k < t->n; k++)
-			if (!strcmp(t->c[k].strategy, st[s]))
-				for (int i = 0; i < t->c[k].ttc.n; i++)
-					if (samples_add(&all, t->c[k].ttc.v[i]))
-						break; /* out of memory: a shorter curve */
-		if (all.n)
-			samples_median(&all); /* sorts */
-		fprintf(dat, "# %s\n", st[s]);
-		for (int i = 0; i < all.n; i++)
-			fprintf(dat, "%g %g\n", all.v[i], 100.0 * (i + 1) / all.n);
-		fputs(all.n ? "\n\n" : "NaN NaN\n\n\n", dat);
-		free(all.v);
 	}
 	fclose(dat);
 	if (!n_st)
 		return;
 	for (int s = 0; s < n_st; s++)
 		fprintf(tsv, "distribution\t%s\t0\t%d\t-\n", st[s], s + 1);
-	fputs("\n![SYN retransmissions and time to connect](plots/distributions.svg)\n", rep);
+	fputs("\n![SYN retransmissions and time to connect, per round trip](plots/distributions.svg)\n", rep);
 }
 
 /* plots.gp, the built-in script, and plots.tsv, its header row written; NULL
