@@ -12,16 +12,18 @@ static const char usage[] =
 	"  machine had run the whole plan: attempts.jsonl and wire.jsonl in shard order,\n"
 	"  pcap/ and classified/ beside them, meta.json recomputed (its precision from\n"
 	"  the merged records; timer lateness the worst shard's). Every shard must be\n"
-	"  there, once. Then natlab report DIR and natlab check DIR as for any run.";
+	"  there, once, of one plan (the same files, presets and natlab), and whole\n"
+	"  (its run's exit 0); all is checked before anything is written. Then natlab\n"
+	"  report DIR and natlab check DIR as for any run.";
 
 int merge_main(int argc, char *argv[])
 {
-	const char *out = NULL;
-	const char **dirs = calloc((size_t)argc, sizeof(*dirs));
+	const char *out = NULL, **dirs;
 	int n = 0, rc;
 
 	if (want_help(argc, argv, usage))
 		return 0;
+	dirs = calloc((size_t)argc, sizeof(*dirs));
 	if (!dirs)
 		return fail(1, "out of memory");
 	for (int i = 1; i < argc; i++) {

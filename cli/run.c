@@ -25,7 +25,7 @@ int run_main(int argc, char *argv[])
 {
 	const char *out = NULL;
 	const char **names = calloc((size_t)argc, sizeof(*names));
-	struct run_shard shard = { 0, 0, 0 };
+	struct run_shard shard = { .index = 0 };
 	long jarg = 0;
 	int n_files = 0, rc, used = 0;
 

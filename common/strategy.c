@@ -42,3 +42,8 @@ const struct strategy *strategy_by_name(const char *name)
 			return &strategy_table[i];
 	return NULL;
 }
+
+bool strategy_windowed(const struct strategy *st)
+{
+	return st && st->by_clock && st->direct;
+}

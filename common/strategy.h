@@ -52,6 +52,9 @@ struct strategy {
 
 extern const struct strategy strategy_table[STRATEGY_COUNT];
 
+/* Has it a timing window to search (edges = bisect)? Both peers start by the
+ * clock and connect to each other: not the relay, whose skew does nothing. */
+bool strategy_windowed(const struct strategy *st);
 /* The strategy called `name` (any "exec:NAME": STRATEGY_EXEC's entry); NULL for none. */
 const struct strategy *strategy_by_name(const char *name);
 

@@ -48,12 +48,16 @@ static int mix_key(void *user, const char *section, const char *key, const char 
 	char *end;
 
 	(void)line;
+	if (!m->section[0])
+		return diag_set(d, "\"%s\" outside [mix] and [shares]", key);
 	if (!strcmp(section, "mix")) {
 		if (!strcmp(key, "name"))
 			snprintf(m->name, sizeof(m->name), "%s", value);
 		else if (!strcmp(key, "source"))
 			snprintf(m->source, sizeof(m->source), "%s", value);
-		else if (!strcmp(key, "published") && m->n_published < MIX_PUBLISHED)
+		else if (!strcmp(key, "published") && m->n_published == MIX_PUBLISHED)
+			return diag_set(d, "published: at most %d lines", MIX_PUBLISHED);
+		else if (!strcmp(key, "published"))
 			snprintf(m->published[m->n_published++], sizeof(m->published[0]), "%s", value);
 		else
 			return diag_set(d, "unknown key \"%s\" in [mix] (expected name, source, published)", key);
@@ -66,6 +70,14 @@ static int mix_key(void *user, const char *section, const char *key, const char 
 	for (int i = 0; i < m->n; i++)
 		if (!strcmp(m->profile[i], key))
 			return diag_set(d, "%s twice", key);
+	{
+		struct nat_profile p;
+		struct diag sub;
+
+		/* a preset's name, as the run's tables have them: a typo would match nothing */
+		if (strchr(key, '/') || nat_profile_load(&p, key, NULL, &sub))
+			return diag_set(d, "no preset \"%s\" (natlab presets lists them)", key);
+	}
 	m->share[m->n] = strtod(value, &end);
 	if (end == value || *end || !(m->share[m->n] > 0) || m->share[m->n] > 100)
 		return diag_set(d, "%s: \"%s\" is not a share in %% (above 0, at most 100)", key, value);
@@ -150,6 +162,18 @@ static int shipped_mixes(char paths[][PATH_MAX], int max)
 	return got;
 }
 
+int population_check(const char *const *mix_paths, int n_paths)
+{
+	for (int p = 0; p < n_paths; p++) {
+		struct nat_mix m;
+		struct diag d;
+
+		if (mix_load(mix_paths[p], &m, &d))
+			return fail(EXIT_BAD_INPUT, "%s", d.msg);
+	}
+	return 0;
+}
+
 int write_population(const struct cells *t, const char *dir, const char *const *mix_paths, int n_paths,
 		     FILE *rep)
 {
@@ -215,6 +239,9 @@ int write_population(const struct cells *t, const char *dir, const char *const *
 				c->rtt_ms, e.pct, e.lo, e.hi, e.relayed, e.pairs);
 			rows++;
 		}
+		if (!head)
+			fprintf(rep, "\n(Population \"%s\": no series of this run measured every pair of its NATs at "
+				     "skew 0, so no estimate.)\n", m.name);
 	}
 	fclose(csv);
 	return rc;

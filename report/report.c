@@ -153,8 +153,8 @@ int report_write(const char *run, const char *const *mixes, int n_mixes)
 	meta = json_load_file(path, 0, &jerr);
 	precision = json_object_get(meta, "precision");
 	snprintf(path, sizeof(path), "%s/attempts.jsonl", run);
-	rc = cells_load(&t, path);
-	if (!rc && (rc = cells_load_edges(&e, path)))
+	rc = population_check(mixes, mixes ? n_mixes : 0);
+	if (!rc && !(rc = cells_load(&t, path)) && (rc = cells_load_edges(&e, path)))
 		cells_free(&t);
 	if (rc) {
 		json_decref(meta);

@@ -45,6 +45,8 @@ void write_auto(const struct cells *t, FILE *rep, FILE *findings);
  * file (NULL: the shipped ones) */
 int write_population(const struct cells *t, const char *dir, const char *const *mix_paths, int n_paths,
 		     FILE *rep);
+/* The mix files read and checked (before a report writes anything) */
+int population_check(const char *const *mix_paths, int n_paths);
 /* windows.c: windows.csv and the report's window table */
 int write_windows(const struct cells *t, const struct cells *edges, const char *dir, FILE *rep,
 		  const json_t *precision);

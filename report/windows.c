@@ -12,6 +12,13 @@ static bool success(const struct cell *c)
 	return 2 * (c->connected + c->relayed) >= c->n && c->n;
 }
 
+/* A probed skew got through as the search decided it: a strict majority (a tie
+ * is not through: an edge is never claimed wider than measured) */
+static bool searched_through(const struct cell *c)
+{
+	return 2 * (c->connected + c->relayed) > c->n;
+}
+
 /* The edges of the run of successes around skew 0 in a series sorted by skew
  * (cells from..to-1); false when skew 0 itself fails or was not tried. */
 static bool window(const struct cells *t, int from, int to, bool (*ok)(const struct cell *),
@@ -86,7 +93,8 @@ static void fmt_predicted(char *buf, size_t len, double p, double range)
 
 /* edges = bisect: a row per searched window, read off its probes the way the
  * grid's are off its cells (the last skew that got through, and how far the next
- * probe beyond it lay), and whether the model's edge lies in that bracket */
+ * probe beyond it lay), and whether the model's edge lies in that bracket. A side
+ * whose range is empty (skew_ms all on the other side) was not searched: "-". */
 static void write_searched(const struct cells *e, FILE *csv, FILE *rep, const json_t *precision)
 {
 	int rows = 0;
@@ -94,48 +102,50 @@ static void write_searched(const struct cells *e, FILE *csv, FILE *rep, const js
 	for (int k = 0; k < e->n;) {
 		int end = cells_series_end(e, k);
 		const struct cell *c = &e->c[k];
-		double lo, hi, step[2] = { -1, -1 }, prec = strategy_precision(precision, c->strategy);
-		bool m = window(e, k, end, success, &lo, &hi), agrees;
-		char ms[2][32] = { "-", "-" }, ps[2][32], steps[2][32] = { "", "" }, ms_csv[2][32] = { "-", "-" },
-		     pcsv[2][32] = { "-", "-" }, prec_s[32] = "";
+		double edge[2] = { 0, 0 }, step[2] = { -1, -1 }, prec = strategy_precision(precision, c->strategy);
+		bool m = window(e, k, end, searched_through, &edge[0], &edge[1]), agrees = true;
+		char ms[2][32] = { "-", "-" }, ps[2][32] = { "-", "-" }, steps[2][32] = { "", "" },
+		     ms_csv[2][32] = { "-", "-" }, pcsv[2][32] = { "-", "-" }, prec_s[32] = "";
 
 		if (prec >= 0)
 			snprintf(prec_s, sizeof(prec_s), "%g", prec);
 		for (int i = 0; i < 2; i++) {
-			fmt_predicted(ps[i], 32, c->search.predicted_ms[i], c->search.range_ms[i]);
-			if (!isnan(c->search.predicted_ms[i]))
-				snprintf(pcsv[i], 32, "%g", c->search.predicted_ms[i]);
-		}
-		if (m) {
-			step[0] = edge_step(e, k, end, lo, -1);
-			step[1] = edge_step(e, k, end, hi, +1);
-			for (int i = 0; i < 2; i++) {
-				fmt_edge(ms[i], 32, i ? hi : lo, step[i]);
-				snprintf(ms_csv[i], 32, "%g", i ? hi : lo);
-				if (step[i] >= 0)
-					snprintf(steps[i], 32, "%g", step[i]);
+			int dir = i ? 1 : -1;
+			double p = c->search.predicted_ms[i];
+
+			if (c->search.range_ms[i] == 0)
+				continue; /* not searched */
+			fmt_predicted(ps[i], 32, p, c->search.range_ms[i]);
+			if (!isnan(p))
+				snprintf(pcsv[i], 32, "%g", p);
+			if (!m) {
+				agrees &= isnan(p);
+				continue;
 			}
-			agrees = edge_agrees(lo, step[0], -1, c->search.predicted_ms[0], c->search.range_ms[0], prec > 0 ? prec : 0) &&
-				 edge_agrees(hi, step[1], +1, c->search.predicted_ms[1], c->search.range_ms[1], prec > 0 ? prec : 0);
-		} else {
-			agrees = isnan(c->search.predicted_ms[0]) && isnan(c->search.predicted_ms[1]);
+			step[i] = edge_step(e, k, end, edge[i], dir);
+			fmt_edge(ms[i], 32, edge[i], step[i]);
+			snprintf(ms_csv[i], 32, "%g", edge[i]);
+			if (step[i] >= 0)
+				snprintf(steps[i], 32, "%g", step[i]);
+			agrees &= edge_agrees(edge[i], step[i], dir, p, c->search.range_ms[i], prec > 0 ? prec : 0);
 		}
 		fprintf(csv, "%s,%s,%s,%s,%g,%d,%g,%g,%s,%s,%s,%s,%s,%s,%s,bisect,%s\n", c->scenario, c->strategy,
 			c->a, c->b, c->rtt_ms, end - k, c->search.range_ms[0], c->search.range_ms[1], ms_csv[0],
 			ms_csv[1], pcsv[0], pcsv[1], steps[0], steps[1], prec_s, agrees ? "yes" : "no");
 		if (!rows++)
-			fprintf(rep, "\n### Window edges searched by bisection\n\n"
-				     "Each edge found by probing skews outwards from 0, from the model's edge "
-				     "(edges = bisect), to the resolution the scenario asks (here %g ms): the last "
-				     "skew that got through (at least two of three attempts), how far the first "
-				     "that did not lay beyond it, and the run's timing precision; \"agrees\" "
-				     "when the model's edge lies in that bracket.\n\n"
-				     "| scenario | strategy | a | b | RTT | measured | resolution: lo / hi · precision | predicted | probes | agrees |\n"
-				     "|---|---|---|---|---|---|---|---|---|---|\n", c->search.resolution_ms);
-		fprintf(rep, "| %s | %s | %s | %s | %g | %s … %s | %s / %s%s%s | %s … %s | %d | %s |\n", c->scenario,
-			c->strategy, c->a, c->b, c->rtt_ms, ms[0], ms[1], step[0] >= 0 ? steps[0] : "-",
-			step[1] >= 0 ? steps[1] : "-", prec >= 0 ? " · ±" : "", prec_s, ps[0], ps[1], end - k,
-			agrees ? "yes" : "**no**");
+			fputs("\n## Window edges searched by bisection\n\n"
+			      "Each edge found by probing skews outwards from 0, from the model's edge "
+			      "(edges = bisect), to the resolution the scenario asks (edge_resolution_ms): the "
+			      "last skew that got through (two of three attempts, each emitted within half the "
+			      "resolution of its skew), how far the first that did not lay beyond it, and the "
+			      "run's timing precision; \"agrees\" when the model's edge lies in that bracket. "
+			      "Data: [windows.csv](windows.csv), method bisect.\n\n"
+			      "| scenario | strategy | a | b | RTT | asked | measured | found to: lo / hi · precision | predicted | skews probed | agrees |\n"
+			      "|---|---|---|---|---|---|---|---|---|---|---|\n", rep);
+		fprintf(rep, "| %s | %s | %s | %s | %g | %g | %s … %s | %s / %s%s%s | %s … %s | %d | %s |\n", c->scenario,
+			c->strategy, c->a, c->b, c->rtt_ms, c->search.resolution_ms, ms[0], ms[1],
+			step[0] >= 0 ? steps[0] : "-", step[1] >= 0 ? steps[1] : "-", prec >= 0 ? " · ±" : "", prec_s,
+			ps[0], ps[1], end - k, agrees ? "yes" : "**no**");
 		k = end;
 	}
 }

@@ -6,6 +6,8 @@
  * emitted skew's p95 went from 0.7-0.84 to 0.93-0.97 ms. */
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,7 +76,8 @@ static double job_cost(struct scenario *const *files, const struct run_job *j)
 	rtt = 2 * (na->delay_ms + nb->delay_ms);
 	if (j->edges) {
 		/* the search, when the model is right: skew 0, then each side's edge
-		 * from just inside and just outside, two attempts each (edges.h) */
+		 * from just inside and just outside, two attempts each (edges.h); the
+		 * one outside fails, which costs a deadline as in the grid's estimate */
 		struct model_case mc = { .strategy = r->strategies[0], .one_way_ms = rtt / 2,
 					 .deadline_s = r->deadline_s, .a = &na->profile, .b = &nb->profile,
 					 .server_port = r->server_port, .local_port = { r->local_port, r->local_port } };
@@ -86,7 +89,9 @@ static double job_cost(struct scenario *const *files, const struct run_job *j)
 		for (int dir = -1; dir <= 1; dir += 2) {
 			double edge = edge_predicted(&mc, dir, range);
 
-			cost += isnan(edge) ? 0 : isinf(edge) ? 2 * (range + 2 * rtt) / 1000 : 4 * (edge + 2 * rtt) / 1000;
+			cost += isnan(edge) ? 0
+				: isinf(edge) ? 2 * (range + 2 * rtt) / 1000
+					      : 2 * (edge + 2 * rtt) / 1000 + 2 * r->deadline_s;
 		}
 	}
 	for (int st = 0; st < r->n_strategies; st++)
@@ -119,6 +124,42 @@ static int by_cost(const void *x, const void *y)
 static unsigned attempts_of(const struct run_spec *r)
 {
 	return (unsigned)r->n_strategies * (unsigned)r->n_skews * r->repeat;
+}
+
+/* FNV-1a, 64 bits: enough to tell two plans apart, not a defence */
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The plan's digest: every file's text, then every lab in order (which cell,
+ * strategy, skews, search, and its cost, which the presets and the model decide) */
+static void plan_digest(const char *const *names, int n_files, const struct run_job *jobs, int n_jobs,
+			char out[17])
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (int i = 0; i < n_files; i++) {
+		FILE *f = fopen(names[i], "re");
+		char buf[4096];
+		size_t n;
+
+		while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+			h = fnv(h, buf, n);
+		if (f)
+			fclose(f);
+	}
+	for (int k = 0; k < n_jobs; k++) {
+		long long v[7] = { jobs[k].file, jobs[k].cell, jobs[k].strategy, jobs[k].skew_from, jobs[k].n_skews,
+				   jobs[k].edges, llround(jobs[k].cost * 1000) };
+
+		h = fnv(h, v, sizeof(v));
+	}
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
 /* The attempts a job plans (an edge search's are its own to decide: none). */
@@ -185,11 +226,11 @@ int jobs_plan(struct scenario **files, const char *const *names, int n_files, st
 						jobs[n_jobs].cost = job_cost(files, &jobs[n_jobs]);
 						n_jobs++;
 					}
-			/* edges = bisect: per cell, a lab per strategy timed by the clock to
-			 * search its window's edges (how many attempts, the search decides) */
+			/* edges = bisect: per cell, a lab per strategy with a window to search
+			 * its edges (how many attempts, the search decides) */
 			for (int k = 0; k < cells && r->edges_bisect; k++)
 				for (int st = 0; st < r->n_strategies; st++)
-					if (strategy_by_name(r->strategies[st])->by_clock) {
+					if (strategy_windowed(strategy_by_name(r->strategies[st]))) {
 						jobs[n_jobs] = (struct run_job){ .file = i, .cell = k, .strategy = st, .edges = true };
 						jobs[n_jobs].cost = job_cost(files, &jobs[n_jobs]);
 						n_jobs++;
@@ -207,6 +248,7 @@ int jobs_plan(struct scenario **files, const char *const *names, int n_files, st
 		 * gets long and short labs alike */
 		int kept = 0;
 
+		plan_digest(names, n_files, jobs, n_jobs, shard->plan);
 		total = 0;
 		for (int k = 0; k < n_jobs; k++)
 			if (k % shard->count == shard->index - 1) {

@@ -208,8 +208,14 @@ static int attempt_kept(struct lab_run *l, const char *strategy, double skew_ms,
 
 		attempt(s, l->id, l->c, l->building, l->watch, l->server_ep, l->extras, strategy, skew_ms,
 			l->count, l->events, l->stats, l->wire, &rec);
-		if (edge)
+		if (edge) {
 			rec.edge = edge->edge;
+			/* a probe's vote is for its skew only when the NATs emitted it within
+			 * half the resolution (the lab's tolerance, 2 ms or more, is wider
+			 * than the bracket): else it measured another skew, and runs again */
+			if (rec.on_schedule == RECORD_TRUE && rec.timing.emit_error_ms > edge->edge.resolution_ms / 2)
+				rec.on_schedule = RECORD_FALSE;
+		}
 		/* a lab whose wire died measured nothing: said so, and no more */
 		if (lab_broken(l->id)) {
 			snprintf(rec.outcome, sizeof(rec.outcome), "lab-broken");
@@ -299,7 +305,7 @@ static int search_edges(struct lab_run *l, const char *strategy)
 			seed[i] = edge_predicted(&mc, dir, fabs(range[i]));
 			/* the model's window in the records: its edge, the range's end where
 			 * it reaches beyond */
-			p.edge.edge.predicted_ms[i] = isinf(seed[i]) ? range[i] : dir * seed[i];
+			p.edge.edge.predicted_ms[i] = isinf(seed[i]) ? range[i] : seed[i] ? dir * seed[i] : 0;
 		}
 	}
 	zero = probe_skew(0, &p);
@@ -413,7 +419,7 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 				for (unsigned r = 0; r < s->run.repeat && !rc; r++)
 					rc = attempt_kept(&lab, s->run.strategies[k], s->run.skews_ms[j], NULL, NULL);
 		for (int k = 0; k < s->run.n_strategies && !rc && s->run.edges_bisect; k++)
-			if (strategy_by_name(s->run.strategies[k])->by_clock)
+			if (strategy_windowed(strategy_by_name(s->run.strategies[k])))
 				rc = search_edges(&lab, s->run.strategies[k]);
 	}
 	keep_capture(id, c, &failed);

@@ -2,7 +2,8 @@
  * or many) into one run directory, as if one machine had run it all: records
  * and wire figures in shard order, captures and classifications beside them,
  * meta.json recomputed from them. Every shard must be there, once, of the same
- * plan; nothing is written where something already is. */
+ * plan, and whole (its run's exit 0); all is read and checked before anything is
+ * written, and nothing where something already is. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -96,6 +97,38 @@ static int copy_folder(const char *dir, const char *out, const char *sub)
 	return rc;
 }
 
+/* Would two shards write one file of DIR/sub? Said before anything is written. */
+static int names_collide(const struct shard *sh, int n, const char *sub)
+{
+	for (int i = 0; i < n; i++) {
+		char dir[PATH_MAX];
+		DIR *d;
+		struct dirent *e;
+		int rc = 0;
+
+		snprintf(dir, sizeof(dir), "%s/%s", sh[i].dir, sub);
+		if (!(d = opendir(dir)))
+			continue;
+		while (!rc && (e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			for (int j = i + 1; j < n && !rc; j++) {
+				char other[PATH_MAX];
+				struct stat st;
+
+				snprintf(other, sizeof(other), "%.2000s/%s/%.1000s", sh[j].dir, sub, e->d_name);
+				if (!lstat(other, &st))
+					rc = fail(EXIT_BAD_INPUT, "%s and %s/%s/%s: two shards wrote a file of one name", other,
+						  sh[i].dir, sub, e->d_name);
+			}
+		}
+		closedir(d);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int count_record(const struct attempt_record *r, void *arg)
 {
 	(void)r;
@@ -127,12 +160,22 @@ static int read_shards(const char *const *dirs, int n, struct shard *sh)
 			first = s;
 			continue;
 		}
-		/* the same plan: the same files in the same order cut into as many labs */
+		/* the same plan: the same files' text cut into the same labs in the same
+		 * order (the digest), and as many shards */
 		if (!json_equal(json_object_get(s, "count"), json_object_get(first, "count")) ||
 		    !json_equal(json_object_get(s, "plan_jobs"), json_object_get(first, "plan_jobs")) ||
+		    !json_equal(json_object_get(s, "plan"), json_object_get(first, "plan")) ||
 		    !json_equal(json_object_get(s, "scenarios"), json_object_get(first, "scenarios")))
-			return fail(EXIT_BAD_INPUT, "%s: a shard of another plan than %s's (files, labs or count differ)",
-				    dirs[i], dirs[0]);
+			return fail(EXIT_BAD_INPUT, "%s: a shard of another plan than %s's (files, presets, natlab "
+						    "or count differ)", dirs[i], dirs[0]);
+	}
+	for (int i = 0; i < n; i++) {
+		json_t *s = json_object_get(json_object_get(sh[i].meta, "run"), "shard"), *x = json_object_get(s, "exit");
+
+		/* a shard whose run failed (a lab that did not come up or broke) lacks labs */
+		if (!json_is_integer(x) || json_integer_value(x))
+			return fail(EXIT_BAD_INPUT, "%s: its run did not finish all of its labs (exit %lld): run it again",
+				    sh[i].dir, json_is_integer(x) ? (long long)json_integer_value(x) : -1LL);
 	}
 	qsort(sh, (size_t)n, sizeof(*sh), by_index);
 	{
@@ -159,31 +202,45 @@ int merge_runs(const char *const *dirs, int n, const char *out)
 	int64_t late[2] = { -1000, -1000 }; /* ns, as the run measures; -1 us: not stated */
 	json_t *from_dirs;
 	int rc, fd;
-	struct stat st;
 
 	if (!sh)
 		return fail(1, "out of memory");
 	rc = read_shards(dirs, n, sh);
-	if (!rc && (!lstat(out, &st) || errno != ENOENT))
-		rc = fail(EXIT_BAD_INPUT, "%s: exists; natlab merge writes a new directory", out);
+	/* everything read and checked before anything is written */
+	for (int i = 0; i < n && !rc; i++) {
+		struct diag d;
+		unsigned records = 0;
+
+		snprintf(from, sizeof(from), "%s/attempts.jsonl", sh[i].dir);
+		if (record_read_file(from, count_record, &records, &d) < 0)
+			rc = fail(EXIT_BAD_INPUT, "%s", d.msg);
+	}
 	if (!rc)
-		rc = mkdirs(out);
+		rc = names_collide(sh, n, "pcap") || names_collide(sh, n, "classified") ? EXIT_BAD_INPUT : 0;
+	if (!rc) {
+		/* its parents as needed, itself new: never into what is there */
+		char parent[PATH_MAX], *slash;
+
+		snprintf(parent, sizeof(parent), "%s", out);
+		slash = strrchr(parent, '/');
+		if (slash && slash != parent) {
+			*slash = '\0';
+			rc = mkdirs(parent);
+		}
+		if (!rc && mkdir(out, 0755))
+			rc = fail(errno == EEXIST ? EXIT_BAD_INPUT : 1, "%s: %s", out,
+				  errno == EEXIST ? "exists; natlab merge writes a new directory" : strerror(errno));
+	}
 	/* the records, each shard's read whole first: a bad line is named, not merged */
 	snprintf(path, sizeof(path), "%s/attempts.jsonl", out);
 	fd = rc ? -1 : outfile_open(path, O_EXCL, 0644);
 	if (!rc && fd < 0)
 		rc = fail(1, "%s: %s", path, strerror(errno));
 	for (int i = 0; i < n && !rc; i++) {
-		struct diag d;
-		unsigned records = 0;
 		json_t *run = json_object_get(sh[i].meta, "run"),
 		       *timer = json_object_get(json_object_get(sh[i].meta, "precision"), "timer_late_us");
 
 		snprintf(from, sizeof(from), "%s/attempts.jsonl", sh[i].dir);
-		if (record_read_file(from, count_record, &records, &d) < 0) {
-			rc = fail(EXIT_BAD_INPUT, "%s", d.msg);
-			break;
-		}
 		rc = append_file(fd, from, false, path);
 		attempts += (unsigned)json_integer_value(json_object_get(run, "attempts"));
 		again += (unsigned)json_integer_value(json_object_get(run, "run_again"));

@@ -66,8 +66,9 @@ static void show_progress(unsigned done, unsigned total, int labs, const struct 
 	}
 }
 
-/* A shard says which it is and of what plan, for natlab merge to check */
-static json_t *shard_facts(const struct run_shard *shard, const char *const *names, int n_files)
+/* A shard says which it is, of what plan, and whether it ran all of its labs
+ * (exit 0), for natlab merge to check */
+static json_t *shard_facts(const struct run_shard *shard, const char *const *names, int n_files, int rc)
 {
 	json_t *files;
 
@@ -76,8 +77,8 @@ static json_t *shard_facts(const struct run_shard *shard, const char *const *nam
 	files = json_array();
 	for (int i = 0; i < n_files; i++)
 		json_array_append_new(files, json_string(names[i]));
-	return json_pack("{s:{s:i,s:i,s:i,s:o}}", "shard", "index", shard->index, "count", shard->count,
-			 "plan_jobs", shard->plan_jobs, "scenarios", files);
+	return json_pack("{s:{s:i,s:i,s:i,s:s,s:o,s:i}}", "shard", "index", shard->index, "count", shard->count,
+			 "plan_jobs", shard->plan_jobs, "plan", shard->plan, "scenarios", files, "exit", rc);
 }
 
 int run_files(const char *const *names, int n_files, const char *out, long jarg, struct run_shard *shard)
@@ -131,6 +132,19 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 	rc = jobs_plan(files, names, n_files, shard, &jobs, &n_jobs, &pr.total);
 	if (rc)
 		goto out;
+	/* a shard's labs are named for it: shards on machines that do not know of
+	 * each other draw their labs' suffixes alone, and a merge must not meet two
+	 * labs (their captures) of one name */
+	for (int i = 0; shard && shard->count && i < n_files; i++) {
+		char suffix[16];
+		size_t keep = strlen(files[i]->name), room;
+
+		snprintf(suffix, sizeof(suffix), "_s%d", shard->index);
+		room = sizeof(files[i]->name) - 1 - strlen(suffix);
+		if (keep > room)
+			keep = room;
+		snprintf(files[i]->name + keep, sizeof(files[i]->name) - keep, "%s", suffix);
+	}
 	if (sibling_program("natlab-probe", probe, sizeof(probe))) {
 		rc = fail(1, "%s: %s (run make)", probe, strerror(errno));
 		goto out;
@@ -275,7 +289,7 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 		fprintf(stderr, "natlab: %u attempts%s (and %u run again off schedule) in %s/attempts.jsonl\n",
 			pr.done, probes, pr.again, outdir);
 	}
-	if (!lab_stop_pending() && rc != 130 && !output_failed && write_meta(outdir, cores, pr.done, pr.again, late_p50, late_p99, shard_facts(shard, names, n_files)))
+	if (!lab_stop_pending() && rc != 130 && !output_failed && write_meta(outdir, cores, pr.done, pr.again, late_p50, late_p99, shard_facts(shard, names, n_files, rc)))
 		rc = rc ? rc : 1;
 	printf("%s\n", outdir);
 	fflush(stdout);

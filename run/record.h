@@ -13,7 +13,7 @@
 
 /* Raised when a field changes meaning or goes; readers refuse records newer
  * than theirs. A record without "schema" (written before it) is schema 1. */
-#define RECORD_SCHEMA 1
+#define RECORD_SCHEMA 2
 
 #define RECORD_MAX_NATS 64 /* external ports per side: one per NAT above it (LAB_MAX_NODES) */
 

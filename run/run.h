@@ -3,11 +3,13 @@
 #define NATLAB_RUN_RUN_H
 
 /* --shard INDEX/COUNT: this run does every COUNT-th lab of the plan from the
- * INDEX-th (1-based) on; count 0: no shard, all of it. plan_jobs: the whole plan's
- * labs, filled in by the run (its meta.json says it, for natlab merge). */
+ * INDEX-th (1-based) on; count 0: no shard, all of it. plan_jobs and plan: the
+ * whole plan's labs and digest, filled in by the run (its meta.json says them,
+ * for natlab merge: shards of different files, presets or builds differ there). */
 struct run_shard {
 	int index, count;
 	int plan_jobs;
+	char plan[17]; /* the whole plan's digest: the files' text and every lab in order (hex) */
 };
 
 /* Runs every lab of the files (or of a shard), side by side, into `out` (NULL:

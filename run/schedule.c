@@ -24,15 +24,21 @@ double relay_path_ms(const struct scenario *s)
  * sending SYNC, side 1 when SYNC arrives, which is then, whatever the links'
  * delays, as long as each leg of the relay takes as long as the others: 0. How
  * far its round trip is from the links' is judged on its own (on_schedule). */
+/* A program like a built-in is held to that built-in's schedule: told the
+ * instant (NATLAB_START), its SYNs leaving 16 ms after it measured another cell
+ * (a Python so.py on a busy machine) */
+static const struct strategy *timed_as(const struct scenario *s, const char *strategy)
+{
+	const struct run_program *prog = scenario_program(s, strategy);
+
+	return strategy_by_name(prog && prog->like[0] ? prog->like : strategy);
+}
+
 static double expected_emit_ms(const struct scenario *s, const char *strategy, double skew_ms,
 			       json_t *side0)
 {
 	const struct run_spec *r = &s->run;
-	const struct run_program *prog = scenario_program(s, strategy);
-	/* a program like a built-in is held to its schedule: told the instant
-	 * (NATLAB_START), its SYNs leaving 16 ms after it measured another cell (a
-	 * Python so.py on a busy machine) */
-	const struct strategy *st = strategy_by_name(prog && prog->like[0] ? prog->like : strategy);
+	const struct strategy *st = timed_as(s, strategy);
 
 	if (st && st->by_round_trips)
 		return json_number_value(json_object_get(side0, "relay_rtt_ms")) > 0 ? 0 : NAN;
@@ -66,7 +72,7 @@ enum record_bool on_schedule(const struct scenario *s, const struct attempt_reco
 
 	if (isnan(want) || isnan(rec->skew_emit_ms) || impaired(s))
 		return RECORD_NULL;
-	if (strategy_by_name(rec->strategy)->by_round_trips &&
+	if (timed_as(s, rec->strategy)->by_round_trips &&
 	    fabs(json_number_value(json_object_get(side0, "relay_rtt_ms")) - relay_path_ms(s)) > tol)
 		return RECORD_FALSE;
 	return fabs(rec->skew_emit_ms - want) <= tol ? RECORD_TRUE : RECORD_FALSE;

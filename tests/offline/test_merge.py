@@ -1,17 +1,18 @@
 """natlab merge refuses shards that do not make one plan's run, before writing anything."""
 import json
+import os
 import subprocess
 
 from labkit import NATLAB
 
 
 def test_merge_refuses_an_incomplete_or_mixed_set(tmp_path):
-    def shard(i, n, text="shards.ini"):
-        d = tmp_path / f"s{i}of{n}"
-        d.mkdir()
+    def shard(i, n, text="shards.ini", plan="00000000deadbeef", exit=0):
+        d = tmp_path / f"s{i}of{n}-{text}-{plan}-{exit}"
+        d.mkdir(exist_ok=True)
         (d / "attempts.jsonl").write_text("")
         (d / "meta.json").write_text(json.dumps({"run": {"attempts": 0, "run_again": 0, "jobs": 2, "shard": {
-            "index": i, "count": n, "plan_jobs": 6, "scenarios": [text]}}}))
+            "index": i, "count": n, "plan_jobs": 6, "plan": plan, "scenarios": [text], "exit": exit}}}))
         return str(d)
 
     def merge(*dirs):
@@ -21,6 +22,19 @@ def test_merge_refuses_an_incomplete_or_mixed_set(tmp_path):
     assert r.returncode == 2 and "shard 2/3 is missing" in r.stderr
     r = merge(shard(1, 2), shard(2, 2, "other.ini"))
     assert r.returncode == 2 and "a shard of another plan" in r.stderr
+    # the same files, cut otherwise (other presets or another natlab): another plan
+    r = merge(shard(1, 2), shard(2, 2, plan="00000000deadbee0"))
+    assert r.returncode == 2 and "a shard of another plan" in r.stderr
+    # a shard whose run failed lacks labs
+    r = merge(shard(1, 2), shard(2, 2, exit=1))
+    assert r.returncode == 2 and "did not finish all of its labs (exit 1)" in r.stderr
+    # two shards' captures of one name: said before anything is written
+    a, b = shard(1, 2, plan="00000000deadbee1"), shard(2, 2, plan="00000000deadbee1")
+    for d in (a, b):
+        os.makedirs(os.path.join(d, "pcap"))
+        open(os.path.join(d, "pcap", "lab-1234-a0.pcap"), "w").close()
+    r = merge(a, b)
+    assert r.returncode == 2 and "two shards wrote a file of one name" in r.stderr
     d = tmp_path / "plain"
     d.mkdir()
     (d / "meta.json").write_text('{"run": {"attempts": 1}}')

@@ -65,6 +65,11 @@ def test_a_bad_mix_is_named_with_its_line(tmp_path):
     mix.write_text("[mix]\nname = x\nsource = y\n[shares]\nsymmetric = 50\nfull-cone = 40\n")
     r = subprocess.run([NATLAB, "report", str(tmp_path), "--mix", str(mix)], capture_output=True, text=True)
     assert r.returncode == 2 and f"{mix}:4: the shares sum to 90 %, not 100" in r.stderr, r.stderr
+    # the mix is read before the report writes anything
+    assert sorted(os.listdir(tmp_path)) == ["attempts.jsonl", "bad.mix"]
+    mix.write_text("[mix]\nname = x\nsource = y\n[shares]\nfull-cone = 50\nfull-kone = 50\n")
+    r = subprocess.run([NATLAB, "report", str(tmp_path), "--mix", str(mix)], capture_output=True, text=True)
+    assert r.returncode == 2 and f"{mix}:6: no preset \"full-kone\"" in r.stderr, r.stderr
     mix.write_text("[mix]\nname = x\ncolour = red\n")
     r = subprocess.run([NATLAB, "report", str(tmp_path), "--mix", str(mix)], capture_output=True, text=True)
     assert r.returncode == 2 and f"{mix}:3: unknown key \"colour\"" in r.stderr, r.stderr

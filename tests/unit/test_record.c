@@ -175,8 +175,8 @@ static void the_reader_refuses(void **state)
 	assert_int_equal(from_text("{" MINIMAL ",\"syn_retrans\":{\"a\":1.5}}", &r, &d), -1);
 	assert_string_equal(d.msg, "not an attempt record: \"syn_retrans\" is not an integer");
 	/* a higher schema: refused for that, whatever else the record holds */
-	assert_int_equal(from_text("{\"schema\":2}", &r, &d), -1);
-	assert_string_equal(d.msg, "record schema 2 is newer than this natlab reads (1): a newer natlab wrote it");
+	assert_int_equal(from_text("{\"schema\":3}", &r, &d), -1);
+	assert_string_equal(d.msg, "record schema 3 is newer than this natlab reads (2): a newer natlab wrote it");
 	assert_int_equal(from_text("{\"schema\":\"1\"," MINIMAL "}", &r, &d), -1);
 	assert_string_equal(d.msg, "not an attempt record: \"schema\" is not an integer");
 	assert_int_equal(from_text("{\"schema\":1," MINIMAL "}", &r, &d), 0);
@@ -203,7 +203,7 @@ static void a_file_names_its_line(void **state)
 	fclose(f);
 	assert_int_equal(record_read_file(path, count, &n, &d), -1);
 	assert_int_equal(n, 2);
-	snprintf(want, sizeof(want), "%s:3: record schema 3 is newer than this natlab reads (1): a newer "
+	snprintf(want, sizeof(want), "%s:3: record schema 3 is newer than this natlab reads (2): a newer "
 				     "natlab wrote it", path);
 	assert_string_equal(d.msg, want);
 	/* each() stops the reading with its own code */
@@ -240,8 +240,13 @@ static void the_reference_run_reads_back_unchanged(void **state)
 		assert_int_equal(record_from_json(j, r, &d), 0);
 		out = record_line(r, &len);
 		assert_non_null(out);
-		assert_int_equal(strncmp(out, "{\"schema\":1,", 12), 0);
-		assert_string_equal(out + 12, line + (strncmp(line, "{\"schema\":", 10) ? 1 : 12));
+		/* a record keeps its schema; one from before the field gets 1 */
+		if (strncmp(line, "{\"schema\":", 10)) {
+			assert_int_equal(strncmp(out, "{\"schema\":1,", 12), 0);
+			assert_string_equal(out + 12, line + 1);
+		} else {
+			assert_string_equal(out, line);
+		}
 		free(out);
 		record_release(r);
 		json_decref(j);
