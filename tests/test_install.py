@@ -47,7 +47,9 @@ def test_installed_natlab_runs_from_anywhere(tmp_path):
     r = subprocess.run([nl, "run", "--out", str(tmp_path / "out"), str(tmp_path / "pair.ini")], **run)
     assert r.returncode == 0, r.stderr
     recs = [json.loads(x) for x in (tmp_path / "out" / "attempts.jsonl").read_text().splitlines()]
-    assert [(x["strategy"], x["outcome"]) for x in recs] == [("so", "connected")]
+    # one attempt; one the lab did not hold the timing of (seen: its SYNs 2.16 ms
+    # apart for 0 on a busy machine) is kept, flagged, and runs again
+    assert [(x["strategy"], x["outcome"]) for x in recs if x["on_schedule"] is not False] == [("so", "connected")]
 
     # the Python package finds the installed natlab, and pytest loads the plugin
     # without being told (its pytest11 entry point)

@@ -1,4 +1,4 @@
-; natlab classify: the NAT between this host and 198.18.0.1:443, 2026-12-01 21:42 UTC (3.4 s).
+; natlab classify: the NAT between this host and 198.18.0.1:443, 2026-12-01 23:39 UTC (1.3 s).
 ; The knobs no test here tells (tcp_syn_sent_timeout, udp_stream_timeout,
 ; and without --timeouts udp_timeout and tcp_established_timeout) keep
 ; natlab's defaults.
@@ -6,18 +6,18 @@
 ; RFC 5780 4.3: the same mapped endpoint toward the server's other address and port
 mapping = eim
 ; mapping_tcp: eim (RFC 5780 4.3 over TCP: the same mapped endpoint toward the server's other address and port)
-; 4 new sockets kept their ports (52549->52549, 45793->45793, 48541->48541, 56752->56752)
+; 4 new sockets kept their ports (39860->39860, 44228->44228, 38748->38748, 34605->34605)
 allocation = preserve
 ; RFC 5780 4.4: no answer from another address or port came in (tests II, III)
 filtering = apdf
 ; filtering_tcp: apdf (a SYN to our mapped endpoint from the server's other port met rst, from its other address rst)
 ; RFC 5780 4.5: a request to its own mapped endpoint did not come back
 hairpin = off
-; a SYN from the server to port 3229 of the NAT was answered with an RST
+; a SYN from the server to port 40757 of the NAT was answered with an RST
 unsolicited_syn = rst
-; a datagram from the server to port 27137 of the NAT was answered with ICMP type 3 code 3
+; a datagram from the server to port 25829 of the NAT was answered with ICMP type 3 code 3
 udp_unsolicited = icmp
-; the server's SYN from port 41529, to the NAT's entry of our SYN to it (in SYN_SENT), was let through: we answered it, a simultaneous open
+; the server's SYN from port 40403, to the NAT's entry of our SYN to it (in SYN_SENT), was let through: we answered it, a simultaneous open
 syn_in_syn_sent = accept
 ; the server saw us at 198.19.0.1, not at our own address
 translation = on

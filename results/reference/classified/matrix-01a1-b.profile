@@ -1,4 +1,4 @@
-; natlab classify: the NAT between this host and 198.18.0.1:443, 2026-12-01 21:42 UTC (1.9 s).
+; natlab classify: the NAT between this host and 198.18.0.1:443, 2026-12-01 23:39 UTC (1.2 s).
 ; The knobs no test here tells (tcp_syn_sent_timeout, udp_stream_timeout,
 ; and without --timeouts udp_timeout and tcp_established_timeout) keep
 ; natlab's defaults.
@@ -6,18 +6,18 @@
 ; RFC 5780 4.3: the same mapped endpoint toward the server's other address and port
 mapping = eim
 ; mapping_tcp: eim (RFC 5780 4.3 over TCP: the same mapped endpoint toward the server's other address and port)
-; 4 new sockets kept their ports (42136->42136, 42475->42475, 36495->36495, 32850->32850)
+; 4 new sockets kept their ports (34116->34116, 49168->49168, 56907->56907, 54563->54563)
 allocation = preserve
-; RFC 5780 4.4: an answer from the server's other port came in, none from its other address (tests II, III)
-filtering = adf
-; filtering_tcp: adf (a SYN to our mapped endpoint from the server's other port came through, from its other address not (none))
-; RFC 5780 4.5: a request to its own mapped endpoint came back in
-hairpin = on
-; a SYN from the server to port 1169 of the NAT met nothing (no answer, no error)
+; RFC 5780 4.4: no answer from another address or port came in (tests II, III)
+filtering = apdf
+; filtering_tcp: apdf (a SYN to our mapped endpoint from the server's other port met none, from its other address none)
+; RFC 5780 4.5: a request to its own mapped endpoint did not come back
+hairpin = off
+; a SYN from the server to port 54916 of the NAT met nothing (no answer, no error)
 unsolicited_syn = drop
-; a datagram from the server to port 17130 of the NAT met nothing (no answer, no error)
+; a datagram from the server to port 31054 of the NAT met nothing (no answer, no error)
 udp_unsolicited = drop
-; the server's SYN from port 38377, to the NAT's entry of our SYN to it (in SYN_SENT), was let through: we answered it, a simultaneous open
+; the server's SYN from port 41915, to the NAT's entry of our SYN to it (in SYN_SENT), was let through: we answered it, a simultaneous open
 syn_in_syn_sent = accept
 ; the server saw us at 198.19.0.2, not at our own address
 translation = on

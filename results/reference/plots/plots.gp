@@ -10,12 +10,21 @@
 #   tic           ST  RTT  I       PROFILE   the grid's I-th profile, both axes
 #   series        ST  RTT  BLOCK   TITLE     windows.dat index BLOCK: one skew series
 #   window        -   RTT  0       -         window-rttRTT.svg, from its series rows
-#   distribution  ST  0    S       -         distributions.svg: the S-th strategy (from 1),
-#                                            column S + 1 of block 0 and block S
+#   distrtt       -   RTT  B       -         distributions.svg, a row per RTT: its
+#                                            retransmission counts are block B
+#   distribution  ST  0    S       -         the S-th strategy (from 1): column S + 1 of
+#                                            each RTT's block B, and block B + S
 # The commands are the ones natlab used to write itself: the same text makes
 # the same SVGs.
 
 svg = "set terminal svg size %d,%d dynamic font 'sans,11' background '#ffffff'"
+
+# twelve colours told apart at a glance (Tableau's ten, then two), not the
+# default eight that come round again
+array LT[12] = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', \
+	'#b07aa1', '#ff9da7', '#9c755f', '#bab0ac', '#17becf', '#000000']
+do for [i = 1:12] { eval sprintf("set linetype %d lc rgb '%s' lw 1.5 pt %d", i, LT[i], i) }
+set linetype cycle 12
 
 set datafile separator "\t"
 stats 'plots.tsv' using (0) nooutput
@@ -36,11 +45,13 @@ do for [k = 1:N] { if (W[k] eq "series") { series = series + 1 } }
 array SERIES[series > 0 ? series : 1]
 do for [k = 1:N] { if (W[k] eq "series") { SERIES[I[k] + 1] = T[k] } }
 
-# the strategies of distributions.svg, by column
+# the strategies of distributions.svg, by column; its round trips, by row
 dists = 0
 do for [k = 1:N] { if (W[k] eq "distribution") { dists = dists + 1 } }
 array DIST[dists > 0 ? dists : 1]
 do for [k = 1:N] { if (W[k] eq "distribution") { DIST[I[k] + 0] = S[k] } }
+drtts = 0
+do for [k = 1:N] { if (W[k] eq "distrtt") { drtts = drtts + 1 } }
 
 do for [k = 1:N] {
 	if (W[k] eq "heatmap") {
@@ -99,10 +110,12 @@ do for [k = 1:N] {
 					rtx ne "" ? ", " : "", b, SERIES[b + 1])
 			}
 		}
-		eval sprintf(svg, 1100, 900)
+		eval sprintf(svg, 1100, 980)
 		eval sprintf("set output 'window-rtt%g.svg'", rtt)
-		eval sprintf("set multiplot layout 2,2 title 'against skew (b starts later by skew), RTT %g ms'", rtt)
-		set key center right font ',9'
+		# the legend below the four panels, never over the data
+		eval sprintf("set multiplot layout 2,2 title 'against skew (b starts later by skew), RTT %g ms' " . \
+			"margins 0.07,0.98,0.16,0.93 spacing 0.08,0.1", rtt)
+		set key at screen 0.5,0.015 center bottom horizontal maxrows 4 font ',9'
 		set yrange [-5:105]
 		set ylabel 'success %'
 		set xlabel 'skew (ms)'
@@ -118,10 +131,11 @@ do for [k = 1:N] {
 		set title 'time to connect (median of the successes)'
 		set ylabel 'ms'
 		eval "plot " . ttc
-		set title 'SYN retransmissions (median, both sides)'
+		set title 'SYN retransmissions (median, both sides; TCP strategies)'
 		set ylabel 'retransmissions'
 		eval "plot " . rtx
 		unset multiplot
+		set key default
 		set autoscale
 		unset xlabel
 		unset ylabel
@@ -129,37 +143,43 @@ do for [k = 1:N] {
 	}
 }
 
-if (dists > 0) {
-	eval sprintf(svg, 1100, 450)
+if (dists > 0 && drtts > 0) {
+	eval sprintf(svg, 1100, 40 + 380 * drtts)
 	set output 'distributions.svg'
-	set multiplot layout 1,2
-	set title 'SYN retransmissions per attempt (both sides)'
-	set style data histograms
-	set style histogram clustered
-	set style fill solid 0.8
-	set xlabel 'retransmissions (8: 8 or more)'
-	set ylabel 'attempts'
-	set yrange [0:*]
-	set key top right
-	cmd = "plot "
-	do for [s = 1:dists] {
-		cmd = cmd . sprintf("%s'distributions.dat' index 0 using %d:xtic(1) title '%s'", \
-			s > 1 ? ", " : "", s + 1, DIST[s])
+	eval sprintf("set multiplot layout %d,2 title 'distributions, per round trip'", drtts)
+	set key default
+	do for [k = 1:N] {
+		if (W[k] eq "distrtt") {
+			b = I[k] + 0
+			eval sprintf("set title 'SYN retransmissions per attempt (both sides), RTT %g ms'", R[k] + 0)
+			set style data histograms
+			set style histogram clustered
+			set style fill solid 0.8
+			set xlabel 'retransmissions (8: 8 or more)'
+			set ylabel 'attempts'
+			set yrange [0:*]
+			set key inside top right
+			cmd = "plot "
+			do for [s = 1:dists] {
+				cmd = cmd . sprintf("%s'distributions.dat' index %d using %d:xtic(1) title '%s'", \
+					s > 1 ? ", " : "", b, s + 1, DIST[s])
+			}
+			eval cmd
+			set autoscale y
+			set style data lines
+			eval sprintf("set title 'time to connect (successes), RTT %g ms'", R[k] + 0)
+			set logscale x
+			set xlabel 'ms'
+			set ylabel 'attempts connected by then (%)'
+			set key inside bottom right
+			cmd = "plot "
+			do for [s = 1:dists] {
+				cmd = cmd . sprintf("%s'distributions.dat' index %d using 1:2 with steps title '%s'", \
+					s > 1 ? ", " : "", b + s, DIST[s])
+			}
+			eval cmd
+			unset logscale x
+		}
 	}
-	eval cmd
-	set autoscale y
-	set style data lines
-	set title 'time to connect (successes)'
-	set logscale x
-	set xlabel 'ms'
-	set ylabel 'attempts connected by then (%)'
-	set key bottom right
-	cmd = "plot "
-	do for [s = 1:dists] {
-		cmd = cmd . sprintf("%s'distributions.dat' index %d using 1:2 with steps title '%s'", \
-			s > 1 ? ", " : "", s, DIST[s])
-	}
-	eval cmd
 	unset multiplot
-	unset logscale x
 }
