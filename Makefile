@@ -17,7 +17,7 @@ NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unuse
 # that the unit tests link them too
 LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/sibling.c common/stats.c common/strategy.c common/timing.c \
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c natsim/model.c \
-	scenario/parse.c scenario/fault.c scenario/run.c scenario/matrix.c scenario/validate.c scenario/program.c scenario/addresses.c \
+	scenario/parse.c scenario/fault.c scenario/run.c scenario/matrix.c scenario/validate.c scenario/program.c scenario/link.c scenario/addresses.c \
 	netns/netns.c netns/link.c netns/lab.c netns/state.c netns/down.c netns/apply.c netns/service.c \
 	wire/config.c wire/events.c wire/handoff.c \
 	run/record.c run/edges.c prober/protocol.c plan/plan.c plan/print.c common/libre.c
@@ -173,6 +173,8 @@ install: build/natlab build/natlab-probe build/natlab-wire
 	install -D -m 644 man/natlab.8 $(DESTDIR)$(PREFIX)/share/man/man8/natlab.8
 	mkdir -p $(DESTDIR)$(PREFIX)/share/natlab/profiles
 	install -m 644 natsim/profiles/*.profile $(DESTDIR)$(PREFIX)/share/natlab/profiles/
+	mkdir -p $(DESTDIR)$(PREFIX)/share/natlab/links
+	install -m 644 natsim/links/*.link $(DESTDIR)$(PREFIX)/share/natlab/links/
 	mkdir -p $(DESTDIR)$(PREFIX)/share/natlab/mixes
 	install -m 644 natsim/mixes/*.mix $(DESTDIR)$(PREFIX)/share/natlab/mixes/
 	install -D -m 644 python/natlab/__init__.py $(DESTDIR)$(PYTHONDIR)/natlab/__init__.py

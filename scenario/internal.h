@@ -9,6 +9,11 @@
 int check_name(const char *name, size_t max, struct diag *d);
 int parse_int(const char *v, long lo, long hi, long *out);
 int parse_double(const char *v, double lo, double hi, double *out);
+/* link.c: a named link condition, natsim/links/NAME.link */
+struct link_preset {
+	double delay_ms, jitter_ms, loss;
+};
+int link_preset_load(const char *name, struct link_preset *p, struct diag *d);
 int set_once(int *seen, int line, const char *key, struct diag *d);
 /* fault.c: [fault.NAME] */
 int fault_find(const struct scenario *s, const char *name);

@@ -38,6 +38,7 @@ int matrix_key(struct scenario *s, const char *key, const char *value, int line,
 			return diag_set(d, "pairs: expected all or same, not \"%s\"", value);
 		m->diagonal = !strcmp(value, "same");
 	} else if (!strcmp(key, "rtt_ms")) {
+		m->rtts_line = line;
 		m->n_rtts = 0;
 		for (t = strtok_r(buf, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
 			if (m->n_rtts == MATRIX_MAX_RTTS)
@@ -47,6 +48,13 @@ int matrix_key(struct scenario *s, const char *key, const char *value, int line,
 		}
 		if (!m->n_rtts)
 			return diag_set(d, "rtt_ms: no value");
+	} else if (!strcmp(key, "link")) {
+		struct link_preset p;
+
+		if (link_preset_load(value, &p, d))
+			return -1;
+		snprintf(m->link, sizeof(m->link), "%s", value);
+		m->link_line = line;
 	} else if (!strcmp(key, "loss") || !strcmp(key, "jitter_ms")) {
 		bool loss = !strcmp(key, "loss");
 		double v;
@@ -56,7 +64,7 @@ int matrix_key(struct scenario *s, const char *key, const char *value, int line,
 					loss ? "fraction from 0 to 1" : "number of ms from 0 to 60000");
 		snprintf(loss ? m->loss : m->jitter_ms, sizeof(m->loss), "%.17g", v);
 	} else {
-		return diag_set(d, "unknown key \"%s\" in [matrix] (expected profiles, pairs, rtt_ms, strategies, skew_ms, repeat, deadline_s, server_port, local_port, relay, edges, edge_resolution_ms, loss, jitter_ms, seed)",
+		return diag_set(d, "unknown key \"%s\" in [matrix] (expected profiles, pairs, rtt_ms, strategies, skew_ms, repeat, deadline_s, server_port, local_port, relay, edges, edge_resolution_ms, link, loss, jitter_ms, seed)",
 				key);
 	}
 	return 0;
@@ -111,6 +119,22 @@ int resolve_matrix(struct scenario *s, struct diag *d)
 		m->run.server_port = RUN_SERVER_PORT;
 	if (resolve_edges(s, &m->run, m->line, d))
 		return -1;
+	if (m->link[0]) {
+		struct link_preset p;
+		struct diag sub;
+
+		if (m->rtts_line)
+			return diag_set(d, "%s:%d: link = %s sets the links' delay, so the round trip: leave out rtt_ms",
+					s->path, m->rtts_line, m->link);
+		if (link_preset_load(m->link, &p, &sub))
+			return diag_set(d, "%s:%d: %s", s->path, m->link_line, sub.msg);
+		/* each uplink a quarter of the round trip between the sites */
+		m->rtts_ms[m->n_rtts++] = 4 * p.delay_ms;
+		if (!m->loss[0])
+			snprintf(m->loss, sizeof(m->loss), "%.17g", p.loss);
+		if (!m->jitter_ms[0])
+			snprintf(m->jitter_ms, sizeof(m->jitter_ms), "%.17g", p.jitter_ms);
+	}
 	if (!m->n_rtts) {
 		m->rtts_ms[m->n_rtts++] = 20;
 		m->rtts_ms[m->n_rtts++] = 100;

@@ -62,13 +62,31 @@ int parse_double(const char *v, double lo, double hi, double *out)
 	return (errno || end == v || *end || !(*out >= lo && *out <= hi)) ? -1 : 0;
 }
 
-/* delay_ms, jitter_ms, loss: the node's link into the internet, in the wire. */
+/* delay_ms, jitter_ms, loss: the node's link into the internet, in the wire;
+ * link = NAME: a named condition (natsim/links), whose figures the keys beside
+ * it override, before or after it. */
 static int link_key(struct lab_node *n, const char *key, const char *value, int line,
 		    struct diag *d)
 {
 	bool loss = !strcmp(key, "loss");
 	double v;
 
+	if (!strcmp(key, "link")) {
+		struct link_preset p;
+
+		if (link_preset_load(value, &p, d))
+			return -1;
+		if (!(n->link_keys & 1))
+			n->delay_ms = p.delay_ms;
+		if (!(n->link_keys & 2))
+			n->jitter_ms = p.jitter_ms;
+		if (!(n->link_keys & 4))
+			n->loss = p.loss;
+		if (!n->link_line)
+			n->link_line = line;
+		return 0;
+	}
+	n->link_keys |= !strcmp(key, "delay_ms") ? 1 : !strcmp(key, "jitter_ms") ? 2 : 4;
 	if (parse_double(value, 0, loss ? 1 : 60000, &v))
 		return diag_set(d, "%s: \"%s\" is not a %s", key, value,
 				loss ? "fraction from 0 to 1" : "number of ms from 0 to 60000");
@@ -85,7 +103,7 @@ static int link_key(struct lab_node *n, const char *key, const char *value, int 
 
 static bool is_link_key(const char *key)
 {
-	return !strcmp(key, "delay_ms") || !strcmp(key, "jitter_ms") || !strcmp(key, "loss");
+	return !strcmp(key, "delay_ms") || !strcmp(key, "jitter_ms") || !strcmp(key, "loss") || !strcmp(key, "link");
 }
 
 int set_once(int *seen, int line, const char *key, struct diag *d)
@@ -253,9 +271,9 @@ static int node_key(struct lab_node *n, const char *key, const char *value, int 
 		return 0;
 	}
 	if (n->kind == NODE_NAT)
-		return diag_set(d, "unknown key \"%s\" in [nat.%s] (expected profile, uplink, delay_ms, jitter_ms, loss or a profile knob)",
+		return diag_set(d, "unknown key \"%s\" in [nat.%s] (expected profile, uplink, link, delay_ms, jitter_ms, loss or a profile knob)",
 				key, n->name);
-	return diag_set(d, "unknown key \"%s\" in [host.%s] (expected behind, addresses, clock_offset_ms, service, delay_ms, jitter_ms, loss)",
+	return diag_set(d, "unknown key \"%s\" in [host.%s] (expected behind, addresses, clock_offset_ms, service, link, delay_ms, jitter_ms, loss)",
 			key, n->name);
 }
 

@@ -49,6 +49,7 @@ struct lab_node {
 	/* its link into the internet, emulated by the wire (each direction) */
 	double delay_ms, jitter_ms, loss;
 	int link_line; /* of the first link key; 0 when none */
+	unsigned char link_keys; /* given as keys (1 delay, 2 jitter, 4 loss): a link preset leaves them */
 
 	/* The address plan, filled by plan_addresses() (addresses.c) once the file is read. */
 	int depth;
@@ -144,6 +145,10 @@ struct matrix_spec {
 	/* loss, jitter_ms: on both NATs' links into the internet, as a node's keys
 	 * (the impairment scenarios); "" for none */
 	char loss[32], jitter_ms[32];
+	/* link = NAME: both NATs' links as that preset (natsim/links), the round trip
+	 * four times its delay; loss and jitter_ms given beside it override it */
+	char link[72];
+	int link_line, rtts_line;
 	struct run_spec run; /* strategies, skew_ms, repeat, deadline_s */
 };
 

@@ -91,6 +91,9 @@ CASES = {
     "edges finer than the lab": ("[matrix]\nedge_resolution_ms = 0.1\n", 2,
                                  "edge_resolution_ms: \"0.1\" is not a number of ms from 0.5"),
     "matrix loss not a fraction": ("[matrix]\nloss = 5\n", 2, 'loss: "5" is not a fraction from 0 to 1'),
+    "matrix link and rtt": ("[matrix]\nprofiles = full-cone\nrtt_ms = 20\nlink = 4g\n", 3,
+                            "link = 4g sets the links' delay, so the round trip: leave out rtt_ms"),
+    "matrix unknown link": ("[matrix]\nlink = dialup\n", 2, 'link: no preset "dialup"'),
     "edges without a range": ("[matrix]\nprofiles = linux-default\nedges = bisect\nskew_ms = 0\n", 1,
                               "edges = bisect searches within skew_ms's range"),
     # before: the line ended at the NUL for C, and the rest of it was lost without a word

@@ -55,6 +55,20 @@ def test_plan_puts_link_figures_on_the_wire_ports(tmp_path):
                      "s": {"delay_ms": 7.0, "jitter_ms": 1.0, "loss": 0.0}}
 
 
+def test_a_link_preset_sets_the_figures_and_keys_beside_it_win(tmp_path):
+    # 4g: 30 ms one way, 8 ms jitter, 0.1 % loss (natsim/links/4g.link, from its
+    # sources); a key beside it wins, before or after it
+    text = SCENARIO.replace("delay_ms = 3\n", "loss = 0\nlink = 4g\n").replace(
+        "delay_ms = 7\njitter_ms = 1\n", "link = satellite\ndelay_ms = 5\n")
+    ports = {s["dev"]: s["link"] for s in steps(plan(tmp_path, text), "wire-port")}
+    assert ports == {"n": {"delay_ms": 30.0, "jitter_ms": 8.0, "loss": 0.0},
+                     "s": {"delay_ms": 5.0, "jitter_ms": 7.0, "loss": 0.01}}
+    path = tmp_path / "bad.ini"
+    path.write_text(SCENARIO.replace("delay_ms = 3\n", "link = 5g\n"))
+    r = natlab("plan", str(path), check=False)
+    assert r.returncode == 2 and f"{path}:5: link: no preset \"5g\"" in r.stderr, r.stderr
+
+
 def test_plan_of_a_bridge_internet_has_no_wire(tmp_path):
     p = plan(tmp_path, SCENARIO.replace("name = pl", "name = pl\ninternet = bridge").replace("delay_ms = 3\n", "")
              .replace("delay_ms = 7\njitter_ms = 1\n", ""))
