@@ -140,6 +140,79 @@ void plot_windows(const struct cells *t, const char *dir, FILE *tsv, FILE *rep)
 	fclose(dat);
 }
 
+/* Success against skew and round trip: for each pair swept at two round trips or
+ * more, a heatmap panel (a row per RTT, a column per skew tried at any of them,
+ * in order) in skew-rtt.svg. */
+void plot_skew_rtt(const struct cells *t, const char *dir, FILE *tsv, FILE *rep)
+{
+	int rc = 0, block = 0;
+	FILE *dat = NULL;
+
+	for (int k = 0; k < t->n; k = cells_series_end(t, k)) {
+		double rtts[MAX_RTTS], skews[256];
+		int n_rtt = 0, n_skew = 0;
+		bool seen = false;
+
+		/* the first series of its group (scenario, strategy, pair) only */
+		for (int j = 0; j < k && !seen; j = cells_series_end(t, j))
+			seen = !strcmp(t->c[j].scenario, t->c[k].scenario) && !strcmp(t->c[j].strategy, t->c[k].strategy) &&
+			       !strcmp(t->c[j].a, t->c[k].a) && !strcmp(t->c[j].b, t->c[k].b);
+		if (seen)
+			continue;
+		for (int j = 0; j < t->n; j = cells_series_end(t, j))
+			if (!strcmp(t->c[j].scenario, t->c[k].scenario) && !strcmp(t->c[j].strategy, t->c[k].strategy) &&
+			    !strcmp(t->c[j].a, t->c[k].a) && !strcmp(t->c[j].b, t->c[k].b) &&
+			    cells_series_end(t, j) - j >= 3) {
+				rtt_add(rtts, &n_rtt, t->c[j].rtt_ms);
+				for (int i = j; i < cells_series_end(t, j); i++) {
+					bool have = false;
+
+					for (int x = 0; x < n_skew && !have; x++)
+						have = skews[x] == t->c[i].skew_ms;
+					if (!have && n_skew < 256)
+						skews[n_skew++] = t->c[i].skew_ms;
+				}
+			}
+		if (n_rtt < 2)
+			continue;
+		qsort(rtts, (size_t)n_rtt, sizeof(rtts[0]), by_value);
+		qsort(skews, (size_t)n_skew, sizeof(skews[0]), by_value);
+		if (!dat && !(dat = open_out(dir, "skew-rtt.dat", &rc)))
+			return;
+		fprintf(dat, "# %s %s %s-%s: skew index, RTT index, success %%\n", t->c[k].scenario, t->c[k].strategy,
+			t->c[k].a, t->c[k].b);
+		for (int r = 0; r < n_rtt; r++) {
+			for (int x = 0; x < n_skew; x++) {
+				const struct cell *c = NULL;
+
+				for (int i = 0; i < t->n && !c; i++)
+					if (!strcmp(t->c[i].scenario, t->c[k].scenario) &&
+					    !strcmp(t->c[i].strategy, t->c[k].strategy) && !strcmp(t->c[i].a, t->c[k].a) &&
+					    !strcmp(t->c[i].b, t->c[k].b) && t->c[i].rtt_ms == rtts[r] &&
+					    t->c[i].skew_ms == skews[x] && t->c[i].n)
+						c = &t->c[i];
+				if (c)
+					fprintf(dat, "%d %d %.0f\n", x, r, pct(c));
+				else
+					fprintf(dat, "%d %d NaN\n", x, r);
+			}
+			fputc('\n', dat);
+		}
+		fputs("\n\n", dat);
+		fprintf(tsv, "skewmap\t%s\t%d\t%d\t%s %s ↔ %s\n", t->c[k].strategy, n_rtt, block, t->c[k].strategy,
+			t->c[k].a, t->c[k].b);
+		for (int x = 0; x < n_skew; x++)
+			fprintf(tsv, "skewtic\t-\t%d\t%d\t%g\n", block, x, skews[x]);
+		for (int r = 0; r < n_rtt; r++)
+			fprintf(tsv, "rtttic\t-\t%d\t%d\t%g\n", block, r, rtts[r]);
+		block++;
+	}
+	if (!dat)
+		return;
+	fclose(dat);
+	fputs("\n![success against skew and round trip](plots/skew-rtt.svg)\n", rep);
+}
+
 /* Distributions per round trip (times to connect and retransmissions follow
  * it): SYN retransmissions per attempt and time to connect, by TCP strategy. For
  * each RTT, a block of retransmission counts (a row per count, a column per

@@ -199,6 +199,7 @@ int report_write(const char *run, const char *const *mixes, int n_mixes)
 		if (!rc)
 			rc = write_windows(&t, &e, run, body, precision);
 		plot_windows(&t, plots, tsv, body);
+		plot_skew_rtt(&t, plots, tsv, body);
 		fputs("\n## Distributions\n", body);
 		plot_distributions(&t, plots, tsv, body);
 		fclose(body);

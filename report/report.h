@@ -56,6 +56,7 @@ int write_windows(const struct cells *t, const struct cells *edges, const char *
 FILE *plots_open(const char *dir, int *rc);
 void plot_heatmap(const struct cells *t, const char *dir, const char *st, FILE *tsv, FILE *rep);
 void plot_windows(const struct cells *t, const char *dir, FILE *tsv, FILE *rep);
+void plot_skew_rtt(const struct cells *t, const char *dir, FILE *tsv, FILE *rep);
 void plot_distributions(const struct cells *t, const char *dir, FILE *tsv, FILE *rep);
 bool plots_draw(const char *dir);
 

@@ -10,6 +10,9 @@
 #   tic           ST  RTT  I       PROFILE   the grid's I-th profile, both axes
 #   series        ST  RTT  BLOCK   TITLE     windows.dat index BLOCK: one skew series
 #   window        -   RTT  0       -         window-rttRTT.svg, from its series rows
+#   skewmap       ST  NRTT B       TITLE     skew-rtt.svg: a panel, skew-rtt.dat index B
+#   skewtic       -   B    I       SKEW      panel B's I-th column (a skew, ms)
+#   rtttic        -   B    I       RTT       panel B's I-th row (a round trip, ms)
 #   distrtt       -   RTT  B       -         distributions.svg, a row per RTT: its
 #                                            retransmission counts are block B
 #   distribution  ST  0    S       -         the S-th strategy (from 1): column S + 1 of
@@ -141,6 +144,54 @@ do for [k = 1:N] {
 		unset ylabel
 		unset title
 	}
+}
+
+maps = 0
+do for [k = 1:N] { if (W[k] eq "skewmap") { maps = maps + 1 } }
+if (maps > 0) {
+	eval sprintf(svg, 1100, 60 + 230 * maps)
+	set output 'skew-rtt.svg'
+	eval sprintf("set multiplot layout %d,1 title 'success %% against skew (columns: the skews tried, in order) and round trip; values other than 0 and 100 written'", maps)
+	set cbrange [0:100]
+	set palette defined (0 '#c0392b', 50 '#f1c40f', 100 '#27ae60')
+	unset key
+	do for [k = 1:N] {
+		if (W[k] eq "skewmap") {
+			b = I[k] + 0
+			xt = ""
+			yt = ""
+			nx = 0
+			do for [i = 1:N] {
+				if (W[i] eq "skewtic" && R[i] + 0 == b) {
+					# every fourth skew named, and 0
+					if ((I[i] + 0) % 4 == 0 || T[i] + 0 == 0) {
+						xt = xt . sprintf("%s'%s' %d", xt ne "" ? ", " : "", T[i], I[i] + 0)
+					}
+					nx = nx + 1
+				}
+				if (W[i] eq "rtttic" && R[i] + 0 == b) {
+					yt = yt . sprintf("%s'%s ms' %d", yt ne "" ? ", " : "", T[i], I[i] + 0)
+				}
+			}
+			eval "set xtics rotate by 60 right font ',8' (" . xt . ")"
+			eval "set ytics (" . yt . ")"
+			eval sprintf("set xrange [-0.5:%d.5]", nx - 1)
+			eval sprintf("set yrange [-0.5:%d.5]", R[k] + 0 - 1)
+			set xlabel 'skew (ms)'
+			eval sprintf("set title '%s'", T[k])
+			# too narrow for three digits each: a value is written where it is
+			# neither 0 nor 100, which the colours tell
+			eval sprintf("plot 'skew-rtt.dat' index %d using 1:2:3 with image, " . \
+				"'' index %d using 1:2:(($3 > 0 && $3 < 100) ? sprintf('%%d', $3) : '') with labels font ',7'", b, b)
+		}
+	}
+	unset multiplot
+	unset xlabel
+	set xtics norotate font ''
+	set xtics autofreq
+	set ytics autofreq
+	set autoscale
+	unset title
 }
 
 if (dists > 0 && drtts > 0) {
