@@ -236,6 +236,8 @@ static int plan_wire(struct lab_plan *p)
 		t->delay_ms = n->delay_ms;
 		t->jitter_ms = n->jitter_ms;
 		t->loss = n->loss;
+		t->rate_mbit = n->rate_mbit;
+		t->duplicate = n->duplicate;
 	}
 	return 0;
 }

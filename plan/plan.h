@@ -50,6 +50,7 @@ struct plan_step {
 	bool has_mac;
 	char *text;          /* PLAN_NFT: the ruleset (owned) */
 	double delay_ms, jitter_ms, loss; /* PLAN_WIRE_PORT, each direction */
+	double rate_mbit, duplicate;
 };
 
 struct lab_plan {

@@ -56,8 +56,9 @@ static json_t *step_json(const struct lab_plan *p, const struct plan_step *t)
 	if (t->text)
 		json_object_set_new(j, "ruleset", json_string(t->text));
 	if (t->op == PLAN_WIRE_PORT)
-		json_object_set_new(j, "link", json_pack("{s:f,s:f,s:f}", "delay_ms", t->delay_ms, "jitter_ms",
-							 t->jitter_ms, "loss", t->loss));
+		json_object_set_new(j, "link", json_pack("{s:f,s:f,s:f,s:f,s:f}", "delay_ms", t->delay_ms, "jitter_ms",
+							 t->jitter_ms, "loss", t->loss, "rate_mbit", t->rate_mbit,
+							 "duplicate", t->duplicate));
 	return j;
 }
 
@@ -145,8 +146,9 @@ static void script_step(const struct lab_plan *p, const struct plan_step *t, FIL
 			t->text[0] && t->text[strlen(t->text) - 1] == '\n' ? "" : "\n");
 		break;
 	case PLAN_WIRE_PORT:
-		fprintf(o, "\t# wire port %s: delay_ms %g, jitter_ms %g, loss %g (natlab's wire; not on the bridge)\n",
-			t->dev, t->delay_ms, t->jitter_ms, t->loss);
+		fprintf(o, "\t# wire port %s: delay_ms %g, jitter_ms %g, loss %g, rate_mbit %g, duplicate %g "
+			   "(natlab's wire; not on the bridge)\n",
+			t->dev, t->delay_ms, t->jitter_ms, t->loss, t->rate_mbit, t->duplicate);
 		break;
 	case PLAN_SERVICE: /* coturn, as natlab starts it (netns/service.c); the password is yours to choose */
 		fprintf(o, "\tturn_dir=$(mktemp -d)\n\tumask 077\n\tprintf '%%s\\n' listening-ip=%s relay-ip=%s "

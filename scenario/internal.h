@@ -11,7 +11,7 @@ int parse_int(const char *v, long lo, long hi, long *out);
 int parse_double(const char *v, double lo, double hi, double *out);
 /* link.c: a named link condition, natsim/links/NAME.link */
 struct link_preset {
-	double delay_ms, jitter_ms, loss;
+	double delay_ms, jitter_ms, loss, rate_mbit; /* rate 0: none */
 };
 int link_preset_load(const char *name, struct link_preset *p, struct diag *d);
 int set_once(int *seen, int line, const char *key, struct diag *d);

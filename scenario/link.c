@@ -14,7 +14,7 @@ static int preset_key(void *user, const char *section, const char *key, const ch
 	struct link_preset *p = user;
 	bool loss = !strcmp(key, "loss");
 	double *at = !strcmp(key, "delay_ms") ? &p->delay_ms : !strcmp(key, "jitter_ms") ? &p->jitter_ms
-							    : loss ? &p->loss : NULL;
+							    : !strcmp(key, "rate_mbit") ? &p->rate_mbit : loss ? &p->loss : NULL;
 
 	(void)line;
 	if (strcmp(section, "link"))
@@ -22,8 +22,8 @@ static int preset_key(void *user, const char *section, const char *key, const ch
 	if (!strcmp(key, "source"))
 		return 0; /* for the reader: the figures' origin */
 	if (!at)
-		return diag_set(d, "unknown key \"%s\" in [link] (expected delay_ms, jitter_ms, loss, source)", key);
-	if (parse_double(value, 0, loss ? 1 : 60000, at))
+		return diag_set(d, "unknown key \"%s\" in [link] (expected delay_ms, jitter_ms, loss, rate_mbit, source)", key);
+	if (parse_double(value, 0, loss ? 1 : 100000, at))
 		return diag_set(d, "%s: \"%s\" is not a %s", key, value,
 				loss ? "fraction from 0 to 1" : "number of ms from 0 to 60000");
 	return 0;

@@ -134,6 +134,8 @@ int resolve_matrix(struct scenario *s, struct diag *d)
 			snprintf(m->loss, sizeof(m->loss), "%.17g", p.loss);
 		if (!m->jitter_ms[0])
 			snprintf(m->jitter_ms, sizeof(m->jitter_ms), "%.17g", p.jitter_ms);
+		if (p.rate_mbit > 0)
+			snprintf(m->rate_mbit, sizeof(m->rate_mbit), "%.17g", p.rate_mbit);
 	}
 	if (!m->n_rtts) {
 		m->rtts_ms[m->n_rtts++] = 20;
@@ -214,6 +216,9 @@ int scenario_matrix_cell(const struct scenario *m, int k, struct scenario *out, 
 	}
 	if (rc)
 		return rc;
+	/* link = NAME with a bandwidth: both NATs' links limited so */
+	for (int i = 0; mx->rate_mbit[0] && i < 2; i++)
+		out->nodes[scenario_find(out, i ? "nb" : "na")].rate_mbit = strtod(mx->rate_mbit, NULL);
 	out->run.n_strategies = mx->run.n_strategies;
 	memcpy(out->run.strategies, mx->run.strategies, sizeof(out->run.strategies));
 	out->run.n_skews = mx->run.n_skews;

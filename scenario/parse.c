@@ -82,6 +82,19 @@ static int link_key(struct lab_node *n, const char *key, const char *value, int 
 			n->jitter_ms = p.jitter_ms;
 		if (!(n->link_keys & 4))
 			n->loss = p.loss;
+		if (!(n->link_keys & 8))
+			n->rate_mbit = p.rate_mbit;
+		if (!n->link_line)
+			n->link_line = line;
+		return 0;
+	}
+	if (!strcmp(key, "rate_mbit") || !strcmp(key, "duplicate")) {
+		bool rate = !strcmp(key, "rate_mbit");
+
+		if (parse_double(value, rate ? 0.01 : 0, rate ? 100000 : 1, rate ? &n->rate_mbit : &n->duplicate))
+			return diag_set(d, "%s: \"%s\" is not a %s", key, value,
+					rate ? "number of Mbit/s from 0.01 to 100000" : "fraction from 0 to 1");
+		n->link_keys |= rate ? 8 : 0;
 		if (!n->link_line)
 			n->link_line = line;
 		return 0;
@@ -103,7 +116,8 @@ static int link_key(struct lab_node *n, const char *key, const char *value, int 
 
 static bool is_link_key(const char *key)
 {
-	return !strcmp(key, "delay_ms") || !strcmp(key, "jitter_ms") || !strcmp(key, "loss") || !strcmp(key, "link");
+	return !strcmp(key, "delay_ms") || !strcmp(key, "jitter_ms") || !strcmp(key, "loss") || !strcmp(key, "link") ||
+	       !strcmp(key, "rate_mbit") || !strcmp(key, "duplicate");
 }
 
 int set_once(int *seen, int line, const char *key, struct diag *d)
@@ -271,9 +285,9 @@ static int node_key(struct lab_node *n, const char *key, const char *value, int 
 		return 0;
 	}
 	if (n->kind == NODE_NAT)
-		return diag_set(d, "unknown key \"%s\" in [nat.%s] (expected profile, uplink, link, delay_ms, jitter_ms, loss or a profile knob)",
+		return diag_set(d, "unknown key \"%s\" in [nat.%s] (expected profile, uplink, link, delay_ms, jitter_ms, loss, rate_mbit, duplicate or a profile knob)",
 				key, n->name);
-	return diag_set(d, "unknown key \"%s\" in [host.%s] (expected behind, addresses, clock_offset_ms, service, link, delay_ms, jitter_ms, loss)",
+	return diag_set(d, "unknown key \"%s\" in [host.%s] (expected behind, addresses, clock_offset_ms, service, link, delay_ms, jitter_ms, loss, rate_mbit, duplicate)",
 			key, n->name);
 }
 

@@ -48,8 +48,10 @@ struct lab_node {
 	int service_line;
 	/* its link into the internet, emulated by the wire (each direction) */
 	double delay_ms, jitter_ms, loss;
+	double rate_mbit;  /* a bandwidth limit, each direction; 0: none */
+	double duplicate;  /* a share of frames sent twice, each direction */
 	int link_line; /* of the first link key; 0 when none */
-	unsigned char link_keys; /* given as keys (1 delay, 2 jitter, 4 loss): a link preset leaves them */
+	unsigned char link_keys; /* given as keys (1 delay, 2 jitter, 4 loss, 8 rate): a link preset leaves them */
 
 	/* The address plan, filled by plan_addresses() (addresses.c) once the file is read. */
 	int depth;
@@ -144,7 +146,7 @@ struct matrix_spec {
 	double rtts_ms[MATRIX_MAX_RTTS];
 	/* loss, jitter_ms: on both NATs' links into the internet, as a node's keys
 	 * (the impairment scenarios); "" for none */
-	char loss[32], jitter_ms[32];
+	char loss[32], jitter_ms[32], rate_mbit[32];
 	/* link = NAME: both NATs' links as that preset (natsim/links), the round trip
 	 * four times its delay; loss and jitter_ms given beside it override it */
 	char link[72];

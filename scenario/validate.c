@@ -10,7 +10,8 @@ bool scenario_needs_wire(const struct scenario *s)
 	if (s->capture || s->n_faults)
 		return true;
 	for (int i = 1; i < s->n; i++)
-		if (s->nodes[i].delay_ms || s->nodes[i].jitter_ms || s->nodes[i].loss)
+		if (s->nodes[i].delay_ms || s->nodes[i].jitter_ms || s->nodes[i].loss || s->nodes[i].rate_mbit ||
+		    s->nodes[i].duplicate)
 			return true;
 	return false;
 }

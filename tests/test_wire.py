@@ -357,6 +357,40 @@ def test_bulk_tcp_through_lossy_delayed_wire(make_lab):
     assert received == sent
 
 
+def test_rate_limit_paces_a_bulk_transfer(make_lab):
+    # 20 Mbit/s on x's link: 3 MB of payload (and its headers) cannot cross in
+    # less than 1.2 s; and the link is not starved either (TCP over a 50 ms
+    # queue keeps it mostly busy)
+    lab = two_hosts(make_lab, xlink="rate_mbit = 20")
+    size = 3 * 1000 * 1000
+    sent, received, n, took = transfer(lab, size)
+    assert n == size and received == sent
+    floor = size * 8 / 20e6
+    assert took >= floor, f"{size * 8 / took / 1e6:.1f} Mbit/s through a 20 Mbit/s link"
+    assert took < 2 * floor, f"{size * 8 / took / 1e6:.1f} Mbit/s: the link idles"
+
+
+def test_duplicate_sends_a_share_of_frames_twice(make_lab):
+    # duplicate = 0.5 into y: each datagram arrives twice with probability 1/2;
+    # 400 datagrams give 600 on average (sd 10), never fewer than 500 by chance
+    lab = two_hosts(make_lab, ylink="duplicate = 0.5")
+    rx = lab.sock("y", bind=(lab.addr("y"), 7000))
+    rx.setsockopt(socket.SOL_SOCKET, 33, 1 << 22)  # SO_RCVBUFFORCE: hold them all until read
+    rx.settimeout(0.5)
+    tx = lab.sock("x", bind=(lab.addr("x"), 7001))
+    for i in range(400):
+        tx.sendto(b"%d" % i, (lab.addr("y"), 7000))
+        time.sleep(0.0005)
+    got = []
+    try:
+        while True:
+            got.append(int(rx.recv(64)))
+    except socket.timeout:
+        pass
+    assert set(got) == set(range(400))  # none lost
+    assert 500 < len(got) < 700, len(got)
+
+
 def test_events_log_rst_and_icmp(make_lab):
     lab = two_hosts(make_lab)
     x, y = lab.addr("x"), lab.addr("y")

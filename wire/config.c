@@ -10,7 +10,8 @@ bool wire_carries_gso(const struct scenario *s)
 	if (s->n_faults || s->reorder)
 		return false;
 	for (int i = 1; i < s->n; i++)
-		if (s->nodes[i].parent == 0 && s->nodes[i].loss > 0)
+		/* a lost segment, or one a rate limit serialises, is an MTU's, not 64 KB's */
+		if (s->nodes[i].parent == 0 && (s->nodes[i].loss > 0 || s->nodes[i].rate_mbit > 0))
 			return false;
 	return true;
 }
@@ -34,6 +35,8 @@ void wire_config_from_scenario(struct wire_config *c, const struct scenario *s)
 		p->delay_ns = (int64_t)llround(n->delay_ms * 1e6);
 		p->jitter_ns = (int64_t)llround(n->jitter_ms * 1e6);
 		p->loss = n->loss;
+		p->rate_bps = n->rate_mbit * 1e6;
+		p->duplicate = n->duplicate;
 	}
 	for (int k = 0; k < s->n_faults; k++) {
 		c->faults[k] = s->faults[k];

@@ -47,7 +47,7 @@ void wire_ingress(struct wire *w, int in, const struct virtio_net_hdr *vh,
 	if (!hop(data, len))
 		return;
 	core = rx;
-	if (!link_cross(w, &pi, in, false, &core)) {
+	if (!link_cross(w, &pi, in, false, len, &core)) {
 		/* lost on its way to the core: the events log still says when it would
 		 * have got there (the link's delay, no jitter), so that a lost first SYN
 		 * is not taken for a late one (its retransmission a second on) */
@@ -87,27 +87,30 @@ void wire_ingress(struct wire *w, int in, const struct virtio_net_hdr *vh,
 		}
 	}
 	for (int k = 0; k < n_outs; k++) {
-		int o = outs[k];
-		uint64_t t;
-		struct frame *f;
+		int o = outs[k], copies = 1 + link_duplicates(w, o);
 
-		t = core;
-		if (!link_cross(w, &pi, o, true, &t))
-			continue;
-		if (t <= now && (!w->out.n || t < w->out.v[0]->t)) {
-			w->seq++;
-			tx_add(w, o, vh, data, len, t, NULL);
-			continue;
+		/* a duplicated frame crosses the link twice, one after the other */
+		for (int copy = 0; copy < copies; copy++) {
+			uint64_t t = core;
+			struct frame *f;
+
+			if (!link_cross(w, &pi, o, true, len, &t))
+				continue;
+			if (t <= now && (!w->out.n || t < w->out.v[0]->t)) {
+				w->seq++;
+				tx_add(w, o, vh, data, len, t, NULL);
+				continue;
+			}
+			f = frame_new(w, vh, data, len);
+			if (!f)
+				continue;
+			f->t = t;
+			f->in = in;
+			f->out = o;
+			f->kind = pi.event; /* a SYN's lateness is watched on its own (tx_flush) */
+			if (heap_push(&w->out, f))
+				free(f);
 		}
-		f = frame_new(w, vh, data, len);
-		if (!f)
-			continue;
-		f->t = t;
-		f->in = in;
-		f->out = o;
-		f->kind = pi.event; /* a SYN's lateness is watched on its own (tx_flush) */
-		if (heap_push(&w->out, f))
-			free(f);
 	}
 }
 

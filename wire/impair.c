@@ -56,7 +56,17 @@ static int64_t link_delay(struct wire *w, int port)
 /* A frame crosses one link, out of the node at `port` (inbound false) or into it:
  * loss, scripted faults, delay and jitter. *t is when it enters the link and becomes
  * when it leaves; false when it is lost on the way. */
-bool link_cross(struct wire *w, const struct pkt_info *pi, int port, bool inbound,
+/* A rate-limited link holds at most this much sending time queued: past it a
+ * frame is dropped at the tail, as a router's buffer would (50 ms: a home
+ * router's, neither bloated nor starved) */
+#define RATE_QUEUE_NS 50000000ULL
+
+bool link_duplicates(struct wire *w, int port)
+{
+	return w->c->ports[port].duplicate > 0 && rng_unit(&w->ps[port].rng) < w->c->ports[port].duplicate;
+}
+
+bool link_cross(struct wire *w, const struct pkt_info *pi, int port, bool inbound, size_t len,
 		uint64_t *t)
 {
 	const struct wire_config *c = w->c;
@@ -69,6 +79,16 @@ bool link_cross(struct wire *w, const struct pkt_info *pi, int port, bool inboun
 	fk = fault_for(w, pi, port, inbound);
 	if (fk >= 0 && c->faults[fk].action == FAULT_DROP)
 		return false;
+	if (c->ports[port].rate_bps > 0) {
+		/* sent after the frames before it, for its bits' time; then the delay */
+		uint64_t *free = inbound ? &ps->free_out : &ps->free_core;
+		uint64_t start = *free > *t ? *free : *t;
+
+		if (start - *t > RATE_QUEUE_NS)
+			return false;
+		*free = start + (uint64_t)llround((double)len * 8e9 / c->ports[port].rate_bps);
+		*t = *free;
+	}
 	*t += (uint64_t)link_delay(w, port);
 	if (!c->reorder && *t < *last)
 		*t = *last;

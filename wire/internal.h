@@ -43,6 +43,7 @@ struct port_state {
 	int ifindex;
 	uint64_t rng;
 	uint64_t last_core, last_out; /* FIFO per link and direction (out of the node, into it) */
+	uint64_t free_core, free_out; /* rate_bps: when the link is done sending, each direction */
 };
 
 struct wire {
@@ -118,7 +119,9 @@ void classify(const unsigned char *d, size_t len, struct pkt_info *pi);
 void csum_finish(struct frame *f);
 bool hop(unsigned char *data, size_t len);
 /* impair.c: a link's loss, faults, delay and jitter */
-bool link_cross(struct wire *w, const struct pkt_info *pi, int port, bool inbound, uint64_t *t);
+bool link_cross(struct wire *w, const struct pkt_info *pi, int port, bool inbound, size_t len, uint64_t *t);
+/* A frame into the node at `port` sent twice (duplicate)? */
+bool link_duplicates(struct wire *w, int port);
 /* forward.c: the switch */
 void mac_learn(struct wire *w, const unsigned char *mac, int port);
 void wire_ingress(struct wire *w, int in, const struct virtio_net_hdr *vh,

@@ -14,6 +14,8 @@ struct wire_port {
 	unsigned char mac[6];     /* the node's, so the switch knows it before any frame */
 	int64_t delay_ns, jitter_ns; /* one way, each direction */
 	double loss;                 /* each direction */
+	double rate_bps;             /* a bandwidth limit, each direction; 0: none */
+	double duplicate;            /* a share of frames sent twice, into the node */
 };
 
 struct wire_config {

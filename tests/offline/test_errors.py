@@ -94,6 +94,10 @@ CASES = {
     "matrix link and rtt": ("[matrix]\nprofiles = full-cone\nrtt_ms = 20\nlink = 4g\n", 3,
                             "link = 4g sets the links' delay, so the round trip: leave out rtt_ms"),
     "matrix unknown link": ("[matrix]\nlink = dialup\n", 2, 'link: no preset "dialup"'),
+    "rate of nothing": ("[host.a]\nbehind = internet\nrate_mbit = 0\n", 3,
+                        'rate_mbit: "0" is not a number of Mbit/s from 0.01 to 100000'),
+    "duplicate past one": ("[host.a]\nbehind = internet\nduplicate = 2\n", 3,
+                           'duplicate: "2" is not a fraction from 0 to 1'),
     "edges without a range": ("[matrix]\nprofiles = linux-default\nedges = bisect\nskew_ms = 0\n", 1,
                               "edges = bisect searches within skew_ms's range"),
     # before: the line ended at the NUL for C, and the rest of it was lost without a word

@@ -51,18 +51,19 @@ def test_plan_gives_the_nat_its_ruleset_and_wan_address(tmp_path):
 
 def test_plan_puts_link_figures_on_the_wire_ports(tmp_path):
     ports = {s["dev"]: s["link"] for s in steps(plan(tmp_path), "wire-port")}
-    assert ports == {"n": {"delay_ms": 3.0, "jitter_ms": 0.0, "loss": 0.0},
-                     "s": {"delay_ms": 7.0, "jitter_ms": 1.0, "loss": 0.0}}
+    none = {"rate_mbit": 0.0, "duplicate": 0.0}
+    assert ports == {"n": {"delay_ms": 3.0, "jitter_ms": 0.0, "loss": 0.0, **none},
+                     "s": {"delay_ms": 7.0, "jitter_ms": 1.0, "loss": 0.0, **none}}
 
 
 def test_a_link_preset_sets_the_figures_and_keys_beside_it_win(tmp_path):
-    # 4g: 30 ms one way, 8 ms jitter, 0.1 % loss (natsim/links/4g.link, from its
-    # sources); a key beside it wins, before or after it
+    # 4g: 30 ms one way, 8 ms jitter, 0.1 % loss, 20 Mbit/s (natsim/links/4g.link,
+    # from its sources); a key beside it wins, before or after it
     text = SCENARIO.replace("delay_ms = 3\n", "loss = 0\nlink = 4g\n").replace(
         "delay_ms = 7\njitter_ms = 1\n", "link = satellite\ndelay_ms = 5\n")
     ports = {s["dev"]: s["link"] for s in steps(plan(tmp_path, text), "wire-port")}
-    assert ports == {"n": {"delay_ms": 30.0, "jitter_ms": 8.0, "loss": 0.0},
-                     "s": {"delay_ms": 5.0, "jitter_ms": 7.0, "loss": 0.01}}
+    assert ports == {"n": {"delay_ms": 30.0, "jitter_ms": 8.0, "loss": 0.0, "rate_mbit": 20.0, "duplicate": 0.0},
+                     "s": {"delay_ms": 5.0, "jitter_ms": 7.0, "loss": 0.01, "rate_mbit": 100.0, "duplicate": 0.0}}
     path = tmp_path / "bad.ini"
     path.write_text(SCENARIO.replace("delay_ms = 3\n", "link = 5g\n"))
     r = natlab("plan", str(path), check=False)
