@@ -74,6 +74,15 @@ int edge_search(int dir, double range_ms, double resolution_ms, double seed_ms, 
 	return 0;
 }
 
+void edge_range(const double *skews_ms, int n, double range[2])
+{
+	range[0] = range[1] = 0;
+	for (int k = 0; k < n; k++) {
+		range[0] = fmin(range[0], skews_ms[k]);
+		range[1] = fmax(range[1], skews_ms[k]);
+	}
+}
+
 static bool predicted_through(const struct model_case *base, double skew_ms)
 {
 	struct model_case mc = *base;

@@ -32,6 +32,10 @@ struct edge_result {
 int edge_search(int dir, double range_ms, double resolution_ms, double seed_ms, edge_probe_fn probe,
 		void *arg, struct edge_result *out);
 
+/* What a search covers on each side: from the lowest of the skews (or 0) to the
+ * highest (or 0), range[0] <= 0 <= range[1]; a side at 0 is not searched */
+void edge_range(const double *skews_ms, int n, double range[2]);
+
 /* The model's edge on one side of case mc (its skew_ms is ignored), to 0.01 ms
  * by bisection within range_ms: INFINITY when the range's end gets through,
  * NAN when skew 0 does not. */

@@ -14,6 +14,7 @@
 #include "../cli/subcommands.h"
 #include "../common/strategy.h"
 #include "../natsim/model.h"
+#include "attempt.h"
 #include "edges.h"
 #include "jobs.h"
 
@@ -78,30 +79,27 @@ static double job_cost(struct scenario *const *files, const struct run_job *j)
 		/* the search, when the model is right: skew 0, then each side's edge
 		 * from just inside and just outside, two attempts each (edges.h); the
 		 * one outside fails, which costs a deadline as in the grid's estimate */
-		struct model_case mc = { .strategy = r->strategies[0], .one_way_ms = rtt / 2,
-					 .deadline_s = r->deadline_s, .a = &na->profile, .b = &nb->profile,
-					 .server_port = r->server_port, .local_port = { r->local_port, r->local_port } };
-		double range = 0;
+		struct model_case mc;
+		double range[2];
 
-		for (int k = 0; k < r->n_skews; k++)
-			range = fabs(r->skews_ms[k]) > range ? fabs(r->skews_ms[k]) : range;
+		attempt_model_case(s, r->strategies[0], 0, &mc);
+		edge_range(r->skews_ms, r->n_skews, range);
 		cost = 2 * 2 * rtt / 1000;
-		for (int dir = -1; dir <= 1; dir += 2) {
-			double edge = edge_predicted(&mc, dir, range);
+		for (int i = 0; i < 2; i++) {
+			double edge = range[i] ? edge_predicted(&mc, i ? 1 : -1, fabs(range[i])) : NAN;
 
 			cost += isnan(edge) ? 0
-				: isinf(edge) ? 2 * (range + 2 * rtt) / 1000
+				: isinf(edge) ? 2 * (fabs(range[i]) + 2 * rtt) / 1000
 					      : 2 * (edge + 2 * rtt) / 1000 + 2 * r->deadline_s;
 		}
 	}
 	for (int st = 0; st < r->n_strategies; st++)
 		for (int k = 0; k < r->n_skews; k++) {
-			struct model_case mc = { .strategy = r->strategies[st], .skew_ms = r->skews_ms[k],
-						 .one_way_ms = rtt / 2, .deadline_s = r->deadline_s,
-						 .a = &na->profile, .b = &nb->profile, .server_port = r->server_port,
-						 .relay_port = r->relay_turn ? TURN_PORT : 0,
-						 .local_port = { r->local_port, r->local_port } };
-			enum model_outcome o = model_predict(&mc);
+			struct model_case mc;
+			enum model_outcome o;
+
+			attempt_model_case(s, r->strategies[st], r->skews_ms[k], &mc);
+			o = model_predict(&mc);
 
 			cost += r->repeat * (o == PREDICT_FAILED ? r->deadline_s
 								  : (fabs(r->skews_ms[k]) + 2 * rtt) / 1000);

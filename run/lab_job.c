@@ -287,13 +287,10 @@ static int search_edges(struct lab_run *l, const char *strategy)
 	struct edge_probe p = { .lab = l, .strategy = strategy };
 	struct model_case mc;
 	bool modelled = attempt_model_case(l->s, strategy, 0, &mc);
-	double range[2] = { 0, 0 }, seed[2] = { NAN, NAN };
+	double range[2], seed[2] = { NAN, NAN };
 	int zero;
 
-	for (int k = 0; k < r->n_skews; k++) {
-		range[0] = r->skews_ms[k] < range[0] ? r->skews_ms[k] : range[0];
-		range[1] = r->skews_ms[k] > range[1] ? r->skews_ms[k] : range[1];
-	}
+	edge_range(r->skews_ms, r->n_skews, range);
 	record_init(&p.edge);
 	p.edge.edge.on = true;
 	p.edge.edge.resolution_ms = r->edge_resolution_ms;

@@ -14,6 +14,12 @@ struct link_preset {
 	double delay_ms, jitter_ms, loss, rate_mbit; /* rate 0: none */
 };
 int link_preset_load(const char *name, struct link_preset *p, struct diag *d);
+/* A link figure's key (delay_ms, jitter_ms, loss, rate_mbit, duplicate): its
+ * index, the bit 1 << index of lab_node.link_keys; -1 for none */
+int link_figure_index(const char *key);
+/* Such a key's value read into out within its bounds: its index; -1 with d for
+ * a bad value, or when key is none */
+int link_figure(const char *key, const char *value, double *out, struct diag *d);
 int set_once(int *seen, int line, const char *key, struct diag *d);
 /* fault.c: [fault.NAME] */
 int fault_find(const struct scenario *s, const char *name);

@@ -8,24 +8,55 @@
 #include "../natsim/profile.h"
 #include "internal.h"
 
+/* A link's figures, in the order of their bits in lab_node.link_keys: the keys,
+ * their bounds, and what an error calls them. A node's keys, [matrix]'s and a
+ * preset's are read by this one table. */
+static const struct {
+	const char *key;
+	double lo, hi;
+	const char *what;
+} figures[] = {
+	{ "delay_ms", 0, 60000, "number of ms from 0 to 60000" },
+	{ "jitter_ms", 0, 60000, "number of ms from 0 to 60000" },
+	{ "loss", 0, 1, "fraction from 0 to 1" },
+	{ "rate_mbit", 0.01, 100000, "number of Mbit/s from 0.01 to 100000" },
+	{ "duplicate", 0, 1, "fraction from 0 to 1" },
+};
+
+int link_figure_index(const char *key)
+{
+	for (int k = 0; k < (int)(sizeof(figures) / sizeof(figures[0])); k++)
+		if (!strcmp(figures[k].key, key))
+			return k;
+	return -1;
+}
+
+int link_figure(const char *key, const char *value, double *out, struct diag *d)
+{
+	int k = link_figure_index(key);
+
+	if (k >= 0 && parse_double(value, figures[k].lo, figures[k].hi, out))
+		return diag_set(d, "%s: \"%s\" is not a %s", key, value, figures[k].what);
+	return k;
+}
+
 static int preset_key(void *user, const char *section, const char *key, const char *value, int line,
 		      struct diag *d)
 {
 	struct link_preset *p = user;
-	bool loss = !strcmp(key, "loss");
-	double *at = !strcmp(key, "delay_ms") ? &p->delay_ms : !strcmp(key, "jitter_ms") ? &p->jitter_ms
-							    : !strcmp(key, "rate_mbit") ? &p->rate_mbit : loss ? &p->loss : NULL;
+	double *at[] = { &p->delay_ms, &p->jitter_ms, &p->loss, &p->rate_mbit }, v;
+	int k = link_figure_index(key);
 
 	(void)line;
 	if (strcmp(section, "link"))
 		return diag_set(d, "unknown section [%s] (expected [link])", section);
 	if (!strcmp(key, "source"))
 		return 0; /* for the reader: the figures' origin */
-	if (!at)
+	if (k < 0 || k >= (int)(sizeof(at) / sizeof(at[0])))
 		return diag_set(d, "unknown key \"%s\" in [link] (expected delay_ms, jitter_ms, loss, rate_mbit, source)", key);
-	if (parse_double(value, 0, loss ? 1 : 100000, at))
-		return diag_set(d, "%s: \"%s\" is not a %s", key, value,
-				loss ? "fraction from 0 to 1" : "number of ms from 0 to 60000");
+	if (link_figure(key, value, &v, d) < 0)
+		return -1;
+	*at[k] = v;
 	return 0;
 }
 

@@ -56,13 +56,11 @@ int matrix_key(struct scenario *s, const char *key, const char *value, int line,
 		snprintf(m->link, sizeof(m->link), "%s", value);
 		m->link_line = line;
 	} else if (!strcmp(key, "loss") || !strcmp(key, "jitter_ms")) {
-		bool loss = !strcmp(key, "loss");
 		double v;
 
-		if (parse_double(value, 0, loss ? 1 : 60000, &v))
-			return diag_set(d, "%s: \"%s\" is not a %s", key, value,
-					loss ? "fraction from 0 to 1" : "number of ms from 0 to 60000");
-		snprintf(loss ? m->loss : m->jitter_ms, sizeof(m->loss), "%.17g", v);
+		if (link_figure(key, value, &v, d) < 0)
+			return -1;
+		snprintf(!strcmp(key, "loss") ? m->loss : m->jitter_ms, sizeof(m->loss), "%.17g", v);
 	} else {
 		return diag_set(d, "unknown key \"%s\" in [matrix] (expected profiles, pairs, rtt_ms, strategies, skew_ms, repeat, deadline_s, server_port, local_port, relay, edges, edge_resolution_ms, link, loss, jitter_ms, seed)",
 				key);

@@ -62,14 +62,15 @@ int parse_double(const char *v, double lo, double hi, double *out)
 	return (errno || end == v || *end || !(*out >= lo && *out <= hi)) ? -1 : 0;
 }
 
-/* delay_ms, jitter_ms, loss: the node's link into the internet, in the wire;
+/* delay_ms, jitter_ms, loss, rate_mbit, duplicate: the node's link into the
+ * internet, in the wire (their bounds: link.c);
  * link = NAME: a named condition (natsim/links), whose figures the keys beside
  * it override, before or after it. */
 static int link_key(struct lab_node *n, const char *key, const char *value, int line,
 		    struct diag *d)
 {
-	bool loss = !strcmp(key, "loss");
-	double v;
+	double v, *field[] = { &n->delay_ms, &n->jitter_ms, &n->loss, &n->rate_mbit, &n->duplicate };
+	int k;
 
 	if (!strcmp(key, "link")) {
 		struct link_preset p;
@@ -88,27 +89,10 @@ static int link_key(struct lab_node *n, const char *key, const char *value, int 
 			n->link_line = line;
 		return 0;
 	}
-	if (!strcmp(key, "rate_mbit") || !strcmp(key, "duplicate")) {
-		bool rate = !strcmp(key, "rate_mbit");
-
-		if (parse_double(value, rate ? 0.01 : 0, rate ? 100000 : 1, rate ? &n->rate_mbit : &n->duplicate))
-			return diag_set(d, "%s: \"%s\" is not a %s", key, value,
-					rate ? "number of Mbit/s from 0.01 to 100000" : "fraction from 0 to 1");
-		n->link_keys |= rate ? 8 : 0;
-		if (!n->link_line)
-			n->link_line = line;
-		return 0;
-	}
-	n->link_keys |= !strcmp(key, "delay_ms") ? 1 : !strcmp(key, "jitter_ms") ? 2 : 4;
-	if (parse_double(value, 0, loss ? 1 : 60000, &v))
-		return diag_set(d, "%s: \"%s\" is not a %s", key, value,
-				loss ? "fraction from 0 to 1" : "number of ms from 0 to 60000");
-	if (!strcmp(key, "delay_ms"))
-		n->delay_ms = v;
-	else if (!strcmp(key, "jitter_ms"))
-		n->jitter_ms = v;
-	else
-		n->loss = v;
+	if ((k = link_figure(key, value, &v, d)) < 0)
+		return -1;
+	*field[k] = v;
+	n->link_keys |= (unsigned char)(1 << k);
 	if (!n->link_line)
 		n->link_line = line;
 	return 0;
@@ -116,8 +100,7 @@ static int link_key(struct lab_node *n, const char *key, const char *value, int 
 
 static bool is_link_key(const char *key)
 {
-	return !strcmp(key, "delay_ms") || !strcmp(key, "jitter_ms") || !strcmp(key, "loss") || !strcmp(key, "link") ||
-	       !strcmp(key, "rate_mbit") || !strcmp(key, "duplicate");
+	return !strcmp(key, "link") || link_figure_index(key) >= 0;
 }
 
 int set_once(int *seen, int line, const char *key, struct diag *d)

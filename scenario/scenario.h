@@ -51,7 +51,7 @@ struct lab_node {
 	double rate_mbit;  /* a bandwidth limit, each direction; 0: none */
 	double duplicate;  /* a share of frames sent twice, each direction */
 	int link_line; /* of the first link key; 0 when none */
-	unsigned char link_keys; /* given as keys (1 delay, 2 jitter, 4 loss, 8 rate): a link preset leaves them */
+	unsigned char link_keys; /* given as keys (1 << link_figure_index(key)): a link preset leaves them */
 
 	/* The address plan, filled by plan_addresses() (addresses.c) once the file is read. */
 	int depth;

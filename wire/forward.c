@@ -28,6 +28,26 @@ void mac_learn(struct wire *w, const unsigned char *mac, int port)
 	}
 }
 
+/* A copy of a frame for the capture point's records (pcap and events), in time
+ * order at t; one lost before the core (lost) goes to the events only */
+static void record(struct wire *w, const struct virtio_net_hdr *vh, const unsigned char *data, size_t len,
+		   uint64_t t, int in, int out, int kind, bool lost)
+{
+	struct frame *rec = frame_new(w, vh, data, len);
+
+	if (!rec)
+		return;
+	if (w->dump && !lost)
+		csum_finish(rec);
+	rec->t = t;
+	rec->in = in;
+	rec->out = out;
+	rec->kind = kind;
+	rec->lost = lost;
+	if (heap_push(&w->rec, rec))
+		free(rec);
+}
+
 /* One frame in from port `in`, received by the kernel at rx: where it goes, when,
  * and whether it is lost. A frame due now with nothing due before it leaves from
  * where it was read (before the next read); any other waits in the heap. */
@@ -38,7 +58,6 @@ void wire_ingress(struct wire *w, int in, const struct virtio_net_hdr *vh,
 	struct pkt_info pi;
 	uint64_t core;
 	int dst, outs[LAB_MAX_NODES], n_outs = 0;
-	struct frame *rec;
 
 	if (len < sizeof(struct ether_header))
 		return;
@@ -51,18 +70,8 @@ void wire_ingress(struct wire *w, int in, const struct virtio_net_hdr *vh,
 		/* lost on its way to the core: the events log still says when it would
 		 * have got there (the link's delay, no jitter), so that a lost first SYN
 		 * is not taken for a late one (its retransmission a second on) */
-		if (w->events && pi.event) {
-			rec = frame_new(w, vh, data, len);
-			if (rec) {
-				rec->t = rx + (uint64_t)c->ports[in].delay_ns;
-				rec->in = in;
-				rec->out = -1;
-				rec->kind = pi.event;
-				rec->lost = true;
-				if (heap_push(&w->rec, rec))
-					free(rec);
-			}
-		}
+		if (w->events && pi.event)
+			record(w, vh, data, len, rx + (uint64_t)c->ports[in].delay_ns, in, -1, pi.event, true);
 		return;
 	}
 
@@ -74,18 +83,8 @@ void wire_ingress(struct wire *w, int in, const struct virtio_net_hdr *vh,
 			outs[n_outs++] = o;
 
 	/* the capture point is the core of the internet, between the two links */
-	if (w->dump || (w->events && pi.event)) {
-		rec = frame_new(w, vh, data, len);
-		if (rec) {
-			if (w->dump)
-				csum_finish(rec);
-			rec->t = core;
-			rec->in = in;
-			rec->out = dst;
-			rec->kind = pi.event;
-			heap_push(&w->rec, rec);
-		}
-	}
+	if (w->dump || (w->events && pi.event))
+		record(w, vh, data, len, core, in, dst, pi.event, false);
 	for (int k = 0; k < n_outs; k++) {
 		int o = outs[k], copies = 1 + link_duplicates(w, o);
 
