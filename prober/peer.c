@@ -106,6 +106,7 @@ static int rendezvous(struct peer *p)
 	const char *why;
 	double t0 = mono(), until = t0 + 10, next_udp = 0;
 	struct timeval tv = { .tv_sec = 5 };
+	int64_t ask;
 
 	p->rv = reuse_socket(SOCK_STREAM, p->local_port);
 	if (p->rv < 0)
@@ -127,9 +128,12 @@ static int rendezvous(struct peer *p)
 			return -1;
 		p->udp_port = local_port(p->udp);
 	}
-	if (p->lead_ns) /* a program that starts ahead: the start that far off */
+	/* a program that starts ahead, a clock that runs ahead: the start that far off,
+	 * else this host's instant is past when GO comes and it starts late */
+	ask = (p->lead_ns + (p->clock_offset_ns > 0 ? p->clock_offset_ns : 0) + 999999) / 1000000;
+	if (ask)
 		dprintf(p->rv, "HELLO %s %d %s %lld %s\n", p->attempt, p->side, p->strategy,
-			(long long)(p->lead_ns / 1000000), p->secret);
+			(long long)(ask < PROTO_LEAD_MAX_MS ? ask : PROTO_LEAD_MAX_MS), p->secret);
 	else
 		dprintf(p->rv, "HELLO %s %d %s %s\n", p->attempt, p->side, p->strategy, p->secret);
 	if (p->asked)

@@ -5,6 +5,7 @@ import csv
 import json
 import os
 import subprocess
+import sys
 
 from labkit import NATLAB, ROOT, two_nats
 
@@ -62,7 +63,9 @@ def test_program_is_told_the_lab_and_judged_by_its_exit(tmp_path):
     (tmp_path / "hang.sh").write_text("#!/bin/sh\nsleep 300 &\necho $! > \"$NATLAB_NODE.child\"\nsleep 300\n")
     (tmp_path / "hang.sh").chmod(0o755)
     # a program started a second early, done 1.5 s after its instant: inside its
-    # 2 s, which count from the instant
+    # 2 s, which count from the instant. Debian's python3 by its path: a "python3"
+    # on PATH may be a version manager's shim, 0.5 s to start idle, 1.1-1.4 s beside
+    # two busy loops (a CI run beside them saw both programs ended at the deadline)
     (tmp_path / "late.py").write_text(
         "import os, time\ntime.sleep(max(0, float(os.environ['NATLAB_START']) + 1.5 - time.time()))\n")
     # a line of control bytes (a terminal's colours, a progress bar's returns)
@@ -72,7 +75,7 @@ def test_program_is_told_the_lab_and_judged_by_its_exit(tmp_path):
     (tmp_path / "pair.ini").write_text(pair(
         "exec:./tell.sh, nope, hang, late, exec:./noisy.sh", offset=300,
         more="[strategy.nope]\ncommand = exit 3\n[strategy.hang]\ncommand = ./hang.sh\n"
-        "[strategy.late]\ncommand = python3 late.py\nlead_ms = 1000\n"))
+        f"[strategy.late]\ncommand = {sys.executable} late.py\nlead_ms = 1000\n"))
     said_by_run = []
     recs = {r["strategy"]: r for r in run(tmp_path / "out", tmp_path / "pair.ini", said_by_run)}
     assert set(recs) == {"exec:tell.sh", "exec:nope", "exec:hang", "exec:late", "exec:noisy.sh"}

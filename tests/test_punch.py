@@ -185,6 +185,18 @@ def test_dcutr_aligns_syns_without_clocks(tmp_path):
     assert 35 <= emit["so"][2] <= 45, emit
 
 
+def test_a_clock_far_ahead_starts_by_its_own_clock(tmp_path):
+    """a's clock runs 300 ms ahead, more than the server's usual lead (twice the round
+    trip and 5 ms): the instant is put further off, so a still starts 300 ms early by
+    its clock, and the NATs emit the SYNs 300 ms apart, on schedule, none run again."""
+    text = PAIR.format(pa="port-restricted-cone", pb="port-restricted-cone", strategies="so", skew=0,
+                       deadline=3).replace("behind = na\n", "behind = na\nclock_offset_ms = 300\n")
+    recs = natlab_run(tmp_path, text.replace("deadline_s", "repeat = 3\ndeadline_s"))
+    assert len(recs) == 3 and all(x["on_schedule"] is True for x in recs), recs
+    # b's SYN, 300 ms after a's, meets a's open mapping: both NATs drop what they did not ask for
+    assert all(abs(x["skew_emit_ms"] - 300) <= 2 and x["outcome"] == "connected" for x in recs), recs
+
+
 def test_lowttl_opens_its_nat_without_waking_the_other(tmp_path):
     """b's NAT answers a stray SYN with RST (linux-default). a dialling first gets
     refused with so; with lowttl a's SYN dies in the internet after opening a's NAT,
