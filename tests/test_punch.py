@@ -37,13 +37,16 @@ def natlab_run(tmp_path, text, timeout=300):
     r = subprocess.run([NATLAB, "run", str(scen), "--out", str(out)], capture_output=True,
                        text=True, timeout=timeout)
     assert r.returncode == 0, r.stderr
+    # an attempt whose SYNs left at another skew than meant was run again: it measured
+    # no cell (a peer's GO came 69 ms late on a loaded runner, its listener after the
+    # partner's SYN), and natlab's tables and findings leave it out too
     recs = [json.loads(line) for line in open(out / "attempts.jsonl")]
+    recs = [x for x in recs if x["on_schedule"] is not False]
     # every punching test here is also a test of the behaviour model
     wrong = [(x["strategy"], x["skew_ms"], x["outcome"], x["predicted"]) for x in recs
              if x["agrees"] is False]
     assert not wrong, f"the model disagrees: {wrong}"
-    # an attempt whose SYNs left at another skew than meant was run again
-    return [x for x in recs if x["on_schedule"] is not False]
+    return recs
 
 
 def run(tmp_path, pa, pb, strategies, skew=0, deadline=3):
