@@ -43,9 +43,15 @@ LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=build/%.o) $(RUN_SRC:%.c=build/%.o)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps check unit offline pytest bench fuzz clean install
+.PHONY: all deps check unit offline pytest bench fuzz clean install examples
 .SECONDARY:
 all: build/natlab build/natlab-probe build/natlab-wire
+
+# a user's program in the lab: ICE-TCP by libnice (examples/ice-tcp.ini), needs libnice-dev
+examples: build/examples/ice-tcp
+build/examples/ice-tcp: examples/ice-tcp/ice-tcp.c
+	@mkdir -p $(dir $@)
+	$(CC) $(NATLAB_CFLAGS) $(CFLAGS) $(shell pkg-config --cflags nice) -o $@ $< $(shell pkg-config --libs nice)
 
 build/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -101,7 +107,7 @@ offline: build/natlab build/natlab-probe
 # own). Namespaces that were there before, and those of labs another user brought
 # up meanwhile (listed in the machine's run directory), are not ours to judge.
 check: deps
-	$(MAKE) all
+	$(MAKE) all examples
 	$(MAKE) unit
 	$(MAKE) offline
 	@ip netns list | cut -d' ' -f1 | sort >build/netns.before

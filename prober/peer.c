@@ -305,7 +305,8 @@ static void report(const struct peer *p)
 				putchar(' ');
 			else
 				putchar(*c < 0x80 ? *c : '?');
-		printf("\"}");
+		printf("\",\"signal\":{\"sent\":%u,\"received\":%u,\"dropped\":%u}}", p->signal_sent,
+		       p->signal_received, p->signal_dropped);
 	}
 	printf("}\n");
 	fflush(stdout);

@@ -66,6 +66,8 @@ struct peer {
 	int64_t lead_ns; /* started this much ahead of its instant (--lead-ms) */
 	int program_exit;
 	char program_last[1024];
+	/* lines its signalling channel passed each way, and those it could not */
+	unsigned signal_sent, signal_received, signal_dropped;
 };
 
 void mark_sent(struct peer *p);

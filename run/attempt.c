@@ -315,8 +315,19 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 
 			if (!isnan(rec->skew_emit_ms)) {
 				/* a SYN the wire let go late arrived that much later than the
-				 * lab's delays say: the edge it met moved by up to that much */
+				 * lab's delays say; a peer that called connect() late woke on a
+				 * stalled CPU, which may take in the partner's SYN as late (seen:
+				 * b 2 ms late at RTT 0, a's early SYN then met its SYN_SENT): the
+				 * edge it met moved by up to the larger */
 				double late = rec->timing.wire_syn_late_us > 0 ? rec->timing.wire_syn_late_us / 1000 : 0;
+
+				for (int i = 0; i < 2; i++) {
+					double sched = json_number_value(json_object_get(side[i], "syn_sched"));
+					double sent = json_number_value(json_object_get(side[i], "syn_sent"));
+
+					if (sched > 0 && sent > 0 && (sent - sched) * 1000 > late)
+						late = (sent - sched) * 1000;
+				}
 
 				mc.emitted = true;
 				mc.skew_ms = rec->skew_emit_ms;
@@ -336,9 +347,9 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 			rec->agrees = ok ? RECORD_TRUE : wire_moved_edge ? RECORD_NULL : RECORD_FALSE;
 		}
 		rec->on_schedule = on_schedule(s, rec, side[0]);
-		/* the verdict differs within the band but not within the wire's lateness
-		 * past it: the lab did not hold this window's edge, so the model is not
-		 * judged on it and the attempt runs again */
+		/* the verdict differs within the band but not within the wire's or a
+		 * peer's lateness past it: the lab did not hold this window's edge, so the
+		 * model is not judged on it and the attempt runs again */
 		if (wire_moved_edge)
 			rec->on_schedule = RECORD_FALSE;
 		attempt_timing(s, rec, side);

@@ -4,7 +4,7 @@
 set -eu
 PKGS="gcc make pkg-config iproute2 iputils-ping nftables
 libnl-3-dev libnl-route-3-dev libmnl-dev libnetfilter-conntrack-dev libnftables-dev libinih-dev libjansson-dev
-libcmocka-dev libpcap-dev libre-dev coturn tshark gnuplot-nox jq parallel python3 python3-pytest python3-pytest-xdist python3-pytest-timeout"
+libcmocka-dev libpcap-dev libre-dev libnice-dev coturn tshark gnuplot-nox jq parallel python3 python3-pytest python3-pytest-xdist python3-pytest-timeout"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -136,3 +136,25 @@ def test_what_a_program_leaves_running_is_ended(tmp_path):
     assert [r["outcome"] for r in recs] == ["connected", "connected"]
     second = [json.loads(s["program"]["last"]) for s in recs[1]["sides"].values()]
     assert second == [{"left_alive": False}, {"left_alive": False}]
+
+
+def test_programs_signal_to_each_other_through_the_rendezvous(tmp_path):
+    """Descriptor 3 carries lines between the two programs, in order, through the
+    rendezvous server; the longest a RELAY line holds (251 bytes) passes, one byte
+    more is dropped whole and counted."""
+    (tmp_path / "talk.sh").write_text(
+        "#!/bin/sh\n"
+        "printf 'from %s\\n' \"$NATLAB_NODE\" >&$NATLAB_SIGNAL_FD\n"
+        "printf '%0251d\\n' 0 >&3\n"
+        "printf '%0252d\\n' 0 >&3\n"
+        "printf 'end\\n' >&3\n"
+        "read -r x <&3; read -r long <&3; read -r end <&3\n"
+        "echo \"{\\\"got\\\": \\\"$x\\\", \\\"long\\\": ${#long}, \\\"end\\\": \\\"$end\\\"}\"\n")
+    (tmp_path / "talk.sh").chmod(0o755)
+    (tmp_path / "pair.ini").write_text(pair("exec:./talk.sh", run={"deadline_s": 4}))
+    rec, = run(tmp_path / "out", tmp_path / "pair.ini")
+    assert rec["outcome"] == "connected", rec
+    for me, other in (("a", "b"), ("b", "a")):
+        prog = rec["sides"][me]["program"]
+        assert json.loads(prog["last"]) == {"got": f"from {other}", "long": 251, "end": "end"}
+        assert prog["signal"] == {"sent": 3, "received": 3, "dropped": 1}

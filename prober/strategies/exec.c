@@ -1,7 +1,9 @@
 /* exec:NAME: the user's own program, started at the agreed instant with what it
  * needs to know in its environment (docs/programs.md); exit 0 = connected. Its
  * last line of output goes into the report for natlab run to read (JSON: path,
- * rtt_ms). Its process group is ended at the deadline. */
+ * rtt_ms). Its process group is ended at the deadline. On descriptor 3 it has a
+ * line channel to its partner's program through the rendezvous server (RELAY 08),
+ * for its own signalling (ICE candidates). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +21,20 @@
 #include "strategies.h"
 
 extern char **environ;
+
+/* the program's signalling descriptor, and the longest line it carries: a RELAY
+ * line's hex is twice as long */
+#define SIGNAL_FD 3
+#define SIGNAL_TAG "08"
+#define SIGNAL_LINE_MAX ((PROTO_LINE_MAX - sizeof("RELAY " SIGNAL_TAG "\n")) / 2)
+
+struct signal_chan {
+	int fd; /* natlab's end; -1 once the program closed its own */
+	char buf[4096];
+	size_t len;
+	bool skipping; /* in a line too long to pass: dropped to its end */
+	unsigned sent, received, dropped;
+};
 
 /* what the program is told, ahead of the instant: only the spawn is left at it */
 void program_prepare(struct peer *p)
@@ -51,7 +68,72 @@ void program_prepare(struct peer *p)
 	setenv("NATLAB_CLOCK_OFFSET_MS", v, 1);
 	snprintf(v, sizeof(v), "%g", p->deadline_s);
 	setenv("NATLAB_DEADLINE_S", v, 1);
+	snprintf(v, sizeof(v), "%d", SIGNAL_FD);
+	setenv("NATLAB_SIGNAL_FD", v, 1);
 }
+
+/* the program's lines, each to the partner as RELAY 08 + hex; one too long to fit
+ * a RELAY line is dropped whole and counted */
+static void signal_out(struct peer *p, struct signal_chan *sc)
+{
+	ssize_t n = read(sc->fd, sc->buf + sc->len, sizeof(sc->buf) - sc->len);
+	char *start = sc->buf, *nl;
+
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close(sc->fd);
+			sc->fd = -1;
+		}
+		return;
+	}
+	sc->len += (size_t)n;
+	while ((nl = memchr(start, '\n', sc->len - (size_t)(start - sc->buf)))) {
+		size_t ll = (size_t)(nl - start);
+
+		if (sc->skipping || ll > SIGNAL_LINE_MAX) {
+			sc->dropped++;
+		} else {
+			char hex[PROTO_LINE_MAX];
+
+			proto_hex(start, ll, hex);
+			dprintf(p->rv, "RELAY " SIGNAL_TAG "%s\n", hex);
+			sc->sent++;
+		}
+		sc->skipping = false;
+		start = nl + 1;
+	}
+	sc->len -= (size_t)(start - sc->buf);
+	memmove(sc->buf, start, sc->len);
+	if (sc->len == sizeof(sc->buf)) { /* no end in sight: the rest goes with it */
+		sc->skipping = true;
+		sc->len = 0;
+	}
+}
+
+/* the partner's lines, from the rendezvous connection to the program; false once
+ * that connection is gone */
+static bool signal_in(struct peer *p, struct signal_chan *sc)
+{
+	char line[PROTO_LINE_MAX], text[SIGNAL_LINE_MAX + 2];
+	int r;
+
+	/* what is already in the peer's buffer first: it may have come with GO */
+	while ((r = read_line(p->rv, p->rbuf, &p->rlen, sizeof(p->rbuf), line, mono() + 0.0005,
+			      &p->rstamp)) == 1) {
+		size_t n;
+
+		if (strncmp(line, "RELAY " SIGNAL_TAG, 8) || proto_unhex(line + 8, text, sizeof(text) - 1))
+			continue;
+		n = strlen(text);
+		text[n++] = '\n';
+		if (sc->fd >= 0 && write(sc->fd, text, n) == (ssize_t)n)
+			sc->received++;
+		else
+			sc->dropped++;
+	}
+	return r == 0;
+}
+
 
 /* keeps the last line of what the program printed */
 static void keep_output(struct peer *p, const char *buf, size_t n, char *line, size_t *len)
@@ -78,19 +160,27 @@ void run_program(struct peer *p)
 	double start = mono(), until = start + (double)p->lead_ns / 1e9 + p->deadline_s, kill_at = 0;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	int out[2], pidfd = -1, status = 0, sig = SIGTERM, rc;
+	int out[2], sig_pair[2], pidfd = -1, status = 0, sig = SIGTERM, rc;
+	struct signal_chan sc = { .fd = -1 };
 	pid_t pid;
-	bool done = false;
+	bool done = false, rv_open = true;
 
 	p->outcome = "error";
 	if (!p->command || pipe2(out, O_CLOEXEC)) {
 		p->err = p->command ? errno : EINVAL;
 		return;
 	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sig_pair)) {
+		p->err = errno;
+		close(out[0]);
+		close(out[1]);
+		return;
+	}
 	posix_spawn_file_actions_init(&fa);
 	/* not natlab run's terminal: a read there would stop it (SIGTTIN) */
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, sig_pair[1], SIGNAL_FD);
 	if (p->cwd)
 		posix_spawn_file_actions_addchdir_np(&fa, p->cwd);
 	posix_spawnattr_init(&at);
@@ -103,15 +193,21 @@ void run_program(struct peer *p)
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	close(out[1]);
+	close(sig_pair[1]);
+	sc.fd = sig_pair[0];
+	fcntl(sc.fd, F_SETFL, O_NONBLOCK);
 	if (rc) {
 		p->err = rc;
 		close(out[0]);
+		close(sc.fd);
 		return;
 	}
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	p->tries = 1;
 	while (!done) {
-		struct pollfd pf[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = out[0], .events = POLLIN } };
+		/* a descriptor of -1 is left out of poll */
+		struct pollfd pf[4] = { { .fd = pidfd, .events = POLLIN }, { .fd = out[0], .events = POLLIN },
+					{ .fd = sc.fd, .events = POLLIN }, { .fd = rv_open ? p->rv : -1, .events = POLLIN } };
 		double now = mono(), wait = (kill_at ? kill_at : until) - now;
 		char buf[4096];
 		ssize_t n;
@@ -130,8 +226,14 @@ void run_program(struct peer *p)
 		/* without a pidfd (an old kernel): a look every 10 ms */
 		if (pidfd < 0 && wait > 0.01)
 			wait = 0.01;
-		if (poll(pf, out[0] >= 0 ? 2 : 1, (int)(wait * 1000) + 1) < 0 && errno != EINTR)
+		if (rv_open && p->rlen && memchr(p->rbuf, '\n', p->rlen))
+			wait = 0; /* a line came with GO */
+		if (poll(pf, 4, (int)(wait * 1000) + 1) < 0 && errno != EINTR)
 			break;
+		if (sc.fd >= 0 && (pf[2].revents & (POLLIN | POLLHUP)))
+			signal_out(p, &sc);
+		if (rv_open && ((pf[3].revents & (POLLIN | POLLHUP)) || (p->rlen && memchr(p->rbuf, '\n', p->rlen))))
+			rv_open = signal_in(p, &sc);
 		if (out[0] >= 0 && (pf[1].revents & (POLLIN | POLLHUP))) {
 			n = read(out[0], buf, sizeof(buf));
 			if (n > 0)
@@ -167,6 +269,11 @@ void run_program(struct peer *p)
 		close(out[0]);
 	}
 	keep_output(p, "\n", 1, line, &len); /* a last line without its newline */
+	if (sc.fd >= 0)
+		close(sc.fd);
+	p->signal_sent = sc.sent;
+	p->signal_received = sc.received;
+	p->signal_dropped = sc.dropped;
 	if (pidfd >= 0)
 		close(pidfd);
 	/* from its instant (NATLAB_START), not from its early start */
