@@ -94,7 +94,7 @@ unit: $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 # the checkout's package and natlab, even where an installed natlab's pytest plugin
 # loads first (before pytest.ini's pythonpath)
 CHECKOUT_ENV = PYTHONPATH=$(CURDIR)/python NATLAB=$(CURDIR)/build/natlab
-pytest: build/natlab build/natlab-probe
+pytest: build/natlab build/natlab-probe build/examples/ice-tcp
 	$(CHECKOUT_ENV) $(PYTEST) -c tests/pytest.ini -n $(JOBS) -p no:cacheprovider --ignore=tests/offline tests
 
 # the tests that need no root, run without it (as nobody when make runs as root)

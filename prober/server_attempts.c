@@ -188,7 +188,11 @@ void handle_line(struct server *s, int ci, const char *line)
 	if (m.type == MSG_RELAY && c->attempt >= 0 && s->a[c->attempt].go_sent) {
 		int partner = s->a[c->attempt].client[1 - c->side];
 
+		/* both ends of a conversation are alive: a side that only listens (a
+		 * program waiting for its partner's lines) is not idle */
 		c->deadline = now_s() + s->lim.idle_s;
+		if (partner >= 0)
+			s->c[partner].deadline = c->deadline;
 		if (partner >= 0) {
 			/* the hold is in dcutr's schedule: urgent, as the peers' */
 			if (s->a[c->attempt].timed_relay)

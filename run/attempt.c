@@ -315,20 +315,21 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 
 			if (!isnan(rec->skew_emit_ms)) {
 				/* a SYN the wire let go late arrived that much later than the
-				 * lab's delays say; a peer that called connect() late woke on a
-				 * stalled CPU, which may take in the partner's SYN as late (seen:
-				 * b 2 ms late at RTT 0, a's early SYN then met its SYN_SENT): the
-				 * edge it met moved by up to the larger */
-				double late = rec->timing.wire_syn_late_us > 0 ? rec->timing.wire_syn_late_us / 1000 : 0;
+				 * lab's delays say, either way. A peer that called connect() late
+				 * woke on a stalled CPU, which may take in the partner's SYN as
+				 * late (seen: b 2 ms late at RTT 0, a's early SYN then met its
+				 * SYN_SENT): a's stall makes b's SYN later to a (skew up), b's
+				 * a's (skew down). The edge it met moved by up to that much. */
+				double wire_late = rec->timing.wire_syn_late_us > 0 ? rec->timing.wire_syn_late_us / 1000 : 0;
+				double late[2] = { wire_late, wire_late }; /* skew down, up */
 
 				for (int i = 0; i < 2; i++) {
 					double sched = json_number_value(json_object_get(side[i], "syn_sched"));
 					double sent = json_number_value(json_object_get(side[i], "syn_sent"));
 
-					if (sched > 0 && sent > 0 && (sent - sched) * 1000 > late)
-						late = (sent - sched) * 1000;
+					if (sched > 0 && sent > 0 && (sent - sched) * 1000 > late[1 - i])
+						late[1 - i] = (sent - sched) * 1000;
 				}
-
 				mc.emitted = true;
 				mc.skew_ms = rec->skew_emit_ms;
 				snprintf(rec->predicted_wire, sizeof(rec->predicted_wire), "%s",
@@ -337,9 +338,11 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 					mc.skew_ms = rec->skew_emit_ms + k * MODEL_WIRE_BAND_MS;
 					ok = model_outcome_matches(model_predict(&mc), rec->outcome);
 				}
-				for (int k = -1; k <= 1 && !ok && late > 0; k += 2) {
-					mc.skew_ms = rec->skew_emit_ms + k * (MODEL_WIRE_BAND_MS + late);
-					wire_moved_edge = model_outcome_matches(model_predict(&mc), rec->outcome);
+				for (int k = -1; k <= 1 && !ok; k += 2) {
+					double l = late[(k + 1) / 2];
+
+					mc.skew_ms = rec->skew_emit_ms + k * (MODEL_WIRE_BAND_MS + l);
+					wire_moved_edge |= l > 0 && model_outcome_matches(model_predict(&mc), rec->outcome);
 				}
 			} else {
 				ok = model_outcome_matches(want, rec->outcome);

@@ -262,8 +262,10 @@ static int node_key(struct lab_node *n, const char *key, const char *value, int 
 	if (n->kind == NODE_HOST && !strcmp(key, "clock_offset_ms")) {
 		if (set_once(&n->clock_line, line, key, d))
 			return -1;
-		if (parse_int(value, -3600000, 3600000, &v))
-			return diag_set(d, "clock_offset_ms: \"%s\" is not a whole number of ms", value);
+		/* ahead by more than the rendezvous may put an instant off
+		 * (PROTO_LEAD_MAX_MS), the host would find every instant past */
+		if (parse_int(value, -3600000, 10000, &v))
+			return diag_set(d, "clock_offset_ms: \"%s\" is not a whole number of ms from -3600000 to 10000", value);
 		n->clock_offset_ms = (int)v;
 		return 0;
 	}

@@ -14,6 +14,7 @@ ICE = os.path.join(ROOT, "build", "examples", "ice-tcp")
 
 
 def run(tmp_path, b_behind):
+    assert os.access(ICE, os.X_OK), f"{ICE}: make examples builds it (libnice-dev; make check does)"
     nat_b = "[nat.nb]\nprofile = full-cone\n" if b_behind == "nb" else ""
     (tmp_path / "s.ini").write_text(
         f"[nat.na]\nprofile = full-cone\n{nat_b}[host.a]\nbehind = na\n[host.b]\nbehind = {b_behind}\n"
@@ -37,7 +38,6 @@ def run(tmp_path, b_behind):
 
 def test_ice_tcp_connects_to_a_public_host(tmp_path):
     """b in the internet: a's active candidate reaches b's passive one."""
-    assert os.access(ICE, os.X_OK), "make examples builds it (libnice-dev)"
     recs, said = run(tmp_path, "internet")
     assert recs["exec:ice-tcp"]["outcome"] == "connected", said
     mine, theirs = said["a"]["pair"].split(" > ")

@@ -63,7 +63,7 @@ def test_program_is_told_the_lab_and_judged_by_its_exit(tmp_path):
     (tmp_path / "hang.sh").write_text("#!/bin/sh\nsleep 300 &\necho $! > \"$NATLAB_NODE.child\"\nsleep 300\n")
     (tmp_path / "hang.sh").chmod(0o755)
     # a program started a second early, done 1.5 s after its instant: inside its
-    # 2 s, which count from the instant. Debian's python3 by its path: a "python3"
+    # 2 s, which count from the instant. The tests' python3 by its path: a "python3"
     # on PATH may be a version manager's shim, 0.5 s to start idle, 1.1-1.4 s beside
     # two busy loops (a CI run beside them saw both programs ended at the deadline)
     (tmp_path / "late.py").write_text(
@@ -158,3 +158,20 @@ def test_programs_signal_to_each_other_through_the_rendezvous(tmp_path):
         prog = rec["sides"][me]["program"]
         assert json.loads(prog["last"]) == {"got": f"from {other}", "long": 251, "end": "end"}
         assert prog["signal"] == {"sent": 3, "received": 3, "dropped": 1}
+
+
+def test_a_program_that_ends_while_lines_come_does_not_take_its_peer_down(tmp_path):
+    """a's program ends at once; b's goes on writing lines to it for 0.4 s: a's peer
+    still reports (a program's end closes the channel, a line after it is lost)."""
+    (tmp_path / "deaf.sh").write_text(
+        "#!/bin/sh\n"
+        "[ \"$NATLAB_SIDE\" = 0 ] && exit 0\n"
+        "i=0; while [ $i -lt 40 ]; do echo \"line $i\" >&3; i=$((i + 1)); sleep 0.01; done\n")
+    (tmp_path / "deaf.sh").chmod(0o755)
+    (tmp_path / "pair.ini").write_text(pair("exec:./deaf.sh", run={"deadline_s": 4}))
+    rec, = run(tmp_path / "out", tmp_path / "pair.ini")
+    assert rec["outcome"] == "connected", rec
+    a, b = rec["sides"]["a"]["program"], rec["sides"]["b"]["program"]
+    assert a["exit"] == 0 and b["exit"] == 0
+    assert b["signal"] == {"sent": 40, "received": 0, "dropped": 0}
+    assert a["signal"]["sent"] == 0 and a["signal"]["received"] + a["signal"]["dropped"] < 40

@@ -191,7 +191,7 @@ def test_dcutr_aligns_syns_without_clocks(tmp_path):
 def test_a_clock_far_ahead_starts_by_its_own_clock(tmp_path):
     """a's clock runs 300 ms ahead, more than the server's usual lead (twice the round
     trip and 5 ms): the instant is put further off, so a still starts 300 ms early by
-    its clock, and the NATs emit the SYNs 300 ms apart, on schedule, none run again."""
+    its clock, and the NATs emit the SYNs 300 ms apart, on schedule."""
     text = PAIR.format(pa="port-restricted-cone", pb="port-restricted-cone", strategies="so", skew=0,
                        deadline=3).replace("behind = na\n", "behind = na\nclock_offset_ms = 300\n")
     recs = natlab_run(tmp_path, text.replace("deadline_s", "repeat = 3\ndeadline_s"))

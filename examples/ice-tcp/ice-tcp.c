@@ -37,6 +37,7 @@ struct ice {
 	char pair[160];
 	int exit_code;
 	bool finished;
+	guint hello_timer;
 };
 
 static void tally_sdp(struct tally *t, const char *sdp)
@@ -64,6 +65,12 @@ static void print_tally(const char *name, const struct tally *t)
 	       t->active, t->passive, t->so, t->srflx, t->relay);
 }
 
+static gboolean quit(gpointer loop)
+{
+	g_main_loop_quit(loop);
+	return G_SOURCE_REMOVE;
+}
+
 /* the last line natlab keeps, then out */
 static void finish(struct ice *ice, int code, const char *error)
 {
@@ -82,7 +89,10 @@ static void finish(struct ice *ice, int code, const char *error)
 		printf(", \"error\": \"%s\"", ice->error);
 	printf("}\n");
 	fflush(stdout);
-	g_main_loop_quit(ice->loop);
+	if (code)
+		g_main_loop_quit(ice->loop);
+	else /* our hello may still be in libnice's queue: a moment to send it */
+		g_timeout_add(300, quit, ice->loop);
 }
 
 static const char *tcp_type(const NiceCandidate *c)
@@ -120,15 +130,22 @@ static void on_gathered(NiceAgent *agent, guint stream, gpointer data)
 	g_free(sdp);
 }
 
-static void hello(struct ice *ice)
+/* our hello over the selected pair, again every 100 ms until the partner's came */
+static gboolean hello(gpointer data)
 {
+	struct ice *ice = data;
 	char msg[64];
 	int n = snprintf(msg, sizeof(msg), "hello from %s", ice->node);
 
+	if (ice->finished)
+		return G_SOURCE_REMOVE;
 	if (nice_agent_send(ice->agent, ice->stream, 1, (guint)n, msg) == n)
 		ice->sent_hello = true;
-	if (ice->sent_hello && ice->got_hello)
+	if (ice->sent_hello && ice->got_hello) {
 		finish(ice, 0, NULL);
+		return G_SOURCE_REMOVE;
+	}
+	return G_SOURCE_CONTINUE;
 }
 
 static void on_state(NiceAgent *agent, guint stream, guint component, guint state, gpointer data)
@@ -137,7 +154,7 @@ static void on_state(NiceAgent *agent, guint stream, guint component, guint stat
 	NiceCandidate *mine, *theirs;
 
 	ice->state = nice_component_state_to_string(state);
-	if (state == NICE_COMPONENT_STATE_READY && !ice->sent_hello) {
+	if (state == NICE_COMPONENT_STATE_READY && !ice->hello_timer) {
 		if (nice_agent_get_selected_pair(agent, stream, component, &mine, &theirs)) {
 			char a[NICE_ADDRESS_STRING_LEN], b[NICE_ADDRESS_STRING_LEN];
 
@@ -147,6 +164,7 @@ static void on_state(NiceAgent *agent, guint stream, guint component, guint stat
 				 nice_address_get_port(&mine->addr), tcp_type(mine), b,
 				 nice_address_get_port(&theirs->addr), tcp_type(theirs));
 		}
+		ice->hello_timer = g_timeout_add(100, hello, ice);
 		hello(ice);
 	} else if (state == NICE_COMPONENT_STATE_FAILED) {
 		finish(ice, 1, "ICE failed: no pair answered its checks");
@@ -248,11 +266,10 @@ int main(void)
 	/* our own word before natlab's SIGTERM at the deadline */
 	left_ms = (gint64)((start + deadline) * 1000) - g_get_real_time() / 1000 - 200;
 	g_timeout_add((guint)(left_ms > 0 ? left_ms : 0), on_deadline, &ice);
-	if (!nice_agent_gather_candidates(ice.agent, ice.stream)) {
-		fprintf(stderr, "ice-tcp: libnice gathered no candidate\n");
-		return 1;
-	}
-	g_main_loop_run(ice.loop);
+	if (!nice_agent_gather_candidates(ice.agent, ice.stream))
+		finish(&ice, 1, "libnice gathered no candidate");
+	else
+		g_main_loop_run(ice.loop);
 	g_object_unref(ice.agent);
 	g_main_loop_unref(ice.loop);
 	g_string_free(ice.remote, TRUE);

@@ -30,9 +30,12 @@ extern char **environ;
 
 struct signal_chan {
 	int fd; /* natlab's end; -1 once the program closed its own */
-	char buf[4096];
+	bool rv_open; /* the rendezvous connection, until the server closes it */
+	char buf[4096]; /* from the program, up to its next newline */
 	size_t len;
 	bool skipping; /* in a line too long to pass: dropped to its end */
+	char out[65536]; /* to the program, what its socket did not take yet */
+	size_t out_len;
 	unsigned sent, received, dropped;
 };
 
@@ -72,8 +75,9 @@ void program_prepare(struct peer *p)
 	setenv("NATLAB_SIGNAL_FD", v, 1);
 }
 
-/* the program's lines, each to the partner as RELAY 08 + hex; one too long to fit
- * a RELAY line is dropped whole and counted */
+/* the program's lines, each to the partner as RELAY 08 + hex; one that cannot
+ * pass (too long for a RELAY line, a NUL byte in it, the server gone) is
+ * dropped whole and counted */
 static void signal_out(struct peer *p, struct signal_chan *sc)
 {
 	ssize_t n = read(sc->fd, sc->buf + sc->len, sizeof(sc->buf) - sc->len);
@@ -89,15 +93,21 @@ static void signal_out(struct peer *p, struct signal_chan *sc)
 	sc->len += (size_t)n;
 	while ((nl = memchr(start, '\n', sc->len - (size_t)(start - sc->buf)))) {
 		size_t ll = (size_t)(nl - start);
+		char line[PROTO_LINE_MAX];
+		int m;
 
-		if (sc->skipping || ll > SIGNAL_LINE_MAX) {
+		if (sc->skipping || ll > SIGNAL_LINE_MAX || memchr(start, '\0', ll) || !sc->rv_open) {
 			sc->dropped++;
 		} else {
-			char hex[PROTO_LINE_MAX];
-
-			proto_hex(start, ll, hex);
-			dprintf(p->rv, "RELAY " SIGNAL_TAG "%s\n", hex);
-			sc->sent++;
+			m = snprintf(line, sizeof(line), "RELAY " SIGNAL_TAG);
+			proto_hex(start, ll, line + m);
+			m += (int)(2 * ll);
+			line[m++] = '\n';
+			/* a server that closed the connection: no SIGPIPE, the line counts as lost */
+			if (send(p->rv, line, (size_t)m, MSG_NOSIGNAL) == m)
+				sc->sent++;
+			else
+				sc->dropped++;
 		}
 		sc->skipping = false;
 		start = nl + 1;
@@ -110,30 +120,62 @@ static void signal_out(struct peer *p, struct signal_chan *sc)
 	}
 }
 
-/* the partner's lines, from the rendezvous connection to the program; false once
- * that connection is gone */
-static bool signal_in(struct peer *p, struct signal_chan *sc)
+/* what the program's socket takes of what waits for it; the program closed its
+ * end: dropped */
+static void signal_flush(struct signal_chan *sc)
 {
-	char line[PROTO_LINE_MAX], text[SIGNAL_LINE_MAX + 2];
-	int r;
+	ssize_t n;
 
-	/* what is already in the peer's buffer first: it may have come with GO */
-	while ((r = read_line(p->rv, p->rbuf, &p->rlen, sizeof(p->rbuf), line, mono() + 0.0005,
-			      &p->rstamp)) == 1) {
-		size_t n;
-
-		if (strncmp(line, "RELAY " SIGNAL_TAG, 8) || proto_unhex(line + 8, text, sizeof(text) - 1))
-			continue;
-		n = strlen(text);
-		text[n++] = '\n';
-		if (sc->fd >= 0 && write(sc->fd, text, n) == (ssize_t)n)
-			sc->received++;
-		else
-			sc->dropped++;
+	if (sc->fd < 0 || !sc->out_len)
+		return;
+	n = send(sc->fd, sc->out, sc->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n > 0) {
+		sc->out_len -= (size_t)n;
+		memmove(sc->out, sc->out + n, sc->out_len);
+	} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		close(sc->fd);
+		sc->fd = -1;
 	}
-	return r == 0;
 }
 
+/* the partner's lines: those already in the peer's buffer (one may have come
+ * with GO), then what the connection has now, without waiting */
+static void signal_in(struct peer *p, struct signal_chan *sc, bool readable)
+{
+	char line[PROTO_LINE_MAX], text[SIGNAL_LINE_MAX + 2];
+
+	if (readable && p->rlen == sizeof(p->rbuf)) {
+		sc->rv_open = false; /* a line longer than the protocol's */
+	} else if (readable) {
+		ssize_t n = recv(p->rv, p->rbuf + p->rlen, sizeof(p->rbuf) - p->rlen, MSG_DONTWAIT);
+
+		if (n > 0)
+			p->rlen += (size_t)n;
+		else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			sc->rv_open = false;
+	}
+	/* read_line with its time already up: the lines buffered, no read */
+	while (read_line(p->rv, p->rbuf, &p->rlen, sizeof(p->rbuf), line, 0, NULL) == 1) {
+		size_t n;
+
+		if (strncmp(line, "RELAY " SIGNAL_TAG, 8))
+			continue;
+		if (proto_unhex(line + 8, text, sizeof(text) - 1)) {
+			sc->dropped++;
+			continue;
+		}
+		n = strlen(text);
+		text[n++] = '\n';
+		if (sc->fd >= 0 && sc->out_len + n <= sizeof(sc->out)) {
+			memcpy(sc->out + sc->out_len, text, n);
+			sc->out_len += n;
+			sc->received++;
+		} else {
+			sc->dropped++;
+		}
+	}
+	signal_flush(sc);
+}
 
 /* keeps the last line of what the program printed */
 static void keep_output(struct peer *p, const char *buf, size_t n, char *line, size_t *len)
@@ -161,9 +203,9 @@ void run_program(struct peer *p)
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	int out[2], sig_pair[2], pidfd = -1, status = 0, sig = SIGTERM, rc;
-	struct signal_chan sc = { .fd = -1 };
+	struct signal_chan sc = { .fd = -1, .rv_open = true };
 	pid_t pid;
-	bool done = false, rv_open = true;
+	bool done = false;
 
 	p->outcome = "error";
 	if (!p->command || pipe2(out, O_CLOEXEC)) {
@@ -204,10 +246,12 @@ void run_program(struct peer *p)
 	}
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	p->tries = 1;
+	signal_in(p, &sc, false); /* a line that came with GO */
 	while (!done) {
 		/* a descriptor of -1 is left out of poll */
 		struct pollfd pf[4] = { { .fd = pidfd, .events = POLLIN }, { .fd = out[0], .events = POLLIN },
-					{ .fd = sc.fd, .events = POLLIN }, { .fd = rv_open ? p->rv : -1, .events = POLLIN } };
+					{ .fd = sc.fd, .events = POLLIN | (sc.out_len ? POLLOUT : 0) },
+					{ .fd = sc.rv_open ? p->rv : -1, .events = POLLIN } };
 		double now = mono(), wait = (kill_at ? kill_at : until) - now;
 		char buf[4096];
 		ssize_t n;
@@ -226,14 +270,14 @@ void run_program(struct peer *p)
 		/* without a pidfd (an old kernel): a look every 10 ms */
 		if (pidfd < 0 && wait > 0.01)
 			wait = 0.01;
-		if (rv_open && p->rlen && memchr(p->rbuf, '\n', p->rlen))
-			wait = 0; /* a line came with GO */
 		if (poll(pf, 4, (int)(wait * 1000) + 1) < 0 && errno != EINTR)
 			break;
+		if (sc.fd >= 0 && (pf[2].revents & POLLOUT))
+			signal_flush(&sc);
 		if (sc.fd >= 0 && (pf[2].revents & (POLLIN | POLLHUP)))
 			signal_out(p, &sc);
-		if (rv_open && ((pf[3].revents & (POLLIN | POLLHUP)) || (p->rlen && memchr(p->rbuf, '\n', p->rlen))))
-			rv_open = signal_in(p, &sc);
+		if (sc.rv_open)
+			signal_in(p, &sc, pf[3].revents & (POLLIN | POLLHUP | POLLERR));
 		if (out[0] >= 0 && (pf[1].revents & (POLLIN | POLLHUP))) {
 			n = read(out[0], buf, sizeof(buf));
 			if (n > 0)
