@@ -60,7 +60,8 @@ static int pcap_cut(const char *in, const char *out, double from, double until)
 
 
 /* The lab's capture outlives it: each failed attempt's frames in
- * DIR/pcap/LAB-aN.pcap, and with one lab only the whole of it as DIR/wire.pcap. */
+ * DIR/pcap/LAB-aN-STRATEGY-A-B-skewSms.pcap, and with one lab only the whole of
+ * it as DIR/wire.pcap. */
 void keep_capture(const char *id, const struct run_ctx *c, const struct failed *failed)
 {
 	char from[PATH_MAX], to[PATH_MAX + 64];
@@ -79,7 +80,7 @@ void keep_capture(const char *id, const struct run_ctx *c, const struct failed *
 		mkdir(to, 0755);
 	}
 	for (int i = 0; i < failed->n; i++) {
-		snprintf(to, sizeof(to), "%s/pcap/%s-a%d.pcap", c->outdir, id, failed->a[i].attempt);
+		snprintf(to, sizeof(to), "%s/pcap/%s", c->outdir, failed->a[i].name);
 		if (pcap_cut(from, to, failed->a[i].from, failed->a[i].until) && errno)
 			fprintf(stderr, "natlab: warning: %s: %s; that capture is not kept\n", to,
 				strerror(errno));

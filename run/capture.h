@@ -9,6 +9,7 @@ struct failed {
 	struct {
 		int attempt;
 		double from, until;
+		char name[320]; /* its capture's: LAB-aN-STRATEGY-A-B-skewSms.pcap */
 	} *a;
 	int n, cap;
 };

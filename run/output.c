@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,16 @@ int keep_record(const struct run_ctx *c, const struct attempt_record *rec, struc
 			failed->a = more;
 			failed->cap = cap;
 		}
+		/* named for what it tried: a folder of them reads as a list of failures;
+		 * past a file name's 255 bytes (long names of everything), LAB-aN.pcap */
+		if (snprintf(failed->a[failed->n].name, sizeof(failed->a[failed->n].name),
+			     "%s-a%d-%s-%s-%s-skew%+gms.pcap", rec->lab, rec->attempt, rec->strategy, rec->profile[0],
+			     rec->profile[1], rec->skew_ms) > NAME_MAX)
+			snprintf(failed->a[failed->n].name, sizeof(failed->a[failed->n].name), "%s-a%d.pcap", rec->lab,
+				 rec->attempt);
+		for (char *ch = failed->a[failed->n].name; *ch; ch++)
+			if (*ch == ':' || *ch == '/')
+				*ch = '_'; /* exec:NAME */
 		failed->a[failed->n].attempt = rec->attempt;
 		failed->a[failed->n].from = rec->wire_window[0];
 		failed->a[failed->n++].until = rec->wire_window[1];

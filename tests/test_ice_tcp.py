@@ -17,6 +17,7 @@ def run(tmp_path, b_behind):
     assert os.access(ICE, os.X_OK), f"{ICE}: make examples builds it (libnice-dev; make check does)"
     nat_b = "[nat.nb]\nprofile = full-cone\n" if b_behind == "nb" else ""
     (tmp_path / "s.ini").write_text(
+        "[lab]\nname = ice\ncapture = on\n"
         f"[nat.na]\nprofile = full-cone\n{nat_b}[host.a]\nbehind = na\n[host.b]\nbehind = {b_behind}\n"
         "[host.rv]\nbehind = internet\n"
         "[run]\npair = a b\nstrategies = so, ice-tcp\ndeadline_s = 3\n"
@@ -59,3 +60,12 @@ def test_ice_tcp_between_two_nats_fails_where_so_connects(tmp_path):
         assert said[k]["local"]["so"] == 0 and said[k]["local"]["srflx"] == 0, said
         assert said[k]["local"]["active"] >= 1 and said[k]["local"]["passive"] >= 1, said
     assert ice["wire"]["syns"] == [0, 0], ice["wire"]
+    # its capture is kept, named for what it tried, and holds its frames: the two
+    # peers' rendezvous (SYNs to the server) and no SYN between the NATs
+    pcap = tmp_path / "out" / "pcap" / f"{ice['lab']}-a{ice['attempt']}-exec_ice-tcp-full-cone-full-cone-skew+0ms.pcap"
+    tshark = subprocess.run(["tshark", "-r", str(pcap), "-T", "fields", "-e", "ip.src", "-e", "ip.dst",
+                             "-Y", "tcp.flags.syn == 1 && tcp.flags.ack == 0"],
+                            capture_output=True, text=True, check=True)
+    syns = [tuple(line.split("\t")) for line in tshark.stdout.splitlines()]
+    # (the rendezvous host is in the internet's 198.18/15, the NATs' side 198.19)
+    assert len(syns) >= 2 and all(dst.startswith("198.18.") for _, dst in syns), syns
