@@ -54,24 +54,6 @@ static int run_to(char *const argv[], int out_fd, const char *netns)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static int copy_file(const char *from, const char *to)
-{
-	char buf[65536];
-	int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), out = in < 0 ? -1 : outfile_open(to, O_TRUNC, 0644);
-	ssize_t n = 0;
-
-	while (out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n) {
-			n = -1;
-			break;
-		}
-	if (in >= 0)
-		close(in);
-	if (out >= 0 && close(out))
-		n = -1;
-	return in < 0 || out < 0 || n < 0 ? -1 : 0;
-}
-
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st, (void)flag, (void)ftw;
@@ -176,7 +158,7 @@ int bundle_main(int argc, char *argv[])
 		goto out_rm;
 	}
 	snprintf(path, sizeof(path), "%s/scenario.ini", sub);
-	if (copy_file(spath, path)) {
+	if (outfile_copy(spath, path, 0644)) {
 		rc = fail(1, "cannot copy %s into the bundle: %s", spath, strerror(errno));
 		goto out_rm;
 	}
@@ -225,7 +207,7 @@ int bundle_main(int argc, char *argv[])
 	}
 	if (json_is_string(json_object_get(st, "pcap"))) {
 		snprintf(path, sizeof(path), "%s/capture.pcap", sub);
-		if (copy_file(json_string_value(json_object_get(st, "pcap")), path)) {
+		if (outfile_copy(json_string_value(json_object_get(st, "pcap")), path, 0644)) {
 			rc = fail(1, "lab %s: cannot copy its capture: %s", lab, strerror(errno));
 			goto out_rm;
 		}

@@ -52,7 +52,12 @@ static void print_text(json_t *st)
 		size_t k;
 
 		json_array_foreach(json_object_get(st, "services"), k, sv)
-			printf("%s: %s:%lld on %s, user %s, password %s\n", json_string_value(json_object_get(sv, "service")),
+			if (json_is_string(json_object_get(sv, "path"))) /* capture = all */
+				printf("%s: %s (%s's lan and wan)\n", json_string_value(json_object_get(sv, "service")),
+				       json_string_value(json_object_get(sv, "path")),
+				       json_string_value(json_object_get(sv, "node")));
+			else
+				printf("%s: %s:%lld on %s, user %s, password %s\n", json_string_value(json_object_get(sv, "service")),
 			       json_string_value(json_object_get(sv, "addr")),
 			       (long long)json_integer_value(json_object_get(sv, "port")),
 			       json_string_value(json_object_get(sv, "node")), json_string_value(json_object_get(sv, "user")),

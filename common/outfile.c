@@ -17,3 +17,21 @@ FILE *outfile_fopen(const char *path, mode_t mode)
 		close(fd);
 	return f;
 }
+
+int outfile_copy(const char *from, const char *to, mode_t mode)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), out = in < 0 ? -1 : outfile_open(to, O_TRUNC, mode);
+	ssize_t n = 0;
+
+	while (out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			n = -1;
+			break;
+		}
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out))
+		n = -1;
+	return in < 0 || out < 0 || n < 0 ? -1 : 0;
+}

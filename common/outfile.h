@@ -11,5 +11,7 @@
 int outfile_open(const char *path, int flags, mode_t mode);
 /* The same, truncated, as a stdio stream; NULL with errno set. */
 FILE *outfile_fopen(const char *path, mode_t mode);
+/* from's bytes (not through a symlink either) into a new `to`; -1 with errno set */
+int outfile_copy(const char *from, const char *to, mode_t mode);
 
 #endif

@@ -227,7 +227,6 @@ int teardown(const char *id, char names[][128], int n, bool wait_wire, struct la
 	 * nothing can reach it meanwhile, and its files go with the lab. */
 	st = lab_state_read(id, &ignore);
 	wire = (pid_t)json_integer_value(json_object_get(json_object_get(st, "wire"), "pid"));
-	json_decref(st);
 	lab_phase_end(p, "find");
 	if (wire > 0 && ni > 0 && pid_in_netns(wire, inodes[0]))
 		wait_wire ? procs_term(procs, wire) : procs_kill_unwaited(procs, wire);
@@ -244,6 +243,16 @@ int teardown(const char *id, char names[][128], int n, bool wait_wire, struct la
 
 		run_path(file, sizeof(file), id, *ext);
 		unlink(file);
+	}
+	{
+		/* capture = all: each NAT's capture (natlab run has kept a copy) */
+		json_t *sv;
+		size_t k;
+
+		json_array_foreach(json_object_get(st, "services"), k, sv)
+			if (json_is_string(json_object_get(sv, "path")))
+				unlink(json_string_value(json_object_get(sv, "path")));
+		json_decref(st);
 	}
 	lab_phase_end(p, "files");
 	procs_wait(procs);

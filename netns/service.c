@@ -1,5 +1,7 @@
-/* The services a lab's hosts run (PLAN_SERVICE), started last by natlab up:
- * `service = turn` is coturn (Debian's turnserver) on the host's address at
+/* The services a lab's nodes run (PLAN_SERVICE), started last by natlab up.
+ * `capture = all` is Debian's dumpcap in each NAT's namespace, on its lan and
+ * wan, into LAB.NAT.pcapng in the run directory (one file, an interface each:
+ * a frame before and after its translation). `service = turn` is coturn (Debian's turnserver) on the host's address at
  * TURN_PORT, long-term credentials TURN_USER and a password drawn per lab, its
  * files (configuration, log, database, pid) in the run directory as LAB.turn.*. It runs in the
  * host's namespace in a session of its own; natlab down ends it with the lab's
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +27,7 @@
 #include "service.h"
 
 #define TURN_READY_MS 3000
+#define CAPTURE_READY_MS 3000
 
 /* coturn's configuration, 0600 in the run directory: its password is on no
  * command line, which anyone may read */
@@ -99,6 +103,61 @@ static int turn_ready(int ns, int root, const char *addr, pid_t child)
 	}
 }
 
+/* dumpcap on the NAT's both sides, detached as coturn is; ready once its file
+ * has its header and both interfaces' descriptions (it writes them at its start) */
+static pid_t capture_spawn(int ns, const char *path)
+{
+	char *argv[] = { "dumpcap", "-q", "-i", IF_BRIDGE_NAT, "-i", IF_UPLINK_NAT, "-w", (char *)path, NULL };
+	pid_t child = fork();
+
+	if (child == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (netns_enter(ns) || setsid() < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
+		    dup2(nul, 2) < 0)
+			_exit(127);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return child;
+}
+
+static int capture_ready(const char *path, pid_t child)
+{
+	for (int waited = 0; waited < CAPTURE_READY_MS; waited += 5) {
+		struct stat sb;
+		int st;
+
+		if (!stat(path, &sb) && sb.st_size > 0)
+			return 0;
+		if (waitpid(child, &st, WNOHANG) == child)
+			return -1;
+		usleep(5000);
+	}
+	return -1;
+}
+
+static int capture_start(const struct lab_plan *p, const struct plan_step *t, const char *id, const int *ns_fd,
+			 json_t *list, struct diag *d)
+{
+	const char *nat = p->s->nodes[t->node].name;
+	char ext[80], path[PATH_MAX];
+	pid_t child;
+
+	snprintf(ext, sizeof(ext), ".%s.pcapng", nat);
+	run_path(path, sizeof(path), id, ext);
+	unlink(path); /* dumpcap writes a new one; a symlink there is not followed */
+	child = capture_spawn(ns_fd[t->node], path);
+	if (child < 0 || capture_ready(path, child))
+		return diag_set(d, "capture = all: dumpcap did not start in %s (is Debian's tshark installed?)", nat);
+	json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:i}", "node", nat, "service", "capture", "path",
+					      path, "pid", (int)child));
+	return 0;
+}
+
 int services_start(const struct lab_plan *p, const char *id, const int *ns_fd, int root, json_t *st, struct diag *d)
 {
 	json_t *list = json_array();
@@ -111,6 +170,14 @@ int services_start(const struct lab_plan *p, const char *id, const int *ns_fd, i
 
 		if (t->op != PLAN_SERVICE)
 			continue;
+		if (!strcmp(t->value, "capture")) {
+			/* one that started is ended with the lab's namespaces' processes */
+			if (capture_start(p, t, id, ns_fd, list, d)) {
+				json_decref(list);
+				return -1;
+			}
+			continue;
+		}
 		if (getrandom(r, sizeof(r), 0) != sizeof(r)) {
 			json_decref(list);
 			return diag_set(d, "no random bytes for the TURN password");

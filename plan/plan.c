@@ -260,6 +260,18 @@ int plan_build(struct lab_plan *p, const struct scenario *s, const char *id, str
 			rc |= plan_nat(p, s->order[oi]);
 	if (p->wire)
 		rc |= plan_wire(p);
+	/* capture = all: each NAT's both sides, by Debian's dumpcap in its namespace */
+	for (int i = 1; i < s->n && s->capture_nats; i++) {
+		struct plan_step *t;
+
+		if (s->nodes[i].kind != NODE_NAT)
+			continue;
+		if (!(t = step(p, PLAN_SERVICE, i))) {
+			rc = -1;
+			break;
+		}
+		snprintf(t->value, sizeof(t->value), "capture");
+	}
 	for (int i = 1; i < s->n; i++) {
 		struct plan_step *t;
 

@@ -23,7 +23,7 @@ enum plan_op {
 	PLAN_NEIGH,           /* permanent neighbour: addr is at mac on dev */
 	PLAN_NFT,             /* the NAT's ruleset, loaded whole */
 	PLAN_WIRE_PORT,       /* a port of the wire: the node's link into the internet */
-	PLAN_SERVICE,         /* a service the node runs, started last: value says which (turn), at addr */
+	PLAN_SERVICE,         /* a service the node runs, started last: value says which (turn at addr; capture: a NAT's lan and wan) */
 };
 
 /* When apply does a step: the namespaces (a thread per core, each node's steps

@@ -150,7 +150,14 @@ static void script_step(const struct lab_plan *p, const struct plan_step *t, FIL
 			   "(natlab's wire; not on the bridge)\n",
 			t->dev, t->delay_ms, t->jitter_ms, t->loss, t->rate_mbit, t->duplicate);
 		break;
-	case PLAN_SERVICE: /* coturn, as natlab starts it (netns/service.c); the password is yours to choose */
+	case PLAN_SERVICE:
+		if (!strcmp(t->value, "capture")) { /* a NAT's both sides, as natlab captures them */
+			fprintf(o, "	ip netns exec '%s' dumpcap -q -i " IF_BRIDGE_NAT " -i " IF_UPLINK_NAT
+				   " -w \"$PWD/%s.%s.pcapng\" >/dev/null 2>&1 &\n",
+				ns, p->id, p->s->nodes[t->node].name);
+			break;
+		}
+		/* coturn, as natlab starts it (netns/service.c); the password is yours to choose */
 		fprintf(o, "\tturn_dir=$(mktemp -d)\n\tumask 077\n\tprintf '%%s\\n' listening-ip=%s relay-ip=%s "
 			   "listening-port=%d lt-cred-mech \"user=%s:${TURN_PASSWORD:?set TURN_PASSWORD}\" realm=natlab "
 			   "fingerprint no-tls no-dtls no-cli no-stdout-log simple-log \"log-file=$turn_dir/log\" \"userdb=$turn_dir/db\" "
@@ -177,7 +184,9 @@ int plan_print_script(const struct lab_plan *p, FILE *o)
 	fprintf(o, "}\n\ndown() {\n\trc=0\n");
 	for (int oi = p->s->n - 1; oi >= 0; oi--) {
 		plan_netns(p, p->s->order[oi], ns, sizeof(ns));
-		if (p->s->nodes[p->s->order[oi]].turn) /* a namespace outlives its processes' removal */
+		/* a namespace outlives its processes' removal: coturn, dumpcap */
+		if (p->s->nodes[p->s->order[oi]].turn ||
+		    (p->s->capture_nats && p->s->nodes[p->s->order[oi]].kind == NODE_NAT))
 			fprintf(o, "\tip netns pids '%s' | xargs -r kill || rc=1\n", ns);
 		fprintf(o, "\tip netns del '%s' || rc=1\n", ns);
 	}

@@ -2,9 +2,13 @@
 #include <errno.h>
 #include <jansson.h>
 #include <pcap/pcap.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../common/diag.h"
@@ -59,6 +63,36 @@ static int pcap_cut(const char *in, const char *out, double from, double until)
 }
 
 
+/* capture = all: each NAT's dumpcap is ended (it writes out what it holds, 2 s
+ * at most) and its file kept whole as DIR/pcap/LAB-NAT.pcapng */
+static void keep_nat_captures(json_t *st, const char *id, const struct run_ctx *c)
+{
+	json_t *sv;
+	size_t k;
+
+	json_array_foreach(json_object_get(st, "services"), k, sv) {
+		const char *path = json_string_value(json_object_get(sv, "path"));
+		pid_t pid = (pid_t)json_integer_value(json_object_get(sv, "pid"));
+		char to[PATH_MAX + 256];
+		int fd;
+
+		if (!path || pid <= 0)
+			continue;
+		fd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (fd >= 0 && !syscall(SYS_pidfd_send_signal, fd, SIGTERM, NULL, 0))
+			poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1, 2000);
+		if (fd >= 0)
+			close(fd);
+		waitpid(pid, NULL, WNOHANG); /* natlab run's child: not left a zombie */
+		snprintf(to, sizeof(to), "%s/pcap", c->outdir);
+		mkdir(to, 0755);
+		snprintf(to, sizeof(to), "%s/pcap/%s-%s.pcapng", c->outdir, id,
+			 json_string_value(json_object_get(sv, "node")));
+		if (outfile_copy(path, to, 0600)) /* the lab's traffic: its owner's only */
+			fprintf(stderr, "natlab: warning: %s: %s; that capture is not kept\n", to, strerror(errno));
+	}
+}
+
 /* The lab's capture outlives it: each failed attempt's frames in
  * DIR/pcap/LAB-aN-STRATEGY-A-B-skewSms.pcap, and with one lab only the whole of
  * it as DIR/wire.pcap. */
@@ -69,6 +103,7 @@ void keep_capture(const char *id, const struct run_ctx *c, const struct failed *
 	json_t *st = lab_state_read(id, &d);
 	const char *pcap = json_string_value(json_object_get(st, "pcap"));
 
+	keep_nat_captures(st, id, c);
 	if (!pcap) {
 		json_decref(st);
 		return;

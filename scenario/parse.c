@@ -175,8 +175,10 @@ static int lab_key(struct scenario *s, const char *key, const char *value, int l
 			return -1;
 		snprintf(s->name, sizeof(s->name), "%s", value);
 	} else if (!strcmp(key, "capture")) {
-		if (parse_onoff(value, &s->capture))
-			return diag_set(d, "capture: expected on or off, not \"%s\"", value);
+		s->capture_nats = !strcmp(value, "all");
+		if (!s->capture_nats && parse_onoff(value, &s->capture))
+			return diag_set(d, "capture: expected on, off or all, not \"%s\"", value);
+		s->capture |= s->capture_nats;
 	} else if (!strcmp(key, "reorder")) {
 		if (parse_onoff(value, &s->reorder))
 			return diag_set(d, "reorder: expected on or off, not \"%s\"", value);

@@ -159,6 +159,7 @@ struct scenario {
 	char dir[PATH_MAX];
 	char name[LAB_NAME_MAX]; /* from [lab] name or the file name; a suffix is added per run */
 	bool capture;
+	bool capture_nats; /* capture = all: each NAT's lan and wan too (dumpcap) */
 	bool reorder;   /* jitter may reorder frames on a link */
 	bool bridge;    /* internet = bridge: a kernel bridge instead of the wire */
 	bool unreachable; /* unroutable = unreachable: a NAT answers ICMP, not silence */

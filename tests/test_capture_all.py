@@ -1,0 +1,45 @@
+"""capture = all: each NAT's lan and wan side in one pcapng (Debian's dumpcap in
+the NAT's namespace), kept by natlab run as DIR/pcap/LAB-NAT.pcapng: a frame
+before and after its translation, which the core's capture cannot show."""
+import json
+import os
+import subprocess
+
+from labkit import NATLAB
+
+
+def syns(path):
+    r = subprocess.run(["tshark", "-r", str(path), "-T", "fields", "-e", "frame.interface_name", "-e", "ip.src",
+                        "-e", "tcp.srcport", "-e", "ip.dst", "-e", "tcp.dstport",
+                        "-Y", "tcp.flags.syn == 1 && tcp.flags.ack == 0"], capture_output=True, text=True, check=True)
+    return [tuple(line.split("\t")) for line in r.stdout.splitlines()]
+
+
+def test_each_nat_is_captured_on_both_sides(tmp_path):
+    (tmp_path / "s.ini").write_text(
+        "[lab]\nname = capall\ncapture = all\n[nat.na]\nprofile = port-restricted-cone\n"
+        "[nat.nb]\nprofile = symmetric\n[host.a]\nbehind = na\n[host.b]\nbehind = nb\n"
+        "[host.rv]\nbehind = internet\n[run]\npair = a b\nstrategies = so\ndeadline_s = 2\n")
+    out = tmp_path / "out"
+    r = subprocess.run([NATLAB, "run", "--out", str(out), str(tmp_path / "s.ini")], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rec = json.loads(open(out / "attempts.jsonl").readline())
+    seen_b = rec["sides"]["b"]["seen"]  # b's endpoint as the rendezvous server saw it
+    b = syns(out / "pcap" / f"{rec['lab']}-nb.pcapng")
+    # b's punch SYN to a's public endpoint, on the lan from b's own port and on the
+    # wan from the port its symmetric NAT chose for that destination: not the one
+    # the server saw, which is why so fails against it
+    a_pub = rec["sides"]["a"]["seen"].split(":")
+    lan = [s for s in b if s[0] == "lan" and [s[3], s[4]] == a_pub]
+    wan = [s for s in b if s[0] == "wan" and [s[3], s[4]] == a_pub]
+    assert lan and wan, b
+    assert lan[0][1].startswith("10.") and lan[0][2] == str(rec["sides"]["b"]["local_port"])
+    assert f"{wan[0][1]}:{wan[0][2]}" != seen_b and wan[0][1] == seen_b.split(":")[0], (wan, seen_b)
+    # a's NAT too, its rendezvous SYN before and after
+    a = syns(out / "pcap" / f"{rec['lab']}-na.pcapng")
+    assert {s[0] for s in a} == {"lan", "wan"}, a
+    # down ended each dumpcap and removed its live file
+    assert subprocess.run([NATLAB, "show", rec["lab"]], capture_output=True).returncode != 0
+    run_dir = os.environ.get("NATLAB_RUN_DIR", "/run/natlab")
+    assert not [f for f in os.listdir(run_dir) if f.startswith(rec["lab"])]
