@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,6 +490,9 @@ int peer_main(int argc, char *argv[])
 		return 2;
 	}
 	timing_init(&p.tm);
+	/* a write to a connection the server closed is an error to report, not the
+	 * end of the peer (and of its report) */
+	signal(SIGPIPE, SIG_IGN);
 	{
 		char why[160];
 

@@ -338,11 +338,16 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 					mc.skew_ms = rec->skew_emit_ms + k * MODEL_WIRE_BAND_MS;
 					ok = model_outcome_matches(model_predict(&mc), rec->outcome);
 				}
-				for (int k = -1; k <= 1 && !ok; k += 2) {
-					double l = late[(k + 1) / 2];
+				/* every 0.1 ms of the widening, not its ends alone: a window
+				 * narrower than the lateness (RTT 0) lies inside it */
+				for (int k = -1; k <= 1 && !ok && !wire_moved_edge; k += 2) {
+					/* past 200 ms late the schedule is off anyway (on_schedule) */
+					double l = late[(k + 1) / 2] < 200 ? late[(k + 1) / 2] : 200;
 
-					mc.skew_ms = rec->skew_emit_ms + k * (MODEL_WIRE_BAND_MS + l);
-					wire_moved_edge |= l > 0 && model_outcome_matches(model_predict(&mc), rec->outcome);
+					for (double x = 0.1; x < l + 0.1 && !wire_moved_edge; x += 0.1) {
+						mc.skew_ms = rec->skew_emit_ms + k * (MODEL_WIRE_BAND_MS + (x < l ? x : l));
+						wire_moved_edge = model_outcome_matches(model_predict(&mc), rec->outcome);
+					}
 				}
 			} else {
 				ok = model_outcome_matches(want, rec->outcome);

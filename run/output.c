@@ -1,4 +1,5 @@
 /* The run's directory: records appended whole, the wires' figures, meta.json. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -158,12 +159,13 @@ int keep_record(const struct run_ctx *c, const struct attempt_record *rec, struc
 		 * past a file name's 255 bytes (long names of everything), LAB-aN.pcap */
 		if (snprintf(failed->a[failed->n].name, sizeof(failed->a[failed->n].name),
 			     "%s-a%d-%s-%s-%s-skew%+gms.pcap", rec->lab, rec->attempt, rec->strategy, rec->profile[0],
-			     rec->profile[1], rec->skew_ms) > NAME_MAX)
+			     rec->profile[1], rec->skew_ms + 0.0) > NAME_MAX)
 			snprintf(failed->a[failed->n].name, sizeof(failed->a[failed->n].name), "%s-a%d.pcap", rec->lab,
 				 rec->attempt);
+		/* profile names are a user's file names: nothing of a shell's or a path's */
 		for (char *ch = failed->a[failed->n].name; *ch; ch++)
-			if (*ch == ':' || *ch == '/')
-				*ch = '_'; /* exec:NAME */
+			if (!isalnum((unsigned char)*ch) && !strchr("._+-", *ch))
+				*ch = '_';
 		failed->a[failed->n].attempt = rec->attempt;
 		failed->a[failed->n].from = rec->wire_window[0];
 		failed->a[failed->n++].until = rec->wire_window[1];

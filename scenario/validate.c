@@ -114,5 +114,14 @@ int resolve(struct scenario *s, struct diag *d)
 			return diag_set(d, "%s:%d: [nat.%s]: translation = off needs uplink = internet", s->path,
 					n->line, n->name);
 	}
+	/* a clock ahead and a program started ahead both move the instant further
+	 * off, and the rendezvous puts it at most 10 s off (PROTO_LEAD_MAX_MS) */
+	for (int i = 1; i < s->n; i++)
+		for (int k = 0; k < s->n_programs && s->nodes[i].clock_offset_ms > 0; k++)
+			if (s->nodes[i].clock_offset_ms + s->programs[k].lead_ms > 10000)
+				return diag_set(d, "%s:%d: clock_offset_ms: %d ms ahead and [strategy.%s]'s lead_ms %g "
+						"come to more than the 10000 ms the rendezvous puts an instant off",
+						s->path, s->nodes[i].clock_line, s->nodes[i].clock_offset_ms,
+						s->programs[k].name, s->programs[k].lead_ms);
 	return resolve_wire(s, d) || resolve_run(s, d) || resolve_matrix(s, d);
 }

@@ -77,6 +77,9 @@ static void finish(struct ice *ice, int code, const char *error)
 	if (ice->finished)
 		return;
 	ice->finished = true;
+	if (ice->hello_timer)
+		g_source_remove(ice->hello_timer);
+	ice->hello_timer = 0;
 	if (!ice->error)
 		ice->error = error;
 	ice->exit_code = code;
@@ -220,7 +223,11 @@ static gboolean on_signal(gint fd, GIOCondition cond, gpointer data)
 
 static gboolean on_deadline(gpointer data)
 {
-	finish(data, 1, "no pair before the deadline");
+	struct ice *ice = data;
+
+	if (ice->finished) /* done, lingering for its hello: out before natlab's SIGTERM */
+		g_main_loop_quit(ice->loop);
+	finish(ice, 1, "no pair before the deadline");
 	return G_SOURCE_REMOVE;
 }
 

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -75,20 +77,42 @@ void program_prepare(struct peer *p)
 	setenv("NATLAB_SIGNAL_FD", v, 1);
 }
 
+static unsigned newlines(const char *b, size_t n)
+{
+	unsigned k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += b[i] == '\n';
+	return k;
+}
+
+/* room left in a TCP socket's send buffer, in bytes */
+static int rv_room(int fd)
+{
+	int queued = 0, size = 0;
+	socklen_t len = sizeof(size);
+
+	if (ioctl(fd, SIOCOUTQ, &queued) || getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, &len))
+		return 0;
+	return size - queued;
+}
+
 /* the program's lines, each to the partner as RELAY 08 + hex; one that cannot
  * pass (too long for a RELAY line, a NUL byte in it, the server gone) is
  * dropped whole and counted */
-static void signal_out(struct peer *p, struct signal_chan *sc)
+static bool signal_out(struct peer *p, struct signal_chan *sc)
 {
 	ssize_t n = read(sc->fd, sc->buf + sc->len, sizeof(sc->buf) - sc->len);
 	char *start = sc->buf, *nl;
 
 	if (n <= 0) {
 		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			sc->dropped += sc->len > 0; /* a last line without its newline */
+			sc->len = 0;
 			close(sc->fd);
 			sc->fd = -1;
 		}
-		return;
+		return false;
 	}
 	sc->len += (size_t)n;
 	while ((nl = memchr(start, '\n', sc->len - (size_t)(start - sc->buf)))) {
@@ -103,8 +127,10 @@ static void signal_out(struct peer *p, struct signal_chan *sc)
 			proto_hex(start, ll, line + m);
 			m += (int)(2 * ll);
 			line[m++] = '\n';
-			/* a server that closed the connection: no SIGPIPE, the line counts as lost */
-			if (send(p->rv, line, (size_t)m, MSG_NOSIGNAL) == m)
+			/* whole lines only, and never a wait: a server that does not
+			 * read (its buffer short of twice the line) or that closed the
+			 * connection (no SIGPIPE) loses the line, counted */
+			if (rv_room(p->rv) >= 2 * m && send(p->rv, line, (size_t)m, MSG_NOSIGNAL | MSG_DONTWAIT) == m)
 				sc->sent++;
 			else
 				sc->dropped++;
@@ -118,6 +144,7 @@ static void signal_out(struct peer *p, struct signal_chan *sc)
 		sc->skipping = true;
 		sc->len = 0;
 	}
+	return true;
 }
 
 /* what the program's socket takes of what waits for it; the program closed its
@@ -130,11 +157,14 @@ static void signal_flush(struct signal_chan *sc)
 		return;
 	n = send(sc->fd, sc->out, sc->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (n > 0) {
+		sc->received += newlines(sc->out, (size_t)n); /* taken by the program's socket */
 		sc->out_len -= (size_t)n;
 		memmove(sc->out, sc->out + n, sc->out_len);
 	} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-		close(sc->fd);
-		sc->fd = -1;
+		/* its end is closed: what waits is lost; what it wrote last is still
+		 * read (signal_out closes at its end) */
+		sc->dropped += newlines(sc->out, sc->out_len);
+		sc->out_len = 0;
 	}
 }
 
@@ -169,7 +199,6 @@ static void signal_in(struct peer *p, struct signal_chan *sc, bool readable)
 		if (sc->fd >= 0 && sc->out_len + n <= sizeof(sc->out)) {
 			memcpy(sc->out + sc->out_len, text, n);
 			sc->out_len += n;
-			sc->received++;
 		} else {
 			sc->dropped++;
 		}
@@ -227,7 +256,15 @@ void run_program(struct peer *p)
 		posix_spawn_file_actions_addchdir_np(&fa, p->cwd);
 	posix_spawnattr_init(&at);
 	/* a group of its own: what it starts ends with it at the deadline */
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+	/* ... and SIGPIPE as the program expects it, not as the peer ignores it */
+	{
+		sigset_t def;
+
+		sigemptyset(&def);
+		sigaddset(&def, SIGPIPE);
+		posix_spawnattr_setsigdefault(&at, &def);
+	}
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF);
 	posix_spawnattr_setpgroup(&at, 0);
 	mark_sent(p);
 	rc = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, environ);
@@ -272,10 +309,11 @@ void run_program(struct peer *p)
 			wait = 0.01;
 		if (poll(pf, 4, (int)(wait * 1000) + 1) < 0 && errno != EINTR)
 			break;
+		/* what the program wrote before what it is sent: its last words first */
+		if (sc.fd >= 0 && (pf[2].revents & (POLLIN | POLLHUP | POLLERR)))
+			signal_out(p, &sc);
 		if (sc.fd >= 0 && (pf[2].revents & POLLOUT))
 			signal_flush(&sc);
-		if (sc.fd >= 0 && (pf[2].revents & (POLLIN | POLLHUP)))
-			signal_out(p, &sc);
 		if (sc.rv_open)
 			signal_in(p, &sc, pf[3].revents & (POLLIN | POLLHUP | POLLERR));
 		if (out[0] >= 0 && (pf[1].revents & (POLLIN | POLLHUP))) {
@@ -313,6 +351,10 @@ void run_program(struct peer *p)
 		close(out[0]);
 	}
 	keep_output(p, "\n", 1, line, &len); /* a last line without its newline */
+	/* the lines the program wrote before it ended, and what it was not given */
+	while (sc.fd >= 0 && signal_out(p, &sc))
+		;
+	sc.dropped += newlines(sc.out, sc.out_len);
 	if (sc.fd >= 0)
 		close(sc.fd);
 	p->signal_sent = sc.sent;

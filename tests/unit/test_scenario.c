@@ -92,6 +92,8 @@ static void errors_name_the_line(void **state)
 		{ "[lab]\nseed = -1\n", "t.ini:2: seed:" },
 		{ "[host.h]\nbehind = internet\nclock_offset_ms = x\n", "t.ini:3: clock_offset_ms:" },
 		{ "[host.h]\nbehind = internet\nclock_offset_ms = 10001\n", "t.ini:3: clock_offset_ms:" },
+		{ "[host.h]\nbehind = internet\nclock_offset_ms = 9500\n[strategy.p]\ncommand = x\nlead_ms = 1000\n",
+		  "t.ini:3: clock_offset_ms: 9500 ms ahead and [strategy.p]'s lead_ms 1000" },
 		{ "[host.h]\nbehind = internet\nloss = 1.5\n", "t.ini:3: loss:" },
 		{ "[host.abcdefghijklmnop]\n", "t.ini:1: name \"abcdefghijklmnop\" must have 1 to 15" },
 		/* found by fuzz/scenario_fuzz: sections the reader and inih see differently */
