@@ -15,10 +15,13 @@ ICE = os.path.join(ROOT, "build", "examples", "ice-tcp")
 
 def run(tmp_path, b_behind):
     assert os.access(ICE, os.X_OK), f"{ICE}: make examples builds it (libnice-dev; make check does)"
-    nat_b = "[nat.nb]\nprofile = full-cone\n" if b_behind == "nb" else ""
+    # 5 ms on each uplink: so's skew 0 well inside its window (+-10 ms), not a race
+    # of microseconds that a peer 0.4 ms late loses (a full cone hands an early SYN
+    # to a host whose own SYN is not out yet, and it refuses)
+    nat_b = "[nat.nb]\nprofile = full-cone\ndelay_ms = 5\n" if b_behind == "nb" else ""
     (tmp_path / "s.ini").write_text(
         "[lab]\nname = ice\ncapture = on\n"
-        f"[nat.na]\nprofile = full-cone\n{nat_b}[host.a]\nbehind = na\n[host.b]\nbehind = {b_behind}\n"
+        f"[nat.na]\nprofile = full-cone\ndelay_ms = 5\n{nat_b}[host.a]\nbehind = na\n[host.b]\nbehind = {b_behind}\n"
         "[host.rv]\nbehind = internet\n"
         "[run]\npair = a b\nstrategies = so, ice-tcp\ndeadline_s = 3\n"
         f"[strategy.ice-tcp]\ncommand = {ICE}\n")
