@@ -48,10 +48,9 @@ static int turn_config(const char *path, const char *addr, const char *id, const
 	return fclose(f) ? -1 : 0;
 }
 
-/* coturn, detached: fork, into the namespace, a session of its own, exec */
-static pid_t turn_spawn(int ns, const char *conf)
+/* a service, detached: fork, into the namespace, a session of its own, exec */
+static pid_t spawn_detached(int ns, char *const argv[])
 {
-	char *argv[] = { "turnserver", "-c", (char *)conf, NULL };
 	pid_t child = fork();
 
 	if (child == 0) {
@@ -67,6 +66,14 @@ static pid_t turn_spawn(int ns, const char *conf)
 		_exit(127);
 	}
 	return child;
+}
+
+/* coturn, detached */
+static pid_t turn_spawn(int ns, const char *conf)
+{
+	char *argv[] = { "turnserver", "-c", (char *)conf, NULL };
+
+	return spawn_detached(ns, argv);
 }
 
 /* ready once its TCP port takes a connection, made from inside its namespace */
@@ -108,21 +115,8 @@ static int turn_ready(int ns, int root, const char *addr, pid_t child)
 static pid_t capture_spawn(int ns, const char *path)
 {
 	char *argv[] = { "dumpcap", "-q", "-i", IF_BRIDGE_NAT, "-i", IF_UPLINK_NAT, "-w", (char *)path, NULL };
-	pid_t child = fork();
 
-	if (child == 0) {
-		int nul = open("/dev/null", O_RDWR);
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (netns_enter(ns) || setsid() < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
-		    dup2(nul, 2) < 0)
-			_exit(127);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	return child;
+	return spawn_detached(ns, argv);
 }
 
 static int capture_ready(const char *path, pid_t child)
