@@ -49,6 +49,15 @@ def pair(strategies, offset=0, run=None, more=""):
                     host_a={"clock_offset_ms": offset}, more=more)
 
 
+def run_script(tmp_path, name, text, **keys):
+    """The shell script `text` as exec:./NAME on both peers of the usual pair, [run]
+    keys beside; its records."""
+    (tmp_path / name).write_text("#!/bin/sh\n" + text)
+    (tmp_path / name).chmod(0o755)
+    (tmp_path / "pair.ini").write_text(pair(f"exec:./{name}", run=keys))
+    return run(tmp_path / "out", tmp_path / "pair.ini")
+
+
 def test_program_is_told_the_lab_and_judged_by_its_exit(tmp_path):
     """What the contract promises reaches the program, on both sides; a failing
     exit is a failure; a program past the deadline is ended, with its children."""
@@ -122,17 +131,14 @@ def test_program_is_told_the_lab_and_judged_by_its_exit(tmp_path):
 def test_what_a_program_leaves_running_is_ended(tmp_path):
     """A program that exits 0 with a child still running in its group: the child is
     killed when the program ends, not left to the next attempt (which looks)."""
-    (tmp_path / "leave.sh").write_text(
-        "#!/bin/sh\n"
+    recs = run_script(
+        tmp_path, "leave.sh",
         "f=\"$NATLAB_NODE.child\"\n"
         "alive=false\n"
         "if [ -f \"$f\" ] && tr -d '\\000' < /proc/$(cat \"$f\")/cmdline 2>/dev/null | grep -q sleep; then alive=true; fi\n"
         "sleep 300 &\n"
         "echo $! > \"$f\"\n"
-        "echo \"{\\\"left_alive\\\": $alive}\"\n")
-    (tmp_path / "leave.sh").chmod(0o755)
-    (tmp_path / "pair.ini").write_text(pair("exec:./leave.sh", run={"repeat": 2}))
-    recs = run(tmp_path / "out", tmp_path / "pair.ini")
+        "echo \"{\\\"left_alive\\\": $alive}\"\n", repeat=2)
     assert [r["outcome"] for r in recs] == ["connected", "connected"]
     second = [json.loads(s["program"]["last"]) for s in recs[1]["sides"].values()]
     assert second == [{"left_alive": False}, {"left_alive": False}]
@@ -142,17 +148,14 @@ def test_programs_signal_to_each_other_through_the_rendezvous(tmp_path):
     """Descriptor 3 carries lines between the two programs, in order, through the
     rendezvous server; the longest a RELAY line holds (251 bytes) passes, one byte
     more is dropped whole and counted."""
-    (tmp_path / "talk.sh").write_text(
-        "#!/bin/sh\n"
+    rec, = run_script(
+        tmp_path, "talk.sh",
         "printf 'from %s\\n' \"$NATLAB_NODE\" >&$NATLAB_SIGNAL_FD\n"
         "printf '%0251d\\n' 0 >&3\n"
         "printf '%0252d\\n' 0 >&3\n"
         "printf 'end\\n' >&3\n"
         "read -r x <&3; read -r long <&3; read -r end <&3\n"
-        "echo \"{\\\"got\\\": \\\"$x\\\", \\\"long\\\": ${#long}, \\\"end\\\": \\\"$end\\\"}\"\n")
-    (tmp_path / "talk.sh").chmod(0o755)
-    (tmp_path / "pair.ini").write_text(pair("exec:./talk.sh", run={"deadline_s": 4}))
-    rec, = run(tmp_path / "out", tmp_path / "pair.ini")
+        "echo \"{\\\"got\\\": \\\"$x\\\", \\\"long\\\": ${#long}, \\\"end\\\": \\\"$end\\\"}\"\n", deadline_s=4)
     assert rec["outcome"] == "connected", rec
     for me, other in (("a", "b"), ("b", "a")):
         prog = rec["sides"][me]["program"]
@@ -163,13 +166,10 @@ def test_programs_signal_to_each_other_through_the_rendezvous(tmp_path):
 def test_a_program_that_ends_while_lines_come_does_not_take_its_peer_down(tmp_path):
     """a's program ends at once; b's goes on writing lines to it for 0.4 s: a's peer
     still reports (a program's end closes the channel, a line after it is lost)."""
-    (tmp_path / "deaf.sh").write_text(
-        "#!/bin/sh\n"
+    rec, = run_script(
+        tmp_path, "deaf.sh",
         "[ \"$NATLAB_SIDE\" = 0 ] && exit 0\n"
-        "i=0; while [ $i -lt 40 ]; do echo \"line $i\" >&3; i=$((i + 1)); sleep 0.01; done\n")
-    (tmp_path / "deaf.sh").chmod(0o755)
-    (tmp_path / "pair.ini").write_text(pair("exec:./deaf.sh", run={"deadline_s": 4}))
-    rec, = run(tmp_path / "out", tmp_path / "pair.ini")
+        "i=0; while [ $i -lt 40 ]; do echo \"line $i\" >&3; i=$((i + 1)); sleep 0.01; done\n", deadline_s=4)
     assert rec["outcome"] == "connected", rec
     a, b = rec["sides"]["a"]["program"], rec["sides"]["b"]["program"]
     assert a["exit"] == 0 and b["exit"] == 0
