@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -16,52 +17,66 @@
 #include "../netns/lab.h"
 #include "capture.h"
 
-/* Copies the frames of [from, until] (wall clock) from one capture to a new file. */
-static int pcap_cut(const char *in, const char *out, double from, double until)
+/* One cut of a capture: the frames of [from, until] (wall clock) into out. */
+struct cut {
+	const char *out;
+	double from, until;
+	pcap_dumper_t *dump;
+};
+
+/* cuts made in one reading of the capture: each is an open file meanwhile */
+#define CUTS_PER_PASS 64
+
+/* Makes cuts[0..n) in one reading of `in` (a lab's capture is read once, not once
+ * per failed attempt: 25 failed attempts of a matrix cell read it 25 times); a cut
+ * that cannot be written is removed and said. */
+static void cut_pass(const char *in, struct cut *cuts, int n)
 {
 	char err[PCAP_ERRBUF_SIZE];
 	pcap_t *p = pcap_open_offline_with_tstamp_precision(in, PCAP_TSTAMP_PRECISION_NANO, err);
-	pcap_dumper_t *dump;
 	struct pcap_pkthdr *h;
 	const u_char *data;
 
 	if (!p)
-		return errno = 0, -1; /* no capture to cut: nothing to say */
-	{
+		return; /* no capture to cut: nothing to say */
+	for (int k = 0; k < n; k++) {
 		/* a capture holds the lab's traffic: its owner's only */
-		FILE *f = outfile_fopen(out, 0600);
+		FILE *f = outfile_fopen(cuts[k].out, 0600);
 
-		dump = f ? pcap_dump_fopen(p, f) : NULL;
-		if (!dump) {
+		cuts[k].dump = f ? pcap_dump_fopen(p, f) : NULL;
+		if (!cuts[k].dump) {
+			fprintf(stderr, "natlab: warning: %s: %s; that capture is not kept\n", cuts[k].out,
+				strerror(errno ? errno : EIO));
 			if (f)
 				fclose(f);
-			pcap_close(p);
-			return -1;
 		}
 	}
 	while (pcap_next_ex(p, &h, &data) == 1) {
 		double t = (double)h->ts.tv_sec + h->ts.tv_usec / 1e9;
 
-		if (t >= from && t <= until)
-			pcap_dump((u_char *)dump, h, data);
+		for (int k = 0; k < n; k++)
+			if (cuts[k].dump && t >= cuts[k].from && t <= cuts[k].until)
+				pcap_dump((u_char *)cuts[k].dump, h, data);
 	}
-	/* pcap_dump says nothing of a full disk: the flush and the close do */
-	{
-		int e = pcap_dump_flush(dump) || ferror(pcap_dump_file(dump)) ? errno ? errno : EIO : 0;
+	for (int k = 0; k < n; k++) {
+		pcap_dumper_t *dump = cuts[k].dump;
+		int e;
 
+		if (!dump)
+			continue;
+		/* pcap_dump says nothing of a full disk: the flush and the close do */
+		e = pcap_dump_flush(dump) || ferror(pcap_dump_file(dump)) ? errno ? errno : EIO : 0;
 		/* the dumper is its FILE: pcap_dump_close would fclose it and say nothing */
 		if (fclose(pcap_dump_file(dump)) && !e)
 			e = errno;
-		pcap_close(p);
 		if (e) {
-			unlink(out); /* a capture cut short would mislead */
-			errno = e;
-			return -1;
+			unlink(cuts[k].out); /* a capture cut short would mislead */
+			fprintf(stderr, "natlab: warning: %s: %s; that capture is not kept\n", cuts[k].out,
+				strerror(e));
 		}
 	}
-	return 0;
+	pcap_close(p);
 }
-
 
 /* capture = all: each NAT's dumpcap is ended (it writes out what it holds, 2 s
  * at most) and its file kept whole as DIR/pcap/LAB-NAT.pcapng */
@@ -114,16 +129,26 @@ void keep_capture(const char *id, const struct run_ctx *c, const struct failed *
 		snprintf(to, sizeof(to), "%s/pcap", c->outdir);
 		mkdir(to, 0755);
 	}
-	for (int i = 0; i < failed->n; i++) {
-		snprintf(to, sizeof(to), "%s/pcap/%s", c->outdir, failed->a[i].name);
-		if (pcap_cut(from, to, failed->a[i].from, failed->a[i].until) && errno)
-			fprintf(stderr, "natlab: warning: %s: %s; that capture is not kept\n", to,
-				strerror(errno));
-	}
-	if (c->whole_pcap) {
-		snprintf(to, sizeof(to), "%s/wire.pcap", c->outdir);
-		if (pcap_cut(from, to, 0, 1e12) && errno)
-			fprintf(stderr, "natlab: warning: %s: %s; the capture is not kept\n", to,
-				strerror(errno));
+	for (int i = 0; i < failed->n || (i == 0 && c->whole_pcap); i += CUTS_PER_PASS) {
+		struct cut cuts[CUTS_PER_PASS + 1];
+		char (*names)[PATH_MAX + 64] = malloc((CUTS_PER_PASS + 1) * sizeof(*names));
+		int n = 0;
+
+		if (!names) {
+			fprintf(stderr, "natlab: warning: %s: out of memory; its cuts are not kept\n", from);
+			return;
+		}
+
+		for (int k = i; k < failed->n && k < i + CUTS_PER_PASS; k++, n++) {
+			snprintf(names[n], sizeof(names[n]), "%s/pcap/%s", c->outdir, failed->a[k].name);
+			cuts[n] = (struct cut){ names[n], failed->a[k].from, failed->a[k].until, NULL };
+		}
+		if (i == 0 && c->whole_pcap) {
+			snprintf(names[n], sizeof(names[n]), "%s/wire.pcap", c->outdir);
+			cuts[n] = (struct cut){ names[n], 0, 1e12, NULL };
+			n++;
+		}
+		cut_pass(from, cuts, n);
+		free(names);
 	}
 }

@@ -43,3 +43,33 @@ def test_each_nat_is_captured_on_both_sides(tmp_path):
     assert subprocess.run([NATLAB, "show", rec["lab"]], capture_output=True).returncode != 0
     run_dir = os.environ.get("NATLAB_RUN_DIR", "/run/natlab")
     assert not [f for f in os.listdir(run_dir) if f.startswith(rec["lab"])]
+
+
+def test_each_failed_attempt_has_its_own_frames_and_one_lab_the_whole(tmp_path):
+    """capture = on: the core's capture cut per failed attempt (all cut in one
+    reading of it) and, with one lab, kept whole as DIR/wire.pcap. Each cut holds
+    its own attempt's punch SYNs and none of another's: behind symmetric NATs
+    every attempt's SYNs leave from ports of their own."""
+    (tmp_path / "s.ini").write_text(
+        "[lab]\nname = cuts\ncapture = on\n[nat.na]\nprofile = symmetric\n"
+        "[nat.nb]\nprofile = symmetric\n[host.a]\nbehind = na\n[host.b]\nbehind = nb\n"
+        "[host.rv]\nbehind = internet\n[run]\npair = a b\nstrategies = so\nrepeat = 3\ndeadline_s = 1\n")
+    out = tmp_path / "out"
+    r = subprocess.run([NATLAB, "run", "--out", str(out), str(tmp_path / "s.ini")], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    recs = [json.loads(line) for line in open(out / "attempts.jsonl")]
+    assert len(recs) == 3 and all(rec["outcome"] != "connected" for rec in recs), recs
+    # the punch SYNs between the NATs (198.19/16), by where they left from
+    punch = {}
+    for rec in recs:
+        name = f"{rec['lab']}-a{rec['attempt']}-so-symmetric-symmetric-skew+0ms.pcap"
+        punch[rec["attempt"]] = {f"{s[1]}:{s[2]}" for s in syns(out / "pcap" / name)
+                                 if s[1].startswith("198.19.") and s[3].startswith("198.19.")}
+        assert punch[rec["attempt"]], (name, syns(out / "pcap" / name))
+    for k, mine in punch.items():
+        others = set().union(*(v for j, v in punch.items() if j != k))
+        assert not mine & others, punch
+    # the whole capture has every cut's frames
+    whole = {f"{s[1]}:{s[2]}" for s in syns(out / "wire.pcap")}
+    assert set().union(*punch.values()) <= whole
