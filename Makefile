@@ -9,6 +9,8 @@ PKGS     = libnl-3.0 libnl-route-3.0 libmnl libnetfilter_conntrack libnftables i
 # libre (STUN) is loaded at run time (common/libre.h says why): its headers only
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) libre 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+# natlab loads libpcap and libnftables when a command needs them (common/dl.h says why)
+NATLAB_LIBS = $(shell pkg-config --libs $(filter-out libnftables libpcap,$(PKGS)) 2>/dev/null) -lm
 PROFILE_DIR ?= $(CURDIR)/natsim/profiles
 NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	-DNATLAB_PROFILE_DIR='"$(PROFILE_DIR)"' $(PKG_CFLAGS)
@@ -20,13 +22,13 @@ LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/sibling.c commo
 	scenario/parse.c scenario/fault.c scenario/run.c scenario/matrix.c scenario/validate.c scenario/program.c scenario/link.c scenario/addresses.c \
 	netns/netns.c netns/link.c netns/lab.c netns/state.c netns/down.c netns/apply.c netns/service.c \
 	wire/config.c wire/events.c wire/handoff.c \
-	run/record.c run/edges.c prober/protocol.c plan/plan.c plan/print.c common/libre.c
+	run/record.c run/edges.c prober/protocol.c plan/plan.c plan/print.c common/libre.c common/dl.c
 PROBE_SRC = prober/probe.c prober/server.c prober/server_clients.c prober/server_attempts.c prober/server_probes.c \
 	prober/peer.c prober/strategies/table.c prober/strategies/so.c prober/strategies/dcutr.c \
 	prober/strategies/lowttl.c prober/strategies/udp.c prober/strategies/relay.c prober/strategies/auto.c \
 	prober/strategies/turn.c prober/strategies/exec.c \
 	natsim/model.c natsim/profile.c common/inifile.c \
-	prober/protocol.c prober/stun.c common/strategy.c common/timing.c common/libre.c common/diag.c
+	prober/protocol.c prober/stun.c common/strategy.c common/timing.c common/libre.c common/dl.c common/diag.c
 CLI_SRC = cli/natlab.c cli/plan.c cli/bundle.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/merge.c cli/report.c cli/check.c cli/classify.c classify/classify.c classify/lifetime.c classify/probes.c \
 	report/report.c report/auto.c report/population.c report/tables.c report/windows.c report/plots.c report/check.c report/cells.c
 # natlab run's machinery (run/record.c and run/edges.c are in LIB_SRC)
@@ -67,7 +69,7 @@ build/report/plots.o: build/report/plots_gp.h
 build/report/plots.o: NATLAB_CFLAGS += -Ibuild/report
 
 build/natlab: $(LIB_OBJ) $(CLI_OBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(NATLAB_LIBS)
 
 # inih for auto's --profile; nothing else: it starts twice an attempt
 build/natlab-probe: $(PROBE_SRC:%.c=build/%.o)
@@ -144,10 +146,10 @@ build/fuzz/protocol_fuzz: prober/fuzz/protocol_fuzz.c prober/protocol.c prober/p
 	@mkdir -p $(dir $@)
 	clang $(NATLAB_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ prober/fuzz/protocol_fuzz.c prober/protocol.c
 
-build/fuzz/stun_fuzz: prober/fuzz/stun_fuzz.c prober/stun.c prober/stun.h common/libre.c common/libre.h common/diag.c
+build/fuzz/stun_fuzz: prober/fuzz/stun_fuzz.c prober/stun.c prober/stun.h common/libre.c common/libre.h common/dl.c common/diag.c
 	@mkdir -p $(dir $@)
 	clang $(NATLAB_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ prober/fuzz/stun_fuzz.c prober/stun.c \
-		common/libre.c common/diag.c
+		common/libre.c common/dl.c common/diag.c
 
 build/fuzz/record_fuzz: run/fuzz/record_fuzz.c run/record.c run/record.h common/diag.c
 	@mkdir -p $(dir $@)

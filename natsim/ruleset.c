@@ -1,8 +1,8 @@
-#include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/dl.h"
 #include "ruleset.h"
 
 /* Counter maps list their ports explicitly: a numgen result used directly as the
@@ -294,22 +294,39 @@ int nat_sysctls(const struct nat_profile *p, struct nat_sysctl out[4])
 	return n;
 }
 
-int nat_ruleset_load(const char *text, struct diag *d)
+#define NFT_FN(f) DL_FN(api, f)
+
+int nft_api_load(struct nft_api *api, struct diag *d)
 {
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	const struct dl_fn fns[] = { NFT_FUNCS(NFT_FN) };
+
+	memset(api, 0, sizeof(*api));
+	return dl_load(&api->lib, "libnftables.so.1", "libnftables1", "to build a NAT", fns,
+		       sizeof(fns) / sizeof(fns[0]), d);
+}
+
+void nft_api_unload(struct nft_api *api)
+{
+	dl_unload(&api->lib);
+	memset(api, 0, sizeof(*api));
+}
+
+int nat_ruleset_load(const struct nft_api *nft, const char *text, struct diag *d)
+{
+	struct nft_ctx *ctx = nft->nft_ctx_new(NFT_CTX_DEFAULT);
 	int rc;
 
 	if (!ctx)
 		return diag_set(d, "libnftables: cannot create a context");
-	nft_ctx_buffer_error(ctx);
-	nft_ctx_buffer_output(ctx);
-	rc = nft_run_cmd_from_buffer(ctx, text);
+	nft->nft_ctx_buffer_error(ctx);
+	nft->nft_ctx_buffer_output(ctx);
+	rc = nft->nft_run_cmd_from_buffer(ctx, text);
 	if (rc) {
-		const char *err = nft_ctx_get_error_buffer(ctx);
+		const char *err = nft->nft_ctx_get_error_buffer(ctx);
 		size_t n = strcspn(err, "\n");
 
 		diag_set(d, "nftables rejected the ruleset: %.*s", (int)(n < 300 ? n : 300), err);
 	}
-	nft_ctx_free(ctx);
+	nft->nft_ctx_free(ctx);
 	return rc ? -1 : 0;
 }

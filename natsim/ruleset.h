@@ -2,6 +2,9 @@
 #ifndef NATLAB_RULESET_H
 #define NATLAB_RULESET_H
 
+#include <nftables/libnftables.h>
+
+#include "../common/diag.h"
 #include "profile.h"
 
 struct nat_iface {
@@ -19,7 +22,21 @@ struct nat_sysctl {
 char *nat_ruleset_render(const struct nat_profile *p, const struct nat_iface *ifc);
 /* Fills up to 4 sysctls the profile sets; returns how many. */
 int nat_sysctls(const struct nat_profile *p, struct nat_sysctl out[4]);
+/* libnftables, loaded by the commands that build NATs (common/dl.h says why) */
+#define NFT_FUNCS(X)                                                                        \
+	X(nft_ctx_new) X(nft_ctx_free) X(nft_ctx_buffer_error) X(nft_ctx_buffer_output)    \
+	X(nft_run_cmd_from_buffer) X(nft_ctx_get_error_buffer)
+
+struct nft_api {
+	void *lib;
+#define NFT_MEMBER(f) __typeof__(f) *f;
+	NFT_FUNCS(NFT_MEMBER)
+#undef NFT_MEMBER
+};
+
+int nft_api_load(struct nft_api *api, struct diag *d);
+void nft_api_unload(struct nft_api *api);
 /* Loads text with libnftables into the current network namespace. */
-int nat_ruleset_load(const char *text, struct diag *d);
+int nat_ruleset_load(const struct nft_api *nft, const char *text, struct diag *d);
 
 #endif

@@ -243,24 +243,31 @@ void apply_close_sockets(struct lab_apply *a)
 int apply_nats(struct lab_apply *a, struct diag *d)
 {
 	const struct lab_plan *p = a->p;
+	struct nft_api nft = { 0 };
+	int rc = 0;
 
-	for (int k = 0; k < p->n; k++) {
-		int i = p->steps[k].node, rc;
+	for (int k = 0; k < p->n && !rc; k++) {
+		int i = p->steps[k].node;
 
 		if (p->steps[k].op != PLAN_NFT)
 			continue;
-		if (netns_enter(a->fd[i]))
-			return diag_set(d, "setns: %s", strerror(errno));
-		rc = nat_ruleset_load(p->steps[k].text, d);
+		if (!nft.lib && nft_api_load(&nft, d))
+			return -1;
+		if (netns_enter(a->fd[i])) {
+			rc = diag_set(d, "setns: %s", strerror(errno));
+			break;
+		}
+		rc = nat_ruleset_load(&nft, p->steps[k].text, d);
 		/* the profile's sysctls follow its ruleset */
 		for (int j = k + 1; !rc && j < p->n && p->steps[j].op == PLAN_SYSCTL && p->steps[j].node == i; j++)
 			rc = apply_sysctl(a, &p->steps[j], d);
 		if (netns_enter(a->root) && !rc)
 			rc = diag_set(d, "cannot return to the root namespace: %s", strerror(errno));
-		if (rc || interrupted(d))
-			return -1;
+		if (!rc && interrupted(d))
+			rc = -1;
 	}
-	return 0;
+	nft_api_unload(&nft);
+	return rc ? -1 : 0;
 }
 
 void apply_release(struct lab_apply *a)

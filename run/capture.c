@@ -13,9 +13,32 @@
 #include <unistd.h>
 
 #include "../common/diag.h"
+#include "../common/dl.h"
 #include "../common/outfile.h"
 #include "../netns/lab.h"
 #include "capture.h"
+
+/* libpcap, loaded when a capture is cut (common/dl.h says why) */
+#define PCAP_FUNCS(X)                                                                      \
+	X(pcap_open_offline_with_tstamp_precision) X(pcap_dump_fopen) X(pcap_next_ex)      \
+	X(pcap_dump) X(pcap_dump_flush) X(pcap_dump_file) X(pcap_close)
+
+struct pcap_api {
+	void *lib;
+#define PCAP_MEMBER(f) __typeof__(f) *f;
+	PCAP_FUNCS(PCAP_MEMBER)
+#undef PCAP_MEMBER
+};
+
+#define PCAP_FN(f) DL_FN(api, f)
+
+static int pcap_api_load(struct pcap_api *api, struct diag *d)
+{
+	const struct dl_fn fns[] = { PCAP_FUNCS(PCAP_FN) };
+
+	return dl_load(&api->lib, "libpcap.so.0.8", "libpcap0.8", "to cut captures", fns,
+		       sizeof(fns) / sizeof(fns[0]), d);
+}
 
 /* One cut of a capture: the frames of [from, until] (wall clock) into out. */
 struct cut {
@@ -30,10 +53,10 @@ struct cut {
 /* Makes cuts[0..n) in one reading of `in` (a lab's capture is read once, not once
  * per failed attempt: 25 failed attempts of a matrix cell read it 25 times); a cut
  * that cannot be written is removed and said. */
-static void cut_pass(const char *in, struct cut *cuts, int n)
+static void cut_pass(const struct pcap_api *pc, const char *in, struct cut *cuts, int n)
 {
 	char err[PCAP_ERRBUF_SIZE];
-	pcap_t *p = pcap_open_offline_with_tstamp_precision(in, PCAP_TSTAMP_PRECISION_NANO, err);
+	pcap_t *p = pc->pcap_open_offline_with_tstamp_precision(in, PCAP_TSTAMP_PRECISION_NANO, err);
 	struct pcap_pkthdr *h;
 	const u_char *data;
 
@@ -43,7 +66,7 @@ static void cut_pass(const char *in, struct cut *cuts, int n)
 		/* a capture holds the lab's traffic: its owner's only */
 		FILE *f = outfile_fopen(cuts[k].out, 0600);
 
-		cuts[k].dump = f ? pcap_dump_fopen(p, f) : NULL;
+		cuts[k].dump = f ? pc->pcap_dump_fopen(p, f) : NULL;
 		if (!cuts[k].dump) {
 			fprintf(stderr, "natlab: warning: %s: %s; that capture is not kept\n", cuts[k].out,
 				strerror(errno ? errno : EIO));
@@ -51,12 +74,12 @@ static void cut_pass(const char *in, struct cut *cuts, int n)
 				fclose(f);
 		}
 	}
-	while (pcap_next_ex(p, &h, &data) == 1) {
+	while (pc->pcap_next_ex(p, &h, &data) == 1) {
 		double t = (double)h->ts.tv_sec + h->ts.tv_usec / 1e9;
 
 		for (int k = 0; k < n; k++)
 			if (cuts[k].dump && t >= cuts[k].from && t <= cuts[k].until)
-				pcap_dump((u_char *)cuts[k].dump, h, data);
+				pc->pcap_dump((u_char *)cuts[k].dump, h, data);
 	}
 	for (int k = 0; k < n; k++) {
 		pcap_dumper_t *dump = cuts[k].dump;
@@ -65,9 +88,9 @@ static void cut_pass(const char *in, struct cut *cuts, int n)
 		if (!dump)
 			continue;
 		/* pcap_dump says nothing of a full disk: the flush and the close do */
-		e = pcap_dump_flush(dump) || ferror(pcap_dump_file(dump)) ? errno ? errno : EIO : 0;
+		e = pc->pcap_dump_flush(dump) || ferror(pc->pcap_dump_file(dump)) ? errno ? errno : EIO : 0;
 		/* the dumper is its FILE: pcap_dump_close would fclose it and say nothing */
-		if (fclose(pcap_dump_file(dump)) && !e)
+		if (fclose(pc->pcap_dump_file(dump)) && !e)
 			e = errno;
 		if (e) {
 			unlink(cuts[k].out); /* a capture cut short would mislead */
@@ -75,7 +98,7 @@ static void cut_pass(const char *in, struct cut *cuts, int n)
 				strerror(e));
 		}
 	}
-	pcap_close(p);
+	pc->pcap_close(p);
 }
 
 /* capture = all: each NAT's dumpcap is ended (it writes out what it holds, 2 s
@@ -114,6 +137,7 @@ static void keep_nat_captures(json_t *st, const char *id, const struct run_ctx *
 void keep_capture(const char *id, const struct run_ctx *c, const struct failed *failed)
 {
 	char from[PATH_MAX], to[PATH_MAX + 64];
+	struct pcap_api pc = { 0 };
 	struct diag d;
 	json_t *st = lab_state_read(id, &d);
 	const char *pcap = json_string_value(json_object_get(st, "pcap"));
@@ -125,6 +149,10 @@ void keep_capture(const char *id, const struct run_ctx *c, const struct failed *
 	}
 	snprintf(from, sizeof(from), "%s", pcap);
 	json_decref(st);
+	if (pcap_api_load(&pc, &d)) {
+		fprintf(stderr, "natlab: warning: %s; the lab's capture %s is not cut\n", d.msg, from);
+		return;
+	}
 	if (failed->n) {
 		snprintf(to, sizeof(to), "%s/pcap", c->outdir);
 		mkdir(to, 0755);
@@ -148,7 +176,8 @@ void keep_capture(const char *id, const struct run_ctx *c, const struct failed *
 			cuts[n] = (struct cut){ names[n], 0, 1e12, NULL };
 			n++;
 		}
-		cut_pass(from, cuts, n);
+		cut_pass(&pc, from, cuts, n);
 		free(names);
 	}
+	dl_unload(&pc.lib);
 }

@@ -1,0 +1,27 @@
+#include <dlfcn.h>
+
+#include "dl.h"
+
+int dl_load(void **lib, const char *soname, const char *package, const char *needed_for,
+	    const struct dl_fn *fns, size_t n, struct diag *d)
+{
+	*lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+	if (!*lib)
+		return diag_set(d, "cannot load %s (Debian's %s, needed %s): %s", soname, package, needed_for,
+				dlerror());
+	for (size_t i = 0; i < n; i++)
+		if (!(*fns[i].slot = dlsym(*lib, fns[i].name))) {
+			diag_set(d, "%s has no %s: an older %s than natlab was built with?", soname, fns[i].name,
+				 package);
+			dl_unload(lib);
+			return -1;
+		}
+	return 0;
+}
+
+void dl_unload(void **lib)
+{
+	if (*lib)
+		dlclose(*lib);
+	*lib = NULL;
+}
