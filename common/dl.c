@@ -11,8 +11,11 @@ int dl_load(void **lib, const char *soname, const char *package, const char *nee
 				dlerror());
 	for (size_t i = 0; i < n; i++)
 		if (!(*fns[i].slot = dlsym(*lib, fns[i].name))) {
-			diag_set(d, "%s has no %s: an older %s than natlab was built with?", soname, fns[i].name,
-				 package);
+			diag_set(d, "%s has no %s: is %s older than the one natlab was built against?", soname,
+				 fns[i].name, package);
+			/* nothing left pointing into a library that is gone */
+			for (size_t k = 0; k < i; k++)
+				*fns[k].slot = NULL;
 			dl_unload(lib);
 			return -1;
 		}

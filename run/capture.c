@@ -63,15 +63,21 @@ static void cut_pass(const struct pcap_api *pc, const char *in, struct cut *cuts
 	if (!p)
 		return; /* no capture to cut: nothing to say */
 	for (int k = 0; k < n; k++) {
+		FILE *f;
+
+		/* (an errno from before, EEXIST of the pcap directory, is not this one's) */
+		errno = 0;
 		/* a capture holds the lab's traffic: its owner's only */
-		FILE *f = outfile_fopen(cuts[k].out, 0600);
+		f = outfile_fopen(cuts[k].out, 0600);
 
 		cuts[k].dump = f ? pc->pcap_dump_fopen(p, f) : NULL;
 		if (!cuts[k].dump) {
 			fprintf(stderr, "natlab: warning: %s: %s; that capture is not kept\n", cuts[k].out,
 				strerror(errno ? errno : EIO));
+			/* not closed here: libpcap closed f when its header would not go
+			 * out, the one way it fails for the wire's link type */
 			if (f)
-				fclose(f);
+				unlink(cuts[k].out);
 		}
 	}
 	while (pc->pcap_next_ex(p, &h, &data) == 1) {
@@ -149,6 +155,9 @@ void keep_capture(const char *id, const struct run_ctx *c, const struct failed *
 	}
 	snprintf(from, sizeof(from), "%s", pcap);
 	json_decref(st);
+	/* every attempt connected, and other labs beside: nothing to cut, nothing to load */
+	if (!failed->n && !c->whole_pcap)
+		return;
 	if (pcap_api_load(&pc, &d)) {
 		fprintf(stderr, "natlab: warning: %s; the lab's capture %s is not cut\n", d.msg, from);
 		return;
@@ -164,7 +173,7 @@ void keep_capture(const char *id, const struct run_ctx *c, const struct failed *
 
 		if (!names) {
 			fprintf(stderr, "natlab: warning: %s: out of memory; its cuts are not kept\n", from);
-			return;
+			break;
 		}
 
 		for (int k = i; k < failed->n && k < i + CUTS_PER_PASS; k++, n++) {
