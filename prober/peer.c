@@ -283,11 +283,11 @@ static void report(const struct peer *p)
 	       "\"local_port\":%u,\"udp_port\":%u,\"seen\":\"%s\",\"peer_tcp\":\"%s\",\"peer_udp\":\"%s\","
 	       "\"start\":%.9f,\"connect_ms\":%.3f,\"syn_retrans\":%u,\"tries\":%u,\"nonce_ok\":%s,"
 	       "\"relay_rtt_ms\":%.3f,\"rendezvous_ms\":%.3f,\"syn_sched\":%.9f,\"syn_sent\":%.9f,"
-	       "\"realtime\":%s",
+	       "\"realtime\":%s,\"pid\":%ld",
 	       p->side, p->asked ? p->asked : p->strategy, p->outcome, p->err ? strerrorname_np(p->err) : "", p->port,
 	       p->udp_port, seen, peer_tcp, peer_udp, p->start_real, p->connect_ms, p->syn_retrans,
 	       p->tries, p->nonce_ok ? "true" : "false", p->relay_rtt_ms, p->rendezvous_ms, (double)p->syn_sched / 1e9,
-	       (double)p->syn_sent / 1e9, p->realtime ? "true" : "false");
+	       (double)p->syn_sent / 1e9, p->realtime ? "true" : "false", (long)getpid());
 	/* auto: what it picked, when, and the two classifications it picked from */
 	if (p->relay_via)
 		printf(",\"relay\":\"%s\"", p->relay_via);

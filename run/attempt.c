@@ -69,6 +69,30 @@ static double wire_sync(const char *stats, int wire)
 	return NAN;
 }
 
+/* An attempt's arguments (argv, from --server on) and its secret as the line a
+ * staying peer reads; -1 when an argument would not survive the split at spaces
+ * or the peer has gone. */
+static int send_attempt(struct child *peer, char *const argv[], const char *secret)
+{
+	char line[2048];
+	size_t len = 0;
+	int n;
+
+	for (int i = 0; argv[i]; i++) {
+		if (!argv[i][0] || strpbrk(argv[i], " \n"))
+			return -1;
+		n = snprintf(line + len, sizeof(line) - len, "%s ", argv[i]);
+		if (n < 0 || (size_t)n >= sizeof(line) - len)
+			return -1;
+		len += (size_t)n;
+	}
+	n = snprintf(line + len, sizeof(line) - len, "--secret %s\n", secret);
+	if (n < 0 || (size_t)n >= sizeof(line) - len)
+		return -1;
+	len += (size_t)n;
+	return write(peer->in, line, len) == (ssize_t)len ? 0 : -1;
+}
+
 bool attempt_model_case(const struct scenario *s, const char *strategy, double skew_ms, struct model_case *mc)
 {
 	const struct run_spec *r = &s->run;
@@ -98,7 +122,7 @@ bool attempt_model_case(const struct scenario *s, const char *strategy, double s
 void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		    int building, struct ct_watch *const *watch, const char *server_ep,
 		    const struct lab_extras *extras, const char *strategy, double skew_ms, int n, const char *events,
-		    const char *stats, int wire, struct attempt_record *rec)
+		    const char *stats, int wire, struct child *stay, struct attempt_record *rec)
 {
 	const char *probe = c->probe;
 	const struct run_spec *r = &s->run;
@@ -125,6 +149,10 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	 * build a wait (the suite's wall time went from 168 to 252 s). */
 	bool timed_by_round_trips = st->by_round_trips;
 	char lock_env[PATH_MAX + 64] = "";
+
+	/* a built-in strategy with nothing of its own to set up runs in the lab's
+	 * staying peers (natlab-probe peers), one line each, not in two new processes */
+	bool staying = stay && !prog && st->rule != RULE_AUTO && !(r->relay_turn && extras->turn_ep[0]);
 
 	if (st->tcp && st->by_clock)
 		snprintf(lock_env, sizeof(lock_env), "NATLAB_BUILD_LOCK=%s", c->build_lock);
@@ -196,8 +224,18 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 			argv[more++] = "--turn-user";
 			argv[more++] = TURN_USER;
 		}
-		if (spawn_in(id, h->name, argv, secret, env, &kid[i]))
+		if (staying) {
+			char *peers[] = { (char *)probe, "peers", NULL };
+
+			/* the build lock's path is the run's: the same for every attempt */
+			if (stay[i].pid <= 0 && spawn_staying(id, h->name, peers, env, &stay[i]))
+				stay[i].pid = -1;
+			if (stay[i].pid > 0 && send_attempt(&stay[i], argv + 2, secret))
+				child_end(&stay[i]);
+			kid[i] = stay[i];
+		} else if (spawn_in(id, h->name, argv, secret, env, &kid[i])) {
 			kid[i].pid = -1;
+		}
 	}
 	/* waiting on the peers' timers: the core is another lab's meanwhile */
 	core_give(c);
@@ -209,8 +247,9 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		build_end(building);
 	}
 	for (int i = 0; i < 2; i++)
-		side[i] = kid[i].pid > 0 ? collect(&kid[i], r->deadline_s + 20)
-					 : json_pack("{s:s}", "outcome", "no-start");
+		side[i] = kid[i].pid <= 0 ? json_pack("{s:s}", "outcome", "no-start")
+			  : staying	  ? collect_line(&stay[i], r->deadline_s + 20)
+					  : collect(&kid[i], r->deadline_s + 20);
 	core_take(c);
 	/* auto: the strategy it picked is what the wire and the record look at */
 	if (st->rule == RULE_AUTO) {

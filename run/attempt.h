@@ -7,6 +7,7 @@
 #include "../natsim/conntrack.h"
 #include "../natsim/model.h"
 #include "../scenario/scenario.h"
+#include "child.h"
 #include "lab_job.h"
 #include "record.h"
 
@@ -17,6 +18,6 @@ bool attempt_model_case(const struct scenario *s, const char *strategy, double s
 void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	     int building, struct ct_watch *const *watch, const char *server_ep,
 	     const struct lab_extras *extras, const char *strategy, double skew_ms, int n, const char *events,
-	     const char *stats, int wire, struct attempt_record *rec);
+	     const char *stats, int wire, struct child *stay, struct attempt_record *rec);
 
 #endif

@@ -27,7 +27,7 @@ extern char **environ;
 #define SPAWN_STACK 32768
 
 struct spawn_args {
-	int ns, out;
+	int ns, out, in; /* in: -1 for the worker's own */
 	char *const *argv;
 	char **env;
 };
@@ -38,7 +38,7 @@ static int spawn_child(void *arg)
 	sigset_t none;
 
 	signal(SIGPIPE, SIG_DFL); /* a worker ignores it; a program starts as usual */
-	if (netns_enter(a->ns) || dup2(a->out, 1) < 0)
+	if (netns_enter(a->ns) || dup2(a->out, 1) < 0 || (a->in >= 0 && dup2(a->in, 0) < 0))
 		_exit(127);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -46,15 +46,17 @@ static int spawn_child(void *arg)
 	_exit(127);
 }
 
-/* Starts argv inside the namespace of `node`, its stdout on a pipe; with the
- * attempt's secret in its environment if one is given (not in argv: a command
- * line is anyone's to read). */
-int spawn_in(const char *id, const char *node, char *const argv[], const char *secret, const char *const *more,
-	     struct child *c)
+/* Starts argv inside the namespace of `node`, its stdout on a pipe (and, with_in,
+ * its stdin on another); with the attempt's secret in its environment if one is
+ * given (not in argv: a command line is anyone's to read). */
+static int spawn(const char *id, const char *node, char *const argv[], const char *secret, const char *const *more,
+		 bool with_in, struct child *c)
 {
 	char ns[128], var[PROTO_SECRET_MAX + 32], **env;
 	size_t n = 0, all = 0;
-	int p[2], fd;
+	int p[2], in[2] = { -1, -1 }, fd;
+
+	c->in = -1;
 
 	/* built before fork, the whole environment: the child only execs */
 	while (environ[all])
@@ -90,8 +92,15 @@ int spawn_in(const char *id, const char *node, char *const argv[], const char *s
 		free(env);
 		return -1;
 	}
+	if (with_in && pipe2(in, O_CLOEXEC)) {
+		close(fd);
+		close(p[0]);
+		close(p[1]);
+		free(env);
+		return -1;
+	}
 	{
-		struct spawn_args a = { .ns = fd, .out = p[1], .argv = argv, .env = env };
+		struct spawn_args a = { .ns = fd, .out = p[1], .in = in[0], .argv = argv, .env = env };
 		/* its own stack: the child runs in this memory until it execs */
 		_Alignas(16) char stack[SPAWN_STACK];
 
@@ -100,12 +109,76 @@ int spawn_in(const char *id, const char *node, char *const argv[], const char *s
 	free(env);
 	close(fd);
 	close(p[1]);
+	if (in[0] >= 0)
+		close(in[0]);
 	if (c->pid < 0) {
 		close(p[0]);
+		if (in[1] >= 0)
+			close(in[1]);
 		return -1;
 	}
 	c->out = p[0];
+	c->in = in[1];
 	return 0;
+}
+
+int spawn_in(const char *id, const char *node, char *const argv[], const char *secret, const char *const *more,
+	     struct child *c)
+{
+	return spawn(id, node, argv, secret, more, false, c);
+}
+
+int spawn_staying(const char *id, const char *node, char *const argv[], const char *const *more, struct child *c)
+{
+	return spawn(id, node, argv, NULL, more, true, c);
+}
+
+/* One line of a staying child's stdout (until its newline or `secs`); a child
+ * that said nothing in time, or ended, is ended and reaped (pid -1): the next
+ * attempt starts another. */
+json_t *collect_line(struct child *c, double secs)
+{
+	char buf[4096];
+	size_t len = 0;
+	struct timespec t0;
+	json_t *j = NULL;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!memchr(buf, '\n', len)) {
+		struct pollfd p = { .fd = c->out, .events = POLLIN };
+		double left = secs - seconds_since(&t0);
+		ssize_t n;
+		int r;
+
+		if (left <= 0 || lab_stop_pending())
+			break;
+		r = poll(&p, 1, left > 0.1 ? 100 : (int)(left * 1000) + 1);
+		if (r < 0)
+			break;
+		if (r == 0)
+			continue;
+		n = read(c->out, buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0 || (len += (size_t)n) == sizeof(buf) - 1)
+			break;
+	}
+	buf[len] = '\0';
+	if (memchr(buf, '\n', len))
+		j = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
+	else
+		child_end(c);
+	return j ? j : json_pack("{s:s}", "outcome", "no-report");
+}
+
+void child_end(struct child *c)
+{
+	if (c->pid <= 0)
+		return;
+	if (c->in >= 0)
+		close(c->in);
+	close(c->out);
+	kill(c->pid, SIGKILL);
+	waitpid(c->pid, NULL, 0);
+	*c = (struct child){ .pid = -1, .out = -1, .in = -1 };
 }
 
 double seconds_since(const struct timespec *t0)

@@ -10,6 +10,7 @@
 struct child {
 	pid_t pid;
 	int out; /* its stdout */
+	int in;  /* a staying child's stdin, else -1 */
 };
 
 /* argv in the namespace of `node`; the attempt's secret and more variables
@@ -17,6 +18,11 @@ struct child {
 int spawn_in(const char *id, const char *node, char *const argv[], const char *secret, const char *const *env,
 	     struct child *c);
 json_t *collect(struct child *c, double secs);
+/* A child that stays for many attempts (natlab-probe peers): a line on its stdin
+ * each, a line of its stdout back (collect_line); child_end ends it. */
+int spawn_staying(const char *id, const char *node, char *const argv[], const char *const *env, struct child *c);
+json_t *collect_line(struct child *c, double secs);
+void child_end(struct child *c);
 void wait_peers(const struct child kid[2], double secs);
 double seconds_since(const struct timespec *t0);
 

@@ -97,7 +97,7 @@ static int classify_pair(const struct scenario *s, const char *id, const struct 
 			 struct lab_extras *out, struct diag *d)
 {
 	char natlab[PATH_MAX], dir[PATH_MAX];
-	struct child kid[2] = { { .pid = -1, .out = -1 }, { .pid = -1, .out = -1 } };
+	struct child kid[2] = { { .pid = -1, .out = -1, .in = -1 }, { .pid = -1, .out = -1, .in = -1 } };
 	struct timespec t0;
 	int rc = 0;
 
@@ -189,6 +189,7 @@ struct lab_run {
 	struct ct_watch *const *watch;
 	const struct lab_extras *extras;
 	struct failed *failed;
+	struct child *stay; /* the pair's staying peers (natlab-probe peers) */
 };
 
 /* An attempt of the lab's plan, kept; run again while off schedule (the record
@@ -207,7 +208,7 @@ static int attempt_kept(struct lab_run *l, const char *strategy, double skew_ms,
 		bool again;
 
 		attempt(s, l->id, l->c, l->building, l->watch, l->server_ep, l->extras, strategy, skew_ms,
-			l->count, l->events, l->stats, l->wire, &rec);
+			l->count, l->events, l->stats, l->wire, l->stay, &rec);
 		if (edge) {
 			rec.edge = edge->edge;
 			/* a probe's vote is for its skew only when the NATs emitted it within
@@ -328,7 +329,8 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 	int building;
 	struct ct_watch *watch[LAB_MAX_NODES];
 	struct lab_opts o = { .owner = getpid() };
-	struct child server = { .pid = -1, .out = -1 };
+	struct child server = { .pid = -1, .out = -1, .in = -1 };
+	struct child stay[2] = { { .pid = -1, .out = -1, .in = -1 }, { .pid = -1, .out = -1, .in = -1 } };
 	json_t *st;
 	struct failed failed = { 0 };
 	struct lab_extras extras = { .done = false };
@@ -409,7 +411,8 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 	{
 		struct lab_run lab = { .s = s, .c = c, .id = id, .server_ep = server_ep,
 				       .events = events[0] ? events : NULL, .stats = stats, .building = building,
-				       .wire = wire, .watch = watch, .extras = &extras, .failed = &failed };
+				       .wire = wire, .watch = watch, .extras = &extras, .failed = &failed,
+				       .stay = stay };
 
 		for (int k = 0; k < s->run.n_strategies && !rc; k++)
 			for (int j = 0; j < s->run.n_skews && !rc; j++)
@@ -423,6 +426,8 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 	if (stats[0])
 		keep_wire_figures(c, id, stats);
 down:
+	for (int i = 0; i < 2; i++)
+		child_end(&stay[i]);
 	/* the server and any peer left are the lab's processes: down ends them */
 	for (int i = 0; i < s->n; i++)
 		ct_watch_close(watch[i]);

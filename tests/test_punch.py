@@ -292,3 +292,21 @@ def test_symmetric_pair_with_auto_connects_through_coturn(tmp_path):
         assert x["sides"]["a"]["nonce_ok"] and x["sides"]["b"]["nonce_ok"]
         if x["strategy"] == "auto":
             assert x["auto"]["decision"] == "relay"
+
+
+def test_a_labs_attempts_run_in_two_staying_peers(tmp_path):
+    """natlab run starts the pair's peers once for a lab (natlab-probe peers) and
+    hands them one attempt after another, so that no attempt starts a process
+    (an exec and an exit held the wires' frames up). Each attempt still punches
+    on its own: its own ports, its partner's nonce back."""
+    text = PAIR.format(pa="full-cone", pb="port-restricted-cone", strategies="so, so-listen, dcutr",
+                       skew=0, deadline=3)
+    text = text.replace("profile = full-cone", "profile = full-cone\ndelay_ms = 5")
+    text = text.replace("profile = port-restricted-cone", "profile = port-restricted-cone\ndelay_ms = 5")
+    recs = natlab_run(tmp_path, text + "repeat = 2\n")
+    assert len(recs) >= 6 and all(r["outcome"] == "connected" for r in recs), recs
+    for side in ("a", "b"):
+        assert all(r["sides"][side]["nonce_ok"] for r in recs)
+        assert len({r["sides"][side]["pid"] for r in recs}) == 1, [r["sides"][side]["pid"] for r in recs]
+        assert len({r["sides"][side]["local_port"] for r in recs}) == len(recs)
+    assert recs[0]["sides"]["a"]["pid"] != recs[0]["sides"]["b"]["pid"]

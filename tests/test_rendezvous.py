@@ -365,3 +365,37 @@ def test_the_server_takes_crlf_lines(make_lab):
     assert data.startswith(b"SEEN " + lab.addr("x").encode() + b":"), data
     server.terminate()
     server.wait(5)
+
+
+def test_a_staying_peer_punches_attempt_after_attempt(make_lab):
+    """natlab-probe peers: an attempt's arguments a line on stdin, its report a line
+    on stdout, one process for all; arguments it cannot take get a no-start line,
+    and the end of stdin ends it."""
+    lab = make_lab(LAB)
+    server = start_server(lab)
+    try:
+        peers = [subprocess.Popen([NATLAB, "exec", lab.name, node, "--", PROBE, "peers"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                 for node in ("a", "b")]
+        pids = [set(), set()]
+        for name in ("p1", "p2", "p3"):
+            key = secret()
+            for side, p in enumerate(peers):
+                p.stdin.write(f"--server {lab.addr('rv')}:3478 --attempt {name} --side {side} "
+                              f"--strategy so --deadline-s 5 --secret {key}\n")
+                p.stdin.flush()
+            reports = [json.loads(p.stdout.readline()) for p in peers]
+            assert [r["outcome"] for r in reports] == ["connected", "connected"], reports
+            assert all(r["nonce_ok"] for r in reports)
+            for side, r in enumerate(reports):
+                pids[side].add(r["pid"])
+        assert len(pids[0]) == 1 and len(pids[1]) == 1 and pids[0] != pids[1]
+        peers[0].stdin.write("--side 7\n")
+        peers[0].stdin.flush()
+        assert json.loads(peers[0].stdout.readline()) == {"outcome": "no-start"}
+        for p in peers:
+            p.stdin.close()
+            assert p.wait(timeout=10) == 0
+    finally:
+        server.kill()
+        server.wait()
