@@ -44,8 +44,11 @@ static int peers_main(void)
 		if (rc == 2)
 			printf("{\"outcome\":\"no-start\"}\n");
 		fflush(stdout);
-		/* what the attempt left open (its sockets, the build lock) closes, as at an exit */
-		close_range(3, ~0U, 0);
+		/* what the attempt left open (its sockets, the build lock) closes, as at
+		 * an exit; a kernel before 5.9 has no close_range */
+		if (close_range(3, ~0U, 0))
+			for (int fd = 3; fd < 65536; fd++)
+				close(fd);
 	}
 	free(line);
 	return 0;
@@ -66,6 +69,7 @@ int main(int argc, char *argv[])
 	for (int i = 0; i < STRATEGY_COUNT; i++)
 		fprintf(stderr, "%s%s", i ? "|" : "", strategy_table[i].name);
 	fprintf(stderr, " [--secret HEX] [--offset-ms N] [--deadline-s N] [--clock-offset-ms N] "
-			"[--low-ttl N] [--local-port P] [--profile FILE] [--turn ADDR:PORT --turn-user U]\n");
+			"[--low-ttl N] [--local-port P] [--profile FILE] [--turn ADDR:PORT --turn-user U]\n"
+			"       natlab-probe peers   (one attempt a line on stdin: peer's arguments and --secret HEX)\n");
 	return 2;
 }

@@ -1,5 +1,5 @@
-/* One attempt: the NATs forget, a peer starts on each host of the pair, their
- * reports and the wire's events make its record. */
+/* One attempt: the NATs forget, a peer on each host of the pair (the lab's staying
+ * one, or one started for it), their reports and the wire's events make its record. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
@@ -71,7 +71,7 @@ static double wire_sync(const char *stats, int wire)
 
 /* An attempt's arguments (argv, from --server on) and its secret as the line a
  * staying peer reads; -1 when an argument would not survive the split at spaces
- * or the peer has gone. */
+ * (nothing sent), -2 when the peer has gone. */
 static int send_attempt(struct child *peer, char *const argv[], const char *secret)
 {
 	char line[2048];
@@ -90,7 +90,7 @@ static int send_attempt(struct child *peer, char *const argv[], const char *secr
 	if (n < 0 || (size_t)n >= sizeof(line) - len)
 		return -1;
 	len += (size_t)n;
-	return write(peer->in, line, len) == (ssize_t)len ? 0 : -1;
+	return write(peer->in, line, len) == (ssize_t)len ? 0 : -2;
 }
 
 bool attempt_model_case(const struct scenario *s, const char *strategy, double skew_ms, struct model_case *mc)
@@ -148,12 +148,17 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	 * wake-up in it, which the spin absorbs, and its window would cost every
 	 * build a wait (the suite's wall time went from 168 to 252 s). */
 	bool timed_by_round_trips = st->by_round_trips;
-	char lock_env[PATH_MAX + 64] = "";
+	char lock_env[PATH_MAX + 64] = "", stay_lock[PATH_MAX + 64];
+	/* a staying peer has the lock's path whatever strategy started it: it takes
+	 * the lock for the strategies that want it (window_begin_before) */
+	const char *stay_env[] = { stay_lock, NULL };
+	bool stayed[2] = { false, false };
 
 	/* a built-in strategy with nothing of its own to set up runs in the lab's
 	 * staying peers (natlab-probe peers), one line each, not in two new processes */
 	bool staying = stay && !prog && st->rule != RULE_AUTO && !(r->relay_turn && extras->turn_ep[0]);
 
+	snprintf(stay_lock, sizeof(stay_lock), "NATLAB_BUILD_LOCK=%s", c->build_lock);
 	if (st->tcp && st->by_clock)
 		snprintf(lock_env, sizeof(lock_env), "NATLAB_BUILD_LOCK=%s", c->build_lock);
 
@@ -226,16 +231,19 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		}
 		if (staying) {
 			char *peers[] = { (char *)probe, "peers", NULL };
+			int sent = -1;
 
-			/* the build lock's path is the run's: the same for every attempt */
-			if (stay[i].pid <= 0 && spawn_staying(id, h->name, peers, env, &stay[i]))
+			if (stay[i].pid <= 0 && spawn_staying(id, h->name, peers, stay_env, &stay[i]))
 				stay[i].pid = -1;
-			if (stay[i].pid > 0 && send_attempt(&stay[i], argv + 2, secret))
-				child_end(&stay[i]);
-			kid[i] = stay[i];
-		} else if (spawn_in(id, h->name, argv, secret, env, &kid[i])) {
-			kid[i].pid = -1;
+			if (stay[i].pid > 0 && (sent = send_attempt(&stay[i], argv + 2, secret)) == -2)
+				child_end(&stay[i]); /* gone: the next attempt starts another */
+			stayed[i] = sent == 0;
+			if (stayed[i])
+				kid[i] = stay[i];
 		}
+		/* else, or where the staying peer could not take it: a peer of its own */
+		if (!stayed[i] && spawn_in(id, h->name, argv, secret, env, &kid[i]))
+			kid[i].pid = -1;
 	}
 	/* waiting on the peers' timers: the core is another lab's meanwhile */
 	core_give(c);
@@ -248,7 +256,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	}
 	for (int i = 0; i < 2; i++)
 		side[i] = kid[i].pid <= 0 ? json_pack("{s:s}", "outcome", "no-start")
-			  : staying	  ? collect_line(&stay[i], r->deadline_s + 20)
+			  : stayed[i]	  ? collect_line(&stay[i], r->deadline_s + 20)
 					  : collect(&kid[i], r->deadline_s + 20);
 	core_take(c);
 	/* auto: the strategy it picked is what the wire and the record look at */
@@ -420,7 +428,8 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		rec->wire.icmps[i] = (int)ws.icmps[i];
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t_end);
-	/* from spawning the peers to this record: what an attempt costs */
+	/* from handing the attempt to its peers (a staying peer's start-up only in
+	 * the lab's first, none's exit) to this record: what an attempt costs */
 	rec->duration_ms = (double)(t_end.tv_sec - t_begin.tv_sec) * 1e3 + (t_end.tv_nsec - t_begin.tv_nsec) / 1e6;
 	/* the wall-clock span of the wire's timestamps that belong to this attempt */
 	rec->wire_window[0] = since;

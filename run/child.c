@@ -21,8 +21,8 @@ extern char **environ;
 /* A child that shares its parent's memory until it execs (clone with CLONE_VM |
  * CLONE_VFORK, as posix_spawn does, which cannot enter a namespace): a fork copied
  * a worker's page tables, and each page the worker wrote afterwards was copied
- * again, a page fault each (tens of microseconds on a virtual machine); two peers
- * an attempt. It only makes system calls, on its own stack and its own copy of the
+ * again, a page fault each (tens of microseconds on a virtual machine); a lab's
+ * staying peers, its server, a user's program's peers. It only makes system calls, on its own stack and its own copy of the
  * signal handlers, then execs. */
 #define SPAWN_STACK 32768
 
