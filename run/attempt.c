@@ -154,9 +154,10 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	const char *stay_env[] = { stay_lock, NULL };
 	bool stayed[2] = { false, false };
 
-	/* a built-in strategy with nothing of its own to set up runs in the lab's
-	 * staying peers (natlab-probe peers), one line each, not in two new processes */
-	bool staying = stay && !prog && st->rule != RULE_AUTO && !(r->relay_turn && extras->turn_ep[0]);
+	/* a built-in strategy (auto too: its profile is an argument) runs in the lab's
+	 * staying peers (natlab-probe peers), a line each, not in two new processes;
+	 * a user's program and TURN's password in the environment start their own */
+	bool staying = stay && !prog && !(r->relay_turn && extras->turn_ep[0]);
 
 	snprintf(stay_lock, sizeof(stay_lock), "NATLAB_BUILD_LOCK=%s", c->build_lock);
 	if (st->tcp && st->by_clock)
