@@ -16,6 +16,8 @@ struct dl_fn {
 	void **slot;
 };
 
+/* a member of an API struct: f's pointer, named f */
+#define DL_MEMBER(f) __typeof__(f) *f;
 /* one entry of the list: { "f", &api->f } */
 #define DL_FN(api, f) { #f, (void **)&(api)->f },
 

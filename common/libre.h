@@ -19,6 +19,7 @@
 #include <re_dbg.h>
 
 #include "diag.h"
+#include "dl.h"
 
 /* the functions natlab uses, each a member of struct re_api by its own name */
 #define RE_FUNCS(X)                                                                        \
@@ -33,9 +34,7 @@
 
 struct re_api {
 	void *lib;
-#define RE_MEMBER(f) __typeof__(f) *f;
-	RE_FUNCS(RE_MEMBER)
-#undef RE_MEMBER
+	RE_FUNCS(DL_MEMBER)
 };
 
 /* Fills api from libre.so.0; -1 with d saying what is missing. */

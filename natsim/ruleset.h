@@ -5,6 +5,7 @@
 #include <nftables/libnftables.h>
 
 #include "../common/diag.h"
+#include "../common/dl.h"
 #include "profile.h"
 
 struct nat_iface {
@@ -29,9 +30,7 @@ int nat_sysctls(const struct nat_profile *p, struct nat_sysctl out[4]);
 
 struct nft_api {
 	void *lib;
-#define NFT_MEMBER(f) __typeof__(f) *f;
-	NFT_FUNCS(NFT_MEMBER)
-#undef NFT_MEMBER
+	NFT_FUNCS(DL_MEMBER)
 };
 
 int nft_api_load(struct nft_api *api, struct diag *d);

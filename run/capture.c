@@ -25,9 +25,7 @@
 
 struct pcap_api {
 	void *lib;
-#define PCAP_MEMBER(f) __typeof__(f) *f;
-	PCAP_FUNCS(PCAP_MEMBER)
-#undef PCAP_MEMBER
+	PCAP_FUNCS(DL_MEMBER)
 };
 
 #define PCAP_FN(f) DL_FN(api, f)

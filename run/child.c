@@ -133,23 +133,21 @@ int spawn_staying(const char *id, const char *node, char *const argv[], const ch
 	return spawn(id, node, argv, NULL, more, true, c);
 }
 
-/* One line of a staying child's stdout (until its newline or `secs`); a child
- * that said nothing in time, or ended, is ended and reaped (pid -1): the next
- * attempt starts another. */
-json_t *collect_line(struct child *c, double secs)
+/* Reads c's stdout into buf (NUL-terminated, cap - 1 bytes at most) until its
+ * end, or with `line` its first newline, or `secs`, or a stop; returns how much. */
+static size_t read_out(const struct child *c, char *buf, size_t cap, double secs, bool line)
 {
-	char buf[4096];
 	size_t len = 0;
 	struct timespec t0;
-	json_t *j = NULL;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!memchr(buf, '\n', len)) {
+	while (!(line && memchr(buf, '\n', len))) {
 		struct pollfd p = { .fd = c->out, .events = POLLIN };
 		double left = secs - seconds_since(&t0);
 		ssize_t n;
 		int r;
 
+		/* a stop (Ctrl-C, the run's end by PDEATHSIG) does not wait out a peer */
 		if (left <= 0 || lab_stop_pending())
 			break;
 		r = poll(&p, 1, left > 0.1 ? 100 : (int)(left * 1000) + 1);
@@ -157,11 +155,23 @@ json_t *collect_line(struct child *c, double secs)
 			break;
 		if (r == 0)
 			continue;
-		n = read(c->out, buf + len, sizeof(buf) - 1 - len);
-		if (n <= 0 || (len += (size_t)n) == sizeof(buf) - 1)
+		n = read(c->out, buf + len, cap - 1 - len);
+		if (n <= 0 || (len += (size_t)n) == cap - 1)
 			break;
 	}
 	buf[len] = '\0';
+	return len;
+}
+
+/* One line of a staying child's stdout (until its newline or `secs`); a child
+ * that said nothing in time, or ended, is ended and reaped (pid -1): the next
+ * attempt starts another. */
+json_t *collect_line(struct child *c, double secs)
+{
+	char buf[4096];
+	size_t len = read_out(c, buf, sizeof(buf), secs, true);
+	json_t *j = NULL;
+
 	if (memchr(buf, '\n', len))
 		j = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
 	else
@@ -193,35 +203,9 @@ double seconds_since(const struct timespec *t0)
 json_t *collect(struct child *c, double secs)
 {
 	char buf[4096];
-	size_t len = 0;
-	struct timespec t0;
 	json_t *j;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		struct pollfd p = { .fd = c->out, .events = POLLIN };
-		ssize_t n;
-		double left;
-
-		int r;
-
-		left = secs - seconds_since(&t0);
-		/* a stop (Ctrl-C, the run's end by PDEATHSIG) does not wait out a peer */
-		if (left <= 0 || lab_stop_pending())
-			break;
-		r = poll(&p, 1, left > 0.1 ? 100 : (int)(left * 1000) + 1);
-		if (r < 0)
-			break;
-		if (r == 0)
-			continue;
-		n = read(c->out, buf + len, sizeof(buf) - 1 - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len == sizeof(buf) - 1)
-			break;
-	}
-	buf[len] = '\0';
+	read_out(c, buf, sizeof(buf), secs, false);
 	close(c->out);
 	kill(c->pid, SIGKILL); /* a no-op when it has finished, as it should have */
 	waitpid(c->pid, NULL, 0);
