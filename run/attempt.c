@@ -148,10 +148,10 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	 * wake-up in it, which the spin absorbs, and its window would cost every
 	 * build a wait (the suite's wall time went from 168 to 252 s). */
 	bool timed_by_round_trips = st->by_round_trips;
-	char lock_env[PATH_MAX + 64] = "", stay_lock[PATH_MAX + 64];
+	char lock_env[PATH_MAX + 64];
 	/* a staying peer has the lock's path whatever strategy started it: it takes
 	 * the lock for the strategies that want it (window_begin_before) */
-	const char *stay_env[] = { stay_lock, NULL };
+	const char *stay_env[] = { lock_env, NULL };
 	bool stayed[2] = { false, false };
 
 	/* a built-in strategy (auto too: its profile is an argument) runs in the lab's
@@ -159,9 +159,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	 * a user's program and TURN's password in the environment start their own */
 	bool staying = stay && !prog && !(r->relay_turn && extras->turn_ep[0]);
 
-	snprintf(stay_lock, sizeof(stay_lock), "NATLAB_BUILD_LOCK=%s", c->build_lock);
-	if (st->tcp && st->by_clock)
-		snprintf(lock_env, sizeof(lock_env), "NATLAB_BUILD_LOCK=%s", c->build_lock);
+	snprintf(lock_env, sizeof(lock_env), "NATLAB_BUILD_LOCK=%s", c->build_lock);
 
 	record_init(rec);
 	/* Let the last attempt's closing segments cross the wire before the NATs forget
@@ -194,7 +192,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		char lab_env[96], node_env[64], peer_env[64], lead[32];
 
 		/* the build lock, which a clock-started punch holds around its SYN */
-		if (lock_env[0])
+		if (st->tcp && st->by_clock)
 			env[n_env++] = lock_env;
 		if (r->relay_turn && extras->turn_ep[0])
 			env[n_env++] = extras->turn_env;

@@ -140,7 +140,7 @@ static void keep_nat_captures(json_t *st, const char *id, const struct run_ctx *
  * it as DIR/wire.pcap. */
 void keep_capture(const char *id, const struct run_ctx *c, const struct failed *failed)
 {
-	char from[PATH_MAX], to[PATH_MAX + 64];
+	char from[PATH_MAX], to[PATH_MAX + 64], (*names)[PATH_MAX + 64];
 	struct pcap_api pc = { 0 };
 	struct diag d;
 	json_t *st = lab_state_read(id, &d);
@@ -164,15 +164,12 @@ void keep_capture(const char *id, const struct run_ctx *c, const struct failed *
 		snprintf(to, sizeof(to), "%s/pcap", c->outdir);
 		mkdir(to, 0755);
 	}
-	for (int i = 0; i < failed->n || (i == 0 && c->whole_pcap); i += CUTS_PER_PASS) {
+	names = malloc((CUTS_PER_PASS + 1) * sizeof(*names));
+	if (!names)
+		fprintf(stderr, "natlab: warning: %s: out of memory; its cuts are not kept\n", from);
+	for (int i = 0; names && (i < failed->n || (i == 0 && c->whole_pcap)); i += CUTS_PER_PASS) {
 		struct cut cuts[CUTS_PER_PASS + 1];
-		char (*names)[PATH_MAX + 64] = malloc((CUTS_PER_PASS + 1) * sizeof(*names));
 		int n = 0;
-
-		if (!names) {
-			fprintf(stderr, "natlab: warning: %s: out of memory; its cuts are not kept\n", from);
-			break;
-		}
 
 		for (int k = i; k < failed->n && k < i + CUTS_PER_PASS; k++, n++) {
 			snprintf(names[n], sizeof(names[n]), "%s/pcap/%s", c->outdir, failed->a[k].name);
@@ -184,7 +181,7 @@ void keep_capture(const char *id, const struct run_ctx *c, const struct failed *
 			n++;
 		}
 		cut_pass(&pc, from, cuts, n);
-		free(names);
 	}
+	free(names);
 	dl_unload(&pc.lib);
 }

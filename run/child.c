@@ -21,9 +21,10 @@ extern char **environ;
 /* A child that shares its parent's memory until it execs (clone with CLONE_VM |
  * CLONE_VFORK, as posix_spawn does, which cannot enter a namespace): a fork copied
  * a worker's page tables, and each page the worker wrote afterwards was copied
- * again, a page fault each (tens of microseconds on a virtual machine); a lab's
- * staying peers, its server, a user's program's peers. It only makes system calls, on its own stack and its own copy of the
- * signal handlers, then execs. */
+ * again, a page fault each (tens of microseconds on a virtual machine). It starts
+ * a lab's staying peers, its server, a user's program's peers. It only makes
+ * system calls, on its own stack and its own copy of the signal handlers, then
+ * execs. */
 #define SPAWN_STACK 32768
 
 struct spawn_args {
@@ -199,16 +200,14 @@ double seconds_since(const struct timespec *t0)
 	return (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* Reads a child's whole stdout (until EOF or `secs`), then reaps it. */
+/* Reads a child's whole stdout (until EOF or `secs`), then ends and reaps it. */
 json_t *collect(struct child *c, double secs)
 {
 	char buf[4096];
 	json_t *j;
 
 	read_out(c, buf, sizeof(buf), secs, false);
-	close(c->out);
-	kill(c->pid, SIGKILL); /* a no-op when it has finished, as it should have */
-	waitpid(c->pid, NULL, 0);
+	child_end(c); /* its kill a no-op when it has finished, as it should have */
 	j = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
 	/* a peer's report speaks the peer protocol (prober/PROTOCOL.md), not the record's schema */
 	return j ? j : json_pack("{s:s}", "outcome", "no-report");

@@ -15,16 +15,23 @@ def syns(path):
     return [tuple(line.split("\t")) for line in r.stdout.splitlines()]
 
 
-def test_each_nat_is_captured_on_both_sides(tmp_path):
+def run_pair(tmp_path, name, capture, pa, pb, run):
+    """natlab run on a pair behind NATs na (pa) and nb (pb), a rendezvous host in
+    the internet, `run` the rest of its [run]; its out dir and records."""
     (tmp_path / "s.ini").write_text(
-        "[lab]\nname = capall\ncapture = all\n[nat.na]\nprofile = port-restricted-cone\n"
-        "[nat.nb]\nprofile = symmetric\n[host.a]\nbehind = na\n[host.b]\nbehind = nb\n"
-        "[host.rv]\nbehind = internet\n[run]\npair = a b\nstrategies = so\ndeadline_s = 2\n")
+        f"[lab]\nname = {name}\ncapture = {capture}\n[nat.na]\nprofile = {pa}\n"
+        f"[nat.nb]\nprofile = {pb}\n[host.a]\nbehind = na\n[host.b]\nbehind = nb\n"
+        f"[host.rv]\nbehind = internet\n[run]\npair = a b\nstrategies = so\n{run}")
     out = tmp_path / "out"
     r = subprocess.run([NATLAB, "run", "--out", str(out), str(tmp_path / "s.ini")], capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    rec = json.loads(open(out / "attempts.jsonl").readline())
+    return out, [json.loads(line) for line in open(out / "attempts.jsonl")]
+
+
+def test_each_nat_is_captured_on_both_sides(tmp_path):
+    out, recs = run_pair(tmp_path, "capall", "all", "port-restricted-cone", "symmetric", "deadline_s = 2\n")
+    rec = recs[0]
     seen_b = rec["sides"]["b"]["seen"]  # b's endpoint as the rendezvous server saw it
     b = syns(out / "pcap" / f"{rec['lab']}-nb.pcapng")
     # b's punch SYN to a's public endpoint, on the lan from b's own port and on the
@@ -50,15 +57,7 @@ def test_each_failed_attempt_has_its_own_frames_and_one_lab_the_whole(tmp_path):
     reading of it) and, with one lab, kept whole as DIR/wire.pcap. Each cut holds
     its own attempt's punch SYNs and none of another's: behind symmetric NATs
     every attempt's SYNs leave from ports of their own."""
-    (tmp_path / "s.ini").write_text(
-        "[lab]\nname = cuts\ncapture = on\n[nat.na]\nprofile = symmetric\n"
-        "[nat.nb]\nprofile = symmetric\n[host.a]\nbehind = na\n[host.b]\nbehind = nb\n"
-        "[host.rv]\nbehind = internet\n[run]\npair = a b\nstrategies = so\nrepeat = 3\ndeadline_s = 1\n")
-    out = tmp_path / "out"
-    r = subprocess.run([NATLAB, "run", "--out", str(out), str(tmp_path / "s.ini")], capture_output=True,
-                       text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    recs = [json.loads(line) for line in open(out / "attempts.jsonl")]
+    out, recs = run_pair(tmp_path, "cuts", "on", "symmetric", "symmetric", "repeat = 3\ndeadline_s = 1\n")
     assert len(recs) == 3 and all(rec["outcome"] != "connected" for rec in recs), recs
     # the punch SYNs between the NATs (198.19/16), by where they left from
     punch = {}
