@@ -1,7 +1,6 @@
 /* Cutting a lab's capture: each failed attempt's frames, and with one lab the whole. */
 #include <errno.h>
 #include <jansson.h>
-#include <pcap/pcap.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,30 +12,10 @@
 #include <unistd.h>
 
 #include "../common/diag.h"
-#include "../common/dl.h"
+#include "../common/libpcap.h"
 #include "../common/outfile.h"
 #include "../netns/lab.h"
 #include "capture.h"
-
-/* libpcap, loaded when a capture is cut (common/dl.h says why) */
-#define PCAP_FUNCS(X)                                                                      \
-	X(pcap_open_offline_with_tstamp_precision) X(pcap_dump_fopen) X(pcap_next_ex)      \
-	X(pcap_dump) X(pcap_dump_flush) X(pcap_dump_file) X(pcap_close)
-
-struct pcap_api {
-	void *lib;
-	PCAP_FUNCS(DL_MEMBER)
-};
-
-#define PCAP_FN(f) DL_FN(api, f)
-
-static int pcap_api_load(struct pcap_api *api, struct diag *d)
-{
-	const struct dl_fn fns[] = { PCAP_FUNCS(PCAP_FN) };
-
-	return dl_load(&api->lib, "libpcap.so.0.8", "libpcap0.8", "to cut captures", fns,
-		       sizeof(fns) / sizeof(fns[0]), d);
-}
 
 /* One cut of a capture: the frames of [from, until] (wall clock) into out. */
 struct cut {
@@ -156,7 +135,7 @@ void keep_capture(const char *id, const struct run_ctx *c, const struct failed *
 	/* every attempt connected, and other labs beside: nothing to cut, nothing to load */
 	if (!failed->n && !c->whole_pcap)
 		return;
-	if (pcap_api_load(&pc, &d)) {
+	if (pcap_api_load(&pc, "to cut captures", &d)) {
 		fprintf(stderr, "natlab: warning: %s; the lab's capture %s is not cut\n", d.msg, from);
 		return;
 	}
@@ -183,5 +162,5 @@ void keep_capture(const char *id, const struct run_ctx *c, const struct failed *
 		cut_pass(&pc, from, cuts, n);
 	}
 	free(names);
-	dl_unload(&pc.lib);
+	pcap_api_unload(&pc);
 }

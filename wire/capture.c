@@ -53,7 +53,7 @@ void flush_records(struct wire *w, uint64_t now, bool all)
 
 			h.ts.tv_sec = (time_t)(wall / 1000000000ULL);
 			h.ts.tv_usec = (suseconds_t)(wall % 1000000000ULL); /* nanosecond file */
-			pcap_dump((u_char *)w->dump, &h, f->data);
+			w->pc.pcap_dump((u_char *)w->dump, &h, f->data);
 		}
 		if (w->events && f->kind)
 			write_event(w, f);
@@ -61,9 +61,9 @@ void flush_records(struct wire *w, uint64_t now, bool all)
 		wrote = true;
 	}
 	if (wrote) {
-		if (w->dump && (pcap_dump_flush(w->dump) || ferror(pcap_dump_file(w->dump)))) {
+		if (w->dump && (w->pc.pcap_dump_flush(w->dump) || ferror(w->pc.pcap_dump_file(w->dump)))) {
 			output_stops(w, w->c->pcap_path, "capture");
-			pcap_dump_close(w->dump);
+			w->pc.pcap_dump_close(w->dump);
 			w->dump = NULL;
 		}
 		if (w->events && (fflush(w->events) || ferror(w->events))) {

@@ -6,13 +6,13 @@
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
 #include <netinet/in.h>
-#include <pcap/pcap.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include "../common/libpcap.h"
 #include "../common/timing.h"
 #include "wire.h"
 
@@ -59,6 +59,7 @@ struct wire {
 	struct heap out, rec;
 	uint64_t seq;
 	int64_t wall_offset; /* realtime - monotonic, ns */
+	struct pcap_api pc; /* loaded for a capture only */
 	pcap_t *pcap;
 	pcap_dumper_t *dump;
 	FILE *events;

@@ -4,13 +4,19 @@
  * and fd 5 the lab's internet namespace.
  * Exec'd, not forked from natlab: a fork copies natlab's page tables and makes each
  * page natlab writes afterwards a copy-on-write fault (5-10 ms of every up here). */
+#include <malloc.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/prefault.h"
 #include "wire.h"
+
+/* the heap filled before the first frame: the read buffers (2 MB with GSO) and
+ * the frames a link's delay holds; more is faulted in as it is first needed */
+#define WIRE_HEAP_BYTES (4u << 20)
 
 int main(int argc, char *argv[])
 {
@@ -25,6 +31,13 @@ int main(int argc, char *argv[])
 	/* the pid first: natlab ends a wire it started by it if the lab fails */
 	if (write(3, &pid, sizeof(pid)) != sizeof(pid))
 		return 1;
+	/* a frame that waits is a malloc: a page first touched is a fault of 10-45 us
+	 * on a virtual machine, in the middle of forwarding. So the heap is filled
+	 * while natlab makes the links, and what is freed stays (glibc would give
+	 * back, and later fault in again, all above 128 KB) */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	prefault_heap(WIRE_HEAP_BYTES);
 	if (setns(5, CLONE_NEWNET)) {
 		perror("natlab-wire: setns to the internet namespace (fd 5)");
 		return 1;

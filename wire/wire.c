@@ -82,9 +82,17 @@ int wire_run(const struct wire_config *c, int ready_fd)
 	if (c->pcap_path[0]) {
 		/* a GSO super-frame is one record, as a capture on a host with GRO shows it */
 		FILE *f = outfile_fopen(c->pcap_path, 0600);
+		struct diag d;
 
-		w->pcap = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144, PCAP_TSTAMP_PRECISION_NANO);
-		w->dump = w->pcap && f ? pcap_dump_fopen(w->pcap, f) : NULL;
+		if (pcap_api_load(&w->pc, "to write a capture", &d)) {
+			if (f)
+				fclose(f);
+			fprintf(stderr, "wire: %s\n", d.msg);
+			goto out;
+		}
+		w->pcap = w->pc.pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144,
+								      PCAP_TSTAMP_PRECISION_NANO);
+		w->dump = w->pcap && f ? w->pc.pcap_dump_fopen(w->pcap, f) : NULL;
 		if (!w->dump) {
 			if (f)
 				fclose(f);
@@ -187,9 +195,10 @@ out:
 	flush_records(w, 0, true);
 	write_stats(w, mono_ns());
 	if (w->dump)
-		pcap_dump_close(w->dump);
+		w->pc.pcap_dump_close(w->dump);
 	if (w->pcap)
-		pcap_close(w->pcap);
+		w->pc.pcap_close(w->pcap);
+	pcap_api_unload(&w->pc);
 	if (w->events)
 		fclose(w->events);
 	while (w->out.n)
