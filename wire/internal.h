@@ -63,17 +63,23 @@ struct wire {
 	pcap_t *pcap;
 	pcap_dumper_t *dump;
 	FILE *events;
-	/* frames are read into bufs (BATCH of frame_max) and sent from there when due
-	 * at once; only a frame that waits is copied */
+	/* frames are read where the kernel put them, in the receive ring (below), and
+	 * sent from there when due at once; only a frame that waits is copied. Where
+	 * the kernel makes no ring: read into bufs (BATCH of frame_max) instead */
 	unsigned char *bufs;
 	size_t frame_max;
+	struct {
+		unsigned char *map;
+		size_t len, block, frame; /* the mapping; a block; a frame's slot */
+		unsigned per_block, n, head; /* slots in a block, in all; the next one filled */
+	} ring;
 	struct virtio_net_hdr rx_vh[BATCH];
 	struct {
 		struct mmsghdr msgs[BATCH];
 		struct iovec iov[BATCH][2];
 		struct sockaddr_ll to[BATCH];
 		struct virtio_net_hdr vh[BATCH];
-		struct frame *own[BATCH]; /* freed once sent; NULL: it lives in bufs */
+		struct frame *own[BATCH]; /* freed once sent; NULL: it lives in the ring or bufs */
 		int port[BATCH];
 		uint64_t t[BATCH];
 		int n;
@@ -133,6 +139,7 @@ void tx_flush(struct wire *w);
 void tx_add(struct wire *w, int out, const struct virtio_net_hdr *vh, unsigned char *data,
 	    size_t len, uint64_t t, struct frame *own);
 int open_ports(struct wire *w);
+void close_ports(struct wire *w);
 void read_ports(struct wire *w);
 /* capture.c: the capture and the events log */
 void flush_records(struct wire *w, uint64_t now, bool all);

@@ -14,8 +14,9 @@
 #include "../common/prefault.h"
 #include "wire.h"
 
-/* the heap filled before the first frame: the read buffers (2 MB with GSO) and
- * the frames a link's delay holds; more is faulted in as it is first needed */
+/* the heap filled before the first frame: the frames a link's delay holds (and
+ * the read buffers where there is no receive ring, 2 MB with GSO); more is
+ * faulted in as it is first needed */
 #define WIRE_HEAP_BYTES (4u << 20)
 
 int main(int argc, char *argv[])

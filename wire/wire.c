@@ -39,7 +39,6 @@ int wire_run(const struct wire_config *c, int ready_fd)
 	w->stats_fd = -1;
 	w->fd = -1;
 	w->frame_max = c->gso ? GSO_FRAME_MAX : FRAME_MAX;
-	w->bufs = malloc(BATCH * w->frame_max);
 	timing_init(&w->tm);
 	{
 		char why[160];
@@ -66,7 +65,7 @@ int wire_run(const struct wire_config *c, int ready_fd)
 		w->ps[i].rng = c->seed * 0x100000001b3ULL + (uint64_t)i * 0x9e3779b97f4a7c15ULL + 1;
 		mac_learn(w, c->ports[i].mac, i);
 	}
-	if (!w->bufs || open_ports(w))
+	if (open_ports(w))
 		goto out;
 	pfd[0].fd = w->fd;
 	pfd[0].events = POLLIN;
@@ -203,8 +202,7 @@ out:
 		fclose(w->events);
 	while (w->out.n)
 		free(heap_pop(&w->out));
-	if (w->fd >= 0)
-		close(w->fd);
+	close_ports(w);
 	if (w->stats_fd >= 0)
 		close(w->stats_fd);
 	if (tfd >= 0)
