@@ -36,7 +36,7 @@ int main(int argc, char *argv[])
 	 * on a virtual machine, in the middle of forwarding. So the heap is filled
 	 * while natlab makes the links, and what is freed stays (glibc would give
 	 * back, and later fault in again, all above 128 KB) */
-	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's most (HEAP_MAX_SIZE / 2): above, refused */
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	prefault_heap(WIRE_HEAP_BYTES);
 	if (setns(5, CLONE_NEWNET)) {
