@@ -22,7 +22,7 @@ LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/sibling.c commo
 	scenario/parse.c scenario/fault.c scenario/run.c scenario/matrix.c scenario/validate.c scenario/program.c scenario/link.c scenario/addresses.c \
 	netns/netns.c netns/link.c netns/lab.c netns/state.c netns/down.c netns/apply.c netns/service.c \
 	wire/config.c wire/events.c wire/handoff.c \
-	run/record.c run/edges.c prober/protocol.c plan/plan.c plan/print.c common/libre.c common/dl.c common/prefault.c common/libpcap.c
+	run/record.c run/edges.c prober/protocol.c plan/plan.c plan/print.c common/libre.c common/dl.c common/libpcap.c
 PROBE_SRC = prober/probe.c prober/server.c prober/server_clients.c prober/server_attempts.c prober/server_probes.c \
 	prober/peer.c prober/strategies/table.c prober/strategies/so.c prober/strategies/dcutr.c \
 	prober/strategies/lowttl.c prober/strategies/udp.c prober/strategies/relay.c prober/strategies/auto.c \
@@ -38,8 +38,7 @@ RUN_SRC = run/pool.c run/jobs.c run/lab_job.c run/attempt.c run/schedule.c run/n
 # libpcap is loaded only for a capture, common/libpcap.h);
 # natlab itself has only the wire's configuration (config.c, handoff.c) and events.c
 WIRE_SRC = wire/main.c wire/wire.c wire/handoff.c wire/frame.c wire/packet.c wire/impair.c wire/forward.c \
-	wire/ports.c wire/capture.c wire/stats.c common/outfile.c common/timing.c common/dl.c common/diag.c common/libpcap.c \
-	common/prefault.c
+	wire/ports.c wire/capture.c wire/stats.c common/outfile.c common/timing.c common/dl.c common/diag.c common/libpcap.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 HDRS = $(wildcard classify/*.h common/*.h natsim/*.h scenario/*.h netns/*.h wire/*.h cli/*.h run/*.h prober/*.h prober/strategies/*.h plan/*.h report/*.h)
 

@@ -233,8 +233,8 @@ int timing_realtime(int prio, char *why, size_t len)
 	 * than the deadline's margin; without the lock the process stays real-time
 	 * all the same. On fault, not at once: locking every library page up front
 	 * cost a wire's start-up 2.3 ms of its 3.5; a page first touched later is a
-	 * minor fault, 10-45 us on a virtual machine, once (the wire fills its heap
-	 * before its first frame: wire/main.c) */
+	 * minor fault, 10-45 us on a virtual machine, once (the wire keeps what it
+	 * frees: wire/main.c) */
 	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT))
 		snprintf(why, len, "real-time, but memory not locked (%s)", strerror(errno));
 	return 0;

@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "../common/outfile.h"
-#include "../common/prefault.h"
 #include "../common/sibling.h"
 #include "../common/timing.h"
 #include "../natsim/ruleset.h"
@@ -310,9 +309,6 @@ void lab_phase_end(struct lab_phases *p, const char *name)
  * descriptors until the links are made, and libnftables needs one below
  * FD_SETSIZE (it select()s) */
 #define NATS_BESIDE_MAX_NODES 512
-/* the heap two rulesets touch (libnftables' caches, a 128 KB hash table each): 550
- * of the thread's 770 page faults, 5 ms of them; filled in one go, 0.4-1.3 ms */
-#define NATS_HEAP_BYTES (2u << 20)
 
 struct nat_loader {
 	struct lab_apply *a;
@@ -326,11 +322,6 @@ static void *nat_loader_run(void *arg)
 {
 	struct nat_loader *l = arg;
 
-	for (int k = 0; k < l->a->p->n; k++)
-		if (l->a->p->steps[k].op == PLAN_NFT) {
-			prefault_heap(NATS_HEAP_BYTES);
-			break;
-		}
 	l->rc = apply_nats(l->a, &l->d);
 	return NULL;
 }

@@ -58,7 +58,9 @@ def test_each_failed_attempt_has_its_own_frames_and_one_lab_the_whole(tmp_path):
     its own attempt's punch SYNs and none of another's: behind symmetric NATs
     every attempt's SYNs leave from ports of their own."""
     out, recs = run_pair(tmp_path, "cuts", "on", "symmetric", "symmetric", "repeat = 3\ndeadline_s = 1\n")
-    assert len(recs) == 3 and all(rec["outcome"] != "connected" for rec in recs), recs
+    # an attempt off schedule (a loaded machine) is recorded and run again: its cut too
+    kept = [rec for rec in recs if rec["on_schedule"] is not False]
+    assert len(kept) == 3 and all(rec["outcome"] != "connected" for rec in recs), recs
     # the punch SYNs between the NATs (198.19/16), by where they left from
     punch = {}
     for rec in recs:

@@ -11,13 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../common/prefault.h"
 #include "wire.h"
-
-/* the heap filled before the first frame: the frames a link's delay holds (and
- * the read buffers where there is no receive ring, 2 MB with GSO); more is
- * faulted in as it is first needed */
-#define WIRE_HEAP_BYTES (4u << 20)
 
 int main(int argc, char *argv[])
 {
@@ -33,12 +27,12 @@ int main(int argc, char *argv[])
 	if (write(3, &pid, sizeof(pid)) != sizeof(pid))
 		return 1;
 	/* a frame that waits is a malloc: a page first touched is a fault of 10-45 us
-	 * on a virtual machine, in the middle of forwarding. So the heap is filled
-	 * while natlab makes the links, and what is freed stays (glibc would give
-	 * back, and later fault in again, all above 128 KB) */
+	 * on a virtual machine, in the middle of forwarding. What is freed stays
+	 * (glibc would give back, and later fault in again, all above 128 KB). Filling
+	 * 4 MB up front (MADV_POPULATE_WRITE) was tried: up and down each took 1.5 ms
+	 * longer (20 interleaved cycles), the zeroing and the larger exit */
 	mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's most (HEAP_MAX_SIZE / 2): above, refused */
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
-	prefault_heap(WIRE_HEAP_BYTES);
 	if (setns(5, CLONE_NEWNET)) {
 		perror("natlab-wire: setns to the internet namespace (fd 5)");
 		return 1;
