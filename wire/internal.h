@@ -93,6 +93,7 @@ struct wire {
 	/* how late each frame left against its time; written to stats_path */
 	uint32_t late_us[WIRE_LATE_BUCKETS];
 	uint64_t sent, rx_stamped, rx_unstamped;
+	uint64_t rx_dropped; /* frames the kernel dropped before the wire read them */
 	bool stats_dirty;
 	int out_err; /* the first error writing the capture or the events: they stop there */
 	uint64_t stats_written; /* monotonic ns */

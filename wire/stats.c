@@ -1,11 +1,14 @@
 /* The wire's figures for natlab run (LAB.wire.stats): how late frames left. */
+#include <linux/if_packet.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "internal.h"
 
-/* {"frames":N,"synced":N,"syn_late_max_us":US,"realtime":B,"early_us":E,"rx_stamped":N,"late_us":[[US,COUNT],...]}
+/* {"frames":N,"synced":N,"syn_late_max_us":US,"realtime":B,"early_us":E,"rx_stamped":N,
+ *  "rx_unstamped":N,"rx_dropped":N,"late_us":[[US,COUNT],...]}
  * over the file opened at start, padded to what was there: no create, rename or
  * directory lock in the forwarding loop (a rename here waited up to 49 ms on the
  * run directory's other labs). A reader that meets half a write reads again. */
@@ -17,14 +20,24 @@ void write_stats(struct wire *w, uint64_t now)
 
 	w->stats_dirty = false;
 	w->stats_written = now;
+	{
+		/* the kernel's count since the last look (reading it resets it): frames
+		 * that found the socket's buffer or ring full, lost as on a real link */
+		struct tpacket_stats ps;
+		socklen_t ps_len = sizeof(ps);
+
+		if (w->fd >= 0 && !getsockopt(w->fd, SOL_PACKET, PACKET_STATISTICS, &ps, &ps_len))
+			w->rx_dropped += ps.tp_drops;
+	}
 	if (w->stats_fd < 0)
 		return;
 	n = snprintf(b, cap, "{\"frames\":%llu,\"synced\":%u,\"syn_late_max_us\":%llu,\"realtime\":%s,"
-			     "\"early_us\":%lld,\"rx_stamped\":%llu,\"rx_unstamped\":%llu,\"late_us\":[",
+			     "\"early_us\":%lld,\"rx_stamped\":%llu,\"rx_unstamped\":%llu,\"rx_dropped\":%llu,"
+			     "\"late_us\":[",
 		     (unsigned long long)w->sent, w->synced, (unsigned long long)w->syn_late_max_us,
 		     w->realtime ? "true" : "false",
 		     (long long)(w->tm.early_ns / 1000), (unsigned long long)w->rx_stamped,
-		     (unsigned long long)w->rx_unstamped);
+		     (unsigned long long)w->rx_unstamped, (unsigned long long)w->rx_dropped);
 	len = (size_t)n;
 	for (int i = 0; i < WIRE_LATE_BUCKETS && len + 40 < cap; i++)
 		if (w->late_us[i])
