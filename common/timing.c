@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <malloc.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,6 +216,12 @@ void timing_measure_late(int n, int64_t step_ns, int64_t *p50, int64_t *p99)
 	*p50 = v[n / 2];
 	*p99 = v[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
 	free(v);
+}
+
+void timing_keep_heap(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's most (HEAP_MAX_SIZE / 2): above, refused */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }
 
 int timing_realtime(int prio, char *why, size_t len)

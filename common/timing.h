@@ -76,5 +76,10 @@ void timing_measure_late(int n, int64_t step_ns, int64_t *p50, int64_t *p99);
  * unlocked), or -1 with the reason in why (the caller goes on at normal priority
  * and says so). */
 int timing_realtime(int prio, char *why, size_t len);
+/* Memory a process frees stays in it (malloc's thresholds): a page first touched
+ * costs a fault of 10-45 us on a virtual machine, and glibc's default gives back,
+ * to fault in again later, every block above 128 KB. For a whole program (natlab,
+ * the wire), at its start. */
+void timing_keep_heap(void);
 
 #endif

@@ -189,7 +189,7 @@ void child_end(struct child *c)
 	close(c->out);
 	kill(c->pid, SIGKILL);
 	waitpid(c->pid, NULL, 0);
-	*c = (struct child){ .pid = -1, .out = -1, .in = -1 };
+	*c = (struct child)CHILD_NONE;
 }
 
 double seconds_since(const struct timespec *t0)

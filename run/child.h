@@ -13,6 +13,9 @@ struct child {
 	int in;  /* a staying child's stdin, else -1 */
 };
 
+/* a child not (or no longer) started */
+#define CHILD_NONE { .pid = -1, .out = -1, .in = -1 }
+
 /* argv in the namespace of `node`; the attempt's secret and more variables
  * (`env`, NAME=VALUE each, NULL at the end) in its environment where given */
 int spawn_in(const char *id, const char *node, char *const argv[], const char *secret, const char *const *env,

@@ -97,7 +97,7 @@ static int classify_pair(const struct scenario *s, const char *id, const struct 
 			 struct lab_extras *out, struct diag *d)
 {
 	char natlab[PATH_MAX], dir[PATH_MAX];
-	struct child kid[2] = { { .pid = -1, .out = -1, .in = -1 }, { .pid = -1, .out = -1, .in = -1 } };
+	struct child kid[2] = { CHILD_NONE, CHILD_NONE };
 	struct timespec t0;
 	int rc = 0;
 
@@ -329,8 +329,8 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 	int building;
 	struct ct_watch *watch[LAB_MAX_NODES];
 	struct lab_opts o = { .owner = getpid() };
-	struct child server = { .pid = -1, .out = -1, .in = -1 };
-	struct child stay[2] = { { .pid = -1, .out = -1, .in = -1 }, { .pid = -1, .out = -1, .in = -1 } };
+	struct child server = CHILD_NONE;
+	struct child stay[2] = { CHILD_NONE, CHILD_NONE };
 	json_t *st;
 	struct failed failed = { 0 };
 	struct lab_extras extras = { .done = false };

@@ -4,13 +4,13 @@
  * and fd 5 the lab's internet namespace.
  * Exec'd, not forked from natlab: a fork copies natlab's page tables and makes each
  * page natlab writes afterwards a copy-on-write fault (5-10 ms of every up here). */
-#include <malloc.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/timing.h"
 #include "wire.h"
 
 int main(int argc, char *argv[])
@@ -26,13 +26,10 @@ int main(int argc, char *argv[])
 	/* the pid first: natlab ends a wire it started by it if the lab fails */
 	if (write(3, &pid, sizeof(pid)) != sizeof(pid))
 		return 1;
-	/* a frame that waits is a malloc: a page first touched is a fault of 10-45 us
-	 * on a virtual machine, in the middle of forwarding. What is freed stays
-	 * (glibc would give back, and later fault in again, all above 128 KB). Filling
-	 * 4 MB up front (MADV_POPULATE_WRITE) was tried: up and down each took 1.5 ms
-	 * longer (20 interleaved cycles), the zeroing and the larger exit */
-	mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's most (HEAP_MAX_SIZE / 2): above, refused */
-	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	/* a frame that waits is a malloc, and a fault in the middle of forwarding costs
+	 * its delay. Filling 4 MB up front (MADV_POPULATE_WRITE) was tried: up and down
+	 * each took 1.5 ms longer (20 interleaved cycles), the zeroing and the larger exit */
+	timing_keep_heap();
 	if (setns(5, CLONE_NEWNET)) {
 		perror("natlab-wire: setns to the internet namespace (fd 5)");
 		return 1;

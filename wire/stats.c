@@ -20,6 +20,8 @@ void write_stats(struct wire *w, uint64_t now)
 
 	w->stats_dirty = false;
 	w->stats_written = now;
+	if (w->stats_fd < 0)
+		return;
 	{
 		/* the kernel's count since the last look (reading it resets it): frames
 		 * that found the socket's buffer or ring full, lost as on a real link */
@@ -29,8 +31,6 @@ void write_stats(struct wire *w, uint64_t now)
 		if (w->fd >= 0 && !getsockopt(w->fd, SOL_PACKET, PACKET_STATISTICS, &ps, &ps_len))
 			w->rx_dropped += ps.tp_drops;
 	}
-	if (w->stats_fd < 0)
-		return;
 	n = snprintf(b, cap, "{\"frames\":%llu,\"synced\":%u,\"syn_late_max_us\":%llu,\"realtime\":%s,"
 			     "\"early_us\":%lld,\"rx_stamped\":%llu,\"rx_unstamped\":%llu,\"rx_dropped\":%llu,"
 			     "\"late_us\":[",
