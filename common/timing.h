@@ -29,11 +29,14 @@
 /* The last stretch before a send whose moment is measured goes at this real-time
  * priority, above every wire's (20): a wire spins out each frame's delay at its
  * own priority, and another lab's wire doing so on both cores kept a peer from
- * its SYN for 0.5-1.9 ms in the suite's worst attempts. The stretch is short
- * (mostly asleep, then one spin of early_ns and the send) and a wire it
- * displaces moves to the other core. */
+ * its SYN for 0.5-1.9 ms in the suite's worst attempts. The stretch is the
+ * stepped part of the sleep (asleep but for a wake-up a millisecond, then one
+ * spin of early_ns and the send) and a wire it displaces moves to the other core.
+ * It was the last 2 ms: a wake-up at the peers' own priority 2 ms ahead, behind
+ * the wires, came back too late for the rest in the worst attempts (a peer's
+ * send late p99 0.4-0.9 ms where dcutr's side 1, urgent throughout, had 0.1) */
 #define TIMING_URGENT_PRIO 30
-#define TIMING_URGENT_LEAD_NS 2000000
+#define TIMING_URGENT_LEAD_NS TIMING_STEPS_FOR_NS
 
 struct timing {
 	int64_t early_ns;          /* wake this much before a deadline, then spin */

@@ -195,7 +195,14 @@ static void window_begin_before(struct peer *p, int64_t t)
 		return;
 	timing_sleep_until(&p->tm, CLOCK_REALTIME, t - WINDOW_LEAD_NS);
 	while (flock(p->window_fd, LOCK_SH | LOCK_NB)) {
-		if (timing_now(CLOCK_REALTIME) >= t - 2000000 || (errno != EWOULDBLOCK && errno != EINTR)) {
+		int err = errno;
+		int64_t now = timing_now(CLOCK_REALTIME);
+
+		/* the wait for a build shares the urgent stretch: a look at the lock
+		 * woken late at the peers' priority would run into the instant */
+		if (now >= t - TIMING_URGENT_LEAD_NS)
+			timing_urgent(&p->tm);
+		if (now >= t - 2000000 || (err != EWOULDBLOCK && err != EINTR)) {
 			close(p->window_fd);
 			p->window_fd = -1;
 			return;
