@@ -15,14 +15,14 @@ PROFILE_DIR ?= $(CURDIR)/natsim/profiles
 NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	-DNATLAB_PROFILE_DIR='"$(PROFILE_DIR)"' $(PKG_CFLAGS)
 
-# run/record.c (the attempt record) and run/edges.c (the edge search) are here so
-# that the unit tests link them too
+# run/record.c (the attempt record), run/edges.c (the edge search) and run/pick.c
+# (the pool's next lab) are here so that the unit tests link them too
 LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/sibling.c common/stats.c common/strategy.c common/timing.c \
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c natsim/model.c \
 	scenario/parse.c scenario/fault.c scenario/run.c scenario/matrix.c scenario/validate.c scenario/program.c scenario/link.c scenario/addresses.c \
 	netns/netns.c netns/link.c netns/lab.c netns/state.c netns/down.c netns/apply.c netns/service.c \
 	wire/config.c wire/events.c wire/handoff.c \
-	run/record.c run/edges.c prober/protocol.c plan/plan.c plan/print.c common/libre.c common/dl.c common/libpcap.c
+	run/record.c run/edges.c run/pick.c prober/protocol.c plan/plan.c plan/print.c common/libre.c common/dl.c common/libpcap.c
 PROBE_SRC = prober/probe.c prober/server.c prober/server_clients.c prober/server_attempts.c prober/server_probes.c \
 	prober/peer.c prober/strategies/table.c prober/strategies/so.c prober/strategies/dcutr.c \
 	prober/strategies/lowttl.c prober/strategies/udp.c prober/strategies/relay.c prober/strategies/auto.c \

@@ -219,7 +219,8 @@ int jobs_plan(struct scenario **files, const char *const *names, int n_files, st
 							continue;
 						jobs[n_jobs] = (struct run_job){
 							.file = i, .cell = k, .strategy = st, .skew_from = from,
-							.n_skews = r->n_skews - from < JOB_SKEWS ? r->n_skews - from : JOB_SKEWS
+							.n_skews = r->n_skews - from < JOB_SKEWS ? r->n_skews - from : JOB_SKEWS,
+							.round_trips = st >= 0
 						};
 						jobs[n_jobs].cost = job_cost(files, &jobs[n_jobs]);
 						n_jobs++;

@@ -18,6 +18,7 @@ struct run_job {
 	int skew_from, n_skews;
 	double cost;  /* seconds it should take: the longest start first */
 	bool edges;   /* edges = bisect: the search for the strategy's window edges, in a lab of its own */
+	bool round_trips; /* its strategy is timed by round trips through the relay (dcutr) */
 	int order;    /* as planned: ties in cost keep it */
 };
 

@@ -21,6 +21,7 @@
 #include "jobs.h"
 #include "lab_job.h"
 #include "output.h"
+#include "pick.h"
 #include "precision.h"
 #include "run.h"
 
@@ -91,10 +92,11 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 	struct timespec t0;
 	sigset_t old;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	int next = 0, n_jobs = 0, running = 0, rc = 0, progress[2] = { -1, -1 };
+	int n_started = 0, n_jobs = 0, running = 0, round_trips = 0, rc = 0, progress[2] = { -1, -1 };
 	struct progress pr = { 0 };
 	unsigned last_tenth = 0;
 	pid_t kids[LABS_PER_CORE * 64] = { 0 }, parent;
+	bool kid_round_trips[LABS_PER_CORE * 64] = { false }, *started = NULL;
 	bool tty = isatty(2), told = false, output_failed = false;
 	ssize_t n;
 
@@ -132,6 +134,11 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 	rc = jobs_plan(files, names, n_files, shard, &jobs, &n_jobs, &pr.total);
 	if (rc)
 		goto out;
+	started = calloc((size_t)n_jobs + 1, sizeof(*started));
+	if (!started) {
+		rc = fail(1, "out of memory");
+		goto out;
+	}
 	/* a shard's labs are named for it: shards on machines that do not know of
 	 * each other draw their labs' suffixes alone, and a merge must not meet two
 	 * labs (their captures) of one name */
@@ -196,13 +203,14 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fflush(stdout);
 	fflush(stderr);
-	while (next < n_jobs || running) {
+	while (n_started < n_jobs || running) {
 		struct pollfd p = { .fd = progress[0], .events = POLLIN };
 		char b[256];
-		int status;
+		int status, next;
 		pid_t pid = 0;
 
-		while (next < n_jobs && running < LABS_PER_CORE * cores && !lab_stop_pending()) {
+		while (n_started < n_jobs && running < LABS_PER_CORE * cores && !lab_stop_pending() &&
+		       (next = jobs_pick(jobs, n_jobs, started, round_trips, ROUND_TRIP_LABS_PER_CORE * (int)cores)) >= 0) {
 			pid = fork();
 			if (pid == 0) {
 				struct diag d;
@@ -233,9 +241,12 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 			for (int k = 0; k < LABS_PER_CORE * 64; k++)
 				if (!kids[k]) {
 					kids[k] = pid;
+					kid_round_trips[k] = jobs[next].round_trips;
 					break;
 				}
-			next++;
+			started[next] = true;
+			n_started++;
+			round_trips += jobs[next].round_trips;
 			running++;
 		}
 		if (pid < 0 && !running)
@@ -244,8 +255,10 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 			count_progress(b, n, &pr);
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 			for (int k = 0; k < LABS_PER_CORE * 64; k++)
-				if (kids[k] == pid)
+				if (kids[k] == pid) {
 					kids[k] = 0;
+					round_trips -= kid_round_trips[k];
+				}
 			running--;
 			if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 				int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
@@ -260,7 +273,7 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 			for (int k = 0; k < LABS_PER_CORE * 64; k++)
 				if (kids[k])
 					kill(kids[k], SIGTERM);
-			n_jobs = next;
+			n_jobs = n_started;
 			told = true;
 		}
 		if (lab_stop_pending() && !told) {
@@ -268,7 +281,7 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 			for (int k = 0; k < LABS_PER_CORE * 64; k++)
 				if (kids[k])
 					kill(kids[k], SIGTERM);
-			n_jobs = next;
+			n_jobs = n_started;
 			told = true;
 		}
 		show_progress(pr.done, pr.total, running, &t0, tty, &last_tenth, false);
@@ -313,5 +326,6 @@ out:
 		free(files[i]);
 	free(files);
 	free(jobs);
+	free(started);
 	return rc;
 }
