@@ -22,5 +22,11 @@ int jobs_pick(const struct run_job *jobs, int n, const bool *started, int round_
 		if (other >= 0 && round_trips >= cap)
 			break;
 	}
+	if (other < 0 && round_trips >= cap)
+		/* nothing else left to start: they go side by side as before, not one
+		 * by one (a run of dcutr alone keeps all of its labs in flight) */
+		for (int k = 0; k < n; k++)
+			if (!started[k])
+				return k;
 	return other;
 }

@@ -12,8 +12,8 @@
 
 /* The index of the next job to start of jobs[0..n) not yet `started`: a lab timed
  * by round trips while fewer than `cap` of them run (`round_trips`), else the
- * first other one in the plan's order; -1 when only such labs are left and `cap`
- * of them run, or nothing is left. */
+ * first other one in the plan's order, else (only labs timed by round trips left)
+ * the first of those; -1 when nothing is left. */
 int jobs_pick(const struct run_job *jobs, int n, const bool *started, int round_trips, int cap);
 
 #endif
