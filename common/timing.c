@@ -119,11 +119,14 @@ int64_t timing_sleep_until(struct timing *t, clockid_t clk, int64_t deadline)
 
 void timing_urgent(struct timing *t)
 {
-	int policy = sched_getscheduler(0);
 	struct sched_param sp;
+	int policy;
 
-	if (!t->calm_prio && policy >= 0 && (policy & ~SCHED_RESET_ON_FORK) == SCHED_FIFO &&
-	    !sched_getparam(0, &sp)) {
+	/* already urgent: no system call (a wait for the build lock asks every 0.5 ms) */
+	if (t->calm_prio)
+		return;
+	policy = sched_getscheduler(0);
+	if (policy >= 0 && (policy & ~SCHED_RESET_ON_FORK) == SCHED_FIFO && !sched_getparam(0, &sp)) {
 		int calm = sp.sched_priority;
 
 		sp.sched_priority = TIMING_URGENT_PRIO;
