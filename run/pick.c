@@ -10,23 +10,18 @@
 
 int jobs_pick(const struct run_job *jobs, int n, const bool *started, int round_trips, int cap)
 {
-	int other = -1;
+	int round_trip = -1, other = -1;
 
-	for (int k = 0; k < n; k++) {
+	for (int k = 0; k < n && (round_trip < 0 || other < 0); k++) {
 		if (started[k])
 			continue;
-		if (jobs[k].round_trips && round_trips < cap)
-			return k;
+		if (jobs[k].round_trips && round_trip < 0)
+			round_trip = k;
 		if (!jobs[k].round_trips && other < 0)
 			other = k;
-		if (other >= 0 && round_trips >= cap)
-			break;
 	}
-	if (other < 0 && round_trips >= cap)
-		/* nothing else left to start: they go side by side as before, not one
-		 * by one (a run of dcutr alone keeps all of its labs in flight) */
-		for (int k = 0; k < n; k++)
-			if (!started[k])
-				return k;
-	return other;
+	/* past the cap only when nothing else is left to start: then they go side by
+	 * side as before, not one by one (a run of dcutr alone keeps all of its labs
+	 * in flight) */
+	return round_trip >= 0 && (round_trips < cap || other < 0) ? round_trip : other;
 }
