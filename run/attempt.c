@@ -164,11 +164,11 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	record_init(rec);
 	/* Let the last attempt's closing segments cross the wire before the NATs forget
 	 * them: flushed mid-close, they would come back as RSTs in this attempt's record. */
-	if (n > 0) {
-		core_give(c);
+	core_give(c);
+	if (n > 0)
 		usleep((useconds_t)((2 * (link_delay(s, r->pair[0]) + link_delay(s, r->pair[1])) + 5) * 1000));
-		core_take(c);
-	}
+	opening_take(c);
+	core_take(c);
 	flush_nats(s, id, watch);
 	snprintf(attempt_id, sizeof(attempt_id), "a%d", n);
 	attempt_secret(secret);
@@ -253,6 +253,10 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		wait_peers(kid, 0.05 + 3 * relay_path_ms(s) / 1000);
 		build_end(building);
 	}
+	/* past its opening, a failing attempt only waits out its deadline: another
+	 * lab's attempt may open meanwhile */
+	wait_peers(kid, opening_s(s, strategy, skew_ms) - seconds_since(&t_begin));
+	opening_give(c);
 	for (int i = 0; i < 2; i++)
 		side[i] = kid[i].pid <= 0 ? json_pack("{s:s}", "outcome", "no-start")
 			  : stayed[i]	  ? collect_line(&stay[i], r->deadline_s + 20)

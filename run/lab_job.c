@@ -30,30 +30,53 @@
 
 #define OFF_SCHEDULE_RETRIES 8
 
-/* Waits for a core, or for a stop: a run whose parent has gone (PDEATHSIG) or was
- * told to stop must not wait on a pipe that the other workers keep open forever. */
-void core_take(const struct run_ctx *c)
+/* Waits for a token of a pipe (a core, an opening), or for a stop: a run whose
+ * parent has gone (PDEATHSIG) or was told to stop must not wait on a pipe that
+ * the other workers keep open forever. */
+static void token_take(int fd)
 {
 	char b;
 
 	for (;;) {
-		struct pollfd p = { .fd = c->cores[0], .events = POLLIN };
+		struct pollfd p = { .fd = fd, .events = POLLIN };
 
 		if (lab_stop_pending())
 			return;
 		if (poll(&p, 1, 100) <= 0)
 			continue;
-		ssize_t n = read(c->cores[0], &b, 1); /* another may have been first */
+		ssize_t n = read(fd, &b, 1); /* another may have been first */
 
 		if (n >= 0 || (errno != EAGAIN && errno != EINTR))
 			return;
 	}
 }
 
+static void token_give(int fd)
+{
+	while (write(fd, "t", 1) < 0 && errno == EINTR)
+		;
+}
+
+void core_take(const struct run_ctx *c)
+{
+	token_take(c->cores[0]);
+}
+
 void core_give(const struct run_ctx *c)
 {
-	while (write(c->cores[1], "c", 1) < 0 && errno == EINTR)
-		;
+	token_give(c->cores[1]);
+}
+
+void opening_take(const struct run_ctx *c)
+{
+	if (c->openings[0] >= 0)
+		token_take(c->openings[0]);
+}
+
+void opening_give(const struct run_ctx *c)
+{
+	if (c->openings[1] >= 0)
+		token_give(c->openings[1]);
 }
 
 /* Building and tearing down a lab is kernel work that nothing preempts (these

@@ -17,6 +17,7 @@ struct run_ctx {
 	int wires;     /* DIR/wire.jsonl: each lab's wire figures, a line per lab */
 	int progress;  /* a byte per attempt done, to the parent */
 	int cores[2];  /* a pipe holding a byte per core: taken while busy */
+	int openings[2]; /* a pipe holding a byte per attempt that may be in its opening at once */
 	char build_lock[PATH_MAX + 16]; /* see build_begin */
 	bool whole_pcap; /* one lab only: keep its whole capture as DIR/wire.pcap */
 };
@@ -36,6 +37,10 @@ struct lab_extras {
 
 void core_take(const struct run_ctx *c);
 void core_give(const struct run_ctx *c);
+/* An attempt's opening (its peers' rendezvous, punch and first answers) holds
+ * one of these; the rest of it (a deadline waited out) does not: pool.c says why */
+void opening_take(const struct run_ctx *c);
+void opening_give(const struct run_ctx *c);
 /* DIR/.build.lock, held by a build exclusive, by an attempt's window shared */
 void build_begin(int fd);
 void build_end(int fd);

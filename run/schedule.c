@@ -17,6 +17,18 @@ double relay_path_ms(const struct scenario *s)
 	return 2 * (link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]) + 2 * link_delay(s, r->server));
 }
 
+/* How long an attempt's opening lasts at most: its peers' rendezvous, the start
+ * the server gives them (two round trips on), its skew and a program's lead,
+ * then the punch and its answers; past it a failing attempt only waits out its
+ * deadline. Four of the relay's round trips (each the longest path of the lab)
+ * cover the rendezvous, the start and the punch with one to spare. */
+double opening_s(const struct scenario *s, const char *strategy, double skew_ms)
+{
+	const struct run_program *prog = scenario_program(s, strategy);
+
+	return 0.05 + fabs(skew_ms) / 1000 + (prog ? prog->lead_ms / 1000 : 0) + 4 * relay_path_ms(s) / 1000;
+}
+
 /* The skew the NATs should emit their SYNs with, had the lab held its timing; NAN
  * where nothing is scheduled. For peers started by the clock (so, so-listen,
  * retry): the schedule less the hosts' clock offsets, which are meant. For dcutr,
