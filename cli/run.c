@@ -15,8 +15,10 @@ static const char usage[] =
 	"  record per attempt to DIR/attempts.jsonl (default results/RUN-ID/), tears\n"
 	"  each lab down. Labs run side by side: at most N of them busy at once\n"
 	"  (default: the number of cores, halved when the timer wake-ups measured at\n"
-	"  the start are past their bound), up to 8N in flight, since an attempt waiting\n"
-	"  on its peers holds no core. An attempt off schedule runs again (8 times at most).\n"
+	"  the start are past their bound), up to 16N in flight, since an attempt waiting\n"
+	"  on its peers holds no core, and at most 4N attempts in their opening (the\n"
+	"  rendezvous, the punch, its answers) at once: past it a failing attempt only\n"
+	"  waits out its deadline. An attempt off schedule runs again (8 times at most).\n"
 	"  DIR/meta.json states the run's precision; figures past their bounds are\n"
 	"  printed as warnings. --shard I/N runs every N-th lab of the plan from the\n"
 	"  I-th on (the same slice on every machine): N shards, then natlab merge.";
