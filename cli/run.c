@@ -18,7 +18,9 @@ static const char usage[] =
 	"  the start are past their bound), up to 16N in flight, since an attempt waiting\n"
 	"  on its peers holds no core, and at most 4N attempts in their opening (the\n"
 	"  rendezvous, the punch, its answers) at once: past it a failing attempt only\n"
-	"  waits out its deadline. An attempt off schedule runs again (8 times at most).\n"
+	"  waits out its deadline (a refused retry redials: under a 10 ms round trip it\n"
+	"  holds its opening to the end). An attempt off schedule runs again (8 times\n"
+	"  at most).\n"
 	"  DIR/meta.json states the run's precision; figures past their bounds are\n"
 	"  printed as warnings. --shard I/N runs every N-th lab of the plan from the\n"
 	"  I-th on (the same slice on every machine): N shards, then natlab merge.";

@@ -32,8 +32,8 @@
 
 /* Waits for a token of a pipe (a core, an opening), or for a stop: a run whose
  * parent has gone (PDEATHSIG) or was told to stop must not wait on a pipe that
- * the other workers keep open forever. */
-static void token_take(int fd)
+ * the other workers keep open forever. False when it took none (a stop). */
+static bool token_take(int fd)
 {
 	char b;
 
@@ -41,13 +41,15 @@ static void token_take(int fd)
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 
 		if (lab_stop_pending())
-			return;
+			return false;
 		if (poll(&p, 1, 100) <= 0)
 			continue;
 		ssize_t n = read(fd, &b, 1); /* another may have been first */
 
-		if (n >= 0 || (errno != EAGAIN && errno != EINTR))
-			return;
+		if (n > 0)
+			return true;
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			return false;
 	}
 }
 
@@ -67,16 +69,14 @@ void core_give(const struct run_ctx *c)
 	token_give(c->cores[1]);
 }
 
-void opening_take(const struct run_ctx *c)
+bool opening_take(const struct run_ctx *c)
 {
-	if (c->openings[0] >= 0)
-		token_take(c->openings[0]);
+	return token_take(c->openings[0]);
 }
 
 void opening_give(const struct run_ctx *c)
 {
-	if (c->openings[1] >= 0)
-		token_give(c->openings[1]);
+	token_give(c->openings[1]);
 }
 
 /* Building and tearing down a lab is kernel work that nothing preempts (these

@@ -38,8 +38,9 @@ struct lab_extras {
 void core_take(const struct run_ctx *c);
 void core_give(const struct run_ctx *c);
 /* An attempt's opening (its peers' rendezvous, punch and first answers) holds
- * one of these; the rest of it (a deadline waited out) does not: pool.c says why */
-void opening_take(const struct run_ctx *c);
+ * one of these; the rest of it (a deadline waited out) does not: pool.c says why.
+ * opening_take is false when it took none (a stop): nothing to give back then */
+bool opening_take(const struct run_ctx *c);
 void opening_give(const struct run_ctx *c);
 /* DIR/.build.lock, held by a build exclusive, by an attempt's window shared */
 void build_begin(int fd);

@@ -17,16 +17,22 @@ double relay_path_ms(const struct scenario *s)
 	return 2 * (link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]) + 2 * link_delay(s, r->server));
 }
 
-/* How long an attempt's opening lasts at most: its peers' rendezvous, the start
- * the server gives them (two round trips on), its skew and a program's lead,
- * then the punch and its answers; past it a failing attempt only waits out its
- * deadline. Four of the relay's round trips (each the longest path of the lab)
- * cover the rendezvous, the start and the punch with one to spare. */
+/* How long an attempt's opening lasts at most, from handing it to its peers:
+ * their rendezvous and the start the server gives them (up to three and a half
+ * of the slower side's round trips to the server), the punch and its answers
+ * (the pair's round trip), dcutr's relay round trip and SYNC instead; then its
+ * skew, the hosts' clock offsets (the server moves the start by them) and a
+ * program's lead. The relay's round trip is at least each of those, so four and a
+ * half of it cover every strategy even with all the delay on one site's link;
+ * past it a failing attempt only waits out its deadline. */
 double opening_s(const struct scenario *s, const char *strategy, double skew_ms)
 {
 	const struct run_program *prog = scenario_program(s, strategy);
+	const struct run_spec *r = &s->run;
+	double clocks_ms = fabs((double)s->nodes[r->pair[0]].clock_offset_ms) +
+			   fabs((double)s->nodes[r->pair[1]].clock_offset_ms);
 
-	return 0.05 + fabs(skew_ms) / 1000 + (prog ? prog->lead_ms / 1000 : 0) + 4 * relay_path_ms(s) / 1000;
+	return 0.05 + (fabs(skew_ms) + clocks_ms + (prog ? prog->lead_ms : 0) + 4.5 * relay_path_ms(s)) / 1000;
 }
 
 /* The skew the NATs should emit their SYNs with, had the lab held its timing; NAN
