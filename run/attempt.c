@@ -21,9 +21,6 @@
 #include "nats.h"
 #include "schedule.h"
 
-/* Below this round trip a refused retry's redials are a load (see attempt()). */
-#define RETRY_QUIET_RTT_MS 10
-
 /* A new attempt's secret: only its two peers learn it (prober/PROTOCOL.md). */
 static void attempt_secret(char out[PROTO_SECRET_MIN + 1])
 {
@@ -144,8 +141,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	double since;
 	struct utsname u;
 	struct timespec t_begin, t_handed, t_end;
-	/* the round trip between the two sites' links into the internet */
-	double rtt_ms = 2 * (link_delay(s, r->pair[0]) + link_delay(s, r->pair[1]));
+	double rtt_ms = pair_rtt_ms(s);
 	bool opened;
 	/* A strategy that times itself by round trips through the lab (dcutr: the
 	 * relay's, then half of it) has every leg of its path in its schedule, and a
@@ -261,12 +257,8 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		build_end(building);
 	}
 	/* past its opening, a failing attempt only waits out its deadline: another
-	 * lab's attempt may open meanwhile. retry, refused, dials again a round trip
-	 * and 1 ms apart until its deadline: under a 10 ms round trip that is more
-	 * traffic than an opening, so it holds its opening to the end there (the
-	 * suite's, 20 ms and more, took at most 15 tries a side) */
-	wait_peers(kid, (st->retries && rtt_ms < RETRY_QUIET_RTT_MS ? r->deadline_s : 0) +
-				opening_s(s, strategy, skew_ms) - seconds_since(&t_handed));
+	 * lab's attempt may open meanwhile */
+	wait_peers(kid, opening_s(s, strategy, skew_ms) - seconds_since(&t_handed));
 	if (opened)
 		opening_give(c);
 	for (int i = 0; i < 2; i++)

@@ -29,13 +29,14 @@
  * the peers' rendezvous, the punch, its answers) per core. A lab waiting out a
  * failing attempt's deadline, near half of a suite's lab time, sends a SYN
  * retransmission or two and is no load (a refused retry redials a round trip
- * apart: attempt() says when it keeps its opening), so it does not count
- * against the labs that are punching: the openings are what the cores must keep on time (the
- * suite at 8 labs a core, uncounted, had 7 openings at once on the mean and 16 at
- * its peaks). Suites on 2026-12-02 (wall time, dcutr's emitted-skew p95): 8 labs
- * a core 228 s, 0.26 ms; 16 labs and 4 openings a core 199 and 198 s, 0.36 (with
- * an experiment since dropped) and 0.41 ms; 16 and 5 175 s, 0.51 ms, past the bound (0.5); 16 and 6 158 and 159 s,
- * 0.45 and 0.48 ms, at its edge. 4 keeps a margin */
+ * apart: opening_s() says when its opening lasts to the deadline), so it does
+ * not count against the labs that are punching: the openings are what the
+ * cores must keep on time (the suite at 8 labs a core, uncounted, had 7
+ * openings at once on the mean and 16 at its peaks). Suites on 2026-12-02
+ * (wall time, dcutr's emitted-skew p95): 8 labs a core 228 s, 0.26 ms; 16 labs
+ * and 4 openings a core 199 and 198 s, 0.36 (with an experiment since dropped)
+ * and 0.41 ms; 16 and 5 175 s, 0.51 ms, past the bound (0.5); 16 and 6 158 and
+ * 159 s, 0.45 and 0.48 ms, at its edge. 4 keeps a margin */
 #define LABS_PER_CORE 16
 #define OPENINGS_PER_CORE 4
 

@@ -9,6 +9,7 @@
 #include "record.h"
 
 double relay_path_ms(const struct scenario *s);
+double pair_rtt_ms(const struct scenario *s);
 double opening_s(const struct scenario *s, const char *strategy, double skew_ms);
 enum record_bool on_schedule(const struct scenario *s, const struct attempt_record *rec,
 			     json_t *side0);
