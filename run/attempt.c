@@ -143,6 +143,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	struct timespec t_begin, t_handed, t_end;
 	double rtt_ms = pair_rtt_ms(s);
 	bool opened;
+	double gap_from, gap_until;
 	/* A strategy that times itself by round trips through the lab (dcutr: the
 	 * relay's, then half of it) has every leg of its path in its schedule, and a
 	 * build beside it stretched those legs by milliseconds (12 % of its attempts
@@ -257,7 +258,16 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		build_end(building);
 	}
 	/* past its opening, a failing attempt only waits out its deadline: another
-	 * lab's attempt may open meanwhile */
+	 * lab's attempt may open meanwhile; and so in the gap a skew of seconds
+	 * leaves, taken back for the later side's start */
+	if (opening_gap(s, strategy, skew_ms, &gap_from, &gap_until) &&
+	    !wait_peers(kid, gap_from - seconds_since(&t_handed))) {
+		if (opened)
+			opening_give(c);
+		opened = !wait_peers(kid, gap_until - seconds_since(&t_handed));
+		if (opened)
+			opening_retake(c);
+	}
 	wait_peers(kid, opening_s(s, strategy, skew_ms) - seconds_since(&t_handed));
 	if (opened)
 		opening_give(c);

@@ -213,8 +213,8 @@ json_t *collect(struct child *c, double secs)
 	return j ? j : json_pack("{s:s}", "outcome", "no-report");
 }
 
-/* Until both peers have reported or `secs` have passed. */
-void wait_peers(const struct child kid[2], double secs)
+/* Until both peers have reported (true) or `secs` have passed. */
+bool wait_peers(const struct child kid[2], double secs)
 {
 	struct timespec t0;
 	bool done[2] = { kid[0].pid <= 0, kid[1].pid <= 0 };
@@ -232,9 +232,10 @@ void wait_peers(const struct child kid[2], double secs)
 			}
 		left = secs - seconds_since(&t0);
 		if (left <= 0 || poll(p, (nfds_t)n, (int)(left * 1000) + 1) < 0)
-			return;
+			return false;
 		for (int k = 0; k < n; k++)
 			if (p[k].revents)
 				done[which[k]] = true;
 	}
+	return true;
 }

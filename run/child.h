@@ -26,7 +26,7 @@ json_t *collect(struct child *c, double secs);
 int spawn_staying(const char *id, const char *node, char *const argv[], const char *const *env, struct child *c);
 json_t *collect_line(struct child *c, double secs);
 void child_end(struct child *c);
-void wait_peers(const struct child kid[2], double secs);
+bool wait_peers(const struct child kid[2], double secs);
 double seconds_since(const struct timespec *t0);
 
 #endif

@@ -18,6 +18,7 @@ struct run_ctx {
 	int progress;  /* a byte per attempt done, to the parent */
 	int cores[2];  /* a pipe holding a byte per core: taken while busy */
 	int openings[2]; /* a pipe holding a byte per attempt that may be in its opening at once */
+	int owed[2];     /* a byte per opening taken back beyond them (opening_retake) */
 	char build_lock[PATH_MAX + 16]; /* see build_begin */
 	bool whole_pcap; /* one lab only: keep its whole capture as DIR/wire.pcap */
 };
@@ -42,6 +43,7 @@ void core_give(const struct run_ctx *c);
  * opening_take is false when it took none (a stop): nothing to give back then */
 bool opening_take(const struct run_ctx *c);
 void opening_give(const struct run_ctx *c);
+void opening_retake(const struct run_ctx *c);
 /* DIR/.build.lock, held by a build exclusive, by an attempt's window shared */
 void build_begin(int fd);
 void build_end(int fd);

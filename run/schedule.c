@@ -23,31 +23,61 @@ double pair_rtt_ms(const struct scenario *s)
 	return 2 * (link_delay(s, s->run.pair[0]) + link_delay(s, s->run.pair[1]));
 }
 
+/* How far apart the pair's hosts' clocks may put their instants (the server
+ * moves the start by their offsets). */
+static double clocks_ms(const struct scenario *s)
+{
+	const struct run_spec *r = &s->run;
+
+	return fabs((double)s->nodes[r->pair[0]].clock_offset_ms) + fabs((double)s->nodes[r->pair[1]].clock_offset_ms);
+}
+
 /* Below this round trip a refused retry's redials are a load (opening_s()). */
 #define RETRY_QUIET_RTT_MS 10
 
 /* How long an attempt's opening lasts at most, from handing it to its peers:
- * their rendezvous and the start the server gives them (up to three and a half
- * of the slower side's round trips to the server), the punch and its answers
- * (the pair's round trip), dcutr's relay round trip and SYNC instead; then its
- * skew, the hosts' clock offsets (the server moves the start by them) and a
- * program's lead. The relay's round trip is at least each of those, so four and a
- * half of it cover every strategy even with all the delay on one site's link;
- * past it a failing attempt only waits out its deadline. But retry, refused,
- * dials again a round trip and 1 ms apart until its deadline: under a 10 ms
- * round trip that is more traffic than an opening, so its opening lasts to the
- * deadline there (the suite's, 20 ms and more, took at most 15 tries a side). */
+ * their rendezvous and the start the server gives them, the punch and its
+ * answers, dcutr's relay round trip and SYNC instead; then its skew, the hosts'
+ * clock offsets (the server moves the start by them) and a program's lead.
+ * A built-in TCP punch started by the clock has its start at most three and a
+ * half of the slower side's round trips to the server after it is handed
+ * (connect, HELLO, GO's way back and the two GO sets it ahead by) and 5 ms,
+ * its answers the pair's round trip after its SYNs. The rest (dcutr, udp, the
+ * relay, auto, a user's program) take four and a half of the relay's round
+ * trips, which is at least each of those even with all the delay on one site's
+ * link. Past it a failing attempt only waits out its deadline. But retry,
+ * refused, dials again a round trip and 1 ms apart until its deadline: under a
+ * 10 ms round trip that is more traffic than an opening, so its opening lasts
+ * to the deadline there (the suite's, 20 ms and more, took at most 15 tries a
+ * side). */
 double opening_s(const struct scenario *s, const char *strategy, double skew_ms)
 {
 	const struct run_program *prog = scenario_program(s, strategy);
 	const struct strategy *st = strategy_by_name(strategy);
 	const struct run_spec *r = &s->run;
-	double clocks_ms = fabs((double)s->nodes[r->pair[0]].clock_offset_ms) +
-			   fabs((double)s->nodes[r->pair[1]].clock_offset_ms);
 	double redials_s = st && st->retries && pair_rtt_ms(s) < RETRY_QUIET_RTT_MS ? r->deadline_s : 0;
+	double to_server_ms = 2 * (fmax(link_delay(s, r->pair[0]), link_delay(s, r->pair[1])) + link_delay(s, r->server));
+	double punch_ms = st && st->tcp && st->by_clock && !prog ? 3.5 * to_server_ms + 5 + pair_rtt_ms(s)
+							  : 4.5 * relay_path_ms(s);
 
-	return 0.05 + redials_s +
-	       (fabs(skew_ms) + clocks_ms + (prog ? prog->lead_ms : 0) + 4.5 * relay_path_ms(s)) / 1000;
+	return 0.05 + redials_s + (fabs(skew_ms) + clocks_ms(s) + (prog ? prog->lead_ms : 0) + punch_ms) / 1000;
+}
+
+/* A skew of seconds leaves a gap in the opening: the first side's punch and its
+ * answers are over long before the other side's first SYN, and meanwhile only a
+ * SYN retransmission or two crosses the wire. The opening lets go of its token
+ * there: from when it would have ended with no skew (*from_s) until 50 ms before
+ * the later side's earliest start (*until_s: its skew less the hosts' clock
+ * offsets, which move it earlier in real time, and a program's lead, which
+ * starts it ahead), both from handing the attempt to its peers. False where that
+ * leaves less than 100 ms, or where the opening lasts to the deadline anyway. */
+bool opening_gap(const struct scenario *s, const char *strategy, double skew_ms, double *from_s, double *until_s)
+{
+	const struct run_program *prog = scenario_program(s, strategy);
+
+	*from_s = opening_s(s, strategy, 0);
+	*until_s = (fabs(skew_ms) - clocks_ms(s) - (prog ? prog->lead_ms : 0)) / 1000 - 0.05;
+	return *until_s - *from_s >= 0.1 && *from_s < s->run.deadline_s;
 }
 
 /* The skew the NATs should emit their SYNs with, had the lab held its timing; NAN
