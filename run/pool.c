@@ -100,7 +100,7 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 	struct scenario **files = calloc((size_t)n_files, sizeof(*files));
 	struct run_job *jobs = NULL;
 	struct run_ctx c = { .probe = probe, .outdir = outdir, .cores = { -1, -1 }, .openings = { -1, -1 },
-				.owed = { -1, -1 }, .wires = -1 };
+				.owed = { -1, -1 }, .build_turn = { -1, -1 }, .wires = -1 };
 	int64_t late_p50, late_p99;
 	struct timespec t0;
 	sigset_t old;
@@ -200,7 +200,7 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 		close(fd);
 	}
 	if (pipe2(c.cores, O_CLOEXEC | O_NONBLOCK) || pipe2(c.openings, O_CLOEXEC | O_NONBLOCK) ||
-	    pipe2(c.owed, O_CLOEXEC | O_NONBLOCK) ||
+	    pipe2(c.owed, O_CLOEXEC | O_NONBLOCK) || pipe2(c.build_turn, O_CLOEXEC | O_NONBLOCK) ||
 	    pipe2(progress, O_CLOEXEC | O_NONBLOCK)) {
 		rc = fail(1, "pipe: %s", strerror(errno));
 		goto out;
@@ -211,6 +211,10 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 		core_give(&c);
 	for (long i = 0; i < OPENINGS_PER_CORE * cores; i++)
 		opening_give(&c);
+	if (write(c.build_turn[1], "t", 1) != 1) {
+		rc = fail(1, "pipe: %s", strerror(errno));
+		goto out;
+	}
 
 	c.progress = progress[1];
 	c.whole_pcap = n_jobs == 1;
@@ -338,6 +342,8 @@ out:
 			close(c.openings[i]);
 		if (c.owed[i] >= 0)
 			close(c.owed[i]);
+		if (c.build_turn[i] >= 0)
+			close(c.build_turn[i]);
 		if (progress[i] >= 0)
 			close(progress[i]);
 	}
