@@ -19,8 +19,8 @@ static const char usage[] =
 	"  on its peers holds no core, and at most 4N attempts in their opening (the\n"
 	"  rendezvous, the punch, its answers) at once: past it a failing attempt only\n"
 	"  waits out its deadline (a refused retry redials: under a 10 ms round trip it\n"
-	"  holds its opening to the end). An attempt off schedule runs again (8 times\n"
-	"  at most).\n"
+	"  holds its opening to the end; a skew of seconds gives it back between its\n"
+	"  sides' starts). An attempt off schedule runs again (8 times at most).\n"
 	"  DIR/meta.json states the run's precision; figures past their bounds are\n"
 	"  printed as warnings. --shard I/N runs every N-th lab of the plan from the\n"
 	"  I-th on (the same slice on every machine): N shards, then natlab merge.";

@@ -261,10 +261,9 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	/* past its opening, a failing attempt only waits out its deadline: another
 	 * lab's attempt may open meanwhile; and so in the gap a skew of seconds
 	 * leaves, taken back for the later side's start */
-	if (opening_gap(s, strategy, skew_ms, &gap_from, &gap_until) &&
+	if (opened && opening_gap(s, strategy, skew_ms, &gap_from, &gap_until) &&
 	    !wait_peers(kid, gap_from - seconds_since(&t_handed))) {
-		if (opened)
-			opening_give(c);
+		opening_give(c);
 		opened = !wait_peers(kid, gap_until - seconds_since(&t_handed));
 		if (opened)
 			opening_retake(c);

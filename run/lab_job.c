@@ -86,7 +86,9 @@ void opening_give(const struct run_ctx *c)
 
 /* The later side of a skew starts when its instant comes, whoever holds the
  * tokens: a token if one is free, else one owed (the next give pays it), so new
- * openings wait while the machine is past its count, and this one never does. */
+ * openings wait while the machine is past its count (but for a give that came
+ * between the read and the write: then one more opening for a moment), and this
+ * one never does. */
 void opening_retake(const struct run_ctx *c)
 {
 	char b;
@@ -104,9 +106,11 @@ void opening_retake(const struct run_ctx *c)
  * only while no attempt is in its timing window: a window holds DIR/.build.lock
  * shared, a build holds it exclusive. flock(2) lets new shared holders in while an
  * exclusive one waits, so a build first takes the turn (a pipe's one byte), which
- * a window takes too, only to pass: no window starts while a build waits for the
- * ones under way to end. A build waits holding no core: the cores are the other
- * labs' meanwhile (a waiting build held one, 23 % of the cores' time in a suite). */
+ * an attempt's window takes too, only to pass: no attempt's window starts while a
+ * build waits for the ones under way to end (a peer's, around a clock-started
+ * SYN, tries the lock without waiting and goes without it). A build waits holding
+ * no core: the cores are the other labs' meanwhile (a waiting build held one, 23 %
+ * of the cores' time in a suite); it takes one once it has the lock. */
 static int build_lock_open(const struct run_ctx *c)
 {
 	return open(c->build_lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -450,7 +454,7 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 			goto down;
 		}
 	}
-	/* the server's start (a process, its tables) is kernel work too: in the turn */
+	/* the server's start (a process, its tables) is kernel work too: under the lock */
 	build_end(building);
 	for (int k = 0; k < s->run.n_strategies && !rc; k++)
 		if (!strcmp(s->run.strategies[k], "auto") && !extras.done) {
@@ -478,6 +482,7 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 	if (stats[0])
 		keep_wire_figures(c, id, stats);
 down:
+	build_end(building); /* held still where the server did not start */
 	for (int i = 0; i < 2; i++)
 		child_end(&stay[i]);
 	/* the server and any peer left are the lab's processes: down ends them */

@@ -36,7 +36,10 @@
  * (wall time, dcutr's emitted-skew p95): 8 labs a core 228 s, 0.26 ms; 16 labs
  * and 4 openings a core 199 and 198 s, 0.36 (with an experiment since dropped)
  * and 0.41 ms; 16 and 5 175 s, 0.51 ms, past the bound (0.5); 16 and 6 158 and
- * 159 s, 0.45 and 0.48 ms, at its edge. 4 keeps a margin */
+ * 159 s, 0.45 and 0.48 ms, at its edge. 4 keeps a margin. Since an opening
+ * lets go in the gap a skew of seconds leaves and a clock-started punch's ends
+ * at its answers (opening_s()), and a build waits for its turn holding no core:
+ * 171-173 s, dcutr's p95 0.40-0.57 ms (four runs, one past its bound). */
 #define LABS_PER_CORE 16
 #define OPENINGS_PER_CORE 4
 

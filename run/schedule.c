@@ -35,17 +35,29 @@ static double clocks_ms(const struct scenario *s)
 /* Below this round trip a refused retry's redials are a load (opening_s()). */
 #define RETRY_QUIET_RTT_MS 10
 
+/* Links that lose or jitter frames move an attempt's timing by design (a lost
+ * SYN's retransmission, a relay message sent again, a frame held up): there the
+ * timing is the measurement, and the lab's own precision cannot be told apart */
+static bool impaired(const struct scenario *s)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->nodes[i].loss > 0 || s->nodes[i].jitter_ms > 0)
+			return true;
+	return false;
+}
+
 /* How long an attempt's opening lasts at most, from handing it to its peers:
  * their rendezvous and the start the server gives them, the punch and its
  * answers, dcutr's relay round trip and SYNC instead; then its skew, the hosts'
  * clock offsets (the server moves the start by them) and a program's lead.
  * A built-in TCP punch started by the clock has its start at most three and a
  * half of the slower side's round trips to the server after it is handed
- * (connect, HELLO, GO's way back and the two GO sets it ahead by) and 5 ms,
- * its answers the pair's round trip after its SYNs. The rest (dcutr, udp, the
- * relay, auto, a user's program) take four and a half of the relay's round
- * trips, which is at least each of those even with all the delay on one site's
- * link. Past it a failing attempt only waits out its deadline. But retry,
+ * (connect, HELLO's way there and the two GO sets it ahead by) and 5 ms, its
+ * answers the pair's round trip after its SYNs: where no link jitters or loses
+ * frames, which would move those by more than the 50 ms to spare. The rest
+ * (dcutr, udp, the relay, auto, a user's program, impaired links) take four
+ * and a half of the relay's round trips, which is at least each of those even
+ * with all the delay on one site's link. Past it a failing attempt only waits out its deadline. But retry,
  * refused, dials again a round trip and 1 ms apart until its deadline: under a
  * 10 ms round trip that is more traffic than an opening, so its opening lasts
  * to the deadline there (the suite's, 20 ms and more, took at most 15 tries a
@@ -57,27 +69,31 @@ double opening_s(const struct scenario *s, const char *strategy, double skew_ms)
 	const struct run_spec *r = &s->run;
 	double redials_s = st && st->retries && pair_rtt_ms(s) < RETRY_QUIET_RTT_MS ? r->deadline_s : 0;
 	double to_server_ms = 2 * (fmax(link_delay(s, r->pair[0]), link_delay(s, r->pair[1])) + link_delay(s, r->server));
-	double punch_ms = st && st->tcp && st->by_clock && !prog ? 3.5 * to_server_ms + 5 + pair_rtt_ms(s)
-							  : 4.5 * relay_path_ms(s);
+	double punch_ms = st && st->tcp && st->by_clock && !prog && !impaired(s)
+				  ? 3.5 * to_server_ms + 5 + pair_rtt_ms(s)
+				  : 4.5 * relay_path_ms(s);
 
 	return 0.05 + redials_s + (fabs(skew_ms) + clocks_ms(s) + (prog ? prog->lead_ms : 0) + punch_ms) / 1000;
 }
 
-/* A skew of seconds leaves a gap in the opening: the first side's punch and its
- * answers are over long before the other side's first SYN, and meanwhile only a
- * SYN retransmission or two crosses the wire. The opening lets go of its token
- * there: from when it would have ended with no skew (*from_s) until 50 ms before
- * the later side's earliest start (*until_s: its skew less the hosts' clock
- * offsets, which move it earlier in real time, and a program's lead, which
- * starts it ahead), both from handing the attempt to its peers. False where that
- * leaves less than 100 ms, or where the opening lasts to the deadline anyway. */
+/* A skew of seconds leaves a gap in a built-in TCP punch's opening: the first
+ * side's punch and its answers are over long before the other side's first SYN,
+ * and meanwhile only a SYN retransmission or two crosses the wire (udp sends
+ * every 20 ms, a user's program what it likes: they keep theirs). The opening
+ * lets go of its token there: from when it would have ended with no skew
+ * (*from_s) until 50 ms before the later side's earliest start (*until_s: the
+ * skew after GO, itself after the handing; the server adds the clock offsets
+ * and a lead to the start that the peers take off again), both from handing the
+ * attempt to its peers. False where that leaves less than 100 ms, or where the
+ * opening lasts to the deadline anyway. */
 bool opening_gap(const struct scenario *s, const char *strategy, double skew_ms, double *from_s, double *until_s)
 {
-	const struct run_program *prog = scenario_program(s, strategy);
+	const struct strategy *st = strategy_by_name(strategy);
 
 	*from_s = opening_s(s, strategy, 0);
-	*until_s = (fabs(skew_ms) - clocks_ms(s) - (prog ? prog->lead_ms : 0)) / 1000 - 0.05;
-	return *until_s - *from_s >= 0.1 && *from_s < s->run.deadline_s;
+	*until_s = fabs(skew_ms) / 1000 - 0.05;
+	return st && st->tcp && !scenario_program(s, strategy) && *until_s - *from_s >= 0.1 &&
+	       *from_s < s->run.deadline_s;
 }
 
 /* The skew the NATs should emit their SYNs with, had the lab held its timing; NAN
@@ -110,17 +126,6 @@ static double expected_emit_ms(const struct scenario *s, const char *strategy, d
 		return NAN;
 	/* a host whose clock runs ahead starts early in real time */
 	return skew_ms - (s->nodes[r->pair[1]].clock_offset_ms - s->nodes[r->pair[0]].clock_offset_ms);
-}
-
-/* Links that lose or jitter frames move an attempt's timing by design (a lost
- * SYN's retransmission, a relay message sent again, a frame held up): there the
- * timing is the measurement, and the lab's own precision cannot be told apart */
-static bool impaired(const struct scenario *s)
-{
-	for (int i = 0; i < s->n; i++)
-		if (s->nodes[i].loss > 0 || s->nodes[i].jitter_ms > 0)
-			return true;
-	return false;
 }
 
 /* Did the lab hold its own timing? The NATs' measured skew against the expected
