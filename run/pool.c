@@ -39,7 +39,7 @@
  * 159 s, 0.45 and 0.48 ms, at its edge. 4 keeps a margin. Since an opening
  * lets go in the gap a skew of seconds leaves and a clock-started punch's ends
  * at its answers (opening_s()), and a build waits for its turn holding no core:
- * 171-173 s, dcutr's p95 0.40-0.57 ms (four runs, one past its bound). */
+ * 171-174 s, dcutr's p95 0.37-0.57 ms (five runs, one past its bound). */
 #define LABS_PER_CORE 16
 #define OPENINGS_PER_CORE 4
 
