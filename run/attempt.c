@@ -172,9 +172,6 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	if (n > 0)
 		usleep((useconds_t)((rtt_ms + 5) * 1000));
 	opened = opening_take(c);
-	/* a build under way is let finish holding no core (build_begin) */
-	if (timed_by_round_trips)
-		window_begin(c, building);
 	core_take(c);
 	flush_nats(s, id, watch);
 	snprintf(attempt_id, sizeof(attempt_id), "a%d", n);
@@ -182,6 +179,8 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	clock_gettime(CLOCK_REALTIME, &now);
 	since = (double)now.tv_sec + now.tv_nsec / 1e9;
 	clock_gettime(CLOCK_MONOTONIC, &t_begin);
+	if (timed_by_round_trips)
+		window_begin(building);
 	for (int i = 0; i < 2; i++) {
 		/* skew = when b starts minus when a starts */
 		double off = i == 0 ? (skew_ms < 0 ? -skew_ms : 0) : (skew_ms > 0 ? skew_ms : 0);

@@ -105,33 +105,18 @@ void opening_retake(const struct run_ctx *c)
  * RCU grace period) wait that long for their core. So builds go one at a time and
  * only while no attempt is in its timing window: a window holds DIR/.build.lock
  * shared, a build holds it exclusive. flock(2) lets new shared holders in while an
- * exclusive one waits, so a build first takes the turn (a pipe's one byte), which
- * an attempt's window takes too, only to pass: no attempt's window starts while a
- * build waits for the ones under way to end (a peer's, around a clock-started
- * SYN, tries the lock without waiting and goes without it). A build waits holding
- * no core: the cores are the other labs' meanwhile (a waiting build held one, 23 %
- * of the cores' time in a suite); it takes one once it has the lock. */
+ * exclusive one waits: windows go first, and a build waits for a gap (with every
+ * core held by a waiting build, no window starts, so the gap comes). */
 static int build_lock_open(const struct run_ctx *c)
 {
 	return open(c->build_lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 }
 
-static void build_lock_take(const struct run_ctx *c, int fd, int how)
+void build_begin(int fd)
 {
-	bool turn;
-
-	if (fd < 0)
-		return;
-	turn = token_take(c->build_turn[0]);
-	while (flock(fd, how) && errno == EINTR)
-		;
-	if (turn)
-		token_give(c->build_turn[1]);
-}
-
-void build_begin(const struct run_ctx *c, int fd)
-{
-	build_lock_take(c, fd, LOCK_EX);
+	if (fd >= 0)
+		while (flock(fd, LOCK_EX) && errno == EINTR)
+			;
 }
 
 void build_end(int fd)
@@ -140,9 +125,11 @@ void build_end(int fd)
 		flock(fd, LOCK_UN);
 }
 
-void window_begin(const struct run_ctx *c, int fd)
+void window_begin(int fd)
 {
-	build_lock_take(c, fd, LOCK_SH);
+	if (fd >= 0)
+		while (flock(fd, LOCK_SH) && errno == EINTR)
+			;
 }
 
 /* auto: each host of the pair classified once per lab (natlab classify against
@@ -394,8 +381,8 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 	int rc = 0, wire = -1;
 
 	building = build_lock_open(c);
-	build_begin(c, building);
 	core_take(c);
+	build_begin(building);
 	if (lab_up(s, &o, id, &d)) {
 		build_end(building);
 		if (building >= 0)
@@ -488,9 +475,7 @@ down:
 	/* the server and any peer left are the lab's processes: down ends them */
 	for (int i = 0; i < s->n; i++)
 		ct_watch_close(watch[i]);
-	core_give(c);
-	build_begin(c, building);
-	core_take(c);
+	build_begin(building);
 	if (lab_down_sync(id, &d))
 		rc = fail(1, "%s", d.msg);
 	build_end(building);

@@ -19,7 +19,6 @@ struct run_ctx {
 	int cores[2];  /* a pipe holding a byte per core: taken while busy */
 	int openings[2]; /* a pipe holding a byte per attempt that may be in its opening at once */
 	int owed[2];     /* a byte per opening taken back beyond them (opening_retake) */
-	int build_turn[2]; /* a pipe holding one byte: see build_begin */
 	char build_lock[PATH_MAX + 16]; /* see build_begin */
 	bool whole_pcap; /* one lab only: keep its whole capture as DIR/wire.pcap */
 };
@@ -46,9 +45,9 @@ bool opening_take(const struct run_ctx *c);
 void opening_give(const struct run_ctx *c);
 void opening_retake(const struct run_ctx *c);
 /* DIR/.build.lock, held by a build exclusive, by an attempt's window shared */
-void build_begin(const struct run_ctx *c, int fd);
+void build_begin(int fd);
 void build_end(int fd);
-void window_begin(const struct run_ctx *c, int fd);
+void window_begin(int fd);
 
 int run_lab(const struct scenario *s, const struct run_ctx *c);
 

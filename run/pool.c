@@ -38,8 +38,8 @@
  * and 0.41 ms; 16 and 5 175 s, 0.51 ms, past the bound (0.5); 16 and 6 158 and
  * 159 s, 0.45 and 0.48 ms, at its edge. 4 keeps a margin. Since an opening
  * lets go in the gap a skew of seconds leaves and a clock-started punch's ends
- * at its answers (opening_s()), and a build waits for its turn holding no core:
- * 171-174 s, dcutr's p95 0.37-0.57 ms (five runs, one past its bound). */
+ * at its answers (opening_s()): 172-177 s, dcutr's p95 0.32-0.44 ms (four runs;
+ * 0.32-0.42 before, 200-205 s). */
 #define LABS_PER_CORE 16
 #define OPENINGS_PER_CORE 4
 
@@ -103,7 +103,7 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 	struct scenario **files = calloc((size_t)n_files, sizeof(*files));
 	struct run_job *jobs = NULL;
 	struct run_ctx c = { .probe = probe, .outdir = outdir, .cores = { -1, -1 }, .openings = { -1, -1 },
-				.owed = { -1, -1 }, .build_turn = { -1, -1 }, .wires = -1 };
+				.owed = { -1, -1 }, .wires = -1 };
 	int64_t late_p50, late_p99;
 	struct timespec t0;
 	sigset_t old;
@@ -203,7 +203,7 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 		close(fd);
 	}
 	if (pipe2(c.cores, O_CLOEXEC | O_NONBLOCK) || pipe2(c.openings, O_CLOEXEC | O_NONBLOCK) ||
-	    pipe2(c.owed, O_CLOEXEC | O_NONBLOCK) || pipe2(c.build_turn, O_CLOEXEC | O_NONBLOCK) ||
+	    pipe2(c.owed, O_CLOEXEC | O_NONBLOCK) ||
 	    pipe2(progress, O_CLOEXEC | O_NONBLOCK)) {
 		rc = fail(1, "pipe: %s", strerror(errno));
 		goto out;
@@ -214,10 +214,6 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 		core_give(&c);
 	for (long i = 0; i < OPENINGS_PER_CORE * cores; i++)
 		opening_give(&c);
-	if (write(c.build_turn[1], "t", 1) != 1) {
-		rc = fail(1, "pipe: %s", strerror(errno));
-		goto out;
-	}
 
 	c.progress = progress[1];
 	c.whole_pcap = n_jobs == 1;
@@ -345,8 +341,6 @@ out:
 			close(c.openings[i]);
 		if (c.owed[i] >= 0)
 			close(c.owed[i]);
-		if (c.build_turn[i] >= 0)
-			close(c.build_turn[i]);
 		if (progress[i] >= 0)
 			close(progress[i]);
 	}
