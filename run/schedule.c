@@ -57,11 +57,11 @@ static bool impaired(const struct scenario *s)
  * frames, which would move those by more than the 50 ms to spare. The rest
  * (dcutr, udp, the relay, auto, a user's program, impaired links) take four
  * and a half of the relay's round trips, which is at least each of those even
- * with all the delay on one site's link. Past it a failing attempt only waits out its deadline. But retry,
- * refused, dials again a round trip and 1 ms apart until its deadline: under a
- * 10 ms round trip that is more traffic than an opening, so its opening lasts
- * to the deadline there (the suite's, 20 ms and more, took at most 15 tries a
- * side). */
+ * with all the delay on one site's link. Past it a failing attempt only waits
+ * out its deadline. But retry, refused, dials again a round trip and 1 ms apart
+ * until its deadline: under a 10 ms round trip that is more traffic than an
+ * opening, so its opening lasts to the deadline there (the suite's, 20 ms and
+ * more, took at most 15 tries a side). */
 double opening_s(const struct scenario *s, const char *strategy, double skew_ms)
 {
 	const struct run_program *prog = scenario_program(s, strategy);
