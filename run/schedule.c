@@ -5,6 +5,7 @@
 
 #include "../common/strategy.h"
 #include "../natsim/model.h"
+#include "../prober/protocol.h"
 #include "nats.h"
 #include "schedule.h"
 
@@ -57,7 +58,9 @@ static bool impaired(const struct scenario *s)
  * frames, which would move those by more than the 50 ms to spare. The rest
  * (dcutr, udp, the relay, auto, a user's program, impaired links) take four
  * and a half of the relay's round trips, which is at least each of those even
- * with all the delay on one site's link. Past it a failing attempt only waits
+ * with all the delay on one site's link; dcutr's six relay holds come on top
+ * (the server's on ready, CONNECT twice and SYNC, side 1's on CONNECT and
+ * SYNC). Past it a failing attempt only waits
  * out its deadline. But retry, refused, dials again a round trip and 1 ms apart
  * until its deadline: under a 10 ms round trip that is more traffic than an
  * opening, so its opening lasts to the deadline there (the suite's, 20 ms and
@@ -71,7 +74,8 @@ double opening_s(const struct scenario *s, const char *strategy, double skew_ms)
 	double to_server_ms = 2 * (fmax(link_delay(s, r->pair[0]), link_delay(s, r->pair[1])) + link_delay(s, r->server));
 	double punch_ms = st && st->tcp && st->by_clock && !prog && !impaired(s)
 				  ? 3.5 * to_server_ms + 5 + pair_rtt_ms(s)
-				  : 4.5 * relay_path_ms(s);
+				  : 4.5 * relay_path_ms(s) +
+					    (st && st->by_round_trips ? 6 * PROTO_RELAY_HOLD_NS / 1e6 : 0);
 
 	return 0.05 + redials_s + (fabs(skew_ms) + clocks_ms(s) + (prog ? prog->lead_ms : 0) + punch_ms) / 1000;
 }
