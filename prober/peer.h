@@ -33,7 +33,10 @@ struct peer {
 	bool nonce_ok;
 	double start_real;
 	double relay_rtt_ms; /* dcutr: the round trip it measured through the relay */
-	double rendezvous_ms; /* from its connect to the server to GO */
+	double rendezvous_ms; /* from its connect to the server to GO, less a gate's wait */
+	/* --gate (natlab-probe peers only): connected, say so on stdout and wait for
+	 * a "go" line on stdin before HELLO (natlab run's opening starts there) */
+	bool gated;
 	int low_ttl;         /* lowttl: a TTL that passes this side's NATs and no more */
 	/* when the first SYN (or datagram) was meant to leave and when it did, real
 	 * time in ns; 0 where there is no schedule */

@@ -6,7 +6,8 @@
  *                     [--clock-offset-ms N] [--low-ttl N] [--local-port P]
  *                     [--profile FILE] [--turn ADDR:PORT --turn-user U]
  *   natlab-probe peers   (a peer for one attempt after another: the arguments of
- *                     peer, with --secret, a line each on stdin)
+ *                     peer, with --secret, a line each on stdin; with --gate it
+ *                     prints "connected" once connected and waits for "go")
  *   (environment: NATLAB_PROBE_SECRET, NATLAB_TURN_PASSWORD, and from natlab run
  *   NATLAB_BUILD_LOCK, the lock a clock-started punch holds shared around its SYN) */
 #include <getopt.h>

@@ -156,6 +156,10 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	 * the lock for the strategies that want it (window_begin_before) */
 	const char *stay_env[] = { lock_env, NULL };
 	bool stayed[2] = { false, false };
+	/* a staying peer connects to the server before the opening and waits there
+	 * (--gate): its report instead where it could not */
+	bool gated[2] = { false, false };
+	json_t *early[2] = { NULL, NULL };
 
 	/* a built-in strategy (auto too: its profile is an argument) runs in the lab's
 	 * staying peers (natlab-probe peers), a line each, not in two new processes;
@@ -171,7 +175,8 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	core_give(c);
 	if (n > 0)
 		usleep((useconds_t)((rtt_ms + 5) * 1000));
-	opened = opening_take(c);
+	/* staying peers take the opening once connected (below) */
+	opened = !staying && opening_take(c);
 	core_take(c);
 	flush_nats(s, id, watch);
 	snprintf(attempt_id, sizeof(attempt_id), "a%d", n);
@@ -179,7 +184,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	clock_gettime(CLOCK_REALTIME, &now);
 	since = (double)now.tv_sec + now.tv_nsec / 1e9;
 	clock_gettime(CLOCK_MONOTONIC, &t_begin);
-	if (timed_by_round_trips)
+	if (timed_by_round_trips && !staying)
 		window_begin(building);
 	for (int i = 0; i < 2; i++) {
 		/* skew = when b starts minus when a starts */
@@ -237,9 +242,11 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 
 			if (stay[i].pid <= 0 && spawn_staying(id, h->name, peers, stay_env, &stay[i]))
 				stay[i].pid = -1;
+			argv[more] = "--gate";
 			if (stay[i].pid > 0 && (sent = send_attempt(&stay[i], argv + 2, secret)) == -2)
 				child_end(&stay[i]); /* gone: the next attempt starts another */
-			stayed[i] = sent == 0;
+			argv[more] = NULL;
+			stayed[i] = gated[i] = sent == 0;
 			if (stayed[i])
 				kid[i] = stay[i];
 		}
@@ -247,9 +254,35 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		if (!stayed[i] && spawn_in(id, h->name, argv, secret, env, &kid[i]))
 			kid[i].pid = -1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t_handed);
 	/* waiting on the peers' timers: the core is another lab's meanwhile */
 	core_give(c);
+	if (staying) {
+		/* both connected (their first round trip to the server, the NATs'
+		 * mappings made): the opening from here, HELLO on */
+		for (int i = 0; i < 2; i++)
+			if (gated[i]) {
+				int g = gate_read(&kid[i], 15, &early[i]);
+
+				if (g < 0) /* said nothing: ended (the next attempt starts another) */
+					stay[i] = kid[i];
+				if (g != 1) {
+					gated[i] = false;
+					kid[i].pid = -1; /* reported, or gone: nothing to wait for */
+				}
+			}
+		opened = opening_take(c);
+		core_take(c);
+		if (timed_by_round_trips)
+			window_begin(building);
+		for (int i = 0; i < 2; i++)
+			if (gated[i] && write(kid[i].in, "go\n", 3) != 3) {
+				child_end(&stay[i]);
+				kid[i] = stay[i];
+				early[i] = json_pack("{s:s}", "outcome", "no-report");
+			}
+		core_give(c);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t_handed);
 	/* the window: the peers' start and rendezvous, the relay round trip, SYNC,
 	 * both first SYNs and their answers; past it (a failing attempt's
 	 * retransmissions a second on) a build may go on beside it */
@@ -260,18 +293,19 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	/* past its opening, a failing attempt only waits out its deadline: another
 	 * lab's attempt may open meanwhile; and so in the gap a skew of seconds
 	 * leaves, taken back for the later side's start */
-	if (opened && opening_gap(s, strategy, skew_ms, &gap_from, &gap_until) &&
+	if (opened && opening_gap(s, strategy, skew_ms, gated[0] && gated[1], &gap_from, &gap_until) &&
 	    !wait_peers(kid, gap_from - seconds_since(&t_handed))) {
 		opening_give(c);
 		opened = !wait_peers(kid, gap_until - seconds_since(&t_handed));
 		if (opened)
 			opening_retake(c);
 	}
-	wait_peers(kid, opening_s(s, strategy, skew_ms) - seconds_since(&t_handed));
+	wait_peers(kid, opening_s(s, strategy, skew_ms, gated[0] && gated[1]) - seconds_since(&t_handed));
 	if (opened)
 		opening_give(c);
 	for (int i = 0; i < 2; i++)
-		side[i] = kid[i].pid <= 0 ? json_pack("{s:s}", "outcome", "no-start")
+		side[i] = early[i]		  ? early[i]
+			  : kid[i].pid <= 0 ? json_pack("{s:s}", "outcome", "no-start")
 			  : stayed[i]	  ? collect_line(&stay[i], r->deadline_s + 20)
 					  : collect(&kid[i], r->deadline_s + 20);
 	core_take(c);

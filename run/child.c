@@ -180,6 +180,25 @@ json_t *collect_line(struct child *c, double secs)
 	return j ? j : json_pack("{s:s}", "outcome", "no-report");
 }
 
+int gate_read(struct child *c, double secs, json_t **report)
+{
+	char buf[4096];
+	size_t len = read_out(c, buf, sizeof(buf), secs, true);
+
+	*report = NULL;
+	if (!memchr(buf, '\n', len)) {
+		child_end(c);
+		*report = json_pack("{s:s}", "outcome", "no-report");
+		return -1;
+	}
+	if (!strcmp(buf, "connected\n"))
+		return 1;
+	*report = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
+	if (!*report)
+		*report = json_pack("{s:s}", "outcome", "no-report");
+	return 0;
+}
+
 void child_end(struct child *c)
 {
 	if (c->pid <= 0)

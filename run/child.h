@@ -21,6 +21,11 @@ struct child {
 int spawn_in(const char *id, const char *node, char *const argv[], const char *secret, const char *const *env,
 	     struct child *c);
 json_t *collect(struct child *c, double secs);
+/* A gated staying peer's first line (natlab-probe peer --gate): 1 for
+ * "connected"; 0 where its report came instead (*report: it could not connect);
+ * -1 where nothing came in `secs` (the child is ended, as by collect_line, and
+ * *report says no-report). */
+int gate_read(struct child *c, double secs, json_t **report);
 /* A child that stays for many attempts (natlab-probe peers): a line on its stdin
  * each, a line of its stdout back (collect_line); child_end ends it. */
 int spawn_staying(const char *id, const char *node, char *const argv[], const char *const *env, struct child *c);

@@ -423,8 +423,11 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 	snprintf(server_ep, sizeof(server_ep), "%s:%u", addr_of(&s->nodes[s->run.server], buf, sizeof(buf)),
 		 s->run.server_port);
 	{
-		/* STUN at its port (and the next), as classify asks it there */
-		char stun_port[8], *sargv[] = { (char *)c->probe, "server", server_ep, "--stun-port", stun_port, NULL };
+		/* STUN at its port (and the next), as classify asks it there; a peer
+		 * connects and waits for its opening before HELLO (attempt()), seconds
+		 * where many labs wait for few openings */
+		char stun_port[8], *sargv[] = { (char *)c->probe, "server", server_ep, "--stun-port", stun_port,
+						"--hello-timeout", "60", NULL };
 		char ready[16] = "";
 		struct pollfd p;
 

@@ -47,7 +47,8 @@ static bool impaired(const struct scenario *s)
 	return false;
 }
 
-/* How long an attempt's opening lasts at most, from handing it to its peers:
+/* How long an attempt's opening lasts at most, from handing it to its peers
+ * (`connected`: from letting them on, their connects to the server done):
  * their rendezvous and the start the server gives them, the punch and its
  * answers, dcutr's relay round trip and SYNC instead; then its skew, the hosts'
  * clock offsets (the server moves the start by them) and a program's lead.
@@ -60,12 +61,13 @@ static bool impaired(const struct scenario *s)
  * and a half of the relay's round trips, which is at least each of those even
  * with all the delay on one site's link; dcutr's six relay holds come on top
  * (the server's on ready, CONNECT twice and SYNC, side 1's on CONNECT and
- * SYNC). Past it a failing attempt only waits
+ * SYNC). Peers that connected first have a round trip to the server less
+ * to go. Past it a failing attempt only waits
  * out its deadline. But retry, refused, dials again a round trip and 1 ms apart
  * until its deadline: under a 10 ms round trip that is more traffic than an
  * opening, so its opening lasts to the deadline there (the suite's, 20 ms and
  * more, took at most 15 tries a side). */
-double opening_s(const struct scenario *s, const char *strategy, double skew_ms)
+double opening_s(const struct scenario *s, const char *strategy, double skew_ms, bool connected)
 {
 	const struct run_program *prog = scenario_program(s, strategy);
 	const struct strategy *st = strategy_by_name(strategy);
@@ -74,8 +76,10 @@ double opening_s(const struct scenario *s, const char *strategy, double skew_ms)
 	double to_server_ms = 2 * (fmax(link_delay(s, r->pair[0]), link_delay(s, r->pair[1])) + link_delay(s, r->server));
 	double punch_ms = st && st->tcp && st->by_clock && !prog && !impaired(s)
 				  ? 3.5 * to_server_ms + 5 + pair_rtt_ms(s)
-				  : 4.5 * relay_path_ms(s) +
-					    (st && st->by_round_trips ? 6 * PROTO_RELAY_HOLD_NS / 1e6 : 0);
+				  : 4.5 * relay_path_ms(s) + (st && st->by_round_trips ? 6 * PROTO_RELAY_HOLD_NS / 1e6 : 0);
+
+	if (connected)
+		punch_ms -= to_server_ms;
 
 	return 0.05 + redials_s + (fabs(skew_ms) + clocks_ms(s) + (prog ? prog->lead_ms : 0) + punch_ms) / 1000;
 }
@@ -90,11 +94,12 @@ double opening_s(const struct scenario *s, const char *strategy, double skew_ms)
  * and a lead to the start that the peers take off again), both from handing the
  * attempt to its peers. False where that leaves less than 100 ms, or where the
  * opening lasts to the deadline anyway. */
-bool opening_gap(const struct scenario *s, const char *strategy, double skew_ms, double *from_s, double *until_s)
+bool opening_gap(const struct scenario *s, const char *strategy, double skew_ms, bool connected, double *from_s,
+		 double *until_s)
 {
 	const struct strategy *st = strategy_by_name(strategy);
 
-	*from_s = opening_s(s, strategy, 0);
+	*from_s = opening_s(s, strategy, 0, connected);
 	*until_s = fabs(skew_ms) / 1000 - 0.05;
 	return st && st->tcp && !scenario_program(s, strategy) && *until_s - *from_s >= 0.1 &&
 	       *from_s < s->run.deadline_s;

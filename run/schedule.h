@@ -11,8 +11,9 @@
 
 double relay_path_ms(const struct scenario *s);
 double pair_rtt_ms(const struct scenario *s);
-double opening_s(const struct scenario *s, const char *strategy, double skew_ms);
-bool opening_gap(const struct scenario *s, const char *strategy, double skew_ms, double *from_s, double *until_s);
+double opening_s(const struct scenario *s, const char *strategy, double skew_ms, bool connected);
+bool opening_gap(const struct scenario *s, const char *strategy, double skew_ms, bool connected, double *from_s,
+		 double *until_s);
 enum record_bool on_schedule(const struct scenario *s, const struct attempt_record *rec,
 			     json_t *side0);
 void attempt_timing(const struct scenario *s, struct attempt_record *rec, json_t *side[2]);

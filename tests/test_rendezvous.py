@@ -3,6 +3,7 @@ idle connections, floods of connections and datagrams, strangers who know the
 attempt's id but not its secret, while two peers still punch through it."""
 import json
 import os
+import select
 import socket
 import subprocess
 import threading
@@ -395,6 +396,50 @@ def test_a_staying_peer_punches_attempt_after_attempt(make_lab):
         assert json.loads(peers[0].stdout.readline()) == {"outcome": "no-start"}
         for p in peers:
             p.stdin.close()
+            assert p.wait(timeout=10) == 0
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_a_gated_peer_connects_then_waits_for_go(make_lab):
+    """natlab-probe peers --gate (natlab run's openings): each peer connects, says
+    `connected` and sends nothing more until `go`; the attempt then punches as
+    usual and its rendezvous_ms leaves the wait out. Anything but `go`, or the
+    end of stdin, ends the attempt as no-rendezvous."""
+    lab = make_lab(LAB)
+    server = start_server(lab)
+    try:
+        peers = [subprocess.Popen([NATLAB, "exec", lab.name, node, "--", PROBE, "peers"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                 for node in ("a", "b")]
+        key = secret()
+        for side, p in enumerate(peers):
+            p.stdin.write(f"--server {lab.addr('rv')}:3478 --attempt g1 --side {side} "
+                          f"--strategy so --deadline-s 5 --gate --secret {key}\n")
+            p.stdin.flush()
+        assert [p.stdout.readline() for p in peers] == ["connected\n", "connected\n"]
+        # ungated, the pair would have met, punched and reported well within this
+        ready, _, _ = select.select([p.stdout for p in peers], [], [], 1.0)
+        assert ready == []
+        for p in peers:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        reports = [json.loads(p.stdout.readline()) for p in peers]
+        assert [r["outcome"] for r in reports] == ["connected", "connected"], reports
+        assert all(r["rendezvous_ms"] < 500 for r in reports), reports
+        for side, p in enumerate(peers):
+            p.stdin.write(f"--server {lab.addr('rv')}:3478 --attempt g2 --side {side} "
+                          f"--strategy so --deadline-s 5 --gate --secret {key}\n")
+            p.stdin.flush()
+        assert [p.stdout.readline() for p in peers] == ["connected\n", "connected\n"]
+        peers[0].stdin.write("stop\n")
+        peers[0].stdin.flush()
+        assert json.loads(peers[0].stdout.readline())["outcome"] == "no-rendezvous"
+        for p in peers:
+            p.stdin.close()
+        assert json.loads(peers[1].stdout.readline())["outcome"] == "no-rendezvous"
+        for p in peers:
             assert p.wait(timeout=10) == 0
     finally:
         server.kill()
