@@ -69,6 +69,14 @@ static double wire_sync(const char *stats, int wire)
 	return NAN;
 }
 
+/* dcutr's window has begun: its lab's wire at the peers' urgent priority until
+ * the attempt's record (wire_sync) */
+static void wire_urgent(int wire)
+{
+	if (wire >= 0)
+		syscall(SYS_pidfd_send_signal, wire, SIGUSR2, NULL, 0);
+}
+
 /* An attempt's arguments (argv, from --server on) and its secret as the line a
  * staying peer reads; -1 when an argument would not survive the split at spaces
  * (nothing sent), -2 when the peer has gone. */
@@ -184,8 +192,10 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	clock_gettime(CLOCK_REALTIME, &now);
 	since = (double)now.tv_sec + now.tv_nsec / 1e9;
 	clock_gettime(CLOCK_MONOTONIC, &t_begin);
-	if (timed_by_round_trips && !staying)
+	if (timed_by_round_trips && !staying) {
 		window_begin(building);
+		wire_urgent(wire);
+	}
 	for (int i = 0; i < 2; i++) {
 		/* skew = when b starts minus when a starts */
 		double off = i == 0 ? (skew_ms < 0 ? -skew_ms : 0) : (skew_ms > 0 ? skew_ms : 0);
@@ -272,8 +282,10 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 			}
 		opened = opening_take(c);
 		core_take(c);
-		if (timed_by_round_trips)
+		if (timed_by_round_trips) {
 			window_begin(building);
+			wire_urgent(wire);
+		}
 		for (int i = 0; i < 2; i++)
 			if (gated[i] && write(kid[i].in, "go\n", 3) != 3) {
 				child_end(&stay[i]);
