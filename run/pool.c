@@ -39,7 +39,8 @@
  * 159 s, 0.45 and 0.48 ms, at its edge. 4 keeps a margin. Since an opening
  * lets go in the gap a skew of seconds leaves and a clock-started punch's ends
  * at its answers (opening_s()): 172-177 s, dcutr's p95 0.32-0.44 ms (four runs;
- * 0.32-0.42 before, 200-205 s). */
+ * 0.32-0.42 before, 200-205 s). Since staying peers connect before the opening
+ * and dcutr's wire is raised for its window: 161-164 s, 0.27-0.46 ms. */
 #define LABS_PER_CORE 16
 #define OPENINGS_PER_CORE 4
 
