@@ -71,6 +71,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "%s%s", i ? "|" : "", strategy_table[i].name);
 	fprintf(stderr, " [--secret HEX] [--offset-ms N] [--deadline-s N] [--clock-offset-ms N] "
 			"[--low-ttl N] [--local-port P] [--profile FILE] [--turn ADDR:PORT --turn-user U]\n"
-			"       natlab-probe peers   (one attempt a line on stdin: peer's arguments and --secret HEX)\n");
+			"       natlab-probe peers   (one attempt a line on stdin: peer's arguments and --secret HEX;\n"
+			"                             with --gate: \"connected\" once connected, HELLO on a \"go\" line)\n");
 	return 2;
 }

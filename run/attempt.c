@@ -69,12 +69,37 @@ static double wire_sync(const char *stats, int wire)
 	return NAN;
 }
 
-/* dcutr's window has begun: its lab's wire at the peers' urgent priority until
- * the attempt's record (wire_sync) */
-static void wire_urgent(int wire)
+/* dcutr's window: its lab's wire at the peers' urgent priority from its start
+ * (on) to its end (off), SIGUSR2 with the value (the record's SIGUSR1 calms it
+ * too) */
+static void wire_urgency(int wire, const char *stats, bool on)
 {
-	if (wire >= 0)
-		syscall(SYS_pidfd_send_signal, wire, SIGUSR2, NULL, 0);
+	siginfo_t si = { .si_signo = SIGUSR2, .si_code = SI_QUEUE };
+
+	if (wire < 0 || !stats[0])
+		return;
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	si.si_value.sival_int = on;
+	syscall(SYS_pidfd_send_signal, wire, SIGUSR2, &si, 0);
+}
+
+/* The attempt's opening, then dcutr's window with its wire raised. Called with a
+ * core, which it gives back while it waits for the opening (a core held while
+ * waiting for one could leave none to end another's); a window starts only with
+ * a core held, so a build that waits holding one gets its gap. */
+static bool attempt_open(const struct run_ctx *c, bool timed, int building, int wire, const char *stats)
+{
+	bool opened;
+
+	core_give(c);
+	opened = opening_take(c);
+	core_take(c);
+	if (timed) {
+		window_begin(building);
+		wire_urgency(wire, stats, true);
+	}
+	return opened;
 }
 
 /* An attempt's arguments (argv, from --server on) and its secret as the line a
@@ -150,7 +175,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	struct utsname u;
 	struct timespec t_begin, t_handed, t_end;
 	double rtt_ms = pair_rtt_ms(s);
-	bool opened;
+	bool opened = false;
 	double gap_from, gap_until;
 	/* A strategy that times itself by round trips through the lab (dcutr: the
 	 * relay's, then half of it) has every leg of its path in its schedule, and a
@@ -168,6 +193,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	 * (--gate): its report instead where it could not */
 	bool gated[2] = { false, false };
 	json_t *early[2] = { NULL, NULL };
+	bool taken = false; /* the opening (opened: whether it got a token) */
 
 	/* a built-in strategy (auto too: its profile is an argument) runs in the lab's
 	 * staying peers (natlab-probe peers), a line each, not in two new processes;
@@ -183,8 +209,6 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	core_give(c);
 	if (n > 0)
 		usleep((useconds_t)((rtt_ms + 5) * 1000));
-	/* staying peers take the opening once connected (below) */
-	opened = !staying && opening_take(c);
 	core_take(c);
 	flush_nats(s, id, watch);
 	snprintf(attempt_id, sizeof(attempt_id), "a%d", n);
@@ -192,9 +216,10 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	clock_gettime(CLOCK_REALTIME, &now);
 	since = (double)now.tv_sec + now.tv_nsec / 1e9;
 	clock_gettime(CLOCK_MONOTONIC, &t_begin);
-	if (timed_by_round_trips && !staying) {
-		window_begin(building);
-		wire_urgent(wire);
+	/* staying peers take the opening once connected (below) */
+	if (!staying) {
+		opened = attempt_open(c, timed_by_round_trips, building, wire, stats);
+		taken = true;
 	}
 	for (int i = 0; i < 2; i++) {
 		/* skew = when b starts minus when a starts */
@@ -260,7 +285,12 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 			if (stayed[i])
 				kid[i] = stay[i];
 		}
-		/* else, or where the staying peer could not take it: a peer of its own */
+		/* else, or where the staying peer could not take it: a peer of its own,
+		 * in the opening from its start */
+		if (!stayed[i] && !taken) {
+			opened = attempt_open(c, timed_by_round_trips, building, wire, stats);
+			taken = true;
+		}
 		if (!stayed[i] && spawn_in(id, h->name, argv, secret, env, &kid[i]))
 			kid[i].pid = -1;
 	}
@@ -280,26 +310,27 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 					kid[i].pid = -1; /* reported, or gone: nothing to wait for */
 				}
 			}
-		opened = opening_take(c);
-		core_take(c);
-		if (timed_by_round_trips) {
-			window_begin(building);
-			wire_urgent(wire);
+		if (!taken && (gated[0] || gated[1])) {
+			core_take(c);
+			opened = attempt_open(c, timed_by_round_trips, building, wire, stats);
+			taken = true;
+			core_give(c);
 		}
 		for (int i = 0; i < 2; i++)
 			if (gated[i] && write(kid[i].in, "go\n", 3) != 3) {
 				child_end(&stay[i]);
 				kid[i] = stay[i];
 				early[i] = json_pack("{s:s}", "outcome", "no-report");
+				gated[i] = false;
 			}
-		core_give(c);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t_handed);
 	/* the window: the peers' start and rendezvous, the relay round trip, SYNC,
 	 * both first SYNs and their answers; past it (a failing attempt's
 	 * retransmissions a second on) a build may go on beside it */
-	if (timed_by_round_trips) {
-		wait_peers(kid, 0.05 + 3 * relay_path_ms(s) / 1000);
+	if (timed_by_round_trips && taken) {
+		wait_peers(kid, 0.05 + 3 * relay_path_ms(s) / 1000 + 6 * PROTO_RELAY_HOLD_NS / 1e9);
+		wire_urgency(wire, stats, false);
 		build_end(building);
 	}
 	/* past its opening, a failing attempt only waits out its deadline: another

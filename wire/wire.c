@@ -175,25 +175,30 @@ int wire_run(const struct wire_config *c, int ready_fd)
 			bool stop_now = false;
 
 			bool sync = false;
+			int urgent = -1;
 
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				stop_now |= si.ssi_signo != SIGUSR1 && si.ssi_signo != SIGUSR2;
 				sync |= si.ssi_signo == SIGUSR1;
-				/* dcutr's relay frames are its schedule: till its record,
-				 * this wire goes at the peers' urgent priority, above the
-				 * other wires, whose spins held them up (26 of a suite's 31
-				 * worst dcutr attempts had a relay frame 0.3-2.9 ms late,
-				 * most with no other wire late then, 2026-12-02) */
 				if (si.ssi_signo == SIGUSR2)
-					timing_urgent(&w->tm);
+					urgent = si.ssi_int != 0;
 			}
 			if (stop_now) {
 				rc = 0;
 				break;
 			}
+			/* dcutr's relay frames are its schedule: through its window
+			 * this wire goes at the peers' urgent priority, above the
+			 * other wires, whose spins held them up (26 of a suite's 31
+			 * worst dcutr attempts had a relay frame 0.3-2.9 ms late, most
+			 * with no other wire late then, 2026-12-02). A record calms it
+			 * too; a sync left over from the last attempt goes first. */
+			if (sync || urgent == 0)
+				timing_calm(&w->tm);
+			if (urgent == 1)
+				timing_urgent(&w->tm);
 			if (!sync)
 				continue;
-			timing_calm(&w->tm);
 			/* natlab run reads an attempt's events: everything received so far
 			 * is taken in and recorded, then the figures say so */
 			read_ports(w);

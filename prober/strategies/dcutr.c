@@ -40,7 +40,7 @@ void dcutr(struct peer *p)
 		/* SYNC is held by the server, then by side 1 before it dials */
 		p->syn_sched = sync + rtt / 2 + 2 * PROTO_RELAY_HOLD_NS;
 	} else {
-		/* urgent from here to the SYN: each message's hold (1 ms from the
+		/* urgent from here to the SYN: each message's hold (3 ms from the
 		 * kernel's stamp) is in the schedule, and a wake-up later than that at
 		 * the peers' priority, behind other labs' spinning wires, ran past it */
 		timing_urgent(&p->tm);
