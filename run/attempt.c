@@ -84,22 +84,24 @@ static void wire_urgency(int wire, const char *stats, bool on)
 	syscall(SYS_pidfd_send_signal, wire, SIGUSR2, &si, 0);
 }
 
-/* The attempt's opening, then dcutr's window with its wire raised. Called with a
- * core, which it gives back while it waits for the opening (a core held while
- * waiting for one could leave none to end another's); a window starts only with
- * a core held, so a build that waits holding one gets its gap. */
-static bool attempt_open(const struct run_ctx *c, bool timed, int building, int wire, const char *stats)
+/* The attempt's opening (*opened: a token got), then dcutr's window with its
+ * wire raised; once (*taken). Called with a core, which it gives back while it
+ * waits for the opening (a core held while waiting for one could leave none to
+ * end another's); a window starts only with a core held, so a build that waits
+ * holding one gets its gap. */
+static void attempt_open(const struct run_ctx *c, bool timed, int building, int wire, const char *stats,
+			 bool *taken, bool *opened)
 {
-	bool opened;
-
+	if (*taken)
+		return;
+	*taken = true;
 	core_give(c);
-	opened = opening_take(c);
+	*opened = opening_take(c);
 	core_take(c);
 	if (timed) {
 		window_begin(building);
 		wire_urgency(wire, stats, true);
 	}
-	return opened;
 }
 
 /* An attempt's arguments (argv, from --server on) and its secret as the line a
@@ -191,7 +193,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	bool stayed[2] = { false, false };
 	/* a staying peer connects to the server before the opening and waits there
 	 * (--gate): its report instead where it could not */
-	bool gated[2] = { false, false };
+	bool gated[2] = { false, false }, connected;
 	json_t *early[2] = { NULL, NULL };
 	bool taken = false; /* the opening (opened: whether it got a token) */
 
@@ -217,10 +219,8 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	since = (double)now.tv_sec + now.tv_nsec / 1e9;
 	clock_gettime(CLOCK_MONOTONIC, &t_begin);
 	/* staying peers take the opening once connected (below) */
-	if (!staying) {
-		opened = attempt_open(c, timed_by_round_trips, building, wire, stats);
-		taken = true;
-	}
+	if (!staying)
+		attempt_open(c, timed_by_round_trips, building, wire, stats, &taken, &opened);
 	for (int i = 0; i < 2; i++) {
 		/* skew = when b starts minus when a starts */
 		double off = i == 0 ? (skew_ms < 0 ? -skew_ms : 0) : (skew_ms > 0 ? skew_ms : 0);
@@ -287,12 +287,11 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		}
 		/* else, or where the staying peer could not take it: a peer of its own,
 		 * in the opening from its start */
-		if (!stayed[i] && !taken) {
-			opened = attempt_open(c, timed_by_round_trips, building, wire, stats);
-			taken = true;
+		if (!stayed[i]) {
+			attempt_open(c, timed_by_round_trips, building, wire, stats, &taken, &opened);
+			if (spawn_in(id, h->name, argv, secret, env, &kid[i]))
+				kid[i].pid = -1;
 		}
-		if (!stayed[i] && spawn_in(id, h->name, argv, secret, env, &kid[i]))
-			kid[i].pid = -1;
 	}
 	/* waiting on the peers' timers: the core is another lab's meanwhile */
 	core_give(c);
@@ -310,10 +309,10 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 					kid[i].pid = -1; /* reported, or gone: nothing to wait for */
 				}
 			}
+		/* (a side that started its own peer took it already) */
 		if (!taken && (gated[0] || gated[1])) {
 			core_take(c);
-			opened = attempt_open(c, timed_by_round_trips, building, wire, stats);
-			taken = true;
+			attempt_open(c, timed_by_round_trips, building, wire, stats, &taken, &opened);
 			core_give(c);
 		}
 		for (int i = 0; i < 2; i++)
@@ -324,6 +323,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 				gated[i] = false;
 			}
 	}
+	connected = gated[0] && gated[1];
 	clock_gettime(CLOCK_MONOTONIC, &t_handed);
 	/* the window: the peers' start and rendezvous, the relay round trip, SYNC,
 	 * both first SYNs and their answers; past it (a failing attempt's
@@ -336,14 +336,14 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	/* past its opening, a failing attempt only waits out its deadline: another
 	 * lab's attempt may open meanwhile; and so in the gap a skew of seconds
 	 * leaves, taken back for the later side's start */
-	if (opened && opening_gap(s, strategy, skew_ms, gated[0] && gated[1], &gap_from, &gap_until) &&
+	if (opened && opening_gap(s, strategy, skew_ms, connected, &gap_from, &gap_until) &&
 	    !wait_peers(kid, gap_from - seconds_since(&t_handed))) {
 		opening_give(c);
 		opened = !wait_peers(kid, gap_until - seconds_since(&t_handed));
 		if (opened)
 			opening_retake(c);
 	}
-	wait_peers(kid, opening_s(s, strategy, skew_ms, gated[0] && gated[1]) - seconds_since(&t_handed));
+	wait_peers(kid, opening_s(s, strategy, skew_ms, connected) - seconds_since(&t_handed));
 	if (opened)
 		opening_give(c);
 	for (int i = 0; i < 2; i++)

@@ -164,39 +164,42 @@ static size_t read_out(const struct child *c, char *buf, size_t cap, double secs
 	return len;
 }
 
-/* One line of a staying child's stdout (until its newline or `secs`); a child
- * that said nothing in time, or ended, is ended and reaped (pid -1): the next
- * attempt starts another. */
+/* One line of a staying child's stdout (until its newline or `secs`) into buf;
+ * false where it said nothing in time, or ended: then it is ended and reaped
+ * (pid -1), and the next attempt starts another. */
+static bool read_line_of(struct child *c, double secs, char *buf, size_t cap)
+{
+	if (memchr(buf, '\n', read_out(c, buf, cap, secs, true)))
+		return true;
+	child_end(c);
+	return false;
+}
+
+/* A line as a peer's report; "no-report" where it is none */
+static json_t *report_of(const char *line)
+{
+	json_t *j = line ? json_loads(line, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+
+	return j ? j : json_pack("{s:s}", "outcome", "no-report");
+}
+
 json_t *collect_line(struct child *c, double secs)
 {
 	char buf[4096];
-	size_t len = read_out(c, buf, sizeof(buf), secs, true);
-	json_t *j = NULL;
 
-	if (memchr(buf, '\n', len))
-		j = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
-	else
-		child_end(c);
-	return j ? j : json_pack("{s:s}", "outcome", "no-report");
+	return report_of(read_line_of(c, secs, buf, sizeof(buf)) ? buf : NULL);
 }
 
 int gate_read(struct child *c, double secs, json_t **report)
 {
 	char buf[4096];
-	size_t len = read_out(c, buf, sizeof(buf), secs, true);
+	bool got = read_line_of(c, secs, buf, sizeof(buf));
 
 	*report = NULL;
-	if (!memchr(buf, '\n', len)) {
-		child_end(c);
-		*report = json_pack("{s:s}", "outcome", "no-report");
-		return -1;
-	}
-	if (!strcmp(buf, "connected\n"))
+	if (got && !strcmp(buf, "connected\n"))
 		return 1;
-	*report = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
-	if (!*report)
-		*report = json_pack("{s:s}", "outcome", "no-report");
-	return 0;
+	*report = report_of(got ? buf : NULL);
+	return got ? 0 : -1;
 }
 
 void child_end(struct child *c)

@@ -368,6 +368,21 @@ def test_the_server_takes_crlf_lines(make_lab):
     server.wait(5)
 
 
+def staying_peers(lab):
+    """natlab-probe peers on hosts a and b, stdin and stdout ours."""
+    return [subprocess.Popen([NATLAB, "exec", lab.name, node, "--", PROBE, "peers"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            for node in ("a", "b")]
+
+
+def hand(lab, peers, name, key, more=""):
+    """An so attempt's line to each staying peer, its side by its place."""
+    for side, p in enumerate(peers):
+        p.stdin.write(f"--server {lab.addr('rv')}:3478 --attempt {name} --side {side} "
+                      f"--strategy so --deadline-s 5 {more}--secret {key}\n")
+        p.stdin.flush()
+
+
 def test_a_staying_peer_punches_attempt_after_attempt(make_lab):
     """natlab-probe peers: an attempt's arguments a line on stdin, its report a line
     on stdout, one process for all; arguments it cannot take get a no-start line,
@@ -375,16 +390,10 @@ def test_a_staying_peer_punches_attempt_after_attempt(make_lab):
     lab = make_lab(LAB)
     server = start_server(lab)
     try:
-        peers = [subprocess.Popen([NATLAB, "exec", lab.name, node, "--", PROBE, "peers"],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-                 for node in ("a", "b")]
+        peers = staying_peers(lab)
         pids = [set(), set()]
         for name in ("p1", "p2", "p3"):
-            key = secret()
-            for side, p in enumerate(peers):
-                p.stdin.write(f"--server {lab.addr('rv')}:3478 --attempt {name} --side {side} "
-                              f"--strategy so --deadline-s 5 --secret {key}\n")
-                p.stdin.flush()
+            hand(lab, peers, name, secret())
             reports = [json.loads(p.stdout.readline()) for p in peers]
             assert [r["outcome"] for r in reports] == ["connected", "connected"], reports
             assert all(r["nonce_ok"] for r in reports)
@@ -410,14 +419,8 @@ def test_a_gated_peer_connects_then_waits_for_go(make_lab):
     lab = make_lab(LAB)
     server = start_server(lab)
     try:
-        peers = [subprocess.Popen([NATLAB, "exec", lab.name, node, "--", PROBE, "peers"],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-                 for node in ("a", "b")]
-        key = secret()
-        for side, p in enumerate(peers):
-            p.stdin.write(f"--server {lab.addr('rv')}:3478 --attempt g1 --side {side} "
-                          f"--strategy so --deadline-s 5 --gate --secret {key}\n")
-            p.stdin.flush()
+        peers = staying_peers(lab)
+        hand(lab, peers, "g1", secret(), "--gate ")
         assert [p.stdout.readline() for p in peers] == ["connected\n", "connected\n"]
         # ungated, the pair would have met, punched and reported well within this
         ready, _, _ = select.select([p.stdout for p in peers], [], [], 1.0)
@@ -428,10 +431,7 @@ def test_a_gated_peer_connects_then_waits_for_go(make_lab):
         reports = [json.loads(p.stdout.readline()) for p in peers]
         assert [r["outcome"] for r in reports] == ["connected", "connected"], reports
         assert all(r["rendezvous_ms"] < 500 for r in reports), reports
-        for side, p in enumerate(peers):
-            p.stdin.write(f"--server {lab.addr('rv')}:3478 --attempt g2 --side {side} "
-                          f"--strategy so --deadline-s 5 --gate --secret {key}\n")
-            p.stdin.flush()
+        hand(lab, peers, "g2", secret(), "--gate ")
         assert [p.stdout.readline() for p in peers] == ["connected\n", "connected\n"]
         peers[0].stdin.write("stop\n")
         peers[0].stdin.flush()

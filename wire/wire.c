@@ -55,8 +55,8 @@ int wire_run(const struct wire_config *c, int ready_fd)
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGHUP);
 	/* SIGUSR1: "record what you have": blocked before the wire says it is ready,
-	 * so that no request can end it; SIGUSR2: an attempt timed by round trips
-	 * through this wire has begun (below) */
+	 * so that no request can end it; SIGUSR2: dcutr's window begins (its value
+	 * 1) or ends (0), below */
 	sigaddset(&stop, SIGUSR1);
 	sigaddset(&stop, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &stop, NULL);
@@ -172,10 +172,8 @@ int wire_run(const struct wire_config *c, int ready_fd)
 		}
 		if (pfd[1].revents) {
 			struct signalfd_siginfo si;
-			bool stop_now = false;
-
-			bool sync = false;
-			int urgent = -1;
+			bool stop_now = false, sync = false;
+			int urgent = -1; /* SIGUSR2's last value; -1: none came */
 
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				stop_now |= si.ssi_signo != SIGUSR1 && si.ssi_signo != SIGUSR2;
