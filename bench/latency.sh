@@ -1,5 +1,5 @@
 #!/bin/bash
-# What the wire adds to a packet's time (issue 10, acceptance 1), measured in one run.
+# What the wire adds to a packet's time (issue 10, acceptance 2), measured in one run.
 #
 # One-way: host x (delay_ms = D on its uplink) sends datagrams to host y, each
 # carrying its CLOCK_REALTIME send time; y stamps them on arrival (SO_TIMESTAMPNS)
@@ -11,9 +11,14 @@
 # host in the internet (iputils ping, 50 echoes 10 ms apart, the median of its
 # per-echo times, which it takes from the kernel's receive stamp); less the same
 # lab on a kernel bridge, it should be 2.000 +- 0.050 ms.
-# Both twice: idle, then while a second lab (wire, no delay) carries bulk TCP
-# (wirebench tcp-send/tcp-sink, LOAD_MB at a time, for as long as the loaded rows
-# take, 30 s at most); the bridge baseline is measured under the same condition.
+# Both idle, then while a second lab (wire, no delay) carries bulk TCP (wirebench
+# tcp-send/tcp-sink, LOAD_MB at a time, for as long as the loaded rows take, 30 s
+# at most); the bridge baseline is measured under the same condition. The load's
+# TCP uses the machine's default congestion control (what a lab's host inherits),
+# or BENCH_LOAD_CC's; the load line says which. Where the default is not cubic
+# (BBR here) and BENCH_LOAD_CC is unset, the loaded rows are measured once more
+# beside a cubic load ("load:cubic"): BBR paces from timers that run as softirqs on
+# whatever core they fire on, a real-time wire's included (docs/precision.md).
 # "NOT met" does not fail the script (make bench goes on); errors do.
 # BENCH_OWD_SAMPLES (default 500, 2 ms apart) sets the datagrams per row.
 set -eu
@@ -94,16 +99,16 @@ measure() { # CONDITION: one block of rows
 	owd "$bridge_lab" 0
 	read -r n base p99 < <(stats "$tmp/owd")
 	[ "$n" -gt 0 ] || { echo "latency: no datagram through the bridge" >&2; exit 1; }
-	printf '  %-5s %-11s %6s %11.1f %11s %11.1f %11s %11s  %s\n' "$cond" bridge "$n" "$base" - "$p99" - - baseline
+	printf '  %-10s %-11s %6s %11.1f %11s %11.1f %11s %11s  %s\n' "$cond" bridge "$n" "$base" - "$p99" - - baseline
 	for d in $DELAYS; do
 		owd "${wire_lab[$d]}" "$d"
 		stats "$tmp/owd" | awk -v c="$cond" -v d="$d" -v b="$base" -v want="$N" '{
 			n = $1; med = $2; p99 = $3
-			if (!n) { printf "  %-5s %-11s %6d %11s %11s %11s %11s %11s  NOT met (no datagram)\n", c, "wire " d " ms", 0, "-", "-", "-", "-", "-"; exit }
+			if (!n) { printf "  %-10s %-11s %6d %11s %11s %11s %11s %11s  NOT met (no datagram)\n", c, "wire " d " ms", 0, "-", "-", "-", "-", "-"; exit }
 			em = med - b - d * 1000; ep = p99 - b - d * 1000; bound = 100 + 0.005 * d * 1000
 			v = (em <= 20 && ep <= bound) ? "met" : em > 20 && ep > bound ? "NOT met" : em > 20 ? "NOT met (median)" : "NOT met (p99)"
 			if (n < want) v = v " (" want - n " lost)"
-			printf "  %-5s %-11s %6d %11.1f %11.1f %11.1f %11.1f %11s  %s\n", c, "wire " d " ms", n, med, em, p99, ep, "<= " bound, v }'
+			printf "  %-10s %-11s %6d %11.1f %11.1f %11.1f %11.1f %11s  %s\n", c, "wire " d " ms", n, med, em, p99, ep, "<= " bound, v }'
 	done
 	rtt "$ping_wire"
 	local rw=$rtt
@@ -114,33 +119,47 @@ measure() { # CONDITION: one block of rows
 printf '\none-way time through the wire, less a kernel bridge and the configured delay\n'
 printf '  (%s datagrams %s ms apart per row; us; goal: median excess <= 20, p99 excess <= 100 + 0.5%% of the delay; %s)\n' \
 	"$N" "$IV" "$(uname -r)"
-printf '  %-5s %-11s %6s %11s %11s %11s %11s %11s  %s\n' when path n "median owd" "med excess" "p99 owd" "p99 excess" "p99 goal" verdict
+printf '  %-10s %-11s %6s %11s %11s %11s %11s %11s  %s\n' when path n "median owd" "med excess" "p99 owd" "p99 excess" "p99 goal" verdict
 measure idle
 
-# the load: bulk TCP through the second lab's wire, LOAD_MB at a time, until told to stop (30 s at most)
-(
-	end=$((SECONDS + 30))
-	while ((SECONDS < end)) && [ ! -e "$tmp/stop" ]; do
-		$NATLAB exec "$load_lab" y -- $WB tcp-sink 9000 >>"$tmp/load" &
-		sink=$!
-		$NATLAB exec "$load_lab" x -- $WB tcp-send 198.18.0.2 9000 "$LOAD_MB" || break
-		wait "$sink" || break
-	done
-) &
-loadpid=$!
-sleep 0.3
-t0=${EPOCHREALTIME/./}
-measure "load"
-t1=${EPOCHREALTIME/./}
-touch "$tmp/stop"
-wait "$loadpid" || true
-loadpid=
-awk -v t="$(((t1 - t0) / 1000))" '{ b += $1; s += $2; n++ } END {
-	if (n && s > 0) printf "  load: %d MB of TCP through another lab'"'"'s wire (%d transfers, %.0f Mbit/s) over the %.1f s of the loaded rows\n", b / 1e6, n, b * 8 / s / 1e6, t / 1000
-	else print "  load: no transfer finished" }' "$tmp/load" 2>/dev/null || echo "  load: no transfer finished"
+# loaded COND [CC]: the rows again while bulk TCP (congestion control CC, else the
+# lab's default) runs through the second lab's wire, LOAD_MB at a time, until told
+# to stop (30 s at most); then what the load carried
+loaded() {
+	local cond=$1 cc=${2:-} t0 t1
+	rm -f "$tmp/stop" "$tmp/load"
+	(
+		end=$((SECONDS + 30))
+		while ((SECONDS < end)) && [ ! -e "$tmp/stop" ]; do
+			$NATLAB exec "$load_lab" y -- $WB tcp-sink 9000 >>"$tmp/load" &
+			sink=$!
+			$NATLAB exec "$load_lab" x -- $WB tcp-send 198.18.0.2 9000 "$LOAD_MB" ${cc:+"$cc"} || break
+			wait "$sink" || break
+		done
+	) &
+	loadpid=$!
+	sleep 0.3
+	t0=${EPOCHREALTIME/./}
+	measure "$cond"
+	t1=${EPOCHREALTIME/./}
+	touch "$tmp/stop"
+	wait "$loadpid" || true
+	loadpid=
+	awk -v t="$(((t1 - t0) / 1000))" -v cc="${cc:-$default_cc}" -v c="$cond" '{ b += $1; s += $2; n++ } END {
+		if (n && s > 0) printf "  %s: %d MB of TCP (%s) through another lab'"'"'s wire (%d transfers, %.0f Mbit/s) over the %.1f s of its rows\n", c, b / 1e6, cc, n, b * 8 / s / 1e6, t / 1000
+		else printf "  %s: no transfer finished\n", c }' "$tmp/load" 2>/dev/null || echo "  $cond: no transfer finished"
+}
+default_cc=$($NATLAB exec "$load_lab" x -- cat /proc/sys/net/ipv4/tcp_congestion_control 2>/dev/null || echo '?')
+loaded load "${BENCH_LOAD_CC:-}"
+# BBR (a machine's default here) paces from timers whose softirqs run on whatever core
+# they fire on, a real-time wire's too: the same rows beside a load that does not pace
+if [ -z "${BENCH_LOAD_CC:-}" ] && [ "$default_cc" != cubic ] &&
+	grep -qw cubic /proc/sys/net/ipv4/tcp_available_congestion_control 2>/dev/null; then
+	loaded load:cubic cubic
+fi
 
 printf '\nround trip through a full-cone NAT with a 1 ms uplink, less a kernel bridge (median of 50 pings, ms)\n'
-printf '  %-5s %10s %10s %10s %15s  %s\n' when wire bridge difference goal verdict
+printf '  %-10s %10s %10s %10s %15s  %s\n' when wire bridge difference goal verdict
 awk '{ e = $2 - $3; v = (e >= 1.95 && e <= 2.05) ? "met" : "NOT met"
-	printf "  %-5s %10.3f %10.3f %10.3f %15s  %s\n", $1, $2, $3, e, "2.000 +- 0.050", v }' "$tmp/ping"
+	printf "  %-10s %10.3f %10.3f %10.3f %15s  %s\n", $1, $2, $3, e, "2.000 +- 0.050", v }' "$tmp/ping"
 [ "$seen" = 0 ] || printf '  note: other labs were up on this machine before %d of the %d one-way rows: their load is in those figures too\n' "$seen" "$checks"

@@ -3,7 +3,8 @@
  *   wirebench udp-sink PORT SECONDS        prints datagrams received
  *   wirebench udp-blast ADDR PORT SECONDS  sends 64-byte datagrams, prints how many
  *   wirebench tcp-sink PORT                prints bytes and seconds until EOF
- *   wirebench tcp-send ADDR PORT MB        sends MB megabytes
+ *   wirebench tcp-send ADDR PORT MB [CC]   sends MB megabytes (with congestion control CC:
+ *                                          without, the namespace's default, the machine's)
  *   wirebench udp-echo PORT SECONDS        answers every datagram
  *   wirebench udp-ping ADDR PORT N         prints the median of N round trips, in ms
  *   wirebench owd-send ADDR PORT N INTERVAL_MS
@@ -22,6 +23,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +50,22 @@ static struct sockaddr_in addr(const char *ip, const char *port)
 		exit(2);
 	}
 	return a;
+}
+
+/* A TCP socket, with congestion control cc where given (the load of bench/latency.sh:
+ * BBR paces from timers that fire as softirqs on whatever core is running) */
+static int tcp_socket(const char *cc)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd >= 0 && cc && setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, (socklen_t)strlen(cc))) {
+		fprintf(stderr, "wirebench: congestion control %s: %s\n", cc, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (fd < 0)
+		perror("socket");
+	return fd;
 }
 
 static int64_t real_ns(void)
@@ -231,16 +249,20 @@ int main(int argc, char *argv[])
 		printf("%lld %.6f\n", total, now() - start);
 		return 0;
 	}
-	if (!strcmp(mode, "tcp-send") && argc == 5) {
+	if (!strcmp(mode, "tcp-send") && (argc == 5 || argc == 6)) {
 		struct sockaddr_in a = addr(argv[2], argv[3]);
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		const char *cc = argc == 6 ? argv[5] : NULL;
+		int fd = tcp_socket(cc);
 		long long left = atoll(argv[4]) * 1000000LL;
 
+		if (fd < 0)
+			return 1;
 		for (int tries = 0; connect(fd, (struct sockaddr *)&a, sizeof(a)); tries++) {
 			if (tries == 50)
 				return perror("connect"), 1;
 			close(fd);
-			fd = socket(AF_INET, SOCK_STREAM, 0);
+			if ((fd = tcp_socket(cc)) < 0)
+				return 1;
 			usleep(20000);
 		}
 		while (left > 0) {
@@ -327,7 +349,7 @@ int main(int argc, char *argv[])
 	if (!strcmp(mode, "owd-recv") && argc == 5)
 		return owd_recv(argv[2], atoi(argv[3]), atof(argv[4]));
 	fprintf(stderr, "usage: wirebench udp-sink PORT SECONDS | udp-blast ADDR PORT SECONDS | "
-			"tcp-sink PORT | tcp-send ADDR PORT MB | udp-echo PORT SECONDS | udp-ping ADDR PORT N | "
+			"tcp-sink PORT | tcp-send ADDR PORT MB [CC] | udp-echo PORT SECONDS | udp-ping ADDR PORT N | "
 			"owd-send ADDR PORT N INTERVAL_MS | owd-recv PORT N SECONDS\n");
 	return 2;
 }
