@@ -4,6 +4,7 @@
 #include <libmnl/libmnl.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <sched.h>
 #include <stdio.h>
@@ -291,43 +292,67 @@ static int put_tuple(struct nlmsghdr *nlh, uint8_t proto, const struct ct_tuple 
 	return rc;
 }
 
-int ct_watch_forget(struct ct_watch *w, struct diag *d)
+/* Deletes entry e (request number seq) by its original tuple; one with no ports
+ * to name it by is left to age out. */
+static int ct_delete(struct ct_watch *w, const struct ct_entry *e, unsigned seq, struct diag *d)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	unsigned portid = mnl_socket_get_portid(w->req);
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfh;
+	ssize_t n;
+
+	if (e->proto != IPPROTO_TCP && e->proto != IPPROTO_UDP)
+		return 0;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = seq;
+	nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
+	nfh->nfgen_family = AF_INET;
+	nfh->version = NFNETLINK_V0;
+	if (put_tuple(nlh, e->proto, &e->orig) < 0 || mnl_socket_sendto(w->req, nlh, nlh->nlmsg_len) < 0)
+		return diag_set(d, "ctnetlink delete: %s", strerror(errno));
+	n = mnl_socket_recvfrom(w->req, buf, sizeof(buf)); /* the answer overwrites nlh */
+	/* gone already (timed out, or closed and reaped) is as good as deleted */
+	if (n <= 0 || (mnl_cb_run(buf, (size_t)n, seq, portid, NULL, NULL) < 0 && errno != ENOENT))
+		return diag_set(d, "ctnetlink delete: %s", strerror(errno));
+	return 0;
+}
+
+int ct_watch_forget(struct ct_watch *w, struct diag *d)
+{
 	int rc = 0;
 
 	watch_drain(w);
-	for (size_t i = 0; i < w->n; i++) {
-		const struct ct_entry *e = &w->seen[i];
-		struct nlmsghdr *nlh;
-		struct nfgenmsg *nfh;
-		ssize_t n;
-
-		if (e->proto != IPPROTO_TCP && e->proto != IPPROTO_UDP)
-			continue; /* no ports to name it by; it ages out on its own */
-		nlh = mnl_nlmsg_put_header(buf);
-		nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE;
-		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-		nlh->nlmsg_seq = (unsigned)i + 1;
-		nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
-		nfh->nfgen_family = AF_INET;
-		nfh->version = NFNETLINK_V0;
-		if (put_tuple(nlh, e->proto, &e->orig) < 0 || mnl_socket_sendto(w->req, nlh, nlh->nlmsg_len) < 0) {
-			rc = diag_set(d, "ctnetlink delete: %s", strerror(errno));
-			break;
-		}
-		n = mnl_socket_recvfrom(w->req, buf, sizeof(buf)); /* the answer overwrites nlh */
-		/* gone already (timed out, or closed and reaped) is as good as deleted */
-		if (n <= 0 || (mnl_cb_run(buf, (size_t)n, (unsigned)i + 1, portid, NULL, NULL) < 0 &&
-			       errno != ENOENT)) {
-			rc = diag_set(d, "ctnetlink delete: %s", strerror(errno));
-			break;
-		}
-	}
+	for (size_t i = 0; i < w->n && !rc; i++)
+		rc = ct_delete(w, &w->seen[i], (unsigned)i + 1, d);
 	w->n = 0;
 	if (w->lost && !rc)
 		rc = diag_set(d, "ctnetlink events were lost");
 	w->lost = false;
 	return rc;
+}
+
+int ct_watch_forget_strays(struct ct_watch *w, struct diag *d)
+{
+	size_t kept = 0;
+	int strays = 0;
+
+	watch_drain(w);
+	for (size_t i = 0; i < w->n; i++) {
+		const struct ct_entry *e = &w->seen[i];
+
+		/* a connection's first packet is its SYN: an entry born in any other
+		 * state was picked up from the middle of one */
+		if (e->proto != IPPROTO_TCP || e->tcp_state < 0 || e->tcp_state == TCP_CONNTRACK_SYN_SENT) {
+			w->seen[kept++] = *e;
+			continue;
+		}
+		if (ct_delete(w, e, (unsigned)i + 1, d))
+			return -1;
+		strays++;
+	}
+	w->n = kept;
+	return strays;
 }

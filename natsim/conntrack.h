@@ -48,6 +48,12 @@ int ct_watch_each(struct ct_watch *w, ct_entry_fn fn, void *arg);
 /* Deletes those entries from the table, each by its tuple, and forgets them;
  * -1 when some may have been missed (the caller flushes instead). */
 int ct_watch_forget(struct ct_watch *w, struct diag *d);
+/* Deletes, by tuple, the TCP entries made since the last forget that began in a state
+ * other than SYN_SENT, and forgets them: conntrack picked them up from the middle of
+ * a connection (tcp_loose), such as the last ACK of a closing one whose entry was
+ * forgotten a moment before; such an entry makes the same tuple's next SYN invalid,
+ * which then leaves the NAT untranslated. The number deleted, or -1. */
+int ct_watch_forget_strays(struct ct_watch *w, struct diag *d);
 /* Returns false for entries that are not NAT mappings. */
 bool ct_entry_mapping(const struct ct_entry *e, struct ct_mapping *m);
 const char *ct_tcp_state_name(int state);

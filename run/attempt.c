@@ -84,13 +84,13 @@ static void wire_urgency(int wire, const char *stats, bool on)
 	syscall(SYS_pidfd_send_signal, wire, SIGUSR2, &si, 0);
 }
 
-/* The attempt's opening (*opened: a token got), then dcutr's window with its
- * wire raised; once (*taken). Called with a core, which it gives back while it
+/* The attempt's opening (*opened: a token got), the NATs' strays forgotten, then
+ * dcutr's window with its wire raised; once (*taken). Called with a core, which it gives back while it
  * waits for the opening (a core held while waiting for one could leave none to
  * end another's); a window starts only with a core held, so a build that waits
  * holding one gets its gap. */
 static void attempt_open(const struct run_ctx *c, bool timed, int building, int wire, const char *stats,
-			 bool *taken, bool *opened)
+			 const struct scenario *s, struct ct_watch *const *watch, bool *taken, bool *opened)
 {
 	if (*taken)
 		return;
@@ -98,6 +98,9 @@ static void attempt_open(const struct run_ctx *c, bool timed, int building, int 
 	core_give(c);
 	*opened = opening_take(c);
 	core_take(c);
+	/* the last moment before the punch (staying peers wait for their go): the
+	 * NATs' entries picked up from the last attempt's late closing segments */
+	forget_strays(s, watch);
 	if (timed) {
 		window_begin(building);
 		wire_urgency(wire, stats, true);
@@ -207,7 +210,8 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	record_init(rec);
 	attempt_secret(secret); /* before the opening: its exit would keep one */
 	/* Let the last attempt's closing segments cross the wire before the NATs forget
-	 * them: flushed mid-close, they would come back as RSTs in this attempt's record. */
+	 * them: flushed mid-close, they would come back as RSTs in this attempt's record
+	 * (one later than this is picked up anew and forgotten again: attempt_open) */
 	core_give(c);
 	if (n > 0)
 		usleep((useconds_t)((rtt_ms + 5) * 1000));
@@ -220,7 +224,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	clock_gettime(CLOCK_MONOTONIC, &t_begin);
 	/* staying peers take the opening once connected (below) */
 	if (!staying)
-		attempt_open(c, timed_by_round_trips, building, wire, stats, &taken, &opened);
+		attempt_open(c, timed_by_round_trips, building, wire, stats, s, watch, &taken, &opened);
 	for (int i = 0; i < 2; i++) {
 		/* skew = when b starts minus when a starts */
 		double off = i == 0 ? (skew_ms < 0 ? -skew_ms : 0) : (skew_ms > 0 ? skew_ms : 0);
@@ -288,7 +292,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		/* else, or where the staying peer could not take it: a peer of its own,
 		 * in the opening from its start */
 		if (!stayed[i]) {
-			attempt_open(c, timed_by_round_trips, building, wire, stats, &taken, &opened);
+			attempt_open(c, timed_by_round_trips, building, wire, stats, s, watch, &taken, &opened);
 			if (spawn_in(id, h->name, argv, secret, env, &kid[i]))
 				kid[i].pid = -1;
 		}
@@ -312,7 +316,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		/* (a side that started its own peer took it already) */
 		if (!taken && (gated[0] || gated[1])) {
 			core_take(c);
-			attempt_open(c, timed_by_round_trips, building, wire, stats, &taken, &opened);
+			attempt_open(c, timed_by_round_trips, building, wire, stats, s, watch, &taken, &opened);
 			core_give(c);
 		}
 		for (int i = 0; i < 2; i++)

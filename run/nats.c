@@ -134,6 +134,25 @@ void flush_nats(const struct scenario *s, const char *id, struct ct_watch *const
 	}
 }
 
+/* The entries the NATs picked up, since the forget at the attempt's start, from the
+ * middle of a connection (the last attempt's last ACK, late on a busy machine,
+ * crossing a NAT that had just forgotten its connection): deleted before the
+ * attempt's punch, whose SYN on that tuple they would make invalid (and leave the
+ * NAT untranslated). The number deleted. */
+int forget_strays(const struct scenario *s, struct ct_watch *const *watch)
+{
+	int n = 0;
+
+	for (int i = 1; i < s->n; i++) {
+		struct diag d;
+		int k;
+
+		if (s->nodes[i].kind == NODE_NAT && watch[i] && (k = ct_watch_forget_strays(watch[i], &d)) > 0)
+			n += k;
+	}
+	return n;
+}
+
 /* A watch on each NAT's conntrack, from before its first packet. */
 void watch_nats(const struct scenario *s, const char *id, struct ct_watch **watch)
 {

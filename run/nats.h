@@ -19,6 +19,7 @@ void wire_endpoint(const struct scenario *s, const char *id, struct ct_watch *co
 		   uint16_t port, const char *peer_ep, uint8_t proto, char *out, size_t len,
 		   int *ext, int *n_ext);
 void flush_nats(const struct scenario *s, const char *id, struct ct_watch *const *watch);
+int forget_strays(const struct scenario *s, struct ct_watch *const *watch);
 void watch_nats(const struct scenario *s, const char *id, struct ct_watch **watch);
 
 #endif
