@@ -107,22 +107,12 @@ static struct mnl_socket *ct_open(int ns_fd, struct diag *d)
 	return ct_open_groups(ns_fd, 0, d);
 }
 
-static int ct_request(int ns_fd, uint8_t msg, uint16_t flags, ct_entry_fn fn, void *arg,
-		      struct diag *d)
+/* A ctnetlink request's header in buf: message msg, NLM_F_REQUEST | flags, seq. */
+static struct nlmsghdr *ct_header(char *buf, uint8_t msg, uint16_t flags, unsigned seq)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl = ct_open(ns_fd, d);
-	struct dump_ctx c = { .fn = fn, .arg = arg };
-	struct nlmsghdr *nlh;
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct nfgenmsg *nfh;
-	unsigned seq = (unsigned)time(NULL), portid;
-	ssize_t n;
-	int ret = MNL_CB_OK;
 
-	if (!nl)
-		return -1;
-	portid = mnl_socket_get_portid(nl);
-	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | msg;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 	nlh->nlmsg_seq = seq;
@@ -130,6 +120,24 @@ static int ct_request(int ns_fd, uint8_t msg, uint16_t flags, ct_entry_fn fn, vo
 	nfh->nfgen_family = AF_INET;
 	nfh->version = NFNETLINK_V0;
 	nfh->res_id = 0;
+	return nlh;
+}
+
+static int ct_request(int ns_fd, uint8_t msg, uint16_t flags, ct_entry_fn fn, void *arg,
+		      struct diag *d)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl = ct_open(ns_fd, d);
+	struct dump_ctx c = { .fn = fn, .arg = arg };
+	struct nlmsghdr *nlh;
+	unsigned seq = (unsigned)time(NULL), portid;
+	ssize_t n;
+	int ret = MNL_CB_OK;
+
+	if (!nl)
+		return -1;
+	portid = mnl_socket_get_portid(nl);
+	nlh = ct_header(buf, msg, flags, seq);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
 		mnl_socket_close(nl);
 		return diag_set(d, "ctnetlink send: %s", strerror(errno));
@@ -299,18 +307,11 @@ static int ct_delete(struct ct_watch *w, const struct ct_entry *e, unsigned seq,
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	unsigned portid = mnl_socket_get_portid(w->req);
 	struct nlmsghdr *nlh;
-	struct nfgenmsg *nfh;
 	ssize_t n;
 
 	if (e->proto != IPPROTO_TCP && e->proto != IPPROTO_UDP)
 		return 0;
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = seq;
-	nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
-	nfh->nfgen_family = AF_INET;
-	nfh->version = NFNETLINK_V0;
+	nlh = ct_header(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, seq);
 	if (put_tuple(nlh, e->proto, &e->orig) < 0 || mnl_socket_sendto(w->req, nlh, nlh->nlmsg_len) < 0)
 		return diag_set(d, "ctnetlink delete: %s", strerror(errno));
 	n = mnl_socket_recvfrom(w->req, buf, sizeof(buf)); /* the answer overwrites nlh */
