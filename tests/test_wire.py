@@ -460,13 +460,16 @@ def test_bulk_tcp_through_clean_wire(make_lab):
     assert max(sizes) > 1514, "no super-frame on a clean wire"
     assert sum(sizes) > 20 * 1000 * 1000
     # seen twice in some thirty make checks, one frame each, not reproduced alone:
-    # what the frame was, to tell next time (a short, padded or super-frame)
+    # what the frame was, to tell next time (a short, padded or super-frame); the
+    # third time (2026-12-03) a 78-byte pure ACK with 24 bytes of TCP options
     bad = tshark_frames(pcap, "frame.number", "frame.len", "ip.len", "tcp.len", "tcp.flags.str",
                         display="tcp.checksum.status == 0")
     assert bad == [], f"frames with a bad TCP checksum (number, frame, IP, TCP length, flags): {bad}"
-    bad = tshark_frames(pcap, "frame.number", "_ws.expert.message", "frame.len",
-                        display="_ws.malformed or _ws.expert.severity >= error")
-    assert bad == [], bad[:5]
+    # seen once in some fifty runs of this test on 2026-12-03: a 65,226-byte
+    # super-frame with "trailing stray characters" (more bytes than its IP length)
+    bad = tshark_frames(pcap, "frame.number", "_ws.expert.message", "frame.len", "ip.len", "tcp.len",
+                        "tcp.flags.str", display="_ws.malformed or _ws.expert.severity >= error")
+    assert bad == [], f"malformed frames (number, message, frame, IP, TCP length, flags): {bad[:5]}"
 
 
 def test_lossy_wire_carries_frames_as_on_a_line(make_lab):
