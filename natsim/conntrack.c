@@ -338,7 +338,7 @@ int ct_watch_forget(struct ct_watch *w, struct diag *d)
 int ct_watch_forget_strays(struct ct_watch *w, struct diag *d)
 {
 	size_t kept = 0;
-	int strays = 0;
+	int strays = 0, rc = 0;
 
 	watch_drain(w);
 	for (size_t i = 0; i < w->n; i++) {
@@ -350,10 +350,13 @@ int ct_watch_forget_strays(struct ct_watch *w, struct diag *d)
 			w->seen[kept++] = *e;
 			continue;
 		}
-		if (ct_delete(w, e, (unsigned)i + 1, d))
-			return -1;
+		if (ct_delete(w, e, (unsigned)i + 1, d)) {
+			w->seen[kept++] = *e; /* still watched: the next forget tries again */
+			rc = -1;
+			continue;
+		}
 		strays++;
 	}
 	w->n = kept;
-	return strays;
+	return rc ? rc : strays;
 }

@@ -52,7 +52,8 @@ int ct_watch_forget(struct ct_watch *w, struct diag *d);
  * other than SYN_SENT, and forgets them: conntrack picked them up from the middle of
  * a connection (tcp_loose), such as the last ACK of a closing one whose entry was
  * forgotten a moment before; such an entry makes the same tuple's next SYN invalid,
- * which then leaves the NAT untranslated. The number deleted, or -1. */
+ * which then leaves the NAT untranslated. The number deleted, or -1 when a delete
+ * failed (that entry stays watched, for the next forget). */
 int ct_watch_forget_strays(struct ct_watch *w, struct diag *d);
 /* Returns false for entries that are not NAT mappings. */
 bool ct_entry_mapping(const struct ct_entry *e, struct ct_mapping *m);

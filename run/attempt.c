@@ -85,10 +85,10 @@ static void wire_urgency(int wire, const char *stats, bool on)
 }
 
 /* The attempt's opening (*opened: a token got), the NATs' strays forgotten, then
- * dcutr's window with its wire raised; once (*taken). Called with a core, which it gives back while it
- * waits for the opening (a core held while waiting for one could leave none to
- * end another's); a window starts only with a core held, so a build that waits
- * holding one gets its gap. */
+ * dcutr's window with its wire raised; once (*taken). Called with a core, which
+ * it gives back while it waits for the opening (a core held while waiting for one
+ * could leave none to end another's); a window starts only with a core held, so
+ * a build that waits holding one gets its gap. */
 static void attempt_open(const struct run_ctx *c, bool timed, int building, int wire, const char *stats,
 			 const struct scenario *s, struct ct_watch *const *watch, bool *taken, bool *opened)
 {
