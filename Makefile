@@ -88,6 +88,9 @@ build/unit/%: tests/unit/%.c $(LIB_SRC:%.c=build/san/%.o)
 	@mkdir -p $(dir $@)
 	$(CC) $(NATLAB_CFLAGS) -O1 -g $(SAN) -o $@ $^ $(PKG_LIBS) -lcmocka
 
+# the wire's per-frame work, which natlab itself does not link
+build/unit/test_wire_packet: build/san/wire/packet.o
+
 deps:
 	@sh scripts/deps.sh
 
