@@ -13,7 +13,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 NATLAB_LIBS = $(shell pkg-config --libs $(filter-out libnftables libpcap,$(PKGS)) 2>/dev/null) -lm
 PROFILE_DIR ?= $(CURDIR)/natsim/profiles
 NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-	-DNATLAB_PROFILE_DIR='"$(PROFILE_DIR)"' $(PKG_CFLAGS)
+	-DNATLAB_PROFILE_DIR='"$(PROFILE_DIR)"' -DNATLAB_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
 
 # run/record.c (the attempt record), run/edges.c (the edge search) and run/pick.c
 # (the pool's next lab) are here so that the unit tests link them too

@@ -40,7 +40,8 @@ static void show_usage(FILE *f)
 	fprintf(f, "Usage: %s <command> [<args>]\n\nCommands:\n", prog);
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].what);
-	fprintf(f, "\n'%s <command> --help' tells more; man natlab(8) tells all.\n", prog);
+	fprintf(f, "\n'%s <command> --help' tells more; man natlab(8) tells all; '%s --version' which natlab this is.\n",
+		prog, prog);
 }
 
 int want_help(int argc, char *argv[], const char *usage)
@@ -114,6 +115,11 @@ int main(int argc, char *argv[])
 	    !strcmp(argv[1], "help")) {
 		show_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_BAD_INPUT : 0;
+	}
+	/* which natlab made a run or a bug report */
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("natlab %s\n", NATLAB_VERSION);
+		return 0;
 	}
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		if (!strcmp(argv[1], subcommands[i].name))

@@ -226,8 +226,16 @@ int report_write(const char *run, const char *const *mixes, int n_mixes)
 			fprintf(rep, "; and %d attempts probing window edges (not in the tables: see "
 				     "[the search](#window-edges-searched-by-bisection))", probes);
 		snprintf(path, sizeof(path), "%s/meta.json", run);
-		if (!stat(path, &st))
+		if (!stat(path, &st)) {
+			json_t *r = json_object_get(meta, "run");
+			const char *by = json_string_value(json_object_get(r, "natlab")),
+				   *kernel = json_string_value(json_object_get(r, "kernel"));
+
 			fputs("; run facts: [meta.json](meta.json)", rep);
+			/* what a reader needs to make the run again */
+			if (by && kernel)
+				fprintf(rep, " (natlab %s, %s)", by, kernel);
+		}
 		snprintf(path, sizeof(path), "%s/pcap", run);
 		if (!stat(path, &st))
 			fputs("; captures of failed attempts: [pcap/](pcap/)", rep);

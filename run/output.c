@@ -239,9 +239,9 @@ int write_meta(const char *outdir, long jobs, unsigned done, unsigned again, int
 	precision_print_warnings(stderr, p, "natlab: warning: ");
 	uname(&u);
 	snprintf(kernel, sizeof(kernel), "%s %s", u.sysname, u.release);
-	meta = json_pack("{s:{s:I,s:I,s:I,s:s},s:o,s:o}", "run", "jobs", (json_int_t)jobs, "attempts",
-			 (json_int_t)done, "run_again", (json_int_t)again, "kernel", kernel, "outcomes", oc,
-			 "precision", p);
+	meta = json_pack("{s:{s:s,s:I,s:I,s:I,s:s},s:o,s:o}", "run", "natlab", NATLAB_VERSION, "jobs",
+			 (json_int_t)jobs, "attempts", (json_int_t)done, "run_again", (json_int_t)again,
+			 "kernel", kernel, "outcomes", oc, "precision", p);
 	if (!meta) {
 		json_decref(run_more);
 		return fail(1, "out of memory");

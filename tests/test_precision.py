@@ -27,6 +27,9 @@ def test_precision_recomputes_from_records(tmp_path):
     p = meta["precision"]
     recs = [json.loads(line) for line in open(out / "attempts.jsonl")]
     assert meta["run"]["attempts"] + meta["run"]["run_again"] == len(recs)
+    # which natlab made the run, as the binary says of itself
+    version = subprocess.run([NATLAB, "--version"], capture_output=True, text=True, check=True).stdout
+    assert version == f"natlab {meta['run']['natlab']}\n"
 
     # every scheduled attempt: the skew the NATs emitted against the one asked,
     # from the wire's own timestamps (so: the schedule; dcutr: both at once)
@@ -86,4 +89,6 @@ def test_precision_recomputes_from_records(tmp_path):
     report = open(out / "report.md").read()
     assert "\n## Precision\n" in report
     assert ("**Warning: this run did not keep" in report) == bool(p["warnings"])
+    # and which natlab on which kernel made it, for whoever makes it again
+    assert f"(natlab {meta['run']['natlab']}, {meta['run']['kernel']})" in report
 
