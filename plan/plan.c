@@ -77,6 +77,16 @@ static const char *uplink(const struct lab_node *n)
 	return n->kind == NODE_NAT ? IF_UPLINK_NAT : IF_UPLINK_HOST;
 }
 
+/* A NAT's inside is a bridge only where more than one node hangs on it: one node's
+ * link is the NAT's LAN interface itself. A bridge's teardown (br_multicast_dev_del)
+ * waits for an rcu_barrier with the rtnl lock held, 17 ms a bridge here while other
+ * namespaces were being cleaned up, and every netlink request of the next lab waited
+ * behind it. */
+static bool nat_bridged(const struct lab_node *n)
+{
+	return n->kind == NODE_NAT && n->n_children > 1;
+}
+
 /* The namespace of node i: sysctls, lo, the bridge its children hang on. */
 static int plan_node_ns(struct lab_plan *p, int i)
 {
@@ -100,7 +110,7 @@ static int plan_node_ns(struct lab_plan *p, int i)
 		 * would cross its nftables hooks as frames, and a host's hairpin to its
 		 * own mapping went back out bridged, without its SNAT (RFC 5780's
 		 * hairpinning test, natlab classify, found it). Absent without it. */
-		if (n->n_children)
+		if (nat_bridged(n))
 			rc |= sysctl(p, i, "net/bridge/bridge-nf-call-iptables", "0", PLAN_PHASE_NETNS, false);
 	}
 	/* peers on a fixed port dial the same endpoints attempt after attempt: the last
@@ -111,7 +121,7 @@ static int plan_node_ns(struct lab_plan *p, int i)
 		rc |= sysctl(p, i, "net/ipv4/tcp_tw_reuse_delay", "1", PLAN_PHASE_NETNS, false);
 	}
 	rc |= dev_step(p, PLAN_LINK_UP, i, "lo", 1, NULL);
-	if (n->n_children && (n->kind == NODE_NAT || p->s->bridge))
+	if (nat_bridged(n) || (n->n_children && n->kind != NODE_NAT && p->s->bridge))
 		rc |= dev_step(p, PLAN_BRIDGE, i, n->kind == NODE_NAT ? IF_BRIDGE_NAT : IF_BRIDGE_INTERNET,
 			       IFINDEX_BRIDGE, NULL);
 	return rc;
@@ -123,16 +133,19 @@ static int plan_node_links(struct lab_plan *p, int i)
 	const struct lab_node *n = &p->s->nodes[i];
 	const char *up = uplink(n);
 	bool on_wire = n->parent == 0 && p->wire;
+	const struct lab_node *parent = &p->s->nodes[n->parent];
+	/* the only node behind its NAT: its link is the NAT's LAN (nat_bridged) */
+	bool lan_alone = parent->kind == NODE_NAT && !nat_bridged(parent);
 	struct plan_step *t = step(p, PLAN_VETH, n->parent);
 	int rc = 0;
 
 	if (!t)
 		return -1;
 	t->peer = i;
-	snprintf(t->dev, sizeof(t->dev), "%s", n->name);
+	snprintf(t->dev, sizeof(t->dev), "%s", lan_alone ? IF_BRIDGE_NAT : n->name);
 	t->ifindex = IFINDEX_CHILD_BASE + i;
 	snprintf(t->master, sizeof(t->master), "%s",
-		 on_wire ? "" : p->s->nodes[n->parent].kind == NODE_NAT ? IF_BRIDGE_NAT : IF_BRIDGE_INTERNET);
+		 on_wire || lan_alone ? "" : parent->kind == NODE_NAT ? IF_BRIDGE_NAT : IF_BRIDGE_INTERNET);
 	snprintf(t->peer_dev, sizeof(t->peer_dev), "%s", up);
 	t->peer_ifindex = IFINDEX_UPLINK;
 	if (n->parent == 0) {
@@ -144,7 +157,9 @@ static int plan_node_links(struct lab_plan *p, int i)
 		rc |= dev_step(p, PLAN_OFFLOADS_OFF, n->parent, n->name, IFINDEX_CHILD_BASE + i, NULL);
 		rc |= dev_step(p, PLAN_OFFLOADS_OFF, i, up, IFINDEX_UPLINK, NULL);
 	}
-	if (n->kind == NODE_NAT)
+	if (lan_alone)
+		rc |= dev_step(p, PLAN_ADDR, n->parent, IF_BRIDGE_NAT, IFINDEX_CHILD_BASE + i, parent->lan_addr);
+	if (nat_bridged(n))
 		rc |= dev_step(p, PLAN_ADDR, i, IF_BRIDGE_NAT, IFINDEX_BRIDGE, n->lan_addr);
 	for (int j = 0; j < n->n_addr; j++)
 		rc |= dev_step(p, PLAN_ADDR, i, up, IFINDEX_UPLINK, n->addr[j]);

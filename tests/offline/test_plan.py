@@ -34,9 +34,19 @@ def test_plan_names_every_namespace_once(tmp_path):
 
 def test_plan_links_each_node_to_its_parent(tmp_path):
     veths = {s["peer_netns"]: s for s in steps(plan(tmp_path), "veth")}
-    assert veths["pl-sh-a"]["netns"] == "pl-sh-n" and veths["pl-sh-a"]["master"] == "lan"
+    # the only node behind its NAT: its link is the NAT's LAN itself, no bridge
+    assert veths["pl-sh-a"]["netns"] == "pl-sh-n" and veths["pl-sh-a"]["dev"] == "lan"
+    assert "master" not in veths["pl-sh-a"] and not steps(plan(tmp_path), "bridge")
     assert veths["pl-sh-n"]["netns"] == "pl-sh-internet" and "master" not in veths["pl-sh-n"]  # the wire's
     assert veths["pl-sh-s"]["peer_dev"] == "eth0" and veths["pl-sh-n"]["peer_dev"] == "wan"
+
+
+def test_a_nat_with_two_nodes_behind_it_has_a_bridge(tmp_path):
+    p = plan(tmp_path, SCENARIO + "[host.b]\nbehind = n\n")
+    assert [(s["netns"], s["dev"]) for s in steps(p, "bridge")] == [("pl-sh-n", "lan")]
+    veths = {s["peer_netns"]: s for s in steps(p, "veth")}
+    assert veths["pl-sh-a"]["master"] == veths["pl-sh-b"]["master"] == "lan"
+    assert [s["addr"] for s in steps(p, "addr") if s["netns"] == "pl-sh-n" and s["dev"] == "lan"] == ["10.0.1.1/24"]
 
 
 def test_plan_gives_the_nat_its_ruleset_and_wan_address(tmp_path):
@@ -74,7 +84,9 @@ def test_plan_of_a_bridge_internet_has_no_wire(tmp_path):
     p = plan(tmp_path, SCENARIO.replace("name = pl", "name = pl\ninternet = bridge").replace("delay_ms = 3\n", "")
              .replace("delay_ms = 7\njitter_ms = 1\n", ""))
     assert p["internet"] == "bridge" and not steps(p, "wire-port")
-    assert all(s.get("master") for s in steps(p, "veth"))
+    # every node on the internet hangs on its bridge (a's link is its NAT's LAN)
+    assert all(s.get("master") == "inet" for s in steps(p, "veth") if s["netns"] == "pl-sh-internet")
+    assert len(steps(p, "bridge")) == 1
 
 
 def test_plan_refuses_a_matrix_and_bad_names(tmp_path):
