@@ -1,6 +1,8 @@
 #!/bin/bash
 # The topology of scenarios/bench.ini built the usual way: iproute2 and nft
 # processes, one batch per namespace. `make bench` times it against natlab.
+# As natlab builds it: the internet a bridge where natlab has its wire, and each
+# NAT's one host linked straight to it (its veth is the NAT's lan).
 #   iproute2-lab.sh up PREFIX RULESDIR | down PREFIX
 # RULESDIR holds home1.nft and home2.nft (from `natlab rules`).
 set -eu
@@ -30,11 +32,9 @@ for h in 1 2; do
 link set lo up
 link set wan up
 addr add 198.19.0.$h/15 dev wan
-link add name lan type bridge
+link add name lan type veth peer name eth0 netns $p-$host
 link set lan up
 addr add 10.0.$h.1/24 dev lan
-link add name $host type veth peer name eth0 netns $p-$host
-link set dev $host master lan up
 EOB
 	ip -n "$p-$host" -b - <<EOB
 link set lo up
