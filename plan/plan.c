@@ -121,7 +121,7 @@ static int plan_node_ns(struct lab_plan *p, int i)
 		rc |= sysctl(p, i, "net/ipv4/tcp_tw_reuse_delay", "1", PLAN_PHASE_NETNS, false);
 	}
 	rc |= dev_step(p, PLAN_LINK_UP, i, "lo", 1, NULL);
-	if (nat_bridged(n) || (n->n_children && n->kind != NODE_NAT && p->s->bridge))
+	if (n->kind == NODE_NAT ? nat_bridged(n) : n->n_children && p->s->bridge)
 		rc |= dev_step(p, PLAN_BRIDGE, i, n->kind == NODE_NAT ? IF_BRIDGE_NAT : IF_BRIDGE_INTERNET,
 			       IFINDEX_BRIDGE, NULL);
 	return rc;

@@ -33,10 +33,11 @@ def test_plan_names_every_namespace_once(tmp_path):
 
 
 def test_plan_links_each_node_to_its_parent(tmp_path):
-    veths = {s["peer_netns"]: s for s in steps(plan(tmp_path), "veth")}
+    p = plan(tmp_path)
+    veths = {s["peer_netns"]: s for s in steps(p, "veth")}
     # the only node behind its NAT: its link is the NAT's LAN itself, no bridge
     assert veths["pl-sh-a"]["netns"] == "pl-sh-n" and veths["pl-sh-a"]["dev"] == "lan"
-    assert "master" not in veths["pl-sh-a"] and not steps(plan(tmp_path), "bridge")
+    assert "master" not in veths["pl-sh-a"] and not steps(p, "bridge")
     assert veths["pl-sh-n"]["netns"] == "pl-sh-internet" and "master" not in veths["pl-sh-n"]  # the wire's
     assert veths["pl-sh-s"]["peer_dev"] == "eth0" and veths["pl-sh-n"]["peer_dev"] == "wan"
 
