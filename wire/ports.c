@@ -74,27 +74,32 @@ void tx_add(struct wire *w, int out, const struct virtio_net_hdr *vh, unsigned c
  * which is a delay no frame may have (libpcap's immediate mode keeps to V2 for the
  * same reason). The spin before a frame's time then reads memory, not a system
  * call (recvmmsg's return was a call to the host here: 22 % of a suite's samples).
- * A slot holds the ring's headers, the virtio_net_hdr and a frame of frame_max. */
+ * A slot holds the ring's headers, the virtio_net_hdr and a frame of FRAME_MAX; a
+ * larger one (a GSO super-frame) is cut short in its slot, marked TP_STATUS_COPY,
+ * and queued whole on the socket as well (PACKET_COPY_THRESH), where the wire reads
+ * it by recvmsg in the ring's order. Slots of 64 KB for GSO made the ring 16 MB,
+ * which the kernel zeroes page by page at set-up in work nothing preempts; on a
+ * virtual machine whose free pages go back to the host each is a fault there too. */
 #define RING_HEADROOM 128
-/* A slot is fixed in size and one takes a frame of any size: as many slots as a
- * socket's default buffer holds small frames (about 270), in blocks the kernel
- * allocates whole (1 MB for 15 of 64 KB: 16 MB with GSO, 512 KB without) */
+/* As many slots as a socket's default buffer holds small frames (about 270), in
+ * blocks of 64 KB: 512 KB in all */
 #define RING_SLOTS 240
+#define RING_BLOCK (1u << 16)
 
 static int ring_open(struct wire *w)
 {
-	int v = TPACKET_V2;
-	unsigned slot = TPACKET_ALIGN(RING_HEADROOM + (unsigned)w->frame_max);
-	unsigned block = w->c->gso ? 1u << 20 : 1u << 16, per_block = block / slot;
-	struct tpacket_req req = { .tp_block_size = block, .tp_frame_size = slot,
+	int v = TPACKET_V2, one = 1;
+	unsigned slot = TPACKET_ALIGN(RING_HEADROOM + FRAME_MAX), per_block = RING_BLOCK / slot;
+	struct tpacket_req req = { .tp_block_size = RING_BLOCK, .tp_frame_size = slot,
 				   .tp_block_nr = (RING_SLOTS + per_block - 1) / per_block };
 	void *map;
 
 	req.tp_frame_nr = req.tp_block_nr * per_block;
 	if (setsockopt(w->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) ||
+	    setsockopt(w->fd, SOL_PACKET, PACKET_COPY_THRESH, &one, sizeof(one)) ||
 	    setsockopt(w->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)))
 		return -1;
-	map = mmap(NULL, (size_t)block * req.tp_block_nr, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, 0);
+	map = mmap(NULL, (size_t)RING_BLOCK * req.tp_block_nr, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, 0);
 	if (map == MAP_FAILED) {
 		/* a ring no one reads takes every frame: gone, they reach recvmmsg again */
 		int e = errno;
@@ -105,12 +110,12 @@ static int ring_open(struct wire *w)
 		return -1;
 	}
 	w->ring.map = map;
-	w->ring.len = (size_t)block * req.tp_block_nr;
-	w->ring.block = block;
+	w->ring.len = (size_t)RING_BLOCK * req.tp_block_nr;
+	w->ring.block = RING_BLOCK;
 	w->ring.frame = slot;
 	w->ring.per_block = per_block;
 	w->ring.n = req.tp_frame_nr;
-	fprintf(stderr, "wire: receive ring of %u slots (NATLAB_WIRE_RING)\n", w->ring.n);
+	fprintf(stderr, "wire: receive ring of %u slots\n", w->ring.n);
 	return 0;
 }
 
@@ -137,19 +142,20 @@ int open_ports(struct wire *w)
 	}
 	/* the ring after the virtio_net_hdr (which a ring forbids changing); making it
 	 * waits for an RCU grace period (packet_set_ring's synchronize_net), bound or
-	 * not. Asked for only (NATLAB_WIRE_RING), until it has the record in make check
-	 * that recvmmsg has: with it the default, two runs of five each failed two
-	 * timing tests (2026-12-02). A kernel that makes none leaves the socket as it
-	 * was: read by recvmmsg */
-	if (!getenv("NATLAB_WIRE_RING") || ring_open(w)) {
-		if (getenv("NATLAB_WIRE_RING"))
+	 * not. NATLAB_WIRE_NO_RING, or a kernel that makes none, leaves the socket as
+	 * it was: read by recvmmsg. Either way bufs holds a batch of whole frames: a
+	 * ring's frames too large for their slot are read into it */
+	if (getenv("NATLAB_WIRE_NO_RING") || ring_open(w)) {
+		if (!getenv("NATLAB_WIRE_NO_RING"))
 			fprintf(stderr, "wire: no receive ring (%s): frames are read by system calls\n",
 				strerror(errno));
-		w->bufs = malloc(BATCH * w->frame_max);
-		if (!w->bufs) {
-			fprintf(stderr, "wire: out of memory\n");
-			return -1;
-		}
+		else
+			fprintf(stderr, "wire: no receive ring (NATLAB_WIRE_NO_RING): frames are read by system calls\n");
+	}
+	w->bufs = malloc(BATCH * w->frame_max);
+	if (!w->bufs) {
+		fprintf(stderr, "wire: out of memory\n");
+		return -1;
 	}
 	if (bind(w->fd, (struct sockaddr *)&sll, sizeof(sll)) ||
 	    setsockopt(w->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one))) {
@@ -202,6 +208,21 @@ static struct tpacket2_hdr *ring_slot(const struct wire *w, unsigned i)
 				      (size_t)(i % w->ring.per_block) * w->ring.frame);
 }
 
+/* The frame a TP_STATUS_COPY slot stands for, from the socket's queue into data
+ * (frame_max bytes): 0, or -1 where there is none whole. */
+static int read_copy(struct wire *w, struct virtio_net_hdr *vh, unsigned char *data, size_t *len)
+{
+	struct iovec iov[2] = { { .iov_base = vh, .iov_len = sizeof(*vh) },
+				{ .iov_base = data, .iov_len = w->frame_max } };
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n = recvmsg(w->fd, &m, MSG_DONTWAIT);
+
+	if (n < (ssize_t)sizeof(*vh) || (m.msg_flags & MSG_TRUNC))
+		return -1;
+	*len = (size_t)n - sizeof(*vh);
+	return 0;
+}
+
 /* Up to BATCH frames at a time from the ring, each handled where it lies; the due
  * ones are sent (tx_flush) before their slots go back to the kernel. */
 static void read_ring(struct wire *w)
@@ -230,15 +251,26 @@ static void read_ring(struct wire *w)
 			const struct sockaddr_ll *sll =
 				(const void *)((unsigned char *)h + TPACKET_ALIGN(sizeof(*h)));
 			int port = port_of_ifindex(w, sll->sll_ifindex);
+			int64_t stamp = (int64_t)h->tp_sec * 1000000000LL + h->tp_nsec;
+			unsigned char *data = (unsigned char *)h + h->tp_mac;
+			size_t len = h->tp_snaplen;
 			struct virtio_net_hdr vh;
-			uint64_t rx;
 
-			/* larger than the wire carries (cut short), or from no port (lo) */
-			if (port < 0 || h->tp_snaplen < h->tp_len || h->tp_mac < sizeof(vh) + sizeof(*h))
+			if (h->tp_status & TP_STATUS_COPY) {
+				/* too large for its slot: whole on the socket, next in its queue */
+				data = w->bufs + k * w->frame_max;
+				if (read_copy(w, &vh, data, &len) || port < 0)
+					continue;
+			} else if (h->tp_snaplen < h->tp_len) {
+				/* cut short with no copy: the socket's buffer was full */
+				w->rx_dropped++;
 				continue;
-			memcpy(&vh, (unsigned char *)h + h->tp_mac - sizeof(vh), sizeof(vh));
-			rx = rx_time(w, (int64_t)h->tp_sec * 1000000000LL + h->tp_nsec, real_less_mono, now);
-			wire_ingress(w, port, &vh, (unsigned char *)h + h->tp_mac, h->tp_snaplen, rx, now);
+			} else if (port < 0 || h->tp_mac < sizeof(vh) + sizeof(*h)) {
+				continue; /* from no port (lo) */
+			} else {
+				memcpy(&vh, data - sizeof(vh), sizeof(vh));
+			}
+			wire_ingress(w, port, &vh, data, len, rx_time(w, stamp, real_less_mono, now), now);
 		}
 		tx_flush(w);
 		for (unsigned k = 0; k < got; k++)
