@@ -64,8 +64,9 @@ struct wire {
 	pcap_dumper_t *dump;
 	FILE *events;
 	/* frames are read where the kernel put them, in the receive ring (below), and
-	 * sent from there when due at once; only a frame that waits is copied. Where
-	 * the kernel makes no ring: read into bufs (BATCH of frame_max) instead */
+	 * sent from there when due at once; only a frame that waits is copied. A frame
+	 * too large for its slot, and every frame where there is no ring, is read into
+	 * bufs (BATCH of frame_max) instead */
 	unsigned char *bufs;
 	size_t frame_max;
 	struct {
