@@ -168,6 +168,8 @@ static int apply_link_step(struct lab_apply *a, const struct plan_step *t, struc
 		       link_set_up(a->sk[t->peer], t->peer_ifindex, d);
 	case PLAN_OFFLOADS_OFF:
 		return link_offloads_off(a->io[i], t->dev, d);
+	case PLAN_GSO_PLAIN:
+		return link_gso_plain(a->io[i], t->dev, d);
 	case PLAN_ADDR:
 		return addr_add(a->sk[i], t->ifindex, t->addr, d);
 	case PLAN_ROUTE:

@@ -11,7 +11,9 @@
 #include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "link.h"
@@ -217,6 +219,70 @@ int link_offloads_off(int sock, const char *ifname, struct diag *d)
 			return diag_set(d, "ethtool %s: %s", ifname, strerror(errno));
 	}
 	return 0;
+}
+
+/* The GSO kinds a virtio_net_hdr cannot describe: a frame of one of them reached a
+ * clean wire's packet socket as a TCP super-frame (a tunnel's, whose TCP inside a
+ * VXLAN tunnel then stalled) or not at all (SCTP's; and a receive ring then stops
+ * for good). Off on the node's uplink, the node segments them before the wire. */
+static const char *const gso_not_plain[] = {
+	"tx-gre-segmentation",	   "tx-gre-csum-segmentation",	   "tx-ipxip4-segmentation",
+	"tx-ipxip6-segmentation",  "tx-udp_tnl-segmentation",	   "tx-udp_tnl-csum-segmentation",
+	"tx-gso-partial",	   "tx-tunnel-remcsum-segmentation", "tx-sctp-segmentation",
+	"tx-esp-segmentation",	   "tx-gso-list",
+};
+
+int link_gso_plain(int sock, const char *ifname, struct diag *d)
+{
+	struct {
+		struct ethtool_sset_info info;
+		uint32_t n;
+	} set = { .info = { .cmd = ETHTOOL_GSSET_INFO, .sset_mask = 1ULL << ETH_SS_FEATURES } };
+	struct ethtool_gstrings *names = NULL;
+	struct ethtool_sfeatures *sf = NULL;
+	struct ifreq ifr;
+	uint32_t n, blocks;
+	int rc = -1;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&set;
+	if (ioctl(sock, SIOCETHTOOL, &ifr) || !set.info.sset_mask)
+		return diag_set(d, "ethtool %s: the features' names: %s", ifname, strerror(errno));
+	n = set.n;
+	blocks = (n + 31) / 32;
+	names = calloc(1, sizeof(*names) + (size_t)n * ETH_GSTRING_LEN);
+	sf = calloc(1, sizeof(*sf) + blocks * sizeof(sf->features[0]));
+	if (!names || !sf) {
+		diag_set(d, "out of memory");
+		goto out;
+	}
+	names->cmd = ETHTOOL_GSTRINGS;
+	names->string_set = ETH_SS_FEATURES;
+	names->len = n;
+	ifr.ifr_data = (void *)names;
+	if (ioctl(sock, SIOCETHTOOL, &ifr)) {
+		diag_set(d, "ethtool %s: the features' names: %s", ifname, strerror(errno));
+		goto out;
+	}
+	sf->cmd = ETHTOOL_SFEATURES;
+	sf->size = blocks;
+	for (uint32_t b = 0; b < n; b++)
+		for (size_t k = 0; k < sizeof(gso_not_plain) / sizeof(gso_not_plain[0]); k++)
+			if (!strncmp((const char *)names->data + (size_t)b * ETH_GSTRING_LEN, gso_not_plain[k],
+				     ETH_GSTRING_LEN))
+				sf->features[b / 32].valid |= 1u << (b % 32); /* requested stays 0: off */
+	ifr.ifr_data = (void *)sf;
+	/* a positive answer (ETHTOOL_F_*) names features this device cannot change */
+	if (ioctl(sock, SIOCETHTOOL, &ifr) < 0) {
+		diag_set(d, "ethtool %s: GSO to TCP and UDP: %s", ifname, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(names);
+	free(sf);
+	return rc;
 }
 
 int neigh_add(struct nl_sock *s, int ifindex, const char *ip, const unsigned char mac[6],

@@ -24,6 +24,7 @@ int addr_add(struct nl_sock *s, int ifindex, const char *cidr, struct diag *d);
  * a socket in the link's namespace): frames that AF_PACKET hands the wire must be
  * complete and no larger than the MTU (DESIGN §3). */
 int link_offloads_off(int sock, const char *ifname, struct diag *d);
+int link_gso_plain(int sock, const char *ifname, struct diag *d);
 /* A default route that drops what it takes without a word, as the internet does
  * with a packet to an address no one routes. */
 int route_blackhole_add(struct nl_sock *s, struct diag *d);

@@ -156,6 +156,9 @@ static int plan_node_links(struct lab_plan *p, int i)
 	if (on_wire && !wire_carries_gso(p->s)) {
 		rc |= dev_step(p, PLAN_OFFLOADS_OFF, n->parent, n->name, IFINDEX_CHILD_BASE + i, NULL);
 		rc |= dev_step(p, PLAN_OFFLOADS_OFF, i, up, IFINDEX_UPLINK, NULL);
+	} else if (on_wire) {
+		/* only those a virtio_net_hdr describes (TCP, UDP): the node segments the rest */
+		rc |= dev_step(p, PLAN_GSO_PLAIN, i, up, IFINDEX_UPLINK, NULL);
 	}
 	if (lan_alone)
 		rc |= dev_step(p, PLAN_ADDR, n->parent, IF_BRIDGE_NAT, IFINDEX_CHILD_BASE + i, parent->lan_addr);

@@ -17,6 +17,7 @@ enum plan_op {
 	PLAN_BRIDGE,          /* a bridge dev, up */
 	PLAN_VETH,            /* dev in the node, its peer in node `peer`, both up */
 	PLAN_OFFLOADS_OFF,    /* segmentation offloads off on dev (a wire that sees each frame) */
+	PLAN_GSO_PLAIN,       /* on dev, GSO of TCP and UDP only (a clean wire's uplink: no tunnel's, SCTP's) */
 	PLAN_ADDR,            /* addr on dev */
 	PLAN_ROUTE,           /* dst (a CIDR, or default) via addr on dev */
 	PLAN_ROUTE_BLACKHOLE, /* default route that drops */

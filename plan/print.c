@@ -8,6 +8,7 @@ static const char *const op_names[] = {
 	[PLAN_NETNS] = "netns",	    [PLAN_SYSCTL] = "sysctl",
 	[PLAN_LINK_UP] = "link-up",	    [PLAN_BRIDGE] = "bridge",
 	[PLAN_VETH] = "veth",	    [PLAN_OFFLOADS_OFF] = "offloads-off",
+	[PLAN_GSO_PLAIN] = "gso-plain",
 	[PLAN_ADDR] = "addr",	    [PLAN_ROUTE] = "route",
 	[PLAN_ROUTE_BLACKHOLE] = "route-blackhole", [PLAN_NEIGH] = "neigh",
 	[PLAN_NFT] = "nft",		    [PLAN_WIRE_PORT] = "wire-port",
@@ -127,6 +128,9 @@ static void script_step(const struct lab_plan *p, const struct plan_step *t, FIL
 		break;
 	case PLAN_OFFLOADS_OFF:
 		fprintf(o, "\t# %s %s: natlab turns offloads off for its wire; a bridge needs not\n", ns, t->dev);
+		break;
+	case PLAN_GSO_PLAIN:
+		fprintf(o, "\t# %s %s: natlab keeps GSO to TCP and UDP for its wire; a bridge needs not\n", ns, t->dev);
 		break;
 	case PLAN_ADDR:
 		fprintf(o, "\tip -n '%s' addr add %s dev %s\n", ns, t->addr, t->dev);

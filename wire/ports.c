@@ -83,7 +83,7 @@ void tx_add(struct wire *w, int out, const struct virtio_net_hdr *vh, unsigned c
  * A risk the ring has and recvmmsg has not: a GSO frame the kernel cannot put in a
  * virtio_net_hdr (a type neither TCP nor UDP, SCTP's say) is dropped with its slot
  * still marked taken (tpacket_rcv's rx_owner_map), and every frame after it too.
- * This machine's kernel has no SCTP; NATLAB_WIRE_NO_RING=1 reads around it. */
+ * natlab up offers the wire's ports GSO of TCP and UDP only (link_gso_plain). */
 #define RING_HEADROOM 128
 /* As many slots as a socket's default buffer holds small frames (about 270), in
  * blocks of 64 KB: 512 KB in all */
