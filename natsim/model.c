@@ -237,3 +237,13 @@ enum model_outcome model_predict(const struct model_case *c)
 		return PREDICT_UNKNOWN;
 	}
 }
+
+bool model_port_by_chance(const struct model_case *c, int side, const char *outcome, const char *toward_peer,
+			  const char *seen_by_server)
+{
+	const struct nat_profile *nat = side ? c->b : c->a;
+
+	return nat && nat->mapping != MAPPING_EIM && nat->allocation == ALLOC_RANDOM && outcome &&
+	       !strcmp(outcome, "connected") && toward_peer && seen_by_server && toward_peer[0] &&
+	       !strcmp(toward_peer, seen_by_server);
+}

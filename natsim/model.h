@@ -41,6 +41,13 @@ enum model_outcome model_predict(const struct model_case *c);
  * profiles (whose prediction is the pick's). */
 const char *model_auto_choice(const struct model_case *c);
 const char *model_outcome_name(enum model_outcome o);
+/* A connection (outcome) the model holds impossible because side (0: a, 1: b)
+ * maps to the peer from another port than to the server, where its NAT draws
+ * that port at random and it came out the server's anyway: toward_peer, the
+ * side's external endpoint to the peer, is seen_by_server. The model's
+ * assumption failed (1 draw in the NAT's range), so it is not judged on it. */
+bool model_port_by_chance(const struct model_case *c, int side, const char *outcome, const char *toward_peer,
+			  const char *seen_by_server);
 /* Does an attempt's outcome ("connected", "refused", ...) fit a prediction?
  * "failed" stands for every outcome short of a connection or a relay. */
 bool model_outcome_matches(enum model_outcome want, const char *outcome);

@@ -445,7 +445,8 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		}
 	{
 		struct model_case mc;
-		bool modelled = attempt_model_case(s, strategy, skew_ms, &mc), wire_moved_edge = false;
+		bool modelled = attempt_model_case(s, strategy, skew_ms, &mc), wire_moved_edge = false,
+		     port_by_chance = false;
 		enum model_outcome want = modelled ? model_predict(&mc) : PREDICT_UNKNOWN;
 
 		snprintf(rec->predicted, sizeof(rec->predicted), "%s", model_outcome_name(want));
@@ -496,12 +497,18 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 				ok = model_outcome_matches(want, rec->outcome);
 			}
 			rec->agrees = ok ? RECORD_TRUE : wire_moved_edge ? RECORD_NULL : RECORD_FALSE;
+			for (int i = 0; i < 2 && rec->agrees == RECORD_FALSE; i++)
+				if (model_port_by_chance(&mc, i, rec->outcome, rec->wire.endpoints[i],
+							 json_string_value(json_object_get(side[i], "seen")))) {
+					rec->agrees = RECORD_NULL;
+					port_by_chance = true;
+				}
 		}
 		rec->on_schedule = on_schedule(s, rec, side[0]);
 		/* the verdict differs within the band but not within the wire's or a
 		 * peer's lateness past it: the lab did not hold this window's edge, so the
 		 * model is not judged on it and the attempt runs again */
-		if (wire_moved_edge)
+		if (wire_moved_edge || port_by_chance)
 			rec->on_schedule = RECORD_FALSE;
 		attempt_timing(s, rec, side);
 	}

@@ -69,6 +69,26 @@ static void symmetric(void **state)
 	assert_int_equal(predict("relay", "symmetric", "symmetric", 0, 10), PREDICT_RELAYED);
 }
 
+static void random_port_met_by_chance(void **state)
+{
+	struct nat_profile a = preset("rfc5382"), b = preset("symmetric"), seq = preset("symmetric-sequential");
+	struct model_case c = { .strategy = "retry", .a = &a, .b = &b, .one_way_ms = 10, .deadline_s = 10 };
+
+	(void)state;
+	assert_int_equal(model_predict(&c), PREDICT_FAILED);
+	/* the symmetric side's random port to a came out the server's (seen in a suite) */
+	assert_true(model_port_by_chance(&c, 1, "connected", "198.19.0.2:31596", "198.19.0.2:31596"));
+	/* another port: the model is judged as ever */
+	assert_false(model_port_by_chance(&c, 1, "connected", "198.19.0.2:40000", "198.19.0.2:31596"));
+	assert_false(model_port_by_chance(&c, 1, "connected", "", ""));
+	/* no connection, nothing by chance; nor on the cone's side, whose port is the same by design */
+	assert_false(model_port_by_chance(&c, 1, "failed", "198.19.0.2:31596", "198.19.0.2:31596"));
+	assert_false(model_port_by_chance(&c, 0, "connected", "198.19.0.1:443", "198.19.0.1:443"));
+	/* a sequential NAT's next port is no draw */
+	c.b = &seq;
+	assert_false(model_port_by_chance(&c, 1, "connected", "198.19.0.2:20001", "198.19.0.2:20001"));
+}
+
 static void rst_on_syn(void **state)
 {
 	(void)state;
@@ -185,6 +205,7 @@ int main(void)
 		cmocka_unit_test(dropping_nats_wait),
 		cmocka_unit_test(symmetric),
 		cmocka_unit_test(rst_on_syn),
+		cmocka_unit_test(random_port_met_by_chance),
 		cmocka_unit_test(outcomes_that_fit),
 		cmocka_unit_test(dcutr_ignores_clocks_not_emission),
 		cmocka_unit_test(corporate_reaches_port_443_only),
