@@ -71,7 +71,7 @@ struct wire {
 	size_t frame_max;
 	struct {
 		unsigned char *map;
-		size_t len, block, frame; /* the mapping; a block; a frame's slot */
+		size_t len, frame; /* the mapping; a frame's slot (in blocks of RING_BLOCK) */
 		unsigned per_block, n, head; /* slots in a block, in all; the next one filled */
 	} ring;
 	struct virtio_net_hdr rx_vh[BATCH];

@@ -121,7 +121,6 @@ static int ring_open(struct wire *w)
 	}
 	w->ring.map = map;
 	w->ring.len = (size_t)RING_BLOCK * req.tp_block_nr;
-	w->ring.block = RING_BLOCK;
 	w->ring.frame = slot;
 	w->ring.per_block = per_block;
 	w->ring.n = req.tp_frame_nr;
@@ -131,6 +130,7 @@ static int ring_open(struct wire *w)
 
 int open_ports(struct wire *w)
 {
+	const char *no_ring = getenv("NATLAB_WIRE_NO_RING") ? "NATLAB_WIRE_NO_RING" : NULL;
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
 	int one = 1;
 
@@ -155,13 +155,9 @@ int open_ports(struct wire *w)
 	 * not. NATLAB_WIRE_NO_RING, or a kernel that makes none, leaves the socket as
 	 * it was: read by recvmmsg. Either way bufs holds a batch of whole frames: a
 	 * ring's frames too large for their slot are read into it */
-	if (getenv("NATLAB_WIRE_NO_RING") || ring_open(w)) {
-		if (!getenv("NATLAB_WIRE_NO_RING"))
-			fprintf(stderr, "wire: no receive ring (%s): frames are read by system calls\n",
-				strerror(errno));
-		else
-			fprintf(stderr, "wire: no receive ring (NATLAB_WIRE_NO_RING): frames are read by system calls\n");
-	}
+	if (no_ring || ring_open(w))
+		fprintf(stderr, "wire: no receive ring (%s): frames are read by system calls\n",
+			no_ring ? no_ring : strerror(errno));
 	w->bufs = malloc(BATCH * w->frame_max);
 	if (!w->bufs) {
 		fprintf(stderr, "wire: out of memory\n");
@@ -214,7 +210,7 @@ static uint64_t rx_time(struct wire *w, int64_t real_ns, int64_t real_less_mono,
 
 static struct tpacket2_hdr *ring_slot(const struct wire *w, unsigned i)
 {
-	return (struct tpacket2_hdr *)(w->ring.map + (size_t)(i / w->ring.per_block) * w->ring.block +
+	return (struct tpacket2_hdr *)(w->ring.map + (size_t)(i / w->ring.per_block) * RING_BLOCK +
 				      (size_t)(i % w->ring.per_block) * w->ring.frame);
 }
 
