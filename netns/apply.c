@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -47,6 +48,8 @@ void apply_init(struct lab_apply *a, const struct lab_plan *p, int root)
 		a->fd[i] = a->io[i] = -1;
 		a->sk[i] = NULL;
 	}
+	a->internet_made = NULL;
+	a->internet_arg = NULL;
 }
 
 static int apply_sysctl(const struct lab_apply *a, const struct plan_step *t, struct diag *d)
@@ -91,6 +94,8 @@ static int apply_node_ns(struct lab_apply *a, int first, struct diag *d)
 	}
 	if (netns_enter(a->root) && !rc)
 		rc = diag_set(d, "cannot return to the root namespace: %s", strerror(errno));
+	if (!rc && i == 0 && a->internet_made)
+		rc = a->internet_made(a->internet_arg, a->fd[0], d);
 	return rc;
 }
 
@@ -121,6 +126,26 @@ static void *ns_worker_run(void *arg)
 	return NULL;
 }
 
+/* The descriptor table grown to hold every node's descriptors above FD_HIGH_MIN
+ * while this process has one thread: the kernel grows a table that threads share
+ * only after an RCU grace period (expand_fdtable's synchronize_rcu), and the
+ * workers' first fd_high waited for it, 8-17 ms of the namespace phase's 13-18
+ * here. A table never shrinks: done once, it costs nothing after. */
+static void fd_table_grow(int fd, int nodes)
+{
+	struct rlimit rl;
+	long want = FD_HIGH_MIN + 2L * nodes + 8;
+	int h;
+
+	if (fd < 0 || getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)want >= rl.rlim_cur)
+		want = (long)rl.rlim_cur - 1;
+	h = want >= FD_HIGH_MIN ? fcntl(fd, F_DUPFD_CLOEXEC, (int)want) : -1;
+	if (h >= 0)
+		close(h);
+}
+
 int apply_namespaces(struct lab_apply *a, struct diag *d)
 {
 	int firsts[LAB_MAX_NODES];
@@ -133,6 +158,7 @@ int apply_namespaces(struct lab_apply *a, struct diag *d)
 	for (int k = 0; k < a->p->n && nodes < LAB_MAX_NODES; k++)
 		if (a->p->steps[k].op == PLAN_NETNS)
 			firsts[nodes++] = k;
+	fd_table_grow(a->root, nodes);
 	n = cores < 1 ? 1 : cores > NS_WORKERS_MAX ? NS_WORKERS_MAX : (int)cores;
 	if (n > nodes)
 		n = nodes;

@@ -14,6 +14,11 @@ struct lab_apply {
 	int fd[LAB_MAX_NODES];
 	int io[LAB_MAX_NODES];
 	struct nl_sock *sk[LAB_MAX_NODES];
+	/* called once node 0's namespace (the internet) exists, by the thread that made
+	 * it, while the others are still being made: natlab up starts the wire there.
+	 * Its error is the namespace phase's. NULL: none */
+	int (*internet_made)(void *arg, int fd, struct diag *d);
+	void *internet_arg;
 };
 
 void apply_init(struct lab_apply *a, const struct lab_plan *p, int root);

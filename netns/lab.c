@@ -230,6 +230,22 @@ static int wire_start(int inet_fd, const char *log, int *config, struct diag *d)
 	return p[0];
 }
 
+/* natlab-wire, started as soon as the internet namespace exists (apply's
+ * internet_made): its load and its socket's ring (an RCU grace period, 10-15 ms
+ * here) overlap the other namespaces and the links instead of following them. */
+struct wire_starter {
+	const char *log;
+	int *fd, *config;
+};
+
+static int wire_start_early(void *arg, int inet_fd, struct diag *d)
+{
+	struct wire_starter *ws = arg;
+
+	*ws->fd = wire_start(inet_fd, ws->log, ws->config, d);
+	return *ws->fd < 0 ? -1 : 0;
+}
+
 /* The first thing the wire sends: its pid (0 when it sent none within 3 s). */
 static pid_t wire_pid(int fd)
 {
@@ -346,6 +362,7 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 	struct wire_config *wc = calloc(1, sizeof(*wc));
 	struct lab_plan plan = { 0 };
 	struct nat_loader nats = { .a = a };
+	struct wire_starter wire_starter;
 	char wire_log[PATH_MAX], made[LAB_MAX_NODES][128];
 	int n_made = 0, root = -1;
 	sigset_t old;
@@ -376,18 +393,18 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 		goto undo;
 	}
 	a->root = root;
+	if (!s->bridge) {
+		run_path(wire_log, sizeof(wire_log), id, ".wire.log");
+		wire_starter = (struct wire_starter){ .log = wire_log, .fd = &wire_fd, .config = &wire_config };
+		a->internet_made = wire_start_early;
+		a->internet_arg = &wire_starter;
+	}
 	lab_phase_end(o->phases, "name and state");
 	if (apply_namespaces(a, d))
 		goto undo_st;
-	lab_phase_end(o->phases, "namespaces");
+	lab_phase_end(o->phases, "namespaces and wire started");
 	if (s->n < NATS_BESIDE_MAX_NODES)
 		nats.on = !pthread_create(&nats.t, NULL, nat_loader_run, &nats);
-	if (!s->bridge) {
-		run_path(wire_log, sizeof(wire_log), id, ".wire.log");
-		if ((wire_fd = wire_start(a->fd[0], wire_log, &wire_config, d)) < 0)
-			goto undo_st;
-	}
-	lab_phase_end(o->phases, "wire started");
 	if (apply_links(a, d))
 		goto undo_st;
 	lab_phase_end(o->phases, "links and addresses");

@@ -140,6 +140,8 @@ void send_due(struct wire *w, uint64_t now);
 void tx_flush(struct wire *w);
 void tx_add(struct wire *w, int out, const struct virtio_net_hdr *vh, unsigned char *data,
 	    size_t len, uint64_t t, struct frame *own);
+/* the socket and its ring (before the configuration), then bound to the ports */
+int ports_socket(struct wire *w);
 int open_ports(struct wire *w);
 void close_ports(struct wire *w);
 void read_ports(struct wire *w);

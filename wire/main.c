@@ -15,11 +15,10 @@
 
 int main(int argc, char *argv[])
 {
-	struct wire_config *c = calloc(1, sizeof(*c));
 	pid_t pid = getpid();
 
 	(void)argv;
-	if (argc != 1 || !c) {
+	if (argc != 1) {
 		fprintf(stderr, "natlab-wire: natlab up starts this program; it takes no arguments\n");
 		return 2;
 	}
@@ -35,11 +34,7 @@ int main(int argc, char *argv[])
 		return 1;
 	}
 	close(5);
-	/* natlab writes it once the ports exist: loading this program overlaps their making */
-	if (wire_config_read(c, 4)) {
-		fprintf(stderr, "natlab-wire: no configuration on fd 4 (natlab up gave up on the lab)\n");
-		return 1;
-	}
-	close(4);
-	return wire_run(c, 3);
+	/* natlab writes the configuration on fd 4 once the ports exist: loading this
+	 * program and making its socket overlap their making */
+	return wire_run(4, 3);
 }

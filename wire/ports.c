@@ -128,9 +128,35 @@ static int ring_open(struct wire *w)
 	return 0;
 }
 
-int open_ports(struct wire *w)
+/* The packet socket and its receive ring, before the wire knows its ports: making a
+ * ring waits for an RCU grace period (packet_set_ring's synchronize_net, bound or
+ * not; 10-15 ms here), which passes while natlab up makes the rest of the lab. */
+int ports_socket(struct wire *w)
 {
 	const char *no_ring = getenv("NATLAB_WIRE_NO_RING") ? "NATLAB_WIRE_NO_RING" : NULL;
+	int one = 1;
+
+	/* protocol 0 here, ETH_P_ALL at bind: rebinding a live hook waits for an RCU
+	 * grace period (synchronize_net) too, and an unbound socket takes no frame */
+	w->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* a virtio_net_hdr before every frame, both ways: a GSO super-frame and a
+	 * checksum left to offloads pass through as they are (no hook change: no wait) */
+	if (w->fd < 0 || setsockopt(w->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one))) {
+		fprintf(stderr, "wire: AF_PACKET socket: %s\n", strerror(errno));
+		return -1;
+	}
+	/* the ring after the virtio_net_hdr (which a ring forbids changing).
+	 * NATLAB_WIRE_NO_RING, or a kernel that makes none, leaves the socket as it
+	 * was: read by recvmmsg */
+	if (no_ring || ring_open(w))
+		fprintf(stderr, "wire: no receive ring (%s): frames are read by system calls\n",
+			no_ring ? no_ring : strerror(errno));
+	return 0;
+}
+
+/* The socket bound to every port, once they exist and the configuration says which. */
+int open_ports(struct wire *w)
+{
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
 	int one = 1;
 
@@ -141,23 +167,8 @@ int open_ports(struct wire *w)
 			return -1;
 		}
 	}
-	/* protocol 0 here, ETH_P_ALL at bind: rebinding a live hook waits for an RCU
-	 * grace period (synchronize_net) */
-	w->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	/* a virtio_net_hdr before every frame, both ways: a GSO super-frame and a
-	 * checksum left to offloads pass through as they are (no hook change: no wait) */
-	if (w->fd < 0 || setsockopt(w->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one))) {
-		fprintf(stderr, "wire: AF_PACKET socket: %s\n", strerror(errno));
-		return -1;
-	}
-	/* the ring after the virtio_net_hdr (which a ring forbids changing); making it
-	 * waits for an RCU grace period (packet_set_ring's synchronize_net), bound or
-	 * not. NATLAB_WIRE_NO_RING, or a kernel that makes none, leaves the socket as
-	 * it was: read by recvmmsg. Either way bufs holds a batch of whole frames: a
-	 * ring's frames too large for their slot are read into it */
-	if (no_ring || ring_open(w))
-		fprintf(stderr, "wire: no receive ring (%s): frames are read by system calls\n",
-			no_ring ? no_ring : strerror(errno));
+	/* a batch of whole frames: a ring's frames too large for their slot are read
+	 * into it */
 	w->bufs = malloc(BATCH * w->frame_max);
 	if (!w->bufs) {
 		fprintf(stderr, "wire: out of memory\n");

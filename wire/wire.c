@@ -25,19 +25,33 @@
 #define STATS_EVERY_NS 10000000ULL
 
 /* A file of the lab's, private to its owner and never through a symlink */
-int wire_run(const struct wire_config *c, int ready_fd)
+int wire_run(int config_fd, int ready_fd)
 {
 	struct wire *w = calloc(1, sizeof(*w));
+	struct wire_config *c = calloc(1, sizeof(*c));
 	struct pollfd pfd[3];
 	struct timespec rt;
 	sigset_t stop;
-	int sfd, tfd = -1, rc = 1;
+	int sfd = -1, tfd = -1, rc = 1;
 
-	if (!w)
+	if (!w || !c) {
+		free(w);
+		free(c);
 		return 1;
+	}
 	w->c = c;
 	w->stats_fd = -1;
 	w->fd = -1;
+	/* the socket's ring takes an RCU grace period to make: it passes while natlab
+	 * makes the links, then writes this (once the ports exist) */
+	if (ports_socket(w))
+		goto out;
+	if (wire_config_read(c, config_fd)) {
+		fprintf(stderr, "natlab-wire: no configuration on fd %d (natlab up gave up on the lab)\n",
+			config_fd);
+		goto out;
+	}
+	close(config_fd);
 	w->frame_max = c->gso ? GSO_FRAME_MAX : FRAME_MAX;
 	timing_init(&w->tm);
 	{
@@ -232,5 +246,6 @@ out:
 	free(w->rec.v);
 	free(w->bufs);
 	free(w);
+	free(c);
 	return rc;
 }

@@ -47,7 +47,9 @@ void wire_config_from_scenario(struct wire_config *c, const struct scenario *s);
 int wire_config_write(const struct wire_config *c, int fd);
 int wire_config_read(struct wire_config *c, int fd);
 /* Runs the wire in the current network namespace until SIGTERM, SIGINT or SIGHUP
- * (which the caller has blocked). Writes one byte to ready_fd once it forwards. */
-int wire_run(const struct wire_config *c, int ready_fd);
+ * (which the caller has blocked): makes its packet socket, reads its configuration
+ * from config_fd (wire_config_write's), opens its ports and writes one byte to
+ * ready_fd once it forwards. */
+int wire_run(int config_fd, int ready_fd);
 
 #endif
