@@ -37,7 +37,7 @@ RUN_SRC = run/pool.c run/jobs.c run/lab_job.c run/attempt.c run/schedule.c run/n
 # natlab-wire: the wire alone, exec'd by natlab up (small: it loads in a few ms;
 # libpcap is loaded only for a capture, common/libpcap.h);
 # natlab itself has only the wire's configuration (config.c, handoff.c) and events.c
-WIRE_SRC = wire/main.c wire/wire.c wire/handoff.c wire/frame.c wire/packet.c wire/impair.c wire/forward.c \
+WIRE_SRC = wire/main.c wire/wire.c wire/handoff.c wire/frame.c wire/packet.c wire/impair.c wire/forward.c wire/ringswap.c \
 	wire/ports.c wire/capture.c wire/stats.c common/outfile.c common/timing.c common/dl.c common/diag.c common/libpcap.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 HDRS = $(wildcard classify/*.h common/*.h natsim/*.h scenario/*.h netns/*.h wire/*.h cli/*.h run/*.h prober/*.h prober/strategies/*.h plan/*.h report/*.h)

@@ -46,6 +46,16 @@ struct port_state {
 	uint64_t free_core, free_out; /* rate_bps: when the link is done sending, each direction */
 };
 
+/* A packet socket's receive ring (ports.c) */
+struct ring {
+	int fd;            /* the socket it belongs to */
+	unsigned char *map;
+	size_t len, frame; /* the mapping; a frame's slot (in blocks of RING_BLOCK) */
+	unsigned per_block, n, head; /* slots in a block, in all; the next one filled */
+};
+
+struct ringswap;
+
 struct wire {
 	const struct wire_config *c;
 	int fd; /* one AF_PACKET socket for every port: one RCU wait to open and close */
@@ -69,11 +79,10 @@ struct wire {
 	 * bufs (BATCH of frame_max) instead */
 	unsigned char *bufs;
 	size_t frame_max;
-	struct {
-		unsigned char *map;
-		size_t len, frame; /* the mapping; a frame's slot (in blocks of RING_BLOCK) */
-		unsigned per_block, n, head; /* slots in a block, in all; the next one filled */
-	} ring;
+	struct ring ring;
+	/* the ring being made beside the running wire (ringswap.c); NULL once it took
+	 * over, or there is none to wait for. Till then fd is read by recvmmsg too */
+	struct ringswap *swap;
 	struct virtio_net_hdr rx_vh[BATCH];
 	struct {
 		struct mmsghdr msgs[BATCH];
@@ -143,6 +152,26 @@ void tx_add(struct wire *w, int out, const struct virtio_net_hdr *vh, unsigned c
 /* the socket and its ring (before the configuration), then bound to the ports */
 int ports_socket(struct wire *w);
 int open_ports(struct wire *w);
+/* a ring on socket fd (which has its virtio_net_hdr): 0, or -1 with errno */
+int ring_make(struct ring *r, int fd);
+void ring_free(struct ring *r);
+/* its options, on every socket the wire reads: PACKET_VNET_HDR, the buffer */
+int socket_prepare(int fd);
+/* bound to every port, with the options the wire reads and sends by */
+int socket_bind(int fd);
+/* Without a ring: frames read from w->fd by recvmmsg. */
+void read_socket(struct wire *w);
+/* ringswap.c: the ring made while the wire already forwards (the grace periods
+ * making it and changing sockets take are spent in a thread of its own) */
+int ringswap_start(struct wire *w);
+/* w->fd bound: it forms the group the ring's socket joins; -1 if it cannot */
+int ringswap_group(struct wire *w);
+/* what the thread reported since the last look: a ring to read too, the switch */
+void ringswap_take(struct wire *w);
+/* the descriptor to poll for its reports, -1 for none */
+int ringswap_fd(const struct wire *w);
+/* whether it has news (cheap: read in the spin) */
+bool ringswap_news(const struct wire *w);
 void close_ports(struct wire *w);
 void read_ports(struct wire *w);
 /* capture.c: the capture and the events log */

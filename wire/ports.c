@@ -92,7 +92,7 @@ void tx_add(struct wire *w, int out, const struct virtio_net_hdr *vh, unsigned c
 /* the socket's buffer for the super-frames' copies: about 60 of them */
 #define RING_COPY_BUF (4 << 20)
 
-static int ring_open(struct wire *w)
+int ring_make(struct ring *r, int fd)
 {
 	int v = TPACKET_V2, one = 1;
 	unsigned slot = TPACKET_ALIGN(RING_HEADROOM + FRAME_MAX), per_block = RING_BLOCK / slot;
@@ -101,65 +101,92 @@ static int ring_open(struct wire *w)
 	void *map;
 
 	req.tp_frame_nr = req.tp_block_nr * per_block;
-	/* only the copies of super-frames are charged to the socket's buffer: at the
-	 * default (208 KB) three fit, and a burst's fourth was lost (1-2 % of a bulk
-	 * transfer's frames at 0 delay). The kernel caps it at rmem_max */
-	setsockopt(w->fd, SOL_SOCKET, SO_RCVBUF, &(int){ RING_COPY_BUF }, sizeof(int));
-	if (setsockopt(w->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) ||
-	    setsockopt(w->fd, SOL_PACKET, PACKET_COPY_THRESH, &one, sizeof(one)) ||
-	    setsockopt(w->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)))
+	if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) ||
+	    setsockopt(fd, SOL_PACKET, PACKET_COPY_THRESH, &one, sizeof(one)) ||
+	    setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)))
 		return -1;
-	map = mmap(NULL, (size_t)RING_BLOCK * req.tp_block_nr, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, 0);
+	map = mmap(NULL, (size_t)RING_BLOCK * req.tp_block_nr, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
 		/* a ring no one reads takes every frame: gone, they reach recvmmsg again */
 		int e = errno;
 		struct tpacket_req none = { 0 };
 
-		setsockopt(w->fd, SOL_PACKET, PACKET_RX_RING, &none, sizeof(none));
+		setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &none, sizeof(none));
 		errno = e;
 		return -1;
 	}
-	w->ring.map = map;
-	w->ring.len = (size_t)RING_BLOCK * req.tp_block_nr;
-	w->ring.frame = slot;
-	w->ring.per_block = per_block;
-	w->ring.n = req.tp_frame_nr;
-	fprintf(stderr, "wire: receive ring of %u slots\n", w->ring.n);
+	*r = (struct ring){ .fd = fd, .map = map, .len = (size_t)RING_BLOCK * req.tp_block_nr,
+			    .frame = slot, .per_block = per_block, .n = req.tp_frame_nr };
+	fprintf(stderr, "wire: receive ring of %u slots\n", r->n);
 	return 0;
 }
 
-/* The packet socket and its receive ring, before the wire knows its ports: making a
- * ring waits for an RCU grace period (packet_set_ring's synchronize_net, bound or
- * not; 10-15 ms here), which passes while natlab up makes the rest of the lab. */
+void ring_free(struct ring *r)
+{
+	if (r->map)
+		munmap(r->map, r->len);
+	*r = (struct ring){ .fd = -1 };
+}
+
+int socket_prepare(int fd)
+{
+	int one = 1;
+
+	/* only the copies of super-frames (and, read by recvmmsg, every frame) are
+	 * charged to the socket's buffer: at the default (208 KB) three fit, and a
+	 * burst's fourth was lost (1-2 % of a bulk transfer's frames at 0 delay). The
+	 * kernel caps it at rmem_max */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &(int){ RING_COPY_BUF }, sizeof(int));
+	/* a virtio_net_hdr before every frame, both ways: a GSO super-frame and a
+	 * checksum left to offloads pass through as they are (no hook change: no wait) */
+	return setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one));
+}
+
+int socket_bind(int fd)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	int one = 1;
+
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) ||
+	    setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)))
+		return -1;
+	/* frames leave when the wire decided, without a queue of their own */
+	setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+	/* a frame's delay starts when the kernel received it, not when the wire got
+	 * round to reading it */
+	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+	return 0;
+}
+
+/* The packet socket, made before the wire knows its ports. Its receive ring is
+ * made beside it (ringswap.c) and takes over once made: making a ring waits for
+ * an RCU grace period (packet_set_ring's synchronize_net, bound or not), 10-15 ms
+ * here, that natlab up waited for, a third of its time. */
 int ports_socket(struct wire *w)
 {
 	const char *no_ring = getenv("NATLAB_WIRE_NO_RING") ? "NATLAB_WIRE_NO_RING" : NULL;
-	int one = 1;
 
+	w->ring = (struct ring){ .fd = -1 };
 	/* protocol 0 here, ETH_P_ALL at bind: rebinding a live hook waits for an RCU
 	 * grace period (synchronize_net) too, and an unbound socket takes no frame */
 	w->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	/* a virtio_net_hdr before every frame, both ways: a GSO super-frame and a
-	 * checksum left to offloads pass through as they are (no hook change: no wait) */
-	if (w->fd < 0 || setsockopt(w->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one))) {
+	if (w->fd < 0 || socket_prepare(w->fd)) {
 		fprintf(stderr, "wire: AF_PACKET socket: %s\n", strerror(errno));
 		return -1;
 	}
-	/* the ring after the virtio_net_hdr (which a ring forbids changing).
-	 * NATLAB_WIRE_NO_RING, or a kernel that makes none, leaves the socket as it
-	 * was: read by recvmmsg */
-	if (no_ring || ring_open(w))
+	/* NATLAB_WIRE_NO_RING, or a kernel that makes none, leaves the socket as it
+	 * is: read by recvmmsg */
+	if (no_ring)
+		fprintf(stderr, "wire: no receive ring (%s): frames are read by system calls\n", no_ring);
+	else if (ringswap_start(w) && ring_make(&w->ring, w->fd))
 		fprintf(stderr, "wire: no receive ring (%s): frames are read by system calls\n",
-			no_ring ? no_ring : strerror(errno));
+			strerror(errno));
 	return 0;
 }
 
 /* The socket bound to every port, once they exist and the configuration says which. */
 int open_ports(struct wire *w)
 {
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
-	int one = 1;
-
 	for (int i = 0; i < w->c->n_ports; i++) {
 		w->ps[i].ifindex = (int)if_nametoindex(w->c->ports[i].name);
 		if (!w->ps[i].ifindex) {
@@ -174,24 +201,26 @@ int open_ports(struct wire *w)
 		fprintf(stderr, "wire: out of memory\n");
 		return -1;
 	}
-	if (bind(w->fd, (struct sockaddr *)&sll, sizeof(sll)) ||
-	    setsockopt(w->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one))) {
+	if (socket_bind(w->fd)) {
 		fprintf(stderr, "wire: AF_PACKET socket: %s\n", strerror(errno));
 		return -1;
 	}
-	/* frames leave when the wire decided, without a queue of their own */
-	setsockopt(w->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
-	/* a frame's delay starts when the kernel received it, not when the wire got
-	 * round to reading it */
-	setsockopt(w->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+	/* a kernel without fanout's IGNORE_OUTGOING (before 6.9): the ring on this
+	 * socket, made here, before the wire says it is ready (a grace period) */
+	if (w->swap && ringswap_group(w) && ring_make(&w->ring, w->fd))
+		fprintf(stderr, "wire: no receive ring (%s): frames are read by system calls\n",
+			strerror(errno));
 	return 0;
 }
 
 void close_ports(struct wire *w)
 {
-	if (w->ring.map)
-		munmap(w->ring.map, w->ring.len);
-	w->ring.map = NULL;
+	/* a ring not yet taken over is its thread's (the process ends after this) */
+	if (w->swap)
+		return;
+	if (w->ring.fd >= 0 && w->ring.fd != w->fd)
+		close(w->ring.fd);
+	ring_free(&w->ring);
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
@@ -236,7 +265,7 @@ static int read_copy(struct wire *w, uint32_t want, struct virtio_net_hdr *vh, u
 	struct iovec iov[2] = { { .iov_base = vh, .iov_len = sizeof(*vh) },
 				{ .iov_base = data, .iov_len = w->frame_max } };
 	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
-	ssize_t n = recvmsg(w->fd, &m, MSG_DONTWAIT);
+	ssize_t n = recvmsg(w->ring.fd, &m, MSG_DONTWAIT);
 
 	if (n < (ssize_t)sizeof(*vh) || (m.msg_flags & MSG_TRUNC))
 		return -1;
@@ -246,7 +275,7 @@ static int read_copy(struct wire *w, uint32_t want, struct virtio_net_hdr *vh, u
 	fprintf(stderr, "wire: a copy of %zu bytes for a slot of %u: queue and ring out of step, queue emptied\n",
 		*len, want);
 	m.msg_iovlen = 1; /* the rest of each frame is cut off */
-	for (int i = 0; i < RING_SLOTS && recvmsg(w->fd, &m, MSG_DONTWAIT) >= 0; i++)
+	for (int i = 0; i < RING_SLOTS && recvmsg(w->ring.fd, &m, MSG_DONTWAIT) >= 0; i++)
 		;
 	return -1;
 }
@@ -314,7 +343,7 @@ static void read_ring(struct wire *w)
 }
 
 /* Without a ring: BATCH frames a recvmmsg into bufs. */
-static void read_socket(struct wire *w)
+void read_socket(struct wire *w)
 {
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH][2];
@@ -379,8 +408,12 @@ static void read_socket(struct wire *w)
 
 void read_ports(struct wire *w)
 {
+	if (w->swap && ringswap_news(w))
+		ringswap_take(w);
+	/* while a ring is made, and after (until its thread says no more frames come
+	 * to it), the first socket is read too */
+	if (!w->ring.map || w->swap)
+		read_socket(w);
 	if (w->ring.map)
 		read_ring(w);
-	else
-		read_socket(w);
 }

@@ -29,7 +29,7 @@ int wire_run(int config_fd, int ready_fd)
 {
 	struct wire *w = calloc(1, sizeof(*w));
 	struct wire_config *c = calloc(1, sizeof(*c));
-	struct pollfd pfd[3];
+	struct pollfd pfd[5];
 	struct timespec rt;
 	sigset_t stop;
 	int sfd = -1, tfd = -1, rc = 1;
@@ -94,6 +94,8 @@ int wire_run(int config_fd, int ready_fd)
 		goto out;
 	pfd[2].fd = tfd;
 	pfd[2].events = POLLIN;
+	/* while the receive ring is made beside: its thread's reports, then the ring */
+	pfd[3].events = pfd[4].events = POLLIN;
 	if (c->pcap_path[0]) {
 		/* a GSO super-frame is one record, as a capture on a host with GRO shows it */
 		FILE *f = outfile_fopen(c->pcap_path, 0600);
@@ -174,7 +176,10 @@ int wire_run(int config_fd, int ready_fd)
 		}
 		/* a zero it_value disarms: nothing is waiting */
 		timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
-		if (poll(pfd, 3, -1) < 0 && errno != EINTR)
+		pfd[0].fd = w->fd;
+		pfd[3].fd = ringswap_fd(w);
+		pfd[4].fd = w->ring.map && w->ring.fd != w->fd ? w->ring.fd : -1;
+		if (poll(pfd, 5, -1) < 0 && errno != EINTR)
 			break;
 		if (pfd[2].revents) {
 			uint64_t ticks;
@@ -220,7 +225,7 @@ int wire_run(int config_fd, int ready_fd)
 			w->syn_late_max_us = 0; /* the next attempt's SYNs from here */
 			continue;
 		}
-		if (pfd[0].revents & POLLIN)
+		if ((pfd[0].revents | pfd[3].revents | pfd[4].revents) & POLLIN)
 			read_ports(w);
 	}
 out:
