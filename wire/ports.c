@@ -205,8 +205,8 @@ int open_ports(struct wire *w)
 		fprintf(stderr, "wire: AF_PACKET socket: %s\n", strerror(errno));
 		return -1;
 	}
-	/* a kernel without fanout's IGNORE_OUTGOING (before 6.9): the ring on this
-	 * socket, made here, before the wire says it is ready (a grace period) */
+	/* no fanout group to hand the frames over in: the ring on this socket, made
+	 * here, before the wire says it is ready (a grace period) */
 	if (w->swap && ringswap_group(w) && ring_make(&w->ring, w->fd))
 		fprintf(stderr, "wire: no receive ring (%s): frames are read by system calls\n",
 			strerror(errno));

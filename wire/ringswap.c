@@ -16,8 +16,9 @@
  *
  * Each frame goes to one socket; only frames that crossed the switch on two cores at
  * once can be read out of their order, in the moment of the switch. The group needs
- * PACKET_FANOUT_FLAG_IGNORE_OUTGOING (Linux 6.9): without it the ring is made on the
- * first socket before the wire is ready, as before. */
+ * PACKET_FANOUT_FLAG_IGNORE_OUTGOING (Linux 6.2), or the wire would take in every
+ * frame it sends; an older kernel accepts the flag and ignores it, so on one the
+ * ring is made on the first socket before the wire is ready, as before. */
 #include <errno.h>
 #include <linux/filter.h>
 #include <pthread.h>
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -50,7 +52,7 @@ struct ringswap {
 	pthread_t t;
 	int first, second; /* the wire's socket, the ring's */
 	int group;
-	int ctl[2];        /* the wire's end (non-blocking), the thread's */
+	int ctl[2];        /* the wire's end (read with MSG_DONTWAIT), the thread's */
 	atomic_uint posted; /* words the thread sent; taken: words the wire read */
 	unsigned taken;
 	struct ring ring;
@@ -141,13 +143,29 @@ static void *swap_run(void *arg)
 	return swap_end(s, hear(s->ctl[1]) == TO_THREAD_DONE, s->second);
 }
 
+/* Linux 6.2 or later: fanout's IGNORE_OUTGOING is honoured (58ba426388d9) */
+static bool kernel_ignores_outgoing(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	return !uname(&u) && sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+	       (major > 6 || (major == 6 && minor >= 2));
+}
+
 int ringswap_start(struct wire *w)
 {
-	struct ringswap *s = calloc(1, sizeof(*s));
+	struct ringswap *s;
 	pthread_attr_t at;
 	sigset_t all, old;
 	int rc;
 
+	if (!kernel_ignores_outgoing()) {
+		fprintf(stderr, "wire: the receive ring is made before the wire is ready (a kernel before 6.2)\n");
+		errno = ENOTSUP;
+		return -1;
+	}
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -1;
 	s->first = w->fd;
