@@ -213,8 +213,11 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 	 * them: flushed mid-close, they would come back as RSTs in this attempt's record
 	 * (one later than this is picked up anew and forgotten again: attempt_open) */
 	core_give(c);
-	if (n > 0)
+	if (n > 0) {
 		usleep((useconds_t)((rtt_ms + 5) * 1000));
+		/* and no sooner than their FINs are acknowledged (a stall held a last ACK) */
+		hosts_wait_acked(s, id, 500 + 2 * rtt_ms);
+	}
 	core_take(c);
 	flush_nats(s, id, watch);
 	snprintf(attempt_id, sizeof(attempt_id), "a%d", n);

@@ -1,8 +1,16 @@
 /* The lab's NATs as an attempt sees them: their watches, their entries forgotten
  * between attempts, the endpoint the internet saw a side's punch come from. */
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/diag.h"
@@ -111,6 +119,89 @@ void wire_endpoint(const struct scenario *s, const char *id, struct ct_watch *co
 double link_delay(const struct scenario *s, int host)
 {
 	return s->nodes[outermost(s, host)].delay_ms;
+}
+
+/* How many TCP sockets in namespace ns_fd have a FIN not yet acknowledged
+ * (FIN_WAIT1, CLOSING, LAST_ACK), by sock_diag; -1 where it cannot tell. */
+static int fins_unacked(int ns_fd)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct inet_diag_req_v2 *req;
+	struct mnl_socket *nl = NULL;
+	struct nlmsghdr *nlh;
+	int back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), n = 0, done = 0, len;
+
+	if (back < 0)
+		return -1;
+	if (!setns(ns_fd, CLONE_NEWNET)) {
+		nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
+		if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID)) {
+			mnl_socket_close(nl);
+			nl = NULL;
+		}
+		if (setns(back, CLONE_NEWNET) && nl) { /* not where it was: give up */
+			mnl_socket_close(nl);
+			nl = NULL;
+		}
+	}
+	close(back);
+	if (!nl)
+		return -1;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	req->sdiag_family = AF_INET;
+	req->sdiag_protocol = IPPROTO_TCP;
+	req->idiag_states = (1u << TCP_FIN_WAIT1) | (1u << TCP_CLOSING) | (1u << TCP_LAST_ACK);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		n = -1;
+	while (n >= 0 && !done && (len = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0)
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len)) {
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+				done = 1;
+				break;
+			}
+			n++;
+		}
+	mnl_socket_close(nl);
+	return n;
+}
+
+/* Until every FIN the pair's hosts and the server sent was acknowledged, or
+ * patience_ms: the last ACK of a close (the partner's, of the host's FIN) can
+ * cross the host's NAT after the NAT's entry is in TIME_WAIT, and after the
+ * round trip natlab run gives the close when the machine stalls. Forgotten before
+ * it, the NAT answered that ACK with a RST, and the host's FIN, sent again, left
+ * the NAT untranslated and was never answered: its socket stayed in FIN_WAIT1, and
+ * every later attempt of the lab from the same port failed to connect
+ * (EADDRNOTAVAIL: a matrix lab in 2 of 5 suites, 2026-12-03). */
+void hosts_wait_acked(const struct scenario *s, const char *id, double patience_ms)
+{
+	const int who[3] = { s->run.pair[0], s->run.pair[1], s->run.server };
+	struct timespec t;
+	double until;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	until = t.tv_sec * 1e3 + t.tv_nsec / 1e6 + patience_ms;
+	for (int k = 0; k < 3; k++) {
+		char ns[128];
+		int fd;
+
+		if (who[k] <= 0 || who[k] >= s->n)
+			continue;
+		lab_netns_name(ns, sizeof(ns), id, s->nodes[who[k]].name);
+		fd = netns_open(ns);
+		if (fd < 0)
+			continue;
+		while (fins_unacked(fd) > 0) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (t.tv_sec * 1e3 + t.tv_nsec / 1e6 > until)
+				break;
+			usleep(1000);
+		}
+		close(fd);
+	}
 }
 
 /* Every attempt meets NATs with no entries: each forgets what the last attempt

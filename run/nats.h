@@ -18,6 +18,8 @@ double link_delay(const struct scenario *s, int host);
 void wire_endpoint(const struct scenario *s, const char *id, struct ct_watch *const *watch, int host,
 		   uint16_t port, const char *peer_ep, uint8_t proto, char *out, size_t len,
 		   int *ext, int *n_ext);
+/* Until every FIN the pair's hosts and the server sent is acknowledged, or patience_ms. */
+void hosts_wait_acked(const struct scenario *s, const char *id, double patience_ms);
 void flush_nats(const struct scenario *s, const char *id, struct ct_watch *const *watch);
 int forget_strays(const struct scenario *s, struct ct_watch *const *watch);
 void watch_nats(const struct scenario *s, const char *id, struct ct_watch **watch);
