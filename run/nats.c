@@ -121,18 +121,14 @@ double link_delay(const struct scenario *s, int host)
 	return s->nodes[outermost(s, host)].delay_ms;
 }
 
-/* How many TCP sockets in namespace ns_fd have a FIN not yet acknowledged
- * (FIN_WAIT1, CLOSING, LAST_ACK), by sock_diag; -1 where it cannot tell. */
-static int fins_unacked(int ns_fd)
+/* A sock_diag socket in namespace ns_fd; the thread comes back to where it was. */
+static struct mnl_socket *diag_open(int ns_fd)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct inet_diag_req_v2 *req;
 	struct mnl_socket *nl = NULL;
-	struct nlmsghdr *nlh;
-	int back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), n = 0, done = 0, len;
+	int back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 
 	if (back < 0)
-		return -1;
+		return NULL;
 	if (!setns(ns_fd, CLONE_NEWNET)) {
 		nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
 		if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID)) {
@@ -145,9 +141,18 @@ static int fins_unacked(int ns_fd)
 		}
 	}
 	close(back);
-	if (!nl)
-		return -1;
-	nlh = mnl_nlmsg_put_header(buf);
+	return nl;
+}
+
+/* How many TCP sockets of nl's namespace have a FIN not yet acknowledged
+ * (FIN_WAIT1, CLOSING, LAST_ACK); -1 where it cannot tell. */
+static int fins_unacked(struct mnl_socket *nl)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct inet_diag_req_v2 *req;
+	int n = 0, done = 0, len;
+
 	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
@@ -155,8 +160,8 @@ static int fins_unacked(int ns_fd)
 	req->sdiag_protocol = IPPROTO_TCP;
 	req->idiag_states = (1u << TCP_FIN_WAIT1) | (1u << TCP_CLOSING) | (1u << TCP_LAST_ACK);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		n = -1;
-	while (n >= 0 && !done && (len = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0)
+		return -1;
+	while (!done && (len = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0)
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len)) {
 			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
 				done = 1;
@@ -164,7 +169,6 @@ static int fins_unacked(int ns_fd)
 			}
 			n++;
 		}
-	mnl_socket_close(nl);
 	return n;
 }
 
@@ -185,6 +189,7 @@ void hosts_wait_acked(const struct scenario *s, const char *id, double patience_
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	until = t.tv_sec * 1e3 + t.tv_nsec / 1e6 + patience_ms;
 	for (int k = 0; k < 3; k++) {
+		struct mnl_socket *nl;
 		char ns[128];
 		int fd;
 
@@ -192,15 +197,18 @@ void hosts_wait_acked(const struct scenario *s, const char *id, double patience_
 			continue;
 		lab_netns_name(ns, sizeof(ns), id, s->nodes[who[k]].name);
 		fd = netns_open(ns);
-		if (fd < 0)
+		nl = fd >= 0 ? diag_open(fd) : NULL;
+		if (fd >= 0)
+			close(fd);
+		if (!nl)
 			continue;
-		while (fins_unacked(fd) > 0) {
+		while (fins_unacked(nl) > 0) {
 			clock_gettime(CLOCK_MONOTONIC, &t);
 			if (t.tv_sec * 1e3 + t.tv_nsec / 1e6 > until)
 				break;
 			usleep(1000);
 		}
-		close(fd);
+		mnl_socket_close(nl);
 	}
 }
 

@@ -155,6 +155,8 @@ int open_ports(struct wire *w);
 /* a ring on socket fd (which has its virtio_net_hdr): 0, or -1 with errno */
 int ring_make(struct ring *r, int fd);
 void ring_free(struct ring *r);
+/* the one log line for a wire without a ring, and why */
+void say_no_ring(const char *why);
 /* its options, on every socket the wire reads: PACKET_VNET_HDR, the buffer */
 int socket_prepare(int fd);
 /* bound to every port, with the options the wire reads and sends by */

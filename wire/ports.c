@@ -121,6 +121,11 @@ int ring_make(struct ring *r, int fd)
 	return 0;
 }
 
+void say_no_ring(const char *why)
+{
+	fprintf(stderr, "wire: no receive ring (%s): frames are read by system calls\n", why);
+}
+
 void ring_free(struct ring *r)
 {
 	if (r->map)
@@ -177,10 +182,9 @@ int ports_socket(struct wire *w)
 	/* NATLAB_WIRE_NO_RING, or a kernel that makes none, leaves the socket as it
 	 * is: read by recvmmsg */
 	if (no_ring)
-		fprintf(stderr, "wire: no receive ring (%s): frames are read by system calls\n", no_ring);
+		say_no_ring(no_ring);
 	else if (ringswap_start(w) && ring_make(&w->ring, w->fd))
-		fprintf(stderr, "wire: no receive ring (%s): frames are read by system calls\n",
-			strerror(errno));
+		say_no_ring(strerror(errno));
 	return 0;
 }
 
@@ -208,8 +212,7 @@ int open_ports(struct wire *w)
 	/* no fanout group to hand the frames over in: the ring on this socket, made
 	 * here, before the wire says it is ready (a grace period) */
 	if (w->swap && ringswap_group(w) && ring_make(&w->ring, w->fd))
-		fprintf(stderr, "wire: no receive ring (%s): frames are read by system calls\n",
-			strerror(errno));
+		say_no_ring(strerror(errno));
 	return 0;
 }
 

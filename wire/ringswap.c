@@ -253,7 +253,7 @@ void ringswap_take(struct wire *w)
 			fprintf(stderr, "wire: the receive ring took over after %llu frames\n",
 				(unsigned long long)(w->rx_stamped + w->rx_unstamped));
 		} else {
-			fprintf(stderr, "wire: no receive ring (%s): frames are read by system calls\n", s->why);
+			say_no_ring(s->why);
 			w->ring = (struct ring){ .fd = -1 };
 		}
 		word = TO_THREAD_DONE;
