@@ -17,7 +17,7 @@ NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unuse
 
 # run/record.c (the attempt record), run/edges.c (the edge search) and run/pick.c
 # (the pool's next lab) are here so that the unit tests link them too
-LIB_SRC = common/diag.c common/inifile.c common/outfile.c common/sibling.c common/stats.c common/strategy.c common/timing.c \
+LIB_SRC = common/cpus.c common/diag.c common/inifile.c common/outfile.c common/sibling.c common/stats.c common/strategy.c common/timing.c \
 	natsim/profile.c natsim/ruleset.c natsim/conntrack.c natsim/model.c \
 	scenario/parse.c scenario/fault.c scenario/run.c scenario/matrix.c scenario/validate.c scenario/program.c scenario/link.c scenario/addresses.c \
 	netns/netns.c netns/link.c netns/lab.c netns/state.c netns/down.c netns/apply.c netns/service.c \

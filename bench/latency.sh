@@ -19,6 +19,9 @@
 # (BBR here) and BENCH_LOAD_CC is unset, the loaded rows are measured once more
 # beside a cubic load ("load:cubic"): BBR paces from timers that run as softirqs on
 # whatever core they fire on, a real-time wire's included (docs/precision.md).
+# Then once more with each lab on CPUs of its own ([lab] cpus; "load:apart", the
+# load's congestion control as in "load"): the loading lab on CPU 0, the measured
+# labs (and their bridge baselines) on the last CPU.
 # "NOT met" does not fail the script (make bench goes on); errors do.
 # BENCH_OWD_SAMPLES (default 500, 2 ms apart) sets the datagrams per row.
 set -eu
@@ -38,16 +41,17 @@ trap cleanup EXIT
 
 # up NAME INTERNET EXTRA: two hosts x, y in the internet, EXTRA in x's section
 # upnat NAME INTERNET EXTRA: host a behind a full-cone NAT n (EXTRA in its section), host s
-# in the internet. Both: the lab up, its name in $lab
+# in the internet. Both: the lab up (on the cores $cpus, where set), its name in $lab
+cpus=
 up() {
-	printf '[lab]\nname = %s\ninternet = %s\n[host.x]\nbehind = internet\n%s\n[host.y]\nbehind = internet\n' \
-		"$1" "$2" "$3" >"$tmp/$1.ini"
+	printf '[lab]\nname = %s\ninternet = %s\n%s\n[host.x]\nbehind = internet\n%s\n[host.y]\nbehind = internet\n' \
+		"$1" "$2" "${cpus:+cpus = $cpus}" "$3" >"$tmp/$1.ini"
 	lab=$($NATLAB up "$tmp/$1.ini")
 	labs+=("$lab")
 }
 upnat() {
-	printf '[lab]\nname = %s\ninternet = %s\n[nat.n]\nprofile = full-cone\n%s\n[host.a]\nbehind = n\n[host.s]\nbehind = internet\n' \
-		"$1" "$2" "$3" >"$tmp/$1.ini"
+	printf '[lab]\nname = %s\ninternet = %s\n%s\n[nat.n]\nprofile = full-cone\n%s\n[host.a]\nbehind = n\n[host.s]\nbehind = internet\n' \
+		"$1" "$2" "${cpus:+cpus = $cpus}" "$3" >"$tmp/$1.ini"
 	lab=$($NATLAB up "$tmp/$1.ini")
 	labs+=("$lab")
 }
@@ -109,19 +113,27 @@ rtt() {
 # other labs on this machine (another bench, a test run) load it: say so, the figures are then not idle
 others() { $NATLAB list 2>/dev/null | awk -v mine=" ${labs[*]} " 'index(mine, " " $1 " ") == 0 && $2 == "up"' | wc -l; }
 checks=0 seen=0
-up latbr bridge ''
-bridge_lab=$lab
 declare -A wire_lab
-for d in $DELAYS; do
-	up "latw$d" wire "delay_ms = $d"
-	wire_lab[$d]=$lab
-done
-up latload wire ''
-load_lab=$lab
-upnat latpw wire 'delay_ms = 1'
-ping_wire=$lab
-upnat latpb bridge ''
-ping_bridge=$lab
+# labs SUFFIX MEASURED_CPUS LOAD_CPUS: the labs measured (on MEASURED_CPUS, else anywhere)
+# and the one that loads (on LOAD_CPUS)
+labs_up() {
+	cpus=$2
+	up "latbr$1" bridge ''
+	bridge_lab=$lab
+	for d in $DELAYS; do
+		up "latw$d$1" wire "delay_ms = $d"
+		wire_lab[$d]=$lab
+	done
+	upnat "latpw$1" wire 'delay_ms = 1'
+	ping_wire=$lab
+	upnat "latpb$1" bridge ''
+	ping_bridge=$lab
+	cpus=$3
+	up "latload$1" wire ''
+	load_lab=$lab
+	cpus=
+}
+labs_up '' '' ''
 
 measure() { # CONDITION: one block of rows
 	local cond=$1 n base p99
@@ -188,6 +200,17 @@ loaded load "${BENCH_LOAD_CC:-}"
 if [ -z "${BENCH_LOAD_CC:-}" ] && [ "$default_cc" != cubic ] &&
 	grep -qw cubic /proc/sys/net/ipv4/tcp_available_congestion_control 2>/dev/null; then
 	loaded load:cubic cubic
+fi
+# the loaded lab on the first core and the measured ones on the last ([lab] cpus): the
+# load's kernel work (its wire's sends, its hosts' pacing timers) stays on its own core
+last_cpu=$(taskset -pc $$ | sed 's/.*[-,: ]//')
+if [ "${last_cpu:-0}" -gt 0 ]; then
+	for l in "${labs[@]}"; do $NATLAB down "$l" >/dev/null; done
+	labs=()
+	labs_up a "$last_cpu" 0
+	loaded load:apart "${BENCH_LOAD_CC:-}"
+else
+	echo "  load:apart: one core only, no lab can have one of its own"
 fi
 
 printf '\nround trip through a full-cone NAT with a 1 ms uplink, less a kernel bridge (median of 50 pings, ms)\n'

@@ -4,16 +4,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/cpus.h"
 #include "../netns/lab.h"
 #include "../netns/netns.h"
 #include "subcommands.h"
 
-static const char usage[] = "exec LAB NODE -- CMD [ARG...]\n  Runs CMD inside NODE's network namespace, with NATLAB_LAB and NATLAB_NODE set.";
+static const char usage[] = "exec LAB NODE -- CMD [ARG...]\n  Runs CMD inside NODE's network namespace, with NATLAB_LAB and NATLAB_NODE set\n  (and on the lab's [lab] cpus, where it has them).";
 
 int exec_main(int argc, char *argv[])
 {
 	char name[128];
 	struct diag d;
+	const char *cpus_str;
+	uint64_t cpus = 0;
 	json_t *st;
 	int fd, cmd = 4;
 
@@ -32,6 +35,14 @@ int exec_main(int argc, char *argv[])
 	if (!json_object_get(json_object_get(st, "nodes"), argv[2])) {
 		json_decref(st);
 		return fail(EXIT_BAD_INPUT, "lab %s has no node \"%s\"", argv[1], argv[2]);
+	}
+	/* [lab] cpus: the program on the lab's cores, as its wire */
+	cpus_str = json_string_value(json_object_get(st, "cpus"));
+	if (cpus_str && (cpus_parse(cpus_str, &cpus) || cpus_bind(0, cpus))) {
+		int rc = fail(1, "cannot run on the lab's cpus (%s): %s", cpus_str, strerror(errno));
+
+		json_decref(st);
+		return rc;
 	}
 	json_decref(st);
 	lab_netns_name(name, sizeof(name), argv[1], argv[2]);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/random.h>
@@ -17,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/cpus.h"
 #include "../common/outfile.h"
 #include "../common/sibling.h"
 #include "../common/timing.h"
@@ -77,6 +79,10 @@ static json_t *state_new(const struct scenario *s, const char *id)
 	json_object_set_new(st, "created", json_real((double)now.tv_sec + now.tv_nsec / 1e9));
 	json_object_set_new(st, "pcap", json_null());
 	json_object_set_new(st, "seed", json_integer(s->seed));
+	if (s->cpus) {
+		cpus_format(s->cpus, buf, sizeof(buf));
+		json_object_set_new(st, "cpus", json_string(buf));
+	}
 	json_object_set_new(st, "owner",
 			    json_pack("{s:i,s:I}", "pid", (int)getpid(), "start",
 				      (json_int_t)proc_start(getpid())));
@@ -172,7 +178,7 @@ static int fd_moved(int fd)
  * exist, it loads while they are made, then waits for its configuration on the
  * socket *config (wire_config_write, then close), which says its ports; wire_ready
  * waits for it to forward. Returns the pipe it reports on. */
-static int wire_start(int inet_fd, const char *log, int *config, struct diag *d)
+static int wire_start(int inet_fd, const char *log, uint64_t cpus, int *config, struct diag *d)
 {
 	char exe[PATH_MAX];
 	char *argv[] = { "natlab-wire", NULL };
@@ -204,7 +210,16 @@ static int wire_start(int inet_fd, const char *log, int *config, struct diag *d)
 		posix_spawn_file_actions_adddup2(&fa, c[0], 4);
 		posix_spawn_file_actions_adddup2(&fa, ns, 5);
 		posix_spawn_file_actions_addclosefrom_np(&fa, 6);
-		rc = posix_spawn(&pid, exe, &fa, &at, argv, environ);
+		{
+			/* a child starts with its parent thread's cores: the wire's
+			 * threads are all on [lab] cpus from its first instruction */
+			cpu_set_t own;
+			bool bound = cpus && !sched_getaffinity(0, sizeof(own), &own) && !cpus_bind(0, cpus);
+
+			rc = posix_spawn(&pid, exe, &fa, &at, argv, environ);
+			if (bound)
+				sched_setaffinity(0, sizeof(own), &own);
+		}
 		posix_spawn_file_actions_destroy(&fa);
 		posix_spawnattr_destroy(&at);
 		if (rc)
@@ -235,6 +250,7 @@ static int wire_start(int inet_fd, const char *log, int *config, struct diag *d)
  * here) overlap the other namespaces and the links instead of following them. */
 struct wire_starter {
 	const char *log;
+	uint64_t cpus;
 	int *fd, *config;
 };
 
@@ -242,7 +258,7 @@ static int wire_start_early(void *arg, int inet_fd, struct diag *d)
 {
 	struct wire_starter *ws = arg;
 
-	*ws->fd = wire_start(inet_fd, ws->log, ws->config, d);
+	*ws->fd = wire_start(inet_fd, ws->log, ws->cpus, ws->config, d);
 	return *ws->fd < 0 ? -1 : 0;
 }
 
@@ -354,6 +370,20 @@ static int nat_loader_join(struct nat_loader *l, struct diag *d)
 	return l->rc;
 }
 
+/* [lab] cpus: every CPU listed is one this process may run on */
+static int cpus_check(const struct scenario *s, struct diag *d)
+{
+	uint64_t own = cpus_usable(~0ULL), not_own = s->cpus & ~own;
+	char want[160], have[160];
+
+	if (!not_own)
+		return 0;
+	cpus_format(not_own, want, sizeof(want));
+	cpus_format(own, have, sizeof(have));
+	return diag_set(d, "%s:%d: cpus: CPU %s is not one natlab may run on here (it may: %s)", s->path,
+			s->cpus_line, want, have[0] ? have : "none known");
+}
+
 /* scenario -> plan -> apply: the plan says what the lab will be, apply makes it;
  * this adds the name, the bookkeeping, the wire and the undo. */
 int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MAX], struct diag *d)
@@ -376,7 +406,7 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 		goto out;
 	}
 	apply_init(a, &plan, -1); /* nothing held yet: the undo below has nothing to close */
-	if (reserve_id(s->name, id, &lock, d))
+	if (cpus_check(s, d) || reserve_id(s->name, id, &lock, d))
 		goto out;
 	st = state_new(s, id);
 	if (state_write(id, st, d)) {
@@ -395,7 +425,8 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 	a->root = root;
 	if (!s->bridge) {
 		run_path(wire_log, sizeof(wire_log), id, ".wire.log");
-		wire_starter = (struct wire_starter){ .log = wire_log, .fd = &wire_fd, .config = &wire_config };
+		wire_starter = (struct wire_starter){ .log = wire_log, .cpus = s->cpus, .fd = &wire_fd,
+						      .config = &wire_config };
 		a->internet_made = wire_start_early;
 		a->internet_arg = &wire_starter;
 	}

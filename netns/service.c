@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/cpus.h"
 #include "../common/outfile.h"
 #include "../plan/plan.h"
 #include "lab_internal.h"
@@ -49,7 +50,7 @@ static int turn_config(const char *path, const char *addr, const char *id, const
 }
 
 /* a service, detached: fork, into the namespace, a session of its own, exec */
-static pid_t spawn_detached(int ns, char *const argv[])
+static pid_t spawn_detached(int ns, uint64_t cpus, char *const argv[])
 {
 	pid_t child = fork();
 
@@ -59,7 +60,7 @@ static pid_t spawn_detached(int ns, char *const argv[])
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (netns_enter(ns) || setsid() < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
+		if (netns_enter(ns) || cpus_bind(0, cpus) || setsid() < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
 		    dup2(nul, 2) < 0)
 			_exit(127);
 		execvp(argv[0], argv);
@@ -69,11 +70,11 @@ static pid_t spawn_detached(int ns, char *const argv[])
 }
 
 /* coturn, detached */
-static pid_t turn_spawn(int ns, const char *conf)
+static pid_t turn_spawn(int ns, uint64_t cpus, const char *conf)
 {
 	char *argv[] = { "turnserver", "-c", (char *)conf, NULL };
 
-	return spawn_detached(ns, argv);
+	return spawn_detached(ns, cpus, argv);
 }
 
 /* ready once its TCP port takes a connection, made from inside its namespace */
@@ -112,11 +113,11 @@ static int turn_ready(int ns, int root, const char *addr, pid_t child)
 
 /* dumpcap on the NAT's both sides, detached as coturn is; ready once its file
  * has its header and both interfaces' descriptions (it writes them at its start) */
-static pid_t capture_spawn(int ns, const char *path)
+static pid_t capture_spawn(int ns, uint64_t cpus, const char *path)
 {
 	char *argv[] = { "dumpcap", "-q", "-i", IF_BRIDGE_NAT, "-i", IF_UPLINK_NAT, "-w", (char *)path, NULL };
 
-	return spawn_detached(ns, argv);
+	return spawn_detached(ns, cpus, argv);
 }
 
 static int capture_ready(const char *path, pid_t child)
@@ -144,7 +145,7 @@ static int capture_start(const struct lab_plan *p, const struct plan_step *t, co
 	snprintf(ext, sizeof(ext), ".%s.pcapng", nat);
 	run_path(path, sizeof(path), id, ext);
 	unlink(path); /* dumpcap writes a new one; a symlink there is not followed */
-	child = capture_spawn(ns_fd[t->node], path);
+	child = capture_spawn(ns_fd[t->node], p->s->cpus, path);
 	if (child < 0 || capture_ready(path, child))
 		return diag_set(d, "capture = all: dumpcap did not start in %s (is Debian's tshark installed?)", nat);
 	json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:i}", "node", nat, "service", "capture", "path",
@@ -184,7 +185,7 @@ int services_start(const struct lab_plan *p, const char *id, const int *ns_fd, i
 			json_decref(list);
 			return diag_set(d, "%s: %s", conf, strerror(errno));
 		}
-		child = turn_spawn(ns_fd[t->node], conf);
+		child = turn_spawn(ns_fd[t->node], p->s->cpus, conf);
 		if (child < 0 || turn_ready(ns_fd[t->node], root, t->addr, child)) {
 			json_decref(list);
 			return diag_set(d, "service = turn: coturn did not start in %s (is Debian's coturn installed? see %s)",

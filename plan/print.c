@@ -2,6 +2,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "../common/cpus.h"
 #include "plan.h"
 
 static const char *const op_names[] = {
@@ -71,6 +72,12 @@ int plan_print_json(const struct lab_plan *p, FILE *out)
 	json_object_set_new(root, "lab", json_string(p->id));
 	json_object_set_new(root, "scenario", json_string(p->s->path));
 	json_object_set_new(root, "internet", json_string(p->wire ? "wire" : "bridge"));
+	if (p->s->cpus) {
+		char cpus[160];
+
+		cpus_format(p->s->cpus, cpus, sizeof(cpus));
+		json_object_set_new(root, "cpus", json_string(cpus));
+	}
 	for (int k = 0; k < p->n; k++)
 		json_array_append_new(steps, step_json(p, &p->steps[k]));
 	json_object_set_new(root, "steps", steps);

@@ -287,7 +287,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 			char *peers[] = { (char *)probe, "peers", NULL };
 			int sent = -1;
 
-			if (stay[i].pid <= 0 && spawn_staying(id, h->name, peers, stay_env, &stay[i]))
+			if (stay[i].pid <= 0 && spawn_staying(id, h->name, s->cpus, peers, stay_env, &stay[i]))
 				stay[i].pid = -1;
 			argv[more] = "--gate";
 			if (stay[i].pid > 0 && (sent = send_attempt(&stay[i], argv + 2, secret)) == -2)
@@ -301,7 +301,7 @@ void attempt(const struct scenario *s, const char *id, const struct run_ctx *c,
 		 * in the opening from its start */
 		if (!stayed[i]) {
 			attempt_open(c, timed_by_round_trips, building, wire, stats, s, watch, &taken, &opened);
-			if (spawn_in(id, h->name, argv, secret, env, &kid[i]))
+			if (spawn_in(id, h->name, s->cpus, argv, secret, env, &kid[i]))
 				kid[i].pid = -1;
 		}
 	}

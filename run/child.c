@@ -13,6 +13,7 @@
 #include "../netns/lab.h"
 #include "../netns/netns.h"
 #include "../prober/protocol.h"
+#include "../common/cpus.h"
 #include "../common/diag.h"
 #include "child.h"
 
@@ -29,6 +30,7 @@ extern char **environ;
 
 struct spawn_args {
 	int ns, out, in; /* in: -1 for the worker's own */
+	uint64_t cpus;   /* [lab] cpus, 0 for any */
 	char *const *argv;
 	char **env;
 };
@@ -39,7 +41,7 @@ static int spawn_child(void *arg)
 	sigset_t none;
 
 	signal(SIGPIPE, SIG_DFL); /* a worker ignores it; a program starts as usual */
-	if (netns_enter(a->ns) || dup2(a->out, 1) < 0 || (a->in >= 0 && dup2(a->in, 0) < 0))
+	if (netns_enter(a->ns) || cpus_bind(0, a->cpus) || dup2(a->out, 1) < 0 || (a->in >= 0 && dup2(a->in, 0) < 0))
 		_exit(127);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -50,8 +52,8 @@ static int spawn_child(void *arg)
 /* Starts argv inside the namespace of `node`, its stdout on a pipe (and, with_in,
  * its stdin on another); with the attempt's secret in its environment if one is
  * given (not in argv: a command line is anyone's to read). */
-static int spawn(const char *id, const char *node, char *const argv[], const char *secret, const char *const *more,
-		 bool with_in, struct child *c)
+static int spawn(const char *id, const char *node, uint64_t cpus, char *const argv[], const char *secret,
+		 const char *const *more, bool with_in, struct child *c)
 {
 	char ns[128], var[PROTO_SECRET_MAX + 32], **env;
 	size_t n = 0, all = 0;
@@ -101,7 +103,7 @@ static int spawn(const char *id, const char *node, char *const argv[], const cha
 		return -1;
 	}
 	{
-		struct spawn_args a = { .ns = fd, .out = p[1], .in = in[0], .argv = argv, .env = env };
+		struct spawn_args a = { .ns = fd, .out = p[1], .in = in[0], .cpus = cpus, .argv = argv, .env = env };
 		/* its own stack: the child runs in this memory until it execs */
 		_Alignas(16) char stack[SPAWN_STACK];
 
@@ -123,15 +125,16 @@ static int spawn(const char *id, const char *node, char *const argv[], const cha
 	return 0;
 }
 
-int spawn_in(const char *id, const char *node, char *const argv[], const char *secret, const char *const *more,
-	     struct child *c)
+int spawn_in(const char *id, const char *node, uint64_t cpus, char *const argv[], const char *secret,
+	     const char *const *more, struct child *c)
 {
-	return spawn(id, node, argv, secret, more, false, c);
+	return spawn(id, node, cpus, argv, secret, more, false, c);
 }
 
-int spawn_staying(const char *id, const char *node, char *const argv[], const char *const *more, struct child *c)
+int spawn_staying(const char *id, const char *node, uint64_t cpus, char *const argv[], const char *const *more,
+		  struct child *c)
 {
-	return spawn(id, node, argv, NULL, more, true, c);
+	return spawn(id, node, cpus, argv, NULL, more, true, c);
 }
 
 /* Reads c's stdout into buf (NUL-terminated, cap - 1 bytes at most) until its

@@ -153,7 +153,7 @@ static int classify_pair(const struct scenario *s, const char *id, const struct 
 	for (int i = 0; i < 2; i++) {
 		char *argv[] = { natlab, "classify", "--server", (char *)server_ep, NULL };
 
-		if (spawn_in(id, s->nodes[s->run.pair[i]].name, argv, NULL, NULL, &kid[i]))
+		if (spawn_in(id, s->nodes[s->run.pair[i]].name, s->cpus, argv, NULL, NULL, &kid[i]))
 			kid[i].pid = -1;
 	}
 	/* both profiles (a few hundred bytes each) read side by side, each timed at
@@ -432,7 +432,7 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 		struct pollfd p;
 
 		snprintf(stun_port, sizeof(stun_port), "%u", s->run.server_port < 65535 ? s->run.server_port : 0);
-		if (spawn_in(id, s->nodes[s->run.server].name, sargv, NULL, NULL, &server)) {
+		if (spawn_in(id, s->nodes[s->run.server].name, s->cpus, sargv, NULL, NULL, &server)) {
 			rc = fail(1, "%s: cannot start the rendezvous server", s->path);
 			goto down;
 		}

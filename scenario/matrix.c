@@ -231,5 +231,7 @@ int scenario_matrix_cell(const struct scenario *m, int k, struct scenario *out, 
 	out->n_programs = m->n_programs;
 	memcpy(out->programs, m->programs, sizeof(out->programs));
 	out->unreachable = m->unreachable;
+	out->cpus = m->cpus;
+	out->cpus_line = m->cpus_line;
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "../common/diag.h"
@@ -164,6 +165,8 @@ struct scenario {
 	bool bridge;    /* internet = bridge: a kernel bridge instead of the wire */
 	bool unreachable; /* unroutable = unreachable: a NAT answers ICMP, not silence */
 	int bridge_line;
+	uint64_t cpus;  /* [lab] cpus: the cores its wire and its nodes' programs run on; 0: any */
+	int cpus_line;
 	unsigned seed;
 	int n_faults;
 	struct wire_fault faults[LAB_MAX_FAULTS];

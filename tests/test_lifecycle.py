@@ -561,3 +561,86 @@ def test_no_such_lab_is_bad_input_for_every_command(cmd):
     r = subprocess.run([NATLAB, *argv], capture_output=True, text=True)
     assert r.returncode == 2, (argv, r.returncode, r.stderr)
     assert r.stderr.count("\n") == 1 and f'no lab "{lab}"' in r.stderr
+
+
+def allowed_cpus(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(line.split()[1] for line in f if line.startswith("Cpus_allowed_list:"))
+
+
+def lab_processes(rundir, comm):
+    """pids of processes named comm whose network namespace is one of rundir's labs'"""
+    inodes = set()
+    for state in rundir.glob("*.json"):
+        try:
+            for ns in json.loads(state.read_text())["netns"]:
+                inodes.add(os.stat(f"/run/netns/{ns}").st_ino)
+        except (ValueError, KeyError, FileNotFoundError):
+            pass  # half written, or going
+    pids = []
+    for d in os.listdir("/proc"):
+        try:
+            if d.isdigit() and open(f"/proc/{d}/comm").read().strip() == comm and \
+                    os.stat(f"/proc/{d}/ns/net").st_ino in inodes:
+                pids.append(int(d))
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            pass
+    return pids
+
+
+def last_cpu():
+    return max(os.sched_getaffinity(0))
+
+
+def test_a_lab_with_cpus_keeps_its_wire_and_programs_on_them(make_lab):
+    """[lab] cpus: the wire (every thread) and what `natlab exec` starts run there,
+    and the lab still carries packets; a lab without it runs anywhere"""
+    cpu = last_cpu()
+    lab = make_lab(f"[lab]\ncpus = {cpu}\n" + SMALL.replace("internet\n", "internet\ndelay_ms = 1\n"))
+    st = json.loads(natlab("show", "--json", lab.name).stdout)
+    assert st["cpus"] == str(cpu)
+    for task in os.listdir(f"/proc/{st['wire']['pid']}/task"):
+        assert allowed_cpus(task) == str(cpu)
+    assert lab.exec("a", "sh", "-c", "grep Cpus_allowed_list /proc/self/status").stdout.split()[1] == str(cpu)
+    r = lab.exec("a", "ping", "-n", "-c", "3", "-i", "0.05", "-W", "1", lab.addr("rv"), check=False)
+    assert r.returncode == 0 and " 0% packet loss" in r.stdout, r.stdout
+    other = make_lab(SMALL, name="other.ini")
+    st = json.loads(natlab("show", "--json", other.name).stdout)
+    assert "cpus" not in st and allowed_cpus(st["wire"]["pid"]) == allowed_cpus(os.getpid())
+
+
+def test_a_run_of_a_lab_with_cpus_starts_its_peers_there(tmp_path, rundir):
+    cpu = last_cpu()
+    scen = tmp_path / "c.ini"
+    scen.write_text(f"[lab]\nname = cp\ncpus = {cpu}\n[nat.na]\nprofile = full-cone\ndelay_ms = 5\n"
+                    "[nat.nb]\nprofile = full-cone\ndelay_ms = 5\n"
+                    "[host.a]\nbehind = na\n[host.b]\nbehind = nb\n[host.rv]\nbehind = internet\n"
+                    "[run]\npair = a b\nstrategies = so\nrepeat = 30\n")
+    out = tmp_path / "out"
+    p, _ = run_until(scen, out, 1, 1)
+    seen = {}
+    while p.poll() is None:
+        for pid in lab_processes(rundir, "natlab-probe"):
+            try:
+                seen[pid] = allowed_cpus(pid)
+            except FileNotFoundError:
+                pass
+        time.sleep(0.01)
+    assert p.returncode == 0
+    assert len(seen) >= 3, seen  # the server and the two staying peers at least
+    assert set(seen.values()) == {str(cpu)}, seen
+    recs = [json.loads(line) for line in (out / "attempts.jsonl").read_text().splitlines()]
+    assert len(recs) == 30 and all(r["outcome"] == "connected" for r in recs)
+
+
+@pytest.mark.parametrize("value,words", [("NEXT", "CPU NEXT is not one natlab may run on here"),
+                                         ("1-0", 'expected a list of CPUs from 0 to 63'),
+                                         ("a", 'expected a list of CPUs from 0 to 63')])
+def test_cpus_that_are_not_the_machines_are_refused(tmp_path, rundir, value, words):
+    scen = tmp_path / "bad.ini"
+    beyond = str(last_cpu() + 1)  # past the cores this process may use
+    value, words = value.replace("NEXT", beyond), words.replace("NEXT", beyond)
+    scen.write_text(f"[lab]\n\ncpus = {value}\n[host.a]\nbehind = internet\n")
+    r = natlab("up", str(scen), check=False)
+    assert r.returncode != 0 and f"{scen}:3: cpus: {words}" in r.stderr, r.stderr
+    assert natlab("list").stdout == "" and not list(rundir.glob("*.json"))
