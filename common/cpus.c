@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cpus.h"
 
@@ -86,6 +87,16 @@ uint64_t cpus_usable(uint64_t mask)
 		if (CPU_ISSET(c, &set))
 			own |= 1ULL << c;
 	return mask & own;
+}
+
+long cpus_count(uint64_t mask)
+{
+	uint64_t usable = cpus_usable(mask ? mask : ~0ULL);
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (usable)
+		return __builtin_popcountll(usable);
+	return mask ? 0 : online > 0 ? online : 1; /* only CPUs past 63, or no answer */
 }
 
 int cpus_bind(pid_t pid, uint64_t mask)

@@ -11,6 +11,7 @@
 
 #include <netlink/socket.h>
 
+#include "../common/cpus.h"
 #include "../common/timing.h"
 #include "../natsim/ruleset.h"
 #include "apply.h"
@@ -152,7 +153,7 @@ int apply_namespaces(struct lab_apply *a, struct diag *d)
 	struct ns_worker w[NS_WORKERS_MAX];
 	pthread_t t[NS_WORKERS_MAX];
 	atomic_int next = 0;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	long cores = cpus_count(0); /* a natlab under taskset or a cpuset has fewer */
 	int nodes = 0, n, started = 0, rc = 0;
 
 	for (int k = 0; k < a->p->n && nodes < LAB_MAX_NODES; k++)

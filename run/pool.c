@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../cli/subcommands.h"
+#include "../common/cpus.h"
 #include "../common/outfile.h"
 #include "../common/sibling.h"
 #include "../common/timing.h"
@@ -98,6 +99,20 @@ static json_t *shard_facts(const struct run_shard *shard, const char *const *nam
 			 "plan_jobs", shard->plan_jobs, "plan", shard->plan, "scenarios", files, "exit", rc);
 }
 
+/* how many CPUs the files' labs may run on, all of them put together; 0 where
+ * one file's may run anywhere */
+static long files_cpus(struct scenario *const *files, int n_files)
+{
+	uint64_t all = 0;
+
+	for (int i = 0; i < n_files; i++) {
+		if (!files[i]->cpus)
+			return 0;
+		all |= files[i]->cpus;
+	}
+	return n_files ? cpus_count(all) : 0;
+}
+
 int run_files(const char *const *names, int n_files, const char *out, long jarg, struct run_shard *shard)
 {
 	char outdir[PATH_MAX], path[PATH_MAX + 32], probe[PATH_MAX];
@@ -108,7 +123,7 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 	int64_t late_p50, late_p99;
 	struct timespec t0;
 	sigset_t old;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	long cores = cpus_count(0); /* those this process may use: a CI job's cpuset, taskset */
 	int n_started = 0, n_jobs = 0, running = 0, round_trips = 0, rc = 0, progress[2] = { -1, -1 };
 	struct progress pr = { 0 };
 	unsigned last_tenth = 0;
@@ -151,6 +166,14 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 	rc = jobs_plan(files, names, n_files, shard, &jobs, &n_jobs, &pr.total);
 	if (rc)
 		goto out;
+	if (!jarg) {
+		/* every lab on a few CPUs ([lab] cpus in each file): as many at once as
+		 * those can keep */
+		long pinned = files_cpus(files, n_files);
+
+		if (pinned && pinned < cores)
+			cores = pinned;
+	}
 	started = calloc((size_t)n_jobs + 1, sizeof(*started));
 	if (!started) {
 		rc = fail(1, "out of memory");

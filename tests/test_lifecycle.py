@@ -644,3 +644,22 @@ def test_cpus_that_are_not_the_machines_are_refused(tmp_path, rundir, value, wor
     r = natlab("up", str(scen), check=False)
     assert r.returncode != 0 and f"{scen}:3: cpus: {words}" in r.stderr, r.stderr
     assert natlab("list").stdout == "" and not list(rundir.glob("*.json"))
+
+
+@pytest.mark.parametrize("how", ["taskset", "cpus"])
+def test_a_run_keeps_as_many_labs_at_once_as_its_cpus(tmp_path, rundir, how):
+    """natlab run on one CPU (taskset, as a CI job's cpuset does; or every lab's
+    [lab] cpus) counts that one, not the machine's: its labs at once, its meta"""
+    cpu = last_cpu()
+    scen = tmp_path / "j.ini"
+    scen.write_text("[lab]\nname = j\n" + (f"cpus = {cpu}\n" if how == "cpus" else "") +
+                    "[nat.na]\nprofile = full-cone\n[nat.nb]\nprofile = full-cone\n"
+                    "[host.a]\nbehind = na\n[host.b]\nbehind = nb\n[host.rv]\nbehind = internet\n"
+                    "[run]\npair = a b\nstrategies = so\nrepeat = 2\n")
+    out = tmp_path / "out"
+    pre = ["taskset", "-c", str(cpu)] if how == "taskset" else []
+    r = subprocess.run(pre + [NATLAB, "run", "--out", str(out), str(scen)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "meta.json").read_text())["run"]["jobs"] == 1
+    recs = [json.loads(line) for line in (out / "attempts.jsonl").read_text().splitlines()]
+    assert [x["outcome"] for x in recs] == ["connected", "connected"]
