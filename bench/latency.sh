@@ -20,8 +20,8 @@
 # beside a cubic load ("load:cubic"): BBR paces from timers that run as softirqs on
 # whatever core they fire on, a real-time wire's included (docs/precision.md).
 # Then once more with each lab on CPUs of its own ([lab] cpus; "load:apart", the
-# load's congestion control as in "load"): the loading lab on CPU 0, the measured
-# labs (and their bridge baselines) on the last CPU.
+# load's congestion control as in "load"): the loading lab on the first CPU, the
+# measured labs (and their bridge baselines) on the last.
 # "NOT met" does not fail the script (make bench goes on); errors do.
 # BENCH_OWD_SAMPLES (default 500, 2 ms apart) sets the datagrams per row.
 set -eu
@@ -203,14 +203,16 @@ if [ -z "${BENCH_LOAD_CC:-}" ] && [ "$default_cc" != cubic ] &&
 fi
 # the loaded lab on the first core and the measured ones on the last ([lab] cpus): the
 # load's kernel work (its wire's sends, its hosts' pacing timers) stays on its own core
-last_cpu=$(taskset -pc $$ | sed 's/.*[-,: ]//')
-if [ "${last_cpu:-0}" -gt 0 ]; then
+# (the first and the last CPU this script may use: under taskset or a cpuset they need not be 0)
+mine=$(taskset -pc $$ | sed 's/.*: //')
+first_cpu=${mine%%[-,]*} last_cpu=${mine##*[-,]}
+if [ "$first_cpu" != "$last_cpu" ] && [ "$last_cpu" -lt 64 ]; then
 	for l in "${labs[@]}"; do $NATLAB down "$l" >/dev/null; done
 	labs=()
-	labs_up a "$last_cpu" 0
+	labs_up a "$last_cpu" "$first_cpu"
 	loaded load:apart "${BENCH_LOAD_CC:-}"
 else
-	echo "  load:apart: one core only, no lab can have one of its own"
+	echo "  load:apart: one CPU only (or none a scenario can name), no lab can have one of its own"
 fi
 
 printf '\nround trip through a full-cone NAT with a 1 ms uplink, less a kernel bridge (median of 50 pings, ms)\n'

@@ -15,7 +15,6 @@ int exec_main(int argc, char *argv[])
 {
 	char name[128];
 	struct diag d;
-	const char *cpus_str;
 	uint64_t cpus = 0;
 	json_t *st;
 	int fd, cmd = 4;
@@ -37,12 +36,24 @@ int exec_main(int argc, char *argv[])
 		return fail(EXIT_BAD_INPUT, "lab %s has no node \"%s\"", argv[1], argv[2]);
 	}
 	/* [lab] cpus: the program on the lab's cores, as its wire */
-	cpus_str = json_string_value(json_object_get(st, "cpus"));
-	if (cpus_str && (cpus_parse(cpus_str, &cpus) || cpus_bind(0, cpus))) {
-		int rc = fail(1, "cannot run on the lab's cpus (%s): %s", cpus_str, strerror(errno));
+	if (json_object_get(st, "cpus")) {
+		const char *list = json_string_value(json_object_get(st, "cpus"));
+		char have[160] = "";
+		int rc = 0;
 
-		json_decref(st);
-		return rc;
+		if (!list || cpus_parse(list, &cpus)) {
+			rc = fail(1, "lab %s: its state's cpus is not a list of CPUs", argv[1]);
+		} else if (cpus_bind(0, cpus)) { /* a cpuset without them; offline ones */
+			int e = errno;
+
+			cpus_format(cpus_usable(~0ULL), have, sizeof(have));
+			rc = fail(1, "lab %s runs on cpus %s, which this process cannot (%s; it may use %s)", argv[1],
+				  list, strerror(e), have[0] ? have : "none known");
+		}
+		if (rc) {
+			json_decref(st);
+			return rc;
+		}
 	}
 	json_decref(st);
 	lab_netns_name(name, sizeof(name), argv[1], argv[2]);

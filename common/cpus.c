@@ -76,27 +76,54 @@ void cpus_format(uint64_t mask, char *buf, size_t len)
 	}
 }
 
+/* this process's affinity, in a set as large as the kernel's (sched_getaffinity
+ * refuses one smaller than its CPU count: EINVAL); NULL where it cannot tell */
+static cpu_set_t *affinity(size_t *size)
+{
+	for (int n = 1024; n <= 1 << 20; n *= 2) {
+		cpu_set_t *set = CPU_ALLOC(n);
+
+		if (!set)
+			return NULL;
+		*size = CPU_ALLOC_SIZE(n);
+		if (!sched_getaffinity(0, *size, set))
+			return set;
+		CPU_FREE(set);
+		if (errno != EINVAL)
+			return NULL;
+	}
+	return NULL;
+}
+
 uint64_t cpus_usable(uint64_t mask)
 {
-	cpu_set_t set;
+	size_t size;
+	cpu_set_t *set = affinity(&size);
 	uint64_t own = 0;
 
-	if (sched_getaffinity(0, sizeof(set), &set))
+	if (!set)
 		return 0;
 	for (int c = 0; c < CPUS_MAX; c++)
-		if (CPU_ISSET(c, &set))
+		if (CPU_ISSET_S(c, size, set))
 			own |= 1ULL << c;
+	CPU_FREE(set);
 	return mask & own;
 }
 
 long cpus_count(uint64_t mask)
 {
-	uint64_t usable = cpus_usable(mask ? mask : ~0ULL);
-	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t size;
+	cpu_set_t *set;
+	long n, online = sysconf(_SC_NPROCESSORS_ONLN);
 
-	if (usable)
-		return __builtin_popcountll(usable);
-	return mask ? 0 : online > 0 ? online : 1; /* only CPUs past 63, or no answer */
+	if (mask)
+		return __builtin_popcountll(cpus_usable(mask));
+	set = affinity(&size);
+	if (!set)
+		return online > 0 ? online : 1;
+	n = CPU_COUNT_S(size, set);
+	CPU_FREE(set);
+	return n > 0 ? n : 1;
 }
 
 int cpus_bind(pid_t pid, uint64_t mask)

@@ -15,8 +15,8 @@ int cpus_parse(const char *list, uint64_t *mask);
 void cpus_format(uint64_t mask, char *buf, size_t len);
 /* the CPUs of mask this process may use now (its own affinity, online ones) */
 uint64_t cpus_usable(uint64_t mask);
-/* how many CPUs of mask (0: any) this process may use: what `nproc` says of it;
- * the online count where affinity cannot tell */
+/* how many CPUs of mask (0: any, however many the machine has) this process may
+ * use: its affinity (taskset, a cpuset); the online count where it cannot tell */
 long cpus_count(uint64_t mask);
 /* pid (0: the calling thread) bound to mask; nothing for 0. 0, or -1 with errno */
 int cpus_bind(pid_t pid, uint64_t mask);

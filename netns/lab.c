@@ -183,6 +183,7 @@ static int wire_start(int inet_fd, const char *log, uint64_t cpus, int *config, 
 	char exe[PATH_MAX];
 	char *argv[] = { "natlab-wire", NULL };
 	int p[2] = { -1, -1 }, c[2] = { -1, -1 }, lg, nul, ns, rc = -1;
+	bool on_cpus = false;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	pid_t pid;
@@ -212,17 +213,26 @@ static int wire_start(int inet_fd, const char *log, uint64_t cpus, int *config, 
 		posix_spawn_file_actions_addclosefrom_np(&fa, 6);
 		{
 			/* a child starts with its parent thread's cores: the wire's
-			 * threads are all on [lab] cpus from its first instruction */
+			 * threads are all on [lab] cpus from its first instruction; this
+			 * thread goes back to its own afterwards */
 			cpu_set_t own;
-			bool bound = cpus && !sched_getaffinity(0, sizeof(own), &own) && !cpus_bind(0, cpus);
 
-			rc = posix_spawn(&pid, exe, &fa, &at, argv, environ);
-			if (bound)
-				sched_setaffinity(0, sizeof(own), &own);
+			if (cpus && (sched_getaffinity(0, sizeof(own), &own) || cpus_bind(0, cpus))) {
+				rc = errno;
+				on_cpus = true;
+			} else {
+				rc = posix_spawn(&pid, exe, &fa, &at, argv, environ);
+				if (cpus && sched_setaffinity(0, sizeof(own), &own) && !rc) {
+					rc = errno; /* the wire, without its configuration, ends */
+					on_cpus = true;
+				}
+			}
 		}
 		posix_spawn_file_actions_destroy(&fa);
 		posix_spawnattr_destroy(&at);
-		if (rc)
+		if (rc && on_cpus)
+			diag_set(d, "cannot start the wire on the lab's cpus: %s", strerror(rc));
+		else if (rc)
 			diag_set(d, "cannot start the wire: %s: %s", exe, strerror(rc));
 	} else {
 		diag_set(d, "cannot start the wire: no descriptors for it (%s)", strerror(errno));

@@ -99,6 +99,16 @@ static json_t *shard_facts(const struct run_shard *shard, const char *const *nam
 			 "plan_jobs", shard->plan_jobs, "plan", shard->plan, "scenarios", files, "exit", rc);
 }
 
+/* meta.json's run: the CPUs the run counted (its affinity, or its labs' [lab]
+ * cpus) beside the shard's facts */
+static json_t *run_facts(long cpus, json_t *shard)
+{
+	json_t *j = shard ? shard : json_object();
+
+	json_object_set_new(j, "cpus", json_integer(cpus));
+	return j;
+}
+
 /* how many CPUs the files' labs may run on, all of them put together; 0 where
  * one file's may run anywhere */
 static long files_cpus(struct scenario *const *files, int n_files)
@@ -123,7 +133,7 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 	int64_t late_p50, late_p99;
 	struct timespec t0;
 	sigset_t old;
-	long cores = cpus_count(0); /* those this process may use: a CI job's cpuset, taskset */
+	long cores = cpus_count(0), cpus = 0; /* those this process may use: a CI job's cpuset, taskset */
 	int n_started = 0, n_jobs = 0, running = 0, round_trips = 0, rc = 0, progress[2] = { -1, -1 };
 	struct progress pr = { 0 };
 	unsigned last_tenth = 0;
@@ -155,6 +165,18 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 			late_p99 = p99;
 		}
 	}
+	rc = jobs_plan(files, names, n_files, shard, &jobs, &n_jobs, &pr.total);
+	if (rc)
+		goto out;
+	{
+		/* every lab on a few CPUs ([lab] cpus in each file): as many at once as
+		 * those can keep */
+		long pinned = files_cpus(files, n_files);
+
+		if (pinned && pinned < cores)
+			cores = pinned;
+	}
+	cpus = cores;
 	if (jarg) {
 		cores = jarg;
 	} else if (late_p99 / 1000 > PRECISION_TIMER_P99_US && cores > 1) {
@@ -162,17 +184,6 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 				"at once instead of %ld\n", (long long)(late_p99 / 1000), PRECISION_TIMER_P99_US,
 			cores / 2, cores);
 		cores /= 2;
-	}
-	rc = jobs_plan(files, names, n_files, shard, &jobs, &n_jobs, &pr.total);
-	if (rc)
-		goto out;
-	if (!jarg) {
-		/* every lab on a few CPUs ([lab] cpus in each file): as many at once as
-		 * those can keep */
-		long pinned = files_cpus(files, n_files);
-
-		if (pinned && pinned < cores)
-			cores = pinned;
 	}
 	started = calloc((size_t)n_jobs + 1, sizeof(*started));
 	if (!started) {
@@ -346,7 +357,7 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 		fprintf(stderr, "natlab: %u attempts%s (and %u run again off schedule) in %s/attempts.jsonl\n",
 			pr.done, probes, pr.again, outdir);
 	}
-	if (!lab_stop_pending() && rc != 130 && !output_failed && write_meta(outdir, cores, pr.done, pr.again, late_p50, late_p99, shard_facts(shard, names, n_files, rc)))
+	if (!lab_stop_pending() && rc != 130 && !output_failed && write_meta(outdir, cores, pr.done, pr.again, late_p50, late_p99, run_facts(cpus, shard_facts(shard, names, n_files, rc))))
 		rc = rc ? rc : 1;
 	printf("%s\n", outdir);
 	fflush(stdout);

@@ -5,7 +5,6 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdint.h>
 #include <stdio.h>
 
 #include "../common/diag.h"

@@ -589,7 +589,12 @@ def lab_processes(rundir, comm):
 
 
 def last_cpu():
-    return max(os.sched_getaffinity(0))
+    """the highest CPU this process may use that a scenario can name (0-63); a lab
+    pinned there differs from one that runs anywhere only with two or more"""
+    usable = [c for c in os.sched_getaffinity(0) if c < 64]
+    if len(os.sched_getaffinity(0)) < 2 or not usable:
+        pytest.skip("one CPU (or none below 64) to run on: nothing for [lab] cpus to narrow")
+    return max(usable)
 
 
 def test_a_lab_with_cpus_keeps_its_wire_and_programs_on_them(make_lab):
@@ -600,7 +605,10 @@ def test_a_lab_with_cpus_keeps_its_wire_and_programs_on_them(make_lab):
     st = json.loads(natlab("show", "--json", lab.name).stdout)
     assert st["cpus"] == str(cpu)
     for task in os.listdir(f"/proc/{st['wire']['pid']}/task"):
-        assert allowed_cpus(task) == str(cpu)
+        try:
+            assert allowed_cpus(task) == str(cpu)
+        except FileNotFoundError:
+            pass  # the receive ring's thread, done meanwhile
     assert lab.exec("a", "sh", "-c", "grep Cpus_allowed_list /proc/self/status").stdout.split()[1] == str(cpu)
     r = lab.exec("a", "ping", "-n", "-c", "3", "-i", "0.05", "-W", "1", lab.addr("rv"), check=False)
     assert r.returncode == 0 and " 0% packet loss" in r.stdout, r.stdout
@@ -638,7 +646,9 @@ def test_a_run_of_a_lab_with_cpus_starts_its_peers_there(tmp_path, rundir):
                                          ("a", 'expected a list of CPUs from 0 to 63')])
 def test_cpus_that_are_not_the_machines_are_refused(tmp_path, rundir, value, words):
     scen = tmp_path / "bad.ini"
-    beyond = str(last_cpu() + 1)  # past the cores this process may use
+    beyond = str(max(os.sched_getaffinity(0)) + 1)  # past the cores this process may use
+    if value == "NEXT" and int(beyond) > 63:
+        pytest.skip("this process may use CPU 63: no CPU a scenario can name is past its own")
     value, words = value.replace("NEXT", beyond), words.replace("NEXT", beyond)
     scen.write_text(f"[lab]\n\ncpus = {value}\n[host.a]\nbehind = internet\n")
     r = natlab("up", str(scen), check=False)
@@ -660,6 +670,7 @@ def test_a_run_keeps_as_many_labs_at_once_as_its_cpus(tmp_path, rundir, how):
     pre = ["taskset", "-c", str(cpu)] if how == "taskset" else []
     r = subprocess.run(pre + [NATLAB, "run", "--out", str(out), str(scen)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert json.loads((out / "meta.json").read_text())["run"]["jobs"] == 1
+    run = json.loads((out / "meta.json").read_text())["run"]
+    assert run["cpus"] == 1 and run["jobs"] == 1  # cpus: what it counted, before any halving
     recs = [json.loads(line) for line in (out / "attempts.jsonl").read_text().splitlines()]
     assert [x["outcome"] for x in recs] == ["connected", "connected"]
