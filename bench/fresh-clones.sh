@@ -1,5 +1,5 @@
 #!/bin/bash
-# Does CI pass from a fresh clone, N times in a row? (issue 10, acceptance 2)
+# Does CI pass from a fresh clone, N times in a row? (issue 10, acceptance 1)
 #   bash bench/fresh-clones.sh [N=5] [REPO=.]
 # For i in 1..N: git clone -q REPO /tmp/natlab-fresh-$i, then `bash .ci/run` in it
 # (make check: deps, build, unit tests, pytest), stopping at the first failure.
