@@ -48,7 +48,7 @@ for n in 50 125 250 500; do
 		$NATLAB down "$id"
 		t2=${EPOCHREALTIME/./}
 		up=$(((t1 - t0) / 1000)) down=$(((t2 - t1) / 1000))
-		ns=$(awk '/up namespaces/ {printf "%d", $4}' "$tmp/timing")
+		ns=$(awk '/up namespaces/ {printf "%d", $(NF - 1)}' "$tmp/timing")
 		if [ -z "$best_up" ] || [ "$up" -lt "$best_up" ]; then best_up=$up best_ns=$ns; fi
 		if [ -z "$best_down" ] || [ "$down" -lt "$best_down" ]; then best_down=$down; fi
 		settle
