@@ -169,14 +169,33 @@ static bool ask(int fd, const char *line, struct msg *m, char *why, size_t len)
 	return true;
 }
 
-/* a port of the NAT that no mapping of ours holds: a random one, 1024-65535 */
+/* A port of the NAT that no mapping of ours holds: a random one of 1024-65535
+ * outside this host's ephemeral range. Our probes' sockets take their ports from
+ * that range, and a NAT that keeps ports (allocation = preserve) maps them to the
+ * same ones, which a SYN from the server's address then reaches through an
+ * address-dependent filter (a restricted cone answered one "rst", 2026-12-03);
+ * a NAT that draws its own ports may still have drawn this one, a few dozen of
+ * 64,512. */
 static uint16_t unmapped_port(void)
 {
-	uint16_t r = 0;
+	unsigned lo = 0, hi = 0, r = 0, span;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
 
+	if (!f || fscanf(f, "%u %u", &lo, &hi) != 2 || lo > hi || hi > 65535)
+		lo = hi = 0;
+	if (f)
+		fclose(f);
+	if (lo < 1024)
+		lo = 1024;
+	if (hi < lo)
+		hi = lo - 1; /* none to leave out */
+	span = (65536 - 1024) - (hi + 1 - lo);
+	if (!span) /* the whole range is ephemeral: any */
+		lo = 65536, hi = 65535, span = 65536 - 1024;
 	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-		r = (uint16_t)getpid();
-	return (uint16_t)(1024 + r % (65536 - 1024));
+		r = (unsigned)getpid();
+	r = 1024 + r % span;
+	return (uint16_t)(r < lo ? r : r + (hi + 1 - lo));
 }
 
 /* What a datagram or a SYN to an unmapped port met: udp_unsolicited, unsolicited_syn. */

@@ -4,6 +4,7 @@ UDP comes out as the preset has it, and the printed profile is one natlab up tak
 import configparser
 import json
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -195,6 +196,12 @@ def test_a_nat_of_the_printed_profile_behaves_as_the_preset_it_was_told_from(mak
     with stun_server(lab, server_port(name)):
         r = classify(lab, port=server_port(name))
     assert r.returncode == 0, r.stderr
+    # the unsolicited datagram and SYN went to ports outside the host's ephemeral
+    # range: inside it, a NAT that keeps ports may hold one for a probe of ours,
+    # and a restricted cone let the server's SYN through to it ("rst", not "drop")
+    lo, hi = map(int, lab.exec("a", "cat", "/proc/sys/net/ipv4/ip_local_port_range").stdout.split())
+    probed = [int(p) for p in re.findall(r"from the server to port (\d+) of the NAT", r.stdout)]
+    assert len(probed) == 2 and not [p for p in probed if lo <= p <= hi], (probed, lo, hi)
     printed = tmp_path / "told.profile"
     printed.write_text(r.stdout)
     told = make_lab(lab_text(printed, "", 2), name="told.ini")
