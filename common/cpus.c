@@ -114,13 +114,15 @@ long cpus_count(uint64_t mask)
 {
 	size_t size;
 	cpu_set_t *set;
-	long n, online = sysconf(_SC_NPROCESSORS_ONLN);
+	long n;
 
 	if (mask)
 		return __builtin_popcountll(cpus_usable(mask));
 	set = affinity(&size);
-	if (!set)
-		return online > 0 ? online : 1;
+	if (!set) {
+		n = sysconf(_SC_NPROCESSORS_ONLN); /* reads a file: only where it must */
+		return n > 0 ? n : 1;
+	}
 	n = CPU_COUNT_S(size, set);
 	CPU_FREE(set);
 	return n > 0 ? n : 1;

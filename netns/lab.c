@@ -383,9 +383,13 @@ static int nat_loader_join(struct nat_loader *l, struct diag *d)
 /* [lab] cpus: every CPU listed is one this process may run on */
 static int cpus_check(const struct scenario *s, struct diag *d)
 {
-	uint64_t own = cpus_usable(~0ULL), not_own = s->cpus & ~own;
+	uint64_t own, not_own;
 	char want[160], have[160];
 
+	if (!s->cpus) /* any: nothing to ask the kernel on every up */
+		return 0;
+	own = cpus_usable(~0ULL);
+	not_own = s->cpus & ~own;
 	if (!not_own)
 		return 0;
 	cpus_format(not_own, want, sizeof(want));
