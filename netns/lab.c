@@ -83,6 +83,10 @@ static json_t *state_new(const struct scenario *s, const char *id)
 		cpus_format(s->cpus, buf, sizeof(buf));
 		json_object_set_new(st, "cpus", json_string(buf));
 	}
+	if (s->wire_cpus) {
+		cpus_format(s->wire_cpus, buf, sizeof(buf));
+		json_object_set_new(st, "wire_cpus", json_string(buf));
+	}
 	json_object_set_new(st, "owner",
 			    json_pack("{s:i,s:I}", "pid", (int)getpid(), "start",
 				      (json_int_t)proc_start(getpid())));
@@ -213,7 +217,7 @@ static int wire_start(int inet_fd, const char *log, uint64_t cpus, int *config, 
 		posix_spawn_file_actions_addclosefrom_np(&fa, 6);
 		{
 			/* a child starts with its parent thread's cores: the wire's
-			 * threads are all on [lab] cpus from its first instruction; this
+			 * threads are all on its CPUs from its first instruction; this
 			 * thread goes back to its own afterwards */
 			cpu_set_t own;
 
@@ -231,7 +235,7 @@ static int wire_start(int inet_fd, const char *log, uint64_t cpus, int *config, 
 		posix_spawn_file_actions_destroy(&fa);
 		posix_spawnattr_destroy(&at);
 		if (rc && on_cpus)
-			diag_set(d, "cannot start the wire on the lab's cpus: %s", strerror(rc));
+			diag_set(d, "cannot start the wire on its cpus: %s", strerror(rc));
 		else if (rc)
 			diag_set(d, "cannot start the wire: %s: %s", exe, strerror(rc));
 	} else {
@@ -380,22 +384,31 @@ static int nat_loader_join(struct nat_loader *l, struct diag *d)
 	return l->rc;
 }
 
-/* [lab] cpus: every CPU listed is one this process may run on */
+/* [lab] cpus and wire_cpus: every CPU listed is one this process may run on */
 static int cpus_check(const struct scenario *s, struct diag *d)
 {
-	uint64_t own, not_own;
+	const struct {
+		const char *key;
+		uint64_t set;
+		int line;
+	} lists[] = { { "cpus", s->cpus, s->cpus_line }, { "wire_cpus", s->wire_cpus, s->wire_cpus_line } };
+	uint64_t own;
 	char want[160], have[160];
 
-	if (!s->cpus) /* any: nothing to ask the kernel on every up */
+	if (!s->cpus && !s->wire_cpus) /* any: nothing to ask the kernel on every up */
 		return 0;
 	own = cpus_usable(~0ULL);
-	not_own = s->cpus & ~own;
-	if (!not_own)
-		return 0;
-	cpus_format(not_own, want, sizeof(want));
-	cpus_format(own, have, sizeof(have));
-	return diag_set(d, "%s:%d: cpus: CPU %s is not one natlab may run on here (it may: %s)", s->path,
-			s->cpus_line, want, have[0] ? have : "none known");
+	for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]); k++) {
+		uint64_t not_own = lists[k].set & ~own;
+
+		if (!not_own)
+			continue;
+		cpus_format(not_own, want, sizeof(want));
+		cpus_format(own, have, sizeof(have));
+		return diag_set(d, "%s:%d: %s: CPU %s is not one natlab may run on here (it may: %s)", s->path,
+				lists[k].line, lists[k].key, want, have[0] ? have : "none known");
+	}
+	return 0;
 }
 
 /* scenario -> plan -> apply: the plan says what the lab will be, apply makes it;
@@ -439,7 +452,9 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 	a->root = root;
 	if (!s->bridge) {
 		run_path(wire_log, sizeof(wire_log), id, ".wire.log");
-		wire_starter = (struct wire_starter){ .log = wire_log, .cpus = s->cpus, .fd = &wire_fd,
+		wire_starter = (struct wire_starter){ .log = wire_log,
+						      .cpus = s->wire_cpus ? s->wire_cpus : s->cpus,
+						      .fd = &wire_fd,
 						      .config = &wire_config };
 		a->internet_made = wire_start_early;
 		a->internet_arg = &wire_starter;

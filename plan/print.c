@@ -78,6 +78,12 @@ int plan_print_json(const struct lab_plan *p, FILE *out)
 		cpus_format(p->s->cpus, cpus, sizeof(cpus));
 		json_object_set_new(root, "cpus", json_string(cpus));
 	}
+	if (p->s->wire_cpus) {
+		char cpus[160];
+
+		cpus_format(p->s->wire_cpus, cpus, sizeof(cpus));
+		json_object_set_new(root, "wire_cpus", json_string(cpus));
+	}
 	for (int k = 0; k < p->n; k++)
 		json_array_append_new(steps, step_json(p, &p->steps[k]));
 	json_object_set_new(root, "steps", steps);

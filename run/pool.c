@@ -109,8 +109,8 @@ static json_t *run_facts(long cpus, json_t *shard)
 	return j;
 }
 
-/* how many CPUs the files' labs may run on, all of them put together; 0 where
- * one file's may run anywhere */
+/* how many CPUs the files' labs may run on, all of them put together (their
+ * wires' too); 0 where one file's programs may run anywhere */
 static long files_cpus(struct scenario *const *files, int n_files)
 {
 	uint64_t all = 0;
@@ -118,7 +118,7 @@ static long files_cpus(struct scenario *const *files, int n_files)
 	for (int i = 0; i < n_files; i++) {
 		if (!files[i]->cpus)
 			return 0;
-		all |= files[i]->cpus;
+		all |= files[i]->cpus | files[i]->wire_cpus;
 	}
 	return n_files ? cpus_count(all) : 0;
 }

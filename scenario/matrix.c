@@ -233,5 +233,7 @@ int scenario_matrix_cell(const struct scenario *m, int k, struct scenario *out, 
 	out->unreachable = m->unreachable;
 	out->cpus = m->cpus;
 	out->cpus_line = m->cpus_line;
+	out->wire_cpus = m->wire_cpus;
+	out->wire_cpus_line = m->wire_cpus_line;
 	return 0;
 }

@@ -192,18 +192,20 @@ static int lab_key(struct scenario *s, const char *key, const char *value, int l
 		if (strcmp(value, "drop") && strcmp(value, "unreachable"))
 			return diag_set(d, "unroutable: expected drop or unreachable, not \"%s\"", value);
 		s->unreachable = !strcmp(value, "unreachable");
-	} else if (!strcmp(key, "cpus")) {
-		if (cpus_parse(value, &s->cpus))
-			return diag_set(d, "cpus: expected a list of CPUs from 0 to %d (as \"1\", \"0,2\", \"0-3\"), not \"%s\"",
-					CPUS_MAX - 1, value);
-		s->cpus_line = line;
+	} else if (!strcmp(key, "cpus") || !strcmp(key, "wire_cpus")) {
+		bool wire = key[0] == 'w';
+
+		if (cpus_parse(value, wire ? &s->wire_cpus : &s->cpus))
+			return diag_set(d, "%s: expected a list of CPUs from 0 to %d (as \"1\", \"0,2\", \"0-3\"), not \"%s\"",
+					key, CPUS_MAX - 1, value);
+		*(wire ? &s->wire_cpus_line : &s->cpus_line) = line;
 	} else if (!strcmp(key, "seed")) {
 		if (parse_int(value, 0, 4294967295L, &v))
 			return diag_set(d, "seed: \"%s\" is not a number from 0 to 4294967295", value);
 		s->seed = (unsigned)v;
 	} else {
 		return diag_set(d, "unknown key \"%s\" in [lab] (expected name, capture, seed, reorder, internet, "
-				   "unroutable, cpus)",
+				   "unroutable, cpus, wire_cpus)",
 				key);
 	}
 	return 0;

@@ -166,6 +166,8 @@ struct scenario {
 	int bridge_line;
 	uint64_t cpus;  /* [lab] cpus: the cores its wire and its nodes' programs run on; 0: any */
 	int cpus_line;
+	uint64_t wire_cpus; /* [lab] wire_cpus: the wire's own, where not cpus; 0: as cpus */
+	int wire_cpus_line;
 	unsigned seed;
 	int n_faults;
 	struct wire_fault faults[LAB_MAX_FAULTS];

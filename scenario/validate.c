@@ -45,6 +45,8 @@ static int resolve_wire(struct scenario *s, struct diag *d)
 	if (s->bridge && scenario_needs_wire(s))
 		return diag_set(d, "%s:%d: internet = bridge cannot emulate links, faults or capture",
 				s->path, s->bridge_line);
+	if (s->bridge && s->wire_cpus_line)
+		return diag_set(d, "%s:%d: wire_cpus: internet = bridge has no wire", s->path, s->wire_cpus_line);
 	return 0;
 }
 

@@ -597,24 +597,42 @@ def last_cpu():
     return max(usable)
 
 
+def assert_placed(lab, st, wire_cpu, cpu):
+    """every thread of the lab's wire on wire_cpu, what `natlab exec` starts on cpu,
+    and packets through the wire"""
+    for task in os.listdir(f"/proc/{st['wire']['pid']}/task"):
+        try:
+            assert allowed_cpus(task) == str(wire_cpu)
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # the receive ring's thread, done meanwhile
+    assert lab.exec("a", "sh", "-c", "grep Cpus_allowed_list /proc/self/status").stdout.split()[1] == str(cpu)
+    r = lab.exec("a", "ping", "-n", "-c", "3", "-i", "0.05", "-W", "1", lab.addr("rv"), check=False)
+    assert r.returncode == 0 and " 0% packet loss" in r.stdout, r.stdout
+
+
 def test_a_lab_with_cpus_keeps_its_wire_and_programs_on_them(make_lab):
     """[lab] cpus: the wire (every thread) and what `natlab exec` starts run there,
     and the lab still carries packets; a lab without it runs anywhere"""
     cpu = last_cpu()
     lab = make_lab(f"[lab]\ncpus = {cpu}\n" + SMALL.replace("internet\n", "internet\ndelay_ms = 1\n"))
     st = json.loads(natlab("show", "--json", lab.name).stdout)
-    assert st["cpus"] == str(cpu)
-    for task in os.listdir(f"/proc/{st['wire']['pid']}/task"):
-        try:
-            assert allowed_cpus(task) == str(cpu)
-        except (FileNotFoundError, ProcessLookupError):
-            pass  # the receive ring's thread, done meanwhile
-    assert lab.exec("a", "sh", "-c", "grep Cpus_allowed_list /proc/self/status").stdout.split()[1] == str(cpu)
-    r = lab.exec("a", "ping", "-n", "-c", "3", "-i", "0.05", "-W", "1", lab.addr("rv"), check=False)
-    assert r.returncode == 0 and " 0% packet loss" in r.stdout, r.stdout
+    assert st["cpus"] == str(cpu) and "wire_cpus" not in st
+    assert_placed(lab, st, cpu, cpu)
     other = make_lab(SMALL, name="other.ini")
     st = json.loads(natlab("show", "--json", other.name).stdout)
     assert "cpus" not in st and allowed_cpus(st["wire"]["pid"]) == allowed_cpus(os.getpid())
+
+
+def test_a_lab_with_wire_cpus_keeps_its_wire_apart_from_its_programs(make_lab):
+    """[lab] wire_cpus: the wire (every thread) there, and what `natlab exec` starts
+    on cpus, not with it; packets still cross"""
+    wire_cpu = last_cpu()
+    cpu = min(c for c in os.sched_getaffinity(0) if c != wire_cpu)
+    lab = make_lab(f"[lab]\ncpus = {cpu}\nwire_cpus = {wire_cpu}\n" +
+                   SMALL.replace("internet\n", "internet\ndelay_ms = 1\n"))
+    st = json.loads(natlab("show", "--json", lab.name).stdout)
+    assert (st["cpus"], st["wire_cpus"]) == (str(cpu), str(wire_cpu))
+    assert_placed(lab, st, wire_cpu, cpu)
 
 
 def test_a_run_of_a_lab_with_cpus_starts_its_peers_there(tmp_path, rundir):
@@ -641,18 +659,19 @@ def test_a_run_of_a_lab_with_cpus_starts_its_peers_there(tmp_path, rundir):
     assert len(recs) == 30 and all(r["outcome"] == "connected" for r in recs)
 
 
+@pytest.mark.parametrize("key", ["cpus", "wire_cpus"])
 @pytest.mark.parametrize("value,words", [("NEXT", "CPU NEXT is not one natlab may run on here"),
                                          ("1-0", 'expected a list of CPUs from 0 to 63'),
                                          ("a", 'expected a list of CPUs from 0 to 63')])
-def test_cpus_that_are_not_the_machines_are_refused(tmp_path, rundir, value, words):
+def test_cpus_that_are_not_the_machines_are_refused(tmp_path, rundir, key, value, words):
     scen = tmp_path / "bad.ini"
     beyond = str(max(os.sched_getaffinity(0)) + 1)  # past the cores this process may use
     if value == "NEXT" and int(beyond) > 63:
         pytest.skip("this process may use CPU 63: no CPU a scenario can name is past its own")
     value, words = value.replace("NEXT", beyond), words.replace("NEXT", beyond)
-    scen.write_text(f"[lab]\n\ncpus = {value}\n[host.a]\nbehind = internet\n")
+    scen.write_text(f"[lab]\n\n{key} = {value}\n[host.a]\nbehind = internet\n")
     r = natlab("up", str(scen), check=False)
-    assert r.returncode != 0 and f"{scen}:3: cpus: {words}" in r.stderr, r.stderr
+    assert r.returncode != 0 and f"{scen}:3: {key}: {words}" in r.stderr, r.stderr
     assert natlab("list").stdout == "" and not list(rundir.glob("*.json"))
 
 

@@ -50,6 +50,9 @@ CASES = {
     "bad loss": ("[host.a]\nbehind = internet\nloss = 2\n", 3, "fraction from 0 to 1"),
     "bridge cannot delay": ("[lab]\ninternet = bridge\n[host.a]\nbehind = internet\n"
                             "delay_ms = 5\n", 2, "internet = bridge cannot"),
+    "bridge has no wire to place": ("[lab]\ninternet = bridge\nwire_cpus = 0\n[host.a]\nbehind = internet\n",
+                                    3, "wire_cpus: internet = bridge has no wire"),
+    "bad wire_cpus": ("[lab]\nwire_cpus = 3-1\n", 2, "wire_cpus: expected a list of CPUs"),
     "fault without at": ("[fault.f]\naction = drop\n", 1, 'no "at"'),
     "fault at NAT-side host": ("[nat.home]\nprofile = full-cone\n" + GOOD_TAIL +
                                "[fault.f]\nat = a\naction = drop\n", 7,
