@@ -26,14 +26,15 @@ printf '\nthe wire against a kernel bridge (%s s of 64-byte UDP, %s MB of TCP, %
 	"$SECS" "$MB" "$PAIRS" "$(uname -r)"
 printf '  %-8s %5s %14s %14s %14s\n' internet pair "UDP sent/s" "UDP through/s" "TCP Mbit/s"
 declare -A lab_of
-# the CPUs this script may use (under taskset or a cpuset they need not start at 0):
-# the last for the apart lab's wire, the others for its programs
+# the CPUs this script may use that a scenario can name (0-63; under taskset or a
+# cpuset they need not start at 0): the last for the apart lab's wire, the others
+# for its programs
 mine=$(taskset -pc $$ | sed 's/.*: //')
-last_cpu=${mine##*[-,]}
-others=$(echo "$mine" | awk -F, -v last="$last_cpu" '{ for (i = 1; i <= NF; i++) { n = split($i, r, "-");
-	for (c = r[1]; c <= r[n]; c++) if (c != last) l = l (l == "" ? "" : ",") c } print l }')
+read -r last_cpu others < <(echo "$mine" | awk -F, '{ for (i = 1; i <= NF; i++) { n = split($i, r, "-");
+	for (c = r[1]; c <= r[n] && c < 64; c++) { if (last != "") l = l (l == "" ? "" : ",") last; last = c } }
+	print last, l }')
 kinds="wire bridge"
-if [ -n "$others" ] && [ "$last_cpu" -lt 64 ]; then
+if [ -n "$others" ]; then
 	kinds="wire bridge apart"
 else
 	echo "  apart: one CPU only (or none a scenario can name), no wire can have one of its own"
@@ -73,7 +74,7 @@ function median(a, k,   i, j, x) {
 	for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { x = a[i]; a[i] = a[j]; a[j] = x }
 	return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
 function ratios(kind, what, goal, label,   p, r, l, m) {
-	if (!v[kind, 1, what])
+	if (!((kind, 1, what) in v)) # a lab this run had not: no line (a failed one: NOT met)
 		return
 	for (p = 1; p <= n; p++) {
 		r[p] = v["bridge", p, what] ? 100 * v[kind, p, what] / v["bridge", p, what] : 0
