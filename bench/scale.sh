@@ -23,14 +23,15 @@ lab() { # N: the scenario
 }
 per_node() { echo "$1 $2" | awk '{printf "%.2f", $1 / $2}'; }
 # the kernel frees a lab's namespaces after down returns, holding locks that a new
-# namespace needs: wait until making one is quick again (up to 60 s)
+# namespace needs: wait until making one is quick again, three times in a row (one
+# quick one came between the batches of a thousand namespaces' cleanup), up to 60 s
 settle() {
-	local t0 t1
-	for ((k = 0; k < 600; k++)); do
+	local t0 t1 quick=0
+	for ((k = 0; k < 600 && quick < 3; k++)); do
 		t0=${EPOCHREALTIME/./}
 		unshare --net true
 		t1=${EPOCHREALTIME/./}
-		((t1 - t0 < 5000)) && return
+		if ((t1 - t0 < 5000)); then quick=$((quick + 1)); else quick=0; fi
 		sleep 0.1
 	done
 }
@@ -41,7 +42,11 @@ for n in 50 125 250 500; do
 	lab "$n" >"$tmp/s$n.ini"
 	nodes=$((2 * n + 2))
 	best_up= best_down= best_ns=
-	for try in 1 2; do # the better of two: the host and the kernel's own cleanup vary
+	# the best of a few: the host and the kernel's own cleanup vary (the 102-node
+	# lab's up took 59-151 ms as the better of two, 2026-12-03); five where a try
+	# is cheap, two for the larger labs, whose cleanup takes seconds
+	tries=$((n <= 125 ? 5 : 2))
+	for ((try = 1; try <= tries; try++)); do
 		t0=${EPOCHREALTIME/./}
 		id=$($NATLAB up --timing "$tmp/s$n.ini" 2>"$tmp/timing")
 		t1=${EPOCHREALTIME/./}
