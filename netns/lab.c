@@ -79,14 +79,7 @@ static json_t *state_new(const struct scenario *s, const char *id)
 	json_object_set_new(st, "created", json_real((double)now.tv_sec + now.tv_nsec / 1e9));
 	json_object_set_new(st, "pcap", json_null());
 	json_object_set_new(st, "seed", json_integer(s->seed));
-	if (s->cpus) {
-		cpus_format(s->cpus, buf, sizeof(buf));
-		json_object_set_new(st, "cpus", json_string(buf));
-	}
-	if (s->wire_cpus) {
-		cpus_format(s->wire_cpus, buf, sizeof(buf));
-		json_object_set_new(st, "wire_cpus", json_string(buf));
-	}
+	plan_json_cpus(st, s);
 	json_object_set_new(st, "owner",
 			    json_pack("{s:i,s:I}", "pid", (int)getpid(), "start",
 				      (json_int_t)proc_start(getpid())));

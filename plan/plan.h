@@ -70,6 +70,9 @@ void plan_netns(const struct lab_plan *p, int node, char *buf, size_t len);
 
 /* The plan as one JSON document. */
 int plan_print_json(const struct lab_plan *p, FILE *out);
+/* The lab's CPUs ([lab] cpus and wire_cpus, where given) into obj, as the plan
+ * and the lab's state both say them. */
+void plan_json_cpus(json_t *obj, const struct scenario *s);
 /* A POSIX sh script: `sh FILE up` builds the lab with ip and nft, `sh FILE down`
  * removes it. The wire is natlab's own: the script's internet is a kernel bridge,
  * and the links' impairments are listed as comments. */

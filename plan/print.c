@@ -64,6 +64,21 @@ static json_t *step_json(const struct lab_plan *p, const struct plan_step *t)
 	return j;
 }
 
+void plan_json_cpus(json_t *obj, const struct scenario *s)
+{
+	const struct {
+		const char *key;
+		uint64_t set;
+	} lists[] = { { "cpus", s->cpus }, { "wire_cpus", s->wire_cpus } };
+	char buf[160];
+
+	for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]); k++)
+		if (lists[k].set) {
+			cpus_format(lists[k].set, buf, sizeof(buf));
+			json_object_set_new(obj, lists[k].key, json_string(buf));
+		}
+}
+
 int plan_print_json(const struct lab_plan *p, FILE *out)
 {
 	json_t *root = json_object(), *steps = json_array();
@@ -72,18 +87,7 @@ int plan_print_json(const struct lab_plan *p, FILE *out)
 	json_object_set_new(root, "lab", json_string(p->id));
 	json_object_set_new(root, "scenario", json_string(p->s->path));
 	json_object_set_new(root, "internet", json_string(p->wire ? "wire" : "bridge"));
-	if (p->s->cpus) {
-		char cpus[160];
-
-		cpus_format(p->s->cpus, cpus, sizeof(cpus));
-		json_object_set_new(root, "cpus", json_string(cpus));
-	}
-	if (p->s->wire_cpus) {
-		char cpus[160];
-
-		cpus_format(p->s->wire_cpus, cpus, sizeof(cpus));
-		json_object_set_new(root, "wire_cpus", json_string(cpus));
-	}
+	plan_json_cpus(root, p->s);
 	for (int k = 0; k < p->n; k++)
 		json_array_append_new(steps, step_json(p, &p->steps[k]));
 	json_object_set_new(root, "steps", steps);
