@@ -128,6 +128,32 @@ long cpus_count(uint64_t mask)
 	return n > 0 ? n : 1;
 }
 
+int cpus_bind_saving(uint64_t mask, struct cpus_saved *saved)
+{
+	saved->set = affinity(&saved->size);
+	if (!saved->set) /* errno says why */
+		return -1;
+	if (cpus_bind(0, mask)) {
+		int e = errno;
+
+		CPU_FREE(saved->set);
+		saved->set = NULL;
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int cpus_restore(struct cpus_saved *saved)
+{
+	int rc = saved->set ? sched_setaffinity(0, saved->size, saved->set) : 0, e = errno;
+
+	CPU_FREE(saved->set);
+	saved->set = NULL;
+	errno = e;
+	return rc;
+}
+
 int cpus_bind(pid_t pid, uint64_t mask)
 {
 	cpu_set_t set;

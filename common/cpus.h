@@ -3,6 +3,7 @@
 #ifndef NATLAB_CPUS_H
 #define NATLAB_CPUS_H
 
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -20,5 +21,14 @@ uint64_t cpus_usable(uint64_t mask);
 long cpus_count(uint64_t mask);
 /* pid (0: the calling thread) bound to mask; nothing for 0. 0, or -1 with errno */
 int cpus_bind(pid_t pid, uint64_t mask);
+/* The calling thread bound to mask for a while (a child it starts meanwhile
+ * starts there), its own affinity kept in *saved (as large as the kernel's) for
+ * cpus_restore, which frees it. 0, or -1 with errno and nothing kept. */
+struct cpus_saved {
+	cpu_set_t *set;
+	size_t size;
+};
+int cpus_bind_saving(uint64_t mask, struct cpus_saved *saved);
+int cpus_restore(struct cpus_saved *saved);
 
 #endif

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
-#include <sched.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/random.h>
@@ -212,14 +211,14 @@ static int wire_start(int inet_fd, const char *log, uint64_t cpus, int *config, 
 			/* a child starts with its parent thread's cores: the wire's
 			 * threads are all on its CPUs from its first instruction; this
 			 * thread goes back to its own afterwards */
-			cpu_set_t own;
+			struct cpus_saved own = { 0 };
 
-			if (cpus && (sched_getaffinity(0, sizeof(own), &own) || cpus_bind(0, cpus))) {
+			if (cpus && cpus_bind_saving(cpus, &own)) {
 				rc = errno;
 				on_cpus = true;
 			} else {
 				rc = posix_spawn(&pid, exe, &fa, &at, argv, environ);
-				if (cpus && sched_setaffinity(0, sizeof(own), &own) && !rc) {
+				if (cpus && cpus_restore(&own) && !rc) {
 					rc = errno; /* the wire, without its configuration, ends */
 					on_cpus = true;
 				}

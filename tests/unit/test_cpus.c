@@ -41,11 +41,29 @@ static void junk_is_refused(void **state)
 	}
 }
 
+static void bound_for_a_while_then_back(void **state)
+{
+	uint64_t own = cpus_usable(~0ULL), first = own & -own;
+	long all = cpus_count(0);
+	struct cpus_saved saved;
+
+	(void)state;
+	if (!first)
+		skip(); /* no CPU below 64 to bind to */
+	assert_int_equal(cpus_bind_saving(first, &saved), 0);
+	assert_true(cpus_usable(~0ULL) == first);
+	assert_int_equal(cpus_restore(&saved), 0);
+	assert_null(saved.set);
+	assert_true(cpus_usable(~0ULL) == own);
+	assert_int_equal(cpus_count(0), all);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(lists_and_ranges),
 		cmocka_unit_test(junk_is_refused),
+		cmocka_unit_test(bound_for_a_while_then_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
