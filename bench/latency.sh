@@ -203,10 +203,9 @@ if [ -z "${BENCH_LOAD_CC:-}" ] && [ "$default_cc" != cubic ] &&
 fi
 # the loaded lab on the first core and the measured ones on the last ([lab] cpus): the
 # load's kernel work (its wire's sends, its hosts' pacing timers) stays on its own core
-# (the first and the last CPU this script may use: under taskset or a cpuset they need not be 0)
-mine=$(taskset -pc $$ | sed 's/.*: //')
-first_cpu=${mine%%[-,]*} last_cpu=${mine##*[-,]}
-if [ "$first_cpu" != "$last_cpu" ] && [ "$last_cpu" -lt 64 ]; then
+# (the first and the last CPU this script may use, bench/cpus.sh)
+. bench/cpus.sh
+if [ -n "$others" ]; then
 	for l in "${labs[@]}"; do $NATLAB down "$l" >/dev/null; done
 	labs=()
 	labs_up a "$last_cpu" "$first_cpu"

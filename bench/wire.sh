@@ -26,13 +26,9 @@ printf '\nthe wire against a kernel bridge (%s s of 64-byte UDP, %s MB of TCP, %
 	"$SECS" "$MB" "$PAIRS" "$(uname -r)"
 printf '  %-8s %5s %14s %14s %14s\n' internet pair "UDP sent/s" "UDP through/s" "TCP Mbit/s"
 declare -A lab_of
-# the CPUs this script may use that a scenario can name (0-63; under taskset or a
-# cpuset they need not start at 0): the last for the apart lab's wire, the others
-# for its programs
-mine=$(taskset -pc $$ | sed 's/.*: //')
-read -r last_cpu others < <(echo "$mine" | awk -F, '{ for (i = 1; i <= NF; i++) { n = split($i, r, "-");
-	for (c = r[1]; c <= r[n] && c < 64; c++) { if (last != "") l = l (l == "" ? "" : ",") last; last = c } }
-	print last, l }')
+# the last CPU this script may use for the apart lab's wire, the others for its
+# programs (bench/cpus.sh)
+. bench/cpus.sh
 kinds="wire bridge"
 if [ -n "$others" ]; then
 	kinds="wire bridge apart"
