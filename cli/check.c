@@ -6,7 +6,7 @@
 #include "subcommands.h"
 
 static const char usage[] =
-	"check RUN_DIR [--expected DIR] [--write] [--junit FILE] | check RUN_DIR --against OTHER_DIR\n"
+	"check RUN_DIR [--expected DIR] [--write | --junit FILE] | check RUN_DIR --against OTHER_DIR\n"
 	"  Compares the verdict of every cell of RUN_DIR/attempts.jsonl (connected,\n"
 	"  relayed, failed or mixed) with DIR/SCENARIO.csv (default scenarios/expected)\n"
 	"  and names each cell that differs; exit 1 when one does. A scenario without\n"
@@ -22,13 +22,13 @@ static const char usage[] =
 int check_main(int argc, char *argv[])
 {
 	const char *run = NULL, *dir = "scenarios/expected", *junit = NULL, *against = NULL;
-	bool write = false;
+	bool write = false, dir_given = false;
 
 	if (want_help(argc, argv, usage))
 		return 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--expected") && i + 1 < argc)
-			dir = argv[++i];
+			dir = argv[++i], dir_given = true;
 		else if (!strcmp(argv[i], "--write"))
 			write = true;
 		else if (!strcmp(argv[i], "--junit") && i + 1 < argc)
@@ -40,7 +40,13 @@ int check_main(int argc, char *argv[])
 		else
 			run = argv[i];
 	}
-	if (!run || (against && (write || junit)))
+	if (!run)
 		return usage_error(usage);
+	/* each of these would be taken and do nothing */
+	if (against && (write || junit || dir_given))
+		return fail(EXIT_BAD_INPUT, "check: --against compares two runs: no %s with it",
+			    write ? "--write" : junit ? "--junit" : "--expected");
+	if (write && junit)
+		return fail(EXIT_BAD_INPUT, "check: --write records the verdicts and compares none: no --junit with it");
 	return against ? check_against(run, against) : check_run(run, dir, write, junit);
 }

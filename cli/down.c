@@ -8,7 +8,7 @@ static const char usage[] = "down [--timing] [--force] LAB... | --all | --stale\
 			    "  Ends the lab's processes and removes its namespaces.\n"
 			    "  --timing where the time went, phase by phase, on stderr\n"
 			    "  --force  also a lab with no bookkeeping in this run directory\n"
-			    "  --all    every lab on this machine\n"
+			    "  --all    every lab in /run/natlab (or NATLAB_RUN_DIR)\n"
 			    "  --stale  labs whose owner has ended, and broken ones (their wire has ended)";
 
 static int down_one(const char *id, json_t *state, void *arg)
@@ -47,6 +47,10 @@ int down_main(int argc, char *argv[])
 	if (argc < 2)
 		return usage_error(usage);
 	if (argc == 2 && (!strcmp(argv[1], "--all") || !strcmp(argv[1], "--stale"))) {
+		/* both are about named labs: taken here they would do nothing */
+		if (timed || force)
+			return fail(EXIT_BAD_INPUT, "down: %s names labs, not %s", timed ? "--timing" : "--force",
+				    argv[1]);
 		stale_only = !strcmp(argv[1], "--stale");
 		if (stale_only)
 			lab_reap_temp();

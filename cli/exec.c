@@ -9,7 +9,7 @@
 #include "../netns/netns.h"
 #include "subcommands.h"
 
-static const char usage[] = "exec LAB NODE -- CMD [ARG...]\n  Runs CMD inside NODE's network namespace, with NATLAB_LAB and NATLAB_NODE set\n  (and on the lab's [lab] cpus, where it has them).";
+static const char usage[] = "exec LAB NODE -- CMD [ARG...]\n  (-- may be left out where CMD does not begin with -)\n  Runs CMD inside NODE's network namespace, with NATLAB_LAB and NATLAB_NODE set\n  (and on the lab's [lab] cpus, where it has them).";
 
 int exec_main(int argc, char *argv[])
 {

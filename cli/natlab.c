@@ -21,7 +21,7 @@ static const struct {
 } subcommands[] = {
 	{ "up", up_main, "Builds the lab a scenario file describes; prints its name" },
 	{ "down", down_main, "Tears labs down (one, --all, or --stale ones)" },
-	{ "list", list_main, "Lists the labs on this machine" },
+	{ "list", list_main, "Lists the labs in /run/natlab (or NATLAB_RUN_DIR)" },
 	{ "show", show_main, "Shows a lab's nodes, addresses, NAT profiles and live mappings" },
 	{ "exec", exec_main, "Runs a command inside a node's network namespace" },
 	{ "bundle", bundle_main, "Packs a lab so that it rebuilds without natlab (sh, ip, nft)" },

@@ -139,6 +139,12 @@ int resolve_matrix(struct scenario *s, struct diag *d)
 		m->rtts_ms[m->n_rtts++] = 20;
 		m->rtts_ms[m->n_rtts++] = 100;
 	}
+	/* the cells' links are the wire's: said here, not as each cell's refusal */
+	for (int i = 0; s->bridge && i < m->n_rtts; i++)
+		if (m->rtts_ms[i] || m->loss[0] || m->jitter_ms[0] || m->rate_mbit[0])
+			return diag_set(d, "%s:%d: internet = bridge emulates no link: a [matrix] through it needs "
+					   "rtt_ms = 0 and no loss, jitter_ms or link",
+					s->path, s->bridge_line);
 	return 0;
 }
 
@@ -182,7 +188,10 @@ int scenario_matrix_cell(const struct scenario *m, int k, struct scenario *out, 
 			{ "lab", NULL, NULL, at },
 			{ "lab", "name", m->name, at },
 			{ "lab", "seed", seed, at },
-			{ "lab", "capture", m->capture ? "on" : "off", at },
+			{ "lab", "capture", m->capture_nats ? "all" : m->capture ? "on" : "off", at },
+			{ "lab", "reorder", m->reorder ? "on" : "off", at },
+			/* a bridge takes no delay: a cell with a round trip is refused at this line */
+			{ "lab", "internet", m->bridge ? "bridge" : "wire", m->bridge ? m->bridge_line : at },
 			{ "nat.na", NULL, NULL, at },
 			{ "nat.na", "profile", mx->profiles[pa], pl },
 			{ "nat.na", "delay_ms", delay, at },

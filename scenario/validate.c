@@ -42,8 +42,9 @@ static int resolve_wire(struct scenario *s, struct diag *d)
 		if (f->action == FAULT_DROP && f->extra_line)
 			return diag_set(d, "%s:%d: extra_ms goes with action = delay", s->path, f->extra_line);
 	}
-	if (s->bridge && scenario_needs_wire(s))
-		return diag_set(d, "%s:%d: internet = bridge cannot emulate links, faults or capture",
+	/* reorder too: it would be taken and do nothing */
+	if (s->bridge && (scenario_needs_wire(s) || s->reorder))
+		return diag_set(d, "%s:%d: internet = bridge cannot emulate links, faults, reordering or capture",
 				s->path, s->bridge_line);
 	if (s->bridge && s->wire_cpus_line)
 		return diag_set(d, "%s:%d: wire_cpus: internet = bridge has no wire", s->path, s->wire_cpus_line);

@@ -52,6 +52,12 @@ CASES = {
                             "delay_ms = 5\n", 2, "internet = bridge cannot"),
     "bridge has no wire to place": ("[lab]\ninternet = bridge\nwire_cpus = 0\n[host.a]\nbehind = internet\n",
                                     3, "wire_cpus: internet = bridge has no wire"),
+    "bridge cannot reorder": ("[lab]\ninternet = bridge\nreorder = on\n[host.a]\nbehind = internet\n", 2,
+                              "internet = bridge cannot emulate links, faults, reordering"),
+    # before: each cell took a wire and the [lab]'s internet = bridge was lost without a word
+    "matrix through a bridge with a round trip": ("[lab]\ninternet = bridge\n[matrix]\nprofiles = full-cone\n", 2,
+                                                  "internet = bridge emulates no link: a [matrix] through it "
+                                                  "needs rtt_ms = 0"),
     "bad wire_cpus": ("[lab]\nwire_cpus = 3-1\n", 2, "wire_cpus: expected a list of CPUs"),
     "fault without at": ("[fault.f]\naction = drop\n", 1, 'no "at"'),
     "fault at NAT-side host": ("[nat.home]\nprofile = full-cone\n" + GOOD_TAIL +
@@ -139,6 +145,22 @@ def test_bad_scenario(tmp_path, case):
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith(f"natlab: {path}:{line}: "), lines[0]
     assert words in lines[0]
+
+
+# flags that would be taken and do nothing (before: silently ignored)
+@pytest.mark.parametrize("args,words", [
+    (["down", "--timing", "--all"], "down: --timing names labs, not --all"),
+    (["down", "--force", "--stale"], "down: --force names labs, not --stale"),
+    (["check", "RUN", "--write", "--junit", "j.xml"], "check: --write records the verdicts and compares none"),
+    (["check", "RUN", "--against", "OTHER", "--expected", "exp"], "check: --against compares two runs: no --expected"),
+])
+def test_a_flag_that_would_do_nothing_is_refused(tmp_path, args, words):
+    r = natlab(*[str(tmp_path / a) if a.isupper() else a for a in args], check=False)
+    assert r.returncode == 2
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"natlab: {words}"), r.stderr
+    assert not (tmp_path / "j.xml").exists()
 
 
 @pytest.mark.parametrize("what", ["empty", "/dev/null", "/dev/zero", "a directory"])

@@ -192,6 +192,32 @@ static void matrix_cells_are_built_as_data(void **state)
 	free(c);
 }
 
+/* what [lab] says reaches every cell: capture = all, reorder, internet = bridge */
+static void matrix_cells_keep_the_lab_keys(void **state)
+{
+	static const char kept[] = "[lab]\nname = mx\ncapture = all\nreorder = on\n[matrix]\n"
+				   "profiles = full-cone\nrtt_ms = 20\njitter_ms = 1\nstrategies = so\n";
+	static const char bridge[] = "[lab]\nname = mx\ninternet = bridge\n[matrix]\n"
+				     "profiles = full-cone\nrtt_ms = 0\nstrategies = so\n";
+	static const char bridge_rtt[] = "[lab]\nname = mx\ninternet = bridge\n[matrix]\n"
+					 "profiles = full-cone\nstrategies = so\n";
+	struct scenario *m = malloc(sizeof(*m)), *c = malloc(sizeof(*c));
+	struct diag d;
+
+	(void)state;
+	assert_int_equal(load(m, kept, &d), 0);
+	assert_int_equal(scenario_matrix_cell(m, 0, c, &d), 0);
+	assert_true(c->capture && c->capture_nats && c->reorder && !c->bridge);
+	assert_int_equal(load(m, bridge, &d), 0);
+	assert_int_equal(scenario_matrix_cell(m, 0, c, &d), 0);
+	assert_true(c->bridge && !c->capture);
+	/* the default round trips are the wire's: refused at the internet line */
+	assert_int_equal(load(m, bridge_rtt, &d), -1);
+	assert_non_null(strstr(d.msg, "t.ini:3: internet = bridge emulates no link"));
+	free(m);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +227,7 @@ int main(void)
 		cmocka_unit_test(too_many_nodes),
 		cmocka_unit_test(big_lans),
 		cmocka_unit_test(matrix_cells_are_built_as_data),
+		cmocka_unit_test(matrix_cells_keep_the_lab_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
