@@ -236,8 +236,21 @@ int teardown(const char *id, char names[][128], int n, bool wait_wire, struct la
 		if (netns_remove(names[i]))
 			rc = diag_set(d, "cannot remove netns %s: %s", names[i], strerror(errno));
 	lab_phase_end(p, "namespaces");
+	procs_wait(procs);
+	procs_free(procs);
+	free(procs);
+	/* what forked meanwhile, or was past the descriptors: killed until none is left
+	 * (the wire is on its way out already, and not waited for) */
+	for (int pass = 0; pass < 50 && procs_term_in(NULL, pinned, np, wire); pass++)
+		usleep(10000);
+	for (int i = 0; i < np; i++)
+		close(pins[i]);
+	lab_phase_end(p, "wait for processes");
+	/* once the services have ended: coturn ending writes its database, and a
+	 * journal removed before that was made again (2 downs of 4, 2026-12-03) */
 	for (const char *const *ext = (const char *const[]){ ".pcap", ".events", ".wire.log", ".wire.stats", ".hosts",
-							      ".turn.log", ".turn.db", ".turn.pid", ".turn.conf", NULL };
+							      ".turn.log", ".turn.db", ".turn.db-journal", ".turn.pid",
+							      ".turn.conf", NULL };
 	     *ext; ext++) {
 		char file[PATH_MAX];
 
@@ -255,16 +268,6 @@ int teardown(const char *id, char names[][128], int n, bool wait_wire, struct la
 		json_decref(st);
 	}
 	lab_phase_end(p, "files");
-	procs_wait(procs);
-	procs_free(procs);
-	free(procs);
-	/* what forked meanwhile, or was past the descriptors: killed until none is left
-	 * (the wire is on its way out already, and not waited for) */
-	for (int pass = 0; pass < 50 && procs_term_in(NULL, pinned, np, wire); pass++)
-		usleep(10000);
-	for (int i = 0; i < np; i++)
-		close(pins[i]);
-	lab_phase_end(p, "wait for processes");
 	if (!rc && unlink(path) && errno != ENOENT)
 		rc = diag_set(d, "cannot remove %s: %s", path, strerror(errno));
 	lab_phase_end(p, "state");

@@ -73,7 +73,13 @@ static json_t *state_new(const struct scenario *s, const char *id)
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	json_object_set_new(st, "lab", json_string(id));
-	json_object_set_new(st, "scenario", json_string(s->path));
+	/* absolute: natlab bundle reads it again, from whatever directory it runs in */
+	{
+		char *abs = realpath(s->path, NULL);
+
+		json_object_set_new(st, "scenario", json_string(abs ? abs : s->path));
+		free(abs);
+	}
 	json_object_set_new(st, "state", json_string("building"));
 	json_object_set_new(st, "created", json_real((double)now.tv_sec + now.tv_nsec / 1e9));
 	json_object_set_new(st, "pcap", json_null());

@@ -252,7 +252,18 @@ void plot_distributions(const struct cells *t, const char *dir, FILE *tsv, FILE 
 			fputc('\n', dat);
 		}
 		fputs("\n\n", dat);
-		fprintf(tsv, "distrtt\t-\t%.17g\t%d\t-\n", rtts[r], block++);
+		/* none connected at this RTT: plots.gp draws the panel empty (an
+		 * x range of no points is gnuplot's error, and the plots after it
+		 * were not drawn) */
+		{
+			bool connected = false;
+
+			for (int k = 0; k < t->n && !connected; k++)
+				for (int s = 0; s < n_st && !connected; s++)
+					connected = !strcmp(t->c[k].strategy, st[s]) && t->c[k].rtt_ms == rtts[r] &&
+						    t->c[k].ttc.n > 0;
+			fprintf(tsv, "distrtt\t-\t%.17g\t%d\t%s\n", rtts[r], block++, connected ? "-" : "none");
+		}
 		for (int s = 0; s < n_st; s++) {
 			struct samples all = { 0 };
 
@@ -296,7 +307,7 @@ FILE *plots_open(const char *dir, int *rc)
 }
 
 /* Runs gnuplot on plots/plots.gp in the plots folder; false when it is missing or fails. */
-bool plots_draw(const char *dir)
+int plots_draw(const char *dir)
 {
 	int status;
 	pid_t pid = fork();
@@ -305,10 +316,11 @@ bool plots_draw(const char *dir)
 		int null = open("/dev/null", O_WRONLY);
 
 		if (chdir(dir) || null < 0 || dup2(null, 1) < 0)
-			_exit(127);
+			_exit(126);
 		execlp("gnuplot", "gnuplot", "plots.gp", (char *)NULL);
-		_exit(127);
+		_exit(errno == ENOENT ? 127 : 126);
 	}
-	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	       !WEXITSTATUS(status);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return PLOTS_FAILED;
+	return !WEXITSTATUS(status) ? PLOTS_DRAWN : WEXITSTATUS(status) == 127 ? PLOTS_NO_GNUPLOT : PLOTS_FAILED;
 }

@@ -248,9 +248,16 @@ int report_write(const char *run, const char *const *mixes, int n_mixes)
 		fputs(bbuf ? bbuf : "", rep);
 		free(bbuf);
 		write_precision(rep, precision);
-		if (!plots_draw(plots))
-			fprintf(stderr, "natlab: gnuplot failed or is missing (gnuplot-nox); the plots in %s are not drawn\n",
+		switch (plots_draw(plots)) {
+		case PLOTS_NO_GNUPLOT:
+			fprintf(stderr, "natlab: no gnuplot (Debian: gnuplot-nox); the plots in %s are not drawn\n", plots);
+			break;
+		case PLOTS_FAILED:
+			fprintf(stderr, "natlab: gnuplot failed on %s/plots.gp (its messages above); plots after the "
+					"failing one are not drawn\n",
 				plots);
+			break;
+		}
 	}
 	if (tsv)
 		fclose(tsv);

@@ -58,6 +58,9 @@ void plot_heatmap(const struct cells *t, const char *dir, const char *st, FILE *
 void plot_windows(const struct cells *t, const char *dir, FILE *tsv, FILE *rep);
 void plot_skew_rtt(const struct cells *t, const char *dir, FILE *tsv, FILE *rep);
 void plot_distributions(const struct cells *t, const char *dir, FILE *tsv, FILE *rep);
-bool plots_draw(const char *dir);
+/* gnuplot on DIR/plots.gp: PLOTS_DRAWN, PLOTS_FAILED (its messages on stderr) or
+ * PLOTS_NO_GNUPLOT */
+enum { PLOTS_DRAWN, PLOTS_FAILED, PLOTS_NO_GNUPLOT };
+int plots_draw(const char *dir);
 
 #endif

@@ -64,3 +64,18 @@ def test_bundle_errors(make_lab, tmp_path):
     assert r.returncode == 1 and "link.tgz" in r.stderr and r.stderr.count("\n") == 1
     assert (tmp_path / "elsewhere").read_text() == "keep"
     assert not [p for p in os.listdir("/tmp") if p.startswith("natlab-bundle-")]
+
+
+def test_bundle_finds_the_scenario_from_another_directory(tmp_path):
+    # before: up kept the path as typed ("s.ini"), and bundle, run elsewhere, could not read it
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "bundlecwd.ini").write_text("[host.a]\nbehind = internet\n")
+    name = natlab("up", "bundlecwd.ini", cwd=tmp_path / "w").stdout.strip()
+    try:
+        out = tmp_path / "b.tar.gz"
+        r = natlab("bundle", name, "-o", str(out), cwd="/", check=False)
+        assert r.returncode == 0, r.stderr
+        with tarfile.open(out) as t:
+            assert t.extractfile(f"{name}/scenario.ini").read() == b"[host.a]\nbehind = internet\n"
+    finally:
+        natlab("down", name)

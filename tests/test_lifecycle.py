@@ -542,6 +542,17 @@ def test_a_turn_service_runs_in_its_host_and_goes_with_the_lab(tmp_path, rundir)
     assert [f for f in os.listdir(rundir) if f.startswith(name)] == [], "its files go with it"
 
 
+def test_a_turn_lab_taken_straight_down_leaves_no_file(tmp_path, rundir):
+    # before: coturn, ended while it made its database, wrote LAB.turn.db-journal
+    # after down had removed the lab's files (2 downs of 4)
+    scen = tmp_path / "turn.ini"
+    scen.write_text(SMALL + "[host.relay]\nbehind = internet\nservice = turn\n")
+    for _ in range(4):
+        name = natlab("up", str(scen)).stdout.strip()
+        natlab("down", name)
+        assert [f for f in os.listdir(rundir) if f.startswith(name)] == [], "its files go with it"
+
+
 def test_service_takes_turn_only_and_in_the_internet(tmp_path):
     bad = tmp_path / "bad.ini"
     bad.write_text(SMALL + "[host.relay]\nbehind = internet\nservice = ftp\n")

@@ -81,10 +81,27 @@ def test_a_link_preset_sets_the_figures_and_keys_beside_it_win(tmp_path):
     assert r.returncode == 2 and f"{path}:5: link: no preset \"5g\"" in r.stderr, r.stderr
 
 
+def test_plan_gives_the_wire_its_faults_seed_reorder_and_capture(tmp_path):
+    # before: none of these was in the plan, though up hands them to the wire
+    text = SCENARIO.replace("name = pl", "name = pl\nseed = 9\nreorder = on\ncapture = all") + (
+        "[fault.lose2]\nat = n\nmatch = tcp-syn\naction = drop\ncount = 2\n"
+        "[fault.slow]\nat = s\ndirection = in\naction = delay\nextra_ms = 50\n")
+    w = plan(tmp_path, text)["wire"]
+    assert (w["seed"], w["reorder"], w["capture"]) == (9, True, "all")
+    assert w["faults"] == [
+        {"name": "lose2", "at": "n", "direction": "out", "match": "tcp-syn", "action": "drop", "count": 2,
+         "extra_ms": 0.0},
+        {"name": "slow", "at": "s", "direction": "in", "match": "any", "action": "delay", "count": 0,
+         "extra_ms": 50.0}]
+    script = natlab("plan", str(tmp_path / "s.ini"), "--script").stdout
+    assert "# wire fault slow: at s, direction in, match any, delay 50 ms" in script
+    assert plan(tmp_path)["wire"] == {"seed": 0, "reorder": False, "capture": "off", "faults": []}
+
+
 def test_plan_of_a_bridge_internet_has_no_wire(tmp_path):
     p = plan(tmp_path, SCENARIO.replace("name = pl", "name = pl\ninternet = bridge").replace("delay_ms = 3\n", "")
              .replace("delay_ms = 7\njitter_ms = 1\n", ""))
-    assert p["internet"] == "bridge" and not steps(p, "wire-port")
+    assert p["internet"] == "bridge" and not steps(p, "wire-port") and "wire" not in p
     # every node on the internet hangs on its bridge (a's link is its NAT's LAN)
     assert all(s.get("master") == "inet" for s in steps(p, "veth") if s["netns"] == "pl-sh-internet")
     assert len(steps(p, "bridge")) == 1

@@ -1,6 +1,8 @@
 """Reading attempt records as natlab report and check do: a bad record named, a cut
 last record read around, no output written through a symlink."""
 import csv
+import re
+import xml.etree.ElementTree as ET
 import os
 import subprocess
 
@@ -48,3 +50,25 @@ def test_report_and_check_read_a_run_whose_last_record_is_cut(tmp_path):
     (out / "attempts.jsonl").write_text(lines[0][:300] + "\n" + "".join(lines[1:]))
     r = subprocess.run([NATLAB, "report", str(out)], capture_output=True, text=True)
     assert r.returncode == 2 and f"{out}/attempts.jsonl:1:" in r.stderr, r.stderr
+
+
+def test_report_of_a_run_where_nothing_connected_draws_every_plot_it_links(tmp_path):
+    # before: one NAT pair (a 1 x 1 heatmap: gnuplot's "with image" wants 2 x 2) and
+    # no time to connect (an x range of no points: gnuplot's error) left the plot it
+    # links undrawn and the plots after it too, blamed on a missing gnuplot
+    out = tmp_path / "run"
+    out.mkdir()
+    with open(os.path.join(ROOT, "results", "reference", "attempts.jsonl")) as f:
+        failed = [line for line in f if '"outcome":"connected"' not in line
+                  and '"a":"symmetric","b":"symmetric"' in line and '"edge_search"' not in line]
+    assert failed, "the reference run has symmetric x symmetric attempts"
+    (out / "attempts.jsonl").write_text("".join(failed))
+    r = subprocess.run([NATLAB, "report", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "", r.stderr
+    links = re.findall(r"\]\((plots/[^)]+\.svg)\)", (out / "report.md").read_text())
+    assert "plots/distributions.svg" in links and any("heatmap-" in p for p in links), links
+    for svg in links:
+        root = ET.parse(out / svg).getroot()
+        assert root.tag == "{http://www.w3.org/2000/svg}svg", svg
+    assert "no attempt connected" in (out / "plots" / "distributions.svg").read_text()
