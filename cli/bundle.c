@@ -84,12 +84,16 @@ static int write_readme(const char *path, const char *lab, const char *script_id
 		   "The nodes (namespaces %s-NODE):\n\n",
 		script_id, script_id);
 	json_object_foreach(json_object_get(st, "nodes"), name, node) {
-		json_t *a = json_array_get(json_object_get(node, "addrs"), 0);
+		json_t *a;
+		size_t k;
 
-		fprintf(f, "- %s (%s)%s%s%s%s\n", name, json_string_value(json_object_get(node, "kind")),
-			a ? " " : "", a ? json_string_value(a) : "",
-			json_object_get(node, "profile") ? ", profile " : "",
-			json_object_get(node, "profile") ? json_string_value(json_object_get(node, "profile")) : "");
+		fprintf(f, "- %s (%s)", name, json_string_value(json_object_get(node, "kind")));
+		/* every address: a rendezvous host with two is a STUN server's */
+		json_array_foreach(json_object_get(node, "addrs"), k, a)
+			fprintf(f, "%s%s", k ? ", " : " ", json_string_value(a));
+		if (json_object_get(node, "profile"))
+			fprintf(f, ", profile %s", json_string_value(json_object_get(node, "profile")));
+		fputc('\n', f);
 	}
 	fprintf(f, "\nIn lab.sh the internet is a kernel bridge: the links' delay, jitter and loss\n"
 		   "that natlab's wire applied are comments there; add them with tc netem to match.\n\n"

@@ -21,7 +21,7 @@ static const char usage[] =
 	"  some well-known ports are let out). Behind a firewall that lets only the web\n"
 	"  out, run the server at 443 (natlab-probe server ADDR:443 --stun-port 443).\n"
 	"  --timeouts: also udp_timeout and tcp_established_timeout, how long a UDP\n"
-	"  mapping and an idle TCP connection's live (2-4 times that long, side by\n"
+	"  mapping and an idle TCP connection live (2-4 times that long, side by\n"
 	"  side). No root needed.";
 
 /* each verdict; a profile knob, or (mapping_tcp) only a comment beside one */

@@ -51,7 +51,7 @@ int plan_main(int argc, char *argv[])
 		int line = s->matrix.line;
 
 		free(s);
-		return fail(EXIT_BAD_INPUT, "%s:%d: a [matrix] scenario is a lab per cell; natlab plan takes one lab's",
+		return fail(EXIT_BAD_INPUT, "%s:%d: a [matrix] scenario is a lab per cell; natlab plan takes a file of one lab",
 			    file, line);
 	}
 	snprintf(id, sizeof(id), "%s-sh", s->name);

@@ -45,7 +45,8 @@ static const char *public_addr(const struct scenario *s, int i, char *buf, size_
 }
 
 /* RUN_DIR/ID.hosts: the lab's nodes by name (a host's first address, a NAT's WAN
- * address), which natlab exec shows as /etc/hosts inside the lab */
+ * address), which natlab exec shows as /etc/hosts inside the lab: 0644, as
+ * /etc/hosts, for a program that drops root */
 static int hosts_write(const struct scenario *s, const char *id, struct diag *d)
 {
 	char path[PATH_MAX], buf[64];

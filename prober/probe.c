@@ -55,23 +55,34 @@ static int peers_main(void)
 	return 0;
 }
 
+static int usage(FILE *f, int rc)
+{
+	fprintf(f, "usage: natlab-probe server [--hello-timeout S] [--partner-timeout S] "
+		   "[--idle-timeout S] [--per-source N] [--stun-port P] [ADDR:PORT]\n"
+		   "       NATLAB_PROBE_SECRET=HEX natlab-probe peer --server ADDR:PORT "
+		   "--attempt ID --side 0|1 --strategy ");
+	for (int i = 0; i < STRATEGY_COUNT; i++)
+		fprintf(f, "%s%s", i ? "|" : "", strategy_table[i].name);
+	fprintf(f, " [--secret HEX] [--offset-ms N] [--deadline-s N] [--clock-offset-ms N] "
+		   "[--low-ttl N] [--local-port P] [--profile FILE] [--turn ADDR:PORT --turn-user U]\n"
+		   "       natlab-probe peers   (one attempt a line on stdin: peer's arguments and --secret HEX;\n"
+		   "                             with --gate: \"connected\" once connected, HELLO on a \"go\" line)\n"
+		   "The rendezvous server and the peers natlab run starts; `natlab-probe server` on a\n"
+		   "public host is the STUN server natlab classify asks (man natlab, docs/classify.md).\n");
+	return rc;
+}
+
 int main(int argc, char *argv[])
 {
+	/* --help anywhere before an option's value: natlab-probe, natlab-probe server --help */
+	for (int i = 1; i < argc && i < 3; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return usage(stdout, 0);
 	if (argc >= 2 && !strcmp(argv[1], "server"))
 		return server_main(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "peer"))
 		return peer_main(argc - 1, argv + 1);
 	if (argc == 2 && !strcmp(argv[1], "peers"))
 		return peers_main();
-	fprintf(stderr, "usage: natlab-probe server [--hello-timeout S] [--partner-timeout S] "
-			"[--idle-timeout S] [--per-source N] [--stun-port P] [ADDR:PORT]\n"
-			"       NATLAB_PROBE_SECRET=HEX natlab-probe peer --server ADDR:PORT "
-			"--attempt ID --side 0|1 --strategy ");
-	for (int i = 0; i < STRATEGY_COUNT; i++)
-		fprintf(stderr, "%s%s", i ? "|" : "", strategy_table[i].name);
-	fprintf(stderr, " [--secret HEX] [--offset-ms N] [--deadline-s N] [--clock-offset-ms N] "
-			"[--low-ttl N] [--local-port P] [--profile FILE] [--turn ADDR:PORT --turn-user U]\n"
-			"       natlab-probe peers   (one attempt a line on stdin: peer's arguments and --secret HEX;\n"
-			"                             with --gate: \"connected\" once connected, HELLO on a \"go\" line)\n");
-	return 2;
+	return usage(stderr, 2);
 }

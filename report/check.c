@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../cli/subcommands.h"
 #include "../common/outfile.h"
@@ -38,6 +39,9 @@ static bool at_edge(const struct cells *t, int k)
 
 static int write_expected(const struct cells *t, const char *dir)
 {
+	/* a new folder of expected verdicts (a project's own, in its CI): made, one level */
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return fail(1, "cannot make %s: %s", dir, strerror(errno));
 	for (int k = 0; k < t->n; k++) {
 		char path[PATH_MAX + 160];
 		FILE *f;

@@ -309,18 +309,31 @@ FILE *plots_open(const char *dir, int *rc)
 /* Runs gnuplot on plots/plots.gp in the plots folder; false when it is missing or fails. */
 int plots_draw(const char *dir)
 {
-	int status;
-	pid_t pid = fork();
+	/* gnuplot's messages are shown when it fails; its warnings otherwise (an
+	 * axis of one value, "empty y range") are noise in natlab report's output */
+	FILE *said = tmpfile();
+	int status, rc = PLOTS_FAILED;
+	pid_t pid = said ? fork() : -1;
 
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
 
-		if (chdir(dir) || null < 0 || dup2(null, 1) < 0)
+		if (chdir(dir) || null < 0 || dup2(null, 1) < 0 || dup2(fileno(said), 2) < 0)
 			_exit(126);
 		execlp("gnuplot", "gnuplot", "plots.gp", (char *)NULL);
 		_exit(errno == ENOENT ? 127 : 126);
 	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return PLOTS_FAILED;
-	return !WEXITSTATUS(status) ? PLOTS_DRAWN : WEXITSTATUS(status) == 127 ? PLOTS_NO_GNUPLOT : PLOTS_FAILED;
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+		rc = !WEXITSTATUS(status) ? PLOTS_DRAWN : WEXITSTATUS(status) == 127 ? PLOTS_NO_GNUPLOT : PLOTS_FAILED;
+	if (rc == PLOTS_FAILED && said) {
+		char buf[4096];
+		size_t n;
+
+		rewind(said);
+		while ((n = fread(buf, 1, sizeof(buf), said)) > 0)
+			fwrite(buf, 1, n, stderr);
+	}
+	if (said)
+		fclose(said);
+	return rc;
 }

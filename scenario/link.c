@@ -1,7 +1,9 @@
 /* Named link conditions (natsim/links/NAME.link): delay, jitter and loss of a
  * node's link into the internet, from published measurements. */
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/inifile.h"
@@ -67,6 +69,46 @@ static int preset_section(void *user, const char *section, int line, struct diag
 	return strcmp(section, "link") ? diag_set(d, "unknown section [%s] (expected [link])", section) : 0;
 }
 
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "no preset": with the names there are, so that a typo is seen at once */
+static int no_preset(const char *name, const char *path, struct diag *d)
+{
+	char dir[PATH_MAX], names[16][64], *sorted[16], have[16 * 66] = "";
+	const char *slash = strrchr(path, '/');
+	struct dirent *e;
+	int n = 0;
+	DIR *dp;
+
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	dp = opendir(dir);
+	while (dp && n < 16 && (e = readdir(dp))) {
+		size_t len = strlen(e->d_name);
+
+		if (len > 5 && len < 64 + 5 && !strcmp(e->d_name + len - 5, ".link")) {
+			snprintf(names[n], sizeof(names[n]), "%.*s", (int)(len - 5), e->d_name);
+			sorted[n] = names[n];
+			n++;
+		}
+	}
+	if (dp)
+		closedir(dp);
+	qsort(sorted, (size_t)n, sizeof(sorted[0]), by_name);
+	for (int i = 0; i < n; i++)
+		snprintf(have + strlen(have), sizeof(have) - strlen(have), "%s%s", i ? ", " : "", sorted[i]);
+	{
+		char *shown = realpath(dir, NULL); /* not natsim/profiles/../links */
+		int rc = diag_set(d, "link: no preset \"%s\" (%s%s in %s)", name, n ? "there are " : "none", have,
+				  shown ? shown : dir);
+
+		free(shown);
+		return rc;
+	}
+}
+
 int link_preset_load(const char *name, struct link_preset *p, struct diag *d)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 300];
@@ -85,7 +127,7 @@ int link_preset_load(const char *name, struct link_preset *p, struct diag *d)
 		FILE *f = fopen(path, "re");
 
 		if (!f)
-			return diag_set(d, "link: no preset \"%s\" (looked for %s)", name, path);
+			return no_preset(name, path, d);
 		fclose(f);
 	}
 	return ini_file_parse(path, &cb, d);

@@ -72,3 +72,27 @@ def test_report_of_a_run_where_nothing_connected_draws_every_plot_it_links(tmp_p
         root = ET.parse(out / svg).getroot()
         assert root.tag == "{http://www.w3.org/2000/svg}svg", svg
     assert "no attempt connected" in (out / "plots" / "distributions.svg").read_text()
+
+
+def test_report_says_whether_gnuplot_is_missing_or_failed(tmp_path):
+    # before: one message for both, "failed or is missing"; gnuplot's own words
+    # are shown when it fails (and its warnings are not, when it draws)
+    out = tmp_path / "run"
+    out.mkdir()
+    with open(os.path.join(ROOT, "results", "reference", "attempts.jsonl")) as f:
+        (out / "attempts.jsonl").write_text("".join(f.readlines()[:50]))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = subprocess.run([NATLAB, "report", str(out)], capture_output=True, text=True, env={"PATH": str(empty)})
+    assert r.returncode == 0 and r.stderr.strip() == \
+        f"natlab: no gnuplot (Debian: gnuplot-nox); the plots in {out}/plots are not drawn", r.stderr
+    failing = tmp_path / "failing"
+    failing.mkdir()
+    (failing / "gnuplot").write_text("#!/bin/sh\necho 'plots.gp line 1: something went wrong' >&2\nexit 1\n")
+    (failing / "gnuplot").chmod(0o755)
+    r = subprocess.run([NATLAB, "report", str(out)], capture_output=True, text=True,
+                       env={"PATH": f"{failing}:/usr/bin:/bin"})
+    assert r.returncode == 0
+    assert r.stderr.splitlines() == ["plots.gp line 1: something went wrong",
+                                     f"natlab: gnuplot failed on {out}/plots/plots.gp (its messages above); "
+                                     "plots after the failing one are not drawn"], r.stderr
