@@ -48,6 +48,17 @@ def two_nats(a, b, run, lab=None, na=None, nb=None, host_a=None, more=""):
     return natlab_api.scenario_text(sections) + more
 
 
+def reference_run(tmp_path, lines=None, keep=None):
+    """A run directory TMP/run holding records of the checked-in reference run: its
+    first LINES, or those KEEP(line) is true for."""
+    out = tmp_path / "run"
+    out.mkdir()
+    with open(os.path.join(ROOT, "results", "reference", "attempts.jsonl")) as f:
+        chosen = [line for line in f if keep is None or keep(line)]
+    (out / "attempts.jsonl").write_text("".join(chosen[:lines]))
+    return out
+
+
 def natlab(*args, check=True, **kw):
     return subprocess.run([NATLAB, *args], capture_output=True, text=True, check=check, **kw)
 

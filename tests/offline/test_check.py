@@ -1,16 +1,12 @@
 """natlab check without a lab: expected verdicts written and read back."""
-import os
 import subprocess
 
-from labkit import NATLAB, ROOT
+from labkit import NATLAB, reference_run
 
 
 def test_write_makes_a_new_folder_of_expected_verdicts_and_check_reads_it(tmp_path):
     # before: --write into a folder that did not exist failed with ENOENT
-    run = tmp_path / "run"
-    run.mkdir()
-    with open(os.path.join(ROOT, "results", "reference", "attempts.jsonl")) as f:
-        (run / "attempts.jsonl").write_text("".join(f.readlines()[:300]))
+    run = reference_run(tmp_path, 300)
     exp = tmp_path / "expected"
     r = subprocess.run([NATLAB, "check", str(run), "--write", "--expected", str(exp)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

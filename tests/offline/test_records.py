@@ -1,12 +1,13 @@
 """Reading attempt records as natlab report and check do: a bad record named, a cut
-last record read around, no output written through a symlink."""
+last record read around, no output written through a symlink, every plot it links
+drawn and gnuplot's failure told apart from its absence."""
 import csv
-import re
-import xml.etree.ElementTree as ET
 import os
+import re
 import subprocess
+import xml.etree.ElementTree as ET
 
-from labkit import NATLAB, ROOT
+from labkit import NATLAB, ROOT, reference_run
 
 
 def test_report_names_a_bad_record(tmp_path):
@@ -19,10 +20,7 @@ def test_report_names_a_bad_record(tmp_path):
 
 def test_report_does_not_write_through_a_planted_symlink(tmp_path):
     # before: report opened its outputs with fopen, following a symlink planted in DIR
-    out = tmp_path / "run"
-    out.mkdir()
-    with open(os.path.join(ROOT, "results", "reference", "attempts.jsonl")) as f:
-        (out / "attempts.jsonl").write_text("".join(f.readlines()[:200]))
+    out = reference_run(tmp_path, 200)
     victim = tmp_path / "victim"
     victim.write_text("precious\n")
     (out / "windows.csv").symlink_to(victim)
@@ -56,13 +54,9 @@ def test_report_of_a_run_where_nothing_connected_draws_every_plot_it_links(tmp_p
     # before: one NAT pair (a 1 x 1 heatmap: gnuplot's "with image" wants 2 x 2) and
     # no time to connect (an x range of no points: gnuplot's error) left the plot it
     # links undrawn and the plots after it too, blamed on a missing gnuplot
-    out = tmp_path / "run"
-    out.mkdir()
-    with open(os.path.join(ROOT, "results", "reference", "attempts.jsonl")) as f:
-        failed = [line for line in f if '"outcome":"connected"' not in line
-                  and '"a":"symmetric","b":"symmetric"' in line and '"edge_search"' not in line]
-    assert failed, "the reference run has symmetric x symmetric attempts"
-    (out / "attempts.jsonl").write_text("".join(failed))
+    out = reference_run(tmp_path, keep=lambda line: '"outcome":"connected"' not in line and
+                        '"a":"symmetric","b":"symmetric"' in line and '"edge_search"' not in line)
+    assert (out / "attempts.jsonl").stat().st_size, "the reference run has symmetric x symmetric attempts"
     r = subprocess.run([NATLAB, "report", str(out)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stderr == "", r.stderr
@@ -77,10 +71,7 @@ def test_report_of_a_run_where_nothing_connected_draws_every_plot_it_links(tmp_p
 def test_report_says_whether_gnuplot_is_missing_or_failed(tmp_path):
     # before: one message for both, "failed or is missing"; gnuplot's own words
     # are shown when it fails (and its warnings are not, when it draws)
-    out = tmp_path / "run"
-    out.mkdir()
-    with open(os.path.join(ROOT, "results", "reference", "attempts.jsonl")) as f:
-        (out / "attempts.jsonl").write_text("".join(f.readlines()[:50]))
+    out = reference_run(tmp_path, 50)
     empty = tmp_path / "empty"
     empty.mkdir()
     r = subprocess.run([NATLAB, "report", str(out)], capture_output=True, text=True, env={"PATH": str(empty)})
