@@ -18,7 +18,8 @@ bool model_outcome_matches(enum model_outcome want, const char *outcome)
 	return !strcmp(model_outcome_name(want), outcome);
 }
 
-/* Linux SYN retransmissions, seconds after the first SYN (DESIGN §5). */
+/* Linux SYN retransmissions, seconds after the first SYN: from 6.5 a 1 s initial
+ * RTO, then linear for tcp_syn_linear_timeouts (4) tries, then exponential. */
 static const double syn_retries[] = { 1, 2, 3, 4, 5, 7, 11, 19, 35, 67 };
 
 /* Does a SYN the early side sends at some time in [from, until) exist? */

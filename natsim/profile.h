@@ -1,4 +1,4 @@
-/* NAT profiles: the knobs of DESIGN §4, read from small INI files. */
+/* NAT profiles: the knobs of docs/profiles.md, read from small INI files. */
 #ifndef NATLAB_PROFILE_H
 #define NATLAB_PROFILE_H
 

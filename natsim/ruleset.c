@@ -6,7 +6,7 @@
 #include "ruleset.h"
 
 /* Counter maps list their ports explicitly: a numgen result used directly as the
- * snat port comes out byte-swapped in nft 1.0.6 (DESIGN §4). */
+ * snat port comes out byte-swapped in nft 1.0.6 (offset 20000 gave 8270, 8526, ...). */
 #define PORT_MAP_MAX 512
 
 static const char *const protos[] = { "tcp", "udp" };

@@ -22,7 +22,7 @@ int neigh_add(struct nl_sock *s, int ifindex, const char *ip, const unsigned cha
 int addr_add(struct nl_sock *s, int ifindex, const char *cidr, struct diag *d);
 /* Turns off tx checksum offload, TSO, GSO and GRO on ifname (ethtool ioctls on sock,
  * a socket in the link's namespace): frames that AF_PACKET hands the wire must be
- * complete and no larger than the MTU (DESIGN §3). */
+ * complete and no larger than the MTU (docs/scenarios.md, where offloads stay on). */
 int link_offloads_off(int sock, const char *ifname, struct diag *d);
 int link_gso_plain(int sock, const char *ifname, struct diag *d);
 /* A default route that drops what it takes without a word, as the internet does

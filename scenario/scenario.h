@@ -1,4 +1,4 @@
-/* Scenario files (DESIGN §2): nodes, their links and NAT profiles, and the address plan. */
+/* Scenario files (docs/scenarios.md): nodes, their links and NAT profiles, and the address plan. */
 #ifndef NATLAB_SCENARIO_H
 #define NATLAB_SCENARIO_H
 

@@ -1,5 +1,5 @@
 /* The wire: a userspace switch in the internet namespace that delays, jitters,
- * loses and captures the frames between the links into the internet (DESIGN §3). */
+ * loses and captures the frames between the links into the internet (docs/scenarios.md). */
 #ifndef NATLAB_WIRE_H
 #define NATLAB_WIRE_H
 
