@@ -234,22 +234,27 @@ static const char *const gso_not_plain[] = {
 
 int link_gso_plain(int sock, const char *ifname, struct diag *d)
 {
-	struct {
-		struct ethtool_sset_info info;
-		uint32_t n;
-	} set = { .info = { .cmd = ETHTOOL_GSSET_INFO, .sset_mask = 1ULL << ETH_SS_FEATURES } };
+	/* the set's size follows the header, in its flexible data[] (a struct of the
+	 * two is a GNU extension that clang, make fuzz's compiler, refuses) */
+	struct ethtool_sset_info *set = calloc(1, sizeof(*set) + sizeof(set->data[0]));
 	struct ethtool_gstrings *names = NULL;
 	struct ethtool_sfeatures *sf = NULL;
 	struct ifreq ifr;
 	uint32_t n, blocks;
 	int rc = -1;
 
+	if (!set)
+		return diag_set(d, "out of memory");
+	set->cmd = ETHTOOL_GSSET_INFO;
+	set->sset_mask = 1ULL << ETH_SS_FEATURES;
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_data = (void *)&set;
-	if (ioctl(sock, SIOCETHTOOL, &ifr) || !set.info.sset_mask)
-		return diag_set(d, "ethtool %s: the features' names: %s", ifname, strerror(errno));
-	n = set.n;
+	ifr.ifr_data = (void *)set;
+	if (ioctl(sock, SIOCETHTOOL, &ifr) || !set->sset_mask) {
+		diag_set(d, "ethtool %s: the features' names: %s", ifname, strerror(errno));
+		goto out;
+	}
+	n = set->data[0];
 	blocks = (n + 31) / 32;
 	names = calloc(1, sizeof(*names) + (size_t)n * ETH_GSTRING_LEN);
 	sf = calloc(1, sizeof(*sf) + blocks * sizeof(sf->features[0]));
@@ -280,6 +285,7 @@ int link_gso_plain(int sock, const char *ifname, struct diag *d)
 	}
 	rc = 0;
 out:
+	free(set);
 	free(names);
 	free(sf);
 	return rc;
