@@ -175,3 +175,19 @@ def test_a_program_that_ends_while_lines_come_does_not_take_its_peer_down(tmp_pa
     assert a["exit"] == 0 and b["exit"] == 0
     assert b["signal"] == {"sent": 40, "received": 0, "dropped": 0}
     assert a["signal"]["sent"] == 0 and a["signal"]["received"] + a["signal"]["dropped"] < 40
+
+
+def test_a_program_past_its_deadline_gets_sigterm_and_its_grace(tmp_path):
+    """The deadline's SIGTERM reaches the program itself, which has half a second to
+    end as it likes: its last line and exit status are the record's. Before, the
+    shell that ran it got the signal, ended at once, and the group was killed."""
+    recs = run_script(
+        tmp_path, "graceful.sh",
+        "trap 'sleep 0.2; echo \"{\\\"said\\\": \\\"bye\\\"}\"; exit 3' TERM\n"
+        "echo waiting\n"
+        "while :; do sleep 0.05; done\n", deadline_s=1)
+    (r,) = recs
+    assert r["outcome"] == "timeout"
+    for side in r["sides"].values():
+        assert side["program"]["exit"] == 3, side["program"]
+        assert json.loads(side["program"]["last"]) == {"said": "bye"}

@@ -222,9 +222,33 @@ static void keep_output(struct peer *p, const char *buf, size_t n, char *line, s
 	}
 }
 
+/* A simple command (no list, pipeline, group, leading assignment or reserved
+ * word) is run by the shell with exec, so that the program is the group's
+ * leader: SIGTERM at the deadline reaches it and its grace is its own (a shell
+ * that forks ends at once and the group is killed), its exit status is the
+ * record's, and its closing descriptor 3 is seen (the shell kept it open). */
+static bool simple_command(const char *cmd)
+{
+	static const char *const reserved[] = { "if", "then", "else", "elif", "fi", "do", "done", "case", "esac",
+						"while", "until", "for", "in", "!", "{", "}", "function", "select",
+						"time", "[[", "exec", "exit", "cd", "export", "set", "unset", ".",
+						"source", "eval", "trap", "wait", "read", "shift", "alias", NULL };
+	static const char name_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_";
+	size_t n = strcspn(cmd, " \t");
+	const char *eq = memchr(cmd, '=', n);
+
+	if (strpbrk(cmd, ";&|(){}\n`") || (eq && strspn(cmd, name_chars) == (size_t)(eq - cmd)))
+		return false;
+	for (int i = 0; reserved[i]; i++)
+		if (strlen(reserved[i]) == n && !strncmp(cmd, reserved[i], n))
+			return false;
+	return n > 0;
+}
+
 void run_program(struct peer *p)
 {
-	char *const argv[] = { "sh", "-c", (char *)p->command, NULL };
+	char command[sizeof("exec ") + 4096]; /* a scenario's command is 511 characters at most */
+	char *const argv[] = { "sh", "-c", command, NULL };
 	char line[sizeof(p->program_last)];
 	size_t len = 0;
 	/* its deadline counts from its instant, not from its early start */
@@ -237,10 +261,11 @@ void run_program(struct peer *p)
 	bool done = false;
 
 	p->outcome = "error";
-	if (!p->command || pipe2(out, O_CLOEXEC)) {
-		p->err = p->command ? errno : EINVAL;
+	if (!p->command || strlen(p->command) + sizeof("exec ") > sizeof(command) || pipe2(out, O_CLOEXEC)) {
+		p->err = !p->command ? EINVAL : strlen(p->command) + sizeof("exec ") > sizeof(command) ? E2BIG : errno;
 		return;
 	}
+	snprintf(command, sizeof(command), "%s%s", simple_command(p->command) ? "exec " : "", p->command);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sig_pair)) {
 		p->err = errno;
 		close(out[0]);
