@@ -48,5 +48,5 @@ int check_main(int argc, char *argv[])
 			    write ? "--write" : junit ? "--junit" : "--expected");
 	if (write && junit)
 		return fail(EXIT_BAD_INPUT, "check: --write records the verdicts and compares none: no --junit with it");
-	return against ? check_against(run, against) : check_run(run, dir, write, junit);
+	return against ? check_against(run, against) : check_run(run, dir, dir_given, write, junit);
 }

@@ -13,11 +13,21 @@
 
 /* What check found of each cell of the run: the one record the text and the
  * JUnit XML are both printed from. */
-enum cell_status { CELL_UNCHECKED, CELL_AS_EXPECTED, CELL_DIFFERS, CELL_EDGE };
+enum cell_status { CELL_UNCHECKED, CELL_AS_EXPECTED, CELL_DIFFERS, CELL_EDGE, CELL_UNJUDGED };
 
 struct cell_result {
 	enum cell_status status;
-	char why[200]; /* CELL_DIFFERS: what differs */
+	char why[200]; /* CELL_DIFFERS: what differs; CELL_UNJUDGED: why not */
+};
+
+/* An expected cell the run has not: a failure in the text and in the XML */
+struct missing_cell {
+	char scenario[128], strategy[STRATEGY_NAME_MAX], name[200], why[96];
+};
+
+struct missing {
+	struct missing_cell *v;
+	int n, cap;
 };
 
 static void cell_name(char *buf, size_t len, const struct cell *c)
@@ -76,7 +86,20 @@ static int against_model(const struct cells *t, int first, const char *path, str
 
 	for (int k = first; k < t->n && !strcmp(t->c[k].scenario, scen); k++, n++) {
 		res[k].status = CELL_AS_EXPECTED;
-		unknown += !strcmp(t->c[k].predicted, "unknown");
+		if (!t->c[k].n) { /* every attempt off schedule: no data is no pass */
+			res[k].status = CELL_DIFFERS;
+			snprintf(res[k].why, sizeof(res[k].why), "unmeasured: none of its %d attempts on schedule",
+				 t->c[k].off_schedule);
+			(*changed)++;
+			continue;
+		}
+		if (!strcmp(t->c[k].predicted, "unknown")) {
+			unknown++;
+			res[k].status = CELL_UNJUDGED;
+			snprintf(res[k].why, sizeof(res[k].why), "the model does not predict it (a host without a NAT "
+								  "above it, or a program without like =)");
+			continue;
+		}
 		if (!t->c[k].disagree)
 			continue;
 		res[k].status = CELL_DIFFERS;
@@ -94,7 +117,7 @@ static int against_model(const struct cells *t, int first, const char *path, str
 
 /* Reads one scenario's expected verdicts and compares; counts what differs. */
 static int compare(const struct cells *t, int first, const char *dir, struct cell_result *res, int *changed,
-		   int *edges, bool *by_model)
+		   int *edges, bool *by_model, struct missing *miss)
 {
 	const char *scen = t->c[first].scenario;
 	char path[PATH_MAX + 160], *line = NULL;
@@ -129,9 +152,23 @@ static int compare(const struct cells *t, int first, const char *dir, struct cel
 			    t->c[k].skew_ms == skew && !strcmp(t->c[k].a, a) && !strcmp(t->c[k].b, b))
 				break;
 		if (k == t->n || strcmp(t->c[k].scenario, scen)) {
-			printf("  %s %s RTT %g ms skew %g ms %s × %s: expected %s, not in the run\n", scen, st,
-			       rtt, skew, a, b, verdict);
-			(*changed)++;
+			struct missing_cell *m;
+
+			if (miss->n == miss->cap) {
+				void *v = realloc(miss->v, (size_t)(miss->cap = miss->cap * 2 + 16) * sizeof(*m));
+
+				if (!v) {
+					rc = fail(1, "out of memory");
+					break;
+				}
+				miss->v = v;
+			}
+			m = &miss->v[miss->n++];
+			snprintf(m->scenario, sizeof(m->scenario), "%s", scen);
+			snprintf(m->strategy, sizeof(m->strategy), "%s", st);
+			snprintf(m->name, sizeof(m->name), "RTT %g ms skew %g ms %s × %s", rtt, skew, a, b);
+			snprintf(m->why, sizeof(m->why), "expected %s, not in the run", verdict);
+			printf("  %s %s %s: %s\n", scen, st, m->name, m->why);
 			continue;
 		}
 		res[k].status = CELL_AS_EXPECTED;
@@ -169,66 +206,87 @@ static void xml_text(FILE *f, const char *s)
 /* The verdicts as JUnit XML, what CI systems show: a testsuite per scenario, a
  * testcase per cell (classname SCENARIO.STRATEGY), a failure where it differs,
  * skipped at a window edge. */
-static int write_junit(const struct cells *t, const struct cell_result *res, const char *path)
+static void junit_case(FILE *f, const char *scenario, const char *strategy, const char *name, const char *tag,
+		       const char *why)
+{
+	fputs("    <testcase classname=\"", f);
+	xml_text(f, scenario);
+	fputc('.', f);
+	xml_text(f, strategy);
+	fputs("\" name=\"", f);
+	xml_text(f, name);
+	if (!tag) {
+		fputs("\"/>\n", f);
+		return;
+	}
+	fprintf(f, "\">\n      <%s message=\"", tag);
+	xml_text(f, why);
+	fputs("\"/>\n    </testcase>\n", f);
+}
+
+static int write_junit(const struct cells *t, const struct cell_result *res, const struct missing *miss,
+		       const char *path)
 {
 	FILE *f = outfile_fopen(path, 0644);
-	int failures = 0;
+	int failures = miss->n;
 
 	if (!f)
 		return fail(1, "%s: %s", path, strerror(errno));
 	for (int k = 0; k < t->n; k++)
 		failures += res[k].status == CELL_DIFFERS;
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"natlab check\" tests=\"%d\" "
-		   "failures=\"%d\">\n", t->n, failures);
+		   "failures=\"%d\">\n", t->n + miss->n, failures);
 	for (int k = 0; k < t->n; k++) {
-		int end = k, n_fail = 0, n_skip = 0;
+		int end = k, n_fail = 0, n_skip = 0, n_miss = 0;
 
 		if (k > 0 && !strcmp(t->c[k - 1].scenario, t->c[k].scenario))
 			continue;
 		while (end < t->n && !strcmp(t->c[end].scenario, t->c[k].scenario)) {
 			n_fail += res[end].status == CELL_DIFFERS;
-			n_skip += res[end].status == CELL_EDGE;
+			n_skip += res[end].status == CELL_EDGE || res[end].status == CELL_UNJUDGED;
 			end++;
 		}
+		for (int m = 0; m < miss->n; m++)
+			n_miss += !strcmp(miss->v[m].scenario, t->c[k].scenario);
 		fputs("  <testsuite name=\"", f);
 		xml_text(f, t->c[k].scenario);
-		fprintf(f, "\" tests=\"%d\" failures=\"%d\" skipped=\"%d\">\n", end - k, n_fail, n_skip);
+		fprintf(f, "\" tests=\"%d\" failures=\"%d\" skipped=\"%d\">\n", end - k + n_miss, n_fail + n_miss,
+			n_skip);
 		for (int j = k; j < end; j++) {
 			char name[200];
+			enum cell_status st = res[j].status;
 
 			snprintf(name, sizeof(name), "RTT %g ms skew %g ms %s × %s", t->c[j].rtt_ms, t->c[j].skew_ms,
 				 t->c[j].a, t->c[j].b);
-			fputs("    <testcase classname=\"", f);
-			xml_text(f, t->c[j].scenario);
-			fputc('.', f);
-			xml_text(f, t->c[j].strategy);
-			fputs("\" name=\"", f);
-			xml_text(f, name);
-			if (res[j].status == CELL_DIFFERS) {
-				fputs("\">\n      <failure message=\"", f);
-				xml_text(f, res[j].why);
-				fputs("\"/>\n    </testcase>\n", f);
-			} else if (res[j].status == CELL_EDGE) {
-				fputs("\">\n      <skipped message=\"next to a window edge the model predicts\"/>\n"
-				      "    </testcase>\n", f);
-			} else {
-				fputs("\"/>\n", f);
-			}
+			junit_case(f, t->c[j].scenario, t->c[j].strategy, name,
+				   st == CELL_DIFFERS ? "failure" : st == CELL_EDGE || st == CELL_UNJUDGED ? "skipped" : NULL,
+				   st == CELL_EDGE ? "next to a window edge the model predicts" : res[j].why);
 		}
+		/* what the expected verdicts have and the run has not: failures too */
+		for (int m = 0; m < miss->n; m++)
+			if (!strcmp(miss->v[m].scenario, t->c[k].scenario))
+				junit_case(f, miss->v[m].scenario, miss->v[m].strategy, miss->v[m].name, "failure",
+					   miss->v[m].why);
 		fputs("  </testsuite>\n", f);
 	}
 	fputs("</testsuites>\n", f);
 	return fclose(f) ? fail(1, "%s: %s", path, strerror(errno)) : 0;
 }
 
-int check_run(const char *run, const char *dir, bool write, const char *junit)
+int check_run(const char *run, const char *dir, bool dir_given, bool write, const char *junit)
 {
 	char path[PATH_MAX + 32];
 	struct cells t;
 	struct cell_result *res;
-	int rc, changed = 0, edges = 0;
+	struct missing miss = { 0 };
+	struct stat sb;
+	int rc, changed = 0, edges = 0, unjudged = 0;
 	bool by_model = false;
 
+	/* a folder named and not there is a typo, not a scenario of one's own */
+	if (!write && dir_given && stat(dir, &sb))
+		return fail(EXIT_BAD_INPUT, "%s: %s (a folder of expected verdicts: natlab check --write makes one)",
+			    dir, strerror(errno));
 	snprintf(path, sizeof(path), "%s/attempts.jsonl", run);
 	rc = cells_load(&t, path);
 	if (rc)
@@ -245,9 +303,11 @@ int check_run(const char *run, const char *dir, bool write, const char *junit)
 	}
 	for (int k = 0; k < t.n && !rc; k++)
 		if (k == 0 || strcmp(t.c[k - 1].scenario, t.c[k].scenario))
-			rc = compare(&t, k, dir, res, &changed, &edges, &by_model);
+			rc = compare(&t, k, dir, res, &changed, &edges, &by_model, &miss);
 	for (int k = 0; k < t.n && !rc; k++) {
 		char name[400];
+
+		unjudged += res[k].status == CELL_UNJUDGED;
 
 		if (res[k].status == CELL_UNCHECKED) {
 			res[k].status = CELL_DIFFERS;
@@ -260,15 +320,19 @@ int check_run(const char *run, const char *dir, bool write, const char *junit)
 		printf("  %s: %s\n", name, res[k].why);
 	}
 	if (!rc && junit)
-		rc = write_junit(&t, res, junit);
-	if (!rc && changed) {
-		fprintf(stderr, "natlab: %d of %d cells differ from %s (listed above)\n", changed, t.n, dir);
+		rc = write_junit(&t, res, &miss, junit);
+	if (!rc && (changed || miss.n)) {
+		fprintf(stderr, "natlab: %d of the run's %d cells differ from %s", changed, t.n, dir);
+		if (miss.n)
+			fprintf(stderr, ", and %d expected cells are not in the run", miss.n);
+		fprintf(stderr, " (listed above)\n");
 		rc = 1;
 	} else if (!rc) {
 		fprintf(stderr, "natlab: all %d cells as expected in %s (%d at a window edge, not compared%s)\n",
-			t.n, dir, edges, by_model ? "; those without expected verdicts as the model says" : "");
+			t.n - unjudged, dir, edges, by_model ? "; those without expected verdicts as the model says" : "");
 	}
 	fflush(stdout);
+	free(miss.v);
 	free(res);
 	cells_free(&t);
 	return rc;
@@ -336,11 +400,15 @@ int check_against(const char *run, const char *other)
 		if (!found)
 			alone++;
 	}
+	cells_free(&a);
+	cells_free(&b);
+	/* two runs with no cell in common (another scenario, a run cut short) say nothing */
+	if (!compared)
+		return fail(1, "%s and %s have no cell in common with attempts on schedule in both: nothing compared",
+			    run, other);
 	fprintf(stderr, "natlab: %d of %d cells differ from %s (Fisher's exact test, p < %g each)%s", differ,
 		compared, other, CHECK_ALPHA, alone ? "; " : "\n");
 	if (alone)
 		fprintf(stderr, "%d cells are in one run only (or without an attempt on schedule in one)\n", alone);
-	cells_free(&a);
-	cells_free(&b);
 	return differ ? 1 : 0;
 }

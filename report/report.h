@@ -16,8 +16,9 @@
 int report_write(const char *run, const char *const *mixes, int n_mixes);
 /* natlab check: the run's verdicts against DIR/SCENARIO.csv, or (write) the
  * run's verdicts written there as the expected ones; 0, 1 when a cell differs.
- * junit (or NULL): the verdicts as JUnit XML there too. */
-int check_run(const char *run, const char *dir, bool write, const char *junit);
+ * junit (or NULL): the verdicts as JUnit XML there too. dir_given: DIR was named,
+ * so a DIR that is not there is an error (else: every scenario by the model). */
+int check_run(const char *run, const char *dir, bool dir_given, bool write, const char *junit);
 /* Each cell of RUN against the same cell of OTHER (Fisher's exact test); exit 1
  * when one differs. */
 int check_against(const char *run, const char *other);

@@ -90,7 +90,7 @@ def test_a_changed_knob_names_exactly_the_cells_it_changes(tmp_path):
     moved = {k for k in before if before[k]["predicted"] != after[k]["predicted"]}
     assert moved and moved != set(before)
     assert named == moved
-    assert f"{len(moved)} of 6 cells differ" in r.stderr
+    assert f"{len(moved)} of the run's 6 cells differ" in r.stderr
 
 
 
@@ -107,6 +107,7 @@ def test_a_new_scenario_without_expected_verdicts_is_held_to_the_model(tmp_path)
                                  lab={"name": name}, more=fault))
         out = tmp_path / name
         run(scen, out)
+        (tmp_path / "none").mkdir(exist_ok=True)  # a folder with no file for it
         r = subprocess.run([NATLAB, "check", str(out), "--expected", str(tmp_path / "none")], capture_output=True,
                            text=True)
         assert r.returncode == rc, r.stdout + r.stderr
