@@ -99,12 +99,62 @@ static int write_readme(const char *path, const char *lab, const char *script_id
 		   "that natlab's wire applied are comments there; add them with tc netem to match.\n\n"
 		   "## Files\n\n"
 		   "- scenario.ini: the natlab scenario the lab was built from (`natlab up scenario.ini`)\n"
+		   "- profiles/NAT.profile: a NAT's profile, where the scenario gave it as a file\n"
 		   "- lab.sh: the same lab in ip and nft commands (natlab plan --script)\n"
 		   "- rules/NAT.nft: each NAT's ruleset as it was in force (nft list ruleset)\n"
 		   "- show.txt: natlab show: nodes, addresses and the NATs' mappings when bundled\n"
 		   "%s",
 		pcap ? "- capture.pcap: every frame at the internet's core until then (tshark, wireshark)\n" : "");
 	return fclose(f);
+}
+
+/* SUB/scenario.ini: the scenario as it was, but that a NAT's profile given as a file
+ * (a classified device's) is packed as profiles/NODE.profile and its line points
+ * there, so that `natlab up scenario.ini` works where the bundle is unpacked. */
+static int copy_scenario(const struct scenario *s, const char *spath, const char *sub)
+{
+	char path[PATH_MAX + 64], from[PATH_MAX * 2], *line = NULL;
+	size_t cap = 0;
+	int lineno = 0, rc = 0;
+	FILE *in = fopen(spath, "re"), *out;
+
+	if (!in)
+		return -1;
+	snprintf(path, sizeof(path), "%s/scenario.ini", sub);
+	out = outfile_fopen(path, 0644);
+	if (!out) {
+		fclose(in);
+		return -1;
+	}
+	while (!rc && getline(&line, &cap, in) > 0) {
+		const struct lab_node *n = NULL;
+
+		lineno++;
+		for (int i = 1; i < s->n && !n; i++)
+			if (s->nodes[i].kind == NODE_NAT && s->nodes[i].profile_line == lineno &&
+			    (strchr(s->nodes[i].profile_spec, '/') || strstr(s->nodes[i].profile_spec, ".profile")))
+				n = &s->nodes[i];
+		if (!n) {
+			fputs(line, out);
+			continue;
+		}
+		/* as natlab up found it: absolute, or beside the scenario */
+		if (n->profile_spec[0] == '/')
+			snprintf(from, sizeof(from), "%s", n->profile_spec);
+		else
+			snprintf(from, sizeof(from), "%s/%s", s->dir, n->profile_spec);
+		snprintf(path, sizeof(path), "%s/profiles", sub);
+		if (mkdir(path, 0755) && errno != EEXIST) {
+			rc = -1;
+			break;
+		}
+		snprintf(path, sizeof(path), "%s/profiles/%s.profile", sub, n->name);
+		rc = outfile_copy(from, path, 0644);
+		fprintf(out, "profile = profiles/%s.profile\n", n->name);
+	}
+	free(line);
+	fclose(in);
+	return fclose(out) || rc ? -1 : 0;
 }
 
 int bundle_main(int argc, char *argv[])
@@ -161,9 +211,8 @@ int bundle_main(int argc, char *argv[])
 		rc = fail(1, "%s: %s", path, strerror(errno));
 		goto out_rm;
 	}
-	snprintf(path, sizeof(path), "%s/scenario.ini", sub);
-	if (outfile_copy(spath, path, 0644)) {
-		rc = fail(1, "cannot copy %s into the bundle: %s", spath, strerror(errno));
+	if (copy_scenario(s, spath, sub)) {
+		rc = fail(1, "cannot copy %s (or a profile file it names) into the bundle: %s", spath, strerror(errno));
 		goto out_rm;
 	}
 	if (plan_build(&p, s, script_id, &d)) {

@@ -243,10 +243,9 @@ int plan_print_script(const struct lab_plan *p, FILE *o)
 	fprintf(o, "}\n\ndown() {\n\trc=0\n");
 	for (int oi = p->s->n - 1; oi >= 0; oi--) {
 		plan_netns(p, p->s->order[oi], ns, sizeof(ns));
-		/* a namespace outlives its processes' removal: coturn, dumpcap */
-		if (p->s->nodes[p->s->order[oi]].turn ||
-		    (p->s->capture_nats && p->s->nodes[p->s->order[oi]].kind == NODE_NAT))
-			fprintf(o, "\tip netns pids '%s' | xargs -r kill || rc=1\n", ns);
+		/* a namespace outlives its removal while a process is in it: coturn,
+		 * dumpcap, whatever the user ran there, as natlab down ends them all */
+		fprintf(o, "\tip netns pids '%s' 2>/dev/null | xargs -r kill 2>/dev/null || :\n", ns);
 		fprintf(o, "\tip netns del '%s' || rc=1\n", ns);
 	}
 	fprintf(o, "\treturn $rc\n}\n\ncase \"${1:-}\" in\nup) up ;;\ndown) down ;;\n"

@@ -1,10 +1,13 @@
 """natlab bundle: a lab packed for someone without natlab (a router's vendor) who
 rebuilds it with sh, ip and nft and sees the same NAT behaviour."""
+import json
 import os
+import signal
 import subprocess
 import tarfile
+import time
 
-from labkit import Lab, natlab, netns_list, one_nat, udp_filtering_passes
+from labkit import ROOT, Lab, natlab, netns_list, one_nat, udp_filtering_passes
 
 
 class Rebuilt:
@@ -45,12 +48,23 @@ def test_bundle_rebuilds_the_lab_without_natlab(make_lab, tmp_path):
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
     prefix = f"{name}-sh"
     subprocess.run(["sh", "lab.sh", "up"], cwd=root, env=env, check=True, capture_output=True)
+    left = None
     try:
         assert f"{prefix}-n" in netns_list()
         assert udp_filtering_passes(Rebuilt(lab, prefix)) == seen
+        # what the user ran in a node goes with the lab, as with natlab down (before:
+        # it outlived down and kept the namespace, addresses and all)
+        left = subprocess.Popen(["ip", "netns", "exec", f"{prefix}-n", "sleep", "300"])
+        time.sleep(0.2)
     finally:
         subprocess.run(["sh", "lab.sh", "down"], cwd=root, env=env, check=True, capture_output=True)
     assert not [n for n in netns_list() if n.startswith(prefix + "-")]
+    try:
+        assert left.wait(timeout=2) == -signal.SIGTERM
+    finally:
+        if left.poll() is None:
+            left.kill()
+            left.wait()
 
 
 def test_bundle_errors(make_lab, tmp_path):
@@ -79,3 +93,26 @@ def test_bundle_finds_the_scenario_from_another_directory(tmp_path):
             assert t.extractfile(f"{name}/scenario.ini").read() == b"[host.a]\nbehind = internet\n"
     finally:
         natlab("down", name)
+
+
+def test_a_bundled_scenario_with_a_profile_file_rebuilds_where_it_is_unpacked(tmp_path):
+    # before: scenario.ini kept "profile = ./dev.profile" and the file was not packed:
+    # natlab up of the bundle's scenario failed (classify.md's workflow for a vendor)
+    (tmp_path / "w").mkdir()
+    profile = open(os.path.join(ROOT, "natsim", "profiles", "symmetric.profile")).read()
+    (tmp_path / "w" / "dev.profile").write_text(profile)
+    (tmp_path / "w" / "bundleprof.ini").write_text(
+        "[nat.n]\nprofile = ./dev.profile ; told by natlab classify\n[host.a]\nbehind = n\n"
+        "[host.s]\nbehind = internet\n")
+    name = natlab("up", str(tmp_path / "w" / "bundleprof.ini")).stdout.strip()
+    try:
+        natlab("bundle", name, "-o", str(tmp_path / "b.tar.gz"))
+    finally:
+        natlab("down", name)
+    with tarfile.open(tmp_path / "b.tar.gz") as t:
+        t.extractall(tmp_path / "x")
+    root = tmp_path / "x" / name
+    assert (root / "profiles" / "n.profile").read_text() == profile
+    assert "profile = profiles/n.profile\n" in (root / "scenario.ini").read_text()
+    plan = json.loads(natlab("plan", "scenario.ini", "--json", cwd=root).stdout)
+    assert [s for s in plan["steps"] if s["op"] == "nft" and s["netns"].endswith("-n")]
