@@ -26,6 +26,7 @@ struct outcomes {
 	struct {
 		char name[STRATEGY_NAME_MAX];
 		unsigned attempts, connected, relayed, failed, disagree;
+		unsigned off_schedule; /* runs: a strategy with none on schedule still shows */
 	} s[OUTCOME_STRATEGIES];
 };
 
@@ -36,7 +37,7 @@ static int count_outcome(const struct attempt_record *r, void *arg)
 
 	/* the plan's attempts: an edge probe sits at the model's edge by design,
 	 * where disagreeing is what it looks for (the window table reports it) */
-	if (r->on_schedule == RECORD_FALSE || r->edge.on)
+	if (r->edge.on)
 		return 0;
 	while (k < o->n && strcmp(o->s[k].name, r->strategy))
 		k++;
@@ -46,6 +47,10 @@ static int count_outcome(const struct attempt_record *r, void *arg)
 		memset(&o->s[k], 0, sizeof(o->s[k]));
 		snprintf(o->s[k].name, sizeof(o->s[k].name), "%s", r->strategy);
 		o->n++;
+	}
+	if (r->on_schedule == RECORD_FALSE) {
+		o->s[k].off_schedule++;
+		return 0;
 	}
 	o->s[k].attempts++;
 	if (!strcmp(r->outcome, "connected"))
@@ -73,14 +78,19 @@ static json_t *outcomes_of_run(const char *outdir, struct diag *d)
 		return NULL;
 	}
 	for (int k = 0; k < o->n; k++) {
-		fprintf(stderr, "natlab: %-12s %5u attempts: %5u connected, %5u relayed, %5u failed; %u disagree with the model\n",
+		fprintf(stderr, "natlab: %-12s %5u attempts: %5u connected, %5u relayed, %5u failed; %u disagree with the model",
 			o->s[k].name, o->s[k].attempts, o->s[k].connected, o->s[k].relayed, o->s[k].failed,
 			o->s[k].disagree);
+		if (o->s[k].off_schedule)
+			fprintf(stderr, "; %u run%s off schedule, not counted", o->s[k].off_schedule,
+				o->s[k].off_schedule == 1 ? "" : "s");
+		fputc('\n', stderr);
 		json_object_set_new(j, o->s[k].name,
-				    json_pack("{s:I,s:I,s:I,s:I,s:I}", "attempts", (json_int_t)o->s[k].attempts,
+				    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "attempts", (json_int_t)o->s[k].attempts,
 					      "connected", (json_int_t)o->s[k].connected, "relayed",
 					      (json_int_t)o->s[k].relayed, "failed", (json_int_t)o->s[k].failed,
-					      "disagree", (json_int_t)o->s[k].disagree));
+					      "disagree", (json_int_t)o->s[k].disagree, "off_schedule",
+					      (json_int_t)o->s[k].off_schedule));
 	}
 	free(o);
 	return j;

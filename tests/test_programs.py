@@ -91,11 +91,11 @@ def test_program_is_told_the_lab_and_judged_by_its_exit(tmp_path):
     # natlab run's summary, printed and in meta.json, per strategy
     outcomes = json.load(open(tmp_path / "out" / "meta.json"))["outcomes"]
     assert outcomes == {
-        "exec:tell.sh": {"attempts": 1, "connected": 0, "relayed": 1, "failed": 0, "disagree": 0},
-        "exec:nope": {"attempts": 1, "connected": 0, "relayed": 0, "failed": 1, "disagree": 0},
-        "exec:hang": {"attempts": 1, "connected": 0, "relayed": 0, "failed": 1, "disagree": 0},
-        "exec:late": {"attempts": 1, "connected": 1, "relayed": 0, "failed": 0, "disagree": 0},
-        "exec:noisy.sh": {"attempts": 1, "connected": 1, "relayed": 0, "failed": 0, "disagree": 0}}
+        "exec:tell.sh": {"attempts": 1, "connected": 0, "relayed": 1, "failed": 0, "disagree": 0, "off_schedule": 0},
+        "exec:nope": {"attempts": 1, "connected": 0, "relayed": 0, "failed": 1, "disagree": 0, "off_schedule": 0},
+        "exec:hang": {"attempts": 1, "connected": 0, "relayed": 0, "failed": 1, "disagree": 0, "off_schedule": 0},
+        "exec:late": {"attempts": 1, "connected": 1, "relayed": 0, "failed": 0, "disagree": 0, "off_schedule": 0},
+        "exec:noisy.sh": {"attempts": 1, "connected": 1, "relayed": 0, "failed": 0, "disagree": 0, "off_schedule": 0}}
     # its last line, whatever bytes were in it, in a report natlab run could read
     last = recs["exec:noisy.sh"]["sides"]["a"]["program"]["last"]
     assert last.startswith(" [31m [31m") and len(last) == 1023 and all(c >= " " for c in last)
@@ -191,3 +191,21 @@ def test_a_program_past_its_deadline_gets_sigterm_and_its_grace(tmp_path):
     for side in r["sides"].values():
         assert side["program"]["exit"] == 3, side["program"]
         assert json.loads(side["program"]["last"]) == {"said": "bye"}
+
+
+def test_a_strategy_none_of_whose_runs_kept_its_schedule_still_has_its_line(tmp_path):
+    """like = so holds a program to so's schedule; one whose side a dials 0.3 s after
+    b is off it in every run. Before, it had no line in the summary or in meta.json."""
+    slow = open(os.path.join(ROOT, "examples", "so.py")).read().replace(
+        "s.settimeout(", "time.sleep(0.3 if env['NATLAB_NODE'] == 'a' else 0)  # a late on purpose\ns.settimeout(")
+    (tmp_path / "slow.py").write_text(slow)
+    (tmp_path / "slow.py").chmod(0o755)
+    (tmp_path / "pair.ini").write_text(pair("slow", more="[strategy.slow]\ncommand = ./slow.py\nlike = so\n"
+                                                         "lead_ms = 1000\n"))
+    said = []
+    recs = run(tmp_path / "out", tmp_path / "pair.ini", said)
+    assert recs and all(r["on_schedule"] is False for r in recs)
+    outcomes = json.load(open(tmp_path / "out" / "meta.json"))["outcomes"]
+    assert outcomes["exec:slow"]["attempts"] == 0 and outcomes["exec:slow"]["off_schedule"] == len(recs)
+    assert any(line.startswith("natlab: exec:slow") and f"{len(recs)} runs off schedule" in line
+               for line in said[0].splitlines()), said[0]
