@@ -45,6 +45,9 @@ int matrix_key(struct scenario *s, const char *key, const char *value, int line,
 				return diag_set(d, "rtt_ms: at most %d values", MATRIX_MAX_RTTS);
 			if (parse_double(t, 0, 4000, &m->rtts_ms[m->n_rtts++]))
 				return diag_set(d, "rtt_ms: \"%s\" is not a number of ms from 0 to 4000", t);
+			for (int i = 0; i < m->n_rtts - 1; i++)
+				if (m->rtts_ms[i] == m->rtts_ms[m->n_rtts - 1])
+					return diag_set(d, "rtt_ms: %g twice", m->rtts_ms[i]);
 		}
 		if (!m->n_rtts)
 			return diag_set(d, "rtt_ms: no value");

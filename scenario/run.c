@@ -1,5 +1,6 @@
 /* [run]: what natlab run does in the lab; and the keys of the attempts that [matrix]
  * shares with it. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,10 @@ int attempts_key(struct scenario *s, struct run_spec *r, const char *key, const 
 				snprintf(r->strategies[r->n_strategies++], STRATEGY_NAME_MAX, "%s", t);
 			else if (program_token(s, t, line, r->strategies[r->n_strategies++], STRATEGY_NAME_MAX, d))
 				return -1;
+			/* twice would double its cells' n, unevenly beside the others */
+			for (int i = 0; i < r->n_strategies - 1; i++)
+				if (!strcmp(r->strategies[i], r->strategies[r->n_strategies - 1]))
+					return diag_set(d, "strategies: \"%s\" twice", t);
 		}
 		if (!r->n_strategies)
 			return diag_set(d, "strategies: none given");
@@ -58,6 +63,11 @@ int attempts_key(struct scenario *s, struct run_spec *r, const char *key, const 
 		}
 		if (!r->n_skews)
 			return diag_set(d, "skew_ms: no value");
+		/* a value in two ranges (or a range and a list) would double its cells' n */
+		for (int i = 1; i < r->n_skews; i++)
+			for (int j = 0; j < i; j++)
+				if (fabs(r->skews_ms[i] - r->skews_ms[j]) < 1e-9)
+					return diag_set(d, "skew_ms: %g twice", r->skews_ms[i]);
 	} else if (!strcmp(key, "repeat")) {
 		if (parse_int(value, 1, 10000, &v))
 			return diag_set(d, "repeat: \"%s\" is not a number from 1 to 10000", value);

@@ -92,6 +92,11 @@ CASES = {
     "program bad lead": ("[strategy.mine]\nlead_ms = 20000\n", 2, "lead_ms"),
     "two programs one name": ("[host.a]\nbehind = internet\n[run]\npair = a a\n"
                               "strategies = exec:./x/p2p, exec:./y/p2p\n", 5, "two programs named p2p"),
+    # before: each doubled its cells' n, unevenly beside the others, without a word
+    "strategy twice": ("[matrix]\nstrategies = so, dcutr, so\n", 2, 'strategies: "so" twice'),
+    "skew in two ranges": ("[host.a]\nbehind = internet\n[run]\npair = a a\nskew_ms = -5:5:5, 0\n", 5,
+                           "skew_ms: 0 twice"),
+    "rtt twice": ("[matrix]\nrtt_ms = 20, 100, 20\n", 2, "rtt_ms: 20 twice"),
     "matrix bad pairs": ("[matrix]\npairs = some\n", 2, "expected all or same"),
     "matrix bad rtt": ("[matrix]\nrtt_ms = 20, fast\n", 2, '"fast" is not a number'),
     "matrix bad key": ("[matrix]\npair = a b\n", 2, 'unknown key "pair" in [matrix]'),
