@@ -101,11 +101,29 @@ static json_t *shard_facts(const struct run_shard *shard, const char *const *nam
 
 /* meta.json's run: the CPUs the run counted (its affinity, or its labs' [lab]
  * cpus) beside the shard's facts */
-static json_t *run_facts(long cpus, json_t *shard)
+/* the lines of a file natlab opened to append to (so not through a symlink) */
+static long count_lines(const char *path)
+{
+	char buf[65536];
+	long lines = 0;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n;
+
+	while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	if (fd >= 0)
+		close(fd);
+	return lines;
+}
+
+static json_t *run_facts(long cpus, long records_before, json_t *shard)
 {
 	json_t *j = shard ? shard : json_object();
 
 	json_object_set_new(j, "cpus", json_integer(cpus));
+	if (records_before)
+		json_object_set_new(j, "records_before", json_integer(records_before));
 	return j;
 }
 
@@ -134,6 +152,7 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 	struct timespec t0;
 	sigset_t old;
 	long cores = cpus_count(0), cpus = 0; /* those this process may use: a CI job's cpuset, taskset */
+	long records_before = 0; /* in attempts.jsonl before this run's */
 	int n_started = 0, n_jobs = 0, running = 0, round_trips = 0, rc = 0, progress[2] = { -1, -1 };
 	struct progress pr = { 0 };
 	unsigned last_tenth = 0;
@@ -222,6 +241,12 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 		rc = fail(1, "cannot write %s: %s", path, strerror(errno));
 		goto out;
 	}
+	/* an earlier run's records stay, and meta.json then covers both: said */
+	records_before = count_lines(path);
+	if (records_before)
+		fprintf(stderr, "natlab: %s has %ld records already: this run's go after them, and meta.json's "
+				"outcomes and precision cover them all\n",
+			path, records_before);
 	snprintf(path, sizeof(path), "%s/wire.jsonl", outdir);
 	if ((c.wires = outfile_open(path, O_APPEND, 0644)) < 0) {
 		rc = fail(1, "cannot write %s: %s", path, strerror(errno));
@@ -357,7 +382,7 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 		fprintf(stderr, "natlab: %u attempts%s (and %u run again off schedule) in %s/attempts.jsonl\n",
 			pr.done, probes, pr.again, outdir);
 	}
-	if (!lab_stop_pending() && rc != 130 && !output_failed && write_meta(outdir, cores, pr.done, pr.again, late_p50, late_p99, run_facts(cpus, shard_facts(shard, names, n_files, rc))))
+	if (!lab_stop_pending() && rc != 130 && !output_failed && write_meta(outdir, cores, pr.done, pr.again, late_p50, late_p99, run_facts(cpus, records_before, shard_facts(shard, names, n_files, rc))))
 		rc = rc ? rc : 1;
 	printf("%s\n", outdir);
 	fflush(stdout);

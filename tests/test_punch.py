@@ -92,6 +92,32 @@ def test_symmetric_needs_the_relay(tmp_path, pb):
     assert so["wire"]["endpoints"][0] != so["sides"]["a"]["seen"]
 
 
+def test_the_relay_times_each_side_from_its_own_start(tmp_path):
+    # b starts 30 ms after a: a's line waits at the server for b's, b finds a's
+    # already there. Before, b's time was less the server's 3 ms hold all the same:
+    # negative. a's includes the skew; b's is its own round trip to the server at most
+    recs = run(tmp_path, "symmetric", "symmetric", "relay", skew=30, deadline=2)
+    (r,) = recs
+    assert r["outcome"] == "relayed"
+    a, b = r["sides"]["a"]["connect_ms"], r["sides"]["b"]["connect_ms"]
+    assert 0 <= b < 10 and a >= 30 - 3, (a, b)
+
+
+def test_a_run_into_a_folder_with_records_says_so_and_its_meta_covers_them_all(tmp_path):
+    # before: meta.json's run.attempts counted this run's, its outcomes both runs', unsaid
+    scen = tmp_path / "scenario.ini"
+    scen.write_text(PAIR.format(pa="symmetric", pb="symmetric", strategies="relay", skew=0, deadline=2))
+    out = tmp_path / "out"
+    for _ in range(2):
+        r = subprocess.run([NATLAB, "run", str(scen), "--out", str(out)], capture_output=True, text=True,
+                           timeout=120)
+        assert r.returncode == 0, r.stderr
+    assert f"{out}/attempts.jsonl has 1 records already" in r.stderr, r.stderr
+    meta = json.load(open(out / "meta.json"))
+    assert meta["run"]["records_before"] == 1 and meta["run"]["attempts"] == 1
+    assert meta["outcomes"]["relay"]["attempts"] == 2
+
+
 def test_rst_on_syn_refuses(tmp_path):
     recs = run(tmp_path, "rst-on-syn", "rst-on-syn", "so")
     r = recs[0]

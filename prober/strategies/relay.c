@@ -26,8 +26,12 @@ void relay(struct peer *p)
 			p->outcome = "relayed";
 			p->err = 0;
 			p->nonce_ok = true;
-			/* less the server's hold, which a relay of the field has not */
+			/* less the server's hold, which a relay of the field has not: the
+			 * part of it after this side's start (the later side finds its
+			 * partner's line waiting, held before it began: 0, not -3 ms) */
 			p->connect_ms = (mono() - start) * 1000 - PROTO_RELAY_HOLD_NS / 1e6;
+			if (p->connect_ms < 0)
+				p->connect_ms = 0;
 			break;
 		}
 }
