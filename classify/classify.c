@@ -196,20 +196,27 @@ static void next_binding(struct run *r);
 
 /* UDP blocked: the allocation test over TCP, a STUN binding on each of four new
  * connections (each its own 5-tuple, as the UDP test's sockets) */
-static void tcp_allocation(struct run *r)
+static int tcp_allocation(struct run *r)
 {
 	for (r->n = 0; r->n < ALLOC_SOCKETS; r->n++) {
 		struct sockaddr_in local, mapped;
 
-		if (tcp_binding(r->re, r->server, &local, &mapped))
-			return say(&r->c->allocation, "", "a STUN binding over TCP (connection %d of %d) failed: %s",
-				   r->n + 1, ALLOC_SOCKETS, strerror(errno));
+		int rc = tcp_binding(r->re, r->server, &local, &mapped);
+
+		if (rc) {
+			say(&r->c->allocation, "", "a STUN binding over TCP (connection %d of %d) failed: %s", r->n + 1,
+			    ALLOC_SOCKETS, strerror(errno));
+			/* the first connection not made: TCP is blocked too, and the
+			 * tests over it would only wait out their timers (20 s) */
+			return r->n == 0 && rc == -2 ? -1 : 0;
+		}
 		if (r->n == 0)
 			r->mapped_addr = mapped.sin_addr;
 		r->local[r->n] = ntohs(local.sin_port);
 		r->mapped[r->n] = ntohs(mapped.sin_port);
 	}
 	judge_allocation(r, "TCP connections");
+	return 0;
 }
 
 /* the address this host sends from toward the server: a connected UDP socket's
@@ -272,7 +279,10 @@ static void binding_done(int err, uint16_t scode, const char *reason, const stru
 		if (r->n == 0 && err == ETIMEDOUT) {
 			/* not one answer: nothing else can be learnt over UDP */
 			r->c->udp_blocked = true;
-			tcp_allocation(r);
+			if (tcp_allocation(r)) {
+				re->re_cancel(); /* neither way: said at once */
+				return;
+			}
 			start_rfc5780(r);
 			return;
 		}

@@ -563,7 +563,11 @@ int tcp_binding(const struct re_api *re, const struct sockaddr_in *server, struc
 	    re->stun_msg_encode(req, STUN_METHOD_BINDING, STUN_CLASS_REQUEST, tid, NULL, NULL, 0, false, 0x00, 0))
 		goto out;
 	fd = tcp_to(server, 0, 2000);
-	if (fd < 0 || getsockname(fd, (struct sockaddr *)local, &l) ||
+	if (fd < 0) {
+		rc = -2; /* no connection: errno says why */
+		goto out;
+	}
+	if (getsockname(fd, (struct sockaddr *)local, &l) ||
 	    send(fd, req->buf, req->end, MSG_NOSIGNAL) != (ssize_t)req->end)
 		goto out;
 	/* the answer's length is in its header (RFC 8489 6.2: TCP carries messages as they are) */
@@ -591,10 +595,15 @@ out:
 		errno = ETIMEDOUT;
 	else if (rc && !errno)
 		errno = EBADMSG;
-	if (fd >= 0)
-		close(fd);
-	re->mem_deref(msg);
-	re->mem_deref(in);
-	re->mem_deref(req);
+	{
+		int e = errno; /* the caller says it: close and free may not change it */
+
+		if (fd >= 0)
+			close(fd);
+		re->mem_deref(msg);
+		re->mem_deref(in);
+		re->mem_deref(req);
+		errno = e;
+	}
 	return rc;
 }

@@ -8,6 +8,7 @@ import re
 import socket
 import struct
 import subprocess
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -292,6 +293,21 @@ def test_without_a_server_classify_says_so_and_fails(make_lab):
     r = classify(lab, "--json")
     assert r.returncode == 1 and r.stdout == ""
     assert "no STUN answer" in r.stderr and "no TCP connection" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_with_udp_and_tcp_to_the_server_blocked_classify_gives_up_without_the_tcp_tests(make_lab):
+    # corporate lets out TCP 80/443 and UDP 53 only: a server at 3478 is out of reach.
+    # Before, the RFC 5780 tests ran over TCP all the same and waited out their timers
+    # (20 s in all); now the first TCP connection not made ends it (its 2 s timeout
+    # after UDP's 1.5 s; 12 s tells the two apart on any machine)
+    lab = make_lab(lab_text("corporate", "", 2))
+    with stun_server(lab):
+        t0 = time.monotonic()
+        r = classify(lab, "--json")
+        took = time.monotonic() - t0
+    assert r.returncode == 1 and r.stdout == ""
+    assert "no STUN answer" in r.stderr and "no TCP connection" in r.stderr and r.stderr.count("\n") == 1
+    assert took < 12, took
 
 
 def test_a_server_with_one_address_refuses_change_ip_and_classify_says_what_it_could_not_tell(make_lab):
