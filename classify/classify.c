@@ -43,6 +43,7 @@ struct run {
 	unsigned local[ALLOC_SOCKETS], mapped[ALLOC_SOCKETS];
 	int n;
 	struct in_addr mapped_addr; /* of the first binding: the NAT's outside (0: none) */
+	bool answered, other_addr; /* a binding came back; it named the server's other address */
 	int64_t sent_ns, rtt_ns;     /* the allocation test's last request; its quickest answer */
 	struct nat_mapping *nm, *nm_tcp;
 	bool tcp_pending;   /* the TCP mapping test: its SYN may go unanswered */
@@ -67,9 +68,24 @@ static void one_done(struct run *r)
 
 /* a natbd test's verdict, a knob of row `row` of nat_type_knob: `test` names it
  * when it failed, section and how[t] say what it saw */
-static void say_type(struct verdict *v, int row, int err, enum nat_type t, const char *test, const char *section,
-		     const char *const how[4])
+/* RFC 5780's tests need a server with two addresses, which its answers name
+ * (OTHER-ADDRESS): where it named none, that is why a test failed (libre says
+ * EPROTO or EINVAL) */
+static bool one_address(const struct run *r, struct verdict *v, int err, const char *test)
 {
+	if (!err || !r->answered || r->other_addr)
+		return false;
+	say(v, "", "RFC 5780 %s needs a server with two addresses, and this one's answers name no other "
+		   "(OTHER-ADDRESS): natlab-probe server on a host with two",
+	    test);
+	return true;
+}
+
+static void say_type(struct verdict *v, int row, int err, enum nat_type t, const char *test, const char *section,
+		     const char *const how[4], const struct run *r)
+{
+	if (one_address(r, v, err, test))
+		return;
 	if (err || t < NAT_TYPE_ENDP_INDEP || t > NAT_TYPE_ADDR_PORT_DEP)
 		say(v, "", "RFC 5780 %s failed: %s", test, err ? strerror(err) : "no verdict");
 	else
@@ -86,7 +102,7 @@ static void mapping_done(int err, enum nat_type t, void *arg)
 {
 	struct run *r = arg;
 
-	say_type(&r->c->mapping, 0, err, t, "mapping test", "4.3: ", mapping_how);
+	say_type(&r->c->mapping, 0, err, t, "mapping test", "4.3: ", mapping_how, r);
 	one_done(r);
 }
 
@@ -98,7 +114,7 @@ static void mapping_tcp_done(int err, enum nat_type t, void *arg)
 		return;
 	r->tcp_pending = false;
 	r->re->tmr_cancel(&r->tcp_guard);
-	say_type(&r->c->mapping_tcp, 0, err, t, "mapping test over TCP", "4.3 over TCP: ", mapping_how);
+	say_type(&r->c->mapping_tcp, 0, err, t, "mapping test over TCP", "4.3 over TCP: ", mapping_how, r);
 	one_done(r);
 }
 
@@ -121,7 +137,7 @@ static void filtering_done(int err, enum nat_type t, void *arg)
 		"no answer from another address or port came in (tests II, III)",
 	};
 
-	say_type(&r->c->filtering, 1, err, t, "filtering test", "4.4: ", how);
+	say_type(&r->c->filtering, 1, err, t, "filtering test", "4.4: ", how, r);
 	one_done(r);
 }
 
@@ -291,8 +307,11 @@ static void binding_done(int err, uint16_t scode, const char *reason, const stru
 		start_rfc5780(r);
 		return;
 	}
-	if (r->n == 0)
+	if (r->n == 0) {
 		r->mapped_addr = m->v.sa.u.in.sin_addr;
+		r->answered = true;
+		r->other_addr = re->stun_msg_attr(msg, STUN_ATTR_OTHER_ADDR) != NULL;
+	}
 	{
 		int64_t rtt = timing_now(CLOCK_MONOTONIC) - r->sent_ns;
 

@@ -59,8 +59,9 @@ static void print_profile(const struct classification *c, const char *server)
 
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime(&now));
 	printf("; natlab classify: the NAT between this host and %s, %s (%.1f s).\n"
-	       "; The knobs no test here tells (tcp_syn_sent_timeout, udp_stream_timeout,\n"
-	       "; and without --timeouts udp_timeout and tcp_established_timeout) keep\n"
+	       "; The knobs no test here tells (port_range, the ports a random or sequential\n"
+	       "; allocation draws from; tcp_syn_sent_timeout, udp_stream_timeout, and\n"
+	       "; without --timeouts udp_timeout and tcp_established_timeout) keep\n"
 	       "; natlab's defaults.\n[nat]\n",
 	       server, when, c->seconds);
 	for (size_t i = 0; i < N_VERDICTS; i++) {
