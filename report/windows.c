@@ -165,8 +165,8 @@ int write_windows(const struct cells *t, const struct cells *edges, const char *
 		int end = cells_series_end(t, k);
 		double mlo, mhi, plo, phi;
 		bool m, p;
-		char ms[2][32] = { "-", "-" }, ps[2][32] = { "-", "-" }, steps[2][32] = { "", "" },
-		     res[64] = "-", prec[32] = "", ms_csv[2][32];
+		char ms[2][32] = { "-", "-" }, ps[2][32] = { "-", "-" }, pr[2][32] = { "-", "-" },
+		     steps[2][32] = { "", "" }, res[64] = "-", prec[32] = "", ms_csv[2][32];
 		double step[2] = { -1, -1 }, emit_p95 = strategy_precision(precision, t->c[k].strategy);
 
 		if (emit_p95 >= 0)
@@ -190,6 +190,10 @@ int write_windows(const struct cells *t, const struct cells *edges, const char *
 			if (p) {
 				snprintf(ps[0], 32, "%g", plo);
 				snprintf(ps[1], 32, "%g", phi);
+				/* where the model's window reaches the sweep's end, as the
+				 * measured one's is marked (dcutr's, which no skew bounds) */
+				fmt_edge(pr[0], 32, plo, plo <= t->c[k].skew_ms ? -1 : 0);
+				fmt_edge(pr[1], 32, phi, phi >= t->c[end - 1].skew_ms ? -1 : 0);
 			}
 			fprintf(csv, "%s,%s,%s,%s,%g,%d,%g,%g,%s,%s,%s,%s,%s,%s,%s,grid,%s\n", t->c[k].scenario,
 				t->c[k].strategy, t->c[k].a, t->c[k].b, t->c[k].rtt_ms, end - k,
@@ -207,7 +211,7 @@ int write_windows(const struct cells *t, const struct cells *edges, const char *
 				      "|---|---|---|---|---|---|---|---|\n", rep);
 			fprintf(rep, "| %s | %s | %s | %s | %g | %s … %s | %s | %s … %s |\n", t->c[k].scenario,
 				t->c[k].strategy, t->c[k].a, t->c[k].b, t->c[k].rtt_ms, ms[0], ms[1], res,
-				ps[0], ps[1]);
+				pr[0], pr[1]);
 		}
 		k = end;
 	}

@@ -13,8 +13,9 @@
 #   skewmap       ST  NRTT B       TITLE     skew-rtt.svg: a panel, skew-rtt.dat index B
 #   skewtic       -   B    I       SKEW      panel B's I-th column (a skew, ms)
 #   rtttic        -   B    I       RTT       panel B's I-th row (a round trip, ms)
-#   distrtt       -   RTT  B       -         distributions.svg, a row per RTT: its
-#                                            retransmission counts are block B
+#   distrtt       -   RTT  B       - | none  distributions.svg, a row per RTT: its
+#                                            retransmission counts are block B;
+#                                            none: no attempt connected at it
 #   distribution  ST  0    S       -         the S-th strategy (from 1): column S + 1 of
 #                                            each RTT's block B, and block B + S
 # The commands are the ones natlab used to write itself: the same text makes
@@ -83,7 +84,9 @@ do for [k = 1:N] {
 				eval sprintf("set xrange [-0.5:%d.5]", n - 1)
 				eval sprintf("set yrange [%d.5:-0.5]", n - 1)
 				eval sprintf("set title 'RTT %g ms'", R[g] + 0)
-				eval sprintf("plot 'heatmap-%s.dat' index %d using 1:2:3 with image, " . \
+				# a box per cell, where "with image" needs 2 x 2 cells at the least
+				eval sprintf("plot 'heatmap-%s.dat' index %d using 1:2:(0.5):(0.5):3 with boxxyerror " . \
+					"fill solid 1.0 noborder lc palette, " . \
 					"'' index %d using 1:2:(sprintf('%%d', $3)) with labels", st, I[g] + 0, I[g] + 0)
 			}
 		}
@@ -223,12 +226,22 @@ if (dists > 0 && drtts > 0) {
 			set xlabel 'ms'
 			set ylabel 'attempts connected by then (%)'
 			set key inside bottom right
-			cmd = "plot "
-			do for [s = 1:dists] {
-				cmd = cmd . sprintf("%s'distributions.dat' index %d using 1:2 with steps title '%s'", \
-					s > 1 ? ", " : "", b + s, DIST[s])
+			if (T[k] eq "none") {
+				# no attempt connected at this RTT: an empty panel that says so
+				set xrange [1:1000]
+				set yrange [0:100]
+				set label 1 "no attempt connected" at graph 0.5, 0.5 center
+				plot NaN notitle
+				unset label 1
+				set autoscale
+			} else {
+				cmd = "plot "
+				do for [s = 1:dists] {
+					cmd = cmd . sprintf("%s'distributions.dat' index %d using 1:2 with steps title '%s'", \
+						s > 1 ? ", " : "", b + s, DIST[s])
+				}
+				eval cmd
 			}
-			eval cmd
 			unset logscale x
 		}
 	}
