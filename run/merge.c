@@ -200,6 +200,7 @@ int merge_runs(const char *const *dirs, int n, const char *out)
 	char path[PATH_MAX], from[PATH_MAX];
 	unsigned attempts = 0, again = 0;
 	int64_t late[2] = { -1000, -1000 }; /* ns, as the run measures; -1 us: not stated */
+	json_int_t jobs = 0, cpus = 0; /* the most of any shard */
 	json_t *from_dirs;
 	int rc, fd;
 
@@ -244,13 +245,18 @@ int merge_runs(const char *const *dirs, int n, const char *out)
 		rc = append_file(fd, from, false, path);
 		attempts += (unsigned)json_integer_value(json_object_get(run, "attempts"));
 		again += (unsigned)json_integer_value(json_object_get(run, "run_again"));
-		/* the run's timer lateness: the worst shard's, as one machine must hold it all */
-		for (int k = 0; k < 2; k++) {
-			json_t *v = json_object_get(timer, k ? "p99" : "p50");
-
-			if (json_is_number(v) && json_number_value(v) * 1000 > late[k])
-				late[k] = (int64_t)(json_number_value(v) * 1000);
+		/* the run's timer lateness: the worst shard's (by its p99), both figures
+		 * of it, as one machine must hold it all */
+		if (json_is_number(json_object_get(timer, "p99")) &&
+		    json_number_value(json_object_get(timer, "p99")) * 1000 > late[1]) {
+			late[1] = (int64_t)(json_number_value(json_object_get(timer, "p99")) * 1000);
+			late[0] = (int64_t)(json_number_value(json_object_get(timer, "p50")) * 1000);
 		}
+		/* the most any shard kept busy, and counted */
+		if (json_integer_value(json_object_get(run, "jobs")) > jobs)
+			jobs = json_integer_value(json_object_get(run, "jobs"));
+		if (json_integer_value(json_object_get(run, "cpus")) > cpus)
+			cpus = json_integer_value(json_object_get(run, "cpus"));
 	}
 	if (fd >= 0)
 		close(fd);
@@ -270,9 +276,8 @@ int merge_runs(const char *const *dirs, int n, const char *out)
 	for (int i = 0; i < n; i++)
 		json_array_append_new(from_dirs, json_string(sh[i].dir));
 	if (!rc)
-		rc = write_meta(out, json_integer_value(json_object_get(json_object_get(sh[0].meta, "run"), "jobs")),
-				attempts, again, late[0], late[1],
-				json_pack("{s:{s:i,s:o}}", "merged", "shards", n, "from", from_dirs));
+		rc = write_meta(out, (long)jobs, attempts, again, late[0], late[1],
+				json_pack("{s:I,s:{s:i,s:o}}", "cpus", cpus, "merged", "shards", n, "from", from_dirs));
 	else
 		json_decref(from_dirs);
 	for (int i = 0; i < n; i++)

@@ -41,3 +41,23 @@ def test_merge_refuses_an_incomplete_or_mixed_set(tmp_path):
     r = merge(str(d))
     assert r.returncode == 2 and f"{d}/meta.json: not a shard" in r.stderr
     assert not (tmp_path / "m").exists()
+
+
+def test_merged_meta_takes_the_worst_shards_timer_figures_and_the_most_jobs(tmp_path):
+    # before: p50 from one shard and p99 from another, and shard 1's jobs whatever the others'
+    dirs = []
+    for i, (p50, p99, jobs, cpus) in enumerate([(20.0, 900.0, 1, 2), (60.0, 300.0, 2, 4)], 1):
+        d = tmp_path / f"s{i}"
+        d.mkdir()
+        (d / "attempts.jsonl").write_text("")
+        (d / "meta.json").write_text(json.dumps({
+            "run": {"attempts": 0, "run_again": 0, "jobs": jobs, "cpus": cpus, "shard": {
+                "index": i, "count": 2, "plan_jobs": 6, "plan": "00000000deadbeef", "scenarios": ["x.ini"],
+                "exit": 0}},
+            "precision": {"timer_late_us": {"p50": p50, "p99": p99}}}))
+        dirs.append(str(d))
+    r = subprocess.run([NATLAB, "merge", *dirs, "--out", str(tmp_path / "m")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    meta = json.load(open(tmp_path / "m" / "meta.json"))
+    assert meta["precision"]["timer_late_us"] == {"p50": 20.0, "p99": 900.0}
+    assert (meta["run"]["jobs"], meta["run"]["cpus"]) == (2, 4)
