@@ -108,6 +108,7 @@ void plot_windows(const struct cells *t, const char *dir, FILE *tsv, FILE *rep)
 			rtt_add(rtts, &n_rtt, t->c[k].rtt_ms);
 	for (int r = 0; r < n_rtt; r++) {
 		int first = idx;
+		bool have_ttc = false, have_rtx = false; /* a panel of no point is gnuplot's error */
 
 		for (int k = 0; k < t->n;) {
 			int end = cells_series_end(t, k);
@@ -121,10 +122,14 @@ void plot_windows(const struct cells *t, const char *dir, FILE *tsv, FILE *rep)
 				bool tcp = sti && sti->tcp;
 
 				for (int j = k; j < end; j++)
-					if (t->c[j].n)
-						fprintf(dat, "%g %.1f %g %g\n", t->c[j].skew_ms, pct(&t->c[j]),
-							tcp ? samples_median(&t->c[j].rtx) : NAN,
-							t->c[j].ttc.n ? samples_median(&t->c[j].ttc) : NAN);
+					if (t->c[j].n) {
+						double rtx = tcp && t->c[j].rtx.n ? samples_median(&t->c[j].rtx) : NAN;
+						double ttc = t->c[j].ttc.n ? samples_median(&t->c[j].ttc) : NAN;
+
+						have_rtx |= !isnan(rtx);
+						have_ttc |= !isnan(ttc);
+						fprintf(dat, "%g %.1f %g %g\n", t->c[j].skew_ms, pct(&t->c[j]), rtx, ttc);
+					}
 				fputs("\n\n", dat);
 				fprintf(tsv, "series\t%s\t%.17g\t%d\t%s %s ↔ %s\n", t->c[k].strategy,
 					t->c[k].rtt_ms, idx++, t->c[k].strategy, t->c[k].a, t->c[k].b);
@@ -133,7 +138,8 @@ void plot_windows(const struct cells *t, const char *dir, FILE *tsv, FILE *rep)
 		}
 		if (idx == first)
 			continue;
-		fprintf(tsv, "window\t-\t%.17g\t0\t-\n", rtts[r]);
+		fprintf(tsv, "window\t-\t%.17g\t0\t%s\n", rtts[r],
+			have_ttc && have_rtx ? "ttc rtx" : have_ttc ? "ttc" : have_rtx ? "rtx" : "-");
 		fprintf(rep, "\n![success, time to connect and SYN retransmissions against skew, RTT %g ms]"
 			     "(plots/window-rtt%g.svg)\n", rtts[r], rtts[r]);
 	}

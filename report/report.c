@@ -60,11 +60,14 @@ static void write_precision(FILE *rep, const json_t *p)
 	const char *name;
 
 	fputs("\n## Precision\n\nHow well the lab kept its own timing in this run (README, "
-	      "\"Precision\"); from [meta.json](meta.json).\n\n", rep);
+	      "\"Precision\")", rep);
 	if (!p) {
-		fputs("This run states none (no meta.json with a precision object).\n", rep);
+		/* no link: a run cut short (Ctrl-C) wrote no meta.json */
+		fputs(".\n\nThis run states none (no meta.json with a precision object: a run cut short "
+		      "writes none).\n", rep);
 		return;
 	}
+	fputs("; from [meta.json](meta.json).\n\n", rep);
 	fputs("| figure | measured | bound | |\n|---|---|---|---|\n", rep);
 	x = json_object_get(p, "timer_late_us");
 	if (json_is_object(x))

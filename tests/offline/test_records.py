@@ -68,6 +68,21 @@ def test_report_of_a_run_where_nothing_connected_draws_every_plot_it_links(tmp_p
     assert "no attempt connected" in (out / "plots" / "distributions.svg").read_text()
 
 
+def test_report_of_a_few_records_where_nothing_connected_at_some_round_trips_draws_every_plot(tmp_path):
+    # before: a round trip at which no attempt connected gave its window plot a
+    # time-to-connect panel of no point, gnuplot's error, and the plots after it were lost
+    out = reference_run(tmp_path, 50)
+    r = subprocess.run([NATLAB, "report", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    links = re.findall(r"\]\((plots/[^)]+\.svg)\)", (out / "report.md").read_text())
+    assert any("window-rtt" in p for p in links), links
+    for svg in links:
+        assert ET.parse(out / svg).getroot().tag == "{http://www.w3.org/2000/svg}svg", svg
+    assert any("no attempt connected" in (out / p).read_text() for p in links if "window-rtt" in p)
+    # a run cut short wrote no meta.json: the report does not link it
+    assert "[meta.json](meta.json)" not in (out / "report.md").read_text()
+
+
 def test_report_says_whether_gnuplot_is_missing_or_failed(tmp_path):
     # before: one message for both, "failed or is missing"; gnuplot's own words
     # are shown when it fails (and its warnings are not, when it draws)

@@ -9,7 +9,8 @@
 #   grid          ST  RTT  BLOCK   -         a panel: heatmap-ST.dat index BLOCK
 #   tic           ST  RTT  I       PROFILE   the grid's I-th profile, both axes
 #   series        ST  RTT  BLOCK   TITLE     windows.dat index BLOCK: one skew series
-#   window        -   RTT  0       -         window-rttRTT.svg, from its series rows
+#   window        -   RTT  0       ttc rtx   window-rttRTT.svg, from its series rows;
+#                                            ttc, rtx: those panels have a point
 #   skewmap       ST  NRTT B       TITLE     skew-rtt.svg: a panel, skew-rtt.dat index B
 #   skewtic       -   B    I       SKEW      panel B's I-th column (a skew, ms)
 #   rtttic        -   B    I       RTT       panel B's I-th row (a round trip, ms)
@@ -128,6 +129,9 @@ do for [k = 1:N] {
 		set xrange [*:*]
 		set title 'success, whole sweep'
 		eval "plot " . titles
+		# the sweep's skews, for a panel with no point to plot
+		xlo = GPVAL_X_MIN
+		xhi = GPVAL_X_MAX
 		set title 'success around 0'
 		eval sprintf("set xrange [%g:%g]", -2 * rtt, 2 * rtt)
 		unset key
@@ -136,10 +140,29 @@ do for [k = 1:N] {
 		set yrange [0:*]
 		set title 'time to connect (median of the successes)'
 		set ylabel 'ms'
-		eval "plot " . ttc
+		# a panel of no point is gnuplot's error, and the plots after it were lost
+		if (strstrt(T[k], "ttc")) {
+			eval "plot " . ttc
+		} else {
+			eval sprintf("set xrange [%g:%g]", xlo, xhi)
+			set yrange [0:1]
+			set label 1 "no attempt connected" at graph 0.5, 0.5 center
+			plot NaN notitle
+			unset label 1
+			set xrange [*:*]
+			set yrange [0:*]
+		}
 		set title 'SYN retransmissions (median, both sides; TCP strategies)'
 		set ylabel 'retransmissions'
-		eval "plot " . rtx
+		if (strstrt(T[k], "rtx")) {
+			eval "plot " . rtx
+		} else {
+			eval sprintf("set xrange [%g:%g]", xlo, xhi)
+			set yrange [0:1]
+			set label 1 "no TCP attempt on schedule" at graph 0.5, 0.5 center
+			plot NaN notitle
+			unset label 1
+		}
 		unset multiplot
 		set key default
 		set autoscale
