@@ -66,8 +66,6 @@ static void one_done(struct run *r)
 		r->re->re_cancel();
 }
 
-/* a natbd test's verdict, a knob of row `row` of nat_type_knob: `test` names it
- * when it failed, section and how[t] say what it saw */
 /* RFC 5780's tests need a server with two addresses, which its answers name
  * (OTHER-ADDRESS): where it named none, that is why a test failed (libre says
  * EPROTO or EINVAL) */
@@ -81,6 +79,8 @@ static bool one_address(const struct run *r, struct verdict *v, int err, const c
 	return true;
 }
 
+/* a natbd test's verdict, a knob of row `row` of nat_type_knob: `test` names it
+ * when it failed, section and how[t] say what it saw */
 static void say_type(struct verdict *v, int row, int err, enum nat_type t, const char *test, const char *section,
 		     const char *const how[4], const struct run *r)
 {

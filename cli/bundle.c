@@ -119,12 +119,12 @@ static int copy_scenario(const struct scenario *s, const char *spath, const char
 	FILE *in = fopen(spath, "re"), *out;
 
 	if (!in)
-		return -1;
+		return fail(1, "cannot read %s: %s", spath, strerror(errno));
 	snprintf(path, sizeof(path), "%s/scenario.ini", sub);
 	out = outfile_fopen(path, 0644);
 	if (!out) {
 		fclose(in);
-		return -1;
+		return fail(1, "cannot write %s: %s", path, strerror(errno));
 	}
 	while (!rc && getline(&line, &cap, in) > 0) {
 		const struct lab_node *n = NULL;
@@ -145,16 +145,22 @@ static int copy_scenario(const struct scenario *s, const char *spath, const char
 			snprintf(from, sizeof(from), "%s/%s", s->dir, n->profile_spec);
 		snprintf(path, sizeof(path), "%s/profiles", sub);
 		if (mkdir(path, 0755) && errno != EEXIST) {
-			rc = -1;
+			rc = fail(1, "cannot make %s: %s", path, strerror(errno));
 			break;
 		}
 		snprintf(path, sizeof(path), "%s/profiles/%s.profile", sub, n->name);
-		rc = outfile_copy(from, path, 0644);
+		if (outfile_copy(from, path, 0644))
+			rc = fail(1, "cannot copy %s's profile %s into the bundle: %s", n->name, from, strerror(errno));
 		fprintf(out, "profile = profiles/%s.profile\n", n->name);
 	}
+	if (!rc && ferror(in))
+		rc = fail(1, "cannot read %s: %s", spath, strerror(errno));
 	free(line);
 	fclose(in);
-	return fclose(out) || rc ? -1 : 0;
+	snprintf(path, sizeof(path), "%s/scenario.ini", sub);
+	if ((ferror(out) | fclose(out)) && !rc)
+		rc = fail(1, "cannot write %s: %s", path, strerror(errno));
+	return rc;
 }
 
 int bundle_main(int argc, char *argv[])
@@ -211,10 +217,9 @@ int bundle_main(int argc, char *argv[])
 		rc = fail(1, "%s: %s", path, strerror(errno));
 		goto out_rm;
 	}
-	if (copy_scenario(s, spath, sub)) {
-		rc = fail(1, "cannot copy %s (or a profile file it names) into the bundle: %s", spath, strerror(errno));
+	rc = copy_scenario(s, spath, sub); /* it says what failed */
+	if (rc)
 		goto out_rm;
-	}
 	if (plan_build(&p, s, script_id, &d)) {
 		rc = fail(1, "%s", d.msg);
 		goto out_rm;

@@ -240,13 +240,17 @@ int plan_print_script(const struct lab_plan *p, FILE *o)
 	fprintf(o, "set -e\n\nup() {\n");
 	for (int k = 0; k < p->n; k++)
 		script_step(p, &p->steps[k], o);
-	fprintf(o, "}\n\ndown() {\n\trc=0\n");
+	/* a namespace outlives its removal while a process is in it: coturn, dumpcap,
+	 * whatever the user ran there, as natlab down ends them all (TERM, and KILL
+	 * half a second later for what is left) */
+	fprintf(o, "}\n\n# end_in NS: what runs in namespace NS\nend_in() {\n"
+		   "\tp=$(ip netns pids \"$1\" 2>/dev/null) || return 0\n\t[ -n \"$p\" ] || return 0\n"
+		   "\tkill $p 2>/dev/null || :\n\tfor i in 1 2 3 4 5; do\n"
+		   "\t\t[ -n \"$(ip netns pids \"$1\" 2>/dev/null)\" ] || return 0\n\t\tsleep 0.1\n\tdone\n"
+		   "\tkill -9 $(ip netns pids \"$1\" 2>/dev/null) 2>/dev/null || :\n}\n\ndown() {\n\trc=0\n");
 	for (int oi = p->s->n - 1; oi >= 0; oi--) {
 		plan_netns(p, p->s->order[oi], ns, sizeof(ns));
-		/* a namespace outlives its removal while a process is in it: coturn,
-		 * dumpcap, whatever the user ran there, as natlab down ends them all */
-		fprintf(o, "\tip netns pids '%s' 2>/dev/null | xargs -r kill 2>/dev/null || :\n", ns);
-		fprintf(o, "\tip netns del '%s' || rc=1\n", ns);
+		fprintf(o, "\tend_in '%s'\n\tip netns del '%s' || rc=1\n", ns, ns);
 	}
 	fprintf(o, "\treturn $rc\n}\n\ncase \"${1:-}\" in\nup) up ;;\ndown) down ;;\n"
 		   "*) echo \"usage: sh $0 up|down\" >&2; exit 2 ;;\nesac\n");

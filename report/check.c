@@ -65,9 +65,19 @@ static int write_expected(const struct cells *t, const char *dir)
 		fprintf(f, "# natlab check: the expected verdict of each cell of %s.ini\n"
 			   "# (edge: next to a window edge the model predicts, not compared)\n"
 			   "strategy,rtt_ms,skew_ms,profile_a,profile_b,verdict\n", t->c[k].scenario);
-		for (int j = k; j < t->n && !strcmp(t->c[j].scenario, t->c[k].scenario); j++)
+		for (int j = k; j < t->n && !strcmp(t->c[j].scenario, t->c[k].scenario); j++) {
+			char name[400];
+
+			/* no attempt on schedule is no verdict to expect: left out, so that a
+			 * later check names the cell (no expected verdict), and said */
+			if (!t->c[j].n) {
+				cell_name(name, sizeof(name), &t->c[j]);
+				fprintf(stderr, "natlab: %s: unmeasured (no attempt on schedule), not written\n", name);
+				continue;
+			}
 			fprintf(f, "%s,%g,%g,%s,%s,%s\n", t->c[j].strategy, t->c[j].rtt_ms, t->c[j].skew_ms,
 				t->c[j].a, t->c[j].b, at_edge(t, j) ? "edge" : cell_verdict(&t->c[j]));
+		}
 		if (fclose(f))
 			return fail(1, "%s: %s", path, strerror(errno));
 		fprintf(stderr, "natlab: wrote %s\n", path);
@@ -78,7 +88,8 @@ static int write_expected(const struct cells *t, const char *dir)
 /* A scenario without expected verdicts (a user's own, new): each cell is held
  * to the behaviour model instead, attempt by attempt as the run judged them
  * (`agrees`); a cell the model does not predict (a host without a NAT above
- * it) passes, and is counted. */
+ * it, a program without like) is not judged, and counted; a cell with no
+ * attempt on schedule fails. */
 static int against_model(const struct cells *t, int first, const char *path, struct cell_result *res, int *changed)
 {
 	const char *scen = t->c[first].scenario;
@@ -113,6 +124,19 @@ static int against_model(const struct cells *t, int first, const char *path, str
 		fprintf(stderr, "natlab: %d of them the model does not predict (a host without a NAT above it, or "
 				"a program of yours without like =)\n", unknown);
 	return 0;
+}
+
+static struct missing_cell *missing_add(struct missing *miss)
+{
+	if (miss->n == miss->cap) {
+		void *v = realloc(miss->v, (size_t)(miss->cap * 2 + 16) * sizeof(*miss->v));
+
+		if (!v)
+			return NULL;
+		miss->v = v;
+		miss->cap = miss->cap * 2 + 16;
+	}
+	return &miss->v[miss->n++];
 }
 
 /* Reads one scenario's expected verdicts and compares; counts what differs. */
@@ -152,18 +176,12 @@ static int compare(const struct cells *t, int first, const char *dir, struct cel
 			    t->c[k].skew_ms == skew && !strcmp(t->c[k].a, a) && !strcmp(t->c[k].b, b))
 				break;
 		if (k == t->n || strcmp(t->c[k].scenario, scen)) {
-			struct missing_cell *m;
+			struct missing_cell *m = missing_add(miss);
 
-			if (miss->n == miss->cap) {
-				void *v = realloc(miss->v, (size_t)(miss->cap = miss->cap * 2 + 16) * sizeof(*m));
-
-				if (!v) {
-					rc = fail(1, "out of memory");
-					break;
-				}
-				miss->v = v;
+			if (!m) {
+				rc = fail(1, "out of memory");
+				break;
 			}
-			m = &miss->v[miss->n++];
 			snprintf(m->scenario, sizeof(m->scenario), "%s", scen);
 			snprintf(m->strategy, sizeof(m->strategy), "%s", st);
 			snprintf(m->name, sizeof(m->name), "RTT %g ms skew %g ms %s × %s", rtt, skew, a, b);

@@ -107,7 +107,7 @@ void plot_windows(const struct cells *t, const char *dir, FILE *tsv, FILE *rep)
 		if (cells_series_end(t, k) - k >= 3)
 			rtt_add(rtts, &n_rtt, t->c[k].rtt_ms);
 	for (int r = 0; r < n_rtt; r++) {
-		int first = idx;
+		int drawn = 0;
 		bool have_ttc = false, have_rtx = false; /* a panel of no point is gnuplot's error */
 
 		for (int k = 0; k < t->n;) {
@@ -121,6 +121,8 @@ void plot_windows(const struct cells *t, const char *dir, FILE *tsv, FILE *rep)
 				const struct strategy *sti = strategy_by_name(t->c[k].strategy);
 				bool tcp = sti && sti->tcp;
 
+				int points = 0;
+
 				for (int j = k; j < end; j++)
 					if (t->c[j].n) {
 						double rtx = tcp && t->c[j].rtx.n ? samples_median(&t->c[j].rtx) : NAN;
@@ -129,14 +131,21 @@ void plot_windows(const struct cells *t, const char *dir, FILE *tsv, FILE *rep)
 						have_rtx |= !isnan(rtx);
 						have_ttc |= !isnan(ttc);
 						fprintf(dat, "%g %.1f %g %g\n", t->c[j].skew_ms, pct(&t->c[j]), rtx, ttc);
+						points++;
 					}
 				fputs("\n\n", dat);
-				fprintf(tsv, "series\t%s\t%.17g\t%d\t%s %s ↔ %s\n", t->c[k].strategy,
-					t->c[k].rtt_ms, idx++, t->c[k].strategy, t->c[k].a, t->c[k].b);
+				/* a series of fewer than two skews on schedule is no line (and an x
+				 * range of one value is gnuplot's error): its block stays unplotted */
+				if (points >= 2) {
+					fprintf(tsv, "series\t%s\t%.17g\t%d\t%s %s ↔ %s\n", t->c[k].strategy,
+						t->c[k].rtt_ms, idx, t->c[k].strategy, t->c[k].a, t->c[k].b);
+					drawn++;
+				}
+				idx++;
 			}
 			k = end;
 		}
-		if (idx == first)
+		if (!drawn)
 			continue;
 		fprintf(tsv, "window\t-\t%.17g\t0\t%s\n", rtts[r],
 			have_ttc && have_rtx ? "ttc rtx" : have_ttc ? "ttc" : have_rtx ? "rtx" : "-");
@@ -223,6 +232,16 @@ void plot_skew_rtt(const struct cells *t, const char *dir, FILE *tsv, FILE *rep)
  * it): SYN retransmissions per attempt and time to connect, by TCP strategy. For
  * each RTT, a block of retransmission counts (a row per count, a column per
  * strategy) and then a block per strategy of its sorted times to connect. */
+/* did an attempt of one of the n_st strategies connect at this round trip? */
+static bool any_connected(const struct cells *t, char st[][64], int n_st, double rtt)
+{
+	for (int k = 0; k < t->n; k++)
+		for (int s = 0; s < n_st; s++)
+			if (!strcmp(t->c[k].strategy, st[s]) && t->c[k].rtt_ms == rtt && t->c[k].ttc.n > 0)
+				return true;
+	return false;
+}
+
 void plot_distributions(const struct cells *t, const char *dir, FILE *tsv, FILE *rep)
 {
 	char st[8][64];
@@ -261,15 +280,8 @@ void plot_distributions(const struct cells *t, const char *dir, FILE *tsv, FILE 
 		/* none connected at this RTT: plots.gp draws the panel empty (an
 		 * x range of no points is gnuplot's error, and the plots after it
 		 * were not drawn) */
-		{
-			bool connected = false;
-
-			for (int k = 0; k < t->n && !connected; k++)
-				for (int s = 0; s < n_st && !connected; s++)
-					connected = !strcmp(t->c[k].strategy, st[s]) && t->c[k].rtt_ms == rtts[r] &&
-						    t->c[k].ttc.n > 0;
-			fprintf(tsv, "distrtt\t-\t%.17g\t%d\t%s\n", rtts[r], block++, connected ? "-" : "none");
-		}
+		fprintf(tsv, "distrtt\t-\t%.17g\t%d\t%s\n", rtts[r], block++,
+			any_connected(t, st, n_st, rtts[r]) ? "-" : "none");
 		for (int s = 0; s < n_st; s++) {
 			struct samples all = { 0 };
 
@@ -312,24 +324,29 @@ FILE *plots_open(const char *dir, int *rc)
 	return tsv;
 }
 
-/* Runs gnuplot on plots/plots.gp in the plots folder; false when it is missing or fails. */
+/* Runs gnuplot on plots/plots.gp in the plots folder (report.h says what it returns). */
 int plots_draw(const char *dir)
 {
 	/* gnuplot's messages are shown when it fails; its warnings otherwise (an
 	 * axis of one value, "empty y range") are noise in natlab report's output */
-	FILE *said = tmpfile();
+	FILE *said = tmpfile(); /* none: its messages go to stderr as they come */
 	int status, rc = PLOTS_FAILED;
-	pid_t pid = said ? fork() : -1;
+	pid_t pid = fork();
 
+	if (pid < 0) {
+		if (said)
+			fclose(said);
+		return PLOTS_NOT_STARTED;
+	}
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
 
-		if (chdir(dir) || null < 0 || dup2(null, 1) < 0 || dup2(fileno(said), 2) < 0)
+		if (chdir(dir) || null < 0 || dup2(null, 1) < 0 || (said && dup2(fileno(said), 2) < 0))
 			_exit(126);
 		execlp("gnuplot", "gnuplot", "plots.gp", (char *)NULL);
 		_exit(errno == ENOENT ? 127 : 126);
 	}
-	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+	if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
 		rc = !WEXITSTATUS(status) ? PLOTS_DRAWN : WEXITSTATUS(status) == 127 ? PLOTS_NO_GNUPLOT : PLOTS_FAILED;
 	if (rc == PLOTS_FAILED && said) {
 		char buf[4096];

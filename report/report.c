@@ -255,6 +255,10 @@ int report_write(const char *run, const char *const *mixes, int n_mixes)
 		case PLOTS_NO_GNUPLOT:
 			fprintf(stderr, "natlab: no gnuplot (Debian: gnuplot-nox); the plots in %s are not drawn\n", plots);
 			break;
+		case PLOTS_NOT_STARTED:
+			fprintf(stderr, "natlab: cannot start gnuplot: %s; the plots in %s are not drawn\n",
+				strerror(errno), plots);
+			break;
 		case PLOTS_FAILED:
 			fprintf(stderr, "natlab: gnuplot failed on %s/plots.gp (its messages above); plots after the "
 					"failing one are not drawn\n",

@@ -59,9 +59,9 @@ void plot_heatmap(const struct cells *t, const char *dir, const char *st, FILE *
 void plot_windows(const struct cells *t, const char *dir, FILE *tsv, FILE *rep);
 void plot_skew_rtt(const struct cells *t, const char *dir, FILE *tsv, FILE *rep);
 void plot_distributions(const struct cells *t, const char *dir, FILE *tsv, FILE *rep);
-/* gnuplot on DIR/plots.gp: PLOTS_DRAWN, PLOTS_FAILED (its messages on stderr) or
- * PLOTS_NO_GNUPLOT */
-enum { PLOTS_DRAWN, PLOTS_FAILED, PLOTS_NO_GNUPLOT };
+/* gnuplot on DIR/plots.gp: PLOTS_DRAWN, PLOTS_FAILED (its messages on stderr),
+ * PLOTS_NO_GNUPLOT, or PLOTS_NOT_STARTED (no process: errno) */
+enum { PLOTS_DRAWN, PLOTS_FAILED, PLOTS_NO_GNUPLOT, PLOTS_NOT_STARTED };
 int plots_draw(const char *dir);
 
 #endif

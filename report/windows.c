@@ -59,10 +59,11 @@ static double strategy_precision(const json_t *precision, const char *strategy)
 	return json_is_number(x) ? json_number_value(x) : -1;
 }
 
-static void fmt_edge(char *buf, size_t len, double edge, double step)
+/* dir: -1 the window's low end, +1 its high one; a step < 0: the sweep ended inside */
+static void fmt_edge(char *buf, size_t len, double edge, double step, int dir)
 {
 	if (step < 0)
-		snprintf(buf, len, "%s%g", edge < 0 ? "≤ " : "≥ ", edge); /* the sweep ended inside */
+		snprintf(buf, len, "%s%g", dir < 0 ? "≤ " : "≥ ", edge);
 	else
 		snprintf(buf, len, "%g", edge);
 }
@@ -123,7 +124,7 @@ static void write_searched(const struct cells *e, FILE *csv, FILE *rep, const js
 				continue;
 			}
 			step[i] = edge_step(e, k, end, edge[i], dir);
-			fmt_edge(ms[i], 32, edge[i], step[i]);
+			fmt_edge(ms[i], 32, edge[i], step[i], dir);
 			snprintf(ms_csv[i], 32, "%g", edge[i]);
 			if (step[i] >= 0)
 				snprintf(steps[i], 32, "%g", step[i]);
@@ -177,8 +178,8 @@ int write_windows(const struct cells *t, const struct cells *edges, const char *
 			if (m) {
 				step[0] = edge_step(t, k, end, mlo, -1);
 				step[1] = edge_step(t, k, end, mhi, +1);
-				fmt_edge(ms[0], 32, mlo, step[0]);
-				fmt_edge(ms[1], 32, mhi, step[1]);
+				fmt_edge(ms[0], 32, mlo, step[0], -1);
+				fmt_edge(ms[1], 32, mhi, step[1], +1);
 				snprintf(ms_csv[0], 32, "%g", mlo);
 				snprintf(ms_csv[1], 32, "%g", mhi);
 				for (int e = 0; e < 2; e++)
@@ -192,8 +193,8 @@ int write_windows(const struct cells *t, const struct cells *edges, const char *
 				snprintf(ps[1], 32, "%g", phi);
 				/* where the model's window reaches the sweep's end, as the
 				 * measured one's is marked (dcutr's, which no skew bounds) */
-				fmt_edge(pr[0], 32, plo, plo <= t->c[k].skew_ms ? -1 : 0);
-				fmt_edge(pr[1], 32, phi, phi >= t->c[end - 1].skew_ms ? -1 : 0);
+				fmt_edge(pr[0], 32, plo, plo <= t->c[k].skew_ms ? -1 : 0, -1);
+				fmt_edge(pr[1], 32, phi, phi >= t->c[end - 1].skew_ms ? -1 : 0, +1);
 			}
 			fprintf(csv, "%s,%s,%s,%s,%g,%d,%g,%g,%s,%s,%s,%s,%s,%s,%s,grid,%s\n", t->c[k].scenario,
 				t->c[k].strategy, t->c[k].a, t->c[k].b, t->c[k].rtt_ms, end - k,

@@ -247,7 +247,7 @@ int merge_runs(const char *const *dirs, int n, const char *out)
 		again += (unsigned)json_integer_value(json_object_get(run, "run_again"));
 		/* the run's timer lateness: the worst shard's (by its p99), both figures
 		 * of it, as one machine must hold it all */
-		if (json_is_number(json_object_get(timer, "p99")) &&
+		if (json_is_number(json_object_get(timer, "p99")) && json_is_number(json_object_get(timer, "p50")) &&
 		    json_number_value(json_object_get(timer, "p99")) * 1000 > late[1]) {
 			late[1] = (int64_t)(json_number_value(json_object_get(timer, "p99")) * 1000);
 			late[0] = (int64_t)(json_number_value(json_object_get(timer, "p50")) * 1000);
@@ -275,9 +275,13 @@ int merge_runs(const char *const *dirs, int n, const char *out)
 	from_dirs = json_array();
 	for (int i = 0; i < n; i++)
 		json_array_append_new(from_dirs, json_string(sh[i].dir));
-	if (!rc)
-		rc = write_meta(out, (long)jobs, attempts, again, late[0], late[1],
-				json_pack("{s:I,s:{s:i,s:o}}", "cpus", cpus, "merged", "shards", n, "from", from_dirs));
+	if (!rc) {
+		json_t *more = json_pack("{s:{s:i,s:o}}", "merged", "shards", n, "from", from_dirs);
+
+		if (more && cpus) /* where no shard stated it, none */
+			json_object_set_new(more, "cpus", json_integer(cpus));
+		rc = write_meta(out, (long)jobs, attempts, again, late[0], late[1], more);
+	}
 	else
 		json_decref(from_dirs);
 	for (int i = 0; i < n; i++)

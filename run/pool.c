@@ -99,8 +99,6 @@ static json_t *shard_facts(const struct run_shard *shard, const char *const *nam
 			 "plan_jobs", shard->plan_jobs, "plan", shard->plan, "scenarios", files, "exit", rc);
 }
 
-/* meta.json's run: the CPUs the run counted (its affinity, or its labs' [lab]
- * cpus) beside the shard's facts */
 /* the lines of a file natlab opened to append to (so not through a symlink) */
 static long count_lines(const char *path)
 {
@@ -117,6 +115,8 @@ static long count_lines(const char *path)
 	return lines;
 }
 
+/* meta.json's run: the CPUs the run counted (its affinity, or its labs' [lab]
+ * cpus) and the records an earlier run left, beside the shard's facts */
 static json_t *run_facts(long cpus, long records_before, json_t *shard)
 {
 	json_t *j = shard ? shard : json_object();

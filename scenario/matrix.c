@@ -144,7 +144,7 @@ int resolve_matrix(struct scenario *s, struct diag *d)
 	}
 	/* the cells' links are the wire's: said here, not as each cell's refusal */
 	for (int i = 0; s->bridge && i < m->n_rtts; i++)
-		if (m->rtts_ms[i] || m->loss[0] || m->jitter_ms[0] || m->rate_mbit[0])
+		if (m->rtts_ms[i] || strtod(m->loss, NULL) || strtod(m->jitter_ms, NULL) || m->rate_mbit[0])
 			return diag_set(d, "%s:%d: internet = bridge emulates no link: a [matrix] through it needs "
 					   "rtt_ms = 0 and no loss, jitter_ms or link",
 					s->path, s->bridge_line);

@@ -53,14 +53,15 @@ def test_bundle_rebuilds_the_lab_without_natlab(make_lab, tmp_path):
         assert f"{prefix}-n" in netns_list()
         assert udp_filtering_passes(Rebuilt(lab, prefix)) == seen
         # what the user ran in a node goes with the lab, as with natlab down (before:
-        # it outlived down and kept the namespace, addresses and all)
-        left = subprocess.Popen(["ip", "netns", "exec", f"{prefix}-n", "sleep", "300"])
+        # it outlived down and kept the namespace, addresses and all), one that
+        # ignores SIGTERM included (KILL half a second later)
+        left = subprocess.Popen(["ip", "netns", "exec", f"{prefix}-n", "sh", "-c", "trap '' TERM; exec sleep 300"])
         time.sleep(0.2)
     finally:
         subprocess.run(["sh", "lab.sh", "down"], cwd=root, env=env, check=True, capture_output=True)
     assert not [n for n in netns_list() if n.startswith(prefix + "-")]
     try:
-        assert left.wait(timeout=2) == -signal.SIGTERM
+        assert left.wait(timeout=3) == -signal.SIGKILL
     finally:
         if left.poll() is None:
             left.kill()

@@ -222,27 +222,41 @@ static void keep_output(struct peer *p, const char *buf, size_t n, char *line, s
 	}
 }
 
-/* A simple command (no list, pipeline, group, leading assignment or reserved
- * word) is run by the shell with exec, so that the program is the group's
+/* A simple command (no list, pipeline, group, subshell or command substitution;
+ * not led by an assignment, a redirection, a keyword or a builtin that is no
+ * program) is run by the shell with exec, so that the program is the group's
  * leader: SIGTERM at the deadline reaches it and its grace is its own (a shell
  * that forks ends at once and the group is killed), its exit status is the
- * record's, and its closing descriptor 3 is seen (the shell kept it open). */
+ * record's, and its closing descriptor 3 is seen (the shell kept it open).
+ * 2>&1 and ${VAR} are simple; a command this does not take runs as before. */
 static bool simple_command(const char *cmd)
 {
-	static const char *const reserved[] = { "if", "then", "else", "elif", "fi", "do", "done", "case", "esac",
-						"while", "until", "for", "in", "!", "{", "}", "function", "select",
-						"time", "[[", "exec", "exit", "cd", "export", "set", "unset", ".",
-						"source", "eval", "trap", "wait", "read", "shift", "alias", NULL };
+	static const char *const not_programs[] = {
+		"if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until", "for", "in",
+		"!", "{", "}", "function", "select", "time", "[[", "exec", "exit", "cd", "export", "set",
+		"unset", ".", "source", "eval", "trap", "wait", "read", "shift", "alias", "command", ":",
+		"ulimit", "umask", "readonly", "local", "return", "break", "continue", "getopts", "hash",
+		"type", "times", "jobs", "fg", "bg", NULL,
+	};
 	static const char name_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_";
 	size_t n = strcspn(cmd, " \t");
 	const char *eq = memchr(cmd, '=', n);
+	int braces = 0; /* inside ${...} */
 
-	if (strpbrk(cmd, ";&|(){}\n`") || (eq && strspn(cmd, name_chars) == (size_t)(eq - cmd)))
+	if (!n || strcspn(cmd, "<>") < n || (eq && strspn(cmd, name_chars) == (size_t)(eq - cmd)))
 		return false;
-	for (int i = 0; reserved[i]; i++)
-		if (strlen(reserved[i]) == n && !strncmp(cmd, reserved[i], n))
+	for (const char *c = cmd; *c; c++) {
+		bool after_redirect = c > cmd && (c[-1] == '>' || c[-1] == '<');
+
+		if (strchr(";|()`\n", *c) || (*c == '&' && !after_redirect) || (*c == '{' && (c == cmd || c[-1] != '$')) ||
+		    (*c == '}' && !braces))
 			return false;
-	return n > 0;
+		braces += *c == '{' ? 1 : *c == '}' ? -1 : 0;
+	}
+	for (int i = 0; not_programs[i]; i++)
+		if (strlen(not_programs[i]) == n && !strncmp(cmd, not_programs[i], n))
+			return false;
+	return true;
 }
 
 void run_program(struct peer *p)

@@ -92,3 +92,23 @@ def test_against_the_model_an_unjudged_cell_is_skipped_and_an_unmeasured_one_fai
     a1, b1 = pairs[1]
     assert cases[f"RTT 20 ms skew 0 ms {a0} × {b0}"].find("skipped") is not None
     assert cases[f"RTT 20 ms skew 0 ms {a1} × {b1}"].find("failure") is not None
+
+
+def test_write_leaves_out_a_cell_with_no_attempt_on_schedule(tmp_path):
+    # before: it wrote "unmeasured" as the verdict to expect, and a later run with no
+    # data in that cell passed
+    run = tmp_path / "run"
+    run.mkdir()
+    recs = [json.loads(line) for line in open(os.path.join(ROOT, "results", "reference", "attempts.jsonl"))]
+    recs = [r for r in recs if r["strategy"] == "so" and r["skew_ms"] == 0 and r["rtt_ms"] == 20
+            and "edge_search" not in r][:20]
+    a, b = recs[0]["profiles"]["a"], recs[0]["profiles"]["b"]
+    for r in recs:
+        if (r["profiles"]["a"], r["profiles"]["b"]) == (a, b):
+            r["on_schedule"] = False
+    (run / "attempts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    exp = tmp_path / "exp"
+    r = check(run, "--write", "--expected", exp)
+    assert r.returncode == 0 and f"{a} × {b}: unmeasured (no attempt on schedule), not written" in r.stderr, r.stderr
+    rows = "".join(p.read_text() for p in exp.iterdir())
+    assert f",{a},{b}," not in rows and "unmeasured" not in rows

@@ -2,6 +2,7 @@
 last record read around, no output written through a symlink, every plot it links
 drawn and gnuplot's failure told apart from its absence."""
 import csv
+import json
 import os
 import re
 import subprocess
@@ -102,3 +103,19 @@ def test_report_says_whether_gnuplot_is_missing_or_failed(tmp_path):
     assert r.stderr.splitlines() == ["plots.gp line 1: something went wrong",
                                      f"natlab: gnuplot failed on {out}/plots/plots.gp (its messages above); "
                                      "plots after the failing one are not drawn"], r.stderr
+
+
+def test_report_of_a_sweep_at_no_delay_draws_its_window_plot(tmp_path):
+    # before: "success around 0" zoomed to two round trips either side, at RTT 0 an
+    # empty x range: gnuplot's error (a [run] without link delays, a matrix through
+    # internet = bridge)
+    out = tmp_path / "run"
+    out.mkdir()
+    recs = [json.loads(line) for line in open(os.path.join(ROOT, "results", "reference", "attempts.jsonl"))]
+    sweep = [r for r in recs if "sweeps" in r["scenario"] and r["rtt_ms"] == 20 and "edge_search" not in r]
+    for r in sweep:
+        r["rtt_ms"] = 0.0
+    (out / "attempts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in sweep))
+    r = subprocess.run([NATLAB, "report", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert ET.parse(out / "plots" / "window-rtt0.svg").getroot().tag == "{http://www.w3.org/2000/svg}svg"
