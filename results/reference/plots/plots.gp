@@ -44,9 +44,9 @@ stats 'plots.tsv' using (k = k + 1, W[k] = strcol(1), S[k] = strcol(2), R[k] = s
 	I[k] = strcol(4), T[k] = strcol(5), 0) nooutput
 set datafile separator whitespace
 
-# the titles of windows.dat's series, by block
+# the titles of windows.dat's series, by block (a block of too few points has none)
 series = 0
-do for [k = 1:N] { if (W[k] eq "series") { series = series + 1 } }
+do for [k = 1:N] { if (W[k] eq "series" && I[k] + 1 > series) { series = I[k] + 1 } }
 array SERIES[series > 0 ? series : 1]
 do for [k = 1:N] { if (W[k] eq "series") { SERIES[I[k] + 1] = T[k] } }
 
@@ -133,7 +133,8 @@ do for [k = 1:N] {
 		xlo = GPVAL_X_MIN
 		xhi = GPVAL_X_MAX
 		set title 'success around 0'
-		eval sprintf("set xrange [%g:%g]", -2 * rtt, 2 * rtt)
+		# two round trips either side; with no delay, the sweep (an empty range is an error)
+		if (rtt > 0) { eval sprintf("set xrange [%g:%g]", -2 * rtt, 2 * rtt) } else { eval sprintf("set xrange [%g:%g]", xlo, xhi) }
 		unset key
 		eval "plot " . titles
 		set xrange [*:*]
