@@ -27,6 +27,7 @@ struct outcomes {
 		char name[STRATEGY_NAME_MAX];
 		unsigned attempts, connected, relayed, failed, disagree;
 		unsigned off_schedule; /* runs: a strategy with none on schedule still shows */
+		unsigned unjudged;     /* the model predicts nothing (a program without like) */
 	} s[OUTCOME_STRATEGIES];
 };
 
@@ -61,6 +62,7 @@ static int count_outcome(const struct attempt_record *r, void *arg)
 		o->s[k].failed++;
 	if (r->agrees == RECORD_FALSE)
 		o->s[k].disagree++;
+	o->s[k].unjudged += !strcmp(r->predicted, "unknown");
 	return 0;
 }
 
@@ -81,16 +83,18 @@ static json_t *outcomes_of_run(const char *outdir, struct diag *d)
 		fprintf(stderr, "natlab: %-12s %5u attempts: %5u connected, %5u relayed, %5u failed; %u disagree with the model",
 			o->s[k].name, o->s[k].attempts, o->s[k].connected, o->s[k].relayed, o->s[k].failed,
 			o->s[k].disagree);
+		if (o->s[k].unjudged)
+			fprintf(stderr, " (%u not judged: the model predicts nothing for them)", o->s[k].unjudged);
 		if (o->s[k].off_schedule)
 			fprintf(stderr, "; %u run%s off schedule, not counted", o->s[k].off_schedule,
 				o->s[k].off_schedule == 1 ? "" : "s");
 		fputc('\n', stderr);
 		json_object_set_new(j, o->s[k].name,
-				    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "attempts", (json_int_t)o->s[k].attempts,
+				    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "attempts", (json_int_t)o->s[k].attempts,
 					      "connected", (json_int_t)o->s[k].connected, "relayed",
 					      (json_int_t)o->s[k].relayed, "failed", (json_int_t)o->s[k].failed,
-					      "disagree", (json_int_t)o->s[k].disagree, "off_schedule",
-					      (json_int_t)o->s[k].off_schedule));
+					      "disagree", (json_int_t)o->s[k].disagree, "unjudged",
+					      (json_int_t)o->s[k].unjudged, "off_schedule", (json_int_t)o->s[k].off_schedule));
 	}
 	free(o);
 	return j;

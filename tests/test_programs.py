@@ -91,11 +91,16 @@ def test_program_is_told_the_lab_and_judged_by_its_exit(tmp_path):
     # natlab run's summary, printed and in meta.json, per strategy
     outcomes = json.load(open(tmp_path / "out" / "meta.json"))["outcomes"]
     assert outcomes == {
-        "exec:tell.sh": {"attempts": 1, "connected": 0, "relayed": 1, "failed": 0, "disagree": 0, "off_schedule": 0},
-        "exec:nope": {"attempts": 1, "connected": 0, "relayed": 0, "failed": 1, "disagree": 0, "off_schedule": 0},
-        "exec:hang": {"attempts": 1, "connected": 0, "relayed": 0, "failed": 1, "disagree": 0, "off_schedule": 0},
-        "exec:late": {"attempts": 1, "connected": 1, "relayed": 0, "failed": 0, "disagree": 0, "off_schedule": 0},
-        "exec:noisy.sh": {"attempts": 1, "connected": 1, "relayed": 0, "failed": 0, "disagree": 0, "off_schedule": 0}}
+        "exec:tell.sh": {"attempts": 1, "connected": 0, "relayed": 1, "failed": 0, "disagree": 0,
+                         "unjudged": 1, "off_schedule": 0},
+        "exec:nope": {"attempts": 1, "connected": 0, "relayed": 0, "failed": 1, "disagree": 0,
+                      "unjudged": 1, "off_schedule": 0},
+        "exec:hang": {"attempts": 1, "connected": 0, "relayed": 0, "failed": 1, "disagree": 0,
+                      "unjudged": 1, "off_schedule": 0},
+        "exec:late": {"attempts": 1, "connected": 1, "relayed": 0, "failed": 0, "disagree": 0,
+                      "unjudged": 1, "off_schedule": 0},
+        "exec:noisy.sh": {"attempts": 1, "connected": 1, "relayed": 0, "failed": 0, "disagree": 0,
+                          "unjudged": 1, "off_schedule": 0}}
     # its last line, whatever bytes were in it, in a report natlab run could read
     last = recs["exec:noisy.sh"]["sides"]["a"]["program"]["last"]
     assert last.startswith(" [31m [31m") and len(last) == 1023 and all(c >= " " for c in last)
