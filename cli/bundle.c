@@ -166,7 +166,8 @@ static int copy_scenario(const struct scenario *s, const char *spath, const char
 int bundle_main(int argc, char *argv[])
 {
 	const char *lab = NULL, *out = NULL, *spath, *name;
-	char dir[] = "/tmp/natlab-bundle-XXXXXX", sub[PATH_MAX], path[PATH_MAX + 64], script_id[LAB_ID_MAX];
+	char dir[PATH_MAX - 128], sub[PATH_MAX], path[PATH_MAX + 64], script_id[LAB_ID_MAX];
+	const char *tmp = getenv("TMPDIR");
 	struct scenario *s = NULL;
 	struct lab_plan p;
 	struct diag d;
@@ -207,8 +208,10 @@ int bundle_main(int argc, char *argv[])
 		goto out_free;
 	}
 	snprintf(script_id, sizeof(script_id), "%s-sh", s->name);
+	/* the work folder where temporary files go ($TMPDIR, as mktemp has it) */
+	snprintf(dir, sizeof(dir), "%s/natlab-bundle-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir)) {
-		rc = fail(1, "cannot make a folder in /tmp: %s", strerror(errno));
+		rc = fail(1, "cannot make a folder in %s: %s", tmp && *tmp ? tmp : "/tmp", strerror(errno));
 		goto out_free;
 	}
 	snprintf(sub, sizeof(sub), "%s/%s", dir, lab);

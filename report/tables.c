@@ -51,7 +51,7 @@ int grid_names(const struct cells *t, const char *scen, const char *st, double r
 int write_strategy(struct cells *t, const char *dir, const char *st, FILE *findings)
 {
 	char name[600], names[MAX_NAMES][64];
-	int rc = 0;
+	int rc = 0, grids = 0;
 	FILE *csv, *md;
 
 	snprintf(name, sizeof(name), "matrix-%s.csv", st);
@@ -97,7 +97,6 @@ int write_strategy(struct cells *t, const char *dir, const char *st, FILE *findi
 	for (int k = 0; k < t->n; k++) {
 		struct cell *c = &t->c[k];
 		int n;
-
 		bool seen = false;
 
 		if (strcmp(c->strategy, st) || c->skew_ms != 0)
@@ -109,6 +108,7 @@ int write_strategy(struct cells *t, const char *dir, const char *st, FILE *findi
 		if (seen)
 			continue;
 		n = grid_names(t, c->scenario, st, c->rtt_ms, names);
+		grids++;
 		fprintf(md, "\n## %s, RTT %g ms\n\n| a \\ b |", c->scenario, c->rtt_ms);
 		for (int j = 0; j < n; j++)
 			fprintf(md, " %s |", names[j]);
@@ -127,6 +127,10 @@ int write_strategy(struct cells *t, const char *dir, const char *st, FILE *findi
 					fputs(" |", md);
 					continue;
 				}
+				if (!x->n) { /* every attempt off schedule: no rate to give */
+					fprintf(md, " unmeasured (%d off schedule) · %s |", x->off_schedule, x->predicted);
+					continue;
+				}
 				fmt_median(ttc, sizeof(ttc), &x->ttc);
 				fmt_median(rtx, sizeof(rtx), &x->rtx);
 				stats_wilson95((unsigned)(x->connected + x->relayed), (unsigned)x->n, &lo, &hi);
@@ -139,6 +143,9 @@ int write_strategy(struct cells *t, const char *dir, const char *st, FILE *findi
 			fputc('\n', md);
 		}
 	}
+	if (!grids) /* a sweep that skips 0: its cells are all in the CSV */
+		fprintf(md, "\nNo grid: no attempt at skew 0 in this run. Every cell is in [matrix-%s.csv](matrix-%s.csv).\n",
+			st, st);
 	fclose(csv);
 	fclose(md);
 	return 0;

@@ -75,10 +75,14 @@ def test_bundle_errors(make_lab, tmp_path):
     # the archive is never written through a symlink
     (tmp_path / "elsewhere").write_text("keep")
     (tmp_path / "link.tgz").symlink_to(tmp_path / "elsewhere")
-    r = natlab("bundle", lab.name, "-o", str(tmp_path / "link.tgz"), check=False)
+    # its work folder in a TMPDIR of this test's own: other tests bundle at the same time
+    work = tmp_path / "tmp"
+    work.mkdir()
+    r = natlab("bundle", lab.name, "-o", str(tmp_path / "link.tgz"), check=False,
+               env=dict(os.environ, TMPDIR=str(work)))
     assert r.returncode == 1 and "link.tgz" in r.stderr and r.stderr.count("\n") == 1
     assert (tmp_path / "elsewhere").read_text() == "keep"
-    assert not [p for p in os.listdir("/tmp") if p.startswith("natlab-bundle-")]
+    assert not list(work.iterdir()), "the work folder is gone"
 
 
 def test_bundle_finds_the_scenario_from_another_directory(tmp_path):

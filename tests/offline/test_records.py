@@ -119,3 +119,25 @@ def test_report_of_a_sweep_at_no_delay_draws_its_window_plot(tmp_path):
     r = subprocess.run([NATLAB, "report", str(out)], capture_output=True, text=True)
     assert r.returncode == 0 and r.stderr == "", r.stderr
     assert ET.parse(out / "plots" / "window-rtt0.svg").getroot().tag == "{http://www.w3.org/2000/svg}svg"
+
+
+def test_tables_say_when_there_is_no_grid_and_which_cell_is_unmeasured(tmp_path):
+    # before: a sweep that skips skew 0 gave matrix-so.md its header only, and a cell
+    # whose every attempt was off schedule read "nan% [nan–nan] n=0"
+    out = tmp_path / "run"
+    out.mkdir()
+    recs = [json.loads(line) for line in open(os.path.join(ROOT, "results", "reference", "attempts.jsonl"))]
+    (out / "attempts.jsonl").write_text("".join(
+        json.dumps(r) + "\n" for r in recs if r["strategy"] == "so" and r["skew_ms"] != 0 and "edge_search" not in r))
+    assert subprocess.run([NATLAB, "report", str(out)], capture_output=True).returncode == 0
+    assert "No grid: no attempt at skew 0 in this run" in (out / "matrix-so.md").read_text()
+    at0 = [r for r in recs if r["strategy"] == "so" and r["skew_ms"] == 0 and r["rtt_ms"] == 20
+           and "edge_search" not in r and "matrix" in r["scenario"]]
+    a, b = at0[0]["profiles"]["a"], at0[0]["profiles"]["b"]
+    for r in at0:
+        if (r["profiles"]["a"], r["profiles"]["b"]) == (a, b):
+            r["on_schedule"] = False
+    (out / "attempts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in at0))
+    assert subprocess.run([NATLAB, "report", str(out)], capture_output=True).returncode == 0
+    md = (out / "matrix-so.md").read_text()
+    assert "unmeasured (" in md and "nan" not in md
