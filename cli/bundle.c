@@ -130,19 +130,15 @@ static int copy_scenario(const struct scenario *s, const char *spath, const char
 		const struct lab_node *n = NULL;
 
 		lineno++;
+		/* a file as natlab up found it: absolute, or beside the scenario */
 		for (int i = 1; i < s->n && !n; i++)
 			if (s->nodes[i].kind == NODE_NAT && s->nodes[i].profile_line == lineno &&
-			    (strchr(s->nodes[i].profile_spec, '/') || strstr(s->nodes[i].profile_spec, ".profile")))
+			    nat_profile_file(s->nodes[i].profile_spec, s->dir, from, sizeof(from)))
 				n = &s->nodes[i];
 		if (!n) {
 			fputs(line, out);
 			continue;
 		}
-		/* as natlab up found it: absolute, or beside the scenario */
-		if (n->profile_spec[0] == '/')
-			snprintf(from, sizeof(from), "%s", n->profile_spec);
-		else
-			snprintf(from, sizeof(from), "%s/%s", s->dir, n->profile_spec);
 		snprintf(path, sizeof(path), "%s/profiles", sub);
 		if (mkdir(path, 0755) && errno != EEXIST) {
 			rc = fail(1, "cannot make %s: %s", path, strerror(errno));

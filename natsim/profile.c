@@ -314,22 +314,29 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-int nat_profile_presets(char names[][64], int max)
+int natsim_names(const char *dir, const char *suffix, char names[][64], int max)
 {
 	struct dirent **e;
-	char dir[PATH_MAX];
-	int n = scandir(nat_profile_dir(dir, sizeof(dir)), &e, NULL, by_name), got = 0;
+	size_t sl = strlen(suffix);
+	int n = scandir(dir, &e, NULL, by_name), got = 0;
 
 	for (int i = 0; i < n; i++) {
 		size_t len = strlen(e[i]->d_name);
 
-		if (len > 8 && !strcmp(e[i]->d_name + len - 8, ".profile") && got < max && len - 8 < 64)
-			snprintf(names[got++], 64, "%.*s", (int)(len - 8), e[i]->d_name);
+		if (len > sl && !strcmp(e[i]->d_name + len - sl, suffix) && got < max && len - sl < 64)
+			snprintf(names[got++], 64, "%.*s", (int)(len - sl), e[i]->d_name);
 		free(e[i]);
 	}
 	if (n >= 0)
 		free(e);
 	return got;
+}
+
+int nat_profile_presets(char names[][64], int max)
+{
+	char dir[PATH_MAX];
+
+	return natsim_names(nat_profile_dir(dir, sizeof(dir)), ".profile", names, max);
 }
 
 const char *nat_profile_dir(char *buf, size_t len)
@@ -355,15 +362,25 @@ const char *nat_profile_dir(char *buf, size_t len)
 	return NATLAB_PROFILE_DIR;
 }
 
+bool nat_profile_file(const char *spec, const char *base_dir, char *buf, size_t len)
+{
+	if (!strchr(spec, '/') && !strstr(spec, ".profile"))
+		return false;
+	if (spec[0] == '/' || !base_dir)
+		snprintf(buf, len, "%s", spec);
+	else
+		snprintf(buf, len, "%s/%s", base_dir, spec);
+	return true;
+}
+
 int nat_profile_load(struct nat_profile *p, const char *spec, const char *base_dir, struct diag *d)
 {
 	char path[PATH_MAX];
 	struct stat st;
-	bool is_path = strchr(spec, '/') || strstr(spec, ".profile");
 
 	if (!*spec)
 		return diag_set(d, "empty profile name");
-	if (!is_path) {
+	if (!nat_profile_file(spec, base_dir, path, sizeof(path))) {
 		for (const char *c = spec; *c; c++)
 			if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' ||
 			      *c == '_'))
@@ -373,10 +390,6 @@ int nat_profile_load(struct nat_profile *p, const char *spec, const char *base_d
 		snprintf(path, sizeof(path), "%s/%s.profile", nat_profile_dir(dir, sizeof(dir)), spec);
 		if (access(path, R_OK))
 			return diag_set(d, "no preset \"%s\" (looked in %s)", spec, nat_profile_dir(dir, sizeof(dir)));
-	} else if (spec[0] == '/' || !base_dir) {
-		snprintf(path, sizeof(path), "%s", spec);
-	} else {
-		snprintf(path, sizeof(path), "%s/%s", base_dir, spec);
 	}
 	if (stat(path, &st) || access(path, R_OK))
 		return diag_set(d, "%s: %s", path, strerror(errno));

@@ -50,6 +50,9 @@ int nat_profile_set(struct nat_profile *p, const char *key, const char *value, s
  * itself is wrong (then d->msg starts with "FILE:LINE:"). */
 #define NAT_PROFILE_EFILE (-2)
 int nat_profile_load(struct nat_profile *p, const char *spec, const char *base_dir, struct diag *d);
+/* Where spec's file is when spec is a path, not a preset's name (a "/" or
+ * ".profile" in it): true, and the path (absolute, or under base_dir) in buf. */
+bool nat_profile_file(const char *spec, const char *base_dir, char *buf, size_t len);
 int nat_profile_parse_file(struct nat_profile *p, const char *path, struct diag *d);
 /* Where the presets are: $NATLAB_PROFILE_DIR, an installed natlab's
  * PREFIX/share/natlab/profiles (beside its bin/), or the checkout's. buf (PATH_MAX)
@@ -57,6 +60,10 @@ int nat_profile_parse_file(struct nat_profile *p, const char *path, struct diag 
 const char *nat_profile_dir(char *buf, size_t len);
 /* The presets' names there, in name order (at most max); how many. */
 int nat_profile_presets(char names[][64], int max);
+/* The names of dir's files that end in suffix, the suffix cut, in name order (at
+ * most max, each under 64 characters); how many: the data natlab ships beside
+ * the presets (links/NAME.link, mixes/NAME.mix) is listed so too. */
+int natsim_names(const char *dir, const char *suffix, char names[][64], int max);
 /* Name of a knob's value, for show and records. */
 const char *nat_profile_value(const struct nat_profile *p, const char *key, char *buf, size_t len);
 

@@ -79,11 +79,6 @@ void plan_json_cpus(json_t *obj, const struct scenario *s)
 		}
 }
 
-static const char *capture_name(const struct scenario *s)
-{
-	return s->capture_nats ? "all" : s->capture ? "on" : "off";
-}
-
 /* What the wire does beside its ports: up hands it over on its configuration pipe */
 static json_t *wire_json(const struct scenario *s)
 {
@@ -99,7 +94,7 @@ static json_t *wire_json(const struct scenario *s)
 							"extra_ms", f->extra_ms));
 	}
 	return json_pack("{s:I,s:b,s:s,s:o}", "seed", (json_int_t)s->seed, "reorder", s->reorder, "capture",
-			 capture_name(s), "faults", faults);
+			 scenario_capture_name(s), "faults", faults);
 }
 
 int plan_print_json(const struct lab_plan *p, FILE *out)
@@ -225,7 +220,7 @@ int plan_print_script(const struct lab_plan *p, FILE *o)
 			   "# script's is a kernel bridge, as with `internet = bridge`: the links' figures are\n"
 			   "# listed as comments, and not applied.\n"
 			   "# wire: seed %u, reorder %s, capture %s\n",
-			p->s->seed, p->s->reorder ? "on" : "off", capture_name(p->s));
+			p->s->seed, p->s->reorder ? "on" : "off", scenario_capture_name(p->s));
 		for (int i = 0; i < p->s->n_faults; i++) {
 			const struct wire_fault *f = &p->s->faults[i];
 

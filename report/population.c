@@ -5,7 +5,6 @@
  * share(a) x share(b); the interval sums the cells' Wilson bounds with the same
  * weights, which is wider than the truth (it takes every cell at its bound at
  * once) and leaves out the mix's own sampling error. */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,30 +135,17 @@ static bool mix_estimate(const struct cells *t, const struct nat_mix *m, const c
 	return true;
 }
 
-static int by_path(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
 /* The mixes natlab ships: beside the presets, in ../mixes */
 static int shipped_mixes(char paths[][PATH_MAX], int max)
 {
-	char dir[PATH_MAX], buf[PATH_MAX];
-	struct dirent **e;
-	int n, got = 0;
+	char dir[PATH_MAX], buf[PATH_MAX], names[8][64];
+	int n;
 
 	snprintf(dir, sizeof(dir), "%s/../mixes", nat_profile_dir(buf, sizeof(buf)));
-	n = scandir(dir, &e, NULL, by_path);
-	for (int i = 0; i < n; i++) {
-		size_t len = strlen(e[i]->d_name);
-
-		if (len > 4 && !strcmp(e[i]->d_name + len - 4, ".mix") && got < max)
-			snprintf(paths[got++], PATH_MAX, "%.3000s/%.1000s", dir, e[i]->d_name);
-		free(e[i]);
-	}
-	if (n >= 0)
-		free(e);
-	return got;
+	n = natsim_names(dir, ".mix", names, max < 8 ? max : 8);
+	for (int i = 0; i < n; i++)
+		snprintf(paths[i], PATH_MAX, "%.3000s/%.64s.mix", dir, names[i]);
+	return n;
 }
 
 int population_check(const char *const *mix_paths, int n_paths)

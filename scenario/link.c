@@ -1,6 +1,5 @@
 /* Named link conditions (natsim/links/NAME.link): delay, jitter and loss of a
  * node's link into the internet, from published measurements. */
-#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,44 +68,22 @@ static int preset_section(void *user, const char *section, int line, struct diag
 	return strcmp(section, "link") ? diag_set(d, "unknown section [%s] (expected [link])", section) : 0;
 }
 
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* "no preset": with the names there are, so that a typo is seen at once */
 static int no_preset(const char *name, const char *path, struct diag *d)
 {
-	char dir[PATH_MAX], names[16][64], *sorted[16], have[16 * 66] = "";
+	char dir[PATH_MAX], names[16][64], have[16 * 66] = "", *shown;
 	const char *slash = strrchr(path, '/');
-	struct dirent *e;
-	int n = 0;
-	DIR *dp;
+	int n, rc;
 
 	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	dp = opendir(dir);
-	while (dp && n < 16 && (e = readdir(dp))) {
-		size_t len = strlen(e->d_name);
-
-		if (len > 5 && len < 64 + 5 && !strcmp(e->d_name + len - 5, ".link")) {
-			snprintf(names[n], sizeof(names[n]), "%.*s", (int)(len - 5), e->d_name);
-			sorted[n] = names[n];
-			n++;
-		}
-	}
-	if (dp)
-		closedir(dp);
-	qsort(sorted, (size_t)n, sizeof(sorted[0]), by_name);
+	n = natsim_names(dir, ".link", names, 16);
 	for (int i = 0; i < n; i++)
-		snprintf(have + strlen(have), sizeof(have) - strlen(have), "%s%s", i ? ", " : "", sorted[i]);
-	{
-		char *shown = realpath(dir, NULL); /* not natsim/profiles/../links */
-		int rc = diag_set(d, "link: no preset \"%s\" (%s%s in %s)", name, n ? "there are " : "none", have,
-				  shown ? shown : dir);
-
-		free(shown);
-		return rc;
-	}
+		snprintf(have + strlen(have), sizeof(have) - strlen(have), "%s%s", i ? ", " : "", names[i]);
+	shown = realpath(dir, NULL); /* not natsim/profiles/../links */
+	rc = diag_set(d, "link: no preset \"%s\" (%s%s in %s)", name, n ? "there are " : "none", have,
+		      shown ? shown : dir);
+	free(shown);
+	return rc;
 }
 
 int link_preset_load(const char *name, struct link_preset *p, struct diag *d)

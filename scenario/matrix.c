@@ -191,7 +191,7 @@ int scenario_matrix_cell(const struct scenario *m, int k, struct scenario *out, 
 			{ "lab", NULL, NULL, at },
 			{ "lab", "name", m->name, at },
 			{ "lab", "seed", seed, at },
-			{ "lab", "capture", m->capture_nats ? "all" : m->capture ? "on" : "off", at },
+			{ "lab", "capture", scenario_capture_name(m), at },
 			{ "lab", "reorder", m->reorder ? "on" : "off", at },
 			/* a bridge takes no delay: a cell with a round trip is refused at this line */
 			{ "lab", "internet", m->bridge ? "bridge" : "wire", m->bridge ? m->bridge_line : at },

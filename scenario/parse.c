@@ -167,6 +167,11 @@ static int scn_section(void *user, const char *section, int line, struct diag *d
 	return 0;
 }
 
+const char *scenario_capture_name(const struct scenario *s)
+{
+	return s->capture_nats ? "all" : s->capture ? "on" : "off";
+}
+
 static int lab_key(struct scenario *s, const char *key, const char *value, int line, struct diag *d)
 {
 	long v;

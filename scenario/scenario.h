@@ -216,6 +216,8 @@ const struct run_program *scenario_program(const struct scenario *s, const char 
 /* True when the scenario asks the wire for anything a bridge cannot do. */
 bool scenario_needs_wire(const struct scenario *s);
 const char *fault_match_name(int m);
+/* [lab] capture as a scenario says it: off, on or all */
+const char *scenario_capture_name(const struct scenario *s);
 /* Nodes in the internet have fixed MACs, 02:4e:4c:00:HI:LO by node index. */
 void scenario_node_mac(int node, unsigned char mac[6]);
 const char *node_kind_name(enum node_kind k);
