@@ -30,10 +30,18 @@ struct missing {
 	int n, cap;
 };
 
+/* a cell within its scenario and strategy: a JUnit testcase's name */
+static void case_name(char *buf, size_t len, double rtt, double skew, const char *a, const char *b)
+{
+	snprintf(buf, len, "RTT %g ms skew %g ms %s × %s", rtt, skew, a, b);
+}
+
 static void cell_name(char *buf, size_t len, const struct cell *c)
 {
-	snprintf(buf, len, "%s %s RTT %g ms skew %g ms %s × %s", c->scenario, c->strategy, c->rtt_ms,
-		 c->skew_ms, c->a, c->b);
+	char name[200];
+
+	case_name(name, sizeof(name), c->rtt_ms, c->skew_ms, c->a, c->b);
+	snprintf(buf, len, "%s %s %s", c->scenario, c->strategy, name);
 }
 
 /* Cells on either side of a change in the model's prediction along a skew
@@ -184,7 +192,7 @@ static int compare(const struct cells *t, int first, const char *dir, struct cel
 			}
 			snprintf(m->scenario, sizeof(m->scenario), "%s", scen);
 			snprintf(m->strategy, sizeof(m->strategy), "%s", st);
-			snprintf(m->name, sizeof(m->name), "RTT %g ms skew %g ms %s × %s", rtt, skew, a, b);
+			case_name(m->name, sizeof(m->name), rtt, skew, a, b);
 			snprintf(m->why, sizeof(m->why), "expected %s, not in the run", verdict);
 			printf("  %s %s %s: %s\n", scen, st, m->name, m->why);
 			continue;
@@ -221,9 +229,6 @@ static void xml_text(FILE *f, const char *s)
 		}
 }
 
-/* The verdicts as JUnit XML, what CI systems show: a testsuite per scenario, a
- * testcase per cell (classname SCENARIO.STRATEGY), a failure where it differs,
- * skipped at a window edge. */
 static void junit_case(FILE *f, const char *scenario, const char *strategy, const char *name, const char *tag,
 		       const char *why)
 {
@@ -242,6 +247,9 @@ static void junit_case(FILE *f, const char *scenario, const char *strategy, cons
 	fputs("\"/>\n    </testcase>\n", f);
 }
 
+/* The verdicts as JUnit XML, what CI systems show: a testsuite per scenario, a
+ * testcase per cell (classname SCENARIO.STRATEGY), a failure where it differs or
+ * is not in the run, skipped at a window edge or where the model judges nothing. */
 static int write_junit(const struct cells *t, const struct cell_result *res, const struct missing *miss,
 		       const char *path)
 {
@@ -274,8 +282,7 @@ static int write_junit(const struct cells *t, const struct cell_result *res, con
 			char name[200];
 			enum cell_status st = res[j].status;
 
-			snprintf(name, sizeof(name), "RTT %g ms skew %g ms %s × %s", t->c[j].rtt_ms, t->c[j].skew_ms,
-				 t->c[j].a, t->c[j].b);
+			case_name(name, sizeof(name), t->c[j].rtt_ms, t->c[j].skew_ms, t->c[j].a, t->c[j].b);
 			junit_case(f, t->c[j].scenario, t->c[j].strategy, name,
 				   st == CELL_DIFFERS ? "failure" : st == CELL_EDGE || st == CELL_UNJUDGED ? "skipped" : NULL,
 				   st == CELL_EDGE ? "next to a window edge the model predicts" : res[j].why);
@@ -326,7 +333,6 @@ int check_run(const char *run, const char *dir, bool dir_given, bool write, cons
 		char name[400];
 
 		unjudged += res[k].status == CELL_UNJUDGED;
-
 		if (res[k].status == CELL_UNCHECKED) {
 			res[k].status = CELL_DIFFERS;
 			snprintf(res[k].why, sizeof(res[k].why), "%s, no expected verdict", cell_verdict(&t.c[k]));

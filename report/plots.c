@@ -120,7 +120,6 @@ void plot_windows(const struct cells *t, const char *dir, FILE *tsv, FILE *rep)
 				 * datagram has none to count), median time to connect */
 				const struct strategy *sti = strategy_by_name(t->c[k].strategy);
 				bool tcp = sti && sti->tcp;
-
 				int points = 0;
 
 				for (int j = k; j < end; j++)
@@ -228,10 +227,6 @@ void plot_skew_rtt(const struct cells *t, const char *dir, FILE *tsv, FILE *rep)
 	fputs("\n![success against skew and round trip](plots/skew-rtt.svg)\n", rep);
 }
 
-/* Distributions per round trip (times to connect and retransmissions follow
- * it): SYN retransmissions per attempt and time to connect, by TCP strategy. For
- * each RTT, a block of retransmission counts (a row per count, a column per
- * strategy) and then a block per strategy of its sorted times to connect. */
 /* did an attempt of one of the n_st strategies connect at this round trip? */
 static bool any_connected(const struct cells *t, char st[][64], int n_st, double rtt)
 {
@@ -242,6 +237,10 @@ static bool any_connected(const struct cells *t, char st[][64], int n_st, double
 	return false;
 }
 
+/* Distributions per round trip (times to connect and retransmissions follow
+ * it): SYN retransmissions per attempt and time to connect, by TCP strategy. For
+ * each RTT, a block of retransmission counts (a row per count, a column per
+ * strategy) and then a block per strategy of its sorted times to connect. */
 void plot_distributions(const struct cells *t, const char *dir, FILE *tsv, FILE *rep)
 {
 	char st[8][64];

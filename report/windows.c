@@ -82,14 +82,14 @@ static bool edge_agrees(double good, double step, int dir, double p, double rang
 	return p >= fmin(good, bad) - prec && p <= fmax(good, bad) + prec;
 }
 
-static void fmt_predicted(char *buf, size_t len, double p, double range)
+/* the model's edge on one side of a bisect search: marked as fmt_edge marks one
+ * where it lies at or past the range searched */
+static void fmt_predicted(char *buf, size_t len, double p, double range, int dir)
 {
 	if (isnan(p))
 		snprintf(buf, len, "-");
-	else if (fabs(p) >= fabs(range))
-		snprintf(buf, len, "%s%g", p < 0 ? "≤ " : "≥ ", p);
 	else
-		snprintf(buf, len, "%g", p);
+		fmt_edge(buf, len, p, fabs(p) >= fabs(range) ? -1 : 0, dir);
 }
 
 /* edges = bisect: a row per searched window, read off its probes the way the
@@ -116,7 +116,7 @@ static void write_searched(const struct cells *e, FILE *csv, FILE *rep, const js
 
 			if (c->search.range_ms[i] == 0)
 				continue; /* not searched */
-			fmt_predicted(ps[i], 32, p, c->search.range_ms[i]);
+			fmt_predicted(ps[i], 32, p, c->search.range_ms[i], dir);
 			if (!isnan(p))
 				snprintf(pcsv[i], 32, "%g", p);
 			if (!m) {

@@ -275,11 +275,19 @@ void run_program(struct peer *p)
 	bool done = false;
 
 	p->outcome = "error";
-	if (!p->command || strlen(p->command) + sizeof("exec ") > sizeof(command) || pipe2(out, O_CLOEXEC)) {
-		p->err = !p->command ? EINVAL : strlen(p->command) + sizeof("exec ") > sizeof(command) ? E2BIG : errno;
+	if (!p->command) {
+		p->err = EINVAL;
 		return;
 	}
-	snprintf(command, sizeof(command), "%s%s", simple_command(p->command) ? "exec " : "", p->command);
+	if ((size_t)snprintf(command, sizeof(command), "%s%s", simple_command(p->command) ? "exec " : "",
+			     p->command) >= sizeof(command)) {
+		p->err = E2BIG;
+		return;
+	}
+	if (pipe2(out, O_CLOEXEC)) {
+		p->err = errno;
+		return;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sig_pair)) {
 		p->err = errno;
 		close(out[0]);
