@@ -44,6 +44,10 @@ stats 'plots.tsv' using (k = k + 1, W[k] = strcol(1), S[k] = strcol(2), R[k] = s
 	I[k] = strcol(4), T[k] = strcol(5), 0) nooutput
 set datafile separator whitespace
 
+# a panel with no point to plot (gnuplot's error, and the plots after it were
+# lost), its ranges set first: why = "..."; eval empty_panel
+empty_panel = 'set label 1 why at graph 0.5, 0.5 center; plot NaN notitle; unset label 1'
+
 # the titles of windows.dat's series, by block (a block of too few points has none)
 series = 0
 do for [k = 1:N] { if (W[k] eq "series" && I[k] + 1 > series) { series = I[k] + 1 } }
@@ -141,15 +145,13 @@ do for [k = 1:N] {
 		set yrange [0:*]
 		set title 'time to connect (median of the successes)'
 		set ylabel 'ms'
-		# a panel of no point is gnuplot's error, and the plots after it were lost
 		if (strstrt(T[k], "ttc")) {
 			eval "plot " . ttc
 		} else {
 			eval sprintf("set xrange [%g:%g]", xlo, xhi)
 			set yrange [0:1]
-			set label 1 "no attempt connected" at graph 0.5, 0.5 center
-			plot NaN notitle
-			unset label 1
+			why = "no attempt connected"
+			eval empty_panel
 			set xrange [*:*]
 			set yrange [0:*]
 		}
@@ -160,9 +162,8 @@ do for [k = 1:N] {
 		} else {
 			eval sprintf("set xrange [%g:%g]", xlo, xhi)
 			set yrange [0:1]
-			set label 1 "no TCP attempt on schedule" at graph 0.5, 0.5 center
-			plot NaN notitle
-			unset label 1
+			why = "no TCP attempt on schedule"
+			eval empty_panel
 		}
 		unset multiplot
 		set key default
@@ -251,12 +252,10 @@ if (dists > 0 && drtts > 0) {
 			set ylabel 'attempts connected by then (%)'
 			set key inside bottom right
 			if (T[k] eq "none") {
-				# no attempt connected at this RTT: an empty panel that says so
 				set xrange [1:1000]
 				set yrange [0:100]
-				set label 1 "no attempt connected" at graph 0.5, 0.5 center
-				plot NaN notitle
-				unset label 1
+				why = "no attempt connected"
+				eval empty_panel
 				set autoscale
 			} else {
 				cmd = "plot "
