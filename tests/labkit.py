@@ -2,6 +2,7 @@
 inside their namespaces (setns on this thread, so no process per probe)."""
 import ctypes
 import errno
+import json
 import os
 import select
 import socket
@@ -56,6 +57,33 @@ def reference_run(tmp_path, lines=None, keep=None):
     with open(os.path.join(ROOT, "results", "reference", "attempts.jsonl")) as f:
         chosen = [line for line in f if keep is None or keep(line)]
     (out / "attempts.jsonl").write_text("".join(chosen[:lines]))
+    return out
+
+
+def reference_records():
+    """The checked-in reference run's records, as dicts."""
+    with open(os.path.join(ROOT, "results", "reference", "attempts.jsonl")) as f:
+        return [json.loads(line) for line in f]
+
+
+def so_at_skew0():
+    """The reference run's so attempts at skew 0 and 20 ms (no edge probes)."""
+    return [r for r in reference_records()
+            if r["strategy"] == "so" and r["skew_ms"] == 0 and r["rtt_ms"] == 20 and "edge_search" not in r]
+
+
+def off_schedule(recs, a, b):
+    """Marks the records of pair a, b as run off schedule (their cell unmeasured)."""
+    for r in recs:
+        if (r["profiles"]["a"], r["profiles"]["b"]) == (a, b):
+            r["on_schedule"] = False
+
+
+def records_run(tmp_path, recs):
+    """TMP/run holding recs as its attempts.jsonl, written anew."""
+    out = tmp_path / "run"
+    out.mkdir(exist_ok=True)
+    (out / "attempts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
     return out
 
 

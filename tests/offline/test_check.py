@@ -1,11 +1,9 @@
 """natlab check without a lab: expected verdicts written and read back, what a run
 has not or cannot show failing, in the text and in JUnit."""
-import json
-import os
 import subprocess
 import xml.etree.ElementTree as ET
 
-from labkit import NATLAB, ROOT, reference_run
+from labkit import NATLAB, off_schedule, records_run, reference_run, so_at_skew0
 
 
 def test_write_makes_a_new_folder_of_expected_verdicts_and_check_reads_it(tmp_path):
@@ -69,20 +67,15 @@ def test_runs_with_no_cell_in_common_are_not_a_pass(tmp_path):
 
 def test_against_the_model_an_unjudged_cell_is_skipped_and_an_unmeasured_one_fails(tmp_path):
     # before: both were passing testcases, so CI went green on no data
-    run = tmp_path / "run"
-    run.mkdir()
-    recs = [json.loads(line) for line in open(os.path.join(ROOT, "results", "reference", "attempts.jsonl"))]
-    recs = [r for r in recs if r["strategy"] == "so" and r["skew_ms"] == 0 and r["rtt_ms"] == 20
-            and "edge_search" not in r][:40]
+    recs = so_at_skew0()[:40]
     for r in recs:
         r["scenario"] = "mine.ini"  # no expected verdicts: held to the model
     pairs = sorted({(r["profiles"]["a"], r["profiles"]["b"]) for r in recs})
     for r in recs:
         if (r["profiles"]["a"], r["profiles"]["b"]) == pairs[0]:
             r["predicted"], r["agrees"] = "unknown", None
-        if (r["profiles"]["a"], r["profiles"]["b"]) == pairs[1]:
-            r["on_schedule"] = False
-    (run / "attempts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    off_schedule(recs, *pairs[1])
+    run = records_run(tmp_path, recs)
     junit = tmp_path / "j.xml"
     r = check(run, "--expected", tmp_path, "--junit", junit)
     assert r.returncode == 1, r.stderr
@@ -97,16 +90,10 @@ def test_against_the_model_an_unjudged_cell_is_skipped_and_an_unmeasured_one_fai
 def test_write_leaves_out_a_cell_with_no_attempt_on_schedule(tmp_path):
     # before: it wrote "unmeasured" as the verdict to expect, and a later run with no
     # data in that cell passed
-    run = tmp_path / "run"
-    run.mkdir()
-    recs = [json.loads(line) for line in open(os.path.join(ROOT, "results", "reference", "attempts.jsonl"))]
-    recs = [r for r in recs if r["strategy"] == "so" and r["skew_ms"] == 0 and r["rtt_ms"] == 20
-            and "edge_search" not in r][:20]
+    recs = so_at_skew0()[:20]
     a, b = recs[0]["profiles"]["a"], recs[0]["profiles"]["b"]
-    for r in recs:
-        if (r["profiles"]["a"], r["profiles"]["b"]) == (a, b):
-            r["on_schedule"] = False
-    (run / "attempts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    off_schedule(recs, a, b)
+    run = records_run(tmp_path, recs)
     exp = tmp_path / "exp"
     r = check(run, "--write", "--expected", exp)
     assert r.returncode == 0 and f"{a} × {b}: unmeasured (no attempt on schedule), not written" in r.stderr, r.stderr

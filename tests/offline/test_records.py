@@ -2,13 +2,12 @@
 last record read around, no output written through a symlink, every plot it links
 drawn and gnuplot's failure told apart from its absence."""
 import csv
-import json
 import os
 import re
 import subprocess
 import xml.etree.ElementTree as ET
 
-from labkit import NATLAB, ROOT, reference_run
+from labkit import NATLAB, ROOT, off_schedule, records_run, reference_records, reference_run, so_at_skew0
 
 
 def test_report_names_a_bad_record(tmp_path):
@@ -109,13 +108,11 @@ def test_report_of_a_sweep_at_no_delay_draws_its_window_plot(tmp_path):
     # before: "success around 0" zoomed to two round trips either side, at RTT 0 an
     # empty x range: gnuplot's error (a [run] without link delays, a matrix through
     # internet = bridge)
-    out = tmp_path / "run"
-    out.mkdir()
-    recs = [json.loads(line) for line in open(os.path.join(ROOT, "results", "reference", "attempts.jsonl"))]
-    sweep = [r for r in recs if "sweeps" in r["scenario"] and r["rtt_ms"] == 20 and "edge_search" not in r]
+    sweep = [r for r in reference_records() if "sweeps" in r["scenario"] and r["rtt_ms"] == 20
+             and "edge_search" not in r]
     for r in sweep:
         r["rtt_ms"] = 0.0
-    (out / "attempts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in sweep))
+    out = records_run(tmp_path, sweep)
     r = subprocess.run([NATLAB, "report", str(out)], capture_output=True, text=True)
     assert r.returncode == 0 and r.stderr == "", r.stderr
     assert ET.parse(out / "plots" / "window-rtt0.svg").getroot().tag == "{http://www.w3.org/2000/svg}svg"
@@ -124,20 +121,13 @@ def test_report_of_a_sweep_at_no_delay_draws_its_window_plot(tmp_path):
 def test_tables_say_when_there_is_no_grid_and_which_cell_is_unmeasured(tmp_path):
     # before: a sweep that skips skew 0 gave matrix-so.md its header only, and a cell
     # whose every attempt was off schedule read "nan% [nan–nan] n=0"
-    out = tmp_path / "run"
-    out.mkdir()
-    recs = [json.loads(line) for line in open(os.path.join(ROOT, "results", "reference", "attempts.jsonl"))]
-    (out / "attempts.jsonl").write_text("".join(
-        json.dumps(r) + "\n" for r in recs if r["strategy"] == "so" and r["skew_ms"] != 0 and "edge_search" not in r))
+    out = records_run(tmp_path, [r for r in reference_records()
+                                 if r["strategy"] == "so" and r["skew_ms"] != 0 and "edge_search" not in r])
     assert subprocess.run([NATLAB, "report", str(out)], capture_output=True).returncode == 0
     assert "No grid: no attempt at skew 0 in this run" in (out / "matrix-so.md").read_text()
-    at0 = [r for r in recs if r["strategy"] == "so" and r["skew_ms"] == 0 and r["rtt_ms"] == 20
-           and "edge_search" not in r and "matrix" in r["scenario"]]
-    a, b = at0[0]["profiles"]["a"], at0[0]["profiles"]["b"]
-    for r in at0:
-        if (r["profiles"]["a"], r["profiles"]["b"]) == (a, b):
-            r["on_schedule"] = False
-    (out / "attempts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in at0))
+    at0 = [r for r in so_at_skew0() if "matrix" in r["scenario"]]
+    off_schedule(at0, at0[0]["profiles"]["a"], at0[0]["profiles"]["b"])
+    records_run(tmp_path, at0)
     assert subprocess.run([NATLAB, "report", str(out)], capture_output=True).returncode == 0
     md = (out / "matrix-so.md").read_text()
     assert "unmeasured (" in md and "nan" not in md
