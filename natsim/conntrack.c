@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
-#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tcp.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/libnfct.h"
 #include "conntrack.h"
 
 const char *ct_tcp_state_name(int state)
@@ -30,6 +30,7 @@ const char *ct_proto_name(uint8_t proto)
 }
 
 struct dump_ctx {
+	const struct nfct_api *nfct;
 	ct_entry_fn fn;
 	void *arg;
 	int rc;
@@ -39,27 +40,29 @@ struct dump_ctx {
 static int entry_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct dump_ctx *c = data;
-	struct nf_conntrack *ct = nfct_new();
+	const struct nfct_api *nf = c->nfct;
+	struct nf_conntrack *ct = nf->nfct_new();
 	struct ct_entry e = { .tcp_state = -1 };
 
-	if (!ct || nfct_nlmsg_parse(nlh, ct) < 0) {
-		nfct_destroy(ct);
+	if (!ct || nf->nfct_nlmsg_parse(nlh, ct) < 0) {
+		if (ct)
+			nf->nfct_destroy(ct);
 		return MNL_CB_OK; /* not an entry we can read: as if not there */
 	}
-	e.proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
-	e.orig.src.s_addr = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_SRC);
-	e.orig.dst.s_addr = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST);
-	e.orig.sport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_SRC));
-	e.orig.dport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
-	e.reply.src.s_addr = nfct_get_attr_u32(ct, ATTR_REPL_IPV4_SRC);
-	e.reply.dst.s_addr = nfct_get_attr_u32(ct, ATTR_REPL_IPV4_DST);
-	e.reply.sport = ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC));
-	e.reply.dport = ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_DST));
-	e.status = nfct_get_attr_u32(ct, ATTR_STATUS);
-	e.timeout = nfct_get_attr_u32(ct, ATTR_TIMEOUT);
-	if (nfct_attr_is_set(ct, ATTR_TCP_STATE) > 0)
-		e.tcp_state = nfct_get_attr_u8(ct, ATTR_TCP_STATE);
-	nfct_destroy(ct);
+	e.proto = nf->nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
+	e.orig.src.s_addr = nf->nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_SRC);
+	e.orig.dst.s_addr = nf->nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST);
+	e.orig.sport = ntohs(nf->nfct_get_attr_u16(ct, ATTR_ORIG_PORT_SRC));
+	e.orig.dport = ntohs(nf->nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
+	e.reply.src.s_addr = nf->nfct_get_attr_u32(ct, ATTR_REPL_IPV4_SRC);
+	e.reply.dst.s_addr = nf->nfct_get_attr_u32(ct, ATTR_REPL_IPV4_DST);
+	e.reply.sport = ntohs(nf->nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC));
+	e.reply.dport = ntohs(nf->nfct_get_attr_u16(ct, ATTR_REPL_PORT_DST));
+	e.status = nf->nfct_get_attr_u32(ct, ATTR_STATUS);
+	e.timeout = nf->nfct_get_attr_u32(ct, ATTR_TIMEOUT);
+	if (nf->nfct_attr_is_set(ct, ATTR_TCP_STATE) > 0)
+		e.tcp_state = nf->nfct_get_attr_u8(ct, ATTR_TCP_STATE);
+	nf->nfct_destroy(ct);
 	if (c->fn(&e, c->arg)) {
 		c->rc = -1;
 		return MNL_CB_STOP;
@@ -127,19 +130,26 @@ static int ct_request(int ns_fd, uint8_t msg, uint16_t flags, ct_entry_fn fn, vo
 		      struct diag *d)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl = ct_open(ns_fd, d);
-	struct dump_ctx c = { .fn = fn, .arg = arg };
+	struct nfct_api nfct;
+	struct mnl_socket *nl;
+	struct dump_ctx c = { .nfct = &nfct, .fn = fn, .arg = arg };
 	struct nlmsghdr *nlh;
 	unsigned seq = (unsigned)time(NULL), portid;
 	ssize_t n;
 	int ret = MNL_CB_OK;
 
-	if (!nl)
+	if (nfct_api_load(&nfct, d))
 		return -1;
+	nl = ct_open(ns_fd, d);
+	if (!nl) {
+		nfct_api_unload(&nfct);
+		return -1;
+	}
 	portid = mnl_socket_get_portid(nl);
 	nlh = ct_header(buf, msg, flags, seq);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
 		mnl_socket_close(nl);
+		nfct_api_unload(&nfct);
 		return diag_set(d, "ctnetlink send: %s", strerror(errno));
 	}
 	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
@@ -148,6 +158,7 @@ static int ct_request(int ns_fd, uint8_t msg, uint16_t flags, ct_entry_fn fn, vo
 			break;
 	}
 	mnl_socket_close(nl);
+	nfct_api_unload(&nfct);
 	if (c.rc)
 		return -1;
 	if (n < 0 || ret == MNL_CB_ERROR) {
@@ -195,6 +206,7 @@ bool ct_entry_mapping(const struct ct_entry *e, struct ct_mapping *m)
 }
 
 struct ct_watch {
+	struct nfct_api nfct;
 	struct mnl_socket *events, *req;
 	struct ct_entry *seen;
 	size_t n, cap;
@@ -208,6 +220,10 @@ struct ct_watch *ct_watch_open(int ns_fd, struct diag *d)
 
 	if (!w) {
 		diag_set(d, "out of memory");
+		return NULL;
+	}
+	if (nfct_api_load(&w->nfct, d)) {
+		free(w);
 		return NULL;
 	}
 	w->events = ct_open_groups(ns_fd, NF_NETLINK_CONNTRACK_NEW, d);
@@ -230,6 +246,7 @@ void ct_watch_close(struct ct_watch *w)
 		mnl_socket_close(w->events);
 	if (w->req)
 		mnl_socket_close(w->req);
+	nfct_api_unload(&w->nfct);
 	free(w->seen);
 	free(w);
 }
@@ -257,7 +274,7 @@ static int keep_entry(const struct ct_entry *e, void *arg)
 static void watch_drain(struct ct_watch *w)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct dump_ctx c = { .fn = keep_entry, .arg = w };
+	struct dump_ctx c = { .nfct = &w->nfct, .fn = keep_entry, .arg = w };
 	ssize_t n;
 
 	for (;;) {
@@ -282,21 +299,21 @@ int ct_watch_each(struct ct_watch *w, ct_entry_fn fn, void *arg)
 }
 
 /* The delete request for one entry, named by its original tuple. */
-static int put_tuple(struct nlmsghdr *nlh, uint8_t proto, const struct ct_tuple *t)
+static int put_tuple(const struct nfct_api *nf, struct nlmsghdr *nlh, uint8_t proto, const struct ct_tuple *t)
 {
-	struct nf_conntrack *ct = nfct_new();
+	struct nf_conntrack *ct = nf->nfct_new();
 	int rc;
 
 	if (!ct)
 		return -1;
-	nfct_set_attr_u8(ct, ATTR_ORIG_L3PROTO, AF_INET);
-	nfct_set_attr_u8(ct, ATTR_ORIG_L4PROTO, proto);
-	nfct_set_attr_u32(ct, ATTR_ORIG_IPV4_SRC, t->src.s_addr);
-	nfct_set_attr_u32(ct, ATTR_ORIG_IPV4_DST, t->dst.s_addr);
-	nfct_set_attr_u16(ct, ATTR_ORIG_PORT_SRC, htons(t->sport));
-	nfct_set_attr_u16(ct, ATTR_ORIG_PORT_DST, htons(t->dport));
-	rc = nfct_nlmsg_build(nlh, ct);
-	nfct_destroy(ct);
+	nf->nfct_set_attr_u8(ct, ATTR_ORIG_L3PROTO, AF_INET);
+	nf->nfct_set_attr_u8(ct, ATTR_ORIG_L4PROTO, proto);
+	nf->nfct_set_attr_u32(ct, ATTR_ORIG_IPV4_SRC, t->src.s_addr);
+	nf->nfct_set_attr_u32(ct, ATTR_ORIG_IPV4_DST, t->dst.s_addr);
+	nf->nfct_set_attr_u16(ct, ATTR_ORIG_PORT_SRC, htons(t->sport));
+	nf->nfct_set_attr_u16(ct, ATTR_ORIG_PORT_DST, htons(t->dport));
+	rc = nf->nfct_nlmsg_build(nlh, ct);
+	nf->nfct_destroy(ct);
 	return rc;
 }
 
@@ -312,7 +329,7 @@ static int ct_delete(struct ct_watch *w, const struct ct_entry *e, unsigned seq,
 	if (e->proto != IPPROTO_TCP && e->proto != IPPROTO_UDP)
 		return 0;
 	nlh = ct_header(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, seq);
-	if (put_tuple(nlh, e->proto, &e->orig) < 0 || mnl_socket_sendto(w->req, nlh, nlh->nlmsg_len) < 0)
+	if (put_tuple(&w->nfct, nlh, e->proto, &e->orig) < 0 || mnl_socket_sendto(w->req, nlh, nlh->nlmsg_len) < 0)
 		return diag_set(d, "ctnetlink delete: %s", strerror(errno));
 	n = mnl_socket_recvfrom(w->req, buf, sizeof(buf)); /* the answer overwrites nlh */
 	/* gone already (timed out, or closed and reaped) is as good as deleted */

@@ -51,6 +51,8 @@ void apply_init(struct lab_apply *a, const struct lab_plan *p, int root)
 	}
 	a->internet_made = NULL;
 	a->internet_arg = NULL;
+	a->node_made = NULL;
+	a->node_made_arg = NULL;
 }
 
 static int apply_sysctl(const struct lab_apply *a, const struct plan_step *t, struct diag *d)
@@ -118,26 +120,31 @@ static void *ns_worker_run(void *arg)
 	struct ns_worker *w = arg;
 	int k;
 
-	while ((k = atomic_fetch_add(w->next, 1)) < w->n)
+	while ((k = atomic_fetch_add(w->next, 1)) < w->n) {
 		if (apply_node_ns(w->a, w->firsts[k], &w->d)) {
 			w->failed_at = k;
 			atomic_store(w->next, w->n); /* the others stop too */
 			break;
 		}
+		if (w->a->node_made)
+			w->a->node_made(w->a->node_made_arg, w->a->p->steps[w->firsts[k]].node);
+	}
 	return NULL;
 }
 
-/* The descriptor table grown to hold every node's descriptors above FD_HIGH_MIN
- * while this process has one thread: the kernel grows a table that threads share
- * only after an RCU grace period (expand_fdtable's synchronize_rcu), and the
- * workers' first fd_high waited for it, 8-17 ms of the namespace phase's 13-18
- * here. A table never shrinks: done once, it costs nothing after. */
-static void fd_table_grow(int fd, int nodes)
+/* The kernel grows a descriptor table that threads share only after an RCU grace
+ * period (expand_fdtable's synchronize_rcu): the namespace workers' first fd_high
+ * waited for it, 8-17 ms of the namespace phase's 13-18 here. A table never
+ * shrinks: done once, it costs nothing after. */
+void apply_fds_grow(struct lab_apply *a)
 {
 	struct rlimit rl;
-	long want = FD_HIGH_MIN + 2L * nodes + 8;
-	int h;
+	int nodes = 0, fd = a->root, h;
+	long want;
 
+	for (int k = 0; k < a->p->n; k++)
+		nodes += a->p->steps[k].op == PLAN_NETNS;
+	want = FD_HIGH_MIN + 2L * nodes + 8;
 	if (fd < 0 || getrlimit(RLIMIT_NOFILE, &rl))
 		return;
 	if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)want >= rl.rlim_cur)
@@ -159,7 +166,6 @@ int apply_namespaces(struct lab_apply *a, struct diag *d)
 	for (int k = 0; k < a->p->n && nodes < LAB_MAX_NODES; k++)
 		if (a->p->steps[k].op == PLAN_NETNS)
 			firsts[nodes++] = k;
-	fd_table_grow(a->root, nodes);
 	n = cores < 1 ? 1 : cores > NS_WORKERS_MAX ? NS_WORKERS_MAX : (int)cores;
 	if (n > nodes)
 		n = nodes;
@@ -269,10 +275,10 @@ void apply_close_sockets(struct lab_apply *a)
 	}
 }
 
-int apply_nats(struct lab_apply *a, struct diag *d)
+int apply_nats(struct lab_apply *a, const struct nft_api *nft, int (*wait)(void *arg, int node), void *arg,
+	       struct diag *d)
 {
 	const struct lab_plan *p = a->p;
-	struct nft_api nft = { 0 };
 	int rc = 0;
 
 	for (int k = 0; k < p->n && !rc; k++) {
@@ -280,13 +286,15 @@ int apply_nats(struct lab_apply *a, struct diag *d)
 
 		if (p->steps[k].op != PLAN_NFT)
 			continue;
-		if (!nft.lib && nft_api_load(&nft, d))
-			return -1;
+		if (wait && wait(arg, i)) {
+			rc = diag_set(d, "the namespaces were not made");
+			break;
+		}
 		if (netns_enter(a->fd[i])) {
 			rc = diag_set(d, "setns: %s", strerror(errno));
 			break;
 		}
-		rc = nat_ruleset_load(&nft, p->steps[k].text, d);
+		rc = nat_ruleset_load(nft, p->steps[k].text, d);
 		/* the profile's sysctls follow its ruleset */
 		for (int j = k + 1; !rc && j < p->n && p->steps[j].op == PLAN_SYSCTL && p->steps[j].node == i; j++)
 			rc = apply_sysctl(a, &p->steps[j], d);
@@ -295,7 +303,6 @@ int apply_nats(struct lab_apply *a, struct diag *d)
 		if (!rc && interrupted(d))
 			rc = -1;
 	}
-	nft_api_unload(&nft);
 	return rc ? -1 : 0;
 }
 

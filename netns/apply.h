@@ -4,6 +4,8 @@
 
 #include "../plan/plan.h"
 
+struct nft_api;
+
 struct nl_sock;
 
 /* What applying holds while the lab is built: each node's namespace, an rtnetlink
@@ -19,11 +21,18 @@ struct lab_apply {
 	 * Its error is the namespace phase's. NULL: none */
 	int (*internet_made)(void *arg, int fd, struct diag *d);
 	void *internet_arg;
+	/* called once node i's namespace and its steps are made, by the thread that
+	 * made it (natlab up's NAT loader waits for its NATs' namespaces). NULL: none */
+	void (*node_made)(void *arg, int i);
+	void *node_made_arg;
 };
 
 void apply_init(struct lab_apply *a, const struct lab_plan *p, int root);
 /* Each phase takes a stop asked for meanwhile (SIGINT, SIGTERM, SIGHUP, blocked
  * while a lab is built) as an error, "interrupted", once its work is whole. */
+/* The descriptor table grown to hold every node's descriptors above FD_HIGH_MIN,
+ * while this process has one thread (before apply_namespaces and any thread). */
+void apply_fds_grow(struct lab_apply *a);
 /* The namespace phase: a thread per core, each doing one node's steps at a time. */
 int apply_namespaces(struct lab_apply *a, struct diag *d);
 /* Links, addresses and routes node by node, then the neighbours. */
@@ -32,8 +41,10 @@ int apply_links(struct lab_apply *a, struct diag *d);
 int apply_wait_running(struct lab_apply *a, struct diag *d);
 /* Netlink and ioctl done: their descriptors go before libnftables needs low ones. */
 void apply_close_sockets(struct lab_apply *a);
-/* Each NAT's ruleset and profile sysctls. */
-int apply_nats(struct lab_apply *a, struct diag *d);
+/* Each NAT's ruleset and profile sysctls, by libnftables as loaded in nft; with
+ * wait, each once wait(arg, node) says its namespace is made (0; -1: given up). */
+int apply_nats(struct lab_apply *a, const struct nft_api *nft, int (*wait)(void *arg, int node), void *arg,
+	       struct diag *d);
 /* Closes what is left. */
 void apply_release(struct lab_apply *a);
 

@@ -113,6 +113,7 @@ static int procs_term_in(struct lab_procs *p, const unsigned long *inodes, int n
 {
 	DIR *proc = opendir("/proc");
 	struct dirent *e;
+	pid_t self = getpid();
 	int found = 0;
 
 	if (!proc)
@@ -123,7 +124,7 @@ static int procs_term_in(struct lab_procs *p, const unsigned long *inodes, int n
 		ssize_t len;
 		pid_t pid = (pid_t)atoi(e->d_name);
 
-		if (pid <= 0 || pid == getpid() || pid == skip)
+		if (pid <= 0 || pid == self || pid == skip)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/ns/net", e->d_name);
 		len = readlink(path, link, sizeof(link) - 1);
@@ -250,7 +251,7 @@ int teardown(const char *id, char names[][128], int n, bool wait_wire, struct la
 	 * journal removed before that was made again (2 downs of 4, 2026-12-03) */
 	for (const char *const *ext = (const char *const[]){ ".pcap", ".events", ".wire.log", ".wire.stats", ".hosts",
 							      ".turn.log", ".turn.db", ".turn.db-journal", ".turn.pid",
-							      ".turn.conf", NULL };
+							      ".turn.conf", ".json.tmp", NULL };
 	     *ext; ext++) {
 		char file[PATH_MAX];
 

@@ -96,6 +96,20 @@ unsigned long long proc_start(pid_t pid)
 	return start;
 }
 
+/* path replaced by tmp at once for its readers: exchanged with it, and the old
+ * content, now at tmp, removed. Not a rename over path: ext4 (where /run is on some
+ * machines) writes a file renamed over another out at once (auto_da_alloc), 0.07 to
+ * 0.35 ms of every state written here; an exchange it leaves to writeback. */
+static int replace(const char *tmp, const char *path)
+{
+	if (!renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE)) {
+		unlink(tmp); /* one left is the next write's to replace, or down's */
+		return 0;
+	}
+	/* no path yet, or a file system without exchange */
+	return errno == ENOENT || errno == EINVAL ? rename(tmp, path) : -1;
+}
+
 int state_write(const char *id, json_t *state, struct diag *d)
 {
 	char path[256], tmp[300];
@@ -117,7 +131,7 @@ int state_write(const char *id, json_t *state, struct diag *d)
 	errno = ENOSPC;
 	rc = write(fd, text, len) == (ssize_t)len ? 0 : -1;
 	free(text);
-	if (close(fd) || rc || rename(tmp, path)) {
+	if (close(fd) || rc || replace(tmp, path)) {
 		unlink(tmp);
 		return diag_set(d, "cannot write %s: %s", path, strerror(errno));
 	}
