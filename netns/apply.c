@@ -53,6 +53,8 @@ void apply_init(struct lab_apply *a, const struct lab_plan *p, int root)
 	a->internet_arg = NULL;
 	a->node_made = NULL;
 	a->node_made_arg = NULL;
+	a->ports_made = NULL;
+	a->ports_made_arg = NULL;
 }
 
 static int apply_sysctl(const struct lab_apply *a, const struct plan_step *t, struct diag *d)
@@ -219,13 +221,19 @@ static int apply_link_step(struct lab_apply *a, const struct plan_step *t, struc
 int apply_links(struct lab_apply *a, struct diag *d)
 {
 	const struct lab_plan *p = a->p;
+	int ports = -1; /* the step that makes the internet's last link */
 
+	for (int k = 0; k < p->n; k++)
+		if (p->steps[k].op == PLAN_VETH && p->steps[k].node == 0)
+			ports = k;
 	for (int k = 0; k < p->n; k++) {
 		const struct plan_step *t = &p->steps[k];
 
 		if (t->phase != PLAN_PHASE_LINKS && t->phase != PLAN_PHASE_NEIGH)
 			continue;
 		if (apply_link_step(a, t, d))
+			return -1;
+		if (k == ports && a->ports_made && a->ports_made(a->ports_made_arg, d))
 			return -1;
 		/* a node's links done: a stop asked for meanwhile is taken now */
 		if (t->phase == PLAN_PHASE_LINKS &&

@@ -25,6 +25,11 @@ struct lab_apply {
 	 * made it (natlab up's NAT loader waits for its NATs' namespaces). NULL: none */
 	void (*node_made)(void *arg, int i);
 	void *node_made_arg;
+	/* called by apply_links once the internet's links exist (the wire's ports),
+	 * before the rest are made: natlab up has the wire open them meanwhile. Its
+	 * error is the links phase's. NULL: none */
+	int (*ports_made)(void *arg, struct diag *d);
+	void *ports_made_arg;
 };
 
 void apply_init(struct lab_apply *a, const struct lab_plan *p, int root);

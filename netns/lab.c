@@ -265,6 +265,10 @@ struct wire_starter {
 	const char *log;
 	uint64_t cpus;
 	int *fd, *config;
+	/* its configuration */
+	const struct scenario *s;
+	const char *id;
+	struct wire_config *wc;
 };
 
 static int wire_start_early(void *arg, int inet_fd, struct diag *d)
@@ -273,6 +277,27 @@ static int wire_start_early(void *arg, int inet_fd, struct diag *d)
 
 	*ws->fd = wire_start(inet_fd, ws->log, ws->cpus, ws->config, d);
 	return *ws->fd < 0 ? -1 : 0;
+}
+
+/* The wire's configuration, once its ports exist (a->ports_made): it opens them
+ * while the rest of the links are made. */
+static int wire_configure(void *arg, struct diag *d)
+{
+	struct wire_starter *ws = arg;
+	struct wire_config *wc = ws->wc;
+	int sent;
+
+	if (*ws->config < 0)
+		return 0;
+	wire_config_from_scenario(wc, ws->s);
+	if (ws->s->capture)
+		run_path(wc->pcap_path, sizeof(wc->pcap_path), ws->id, ".pcap");
+	run_path(wc->events_path, sizeof(wc->events_path), ws->id, ".events");
+	run_path(wc->stats_path, sizeof(wc->stats_path), ws->id, ".wire.stats");
+	sent = wire_config_write(wc, *ws->config);
+	close(*ws->config);
+	*ws->config = -1;
+	return sent ? diag_set(d, "the wire did not take its configuration (see %s)", ws->log) : 0;
 }
 
 /* The first thing the wire sends: its pid (0 when it sent none within 3 s). */
@@ -528,9 +553,14 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 		wire_starter = (struct wire_starter){ .log = wire_log,
 						      .cpus = s->wire_cpus ? s->wire_cpus : s->cpus,
 						      .fd = &wire_fd,
-						      .config = &wire_config };
+						      .config = &wire_config,
+						      .s = s,
+						      .id = id,
+						      .wc = wc };
 		a->internet_made = wire_start_early;
 		a->internet_arg = &wire_starter;
+		a->ports_made = wire_configure;
+		a->ports_made_arg = &wire_starter;
 	}
 	lab_phase_end(o->phases, "name and state");
 	apply_fds_grow(a);
@@ -545,23 +575,9 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 		goto undo_st;
 	lab_phase_end(o->phases, "links running");
 	apply_close_sockets(a);
-	if (wire_config >= 0) {
-		/* its ports exist now: the wire opens them once it has this */
-		wire_config_from_scenario(wc, s);
-		if (s->capture)
-			run_path(wc->pcap_path, sizeof(wc->pcap_path), id, ".pcap");
-		run_path(wc->events_path, sizeof(wc->events_path), id, ".events");
-		run_path(wc->stats_path, sizeof(wc->stats_path), id, ".wire.stats");
-		int sent = wire_config_write(wc, wire_config);
-
-		close(wire_config);
-		wire_config = -1;
-		if (sent) {
-			diag_set(d, "the wire did not take its configuration (see %s)", wire_log);
-			goto undo_st;
-		}
-	}
-	lab_phase_end(o->phases, "wire configured");
+	/* configured as its ports were made (a lab whose internet has no link: now) */
+	if (wire_config >= 0 && wire_configure(&wire_starter, d))
+		goto undo_st;
 	if (nat_loader_join(&nats, d))
 		goto undo_st;
 	lab_phase_end(o->phases, "nat rulesets");
