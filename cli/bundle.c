@@ -178,7 +178,7 @@ int bundle_main(int argc, char *argv[])
 		if (!strcmp(argv[i], "-o") && i + 1 < argc)
 			out = argv[++i];
 		else if (argv[i][0] == '-' || lab)
-			return usage_error(usage);
+			return arg_error(usage, argv[i]);
 		else
 			lab = argv[i];
 	}

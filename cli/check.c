@@ -36,7 +36,7 @@ int check_main(int argc, char *argv[])
 		else if (!strcmp(argv[i], "--against") && i + 1 < argc)
 			against = argv[++i];
 		else if (argv[i][0] == '-' || run)
-			return usage_error(usage);
+			return arg_error(usage, argv[i]);
 		else
 			run = argv[i];
 	}

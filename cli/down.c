@@ -60,7 +60,7 @@ int down_main(int argc, char *argv[])
 		struct diag d;
 
 		if (argv[i][0] == '-')
-			return usage_error(usage);
+			return arg_error(usage, argv[i]);
 		/* no such lab is bad input, as for show and exec; a lab that would not
 		 * go down is a failure */
 		bool known = lab_known(argv[i]);

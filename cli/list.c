@@ -20,6 +20,6 @@ int list_main(int argc, char *argv[])
 	if (want_help(argc, argv, usage))
 		return 0;
 	if (argc != 1)
-		return usage_error(usage);
+		return arg_error(usage, argv[1]);
 	return lab_foreach(list_one, NULL) ? 1 : 0;
 }

@@ -27,12 +27,14 @@ int merge_main(int argc, char *argv[])
 	if (!dirs)
 		return fail(1, "out of memory");
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--out") && i + 1 < argc)
+		if (!strcmp(argv[i], "--out") && i + 1 < argc) {
 			out = argv[++i];
-		else if (argv[i][0] == '-')
-			n = -1;
-		else if (n >= 0)
+		} else if (argv[i][0] == '-') {
+			free(dirs);
+			return arg_error(usage, argv[i]);
+		} else {
 			dirs[n++] = argv[i];
+		}
 	}
 	if (n <= 0 || !out) {
 		free(dirs);

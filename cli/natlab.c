@@ -63,6 +63,21 @@ int usage_error(const char *usage)
 	return EXIT_BAD_INPUT;
 }
 
+int arg_error(const char *usage, const char *arg)
+{
+	int cmd = (int)strcspn(usage, " \n"); /* the usage starts with the command's name */
+	const char *in = arg[0] == '-' ? strstr(usage, arg) : NULL;
+	size_t len = strlen(arg);
+
+	/* an option the usage shows with a value ("--out DIR") given without one */
+	if (in && in[len] == ' ' && in[len + 1] >= 'A' && in[len + 1] <= 'Z')
+		fprintf(stderr, "%s %.*s: %s needs a value\n", prog, cmd, usage, arg);
+	else
+		fprintf(stderr, "%s %.*s: %s \"%s\"\n", prog, cmd, usage,
+			arg[0] == '-' ? "unknown option" : "one argument too many:", arg);
+	return usage_error(usage);
+}
+
 void print_phases(const char *what, const struct lab_phases *p)
 {
 	int64_t total = 0;

@@ -35,7 +35,7 @@ int plan_main(int argc, char *argv[])
 		else if (!strcmp(argv[i], "--name") && i + 1 < argc)
 			name = argv[++i];
 		else if (argv[i][0] == '-' || file)
-			return usage_error(usage);
+			return arg_error(usage, argv[i]);
 		else
 			file = argv[i];
 	}

@@ -30,7 +30,7 @@ int report_main(int argc, char *argv[])
 			mixes[n++] = argv[++i];
 		} else if (argv[i][0] == '-' || run) {
 			free(mixes);
-			return usage_error(usage);
+			return arg_error(usage, argv[i]);
 		} else {
 			run = argv[i];
 		}

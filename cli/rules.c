@@ -89,8 +89,13 @@ int rules_main(int argc, char *argv[])
 			ifc.wan_addr = argv[++i];
 		else if (!strcmp(argv[i], "--lan") && i + 1 < argc)
 			ifc.lan_net = argv[++i];
-		else if (argv[i][0] == '-' || (spec && !strchr(argv[i], '=')) || n_ov == 32)
-			return usage_error(usage);
+		else if (argv[i][0] == '-')
+			return arg_error(usage, argv[i]);
+		else if (spec && !strchr(argv[i], '='))
+			return fail(EXIT_BAD_INPUT, "rules: \"%s\" is not KNOB=VALUE (the profile's knobs are set so)",
+				    argv[i]);
+		else if (n_ov == 32)
+			return fail(EXIT_BAD_INPUT, "rules: at most 32 KNOB=VALUE overrides");
 		else if (!spec)
 			spec = argv[i];
 		else

@@ -60,7 +60,7 @@ int run_main(int argc, char *argv[])
 			}
 		} else if (argv[i][0] == '-') {
 			free(names);
-			return usage_error(usage);
+			return arg_error(usage, argv[i]);
 		} else {
 			names[n_files++] = argv[i];
 		}

@@ -106,7 +106,7 @@ int show_main(int argc, char *argv[])
 		if (!strcmp(argv[i], "--json"))
 			json = 1;
 		else if (argv[i][0] == '-' || id)
-			return usage_error(usage);
+			return arg_error(usage, argv[i]);
 		else
 			id = argv[i];
 	}

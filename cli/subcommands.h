@@ -28,6 +28,9 @@ int classify_main(int argc, char *argv[]);
 /* true when argv[1] asks for help; prints usage to stdout then */
 int want_help(int argc, char *argv[], const char *usage);
 int usage_error(const char *usage);
+/* arg, an option the command does not take (or one missing its value) or an
+ * argument too many, said in one line; then the usage */
+int arg_error(const char *usage, const char *arg);
 struct scenario;
 /* Loads a scenario for building a lab (root needed); NULL with *code set after
  * telling why. The caller frees it. */

@@ -42,7 +42,7 @@ int up_main(int argc, char *argv[])
 		} else if (!strcmp(argv[i], "--timing")) {
 			o.phases = &phases;
 		} else if (argv[i][0] == '-' || file) {
-			return usage_error(usage);
+			return arg_error(usage, argv[i]);
 		} else {
 			file = argv[i];
 		}

@@ -168,6 +168,40 @@ def test_a_flag_that_would_do_nothing_is_refused(tmp_path, args, words):
     assert not (tmp_path / "j.xml").exists()
 
 
+# a mistyped option, one given without its value, an argument too many: named in
+# the first line (before: the usage alone, which left the user to find the typo)
+@pytest.mark.parametrize("args,first", [
+    (["up", "--timeing", "S.ini"], 'natlab up: unknown option "--timeing"'),
+    (["up", "S.ini", "T.ini"], 'natlab up: one argument too many: "T.ini"'),
+    (["run", "S.ini", "--out"], "natlab run: --out needs a value"),
+    (["run", "-J", "2", "S.ini"], 'natlab run: unknown option "-J"'),
+    (["down", "--forse", "lab-0000"], 'natlab down: unknown option "--forse"'),
+    (["list", "all"], 'natlab list: one argument too many: "all"'),
+    (["show", "lab-0000", "--jsn"], 'natlab show: unknown option "--jsn"'),
+    (["report", "RUN", "--mix"], "natlab report: --mix needs a value"),
+    (["check", "RUN", "--junit"], "natlab check: --junit needs a value"),
+    (["merge", "--out", "OUT", "--shards", "A"], 'natlab merge: unknown option "--shards"'),
+    (["plan", "S.ini", "--scirpt"], 'natlab plan: unknown option "--scirpt"'),
+    (["rules", "symmetric", "--wan"], "natlab rules: --wan needs a value"),
+    (["bundle", "lab-0000", "-o"], "natlab bundle: -o needs a value"),
+])
+def test_a_bad_argument_is_named(tmp_path, args, first):
+    r = natlab(*[str(tmp_path / a) if (a.isupper() and a[0] != "-") or a.endswith(".ini") else a for a in args],
+               check=False)
+    assert r.returncode == 2
+    assert r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert lines[0] == first.replace("S.ini", str(tmp_path / "S.ini")).replace("T.ini", str(tmp_path / "T.ini"))
+    assert lines[1].startswith("Usage: natlab " + args[0]), r.stderr
+    assert not list(tmp_path.iterdir()), "a refused command wrote something"
+
+
+def test_an_override_that_is_not_a_knob_is_named(tmp_path):
+    r = natlab("rules", "symmetric", "mapping", check=False)
+    assert r.returncode == 2
+    assert r.stderr == 'natlab: rules: "mapping" is not KNOB=VALUE (the profile\'s knobs are set so)\n'
+
+
 @pytest.mark.parametrize("what", ["empty", "/dev/null", "/dev/zero", "a directory"])
 def test_not_a_scenario(tmp_path, what):
     # before: /dev/zero spun at 100 % CPU for good, and an empty file or /dev/null was
