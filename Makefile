@@ -17,9 +17,9 @@ NATLAB_PKGS = $(filter-out libnftables libpcap libnetfilter_conntrack,$(PKGS))
 # costs its mappings and relocations, common/dl.h): 0.2-0.3 ms a start here.
 # STATIC_LIBS= links every library dynamically (for a distribution's package).
 STATIC_LIBS ?= nl-route-3 nl-3 jansson inih
-LIBDIR = $(shell pkg-config --variable=libdir libnl-3.0 2>/dev/null)
+# those with an archive where the compiler looks (it names a file it finds by its path)
+static_found := $(foreach l,$(STATIC_LIBS),$(if $(filter /%,$(shell $(CC) -print-file-name=lib$(l).a)),$(l)))
 # $(call libs,PKGS): their link flags, the STATIC_LIBS with an archive linked in
-static_found = $(foreach l,$(STATIC_LIBS),$(if $(wildcard $(LIBDIR)/lib$(l).a),$(l)))
 libs = -Wl,-Bstatic $(addprefix -l,$(filter $(static_found),$(patsubst -l%,%,$(shell pkg-config --libs $(1) 2>/dev/null)))) \
 	-Wl,-Bdynamic $(filter-out $(addprefix -l,$(static_found)),$(shell pkg-config --libs $(1) 2>/dev/null))
 NATLAB_LIBS = $(call libs,$(NATLAB_PKGS)) -lm

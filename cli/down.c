@@ -56,11 +56,13 @@ int down_main(int argc, char *argv[])
 			lab_reap_temp();
 		return lab_foreach(down_one, &stale_only) ? 1 : 0;
 	}
+	/* every argument looked at before any lab goes */
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-')
+			return arg_error(usage, argv[i]);
 	for (int i = 1; i < argc; i++) {
 		struct diag d;
 
-		if (argv[i][0] == '-')
-			return arg_error(usage, argv[i]);
 		/* no such lab is bad input, as for show and exec; a lab that would not
 		 * go down is a failure */
 		bool known = lab_known(argv[i]);

@@ -1,4 +1,5 @@
 /* natlab: a NAT behaviour lab. A tiny dispatcher; one file per subcommand. */
+#include <ctype.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -63,18 +64,31 @@ int usage_error(const char *usage)
 	return EXIT_BAD_INPUT;
 }
 
+/* where the usage shows option opt ("--out" in "[--out DIR]", not in "--outdir"),
+ * or NULL */
+static const char *usage_option(const char *usage, const char *opt)
+{
+	size_t len = strlen(opt);
+
+	for (const char *in = strstr(usage, opt); in; in = strstr(in + 1, opt))
+		if ((in == usage || strchr(" [|", in[-1])) && !(isalnum((unsigned char)in[len]) || in[len] == '-'))
+			return in;
+	return NULL;
+}
+
 int arg_error(const char *usage, const char *arg)
 {
 	int cmd = (int)strcspn(usage, " \n"); /* the usage starts with the command's name */
-	const char *in = arg[0] == '-' ? strstr(usage, arg) : NULL;
+	const char *in = arg[0] == '-' ? usage_option(usage, arg) : NULL;
 	size_t len = strlen(arg);
 
-	/* an option the usage shows with a value ("--out DIR") given without one */
-	if (in && in[len] == ' ' && in[len + 1] >= 'A' && in[len + 1] <= 'Z')
-		fprintf(stderr, "%s %.*s: %s needs a value\n", prog, cmd, usage, arg);
-	else
+	if (!in)
 		fprintf(stderr, "%s %.*s: %s \"%s\"\n", prog, cmd, usage,
 			arg[0] == '-' ? "unknown option" : "one argument too many:", arg);
+	else if (in[len] == ' ' && in[len + 1] >= 'A' && in[len + 1] <= 'Z')
+		fprintf(stderr, "%s %.*s: %s needs a value\n", prog, cmd, usage, arg); /* "--out DIR" */
+	else
+		fprintf(stderr, "%s %.*s: %s is not taken there (see the usage)\n", prog, cmd, usage, arg);
 	return usage_error(usage);
 }
 

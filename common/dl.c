@@ -6,7 +6,7 @@ int dl_load(void **lib, const char *soname, const char *package, const char *nee
 	    const struct dl_fn *fns, size_t n, struct diag *d)
 {
 	/* once loaded, kept (RTLD_NODELETE): unloaded, it cost natlab up 0.1-0.2 ms of
-	 * unmapping, and natlab run's next lab loaded it again */
+	 * unmapping, and a process that reads conntrack now and then loaded it again */
 	*lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (!*lib)
 		return diag_set(d, "cannot load %s (Debian's %s, needed %s): %s", soname, package, needed_for,

@@ -130,7 +130,7 @@ static int ct_request(int ns_fd, uint8_t msg, uint16_t flags, ct_entry_fn fn, vo
 		      struct diag *d)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nfct_api nfct;
+	struct nfct_api nfct = { 0 };
 	struct mnl_socket *nl;
 	struct dump_ctx c = { .nfct = &nfct, .fn = fn, .arg = arg };
 	struct nlmsghdr *nlh;
@@ -138,7 +138,8 @@ static int ct_request(int ns_fd, uint8_t msg, uint16_t flags, ct_entry_fn fn, vo
 	ssize_t n;
 	int ret = MNL_CB_OK;
 
-	if (nfct_api_load(&nfct, d))
+	/* the library reads the entries; a flush has none to read */
+	if (fn && nfct_api_load(&nfct, d))
 		return -1;
 	nl = ct_open(ns_fd, d);
 	if (!nl) {

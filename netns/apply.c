@@ -221,10 +221,10 @@ static int apply_link_step(struct lab_apply *a, const struct plan_step *t, struc
 int apply_links(struct lab_apply *a, struct diag *d)
 {
 	const struct lab_plan *p = a->p;
-	int ports = -1; /* the step that makes the internet's last link */
+	int ports = -1; /* the last step on the internet's links (the wire's ports) */
 
 	for (int k = 0; k < p->n; k++)
-		if (p->steps[k].op == PLAN_VETH && p->steps[k].node == 0)
+		if (p->steps[k].phase == PLAN_PHASE_LINKS && p->steps[k].node == 0)
 			ports = k;
 	for (int k = 0; k < p->n; k++) {
 		const struct plan_step *t = &p->steps[k];

@@ -33,11 +33,11 @@ struct lab_apply {
 };
 
 void apply_init(struct lab_apply *a, const struct lab_plan *p, int root);
-/* Each phase takes a stop asked for meanwhile (SIGINT, SIGTERM, SIGHUP, blocked
- * while a lab is built) as an error, "interrupted", once its work is whole. */
 /* The descriptor table grown to hold every node's descriptors above FD_HIGH_MIN,
  * while this process has one thread (before apply_namespaces and any thread). */
 void apply_fds_grow(struct lab_apply *a);
+/* Each phase takes a stop asked for meanwhile (SIGINT, SIGTERM, SIGHUP, blocked
+ * while a lab is built) as an error, "interrupted", once its work is whole. */
 /* The namespace phase: a thread per core, each doing one node's steps at a time. */
 int apply_namespaces(struct lab_apply *a, struct diag *d);
 /* Links, addresses and routes node by node, then the neighbours. */

@@ -423,6 +423,7 @@ static int nat_loader_wait(void *arg, int i)
 	pthread_mutex_lock(&l->mu);
 	while (!(made = l->made[i]) && !l->gave_up)
 		pthread_cond_wait(&l->cv, &l->mu);
+	made = made && !l->gave_up; /* given up: no more rulesets for a lab being undone */
 	pthread_mutex_unlock(&l->mu);
 	return made ? 0 : -1;
 }

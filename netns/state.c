@@ -346,7 +346,8 @@ int lab_reap_temp(void)
 		bool tmp = len > 9 && !strcmp(e->d_name + len - 9, ".json.tmp");
 		bool lock = len > 5 && !strcmp(e->d_name + len - 5, ".lock");
 
-		/* a state file's next version, left by a writer killed before its rename;
+		/* a state file's next version, left by a writer killed before its
+		 * exchange, or its last one, left between the exchange and the unlink;
 		 * the lock of a lab that is no more */
 		if (lock) {
 			char state[NAME_MAX + 8];

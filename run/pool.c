@@ -14,6 +14,7 @@
 
 #include "../cli/subcommands.h"
 #include "../common/cpus.h"
+#include "../common/libnfct.h"
 #include "../common/outfile.h"
 #include "../common/sibling.h"
 #include "../common/timing.h"
@@ -163,6 +164,18 @@ int run_files(const char *const *names, int n_files, const char *out, long jarg,
 
 	if (!files)
 		return fail(1, "out of memory");
+	{
+		/* the NATs' mappings are read and forgotten through it between attempts:
+		 * without it each attempt would find the last one's, so no run at all */
+		struct nfct_api nfct;
+		struct diag d;
+
+		if (nfct_api_load(&nfct, &d)) {
+			free(files);
+			return fail(1, "%s", d.msg);
+		}
+		nfct_api_unload(&nfct);
+	}
 	if (cores < 1)
 		cores = 1;
 	/* how late this machine wakes a sleeper right now: it states the run's

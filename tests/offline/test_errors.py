@@ -184,6 +184,10 @@ def test_a_flag_that_would_do_nothing_is_refused(tmp_path, args, words):
     (["plan", "S.ini", "--scirpt"], 'natlab plan: unknown option "--scirpt"'),
     (["rules", "symmetric", "--wan"], "natlab rules: --wan needs a value"),
     (["bundle", "lab-0000", "-o"], "natlab bundle: -o needs a value"),
+    # one dash short of an option the usage shows is no option of its
+    (["up", "-owner", "5", "S.ini"], 'natlab up: unknown option "-owner"'),
+    # an option of the command where it takes none: before any lab goes
+    (["down", "lab-0000", "--force"], "natlab down: --force is not taken there (see the usage)"),
 ])
 def test_a_bad_argument_is_named(tmp_path, args, first):
     r = natlab(*[str(tmp_path / a) if (a.isupper() and a[0] != "-") or a.endswith(".ini") else a for a in args],
