@@ -42,6 +42,17 @@ def test_reference_tables_recompute_from_its_records(tmp_path):
             assert open(tmp_path / name).read() == open(os.path.join(REF, name)).read(), name
 
 
+def test_every_windows_csv_column_is_documented():
+    # a column added to windows.csv without a word in docs/windows.md fails here
+    with open(os.path.join(REF, "windows.csv")) as f:
+        header = f.readline().strip().split(",")
+    with open(os.path.join(ROOT, "docs", "windows.md")) as f:
+        doc = f.read()
+    table = doc[doc.index("## Columns"):]
+    missing = [c for c in header if f"`{c}`" not in table]
+    assert not missing, f"docs/windows.md does not describe {missing}"
+
+
 def test_reference_verdicts_are_the_expected_ones():
     r = subprocess.run([NATLAB, "check", REF, "--expected",
                         os.path.join(ROOT, "scenarios", "expected")],
