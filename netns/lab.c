@@ -258,8 +258,8 @@ static int wire_start(int inet_fd, const char *log, uint64_t cpus, int *config, 
 	return p[0];
 }
 
-/* natlab-wire, started as soon as the internet namespace exists (apply's
- * internet_made): its load and its socket's ring (an RCU grace period, 10-15 ms
+/* natlab-wire, started as soon as the internet namespace exists (by the thread
+ * beside the namespaces, or apply's internet_made): its load and its socket's ring (an RCU grace period, 10-15 ms
  * here) overlap the other namespaces and the links instead of following them. */
 struct wire_starter {
 	const char *log;
@@ -372,26 +372,33 @@ void lab_phase_end(struct lab_phases *p, const char *name)
 	p->last = now;
 }
 
-/* The NATs' rulesets load on a thread of their own, started before the namespaces
- * are made: libnftables' first ruleset in a process is 5 ms of mostly page faults
- * on a virtual machine. The library loads while the namespaces are made, and each
- * NAT's ruleset goes in as soon as its namespace is there (its rules name
- * interfaces, which need not exist yet), while the others and the links are made:
- * kernel work, 2 cores, each has one. Started after the namespaces, the thread was
- * waited for (0.4 ms of an up). Only in a lab of fewer nodes than this: each node
- * holds a netlink socket among the low descriptors until the links are made, and
- * libnftables needs one below FD_SETSIZE (it select()s) */
+/* Work on a thread beside the namespaces and links, started before them:
+ * - the wire's start, as soon as the internet namespace is made: posix_spawn holds
+ *   the thread that calls it until the wire has exec'd, 0.15-1.8 ms here, which a
+ *   namespace worker waited out when it started the wire;
+ * - the NATs' rulesets: libnftables' first ruleset in a process is 5 ms of mostly
+ *   page faults on a virtual machine. The library loads while the namespaces are
+ *   made, and each NAT's ruleset goes in as soon as its namespace is there (its
+ *   rules name interfaces, which need not exist yet), while the others and the
+ *   links are made: kernel work, 2 cores, each has one. Started after the
+ *   namespaces, the thread was waited for (0.4 ms of an up).
+ * The rulesets only in a lab of fewer nodes than this: each node holds a netlink
+ * socket among the low descriptors until the links are made, and libnftables
+ * needs one below FD_SETSIZE (it select()s) */
 #define NATS_BESIDE_MAX_NODES 512
 
-struct nat_loader {
+struct beside {
 	struct lab_apply *a;
+	struct wire_starter *wire; /* the wire to start; NULL: none, or a worker starts it */
+	bool nats;                 /* the rulesets to load */
 	struct nft_api nft;
-	struct diag d;
-	int rc;
+	struct diag d, wire_d;
+	int rc, wire_rc;
 	pthread_t t;
 	bool on;
-	/* each node's namespace made, or the namespaces given up */
-	bool made[LAB_MAX_NODES], gave_up;
+	/* each node's namespace made, or the namespaces given up; the wire started
+	 * (or not: wire_rc, wire_d) */
+	bool made[LAB_MAX_NODES], gave_up, wire_done;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 };
@@ -405,82 +412,129 @@ static bool plan_has_nats(const struct lab_plan *p)
 }
 
 /* a->node_made: from a namespace worker */
-static void nat_loader_node_made(void *arg, int i)
+static void beside_node_made(void *arg, int i)
 {
-	struct nat_loader *l = arg;
+	struct beside *b = arg;
 
-	pthread_mutex_lock(&l->mu);
-	l->made[i] = true;
-	pthread_cond_broadcast(&l->cv);
-	pthread_mutex_unlock(&l->mu);
+	pthread_mutex_lock(&b->mu);
+	b->made[i] = true;
+	pthread_cond_broadcast(&b->cv);
+	pthread_mutex_unlock(&b->mu);
 }
 
-static int nat_loader_wait(void *arg, int i)
+static int beside_wait(void *arg, int i)
 {
-	struct nat_loader *l = arg;
+	struct beside *b = arg;
 	bool made;
 
-	pthread_mutex_lock(&l->mu);
-	while (!(made = l->made[i]) && !l->gave_up)
-		pthread_cond_wait(&l->cv, &l->mu);
-	made = made && !l->gave_up; /* given up: no more rulesets for a lab being undone */
-	pthread_mutex_unlock(&l->mu);
+	pthread_mutex_lock(&b->mu);
+	while (!(made = b->made[i]) && !b->gave_up)
+		pthread_cond_wait(&b->cv, &b->mu);
+	made = made && !b->gave_up; /* given up: nothing more for a lab being undone */
+	pthread_mutex_unlock(&b->mu);
 	return made ? 0 : -1;
 }
 
-static void *nat_loader_run(void *arg)
+static void *beside_run(void *arg)
 {
-	struct nat_loader *l = arg;
+	struct beside *b = arg;
 
-	l->rc = nft_api_load(&l->nft, &l->d);
-	if (!l->rc)
-		l->rc = apply_nats(l->a, &l->nft, nat_loader_wait, l, &l->d);
-	nft_api_unload(&l->nft);
+	if (b->wire) {
+		int rc = beside_wait(b, 0) ? diag_set(&b->wire_d, "the namespaces were not made")
+					   : wire_start_early(b->wire, b->a->fd[0], &b->wire_d);
+
+		pthread_mutex_lock(&b->mu);
+		b->wire_rc = rc;
+		b->wire_done = true;
+		pthread_cond_broadcast(&b->cv);
+		pthread_mutex_unlock(&b->mu);
+	}
+	if (b->nats) {
+		b->rc = nft_api_load(&b->nft, &b->d);
+		if (!b->rc)
+			b->rc = apply_nats(b->a, &b->nft, beside_wait, b, &b->d);
+		nft_api_unload(&b->nft);
+	}
 	return NULL;
 }
 
-/* The thread, for a plan with NATs; told of each namespace by apply_namespaces. */
-static void nat_loader_start(struct nat_loader *l, const struct lab_plan *p, int nodes)
+/* The thread, told of each namespace by apply_namespaces; without one, the worker
+ * that makes the internet namespace starts the wire, as before. */
+static void beside_start(struct beside *b, const struct lab_plan *p, int nodes, struct wire_starter *wire)
 {
-	if (nodes >= NATS_BESIDE_MAX_NODES || !plan_has_nats(p))
-		return;
-	l->a->node_made = nat_loader_node_made;
-	l->a->node_made_arg = l;
-	l->on = !pthread_create(&l->t, NULL, nat_loader_run, l);
-	if (!l->on)
-		l->a->node_made = NULL;
+	struct lab_apply *a = b->a;
+
+	b->wire = wire;
+	b->nats = nodes < NATS_BESIDE_MAX_NODES && plan_has_nats(p);
+	if (wire || b->nats) {
+		a->node_made = beside_node_made;
+		a->node_made_arg = b;
+		b->on = !pthread_create(&b->t, NULL, beside_run, b);
+	}
+	if (!b->on) {
+		a->node_made = NULL;
+		b->nats = false;
+		b->wire = NULL;
+		if (wire) {
+			a->internet_made = wire_start_early;
+			a->internet_arg = wire;
+		}
+	}
+}
+
+/* a->ports_made, and once more after the links: the wire, once started, gets its
+ * configuration (once); its start's error is the links phase's */
+static int beside_wire(void *arg, struct diag *d)
+{
+	struct beside *b = arg;
+	struct wire_starter *ws = b->wire ? b->wire : b->a->internet_arg;
+
+	if (b->wire) {
+		pthread_mutex_lock(&b->mu);
+		while (!b->wire_done)
+			pthread_cond_wait(&b->cv, &b->mu);
+		pthread_mutex_unlock(&b->mu);
+		if (b->wire_rc) {
+			*d = b->wire_d;
+			return -1;
+		}
+	}
+	return ws ? wire_configure(ws, d) : 0;
 }
 
 /* The rulesets' outcome: the thread's, or (without one) loaded here. */
-static int nat_loader_join(struct nat_loader *l, struct diag *d)
+static int beside_join(struct beside *b, struct diag *d)
 {
-	if (!l->on) {
-		if (!plan_has_nats(l->a->p))
-			return 0;
-		if (nft_api_load(&l->nft, d))
+	if (b->on) {
+		pthread_join(b->t, NULL);
+		b->on = false;
+		if (b->rc) {
+			*d = b->d;
 			return -1;
-		l->rc = apply_nats(l->a, &l->nft, NULL, NULL, d);
-		nft_api_unload(&l->nft);
-		return l->rc;
+		}
+		if (b->nats)
+			return 0;
 	}
-	pthread_join(l->t, NULL);
-	l->on = false;
-	if (l->rc)
-		*d = l->d;
-	return l->rc;
+	if (!plan_has_nats(b->a->p))
+		return 0;
+	if (nft_api_load(&b->nft, d))
+		return -1;
+	b->rc = apply_nats(b->a, &b->nft, NULL, NULL, d);
+	nft_api_unload(&b->nft);
+	return b->rc;
 }
 
 /* A phase beside the thread failed: it ends before what it uses is undone. */
-static void nat_loader_stop(struct nat_loader *l)
+static void beside_stop(struct beside *b)
 {
-	if (!l->on)
+	if (!b->on)
 		return;
-	pthread_mutex_lock(&l->mu);
-	l->gave_up = true;
-	pthread_cond_broadcast(&l->cv);
-	pthread_mutex_unlock(&l->mu);
-	pthread_join(l->t, NULL);
-	l->on = false;
+	pthread_mutex_lock(&b->mu);
+	b->gave_up = true;
+	pthread_cond_broadcast(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+	pthread_join(b->t, NULL);
+	b->on = false;
 }
 
 /* [lab] cpus and wire_cpus: every CPU listed is one this process may run on */
@@ -517,7 +571,7 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 	struct lab_apply *a = calloc(1, sizeof(*a));
 	struct wire_config *wc = calloc(1, sizeof(*wc));
 	struct lab_plan plan = { 0 };
-	struct nat_loader nats = { .a = a, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	struct beside beside = { .a = a, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 	struct wire_starter wire_starter;
 	char wire_log[PATH_MAX], made[LAB_MAX_NODES][128];
 	int n_made = 0, root = -1;
@@ -558,14 +612,12 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 						      .s = s,
 						      .id = id,
 						      .wc = wc };
-		a->internet_made = wire_start_early;
-		a->internet_arg = &wire_starter;
-		a->ports_made = wire_configure;
-		a->ports_made_arg = &wire_starter;
+		a->ports_made = beside_wire;
+		a->ports_made_arg = &beside;
 	}
 	lab_phase_end(o->phases, "name and state");
 	apply_fds_grow(a);
-	nat_loader_start(&nats, &plan, s->n);
+	beside_start(&beside, &plan, s->n, s->bridge ? NULL : &wire_starter);
 	if (apply_namespaces(a, d))
 		goto undo_st;
 	lab_phase_end(o->phases, "namespaces and wire started");
@@ -577,9 +629,9 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 	lab_phase_end(o->phases, "links running");
 	apply_close_sockets(a);
 	/* configured as its ports were made (a lab whose internet has no link: now) */
-	if (wire_config >= 0 && wire_configure(&wire_starter, d))
+	if (!s->bridge && beside_wire(&beside, d))
 		goto undo_st;
-	if (nat_loader_join(&nats, d))
+	if (beside_join(&beside, d))
 		goto undo_st;
 	lab_phase_end(o->phases, "nat rulesets");
 	if (wire_fd >= 0) {
@@ -605,9 +657,9 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 	rc = 0;
 	lab_phase_end(o->phases, "state up");
 undo_st:
+	beside_stop(&beside); /* first: it may be starting the wire */
 	if (wire_config >= 0)
 		close(wire_config); /* the wire, without its configuration, ends */
-	nat_loader_stop(&nats);
 	json_decref(st);
 	if (wire_fd >= 0)
 		wire_abort(wire_fd);
