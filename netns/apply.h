@@ -17,12 +17,14 @@ struct lab_apply {
 	int io[LAB_MAX_NODES];
 	struct nl_sock *sk[LAB_MAX_NODES];
 	/* called once node 0's namespace (the internet) exists, by the thread that made
-	 * it, while the others are still being made: natlab up starts the wire there.
-	 * Its error is the namespace phase's. NULL: none */
+	 * it, while the others are still being made: natlab up starts the wire there
+	 * when it has no thread beside the namespaces to do it. Its error is the
+	 * namespace phase's. NULL: none */
 	int (*internet_made)(void *arg, int fd, struct diag *d);
 	void *internet_arg;
 	/* called once node i's namespace and its steps are made, by the thread that
-	 * made it (natlab up's NAT loader waits for its NATs' namespaces). NULL: none */
+	 * made it (natlab up's thread beside the namespaces waits for the internet's,
+	 * to start the wire, and for the NATs', to load their rulesets). NULL: none */
 	void (*node_made)(void *arg, int i);
 	void *node_made_arg;
 	/* called by apply_links once the internet's links exist (the wire's ports),
