@@ -20,8 +20,9 @@ STATIC_LIBS ?= nl-route-3 nl-3 jansson inih
 # those with an archive where the compiler looks (it names a file it finds by its path)
 static_found := $(foreach l,$(STATIC_LIBS),$(if $(filter /%,$(shell $(CC) -print-file-name=lib$(l).a)),$(l)))
 # $(call libs,PKGS): their link flags, the STATIC_LIBS with an archive linked in
-libs = -Wl,-Bstatic $(addprefix -l,$(filter $(static_found),$(patsubst -l%,%,$(shell pkg-config --libs $(1) 2>/dev/null)))) \
-	-Wl,-Bdynamic $(filter-out $(addprefix -l,$(static_found)),$(shell pkg-config --libs $(1) 2>/dev/null))
+libs = $(call static_first,$(shell pkg-config --libs $(1) 2>/dev/null))
+static_first = -Wl,-Bstatic $(addprefix -l,$(filter $(static_found),$(patsubst -l%,%,$(1)))) \
+	-Wl,-Bdynamic $(filter-out $(addprefix -l,$(static_found)),$(1))
 NATLAB_LIBS = $(call libs,$(NATLAB_PKGS)) -lm
 PROFILE_DIR ?= $(CURDIR)/natsim/profiles
 NATLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \

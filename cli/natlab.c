@@ -85,7 +85,7 @@ int arg_error(const char *usage, const char *arg)
 	if (!in)
 		fprintf(stderr, "%s %.*s: %s \"%s\"\n", prog, cmd, usage,
 			arg[0] == '-' ? "unknown option" : "one argument too many:", arg);
-	else if (in[len] == ' ' && in[len + 1] >= 'A' && in[len + 1] <= 'Z')
+	else if (in[len] == ' ' && isupper((unsigned char)in[len + 1]))
 		fprintf(stderr, "%s %.*s: %s needs a value\n", prog, cmd, usage, arg); /* "--out DIR" */
 	else
 		fprintf(stderr, "%s %.*s: %s is not taken there (see the usage)\n", prog, cmd, usage, arg);

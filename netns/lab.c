@@ -389,8 +389,9 @@ void lab_phase_end(struct lab_phases *p, const char *name)
 
 struct beside {
 	struct lab_apply *a;
-	struct wire_starter *wire; /* the wire to start; NULL: none, or a worker starts it */
-	bool nats;                 /* the rulesets to load */
+	struct wire_starter *wire; /* the lab's wire; NULL: none (internet = bridge) */
+	bool wire_here;            /* started by the thread (else by a namespace worker) */
+	bool nats;                 /* the rulesets to load on the thread */
 	struct nft_api nft;
 	struct diag d, wire_d;
 	int rc, wire_rc;
@@ -435,11 +436,23 @@ static int beside_wait(void *arg, int i)
 	return made ? 0 : -1;
 }
 
+/* The NATs' rulesets by libnftables, loaded for them; with wait, each once its
+ * namespace is made */
+static int beside_load_nats(struct beside *b, int (*wait)(void *arg, int node), struct diag *d)
+{
+	int rc = nft_api_load(&b->nft, d);
+
+	if (!rc)
+		rc = apply_nats(b->a, &b->nft, wait, b, d);
+	nft_api_unload(&b->nft);
+	return rc;
+}
+
 static void *beside_run(void *arg)
 {
 	struct beside *b = arg;
 
-	if (b->wire) {
+	if (b->wire_here) {
 		int rc = beside_wait(b, 0) ? diag_set(&b->wire_d, "the namespaces were not made")
 					   : wire_start_early(b->wire, b->a->fd[0], &b->wire_d);
 
@@ -449,12 +462,8 @@ static void *beside_run(void *arg)
 		pthread_cond_broadcast(&b->cv);
 		pthread_mutex_unlock(&b->mu);
 	}
-	if (b->nats) {
-		b->rc = nft_api_load(&b->nft, &b->d);
-		if (!b->rc)
-			b->rc = apply_nats(b->a, &b->nft, beside_wait, b, &b->d);
-		nft_api_unload(&b->nft);
-	}
+	if (b->nats)
+		b->rc = beside_load_nats(b, beside_wait, &b->d);
 	return NULL;
 }
 
@@ -465,8 +474,9 @@ static void beside_start(struct beside *b, const struct lab_plan *p, int nodes, 
 	struct lab_apply *a = b->a;
 
 	b->wire = wire;
+	b->wire_here = wire != NULL;
 	b->nats = nodes < NATS_BESIDE_MAX_NODES && plan_has_nats(p);
-	if (wire || b->nats) {
+	if (b->wire_here || b->nats) {
 		a->node_made = beside_node_made;
 		a->node_made_arg = b;
 		b->on = !pthread_create(&b->t, NULL, beside_run, b);
@@ -474,7 +484,7 @@ static void beside_start(struct beside *b, const struct lab_plan *p, int nodes, 
 	if (!b->on) {
 		a->node_made = NULL;
 		b->nats = false;
-		b->wire = NULL;
+		b->wire_here = false;
 		if (wire) {
 			a->internet_made = wire_start_early;
 			a->internet_arg = wire;
@@ -487,9 +497,10 @@ static void beside_start(struct beside *b, const struct lab_plan *p, int nodes, 
 static int beside_wire(void *arg, struct diag *d)
 {
 	struct beside *b = arg;
-	struct wire_starter *ws = b->wire ? b->wire : b->a->internet_arg;
 
-	if (b->wire) {
+	if (!b->wire)
+		return 0;
+	if (b->wire_here) {
 		pthread_mutex_lock(&b->mu);
 		while (!b->wire_done)
 			pthread_cond_wait(&b->cv, &b->mu);
@@ -499,7 +510,7 @@ static int beside_wire(void *arg, struct diag *d)
 			return -1;
 		}
 	}
-	return ws ? wire_configure(ws, d) : 0;
+	return wire_configure(b->wire, d);
 }
 
 /* The rulesets' outcome: the thread's, or (without one) loaded here. */
@@ -515,13 +526,7 @@ static int beside_join(struct beside *b, struct diag *d)
 		if (b->nats)
 			return 0;
 	}
-	if (!plan_has_nats(b->a->p))
-		return 0;
-	if (nft_api_load(&b->nft, d))
-		return -1;
-	b->rc = apply_nats(b->a, &b->nft, NULL, NULL, d);
-	nft_api_unload(&b->nft);
-	return b->rc;
+	return plan_has_nats(b->a->p) ? beside_load_nats(b, NULL, d) : 0;
 }
 
 /* A phase beside the thread failed: it ends before what it uses is undone. */
@@ -629,7 +634,7 @@ int lab_up(const struct scenario *s, const struct lab_opts *o, char id[LAB_ID_MA
 	lab_phase_end(o->phases, "links running");
 	apply_close_sockets(a);
 	/* configured as its ports were made (a lab whose internet has no link: now) */
-	if (!s->bridge && beside_wire(&beside, d))
+	if (beside_wire(&beside, d))
 		goto undo_st;
 	if (beside_join(&beside, d))
 		goto undo_st;
