@@ -45,7 +45,7 @@ PROBE_SRC = prober/probe.c prober/server.c prober/server_clients.c prober/server
 CLI_SRC = cli/natlab.c cli/plan.c cli/bundle.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/merge.c cli/report.c cli/check.c cli/classify.c classify/classify.c classify/lifetime.c classify/probes.c \
 	report/report.c report/auto.c report/population.c report/tables.c report/windows.c report/plots.c report/check.c report/cells.c
 # natlab run's machinery (run/record.c and run/edges.c are in LIB_SRC)
-RUN_SRC = run/pool.c run/jobs.c run/lab_job.c run/attempt.c run/schedule.c run/nats.c run/child.c \
+RUN_SRC = run/pool.c run/jobs.c run/lab_job.c run/attempt.c run/schedule.c run/nats.c run/child.c run/servers.c \
 	run/capture.c run/output.c run/precision.c run/merge.c
 # natlab-wire: the wire alone, exec'd by natlab up (small: it loads in a few ms;
 # libpcap is loaded only for a capture, common/libpcap.h);

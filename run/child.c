@@ -30,6 +30,8 @@ extern char **environ;
 
 struct spawn_args {
 	int ns, out, in; /* in: -1 for the worker's own */
+	const char *dir; /* where it starts; NULL: here */
+	bool group;      /* the leader of a process group of its own */
 	uint64_t cpus;   /* [lab] cpus, 0 for any */
 	char *const *argv;
 	char **env;
@@ -43,6 +45,14 @@ static int spawn_child(void *arg)
 	signal(SIGPIPE, SIG_DFL); /* a worker ignores it; a program starts as usual */
 	if (netns_enter(a->ns) || cpus_bind(0, a->cpus) || dup2(a->out, 1) < 0 || (a->in >= 0 && dup2(a->in, 0) < 0))
 		_exit(127);
+	if ((a->dir && chdir(a->dir)) || (a->group && setpgid(0, 0)))
+		_exit(126);
+	if (a->group) { /* a server reads nothing of natlab run's input */
+		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (nul < 0 || dup2(nul, 0) < 0)
+			_exit(126);
+	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execve(a->argv[0], a->argv, a->env);
@@ -53,7 +63,7 @@ static int spawn_child(void *arg)
  * its stdin on another); with the attempt's secret in its environment if one is
  * given (not in argv: a command line is anyone's to read). */
 static int spawn(const char *id, const char *node, uint64_t cpus, char *const argv[], const char *secret,
-		 const char *const *more, bool with_in, struct child *c)
+		 const char *const *more, bool with_in, const char *dir, struct child *c)
 {
 	char ns[128], var[PROTO_SECRET_MAX + 32], **env;
 	size_t n = 0, all = 0;
@@ -103,7 +113,10 @@ static int spawn(const char *id, const char *node, uint64_t cpus, char *const ar
 		return -1;
 	}
 	{
-		struct spawn_args a = { .ns = fd, .out = p[1], .in = in[0], .cpus = cpus, .argv = argv, .env = env };
+		/* a program's server writes where natlab run's own errors go, and runs
+		 * as a program's peers do: in the scenario's folder, a group of its own */
+		struct spawn_args a = { .ns = fd, .out = dir ? 2 : p[1], .in = in[0], .cpus = cpus, .argv = argv,
+					.env = env, .dir = dir, .group = dir != NULL };
 		/* its own stack: the child runs in this memory until it execs */
 		_Alignas(16) char stack[SPAWN_STACK];
 
@@ -128,13 +141,23 @@ static int spawn(const char *id, const char *node, uint64_t cpus, char *const ar
 int spawn_in(const char *id, const char *node, uint64_t cpus, char *const argv[], const char *secret,
 	     const char *const *more, struct child *c)
 {
-	return spawn(id, node, cpus, argv, secret, more, false, c);
+	return spawn(id, node, cpus, argv, secret, more, false, NULL, c);
+}
+
+int spawn_server(const char *id, const char *node, uint64_t cpus, char *const argv[], const char *const *env,
+		 const char *dir, struct child *c)
+{
+	if (spawn(id, node, cpus, argv, NULL, env, false, dir, c))
+		return -1;
+	close(c->out); /* its output is natlab run's stderr, not a pipe */
+	c->out = -1;
+	return 0;
 }
 
 int spawn_staying(const char *id, const char *node, uint64_t cpus, char *const argv[], const char *const *more,
 		  struct child *c)
 {
-	return spawn(id, node, cpus, argv, NULL, more, true, c);
+	return spawn(id, node, cpus, argv, NULL, more, true, NULL, c);
 }
 
 /* Reads c's stdout into buf (NUL-terminated, cap - 1 bytes at most) until its

@@ -23,6 +23,11 @@ struct child {
 int spawn_in(const char *id, const char *node, uint64_t cpus, char *const argv[], const char *secret,
 	     const char *const *env, struct child *c);
 json_t *collect(struct child *c, double secs);
+/* A program's own server (docs/programs.md): argv in `node`'s namespace, started
+ * in `dir`, the leader of a process group of its own, its output on natlab
+ * run's stderr (c->out is -1). */
+int spawn_server(const char *id, const char *node, uint64_t cpus, char *const argv[], const char *const *env,
+		 const char *dir, struct child *c);
 /* A gated staying peer's first line (natlab-probe peer --gate): 1 for
  * "connected"; 0 where its report came instead (*report: it could not connect);
  * -1 where nothing came in `secs` (the child is ended, as by collect_line, and

@@ -27,6 +27,7 @@
 #include "nats.h"
 #include "output.h"
 #include "record.h"
+#include "servers.h"
 
 #define OFF_SCHEDULE_RETRIES 8
 
@@ -374,12 +375,15 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 	struct lab_opts o = { .owner = getpid() };
 	struct child server = CHILD_NONE;
 	struct child stay[2] = { CHILD_NONE, CHILD_NONE };
+	struct child servers[RUN_MAX_STRATEGIES];
 	json_t *st;
 	struct failed failed = { 0 };
 	struct lab_extras extras = { .done = false };
 	struct diag d;
 	int rc = 0, wire = -1;
 
+	for (int k = 0; k < RUN_MAX_STRATEGIES; k++)
+		servers[k] = (struct child)CHILD_NONE;
 	building = build_lock_open(c);
 	core_take(c);
 	build_begin(building);
@@ -446,6 +450,12 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 	}
 	/* the server's start (a process, its tables) is kernel work too: under the lock */
 	build_end(building);
+	/* the programs' own servers: waited for without the core, as a user's program
+	 * takes its time to start */
+	core_give(c);
+	if (servers_start(s, id, servers, &d))
+		rc = fail(1, "%s", d.msg);
+	core_take(c);
 	for (int k = 0; k < s->run.n_strategies && !rc; k++)
 		if (!strcmp(s->run.strategies[k], "auto") && !extras.done) {
 			/* classify's probes wait out their seconds: the core is another lab's meanwhile */
@@ -462,8 +472,10 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 
 		for (int k = 0; k < s->run.n_strategies && !rc; k++)
 			for (int j = 0; j < s->run.n_skews && !rc; j++)
-				for (unsigned r = 0; r < s->run.repeat && !rc; r++)
+				for (unsigned r = 0; r < s->run.repeat && !rc; r++) {
 					rc = attempt_kept(&lab, s->run.strategies[k], s->run.skews_ms[j], NULL, NULL);
+					servers_check(s, id, servers);
+				}
 		for (int k = 0; k < s->run.n_strategies && !rc && s->run.edges_bisect; k++)
 			if (strategy_windowed(strategy_by_name(s->run.strategies[k])))
 				rc = search_edges(&lab, s->run.strategies[k]);
@@ -473,6 +485,7 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 		keep_wire_figures(c, id, stats);
 down:
 	build_end(building); /* held still where the server did not start */
+	servers_end(servers);
 	for (int i = 0; i < 2; i++)
 		child_end(&stay[i]);
 	/* the server and any peer left are the lab's processes: down ends them */

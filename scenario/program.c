@@ -95,7 +95,25 @@ int program_key(struct run_program *p, const char *key, const char *value, int l
 			return diag_set(d, "lead_ms: \"%s\" is not a number of ms from 0 to 10000", value);
 		return 0;
 	}
-	return diag_set(d, "unknown key \"%s\" in [strategy.%s] (expected command, like, lead_ms)", key, p->name);
+	if (!strcmp(key, "server_command")) {
+		if (!*value || strlen(value) >= sizeof(p->server_command))
+			return diag_set(d, "server_command: empty or longer than %zu characters",
+					sizeof(p->server_command) - 1);
+		snprintf(p->server_command, sizeof(p->server_command), "%s", value);
+		p->server_line = line;
+		return 0;
+	}
+	if (!strcmp(key, "server_port")) {
+		double v;
+
+		if (parse_double(value, 1, 65535, &v) || v != (unsigned)v)
+			return diag_set(d, "server_port: \"%s\" is not a port from 1 to 65535", value);
+		p->server_port = (unsigned)v;
+		p->server_port_line = line;
+		return 0;
+	}
+	return diag_set(d, "unknown key \"%s\" in [strategy.%s] (expected command, like, lead_ms, server_command, server_port)",
+			key, p->name);
 }
 
 int program_token(struct scenario *s, const char *tok, int line, char *out, size_t len, struct diag *d)
@@ -158,6 +176,34 @@ const struct run_program *scenario_program(const struct scenario *s, const char 
 	return i < 0 ? NULL : &s->programs[i];
 }
 
+/* A program's own server: its port told, and one that nothing else in the lab's
+ * rendezvous host takes (natlab's server and its STUN port, another program's). */
+static int programs_server_check(const struct scenario *s, int i, struct diag *d)
+{
+	const struct run_program *p = &s->programs[i];
+	unsigned rv = s->matrix.line ? s->matrix.run.server_port : s->run.server_port;
+
+	if (!rv)
+		rv = RUN_SERVER_PORT;
+	if (p->server_command[0] && !p->server_port)
+		return diag_set(d, "%s:%d: [strategy.%s]: server_command needs server_port (where it listens: the attempts wait for it)",
+				s->path, p->server_line, p->name);
+	if (!p->server_port)
+		return 0;
+	if (!p->server_command[0])
+		return diag_set(d, "%s:%d: [strategy.%s]: server_port without a server_command", s->path,
+				p->server_port_line, p->name);
+	if (p->server_port == rv || p->server_port == rv + 1)
+		return diag_set(d, "%s:%d: [strategy.%s]: server_port %u is natlab's rendezvous server's (server_port %u and the next)",
+				s->path, p->server_port_line, p->name, p->server_port, rv);
+	for (int k = 0; k < i; k++)
+		if (s->programs[k].server_port == p->server_port)
+			return diag_set(d, "%s:%d: [strategy.%s]: server_port %u is [strategy.%s]'s too (line %d)", s->path,
+					p->server_port_line, p->name, p->server_port, s->programs[k].name,
+					s->programs[k].server_port_line);
+	return 0;
+}
+
 int resolve_programs(struct scenario *s, struct diag *d)
 {
 	for (int i = 0; i < s->n_programs; i++) {
@@ -165,6 +211,8 @@ int resolve_programs(struct scenario *s, struct diag *d)
 
 		if (p->declared && !p->command[0])
 			return diag_set(d, "%s:%d: [strategy.%s] has no command", s->path, p->line, p->name);
+		if (programs_server_check(s, i, d))
+			return -1;
 		if (p->declared || p->from_path)
 			continue;
 		if (!p->exec_named) {

@@ -125,7 +125,10 @@ struct run_program {
 	char command[512];  /* run by /bin/sh -c in the scenario's folder */
 	char like[16];      /* the built-in the model predicts it by; "": unknown */
 	double lead_ms;     /* started this long before the instant (NATLAB_START), to be ready at it */
-	int line, command_line, ref_line;
+	/* its own server, on the run's rendezvous host for the lab's attempts; "": none */
+	char server_command[512];
+	unsigned server_port; /* where that server listens: its attempts wait for it */
+	int line, command_line, ref_line, server_line, server_port_line;
 	bool declared;      /* by its section */
 	bool from_path;     /* exec:PATH */
 	bool exec_named;    /* exec:NAME: without a section, the command NAME */

@@ -44,6 +44,79 @@ def test_example_simultaneous_open_matches_builtin_so(tmp_path):
 
 
 
+def test_example_with_its_own_rendezvous_server_matches_builtin_so(tmp_path):
+    """examples/punch.py learns its partner's endpoint from a rendezvous server of
+    its own (examples/rendezvous.py, the strategy's server_command, started on the
+    rendezvous host before the lab's attempts): the same verdict as so in every
+    cell; the server's output is natlab run's stderr."""
+    err = []
+    recs = run(tmp_path, os.path.join(ROOT, "examples", "own-server.ini"), stderr=err)
+    prog = [r for r in recs if r["strategy"] == "exec:punch" and r["on_schedule"] is not False]
+    assert prog and all(r["agrees"] is not False for r in prog), [r for r in prog if r["agrees"] is False]
+    subprocess.run([NATLAB, "report", str(tmp_path)], check=True, capture_output=True)
+    mine, builtin = verdicts(tmp_path / "matrix-exec:punch.csv"), verdicts(tmp_path / "matrix-so.csv")
+    assert len(builtin) == 6 and mine == builtin
+    assert {"connected", "failed"} <= set(builtin.values())
+    # one server a lab, each at its own lab's rendezvous host
+    assert err[0].count("rendezvous: listening on 198.18.0.1:9000\n") == 6, err[0]
+
+
+SERVER = """import os, signal, socket, sys, time
+signal.signal(signal.SIGTERM, lambda *a: (open("ended", "w").write(os.environ["NATLAB_LAB"]), sys.exit(0)))
+time.sleep({wait})
+s = socket.socket()
+s.bind(("0.0.0.0", int(os.environ["NATLAB_SERVER_PORT"])))
+s.listen()
+while True:
+    c, ep = s.accept()
+    c.sendall(os.environ["NATLAB_NODE"].encode())
+    c.close()
+"""
+PEER = """import os, socket
+print(socket.create_connection((os.environ["NATLAB_SERVER_ADDR"], 9000)).recv(10).decode())
+"""
+
+
+def server_pair(tmp_path, wait):
+    """The usual pair, strategy mine: a peer that asks the server of its own on the
+    rendezvous host for its node's name; that server listens after `wait` s."""
+    (tmp_path / "server.py").write_text(SERVER.format(wait=wait))
+    (tmp_path / "peer.py").write_text(PEER)
+    (tmp_path / "pair.ini").write_text(pair("mine", more="[strategy.mine]\ncommand = /usr/bin/python3 peer.py\n"
+                                             "server_command = /usr/bin/python3 server.py\nserver_port = 9000\n"))
+    return subprocess.run([NATLAB, "run", "--out", str(tmp_path / "out"), str(tmp_path / "pair.ini")],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_programs_server_is_waited_for_and_ended_with_its_grace(tmp_path):
+    """The server listens only after 0.5 s: the attempt still finds it (natlab waits
+    for its port). It runs in the scenario's folder and gets SIGTERM, with time to
+    write a file, after the lab's last attempt."""
+    r = server_pair(tmp_path, 0.5)
+    assert r.returncode == 0, r.stderr
+    rec, = [json.loads(x) for x in (tmp_path / "out" / "attempts.jsonl").read_text().splitlines()]
+    assert rec["outcome"] == "connected", rec
+    # each peer reached the server on the rendezvous host, which said its node
+    assert [s["program"]["last"] for s in rec["sides"].values()] == ["rv", "rv"]
+    assert (tmp_path / "ended").read_text() == rec["lab"]
+
+
+def test_a_programs_server_that_never_listens_fails_the_lab_by_name(tmp_path):
+    r = server_pair(tmp_path, 30)
+    assert r.returncode == 1
+    assert "[strategy.mine]: its server_command did not listen on port 9000 within 10 s" in r.stderr, r.stderr
+    assert not (tmp_path / "out" / "attempts.jsonl").exists() or not (tmp_path / "out" / "attempts.jsonl").read_text()
+
+
+def test_a_programs_server_that_ends_at_once_fails_the_lab_with_its_status(tmp_path):
+    (tmp_path / "pair.ini").write_text(pair("mine", more="[strategy.mine]\ncommand = true\n"
+                                             "server_command = exit 3\nserver_port = 9000\n"))
+    r = subprocess.run([NATLAB, "run", "--out", str(tmp_path / "out"), str(tmp_path / "pair.ini")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "[strategy.mine]: its server_command ended (exit 3) before it listened on port 9000" in r.stderr, r.stderr
+
+
 def pair(strategies, offset=0, run=None, more=""):
     return two_nats("full-cone", "port-restricted-cone", {"strategies": strategies, "deadline_s": 2, **(run or {})},
                     host_a={"clock_offset_ms": offset}, more=more)

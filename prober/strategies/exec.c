@@ -65,6 +65,9 @@ void program_prepare(struct peer *p)
 	setenv("NATLAB_LOCAL_PORT", v, 1);
 	proto_fmt_endpoint(&p->server, ep, sizeof(ep));
 	setenv("NATLAB_RENDEZVOUS", ep, 1);
+	/* where a [strategy.NAME] server_command runs: the rendezvous host */
+	*strrchr(ep, ':') = '\0';
+	setenv("NATLAB_SERVER_ADDR", ep, 1);
 	/* in real time, which is what the program reads: the instant this host's
 	 * clock (clock_offset_ms off) shows the start */
 	snprintf(v, sizeof(v), "%.9f", (double)start / 1e9);

@@ -90,6 +90,20 @@ CASES = {
                       "duplicate section [strategy.mine]"),
     "program named as a built-in": ("[strategy.so]\n", 1, "so is a built-in strategy"),
     "program bad lead": ("[strategy.mine]\nlead_ms = 20000\n", 2, "lead_ms"),
+    "server without its port": ("[strategy.mine]\ncommand = a\nserver_command = b\n", 3,
+                                "[strategy.mine]: server_command needs server_port"),
+    "server port alone": ("[strategy.mine]\ncommand = a\nserver_port = 9000\n", 3,
+                          "[strategy.mine]: server_port without a server_command"),
+    "server on the rendezvous port": ("[strategy.mine]\ncommand = a\nserver_command = b\nserver_port = 3478\n", 4,
+                                      "server_port 3478 is natlab's rendezvous server's"),
+    "server on the STUN port": ("[matrix]\nserver_port = 4000\n[strategy.mine]\ncommand = a\n"
+                                "server_command = b\nserver_port = 4001\n", 6,
+                                "server_port 4001 is natlab's rendezvous server's (server_port 4000 and the next)"),
+    "two servers one port": ("[strategy.one]\ncommand = a\nserver_command = b\nserver_port = 9000\n"
+                             "[strategy.two]\ncommand = a\nserver_command = b\nserver_port = 9000\n", 8,
+                             "server_port 9000 is [strategy.one]'s too (line 4)"),
+    "server port past the ports": ("[strategy.mine]\nserver_port = 70000\n", 2,
+                                   'server_port: "70000" is not a port from 1 to 65535'),
     "two programs one name": ("[host.a]\nbehind = internet\n[run]\npair = a a\n"
                               "strategies = exec:./x/p2p, exec:./y/p2p\n", 5, "two programs named p2p"),
     # before: each doubled its cells' n, unevenly beside the others, without a word

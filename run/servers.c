@@ -1,0 +1,143 @@
+/* A program's own server ([strategy.NAME] server_command): started on the run's
+ * rendezvous host before the lab's first attempt, waited for until it listens on
+ * its server_port, watched between attempts, ended after the last one. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/diag.h"
+#include "../scenario/scenario.h"
+#include "child.h"
+#include "nats.h"
+#include "servers.h"
+
+/* how long a server has to listen: a program's start (Python's 20-40 ms) many
+ * times over on a loaded machine */
+#define SERVER_READY_S 10.0
+
+/* whether a socket in pid's namespace listens on TCP port (or is bound to UDP
+ * port): its namespace's tables, as ss reads them */
+static bool listening(pid_t pid, unsigned port)
+{
+	static const char *const tables[] = { "tcp", "udp" };
+
+	for (int t = 0; t < 2; t++) {
+		char path[64], line[256];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)pid, tables[t]);
+		if (!(f = fopen(path, "re")))
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			unsigned local, state;
+
+			/* "  0: 00000000:2328 00000000:0000 0A ..." */
+			if (sscanf(line, " %*u: %*x:%x %*x:%*x %x", &local, &state) == 2 && local == port &&
+			    (t == 1 || state == 0x0A)) {
+				fclose(f);
+				return true;
+			}
+		}
+		fclose(f);
+	}
+	return false;
+}
+
+/* "exit N" or "signal N" of a wait status */
+static const char *ended_how(int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, len, "exit %d", WEXITSTATUS(status));
+	return buf;
+}
+
+int servers_start(const struct scenario *s, const char *id, struct child kid[RUN_MAX_STRATEGIES], struct diag *d)
+{
+	const struct lab_node *host = &s->nodes[s->run.server];
+	char addr[INET_ADDRSTRLEN];
+
+	addr_of(host, addr, sizeof(addr));
+	for (int k = 0; k < RUN_MAX_STRATEGIES; k++)
+		kid[k] = (struct child)CHILD_NONE;
+	for (int k = 0; k < s->run.n_strategies; k++) {
+		const struct run_program *p = scenario_program(s, s->run.strategies[k]);
+		char lab[96], node[96], strategy[64], a[64], port[32], how[32];
+		const char *env[] = { lab, node, strategy, a, port, NULL };
+		char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+		struct timespec t0;
+		int status;
+
+		if (!p || !p->server_command[0])
+			continue;
+		snprintf(lab, sizeof(lab), "NATLAB_LAB=%s", id);
+		snprintf(node, sizeof(node), "NATLAB_NODE=%s", host->name);
+		snprintf(strategy, sizeof(strategy), "NATLAB_STRATEGY=%s", s->run.strategies[k]);
+		snprintf(a, sizeof(a), "NATLAB_SERVER_ADDR=%s", addr);
+		snprintf(port, sizeof(port), "NATLAB_SERVER_PORT=%u", p->server_port);
+		argv[2] = (char *)p->server_command;
+		if (spawn_server(id, host->name, s->cpus, argv, env, s->dir, &kid[k]))
+			return diag_set(d, "%s:%d: [strategy.%s]: cannot start its server_command: %s", s->path,
+					p->server_line, p->name, strerror(errno));
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (!listening(kid[k].pid, p->server_port)) {
+			if (waitpid(kid[k].pid, &status, WNOHANG) == kid[k].pid) {
+				kid[k].pid = -1;
+				return diag_set(d, "%s:%d: [strategy.%s]: its server_command ended (%s) before it listened on port %u",
+						s->path, p->server_line, p->name, ended_how(status, how, sizeof(how)),
+						p->server_port);
+			}
+			if (seconds_since(&t0) > SERVER_READY_S)
+				return diag_set(d, "%s:%d: [strategy.%s]: its server_command did not listen on port %u within %.0f s",
+						s->path, p->server_line, p->name, p->server_port, SERVER_READY_S);
+			usleep(2000);
+		}
+	}
+	return 0;
+}
+
+void servers_check(const struct scenario *s, const char *id, struct child kid[RUN_MAX_STRATEGIES])
+{
+	for (int k = 0; k < s->run.n_strategies; k++) {
+		const struct run_program *p = scenario_program(s, s->run.strategies[k]);
+		char how[32];
+		int status;
+
+		if (kid[k].pid > 0 && waitpid(kid[k].pid, &status, WNOHANG) == kid[k].pid) {
+			kid[k].pid = -1;
+			fprintf(stderr, "natlab run: %s: [strategy.%s]'s server_command ended (%s) before the lab's last attempt\n",
+				id, p ? p->name : s->run.strategies[k], ended_how(status, how, sizeof(how)));
+		}
+	}
+}
+
+void servers_end(struct child kid[RUN_MAX_STRATEGIES])
+{
+	struct timespec t0;
+
+	/* SIGTERM to each group, half a second of grace for all, then SIGKILL to a
+	 * group whose leader is still there (what it left is the lab's: down ends it) */
+	for (int k = 0; k < RUN_MAX_STRATEGIES; k++)
+		if (kid[k].pid > 0)
+			kill(-kid[k].pid, SIGTERM);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int k = 0; k < RUN_MAX_STRATEGIES; k++) {
+		while (kid[k].pid > 0 && seconds_since(&t0) < 0.5) {
+			if (waitpid(kid[k].pid, NULL, WNOHANG) == kid[k].pid)
+				kid[k].pid = -1;
+			else
+				usleep(5000);
+		}
+		if (kid[k].pid > 0) {
+			kill(-kid[k].pid, SIGKILL);
+			waitpid(kid[k].pid, NULL, 0);
+			kid[k].pid = -1;
+		}
+	}
+}
