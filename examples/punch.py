@@ -25,6 +25,8 @@ try:
     addr, port = rv.makefile().readline().split()
     # the port the server saw us from, its NAT mapping open: the partner dials it
     while True:
+        if time.time() >= deadline:
+            raise TimeoutError("no connection by the deadline")
         s = bound(rv.getsockname()[1])
         s.settimeout(max(0.01, deadline - time.time()))
         try:

@@ -15,18 +15,22 @@ def serve(conn, peer):
     with lock:
         other = waiting.pop(attempt, None)
         if other is None:
-            waiting[attempt] = (conn, peer)
-            return  # the partner's thread answers both
-    for c, ep in ((conn, other[1]), (other[0], peer)):
-        c.sendall(b"%s %d\n" % (ep[0].encode(), ep[1]))
-    # the connections stay open: each peer closes its own when its punch is over
+            waiting[attempt] = (conn, peer)  # the partner's thread answers both
+    if other is not None:
+        for c, ep in ((conn, other[1]), (other[0], peer)):
+            c.sendall(b"%s %d\n" % (ep[0].encode(), ep[1]))
+    # open until the peer closes it, when its punch is over: its NAT's mapping
+    # stays as the partner was told
+    while conn.recv(64):
+        pass
+    conn.close()
 
 
 srv = socket.socket()
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind((os.environ["NATLAB_SERVER_ADDR"], int(os.environ["NATLAB_SERVER_PORT"])))
 srv.listen(64)
-print("rendezvous: listening on %s:%s" % (os.environ["NATLAB_SERVER_ADDR"], os.environ["NATLAB_SERVER_PORT"]),
-      flush=True)
+os.write(1, b"rendezvous: listening on %s:%s\n" % (os.environ["NATLAB_SERVER_ADDR"].encode(),
+                                                 os.environ["NATLAB_SERVER_PORT"].encode()))
 while True:
     threading.Thread(target=serve, args=srv.accept(), daemon=True).start()

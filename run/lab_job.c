@@ -234,6 +234,7 @@ struct lab_run {
 	const struct lab_extras *extras;
 	struct failed *failed;
 	struct child *stay; /* the pair's staying peers (natlab-probe peers) */
+	struct child *servers; /* the programs' own servers (servers.c) */
 };
 
 /* An attempt of the lab's plan, kept; run again while off schedule (the record
@@ -251,6 +252,7 @@ static int attempt_kept(struct lab_run *l, const char *strategy, double skew_ms,
 		struct attempt_record rec;
 		bool again;
 
+		servers_check(s, l->id, l->servers);
 		attempt(s, l->id, l->c, l->building, l->watch, l->server_ep, l->extras, strategy, skew_ms,
 			l->count, l->events, l->stats, l->wire, l->stay, &rec);
 		if (edge) {
@@ -452,10 +454,14 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 	build_end(building);
 	/* the programs' own servers: waited for without the core, as a user's program
 	 * takes its time to start */
-	core_give(c);
-	if (servers_start(s, id, servers, &d))
-		rc = fail(1, "%s", d.msg);
-	core_take(c);
+	if (!rc && servers_any(s)) {
+		int started;
+
+		core_give(c);
+		started = servers_start(s, id, servers, &d);
+		core_take(c);
+		rc = started == SERVERS_STOPPED ? 130 : started ? fail(1, "%s", d.msg) : 0;
+	}
 	for (int k = 0; k < s->run.n_strategies && !rc; k++)
 		if (!strcmp(s->run.strategies[k], "auto") && !extras.done) {
 			/* classify's probes wait out their seconds: the core is another lab's meanwhile */
@@ -468,14 +474,12 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 		struct lab_run lab = { .s = s, .c = c, .id = id, .server_ep = server_ep,
 				       .events = events[0] ? events : NULL, .stats = stats, .building = building,
 				       .wire = wire, .watch = watch, .extras = &extras, .failed = &failed,
-				       .stay = stay };
+				       .stay = stay, .servers = servers };
 
 		for (int k = 0; k < s->run.n_strategies && !rc; k++)
 			for (int j = 0; j < s->run.n_skews && !rc; j++)
-				for (unsigned r = 0; r < s->run.repeat && !rc; r++) {
+				for (unsigned r = 0; r < s->run.repeat && !rc; r++)
 					rc = attempt_kept(&lab, s->run.strategies[k], s->run.skews_ms[j], NULL, NULL);
-					servers_check(s, id, servers);
-				}
 		for (int k = 0; k < s->run.n_strategies && !rc && s->run.edges_bisect; k++)
 			if (strategy_windowed(strategy_by_name(s->run.strategies[k])))
 				rc = search_edges(&lab, s->run.strategies[k]);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../common/diag.h"
+#include "../netns/lab.h"
 #include "../scenario/scenario.h"
 #include "child.h"
 #include "nats.h"
@@ -19,14 +20,16 @@
 /* how long a server has to listen: a program's start (Python's 20-40 ms) many
  * times over on a loaded machine */
 #define SERVER_READY_S 10.0
+#define SERVER_GRACE_S 1.0
 
 /* whether a socket in pid's namespace listens on TCP port (or is bound to UDP
- * port): its namespace's tables, as ss reads them */
+ * port): its namespace's tables, as ss reads them; IPv6's too, where a dual-stack
+ * server (Go's, Node's) listens for IPv4 as well */
 static bool listening(pid_t pid, unsigned port)
 {
-	static const char *const tables[] = { "tcp", "udp" };
+	static const char *const tables[] = { "tcp", "udp", "tcp6", "udp6" };
 
-	for (int t = 0; t < 2; t++) {
+	for (int t = 0; t < 4; t++) {
 		char path[64], line[256];
 		FILE *f;
 
@@ -36,9 +39,10 @@ static bool listening(pid_t pid, unsigned port)
 		while (fgets(line, sizeof(line), f)) {
 			unsigned local, state;
 
-			/* "  0: 00000000:2328 00000000:0000 0A ..." */
-			if (sscanf(line, " %*u: %*x:%x %*x:%*x %x", &local, &state) == 2 && local == port &&
-			    (t == 1 || state == 0x0A)) {
+			/* "  0: 00000000:2328 00000000:0000 0A ...", a 32-digit address in
+			 * IPv6's; the header line does not scan */
+			if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &local, &state) == 2 &&
+			    local == port && (t % 2 || state == 0x0A)) {
 				fclose(f);
 				return true;
 			}
@@ -58,6 +62,17 @@ static const char *ended_how(int status, char *buf, size_t len)
 	return buf;
 }
 
+bool servers_any(const struct scenario *s)
+{
+	for (int k = 0; k < s->run.n_strategies; k++) {
+		const struct run_program *p = scenario_program(s, s->run.strategies[k]);
+
+		if (p && p->server_command[0])
+			return true;
+	}
+	return false;
+}
+
 int servers_start(const struct scenario *s, const char *id, struct child kid[RUN_MAX_STRATEGIES], struct diag *d)
 {
 	const struct lab_node *host = &s->nodes[s->run.server];
@@ -73,6 +88,7 @@ int servers_start(const struct scenario *s, const char *id, struct child kid[RUN
 		char *argv[] = { "/bin/sh", "-c", NULL, NULL };
 		struct timespec t0;
 		int status;
+		useconds_t pause = 1000; /* doubled to 20 ms: a slow start costs few looks */
 
 		if (!p || !p->server_command[0])
 			continue;
@@ -87,6 +103,8 @@ int servers_start(const struct scenario *s, const char *id, struct child kid[RUN
 					p->server_line, p->name, strerror(errno));
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		while (!listening(kid[k].pid, p->server_port)) {
+			if (lab_stop_pending())
+				return SERVERS_STOPPED;
 			if (waitpid(kid[k].pid, &status, WNOHANG) == kid[k].pid) {
 				kid[k].pid = -1;
 				return diag_set(d, "%s:%d: [strategy.%s]: its server_command ended (%s) before it listened on port %u",
@@ -96,7 +114,8 @@ int servers_start(const struct scenario *s, const char *id, struct child kid[RUN
 			if (seconds_since(&t0) > SERVER_READY_S)
 				return diag_set(d, "%s:%d: [strategy.%s]: its server_command did not listen on port %u within %.0f s",
 						s->path, p->server_line, p->name, p->server_port, SERVER_READY_S);
-			usleep(2000);
+			usleep(pause);
+			pause = pause < 20000 ? 2 * pause : pause;
 		}
 	}
 	return 0;
@@ -111,7 +130,7 @@ void servers_check(const struct scenario *s, const char *id, struct child kid[RU
 
 		if (kid[k].pid > 0 && waitpid(kid[k].pid, &status, WNOHANG) == kid[k].pid) {
 			kid[k].pid = -1;
-			fprintf(stderr, "natlab run: %s: [strategy.%s]'s server_command ended (%s) before the lab's last attempt\n",
+			fprintf(stderr, "natlab run: %s: [strategy.%s]'s server_command ended (%s) with attempts of the lab left\n",
 				id, p ? p->name : s->run.strategies[k], ended_how(status, how, sizeof(how)));
 		}
 	}
@@ -121,14 +140,16 @@ void servers_end(struct child kid[RUN_MAX_STRATEGIES])
 {
 	struct timespec t0;
 
-	/* SIGTERM to each group, half a second of grace for all, then SIGKILL to a
-	 * group whose leader is still there (what it left is the lab's: down ends it) */
+	/* SIGTERM to each group, a second of grace for all (a program at normal
+	 * priority beside labs' real-time peers and wires may wait its turn), then
+	 * SIGKILL to a group whose leader is still there (what it left is the lab's:
+	 * down ends it) */
 	for (int k = 0; k < RUN_MAX_STRATEGIES; k++)
 		if (kid[k].pid > 0)
 			kill(-kid[k].pid, SIGTERM);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int k = 0; k < RUN_MAX_STRATEGIES; k++) {
-		while (kid[k].pid > 0 && seconds_since(&t0) < 0.5) {
+		while (kid[k].pid > 0 && seconds_since(&t0) < SERVER_GRACE_S) {
 			if (waitpid(kid[k].pid, NULL, WNOHANG) == kid[k].pid)
 				kid[k].pid = -1;
 			else

@@ -6,12 +6,19 @@
 #include "../scenario/scenario.h"
 #include "child.h"
 
+/* servers_start's return where a signal to stop came while it waited */
+#define SERVERS_STOPPED 130
+
+/* Whether any of the run's strategies is a program with a server_command. */
+bool servers_any(const struct scenario *s);
 /* Starts the server_command of each of the run's programs that has one, kid[k]
- * for strategy k, and waits until each listens on its server_port. */
+ * for strategy k, and waits until each listens on its server_port: 0, -1 (d says
+ * why) or SERVERS_STOPPED. */
 int servers_start(const struct scenario *s, const char *id, struct child kid[RUN_MAX_STRATEGIES], struct diag *d);
-/* Says once, on stderr, of each server that has ended meanwhile. */
+/* Says once, on stderr, of each server that has ended meanwhile (called before
+ * each attempt: with attempts left). */
 void servers_check(const struct scenario *s, const char *id, struct child kid[RUN_MAX_STRATEGIES]);
-/* Ends them: SIGTERM to each one's process group, SIGKILL half a second later. */
+/* Ends them: SIGTERM to each one's process group, SIGKILL a second later. */
 void servers_end(struct child kid[RUN_MAX_STRATEGIES]);
 
 #endif

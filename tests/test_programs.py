@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from labkit import NATLAB, ROOT, two_nats
 
 
@@ -57,42 +59,78 @@ def test_example_with_its_own_rendezvous_server_matches_builtin_so(tmp_path):
     mine, builtin = verdicts(tmp_path / "matrix-exec:punch.csv"), verdicts(tmp_path / "matrix-so.csv")
     assert len(builtin) == 6 and mine == builtin
     assert {"connected", "failed"} <= set(builtin.values())
-    # one server a lab, each at its own lab's rendezvous host
-    assert err[0].count("rendezvous: listening on 198.18.0.1:9000\n") == 6, err[0]
+    # one server a lab, each at its own lab's rendezvous host (labs side by side:
+    # their lines may interleave)
+    assert err[0].count("rendezvous: listening on 198.18.0.1:9000") == 6, err[0]
 
 
 SERVER = """import os, signal, socket, sys, time
-signal.signal(signal.SIGTERM, lambda *a: (open("ended", "w").write(os.environ["NATLAB_LAB"]), sys.exit(0)))
-time.sleep({wait})
-s = socket.socket()
-s.bind(("0.0.0.0", int(os.environ["NATLAB_SERVER_PORT"])))
+proto, wait = sys.argv[1], float(sys.argv[2])
+
+
+def term(*_):
+    # natlab's rendezvous server still up: ended before the lab came down (a bytes
+    # address: a str one is encoded by the idna codec, whose import may fail here)
+    socket.socket().connect((os.environ["NATLAB_SERVER_ADDR"].encode(), 3478))
+    fd = os.open("ended", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.write(fd, os.environ["NATLAB_LAB"].encode())
+    os._exit(0)
+
+
+signal.signal(signal.SIGTERM, term)
+time.sleep(wait)
+name = os.environ["NATLAB_NODE"].encode()
+if proto == "udp":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", int(os.environ["NATLAB_SERVER_PORT"])))
+    while True:
+        _, ep = s.recvfrom(64)
+        s.sendto(name, ep)
+s = socket.socket(socket.AF_INET6 if proto == "tcp6" else socket.AF_INET)
+if proto == "tcp6":  # dual-stack, as Go's and Node's servers listen: in tcp6's table
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::" if proto == "tcp6" else "0.0.0.0", int(os.environ["NATLAB_SERVER_PORT"])))
 s.listen()
-while True:
+served = 0
+while served < int(sys.argv[3]):
     c, ep = s.accept()
-    c.sendall(os.environ["NATLAB_NODE"].encode())
+    c.sendall(name)
     c.close()
+    served += 1
 """
-PEER = """import os, socket
-print(socket.create_connection((os.environ["NATLAB_SERVER_ADDR"], 9000)).recv(10).decode())
+PEER = """import os, socket, sys
+server = (os.environ["NATLAB_SERVER_ADDR"], 9000)
+if sys.argv[1] == "udp":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1)
+    s.sendto(b"?", server)
+    print(s.recv(10).decode())
+else:
+    print(socket.create_connection(server, timeout=1).recv(10).decode())
 """
 
 
-def server_pair(tmp_path, wait):
+def server_pair(tmp_path, proto="tcp", wait=0, serve=1000, repeat=1):
     """The usual pair, strategy mine: a peer that asks the server of its own on the
-    rendezvous host for its node's name; that server listens after `wait` s."""
-    (tmp_path / "server.py").write_text(SERVER.format(wait=wait))
+    rendezvous host (over proto) for its node's name; that server starts to listen
+    after `wait` s and ends after `serve` TCP connections."""
+    (tmp_path / "server.py").write_text(SERVER)
     (tmp_path / "peer.py").write_text(PEER)
-    (tmp_path / "pair.ini").write_text(pair("mine", more="[strategy.mine]\ncommand = /usr/bin/python3 peer.py\n"
-                                             "server_command = /usr/bin/python3 server.py\nserver_port = 9000\n"))
+    proto_peer = "udp" if proto == "udp" else "tcp"
+    (tmp_path / "pair.ini").write_text(pair("mine", run={"repeat": repeat}, more=(
+        f"[strategy.mine]\ncommand = /usr/bin/python3 peer.py {proto_peer}\n"
+        f"server_command = /usr/bin/python3 server.py {proto} {wait} {serve}\nserver_port = 9000\n")))
     return subprocess.run([NATLAB, "run", "--out", str(tmp_path / "out"), str(tmp_path / "pair.ini")],
                           capture_output=True, text=True, timeout=120)
 
 
-def test_a_programs_server_is_waited_for_and_ended_with_its_grace(tmp_path):
-    """The server listens only after 0.5 s: the attempt still finds it (natlab waits
-    for its port). It runs in the scenario's folder and gets SIGTERM, with time to
-    write a file, after the lab's last attempt."""
-    r = server_pair(tmp_path, 0.5)
+@pytest.mark.parametrize("proto", ["tcp", "udp", "tcp6"])
+def test_a_programs_server_is_waited_for_and_ended_with_its_grace(tmp_path, proto):
+    """The server listens (TCP, UDP, or TCP dual-stack on ::) only after 3 s, past
+    the attempt's deadline: the attempt still finds it, as natlab waits for its
+    port. It runs in the scenario's folder and gets SIGTERM, with time to write a
+    file, after the lab's last attempt and before the lab comes down."""
+    r = server_pair(tmp_path, proto, wait=3)
     assert r.returncode == 0, r.stderr
     rec, = [json.loads(x) for x in (tmp_path / "out" / "attempts.jsonl").read_text().splitlines()]
     assert rec["outcome"] == "connected", rec
@@ -101,8 +139,16 @@ def test_a_programs_server_is_waited_for_and_ended_with_its_grace(tmp_path):
     assert (tmp_path / "ended").read_text() == rec["lab"]
 
 
+def test_a_programs_server_that_ends_with_attempts_left_is_named(tmp_path):
+    r = server_pair(tmp_path, serve=2, repeat=2)
+    assert r.returncode == 0, r.stderr
+    recs = [json.loads(x) for x in (tmp_path / "out" / "attempts.jsonl").read_text().splitlines()]
+    assert [x["outcome"] for x in recs] == ["connected", "failed"], recs
+    assert "[strategy.mine]'s server_command ended (exit 0) with attempts of the lab left" in r.stderr, r.stderr
+
+
 def test_a_programs_server_that_never_listens_fails_the_lab_by_name(tmp_path):
-    r = server_pair(tmp_path, 30)
+    r = server_pair(tmp_path, wait=30)
     assert r.returncode == 1
     assert "[strategy.mine]: its server_command did not listen on port 9000 within 10 s" in r.stderr, r.stderr
     assert not (tmp_path / "out" / "attempts.jsonl").exists() or not (tmp_path / "out" / "attempts.jsonl").read_text()
