@@ -317,6 +317,22 @@ def test_a_program_past_its_deadline_gets_sigterm_and_its_grace(tmp_path):
         assert json.loads(side["program"]["last"]) == {"said": "bye"}
 
 
+def test_a_compound_command_past_its_deadline_keeps_its_grace(tmp_path):
+    """A command the shell runs itself (an && list): the shell ends at the
+    deadline's SIGTERM, the program it started had the SIGTERM too and keeps its
+    half second; its last line is the record's, the exit status the shell's.
+    Before, the group was killed as soon as the shell had ended."""
+    (tmp_path / "pair.ini").write_text(pair("mine", more=(
+        "[strategy.mine]\n"
+        "command = true && sh -c 'trap \"sleep 0.2; echo bye; exit 3\" TERM; echo waiting; "
+        "while :; do sleep 0.05; done'\n")))
+    (r,) = run(tmp_path / "out", tmp_path / "pair.ini")
+    assert r["outcome"] == "timeout"
+    for side in r["sides"].values():
+        assert side["program"]["last"] == "bye", side["program"]
+        assert side["program"]["exit"] == 128 + 15, side["program"]
+
+
 def test_a_strategy_none_of_whose_runs_kept_its_schedule_still_has_its_line(tmp_path):
     """like = so holds a program to so's schedule; one whose side a dials 0.3 s after
     b is off it in every run. Before, it had no line in the summary or in meta.json."""

@@ -275,7 +275,7 @@ void run_program(struct peer *p)
 	int out[2], sig_pair[2], pidfd = -1, status = 0, sig = SIGTERM, rc;
 	struct signal_chan sc = { .fd = -1, .rv_open = true };
 	pid_t pid;
-	bool done = false;
+	bool done = false, leader_gone = false;
 
 	p->outcome = "error";
 	if (!p->command) {
@@ -336,7 +336,8 @@ void run_program(struct peer *p)
 	signal_in(p, &sc, false); /* a line that came with GO */
 	while (!done) {
 		/* a descriptor of -1 is left out of poll */
-		struct pollfd pf[4] = { { .fd = pidfd, .events = POLLIN }, { .fd = out[0], .events = POLLIN },
+		struct pollfd pf[4] = { { .fd = leader_gone ? -1 : pidfd, .events = POLLIN },
+					{ .fd = out[0], .events = POLLIN },
 					{ .fd = sc.fd, .events = POLLIN | (sc.out_len ? POLLOUT : 0) },
 					{ .fd = sc.rv_open ? p->rv : -1, .events = POLLIN } };
 		double now = mono(), wait = (kill_at ? kill_at : until) - now;
@@ -355,7 +356,7 @@ void run_program(struct peer *p)
 			continue;
 		}
 		/* without a pidfd (an old kernel): a look every 10 ms */
-		if (pidfd < 0 && wait > 0.01)
+		if ((pidfd < 0 || leader_gone) && wait > 0.01)
 			wait = 0.01;
 		if (poll(pf, 4, (int)(wait * 1000) + 1) < 0 && errno != EINTR)
 			break;
@@ -375,16 +376,20 @@ void run_program(struct peer *p)
 				out[0] = -1;
 			}
 		}
-		if (pidfd < 0 || (pf[0].revents & POLLIN)) {
+		if (!leader_gone && (pidfd < 0 || (pf[0].revents & POLLIN))) {
 			siginfo_t si = { 0 };
 
 			/* ended, not yet reaped: its zombie keeps the group's id, so what
 			 * it left running in the group is killed with certainty, then it
-			 * is reaped */
-			if (!waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) && si.si_pid == pid) {
-				kill(-pid, SIGKILL);
-				done = waitpid(pid, &status, 0) == pid;
-			}
+			 * is reaped. A shell that ran a compound command ends at the
+			 * deadline's SIGTERM, which its group had too: the group keeps its
+			 * grace, until its members have closed the output or it is over */
+			if (!waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) && si.si_pid == pid)
+				leader_gone = true;
+		}
+		if (leader_gone && (!kill_at || out[0] < 0)) {
+			kill(-pid, SIGKILL);
+			done = waitpid(pid, &status, 0) == pid;
 		}
 	}
 	if (!done) {
