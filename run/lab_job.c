@@ -235,6 +235,7 @@ struct lab_run {
 	struct failed *failed;
 	struct child *stay; /* the pair's staying peers (natlab-probe peers) */
 	struct child *servers; /* the programs' own servers (servers.c) */
+	char (*ended)[24];     /* how each of them ended ("": running, or none) */
 };
 
 /* An attempt of the lab's plan, kept; run again while off schedule (the record
@@ -252,9 +253,18 @@ static int attempt_kept(struct lab_run *l, const char *strategy, double skew_ms,
 		struct attempt_record rec;
 		bool again;
 
-		servers_check(s, l->id, l->servers);
+		servers_check(s, l->id, l->servers, l->ended);
 		attempt(s, l->id, l->c, l->building, l->watch, l->server_ep, l->extras, strategy, skew_ms,
 			l->count, l->events, l->stats, l->wire, l->stay, &rec);
+		{
+			/* a program's own server: running, or how it had ended */
+			const struct run_program *pr = scenario_program(s, strategy);
+
+			for (int k = 0; pr && pr->server_command[0] && k < s->run.n_strategies; k++)
+				if (!strcmp(s->run.strategies[k], strategy))
+					snprintf(rec.program_server, sizeof(rec.program_server), "%s",
+						 l->ended[k][0] ? l->ended[k] : "running");
+		}
 		if (edge) {
 			rec.edge = edge->edge;
 			/* a probe's vote is for its skew only when the NATs emitted it within
@@ -378,6 +388,7 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 	struct child server = CHILD_NONE;
 	struct child stay[2] = { CHILD_NONE, CHILD_NONE };
 	struct child servers[RUN_MAX_STRATEGIES];
+	char ended[RUN_MAX_STRATEGIES][24] = { { 0 } };
 	json_t *st;
 	struct failed failed = { 0 };
 	struct lab_extras extras = { .done = false };
@@ -474,7 +485,7 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 		struct lab_run lab = { .s = s, .c = c, .id = id, .server_ep = server_ep,
 				       .events = events[0] ? events : NULL, .stats = stats, .building = building,
 				       .wire = wire, .watch = watch, .extras = &extras, .failed = &failed,
-				       .stay = stay, .servers = servers };
+				       .stay = stay, .servers = servers, .ended = ended };
 
 		for (int k = 0; k < s->run.n_strategies && !rc; k++)
 			for (int j = 0; j < s->run.n_skews && !rc; j++)

@@ -123,6 +123,9 @@ json_t *record_to_json(const struct attempt_record *r)
 	/* written for relayed attempts only */
 	if (r->relay[0])
 		json_object_set_new(o, "relay", json_string(r->relay));
+	/* written for a program with a server of its own only */
+	if (r->program_server[0])
+		json_object_set_new(o, "program_server", json_string(r->program_server));
 	/* written for auto only */
 	if (r->pick.decision[0])
 		json_object_set_new(o, "auto", json_pack("{s:s, s:o, s:o}", "decision", r->pick.decision, "decide_ms",
@@ -466,7 +469,8 @@ int record_from_json(json_t *j, struct attempt_record *r, struct diag *d)
 	     opt_str(j, "predicted_wire", r->predicted_wire, sizeof(r->predicted_wire), d)) ||
 	    opt_tri(j, "agrees", &r->agrees, d) || opt_tri(j, "on_schedule", &r->on_schedule, d) ||
 	    read_timing(j, r, d) || opt_num(j, "time_to_connect_ms", &r->time_to_connect_ms, false, d) ||
-	    read_pick(j, r, d) || opt_str(j, "relay", r->relay, sizeof(r->relay), d) || read_edge(j, r, d) ||
+	    read_pick(j, r, d) || opt_str(j, "relay", r->relay, sizeof(r->relay), d) ||
+	    opt_str(j, "program_server", r->program_server, sizeof(r->program_server), d) || read_edge(j, r, d) ||
 	    read_wire(j, r, d) || opt_num(j, "duration_ms", &r->duration_ms, false, d) ||
 	    opt_num_pair(j, "wire_window", r->wire_window, false, d) ||
 	    opt_str(j, "kernel", r->kernel, sizeof(r->kernel), d))

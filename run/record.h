@@ -49,6 +49,9 @@ struct attempt_record {
 		double classify_s[2];
 	} pick;
 	char relay[16]; /* a relayed attempt: which relay carried it, builtin or turn ("" otherwise) */
+	/* a program's own server (server_command) as the attempt began: "running",
+	 * or how it had ended ("exit 3", "signal 9"); "" for a strategy without one */
+	char program_server[24];
 	/* edges = bisect: the attempt probed a timing window's edges (not a cell of
 	 * the grid); the search's resolution and range, and the model's window (skews,
 	 * the range's end where it reaches beyond; NAN: none predicted) */

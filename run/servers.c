@@ -121,15 +121,17 @@ int servers_start(const struct scenario *s, const char *id, struct child kid[RUN
 	return 0;
 }
 
-void servers_check(const struct scenario *s, const char *id, struct child kid[RUN_MAX_STRATEGIES])
+void servers_check(const struct scenario *s, const char *id, struct child kid[RUN_MAX_STRATEGIES],
+		   char ended[RUN_MAX_STRATEGIES][24])
 {
 	for (int k = 0; k < s->run.n_strategies; k++) {
 		const struct run_program *p = scenario_program(s, s->run.strategies[k]);
-		char how[32];
+		char how[24];
 		int status;
 
 		if (kid[k].pid > 0 && waitpid(kid[k].pid, &status, WNOHANG) == kid[k].pid) {
 			kid[k].pid = -1;
+			snprintf(ended[k], 24, "%s", ended_how(status, how, sizeof(how)));
 			fprintf(stderr, "natlab run: %s: [strategy.%s]'s server_command ended (%s) with attempts of the lab left\n",
 				id, p ? p->name : s->run.strategies[k], ended_how(status, how, sizeof(how)));
 		}

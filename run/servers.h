@@ -16,8 +16,9 @@ bool servers_any(const struct scenario *s);
  * why) or SERVERS_STOPPED. */
 int servers_start(const struct scenario *s, const char *id, struct child kid[RUN_MAX_STRATEGIES], struct diag *d);
 /* Says once, on stderr, of each server that has ended meanwhile (called before
- * each attempt: with attempts left). */
-void servers_check(const struct scenario *s, const char *id, struct child kid[RUN_MAX_STRATEGIES]);
+ * each attempt: with attempts left), and how in ended[k] ("exit 3"). */
+void servers_check(const struct scenario *s, const char *id, struct child kid[RUN_MAX_STRATEGIES],
+		   char ended[RUN_MAX_STRATEGIES][24]);
 /* Ends them: SIGTERM to each one's process group, SIGKILL a second later. */
 void servers_end(struct child kid[RUN_MAX_STRATEGIES]);
 

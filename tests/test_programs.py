@@ -98,15 +98,16 @@ while served < int(sys.argv[3]):
     c.close()
     served += 1
 """
-PEER = """import os, socket, sys
+PEER = """import os, socket, sys, time
 server = (os.environ["NATLAB_SERVER_ADDR"], 9000)
 if sys.argv[1] == "udp":
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(1)
     s.sendto(b"?", server)
-    print(s.recv(10).decode())
+    print(s.recv(10).decode(), flush=True)
 else:
-    print(socket.create_connection(server, timeout=1).recv(10).decode())
+    print(socket.create_connection(server, timeout=1).recv(10).decode(), flush=True)
+time.sleep(0.3)  # a server that ends after its answers has ended before the next attempt
 """
 
 
@@ -134,6 +135,7 @@ def test_a_programs_server_is_waited_for_and_ended_with_its_grace(tmp_path, prot
     assert r.returncode == 0, r.stderr
     rec, = [json.loads(x) for x in (tmp_path / "out" / "attempts.jsonl").read_text().splitlines()]
     assert rec["outcome"] == "connected", rec
+    assert rec["program_server"] == "running"
     # each peer reached the server on the rendezvous host, which said its node
     assert [s["program"]["last"] for s in rec["sides"].values()] == ["rv", "rv"]
     assert (tmp_path / "ended").read_text() == rec["lab"]
@@ -145,6 +147,8 @@ def test_a_programs_server_that_ends_with_attempts_left_is_named(tmp_path):
     recs = [json.loads(x) for x in (tmp_path / "out" / "attempts.jsonl").read_text().splitlines()]
     assert [x["outcome"] for x in recs] == ["connected", "failed"], recs
     assert "[strategy.mine]'s server_command ended (exit 0) with attempts of the lab left" in r.stderr, r.stderr
+    # and the record of the attempt that ran without it says so
+    assert [x["program_server"] for x in recs] == ["running", "exit 0"], recs
 
 
 def test_a_programs_server_that_never_listens_fails_the_lab_by_name(tmp_path):
