@@ -234,8 +234,7 @@ struct lab_run {
 	const struct lab_extras *extras;
 	struct failed *failed;
 	struct child *stay; /* the pair's staying peers (natlab-probe peers) */
-	struct child *servers; /* the programs' own servers (servers.c) */
-	char (*ended)[24];     /* how each of them ended ("": running, or none) */
+	struct own_server *servers; /* the programs' own servers (servers.c) */
 };
 
 /* An attempt of the lab's plan, kept; run again while off schedule (the record
@@ -251,20 +250,15 @@ static int attempt_kept(struct lab_run *l, const char *strategy, double skew_ms,
 
 	for (unsigned tries = 0;; tries++) {
 		struct attempt_record rec;
+		const char *ps; /* its program's own server: running, or how it ended */
 		bool again;
 
-		servers_check(s, l->id, l->servers, l->ended);
+		servers_check(s, l->id, l->servers);
 		attempt(s, l->id, l->c, l->building, l->watch, l->server_ep, l->extras, strategy, skew_ms,
 			l->count, l->events, l->stats, l->wire, l->stay, &rec);
-		{
-			/* a program's own server: running, or how it had ended */
-			const struct run_program *pr = scenario_program(s, strategy);
-
-			for (int k = 0; pr && pr->server_command[0] && k < s->run.n_strategies; k++)
-				if (!strcmp(s->run.strategies[k], strategy))
-					snprintf(rec.program_server, sizeof(rec.program_server), "%s",
-						 l->ended[k][0] ? l->ended[k] : "running");
-		}
+		ps = servers_state(s, l->servers, strategy);
+		if (ps)
+			snprintf(rec.program_server, sizeof(rec.program_server), "%s", ps);
 		if (edge) {
 			rec.edge = edge->edge;
 			/* a probe's vote is for its skew only when the NATs emitted it within
@@ -387,16 +381,14 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 	struct lab_opts o = { .owner = getpid() };
 	struct child server = CHILD_NONE;
 	struct child stay[2] = { CHILD_NONE, CHILD_NONE };
-	struct child servers[RUN_MAX_STRATEGIES];
-	char ended[RUN_MAX_STRATEGIES][24] = { { 0 } };
+	struct own_server servers[RUN_MAX_STRATEGIES];
 	json_t *st;
 	struct failed failed = { 0 };
 	struct lab_extras extras = { .done = false };
 	struct diag d;
 	int rc = 0, wire = -1;
 
-	for (int k = 0; k < RUN_MAX_STRATEGIES; k++)
-		servers[k] = (struct child)CHILD_NONE;
+	servers_init(servers);
 	building = build_lock_open(c);
 	core_take(c);
 	build_begin(building);
@@ -485,7 +477,7 @@ int run_lab(const struct scenario *s, const struct run_ctx *c)
 		struct lab_run lab = { .s = s, .c = c, .id = id, .server_ep = server_ep,
 				       .events = events[0] ? events : NULL, .stats = stats, .building = building,
 				       .wire = wire, .watch = watch, .extras = &extras, .failed = &failed,
-				       .stay = stay, .servers = servers, .ended = ended };
+				       .stay = stay, .servers = servers };
 
 		for (int k = 0; k < s->run.n_strategies && !rc; k++)
 			for (int j = 0; j < s->run.n_skews && !rc; j++)

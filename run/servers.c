@@ -62,6 +62,12 @@ static const char *ended_how(int status, char *buf, size_t len)
 	return buf;
 }
 
+void servers_init(struct own_server sv[RUN_MAX_STRATEGIES])
+{
+	for (int k = 0; k < RUN_MAX_STRATEGIES; k++)
+		sv[k] = (struct own_server){ .kid = CHILD_NONE };
+}
+
 bool servers_any(const struct scenario *s)
 {
 	for (int k = 0; k < s->run.n_strategies; k++) {
@@ -73,19 +79,19 @@ bool servers_any(const struct scenario *s)
 	return false;
 }
 
-int servers_start(const struct scenario *s, const char *id, struct child kid[RUN_MAX_STRATEGIES], struct diag *d)
+int servers_start(const struct scenario *s, const char *id, struct own_server sv[RUN_MAX_STRATEGIES],
+		  struct diag *d)
 {
 	const struct lab_node *host = &s->nodes[s->run.server];
 	char addr[INET_ADDRSTRLEN];
 
 	addr_of(host, addr, sizeof(addr));
-	for (int k = 0; k < RUN_MAX_STRATEGIES; k++)
-		kid[k] = (struct child)CHILD_NONE;
 	for (int k = 0; k < s->run.n_strategies; k++) {
 		const struct run_program *p = scenario_program(s, s->run.strategies[k]);
 		char lab[96], node[96], strategy[64], a[64], port[32], how[32];
 		const char *env[] = { lab, node, strategy, a, port, NULL };
 		char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+		struct child *kid = &sv[k].kid;
 		struct timespec t0;
 		int status;
 		useconds_t pause = 1000; /* doubled to 20 ms: a slow start costs few looks */
@@ -98,15 +104,15 @@ int servers_start(const struct scenario *s, const char *id, struct child kid[RUN
 		snprintf(a, sizeof(a), "NATLAB_SERVER_ADDR=%s", addr);
 		snprintf(port, sizeof(port), "NATLAB_SERVER_PORT=%u", p->server_port);
 		argv[2] = (char *)p->server_command;
-		if (spawn_server(id, host->name, s->cpus, argv, env, s->dir, &kid[k]))
+		if (spawn_server(id, host->name, s->cpus, argv, env, s->dir, kid))
 			return diag_set(d, "%s:%d: [strategy.%s]: cannot start its server_command: %s", s->path,
 					p->server_line, p->name, strerror(errno));
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		while (!listening(kid[k].pid, p->server_port)) {
+		while (!listening(kid->pid, p->server_port)) {
 			if (lab_stop_pending())
 				return SERVERS_STOPPED;
-			if (waitpid(kid[k].pid, &status, WNOHANG) == kid[k].pid) {
-				kid[k].pid = -1;
+			if (waitpid(kid->pid, &status, WNOHANG) == kid->pid) {
+				kid->pid = -1;
 				return diag_set(d, "%s:%d: [strategy.%s]: its server_command ended (%s) before it listened on port %u",
 						s->path, p->server_line, p->name, ended_how(status, how, sizeof(how)),
 						p->server_port);
@@ -121,24 +127,33 @@ int servers_start(const struct scenario *s, const char *id, struct child kid[RUN
 	return 0;
 }
 
-void servers_check(const struct scenario *s, const char *id, struct child kid[RUN_MAX_STRATEGIES],
-		   char ended[RUN_MAX_STRATEGIES][24])
+void servers_check(const struct scenario *s, const char *id, struct own_server sv[RUN_MAX_STRATEGIES])
 {
 	for (int k = 0; k < s->run.n_strategies; k++) {
 		const struct run_program *p = scenario_program(s, s->run.strategies[k]);
-		char how[24];
 		int status;
 
-		if (kid[k].pid > 0 && waitpid(kid[k].pid, &status, WNOHANG) == kid[k].pid) {
-			kid[k].pid = -1;
-			snprintf(ended[k], 24, "%s", ended_how(status, how, sizeof(how)));
+		if (sv[k].kid.pid > 0 && waitpid(sv[k].kid.pid, &status, WNOHANG) == sv[k].kid.pid) {
+			sv[k].kid.pid = -1;
+			ended_how(status, sv[k].ended, sizeof(sv[k].ended));
 			fprintf(stderr, "natlab run: %s: [strategy.%s]'s server_command ended (%s) with attempts of the lab left\n",
-				id, p ? p->name : s->run.strategies[k], ended_how(status, how, sizeof(how)));
+				id, p ? p->name : s->run.strategies[k], sv[k].ended);
 		}
 	}
 }
 
-void servers_end(struct child kid[RUN_MAX_STRATEGIES])
+const char *servers_state(const struct scenario *s, const struct own_server sv[RUN_MAX_STRATEGIES],
+			  const char *strategy)
+{
+	const struct run_program *p = scenario_program(s, strategy);
+
+	for (int k = 0; p && p->server_command[0] && k < s->run.n_strategies; k++)
+		if (!strcmp(s->run.strategies[k], strategy))
+			return sv[k].ended[0] ? sv[k].ended : "running";
+	return NULL;
+}
+
+void servers_end(struct own_server sv[RUN_MAX_STRATEGIES])
 {
 	struct timespec t0;
 
@@ -147,20 +162,22 @@ void servers_end(struct child kid[RUN_MAX_STRATEGIES])
 	 * SIGKILL to a group whose leader is still there (what it left is the lab's:
 	 * down ends it) */
 	for (int k = 0; k < RUN_MAX_STRATEGIES; k++)
-		if (kid[k].pid > 0)
-			kill(-kid[k].pid, SIGTERM);
+		if (sv[k].kid.pid > 0)
+			kill(-sv[k].kid.pid, SIGTERM);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int k = 0; k < RUN_MAX_STRATEGIES; k++) {
-		while (kid[k].pid > 0 && seconds_since(&t0) < SERVER_GRACE_S) {
-			if (waitpid(kid[k].pid, NULL, WNOHANG) == kid[k].pid)
-				kid[k].pid = -1;
+		struct child *kid = &sv[k].kid;
+
+		while (kid->pid > 0 && seconds_since(&t0) < SERVER_GRACE_S) {
+			if (waitpid(kid->pid, NULL, WNOHANG) == kid->pid)
+				kid->pid = -1;
 			else
 				usleep(5000);
 		}
-		if (kid[k].pid > 0) {
-			kill(-kid[k].pid, SIGKILL);
-			waitpid(kid[k].pid, NULL, 0);
-			kid[k].pid = -1;
+		if (kid->pid > 0) {
+			kill(-kid->pid, SIGKILL);
+			waitpid(kid->pid, NULL, 0);
+			kid->pid = -1;
 		}
 	}
 }
