@@ -46,7 +46,7 @@ CLI_SRC = cli/natlab.c cli/plan.c cli/bundle.c cli/up.c cli/down.c cli/list.c cl
 	report/report.c report/auto.c report/population.c report/tables.c report/windows.c report/plots.c report/check.c report/cells.c
 # natlab run's machinery (run/record.c and run/edges.c are in LIB_SRC)
 RUN_SRC = run/pool.c run/jobs.c run/lab_job.c run/attempt.c run/schedule.c run/nats.c run/child.c run/servers.c \
-	run/capture.c run/output.c run/precision.c run/merge.c
+	run/capture.c run/output.c run/precision.c run/wire_figures.c run/merge.c
 # natlab-wire: the wire alone, exec'd by natlab up (small: it loads in a few ms;
 # libpcap is loaded only for a capture, common/libpcap.h);
 # natlab itself has only the wire's configuration (config.c, handoff.c) and events.c
@@ -103,6 +103,8 @@ build/unit/%: tests/unit/%.c $(LIB_SRC:%.c=build/san/%.o)
 
 # the wire's per-frame work, which natlab itself does not link
 build/unit/test_wire_packet: build/san/wire/packet.o
+# a standing lab's wire figures (natlab show --wire), in natlab only
+build/unit/test_wire_precision: build/san/run/wire_figures.o
 
 deps:
 	@sh scripts/deps.sh

@@ -102,7 +102,8 @@ static int write_readme(const char *path, const char *lab, const char *script_id
 		   "- profiles/NAT.profile: a NAT's profile, where the scenario gave it as a file\n"
 		   "- lab.sh: the same lab in ip and nft commands (natlab plan --script)\n"
 		   "- rules/NAT.nft: each NAT's ruleset as it was in force (nft list ruleset)\n"
-		   "- show.txt: natlab show: nodes, addresses and the NATs' mappings when bundled\n"
+		   "- show.txt: natlab show: nodes, addresses, the NATs' mappings and how late the\n"
+		   "  wire released frames, when bundled\n"
 		   "%s",
 		pcap ? "- capture.pcap: every frame at the internet's core until then (tshark, wireshark)\n" : "");
 	return fclose(f);

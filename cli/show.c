@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -6,10 +7,68 @@
 #include "../natsim/conntrack.h"
 #include "../netns/lab.h"
 #include "../netns/netns.h"
+#include "../run/wire_figures.h"
 #include "subcommands.h"
 
-static const char usage[] = "show LAB [--json]\n"
-			    "  Nodes, namespaces, addresses, NAT profiles, live NAT mappings, pcap path.";
+static const char usage[] = "show LAB [--json] [--wire]\n"
+			    "  Nodes, namespaces, addresses, NAT profiles, live NAT mappings, pcap path,\n"
+			    "  and how late the wire has released frames against their due time so far\n"
+			    "  (its figures are at most 10 ms old), with a warning past its bounds.\n"
+			    "  --wire: the wire's figures alone (JSON: the object, null before the first\n"
+			    "  frame); they read no NAT's mappings, a walk of the kernel's conntrack\n"
+			    "  table that holds a core for milliseconds.";
+
+/* The wire's figures into wire.precision (null: no frame yet). The wire rewrites
+ * them in place: a read that met half a write reads again. */
+static void add_wire_precision(json_t *wire)
+{
+	const char *path = json_string_value(json_object_get(wire, "stats"));
+	json_t *stats = NULL;
+
+	for (int tries = 0; path && tries < 5 && !json_is_object(stats); tries++) {
+		json_error_t e;
+		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+		json_decref(stats);
+		stats = NULL;
+		if (fd < 0)
+			break; /* none before its first frame */
+		stats = json_loadfd(fd, 0, &e);
+		close(fd);
+		if (!json_is_object(stats))
+			usleep(1000);
+	}
+	if (json_is_object(wire))
+		json_object_set_new(wire, "precision", json_is_object(stats) ? precision_of_wire(stats) : json_null());
+	json_decref(stats);
+}
+
+static void print_wire(const json_t *wire)
+{
+	static const char *const figure[] = { "p50", "p99", "max" };
+	const json_t *p = json_object_get(wire, "precision"), *w;
+	size_t i;
+
+	if (!wire)
+		return; /* internet = bridge */
+	if (!json_is_object(p)) {
+		printf("wire: no frame yet\n");
+		return;
+	}
+	printf("wire: %lld frames, released late by", (long long)json_integer_value(json_object_get(p, "frames")));
+	for (size_t k = 0; k < sizeof(figure) / sizeof(figure[0]); k++) {
+		json_int_t us = json_integer_value(json_object_get(p, figure[k]));
+
+		/* the wire's last bucket holds that and anything later */
+		printf("%s %s %lld%s us", k ? "," : "", figure[k], (long long)us, us >= WIRE_LATE_BUCKETS - 1 ? "+" : "");
+	}
+	printf(" (bounds %lld and %lld us)%s\n",
+	       (long long)json_integer_value(json_object_get(json_object_get(p, "bounds"), "p50")),
+	       (long long)json_integer_value(json_object_get(json_object_get(p, "bounds"), "p99")),
+	       json_is_true(json_object_get(p, "realtime")) ? ", real-time" : "");
+	json_array_foreach(json_object_get(p, "warnings"), i, w)
+		printf("  warning: %s\n", json_string_value(w));
+}
 
 static int add_mapping(const struct ct_entry *e, void *arg)
 {
@@ -47,6 +106,7 @@ static void print_text(json_t *st)
 	       json_string_value(json_object_get(st, "scenario")));
 	printf("pcap: %s\n", json_is_string(json_object_get(st, "pcap"))
 				     ? json_string_value(json_object_get(st, "pcap")) : "none");
+	print_wire(json_object_get(st, "wire"));
 	{
 		json_t *sv;
 		size_t k;
@@ -98,13 +158,15 @@ int show_main(int argc, char *argv[])
 	const char *id = NULL, *name;
 	struct diag d;
 	json_t *st, *node;
-	int json = 0, rc = 0;
+	int json = 0, wire_only = 0, rc = 0;
 
 	if (want_help(argc, argv, usage))
 		return 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = 1;
+		else if (!strcmp(argv[i], "--wire"))
+			wire_only = 1;
 		else if (argv[i][0] == '-' || id)
 			return arg_error(usage, argv[i]);
 		else
@@ -115,6 +177,23 @@ int show_main(int argc, char *argv[])
 	st = lab_state_read(id, &d);
 	if (!st)
 		return fail(EXIT_BAD_INPUT, "%s", d.msg);
+	if (wire_only) {
+		json_t *wire = json_object_get(st, "wire");
+
+		add_wire_precision(wire);
+		if (json) {
+			json_t *p = wire ? json_object_get(wire, "precision") : NULL;
+
+			json_dumpf(p ? p : json_null(), stdout, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+			putchar('\n');
+		} else if (wire) {
+			print_wire(wire);
+		} else {
+			printf("wire: none (internet = bridge)\n");
+		}
+		json_decref(st);
+		return 0;
+	}
 	json_object_foreach(json_object_get(st, "nodes"), name, node) {
 		json_t *maps;
 		int fd;
@@ -129,6 +208,7 @@ int show_main(int argc, char *argv[])
 			close(fd);
 		json_object_set_new(node, "mappings", maps);
 	}
+	add_wire_precision(json_object_get(st, "wire"));
 	json_object_del(st, "netns"); /* bookkeeping, not part of the shown shape */
 	if (json) {
 		json_dumpf(st, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);

@@ -9,6 +9,7 @@
 #include "../report/cells.h"
 #include "precision.h"
 #include "record.h"
+#include "wire_figures.h"
 
 /* one list of values per strategy, in the order strategies first appear */
 struct by_strategy {
@@ -35,96 +36,51 @@ static json_t *round3(double x)
 	return json_real(round(x * 1000) / 1000);
 }
 
-static json_t *warn(json_t *warnings, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static json_t *warn(json_t *warnings, const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	json_array_append_new(warnings, json_string(buf));
-	return warnings;
-}
-
 /* The wire's lateness histograms of every lab, merged: p50 and p99 in us. */
 static int wire_figures(const char *dir, json_t *out, json_t *warnings, struct diag *d)
 {
 	char path[4096], *line = NULL;
 	size_t cap = 0;
-	static const int buckets = 10000;
-	unsigned long long *count = calloc((size_t)buckets, sizeof(*count)), frames = 0, sum = 0;
-	bool realtime = true;
-	int lineno = 0, labs = 0;
+	struct late_hist *h = calloc(1, sizeof(*h));
+	int lineno = 0;
+	double p50, p99;
+	json_t *w;
 	FILE *f;
 
-	if (!count)
+	if (!h)
 		return diag_set(d, "out of memory");
+	h->realtime = true;
 	snprintf(path, sizeof(path), "%s/wire.jsonl", dir);
 	f = fopen(path, "re");
 	if (!f && errno != ENOENT) {
-		free(count);
+		free(h);
 		return diag_set(d, "%s: %s", path, strerror(errno));
 	}
 	while (f && getline(&line, &cap, f) > 0) {
 		json_error_t e;
-		json_t *j = json_loads(line, 0, &e), *pair;
-		size_t i;
+		json_t *j = json_loads(line, 0, &e);
 
 		lineno++;
 		if (!json_is_object(j)) {
 			json_decref(j);
 			fclose(f);
-			free(count);
+			free(h);
 			free(line);
 			return diag_set(d, "%s:%d: not a JSON object", path, lineno);
 		}
-		labs++;
-		realtime &= json_is_true(json_object_get(j, "realtime"));
-		json_array_foreach(json_object_get(j, "late_us"), i, pair) {
-			json_int_t us = json_integer_value(json_array_get(pair, 0));
-			json_int_t n = json_integer_value(json_array_get(pair, 1));
-
-			if (us < 0 || n < 0)
-				continue;
-			count[us < buckets ? us : buckets - 1] += (unsigned long long)n;
-			frames += (unsigned long long)n;
-		}
+		late_hist_add(h, j);
 		json_decref(j);
 	}
 	if (f)
 		fclose(f);
 	free(line);
-	if (!frames) {
-		json_object_set_new(out, "wire_delay_error_us", json_null());
-		free(count);
-		return 0;
+	w = late_hist_figures(h, &p50, &p99);
+	if (w) {
+		json_object_set_new(w, "labs", json_integer(h->wires));
+		late_hist_warn(h, p50, p99, "a wire ran", warnings);
 	}
-	{
-		json_t *w = json_object();
-		double p50 = -1, p99 = -1;
-
-		for (int us = 0; us < buckets; us++) {
-			sum += count[us];
-			if (p50 < 0 && sum * 2 >= frames)
-				p50 = us;
-			if (p99 < 0 && sum * 100 >= frames * 99)
-				p99 = us;
-		}
-		json_object_set_new(w, "p50", json_integer((json_int_t)p50));
-		json_object_set_new(w, "p99", json_integer((json_int_t)p99));
-		json_object_set_new(w, "frames", json_integer((json_int_t)frames));
-		json_object_set_new(w, "labs", json_integer(labs));
-		json_object_set_new(w, "realtime", json_boolean(realtime));
-		json_object_set_new(out, "wire_delay_error_us", w);
-		if (p50 > PRECISION_WIRE_P50_US || p99 > PRECISION_WIRE_P99_US)
-			warn(warnings, "the wire released frames %g us late at the median and %g us at p99 "
-				       "(bound: %d and %d)", p50, p99, PRECISION_WIRE_P50_US, PRECISION_WIRE_P99_US);
-		if (!realtime)
-			warn(warnings, "a wire ran without real-time scheduling (see its log)");
-	}
-	free(count);
+	json_object_set_new(out, "wire_delay_error_us", w ? w : json_null());
+	free(h);
 	return 0;
 }
 
@@ -176,16 +132,16 @@ json_t *precision_of_run(const char *dir, double timer_p50, double timer_p99, st
 		json_object_set_new(out, "timer_late_us", json_pack("{s:o,s:o}", "p50", round3(timer_p50),
 								    "p99", round3(timer_p99)));
 		if (timer_p99 > PRECISION_TIMER_P99_US)
-			warn(warnings, "timer wake-ups were %.0f us late at p99 when the run began (bound: %d): "
-				       "the machine is starved", timer_p99, PRECISION_TIMER_P99_US);
+			figures_warn(warnings, "timer wake-ups were %.0f us late at p99 when the run began (bound: %d): "
+					       "the machine is starved", timer_p99, PRECISION_TIMER_P99_US);
 	} else {
 		json_object_set_new(out, "timer_late_us", json_null());
 	}
 	if (wire_figures(dir, out, warnings, d))
 		goto fail;
 	if (tl.not_rt)
-		warn(warnings, "in %u of %u attempts a peer ran without real-time scheduling "
-			       "(NATLAB_NO_REALTIME, or no CAP_SYS_NICE)", tl.not_rt, tl.records);
+		figures_warn(warnings, "in %u of %u attempts a peer ran without real-time scheduling "
+				       "(NATLAB_NO_REALTIME, or no CAP_SYS_NICE)", tl.not_rt, tl.records);
 	for (int i = 0; i < tl.n; i++) {
 		struct by_strategy *b = &t[i];
 		double share = b->records ? (double)b->off / b->records : 0;
@@ -196,9 +152,9 @@ json_t *precision_of_run(const char *dir, double timer_p50, double timer_p99, st
 			json_object_set_new(emit, b->name, json_pack("{s:o,s:o,s:i}", "p50", round3(p50), "p95",
 								      round3(p95), "n", (json_int_t)b->emit.n));
 			if (p50 > PRECISION_EMIT_P50_MS || p95 > PRECISION_EMIT_P95_MS)
-				warn(warnings, "%s: the NATs emitted %.3f ms (p50) and %.3f ms (p95) off the "
-					       "skew asked (bound: %g and %g)", b->name, p50, p95,
-				     PRECISION_EMIT_P50_MS, PRECISION_EMIT_P95_MS);
+				figures_warn(warnings, "%s: the NATs emitted %.3f ms (p50) and %.3f ms (p95) off the "
+						       "skew asked (bound: %g and %g)", b->name, p50, p95,
+					     PRECISION_EMIT_P50_MS, PRECISION_EMIT_P95_MS);
 		}
 		if (b->late.n)
 			json_object_set_new(late, b->name, json_pack("{s:o,s:o,s:i}", "p50",
@@ -207,8 +163,8 @@ json_t *precision_of_run(const char *dir, double timer_p50, double timer_p99, st
 								      (json_int_t)b->late.n));
 		json_object_set_new(off, b->name, round3(share));
 		if (share > PRECISION_OFF_SCHEDULE)
-			warn(warnings, "%s: %u of %u attempts ran off schedule (%.1f %%; bound: %g %%)", b->name,
-			     b->off, b->records, 100 * share, 100 * PRECISION_OFF_SCHEDULE);
+			figures_warn(warnings, "%s: %u of %u attempts ran off schedule (%.1f %%; bound: %g %%)",
+				     b->name, b->off, b->records, 100 * share, 100 * PRECISION_OFF_SCHEDULE);
 		free(b->emit.v);
 		free(b->late.v);
 	}

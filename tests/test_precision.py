@@ -64,6 +64,7 @@ def test_precision_recomputes_from_records(tmp_path):
     assert len(late) == lines[0]["frames"] == p["wire_delay_error_us"]["frames"]
     assert p["wire_delay_error_us"]["p50"] == nearest_rank(late, 0.5)
     assert p["wire_delay_error_us"]["p99"] == nearest_rank(late, 0.99)
+    assert p["wire_delay_error_us"]["max"] == max(late)
     # a frame's delay starts at the kernel's receive stamp
     assert lines[0]["rx_stamped"] > 0 and lines[0]["rx_unstamped"] == 0
 
@@ -78,6 +79,7 @@ def test_precision_recomputes_from_records(tmp_path):
     w = p["wire_delay_error_us"]
     expect += w["p50"] > bounds["wire_delay_error_us"]["p50"] or w["p99"] > bounds["wire_delay_error_us"]["p99"]
     expect += not w["realtime"]
+    expect += sum(line["rx_dropped"] for line in lines) > 0  # frames the wire had no room for
     expect += any(r["timing"]["realtime"] is False for r in recs)
     expect += t["p99"] > bounds["timer_late_us"]["p99"]
     assert len(p["warnings"]) == expect, p["warnings"]

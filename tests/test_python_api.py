@@ -1,6 +1,9 @@
 """natlab's Python API and pytest plugin as a user meets them: only `import natlab`
 and the natlab_lab fixture, real packets through real NATs."""
+import json
 import os
+import re
+import signal
 import struct
 import subprocess
 import sys
@@ -110,12 +113,14 @@ def test_tcp_server_behind_one_nat_client_behind_the_other(natlab_lab, tmp_path)
 
 def test_failing_test_leaves_nothing_and_keeps_its_capture(tmp_path):
     """A user's test that fails: its lab and the process it started are gone after
-    it, and its capture is kept and named in the report."""
+    it, and its capture is kept and named in the report, with how late the lab's
+    wire released frames. A test whose lab's wire was held up is a warning in the
+    summary, though it passed."""
     record = tmp_path / "record"
     user = tmp_path / "user"
     user.mkdir()
     (user / "test_user.py").write_text(textwrap.dedent(f"""
-        import os, sys
+        import os, signal, sys, time
         TWO = {{"lab": {{"capture": True}}, "nat.n": {{"profile": "symmetric"}},
                 "host.a": {{"behind": "n"}}, "host.rv": {{"behind": "internet"}}}}
 
@@ -125,14 +130,28 @@ def test_failing_test_leaves_nothing_and_keeps_its_capture(tmp_path):
             lab.node("a").exec("ping", "-c", "1", "-W", "1", lab.node("rv").addr)
             with open({str(record)!r}, "w") as f:
                 f.write(lab.name + " " + str(p.pid))
+            time.sleep(0.05)  # the wire writes its figures 10 ms after its last frame
             assert False, "on purpose"
+
+        def test_passes_with_its_wire_held_up(natlab_lab):
+            lab = natlab_lab(TWO, name="held")
+            wire = lab.show()["wire"]["pid"]
+            p = lab.node("a").popen("ping", "-c", "10", "-i", "0.01", lab.node("rv").addr)
+            time.sleep(0.03)
+            os.kill(wire, signal.SIGSTOP)
+            time.sleep(0.08)
+            os.kill(wire, signal.SIGCONT)
+            assert p.wait(10) == 0
+            time.sleep(0.05)
+            with open({str(record)!r} + ".held", "w") as f:
+                f.write(lab.name)
     """))
     r = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "natlab.pytest_plugin", "-p", "no:cacheprovider", "-rA",
          "--basetemp", str(tmp_path / "inner"), "test_user.py"],
         capture_output=True, text=True, cwd=user, timeout=90,
         env={**os.environ, "PYTHONPATH": PYTHON_DIR + os.pathsep + os.environ.get("PYTHONPATH", "")})
-    assert "1 failed" in r.stdout, r.stdout + r.stderr
+    assert "1 failed, 1 passed" in r.stdout, r.stdout + r.stderr
     lab, pid = record.read_text().split()
     listed = natlab.command("list").stdout
     assert lab not in listed
@@ -143,6 +162,12 @@ def test_failing_test_leaves_nothing_and_keeps_its_capture(tmp_path):
     assert f"captures kept: {kept}" in r.stdout, r.stdout
     assert kept.exists() and tcp_syns(kept) == []  # a ping: frames, but no SYN
     assert kept.stat().st_size > 24
+    # the failed test's report: the echo and its answer crossed the wire
+    assert f"{lab}: the wire released 2 frames late by p50 " in r.stdout, r.stdout
+    # the held-up lab: passed, and flagged in the warnings summary
+    held = (tmp_path / "record.held").read_text()
+    assert f"NatlabTimingWarning: lab {held}: the wire released frames" in r.stdout, r.stdout
+    assert not re.search(rf"{held}: the wire released \d+ frames", r.stdout)  # no section for a pass
 
 
 def test_bad_scenario_is_a_clear_error(natlab_lab):
@@ -183,3 +208,51 @@ def test_programs_in_a_node(natlab_lab):
     while sleeping(child) and time.monotonic() < until:
         time.sleep(0.01)
     assert q.returncode is not None and not sleeping(child)
+
+
+def wire_figures_with(lab, frames):
+    """lab.precision() once it counts `frames` frames: the wire writes its figures
+    10 ms after its last frame"""
+    until = time.monotonic() + 2
+    while True:
+        p = lab.precision()
+        if (p and p["frames"] >= frames) or time.monotonic() > until:
+            return p
+        time.sleep(0.02)
+
+
+@pytest.mark.filterwarnings("ignore::natlab.pytest_plugin.NatlabTimingWarning")  # held up on purpose
+def test_a_lab_states_how_late_its_wire_released_frames(natlab_lab):
+    """natlab show --wire (lab.precision()): how many frames the wire carried and how
+    late against their due time; a wire held up (stopped, as a starved core would)
+    is past its bounds, and natlab show says so."""
+    lab = natlab_lab({"nat.n": {"profile": "full-cone", "delay_ms": 1}, "host.a": {"behind": "n"},
+                      "host.rv": {"behind": "internet"}})
+    a, rv = lab.node("a"), lab.node("rv")
+    assert lab.precision() is None  # no frame yet: no figures, not zeros
+    a.exec("ping", "-n", "-c", "10", "-i", "0.01", "-q", rv.addr)
+    p = wire_figures_with(lab, 20)
+    assert p["frames"] == 20  # each echo and its answer; nothing else crossed the internet
+    assert 0 <= p["p50"] <= p["p99"] <= p["max"]
+    assert p["bounds"] == {"p50": 20, "p99": 100}
+
+    # 20 more echoes 10 ms apart; the wire stopped for 80 ms in the middle of them:
+    # the echoes that waited in it left at least 30 ms after their due time
+    wire = lab.show()["wire"]["pid"]
+    pinger = a.popen("ping", "-n", "-c", "20", "-i", "0.01", rv.addr)
+    time.sleep(0.05)
+    os.kill(wire, signal.SIGSTOP)
+    time.sleep(0.08)
+    os.kill(wire, signal.SIGCONT)
+    assert pinger.wait(10) == 0, pinger.output()
+    p = wire_figures_with(lab, 60)
+    assert p["frames"] == 60
+    assert p["max"] >= 30000 or p["max"] == 9999  # 9999: the last bucket, that or later
+    assert p["p99"] == p["max"]  # the 60th of 60 frames is the 99th percentile
+    more = " or more" if p["p99"] == 9999 else ""
+    assert any(w.startswith("the wire released frames") and f"{p['p99']} us{more} at p99" in w for w in p["warnings"])
+    shown = natlab.command("show", lab.name).stdout
+    assert f"wire: 60 frames, released late by p50 {p['p50']} us, p99 {p['p99']}" in shown
+    assert "  warning: the wire released frames" in shown
+    # the wire's figures alone read no NAT's conntrack table; the same figures
+    assert json.loads(natlab.command("show", lab.name, "--json").stdout)["wire"]["precision"] == p

@@ -295,6 +295,14 @@ class Lab:
         """`natlab show LAB --json`: nodes, addresses, NAT mappings, capture path."""
         return json.loads(command("show", self.name, "--json").stdout)
 
+    def precision(self):
+        """How late the lab's wire has released frames against their due time so
+        far (`natlab show LAB --json --wire`; it reads no NAT's mappings): a dict with "frames", "p50", "p99",
+        "max" (us; 9999 stands for that or later), "realtime", "dropped", "bounds"
+        and "warnings" (empty while the wire holds its bounds). None for a lab
+        without a wire (internet = bridge) or before its first frame."""
+        return json.loads(command("show", self.name, "--json", "--wire").stdout)
+
     @property
     def node_names(self):
         return list(self._nodes)

@@ -9,8 +9,11 @@ and by itself once natlab is installed (make install: a pytest11 entry point).
 
 Every lab a test made goes down when the test ends, failed or not, with every
 process started through it. A failed test keeps each lab's capture (when the
-scenario captures) in its tmp_path and names it in the report. Labs have unique
-names, so tests run side by side under pytest-xdist.
+scenario captures) in its tmp_path and names it in the report, with how late
+each lab's wire released frames. A lab whose wire did not hold its documented
+bounds (a starved machine) is a warning in pytest's summary, passed or failed:
+delays through it were longer than the scenario asked. Labs have unique names,
+so tests run side by side under pytest-xdist.
 """
 import os
 
@@ -19,6 +22,10 @@ import pytest
 import natlab
 
 _report_key = pytest.StashKey[dict]()
+
+
+class NatlabTimingWarning(UserWarning):
+    """A lab's wire released frames later than natlab's documented bounds."""
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
@@ -48,18 +55,32 @@ def natlab_lab(request, tmp_path):
         return lab
 
     yield make
-    kept, errors = [], []
+    kept, errors, timing = [], [], []
+    failed = _failed(request.node)
     for lab in labs:
         try:
-            if _failed(request.node) and lab.up and lab.show().get("pcap"):
+            if failed and lab.up and lab.show().get("pcap"):
                 kept.append(lab.pcap(copy_to=tmp_path / f"{lab.name}.pcap"))
         except Exception as e:  # the lab goes down all the same
             errors.append(f"{lab.name}: capture not kept: {e}")
+        try:
+            p = lab.precision() if lab.up else None
+        except Exception as e:
+            p = None
+            errors.append(f"{lab.name}: wire figures not read: {e}")
+        if p:
+            timing.append(f"{lab.name}: the wire released {p['frames']} frames late by p50 {p['p50']} us, "
+                          f"p99 {p['p99']} us, max {p['max']} us (bounds {p['bounds']['p50']} and "
+                          f"{p['bounds']['p99']} us)")
+            for w in p["warnings"]:  # on the test, as pytest's own are
+                request.node.warn(NatlabTimingWarning(f"lab {lab.name}: {w}"))
         try:
             lab.down()
         except Exception as e:
             errors.append(f"{lab.name}: {e}")
     if kept:
         request.node.add_report_section("teardown", "natlab", "captures kept: " + ", ".join(map(str, kept)))
+    if failed and timing:
+        request.node.add_report_section("teardown", "natlab timing", "\n".join(timing))
     if errors:
         pytest.fail("natlab teardown: " + "; ".join(errors), pytrace=False)

@@ -1,0 +1,106 @@
+/* How late a lab's wire released its frames against their due time, from the
+ * figures it writes (LAB.wire.stats, wire/stats.c): one wire's for natlab show,
+ * every lab's merged for a run's meta.json (precision.c). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "precision.h"
+#include "wire_figures.h"
+
+void figures_warn(json_t *warnings, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	json_array_append_new(warnings, json_string(buf));
+}
+
+void late_hist_add(struct late_hist *h, const json_t *wire)
+{
+	json_t *pair;
+	size_t i;
+
+	h->wires++;
+	h->realtime &= json_is_true(json_object_get(wire, "realtime"));
+	if (json_integer_value(json_object_get(wire, "rx_dropped")) > 0)
+		h->dropped += (unsigned long long)json_integer_value(json_object_get(wire, "rx_dropped"));
+	json_array_foreach(json_object_get(wire, "late_us"), i, pair) {
+		json_int_t us = json_integer_value(json_array_get(pair, 0));
+		json_int_t n = json_integer_value(json_array_get(pair, 1));
+
+		if (us < 0 || n < 0)
+			continue;
+		h->count[us < WIRE_LATE_BUCKETS ? us : WIRE_LATE_BUCKETS - 1] += (unsigned long long)n;
+		h->frames += (unsigned long long)n;
+	}
+}
+
+/* {p50, p99, max, frames, realtime} in us, nearest rank; NULL for no frame */
+json_t *late_hist_figures(const struct late_hist *h, double *p50, double *p99)
+{
+	unsigned long long sum = 0;
+	int max = 0;
+
+	*p50 = *p99 = -1;
+	if (!h->frames)
+		return NULL;
+	for (int us = 0; us < WIRE_LATE_BUCKETS; us++) {
+		sum += h->count[us];
+		if (*p50 < 0 && sum * 2 >= h->frames)
+			*p50 = us;
+		if (*p99 < 0 && sum * 100 >= h->frames * 99)
+			*p99 = us;
+		if (h->count[us])
+			max = us;
+	}
+	return json_pack("{s:I,s:I,s:i,s:I,s:b}", "p50", (json_int_t)*p50, "p99", (json_int_t)*p99, "max", max,
+			 "frames", (json_int_t)h->frames, "realtime", h->realtime);
+}
+
+/* who: "a wire ran" (a run's), "the wire runs" (a standing lab's) */
+void late_hist_warn(const struct late_hist *h, double p50, double p99, const char *who, json_t *warnings)
+{
+	const double last = WIRE_LATE_BUCKETS - 1; /* that or later */
+
+	if (p50 > PRECISION_WIRE_P50_US || p99 > PRECISION_WIRE_P99_US)
+		figures_warn(warnings, "the wire released frames %g us%s late at the median and %g us%s at p99 "
+				       "(bound: %d and %d)", p50, p50 >= last ? " or more" : "", p99,
+			     p99 >= last ? " or more" : "", PRECISION_WIRE_P50_US, PRECISION_WIRE_P99_US);
+	if (!h->realtime)
+		figures_warn(warnings, "%s without real-time scheduling (see its log)", who);
+	if (h->dropped)
+		figures_warn(warnings, "the wire's socket was full for %llu frames, which were lost",
+			     h->dropped);
+}
+
+json_t *precision_of_wire(const json_t *stats)
+{
+	struct late_hist *h = calloc(1, sizeof(*h));
+	json_t *out, *warnings = json_array();
+	double p50, p99;
+
+	if (!h || !warnings) {
+		free(h);
+		json_decref(warnings);
+		return NULL;
+	}
+	h->realtime = true;
+	late_hist_add(h, stats);
+	out = late_hist_figures(h, &p50, &p99);
+	if (out) {
+		late_hist_warn(h, p50, p99, "the wire runs", warnings);
+		json_object_set_new(out, "dropped", json_integer((json_int_t)h->dropped));
+		json_object_set_new(out, "bounds", json_pack("{s:i,s:i}", "p50", PRECISION_WIRE_P50_US, "p99",
+								 PRECISION_WIRE_P99_US));
+		json_object_set_new(out, "warnings", warnings);
+	} else {
+		json_decref(warnings);
+	}
+	free(h);
+	return out;
+}
+

@@ -1,0 +1,34 @@
+/* How late a lab's wire released its frames against their due time: the
+ * histogram in its figures (LAB.wire.stats), one wire's or several merged. */
+#ifndef NATLAB_WIRE_FIGURES_H
+#define NATLAB_WIRE_FIGURES_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "../wire/wire.h"
+
+/* The last bucket is "that or later". Zeroed, with realtime true, before the first add. */
+struct late_hist {
+	unsigned long long count[WIRE_LATE_BUCKETS], frames, dropped;
+	int wires;
+	bool realtime;
+};
+
+/* one wire's figures (the object it writes) added */
+void late_hist_add(struct late_hist *h, const json_t *wire);
+/* {p50, p99, max (us, nearest rank), frames, realtime}; NULL for no frame */
+json_t *late_hist_figures(const struct late_hist *h, double *p50, double *p99);
+/* a warning for each bound missed; who: "a wire ran" (a run's), "the wire runs" */
+void late_hist_warn(const struct late_hist *h, double p50, double p99, const char *who, json_t *warnings);
+
+/* a line added to a precision object's warnings, as printf formats it (255 bytes at most) */
+void figures_warn(json_t *warnings, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One wire's figures, for a standing lab (natlab show --wire):
+ * {"p50","p99","max" (us late against each frame's due time), "frames",
+ *  "realtime", "dropped" (frames its socket had no room for), "bounds":{p50,p99},
+ *  "warnings":[...]}; NULL when it has released no frame yet (or no memory). */
+json_t *precision_of_wire(const json_t *stats);
+
+#endif

@@ -1,0 +1,125 @@
+/* A standing lab's wire figures (natlab show --wire): the quantiles of its
+ * lateness histogram by nearest rank, and a warning for each bound it missed. */
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../run/precision.h"
+#include "../../run/wire_figures.h"
+
+static json_t *figures(const char *stats)
+{
+	json_error_t e;
+	json_t *j = json_loads(stats, 0, &e), *p;
+
+	assert_non_null(j);
+	p = precision_of_wire(j);
+	json_decref(j);
+	return p;
+}
+
+static long long num(const json_t *p, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(p, key));
+}
+
+static size_t n_warnings(const json_t *p)
+{
+	return json_array_size(json_object_get(p, "warnings"));
+}
+
+static bool warns(const json_t *p, const char *part)
+{
+	json_t *w;
+	size_t i;
+
+	json_array_foreach(json_object_get(p, "warnings"), i, w)
+		if (strstr(json_string_value(w), part))
+			return true;
+	return false;
+}
+
+/* 100 frames: 50 at 0 us, 40 at 5, 9 at 90, 1 at 300: the 50th is at 0, the
+ * 99th at 90, the last at 300; within both bounds */
+static void quantiles_by_nearest_rank(void **state)
+{
+	json_t *p = figures("{\"frames\":100,\"realtime\":true,\"rx_dropped\":0,"
+			    "\"late_us\":[[0,50],[5,40],[90,9],[300,1]]}");
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal(num(p, "frames"), 100);
+	assert_int_equal(num(p, "p50"), 0);
+	assert_int_equal(num(p, "p99"), 90);
+	assert_int_equal(num(p, "max"), 300);
+	assert_true(json_is_true(json_object_get(p, "realtime")));
+	assert_int_equal(num(p, "dropped"), 0);
+	assert_int_equal(num(json_object_get(p, "bounds"), "p50"), PRECISION_WIRE_P50_US);
+	assert_int_equal(num(json_object_get(p, "bounds"), "p99"), PRECISION_WIRE_P99_US);
+	assert_int_equal(n_warnings(p), 0);
+	json_decref(p);
+}
+
+/* one frame in a hundred past 100 us is the p99 itself: a warning */
+static void past_a_bound_warns(void **state)
+{
+	json_t *p = figures("{\"realtime\":true,\"late_us\":[[3,98],[101,2]]}");
+
+	(void)state;
+	assert_int_equal(num(p, "p99"), 101);
+	assert_int_equal(n_warnings(p), 1);
+	assert_true(warns(p, "101 us at p99"));
+	json_decref(p);
+	p = figures("{\"realtime\":true,\"late_us\":[[21,60],[3,40]]}"); /* unsorted: the median is 21 */
+	assert_int_equal(num(p, "p50"), 21);
+	assert_true(warns(p, "21 us late at the median"));
+	json_decref(p);
+}
+
+/* the last bucket holds that and anything later; it stays the last */
+static void later_than_the_histogram(void **state)
+{
+	json_t *p = figures("{\"realtime\":true,\"late_us\":[[1,1],[9999,3]]}");
+
+	(void)state;
+	assert_int_equal(num(p, "p50"), 9999);
+	assert_int_equal(num(p, "max"), 9999);
+	assert_true(warns(p, "9999 us or more late at the median and 9999 us or more at p99"));
+	json_decref(p);
+}
+
+static void no_realtime_and_drops_warn(void **state)
+{
+	json_t *p = figures("{\"realtime\":false,\"rx_dropped\":7,\"late_us\":[[1,10]]}");
+
+	(void)state;
+	assert_int_equal(n_warnings(p), 2);
+	assert_true(warns(p, "the wire runs without real-time scheduling"));
+	assert_true(warns(p, "full for 7 frames"));
+	assert_int_equal(num(p, "dropped"), 7);
+	json_decref(p);
+}
+
+/* no frame released yet: no figures, not zeros */
+static void nothing_yet(void **state)
+{
+	(void)state;
+	assert_null(figures("{\"frames\":0,\"realtime\":true,\"late_us\":[]}"));
+	assert_null(figures("{\"realtime\":true,\"late_us\":[[-1,4],[5,-2]]}")); /* junk counts for nothing */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(quantiles_by_nearest_rank), cmocka_unit_test(past_a_bound_warns),
+		cmocka_unit_test(later_than_the_histogram), cmocka_unit_test(no_realtime_and_drops_warn),
+		cmocka_unit_test(nothing_yet),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
