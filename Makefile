@@ -41,8 +41,8 @@ PROBE_SRC = prober/probe.c prober/server.c prober/server_clients.c prober/server
 	prober/strategies/lowttl.c prober/strategies/udp.c prober/strategies/relay.c prober/strategies/auto.c \
 	prober/strategies/turn.c prober/strategies/exec.c \
 	natsim/model.c natsim/profile.c common/inifile.c \
-	prober/protocol.c prober/stun.c common/strategy.c common/timing.c common/libre.c common/dl.c common/diag.c
-CLI_SRC = cli/natlab.c cli/plan.c cli/bundle.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/merge.c cli/report.c cli/check.c cli/classify.c classify/classify.c classify/lifetime.c classify/probes.c \
+	prober/protocol.c prober/stun.c common/strategy.c common/timing.c common/libre.c common/dl.c common/diag.c common/tcpseg.c
+CLI_SRC = cli/natlab.c cli/plan.c cli/bundle.c cli/up.c cli/down.c cli/list.c cli/show.c cli/exec.c cli/rules.c cli/run.c cli/merge.c cli/report.c cli/check.c cli/classify.c classify/classify.c classify/lifetime.c classify/probes.c common/tcpseg.c \
 	report/report.c report/auto.c report/population.c report/tables.c report/windows.c report/plots.c report/check.c report/cells.c
 # natlab run's machinery (run/record.c and run/edges.c are in LIB_SRC)
 RUN_SRC = run/pool.c run/jobs.c run/lab_job.c run/attempt.c run/schedule.c run/nats.c run/child.c run/servers.c \

@@ -381,6 +381,14 @@ static void *tcp_life_run(void *arg)
 	return NULL;
 }
 
+static void *syn_life_run(void *arg)
+{
+	struct tcp_life_arg *a = arg;
+
+	tcp_syn_sent_lifetime(a->server, a->v);
+	return NULL;
+}
+
 static void *probes_thread(void *arg)
 {
 	struct run *r = arg;
@@ -450,10 +458,11 @@ int classify_nat(const struct sockaddr_in *server, bool timeouts, struct classif
 	}
 	conclude(&r);
 	if (timeouts) {
-		/* TCP's beside UDP's: each takes two to four times its lifetime */
-		pthread_t tcp;
-		struct tcp_life_arg a = { server, &c->tcp_established_timeout };
+		/* TCP's and SYN_SENT's beside UDP's: each takes two to four times its lifetime */
+		pthread_t tcp, syn;
+		struct tcp_life_arg a = { server, &c->tcp_established_timeout }, b = { server, &c->tcp_syn_sent_timeout };
 		bool beside = !pthread_create(&tcp, NULL, tcp_life_run, &a);
+		bool syn_beside = !pthread_create(&syn, NULL, syn_life_run, &b);
 
 		if (!c->udp_blocked)
 			udp_lifetime(&re, server, &r.conf, &c->udp_timeout);
@@ -461,6 +470,10 @@ int classify_nat(const struct sockaddr_in *server, bool timeouts, struct classif
 			pthread_join(tcp, NULL);
 		else
 			tcp_lifetime(server, &c->tcp_established_timeout);
+		if (syn_beside)
+			pthread_join(syn, NULL);
+		else
+			tcp_syn_sent_lifetime(server, &c->tcp_syn_sent_timeout);
 	}
 	for (int i = 0; i < ALLOC_SOCKETS; i++)
 		re.mem_deref(r.us[i]);

@@ -26,6 +26,7 @@ struct classification {
 	struct verdict udp_unsolicited, unsolicited_syn, syn_in_syn_sent; /* the server's probes */
 	struct verdict udp_timeout; /* with timeouts asked for: a UDP mapping's life, s */
 	struct verdict tcp_established_timeout; /* and an idle established TCP connection's */
+	struct verdict tcp_syn_sent_timeout;    /* and an unanswered SYN's entry (root only) */
 	unsigned delta;        /* allocation = sequential: the step */
 	double seconds;        /* how long it took */
 };

@@ -14,5 +14,9 @@ void udp_lifetime(const struct re_api *re, const struct sockaddr_in *server, con
 /* How long an idle established TCP connection's mapping lives: the server's
  * PROBE IDLE T on fresh connections side by side, rounds as udp_lifetime's. */
 void tcp_lifetime(const struct sockaddr_in *server, struct verdict *v);
+/* How long an unanswered SYN's entry lives (tcp_syn_sent_timeout): one SYN on
+ * a raw socket, the server's SYN-ACK (PROBE SYNLIFE T) T s after it, rounds as
+ * tcp_lifetime's. Needs CAP_NET_RAW and CAP_NET_ADMIN (TCP_REPAIR). */
+void tcp_syn_sent_lifetime(const struct sockaddr_in *server, struct verdict *v);
 
 #endif

@@ -20,9 +20,11 @@ static const char usage[] =
 	"  udp_unsolicited, syn_in_syn_sent, outbound_tcp and outbound_udp (which of\n"
 	"  some well-known ports are let out). Behind a firewall that lets only the web\n"
 	"  out, run the server at 443 (natlab-probe server ADDR:443 --stun-port 443).\n"
-	"  --timeouts: also udp_timeout and tcp_established_timeout, how long a UDP\n"
-	"  mapping and an idle TCP connection live (2-4 times that long, side by\n"
-	"  side). No root needed.";
+	"  --timeouts: also udp_timeout, tcp_established_timeout and\n"
+	"  tcp_syn_sent_timeout, how long a UDP mapping, an idle TCP connection and an\n"
+	"  unanswered SYN's entry live (2-4 times that long, side by side). Root is\n"
+	"  needed only for tcp_syn_sent_timeout (one SYN on a raw socket, TCP_REPAIR);\n"
+	"  without it that one is not told, and says so.";
 
 /* each verdict; a profile knob, or (mapping_tcp) only a comment beside one */
 static const struct {
@@ -44,6 +46,7 @@ static const struct {
 	{ "outbound_udp", offsetof(struct classification, outbound_udp), true },
 	{ "udp_timeout", offsetof(struct classification, udp_timeout), true },
 	{ "tcp_established_timeout", offsetof(struct classification, tcp_established_timeout), true },
+	{ "tcp_syn_sent_timeout", offsetof(struct classification, tcp_syn_sent_timeout), true },
 };
 #define N_VERDICTS (sizeof(verdicts) / sizeof(verdicts[0]))
 
@@ -60,8 +63,8 @@ static void print_profile(const struct classification *c, const char *server)
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime(&now));
 	printf("; natlab classify: the NAT between this host and %s, %s (%.1f s).\n"
 	       "; The knobs no test here tells (port_range, the ports a random or sequential\n"
-	       "; allocation draws from; tcp_syn_sent_timeout, udp_stream_timeout, and\n"
-	       "; without --timeouts udp_timeout and tcp_established_timeout) keep\n"
+	       "; allocation draws from; udp_stream_timeout, and without --timeouts\n"
+	       "; udp_timeout, tcp_established_timeout and tcp_syn_sent_timeout) keep\n"
 	       "; natlab's defaults.\n[nat]\n",
 	       server, when, c->seconds);
 	for (size_t i = 0; i < N_VERDICTS; i++) {

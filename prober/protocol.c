@@ -127,7 +127,8 @@ int proto_secret_eq(const char *a, const char *b)
 	return !d;
 }
 
-const char *const probe_kind_name[PROBE_KINDS] = { "UDP", "SYN", "SYNSENT", "ALTSYN", "OUTBOUND", "IDLE" };
+const char *const probe_kind_name[PROBE_KINDS] = { "UDP", "SYN", "SYNSENT", "ALTSYN", "OUTBOUND", "IDLE",
+							     "SYNLIFE" };
 
 static int probe_kind_of(const char *s, enum probe_kind *k)
 {
@@ -228,13 +229,14 @@ int proto_parse(const char *line, struct msg *m, const char **why)
 	if (!strcmp(tok[0], "PROBE") && (n == 2 || n == 3)) {
 		m->type = MSG_PROBE;
 		if (probe_kind_of(tok[1], &m->probe))
-			return *why = "PROBE is of UDP, SYN, ALTSYN, SYNSENT, OUTBOUND or IDLE", -1;
-		if (m->probe == PROBE_IDLE) {
+			return *why = "PROBE is of UDP, SYN, ALTSYN, SYNSENT, OUTBOUND, IDLE or SYNLIFE", -1;
+		if (m->probe == PROBE_IDLE || m->probe == PROBE_SYNLIFE) {
 			char *end;
 			long v = n == 3 ? strtol(tok[2], &end, 10) : 0;
 
 			if (n != 3 || *end || tok[2][0] < '1' || tok[2][0] > '9' || v > PROBE_IDLE_MAX_S)
-				return *why = "PROBE IDLE wants 1 to 600 seconds", -1;
+				return *why = m->probe == PROBE_IDLE ? "PROBE IDLE wants 1 to 600 seconds"
+								     : "PROBE SYNLIFE wants 1 to 600 seconds", -1;
 			m->seconds = (unsigned)v;
 			return 0;
 		}
@@ -267,7 +269,7 @@ int proto_parse(const char *line, struct msg *m, const char **why)
 	if (!strcmp(tok[0], "PROBED") && (n == 3 || n == 5)) {
 		m->type = MSG_PROBED;
 		if (probe_kind_of(tok[1], &m->probe))
-			return *why = "PROBED is of UDP, SYN, ALTSYN, SYNSENT, OUTBOUND or IDLE", -1;
+			return *why = "PROBED is of UDP, SYN, ALTSYN, SYNSENT, OUTBOUND, IDLE or SYNLIFE", -1;
 		if (n == 3 && (!strcmp(tok[2], "none") || !strcmp(tok[2], "rst") || !strcmp(tok[2], "answered") ||
 			       !strcmp(tok[2], "alive") ||
 			       !strcmp(tok[2], "nosyn") || !strcmp(tok[2], "error"))) {

@@ -32,10 +32,13 @@ enum msg_type { MSG_HELLO, MSG_UDPHELLO, MSG_RELAY, MSG_SEEN, MSG_GO, MSG_ERR, M
 /* what a PROBE sends toward the asker: a datagram, a SYN (from the server's other
  * address: ALTSYN), or (SYNSENT) a SYN from the port the asker's own SYN went to,
  * while the NAT's entry is in SYN_SENT; OUTBOUND sends nothing and notes which
- * ports the asker's SYNs and datagrams reach */
-enum probe_kind { PROBE_UDP, PROBE_SYN, PROBE_SYNSENT, PROBE_ALTSYN, PROBE_OUTBOUND, PROBE_IDLE, PROBE_KINDS };
+ * ports the asker's SYNs and datagrams reach; SYNLIFE answers the asker's one SYN
+ * with a SYN-ACK that many seconds later */
+enum probe_kind { PROBE_UDP, PROBE_SYN, PROBE_SYNSENT, PROBE_ALTSYN, PROBE_OUTBOUND, PROBE_IDLE, PROBE_SYNLIFE,
+		  PROBE_KINDS };
 /* IDLE: the server says PROBED IDLE alive on the idle connection this many
- * seconds on (at most), which reaches the asker while its NAT keeps the mapping */
+ * seconds on (at most), which reaches the asker while its NAT keeps the mapping;
+ * SYNLIFE's wait the same */
 #define PROBE_IDLE_MAX_S 600
 /* OUTBOUND: how many ports of each protocol the server notes at most */
 #define PROBE_OUTBOUND_PORTS 32

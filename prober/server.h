@@ -49,12 +49,18 @@ struct client {
 	bool spoken; /* it has sent something: its first byte is behind it */
 	/* PROBE (natlab classify's server-side tests), before any HELLO */
 	int probe_fd;  /* -1: none in flight */
-	int probe_aux; /* SYNSENT: the listener that swallows the asker's SYN; OUTBOUND:
-			* the raw UDP socket (probe_fd the raw TCP one); -1 */
+	int probe_aux; /* SYNSENT, SYNLIFE: the listener that swallows the asker's SYN;
+			* OUTBOUND: the raw UDP socket (probe_fd the raw TCP one); -1 */
 	struct outbound_seen *seen; /* OUTBOUND: the ports reached so far */
 	enum probe_kind probe_kind;
-	uint16_t probe_port; /* SYNSENT: that listener's port */
-	bool probe_syn_seen; /* SYNSENT: the asker's SYN came, the server's went */
+	uint16_t probe_port; /* SYNSENT, SYNLIFE: that listener's port */
+	bool probe_syn_seen; /* SYNSENT, SYNLIFE: the asker's SYN came (SYNSENT: the server's went) */
+	/* SYNLIFE: the SYN-ACK is due probe_seconds after the asker's SYN, to where it
+	 * came from (peer) from where it went (self), acknowledging its seq (isn) */
+	unsigned probe_seconds;
+	bool probe_synack_sent;
+	uint32_t probe_isn;
+	struct sockaddr_in probe_peer, probe_self;
 	int64_t probe_until; /* monotonic ns */
 	int64_t idle_until;  /* PROBE IDLE: monotonic ns when it says alive; 0: none */
 	int probes;

@@ -16,6 +16,12 @@
  *   PROBE IDLE T     the server says PROBED IDLE alive on this connection T s
  *                    on (1-600): it reaches the asker while its NAT keeps the
  *                    connection's mapping (no other traffic, no descriptor)
+ *   PROBE SYNLIFE T  as SYNSENT, but the server answers the asker's SYN (seen
+ *                    on the raw socket) T s after it came (1-600), with a
+ *                    SYN-ACK from port Q whose own seq is the SYN's: the
+ *                    NAT lets it through while it keeps the SYN's entry, and
+ *                    the asker's socket (made for it, TCP_REPAIR) acknowledges
+ *                    it: answered; else none, or rst
  *   PROBE OUTBOUND   the server says PROBING 0 and notes for its wait which
  *                    of its ports the asker's SYNs and datagrams reach (raw
  *                    sockets): PROBED OUTBOUND T:PORTS U:PORTS ("-": none)
@@ -39,6 +45,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../common/tcpseg.h"
 #include "server.h"
 
 /* "none" after this (and the sweep's 50 ms): the answer to a probe comes in a
@@ -92,13 +99,39 @@ void idle_sweep(struct server *s)
 		}
 }
 
+static int64_t probe_wait(const struct server *s, int ci);
+
+/* SYNLIFE's second half, its wait over: the SYN-ACK, from the port and address
+ * the asker's SYN went to, its seq the SYN's own (the asker's socket expects it),
+ * on the raw socket; then the wait for the asker's ACK of it */
+static void synlife_answer(struct server *s, int ci)
+{
+	struct client *c = &s->c[ci];
+	struct tcphdr t;
+
+	tcpseg_make(&t, &c->probe_self, &c->probe_peer, c->probe_isn, c->probe_isn + 1, TH_SYN | TH_ACK);
+	if (sendto(c->probe_fd, &t, sizeof(t), 0, (const struct sockaddr *)&c->probe_peer, sizeof(c->probe_peer)) !=
+	    (ssize_t)sizeof(t))
+		return probe_end(s, ci, "error");
+	c->probe_synack_sent = true;
+	c->probe_until = timing_now(CLOCK_MONOTONIC) + probe_wait(s, ci);
+}
+
 void probe_sweep(struct server *s)
 {
 	int64_t now = timing_now(CLOCK_MONOTONIC);
 
-	for (int i = 0; i < s->max_clients && s->n_probes; i++)
-		if (s->c[i].fd >= 0 && s->c[i].probe_fd >= 0 && now >= s->c[i].probe_until)
-			probe_end(s, i, s->c[i].probe_kind == PROBE_SYNSENT && !s->c[i].probe_syn_seen ? "nosyn" : "none");
+	for (int i = 0; i < s->max_clients && s->n_probes; i++) {
+		struct client *c = &s->c[i];
+
+		if (c->fd < 0 || c->probe_fd < 0 || now < c->probe_until)
+			continue;
+		if (c->probe_kind == PROBE_SYNLIFE && c->probe_syn_seen && !c->probe_synack_sent)
+			synlife_answer(s, i);
+		else
+			probe_end(s, i, (c->probe_kind == PROBE_SYNSENT || c->probe_kind == PROBE_SYNLIFE) &&
+						!c->probe_syn_seen ? "nosyn" : "none");
+	}
 }
 
 /* a TCP socket at addr:port (0: any port), sharing it (SO_REUSEPORT) with the
@@ -287,7 +320,8 @@ static const char *synsent_start(struct server *s, int ci, uint16_t port)
 	raw = raw_from(IPPROTO_TCP, c->from);
 	if (raw < 0) {
 		close(lst);
-		return "PROBE SYNSENT needs a raw socket (CAP_NET_RAW) here";
+		return c->probe_kind == PROBE_SYNLIFE ? "PROBE SYNLIFE needs a raw socket (CAP_NET_RAW) here"
+						      : "PROBE SYNSENT needs a raw socket (CAP_NET_RAW) here";
 	}
 	c->probe_aux = lst;
 	c->probe_port = ntohs(at.sin_port);
@@ -332,6 +366,14 @@ void probe_start(struct server *s, int ci, const struct msg *m)
 	}
 	if (m->probe == PROBE_SYNSENT)
 		why = synsent_start(s, ci, m->port);
+	else if (m->probe == PROBE_SYNLIFE) {
+		c->probe_seconds = m->seconds;
+		c->probe_synack_sent = false;
+		why = synsent_start(s, ci, 0);
+		/* the connection waits with it: no HELLO is due meanwhile */
+		if (!why)
+			c->deadline = now_s() + (time_t)m->seconds + 5 + s->lim.hello_s;
+	}
 	else if (m->probe == PROBE_OUTBOUND)
 		why = outbound_start(s, ci);
 	else {
@@ -429,6 +471,45 @@ static void synsent_seen(struct server *s, int ci)
 	}
 }
 
+/* SYNLIFE's raw socket: the asker's bare SYN to the listener's port (its seq,
+ * where it came from and went), then, once the SYN-ACK has gone, the asker's
+ * answer to it: an ACK of it (answered) or a RST. A bounded batch, as above. */
+static void synlife_seen(struct server *s, int ci)
+{
+	struct client *c = &s->c[ci];
+	unsigned char pkt[128];
+	ssize_t n;
+
+	for (int k = 0; k < 64 && (n = recv(c->probe_fd, pkt, sizeof(pkt), MSG_DONTWAIT)) >= 20; k++) {
+		const struct iphdr *ip = (const void *)pkt;
+		const struct tcphdr *tcp = (const void *)(pkt + ip->ihl * 4);
+
+		if ((size_t)n < ip->ihl * 4u + sizeof(*tcp) || ip->saddr != c->from.s_addr ||
+		    ntohs(tcp->dest) != c->probe_port)
+			continue;
+		if (!c->probe_syn_seen && tcp->syn && !tcp->ack) {
+			c->probe_isn = ntohl(tcp->seq);
+			c->probe_peer = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = ip->saddr,
+							      .sin_port = tcp->source };
+			c->probe_self = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = ip->daddr,
+							      .sin_port = htons(c->probe_port) };
+			/* the SYN-ACK leaves from the address the SYN came to */
+			if (bind(c->probe_fd, (const struct sockaddr *)&(struct sockaddr_in){
+					     .sin_family = AF_INET, .sin_addr.s_addr = ip->daddr }, sizeof(struct sockaddr_in)))
+				return probe_end(s, ci, "error");
+			c->probe_syn_seen = true;
+			c->probe_until = timing_now(CLOCK_MONOTONIC) + (int64_t)c->probe_seconds * 1000000000LL;
+			continue;
+		}
+		if (!c->probe_synack_sent || tcp->source != c->probe_peer.sin_port)
+			continue;
+		if (tcp->rst)
+			return probe_end(s, ci, "rst");
+		if (tcp->ack && !tcp->syn && ntohl(tcp->ack_seq) == c->probe_isn + 1)
+			return probe_end(s, ci, "answered");
+	}
+}
+
 void probe_event(struct server *s, int ci)
 {
 	struct client *c = &s->c[ci];
@@ -440,6 +521,8 @@ void probe_event(struct server *s, int ci)
 		return;
 	if (c->probe_kind == PROBE_SYNSENT && !c->probe_syn_seen)
 		return synsent_seen(s, ci);
+	if (c->probe_kind == PROBE_SYNLIFE)
+		return synlife_seen(s, ci);
 	if (c->probe_kind == PROBE_OUTBOUND)
 		return outbound_seen(s, ci);
 	if (icmp_error(c->probe_fd, outcome, sizeof(outcome)))

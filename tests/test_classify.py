@@ -213,11 +213,12 @@ def test_a_nat_of_the_printed_profile_behaves_as_the_preset_it_was_told_from(mak
 def test_classify_times_udp_and_tcp_mappings_within_a_tenth(make_lab, filtering):
     # the slow one: about three times the lifetime (probes of 1, 2, 4, 8, 16 s,
     # then eight steps between the longest that lived and the shortest that did
-    # not), UDP's and TCP's side by side
+    # not), UDP's, TCP's and an unanswered SYN's side by side
     # (behind eif the NAT's own UDP map lives as long as the longer UDP timeout:
     # the stream timeout as short, so that UDP's probes end as soon)
     lab = make_lab(lab_text("port-restricted-cone", f"filtering = {filtering}\nudp_timeout = 12\n"
-                                                    "udp_stream_timeout = 12\ntcp_established_timeout = 9", 2))
+                                                    "udp_stream_timeout = 12\ntcp_established_timeout = 9\n"
+                                                    "tcp_syn_sent_timeout = 7", 2))
     with stun_server(lab):
         r = classify(lab, "--json", "--timeouts")
     assert r.returncode == 0, r.stderr
@@ -226,6 +227,24 @@ def test_classify_times_udp_and_tcp_mappings_within_a_tenth(make_lab, filtering)
         assert told["udp_timeout"]["value"] is not None and abs(int(told["udp_timeout"]["value"]) - 12) <= 1.2, told
     tcp = told["tcp_established_timeout"]
     assert tcp["value"] is not None and abs(int(tcp["value"]) - 9) <= 0.9, tcp
+    # one SYN, the server's SYN-ACK 1, 2, 4, 8, then 5, 6, 7 s after it; its
+    # control connections (kept alive) outlive the 9 s an idle one would
+    syn = told["tcp_syn_sent_timeout"]
+    assert syn["value"] is not None and abs(int(syn["value"]) - 7) <= 0.7, syn
+
+
+def test_without_root_classify_tells_the_other_timeouts_and_says_why_not_syn_sent(make_lab):
+    # the SYN's raw socket and its stand-in (TCP_REPAIR) need root; nobody gets
+    # the rest, and the reason in the profile
+    lab = make_lab(lab_text("port-restricted-cone", "udp_timeout = 3\nudp_stream_timeout = 3\n"
+                                                    "tcp_established_timeout = 3\ntcp_syn_sent_timeout = 3", 2))
+    with stun_server(lab):
+        r = lab.exec("a", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", NATLAB, "classify",
+                     "--server", f"{lab.addr('rv')}:3478", "--timeouts", check=False)
+    assert r.returncode == 0, r.stderr
+    assert "; tcp_syn_sent_timeout: not told (Operation not permitted: the one SYN goes on a raw socket" in r.stdout
+    assert "run as root" in r.stdout
+    assert "\ntcp_established_timeout = 3" in r.stdout and "\nudp_timeout = 3" in r.stdout, r.stdout
 
 
 def test_a_verdict_of_more_ranges_than_a_profile_takes_is_none_with_its_reason(make_lab):

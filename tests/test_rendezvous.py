@@ -238,6 +238,26 @@ def test_an_idle_probe_answers_on_time_and_keeps_a_peer_stream_clean(make_lab):
     server.wait(5)
 
 
+def test_a_syn_life_probe_waits_for_its_syn_and_is_bounded(make_lab):
+    """PROBE SYNLIFE (natlab classify's tcp_syn_sent_timeout): its wait is 1 to 600
+    s, and the server answers only a SYN of the asker's address to the port it
+    named; without one it says nosyn (test_classify times a NAT's entry with it)."""
+    lab = make_lab(LAB)
+    server = start_server(lab)
+    for bad in (b"0", b"601", b"x", b""):
+        reply, closed = recv_all(dial(lab, b"PROBE SYNLIFE " + bad + b"\n"), timeout=3)
+        assert reply.startswith(b"ERR PROBE SYNLIFE wants 1 to 600 seconds") and closed, (bad, reply)
+    s = dial(lab, b"PROBE SYNLIFE 1\n")
+    s.settimeout(5)
+    probing = s.recv(100)
+    assert probing.startswith(b"PROBING ") and 0 < int(probing.split()[1]) < 65536, probing
+    t0 = time.monotonic()
+    assert s.recv(100) == b"PROBED SYNLIFE nosyn\n"  # no SYN came to that port
+    assert 2.5 < time.monotonic() - t0 < 4, "the SYN is waited for 3 s"
+    server.terminate()
+    server.wait(5)
+
+
 def test_floods_of_connections_and_hellos_do_not_hold_up_an_attempt(make_lab):
     # before: 128 UDPHELLOs with new ids filled every attempt slot for good, and
     # 256 idle connections every connection slot: no peer got in any more
