@@ -55,17 +55,35 @@ static void print_wire(const json_t *wire)
 		printf("wire: no frame yet\n");
 		return;
 	}
-	printf("wire: %lld frames, released late by", (long long)json_integer_value(json_object_get(p, "frames")));
-	for (size_t k = 0; k < sizeof(figure) / sizeof(figure[0]); k++) {
-		json_int_t us = json_integer_value(json_object_get(p, figure[k]));
+	if (json_integer_value(json_object_get(p, "frames"))) {
+		printf("wire: %lld frames, released late by", (long long)json_integer_value(json_object_get(p, "frames")));
+		for (size_t k = 0; k < sizeof(figure) / sizeof(figure[0]); k++) {
+			json_int_t us = json_integer_value(json_object_get(p, figure[k]));
 
-		/* the wire's last bucket holds that and anything later */
-		printf("%s %s %lld%s us", k ? "," : "", figure[k], (long long)us, us >= WIRE_LATE_BUCKETS - 1 ? "+" : "");
+			/* the wire's last bucket holds that and anything later */
+			printf("%s %s %lld%s us", k ? "," : "", figure[k], (long long)us,
+			       us >= WIRE_LATE_BUCKETS - 1 ? "+" : "");
+		}
+		printf(" (bounds %lld and %lld us)%s\n",
+		       (long long)json_integer_value(json_object_get(json_object_get(p, "bounds"), "p50")),
+		       (long long)json_integer_value(json_object_get(json_object_get(p, "bounds"), "p99")),
+		       json_is_true(json_object_get(p, "realtime")) ? ", real-time" : "");
+	} else {
+		printf("wire: no frame with a delay to keep yet%s\n",
+		       json_is_true(json_object_get(p, "realtime")) ? " (real-time)" : "");
 	}
-	printf(" (bounds %lld and %lld us)%s\n",
-	       (long long)json_integer_value(json_object_get(json_object_get(p, "bounds"), "p50")),
-	       (long long)json_integer_value(json_object_get(json_object_get(p, "bounds"), "p99")),
-	       json_is_true(json_object_get(p, "realtime")) ? ", real-time" : "");
+	if (json_is_object(json_object_get(p, "at_once"))) {
+		const json_t *a = json_object_get(p, "at_once");
+		json_int_t max = json_integer_value(json_object_get(a, "max"));
+
+		/* their due time is their arrival: the wire's wake-up, which no bound covers */
+		printf("  and %lld frames due as they came (no delay on their links), sent p50 %lld us, p99 %lld us, "
+		       "max %lld%s us after they arrived\n",
+		       (long long)json_integer_value(json_object_get(a, "frames")),
+		       (long long)json_integer_value(json_object_get(a, "p50")),
+		       (long long)json_integer_value(json_object_get(a, "p99")), (long long)max,
+		       max >= WIRE_AT_ONCE_BUCKETS - 1 ? "+" : "");
+	}
 	json_array_foreach(json_object_get(p, "warnings"), i, w)
 		printf("  warning: %s\n", json_string_value(w));
 }

@@ -84,6 +84,15 @@ static void write_precision(FILE *rep, const json_t *p)
 			PRECISION_WIRE_P99_US,
 			within(json_integer_value(json_object_get(x, "p50")) <= PRECISION_WIRE_P50_US &&
 			       json_integer_value(json_object_get(x, "p99")) <= PRECISION_WIRE_P99_US));
+	/* links without delay: their frames leave when the wire wakes, no delay's bound */
+	x = json_object_get(p, "wire_at_once_us");
+	if (json_is_object(x))
+		fprintf(rep, "| frames due as they came (no delay on their links): sent after they arrived, p50 / p99, "
+			     "%lld frames | %lld / %lld µs | p99 under %d µs | %s |\n",
+			(long long)json_integer_value(json_object_get(x, "frames")),
+			(long long)json_integer_value(json_object_get(x, "p50")),
+			(long long)json_integer_value(json_object_get(x, "p99")), PRECISION_WIRE_AT_ONCE_P99_US,
+			within(json_integer_value(json_object_get(x, "p99")) < PRECISION_WIRE_AT_ONCE_P99_US));
 	json_object_foreach(json_object_get(p, "emit_error_ms"), name, v) {
 		double p50 = json_number_value(json_object_get(v, "p50")), p95 = json_number_value(json_object_get(v, "p95"));
 

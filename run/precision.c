@@ -80,6 +80,8 @@ static int wire_figures(const char *dir, json_t *out, json_t *warnings, struct d
 		late_hist_warn(h, p50, p99, "a wire ran", warnings);
 	}
 	json_object_set_new(out, "wire_delay_error_us", w ? w : json_null());
+	w = late_hist_at_once(h);
+	json_object_set_new(out, "wire_at_once_us", w ? w : json_null());
 	free(h);
 	return 0;
 }

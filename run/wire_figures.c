@@ -37,28 +37,60 @@ void late_hist_add(struct late_hist *h, const json_t *wire)
 		h->count[us < WIRE_LATE_BUCKETS ? us : WIRE_LATE_BUCKETS - 1] += (unsigned long long)n;
 		h->frames += (unsigned long long)n;
 	}
+	json_array_foreach(json_object_get(wire, "at_once_us"), i, pair) {
+		json_int_t us = json_integer_value(json_array_get(pair, 0));
+		json_int_t n = json_integer_value(json_array_get(pair, 1));
+
+		if (us < 0 || n < 0)
+			continue;
+		h->at_once[us < WIRE_AT_ONCE_BUCKETS ? us : WIRE_AT_ONCE_BUCKETS - 1] += (unsigned long long)n;
+		h->at_once_frames += (unsigned long long)n;
+	}
+}
+
+/* p50, p99 and the last non-empty bucket of a histogram of `frames` */
+static void quantiles(const unsigned long long *count, int buckets, unsigned long long frames, int *p50, int *p99,
+		      int *max)
+{
+	unsigned long long sum = 0;
+
+	*p50 = *p99 = -1;
+	*max = 0;
+	for (int us = 0; us < buckets; us++) {
+		sum += count[us];
+		if (*p50 < 0 && sum * 2 >= frames)
+			*p50 = us;
+		if (*p99 < 0 && sum * 100 >= frames * 99)
+			*p99 = us;
+		if (count[us])
+			*max = us;
+	}
+}
+
+json_t *late_hist_at_once(const struct late_hist *h)
+{
+	int p50, p99, max;
+
+	if (!h->at_once_frames)
+		return NULL;
+	quantiles(h->at_once, WIRE_AT_ONCE_BUCKETS, h->at_once_frames, &p50, &p99, &max);
+	return json_pack("{s:i,s:i,s:i,s:I}", "p50", p50, "p99", p99, "max", max, "frames",
+			 (json_int_t)h->at_once_frames);
 }
 
 /* {p50, p99, max, frames, realtime} in us, nearest rank; NULL for no frame */
 json_t *late_hist_figures(const struct late_hist *h, double *p50, double *p99)
 {
-	unsigned long long sum = 0;
-	int max = 0;
+	int q50, q99, max;
 
 	*p50 = *p99 = -1;
 	if (!h->frames)
 		return NULL;
-	for (int us = 0; us < WIRE_LATE_BUCKETS; us++) {
-		sum += h->count[us];
-		if (*p50 < 0 && sum * 2 >= h->frames)
-			*p50 = us;
-		if (*p99 < 0 && sum * 100 >= h->frames * 99)
-			*p99 = us;
-		if (h->count[us])
-			max = us;
-	}
-	return json_pack("{s:I,s:I,s:i,s:I,s:b}", "p50", (json_int_t)*p50, "p99", (json_int_t)*p99, "max", max,
-			 "frames", (json_int_t)h->frames, "realtime", h->realtime);
+	quantiles(h->count, WIRE_LATE_BUCKETS, h->frames, &q50, &q99, &max);
+	*p50 = q50;
+	*p99 = q99;
+	return json_pack("{s:i,s:i,s:i,s:I,s:b}", "p50", q50, "p99", q99, "max", max, "frames",
+			 (json_int_t)h->frames, "realtime", h->realtime);
 }
 
 /* who: "a wire ran" (a run's), "the wire runs" (a standing lab's) */
@@ -70,6 +102,14 @@ void late_hist_warn(const struct late_hist *h, double p50, double p99, const cha
 		figures_warn(warnings, "the wire released frames %g us%s late at the median and %g us%s at p99 "
 				       "(bound: %d and %d)", p50, p50 >= last ? " or more" : "", p99,
 			     p99 >= last ? " or more" : "", PRECISION_WIRE_P50_US, PRECISION_WIRE_P99_US);
+	if (h->at_once_frames) {
+		int a50, a99, amax;
+
+		quantiles(h->at_once, WIRE_AT_ONCE_BUCKETS, h->at_once_frames, &a50, &a99, &amax);
+		if (a99 >= PRECISION_WIRE_AT_ONCE_P99_US)
+			figures_warn(warnings, "the wire sent frames due as they came %d us or more after they arrived "
+					       "at p99 (bound: under %d): it was held up", a99, PRECISION_WIRE_AT_ONCE_P99_US);
+	}
 	if (!h->realtime)
 		figures_warn(warnings, "%s without real-time scheduling (see its log)", who);
 	if (h->dropped)
@@ -91,7 +131,12 @@ json_t *precision_of_wire(const json_t *stats)
 	h->realtime = true;
 	late_hist_add(h, stats);
 	out = late_hist_figures(h, &p50, &p99);
+	if (!out && h->at_once_frames) /* only frames due as they came: no figure has a bound */
+		out = json_pack("{s:n,s:n,s:n,s:i,s:b}", "p50", "p99", "max", "frames", 0, "realtime", h->realtime);
 	if (out) {
+		json_t *at_once = late_hist_at_once(h);
+
+		json_object_set_new(out, "at_once", at_once ? at_once : json_null());
 		late_hist_warn(h, p50, p99, "the wire runs", warnings);
 		json_object_set_new(out, "dropped", json_integer((json_int_t)h->dropped));
 		json_object_set_new(out, "bounds", json_pack("{s:i,s:i}", "p50", PRECISION_WIRE_P50_US, "p99",

@@ -8,9 +8,13 @@
 
 #include "../wire/wire.h"
 
-/* The last bucket is "that or later". Zeroed, with realtime true, before the first add. */
+/* The last bucket is "that or later". Zeroed, with realtime true, before the
+ * first add. count: frames with a delay to keep, against its end (the bounds
+ * are theirs); at_once: frames due as they came, against their arrival (the
+ * wire's wake-up, no bound). */
 struct late_hist {
 	unsigned long long count[WIRE_LATE_BUCKETS], frames, dropped;
+	unsigned long long at_once[WIRE_AT_ONCE_BUCKETS], at_once_frames;
 	int wires;
 	bool realtime;
 };
@@ -19,6 +23,8 @@ struct late_hist {
 void late_hist_add(struct late_hist *h, const json_t *wire);
 /* {p50, p99, max (us, nearest rank), frames, realtime}; NULL for no frame */
 json_t *late_hist_figures(const struct late_hist *h, double *p50, double *p99);
+/* the frames due as they came: {p50, p99, max, frames}; NULL for none */
+json_t *late_hist_at_once(const struct late_hist *h);
 /* a warning for each bound missed; who: "a wire ran" (a run's), "the wire runs" */
 void late_hist_warn(const struct late_hist *h, double p50, double p99, const char *who, json_t *warnings);
 
@@ -28,7 +34,9 @@ void figures_warn(json_t *warnings, const char *fmt, ...) __attribute__((format(
 /* One wire's figures, for a standing lab (natlab show --wire):
  * {"p50","p99","max" (us late against each frame's due time), "frames",
  *  "realtime", "dropped" (frames its socket had no room for), "bounds":{p50,p99},
- *  "warnings":[...]}; NULL when it has released no frame yet (or no memory). */
+ *  "at_once":{p50,p99,max,frames} or null (frames due as they came: how soon
+ *  after their arrival they left), "warnings":[...]}; NULL when it has released
+ *  no frame yet (or no memory). */
 json_t *precision_of_wire(const json_t *stats);
 
 #endif

@@ -61,7 +61,11 @@ def test_precision_recomputes_from_records(tmp_path):
     lines = [json.loads(line) for line in open(out / "wire.jsonl")]
     assert len(lines) == 1 and lines[0]["frames"] > 0
     late = [us for us, n in lines[0]["late_us"] for _ in range(n)]
-    assert len(late) == lines[0]["frames"] == p["wire_delay_error_us"]["frames"]
+    at_once = [us for us, n in lines[0]["at_once_us"] for _ in range(n)]
+    # frames due as they came (links without delay) are counted apart: the wire's wake-up
+    assert len(late) + len(at_once) == lines[0]["frames"]
+    assert len(late) == p["wire_delay_error_us"]["frames"]
+    assert (p["wire_at_once_us"] or {}).get("frames", 0) == len(at_once)
     assert p["wire_delay_error_us"]["p50"] == nearest_rank(late, 0.5)
     assert p["wire_delay_error_us"]["p99"] == nearest_rank(late, 0.99)
     assert p["wire_delay_error_us"]["max"] == max(late)

@@ -134,7 +134,8 @@ def test_failing_test_leaves_nothing_and_keeps_its_capture(tmp_path):
             assert False, "on purpose"
 
         def test_passes_with_its_wire_held_up(natlab_lab):
-            lab = natlab_lab(TWO, name="held")
+            # a delay to keep: frames due as they came have no bound of the delay's
+            lab = natlab_lab(dict(TWO, **{{"nat.n": {{"profile": "symmetric", "delay_ms": 1}}}}), name="held")
             wire = lab.show()["wire"]["pid"]
             p = lab.node("a").popen("ping", "-c", "10", "-i", "0.01", lab.node("rv").addr)
             time.sleep(0.03)
@@ -162,8 +163,9 @@ def test_failing_test_leaves_nothing_and_keeps_its_capture(tmp_path):
     assert f"captures kept: {kept}" in r.stdout, r.stdout
     assert kept.exists() and tcp_syns(kept) == []  # a ping: frames, but no SYN
     assert kept.stat().st_size > 24
-    # the failed test's report: the echo and its answer crossed the wire
-    assert f"{lab}: the wire released 2 frames late by p50 " in r.stdout, r.stdout
+    # the failed test's report: the echo and its answer crossed the wire, due as
+    # they came (no delay on their links)
+    assert f"{lab}: and 2 frames due as they came (no delay on their links), sent p50 " in r.stdout, r.stdout
     # the held-up lab: passed, and flagged in the warnings summary
     held = (tmp_path / "record.held").read_text()
     assert f"NatlabTimingWarning: lab {held}: the wire released frames" in r.stdout, r.stdout
@@ -256,3 +258,29 @@ def test_a_lab_states_how_late_its_wire_released_frames(natlab_lab):
     assert "  warning: the wire released frames" in shown
     # the wire's figures alone read no NAT's conntrack table; the same figures
     assert json.loads(natlab.command("show", lab.name, "--json").stdout)["wire"]["precision"] == p
+    assert p["at_once"] is None  # every frame had the NAT's millisecond to keep
+
+    # no delay on any link: every frame is due as it comes, and what the wire adds
+    # is its wake-up, counted apart, with no bound of the delay's; held up 80 ms,
+    # those frames say so too (a millisecond or more at p99)
+    bare = natlab_lab({"nat.n": {"profile": "full-cone"}, "host.a": {"behind": "n"},
+                       "host.rv": {"behind": "internet"}}, name="bare")
+    bare.node("a").exec("ping", "-n", "-c", "10", "-i", "0.01", "-q", bare.node("rv").addr)
+    until = time.monotonic() + 2
+    while not ((q := bare.precision()) and q["at_once"] and q["at_once"]["frames"] >= 20) and time.monotonic() < until:
+        time.sleep(0.02)
+    assert q["frames"] == 0 and q["p50"] is None and q["at_once"]["frames"] == 20, q
+    assert 0 <= q["at_once"]["p50"] <= q["at_once"]["p99"] <= q["at_once"]["max"] < 1000, q
+    assert not [w for w in q["warnings"] if "due as they came" in w], q
+    wire = bare.show()["wire"]["pid"]
+    pinger = bare.node("a").popen("ping", "-n", "-c", "20", "-i", "0.01", bare.node("rv").addr)
+    time.sleep(0.05)
+    os.kill(wire, signal.SIGSTOP)
+    time.sleep(0.08)
+    os.kill(wire, signal.SIGCONT)
+    assert pinger.wait(10) == 0, pinger.output()
+    until = time.monotonic() + 2
+    while (q := bare.precision())["at_once"]["frames"] < 60 and time.monotonic() < until:
+        time.sleep(0.02)
+    assert q["at_once"]["max"] == 1000 and q["at_once"]["p99"] == 1000, q  # the last bucket: 1 ms or later
+    assert any(w.startswith("the wire sent frames due as they came 1000 us or more") for w in q["warnings"]), q

@@ -97,13 +97,14 @@ void wire_ingress(struct wire *w, int in, const struct virtio_net_hdr *vh,
 				continue;
 			if (t <= now && (!w->out.n || t < w->out.v[0]->t)) {
 				w->seq++;
-				tx_add(w, o, vh, data, len, t, NULL);
+				tx_add(w, o, vh, data, len, t, t == rx, NULL);
 				continue;
 			}
 			f = frame_new(w, vh, data, len);
 			if (!f)
 				continue;
 			f->t = t;
+			f->at_once = t == rx;
 			f->in = in;
 			f->out = o;
 			f->kind = pi.event; /* a SYN's lateness is watched on its own (tx_flush) */
@@ -118,7 +119,7 @@ void send_due(struct wire *w, uint64_t now)
 	while (w->out.n && w->out.v[0]->t <= now) {
 		struct frame *f = heap_pop(&w->out);
 
-		tx_add(w, f->out, &f->vh, f->data, f->len, f->t, f);
+		tx_add(w, f->out, &f->vh, f->data, f->len, f->t, f->at_once, f);
 	}
 	tx_flush(w);
 }

@@ -66,5 +66,6 @@ struct frame *frame_new(struct wire *w, const struct virtio_net_hdr *vh,
 	f->seq = w->seq++;
 	f->kind = EV_NONE;
 	f->lost = false;
+	f->at_once = false;
 	return f;
 }

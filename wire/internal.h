@@ -29,6 +29,7 @@ struct frame {
 	int in;
 	int kind;   /* records: which event it is, 0 for none */
 	bool lost;  /* records: lost on its link before the core (events log only) */
+	bool at_once; /* sends: due as it came (no delay on either link) */
 	uint32_t len;
 	struct virtio_net_hdr vh; /* offloads: GSO, a checksum left to finish */
 	unsigned char data[];
@@ -92,6 +93,7 @@ struct wire {
 		struct frame *own[BATCH]; /* freed once sent; NULL: it lives in the ring or bufs */
 		int port[BATCH];
 		uint64_t t[BATCH];
+		bool at_once[BATCH]; /* due as it came: counted in at_once_us */
 		int n;
 	} tx;
 	struct timing tm;   /* wake early by the lateness seen, spin the rest */
@@ -102,6 +104,7 @@ struct wire {
 	uint64_t syn_late_max_us;
 	/* how late each frame left against its time; written to stats_path */
 	uint32_t late_us[WIRE_LATE_BUCKETS];
+	uint32_t at_once_us[WIRE_AT_ONCE_BUCKETS]; /* frames due as they came */
 	uint64_t sent, rx_stamped, rx_unstamped;
 	uint64_t rx_dropped; /* frames the kernel dropped before the wire read them */
 	bool stats_dirty;
@@ -109,7 +112,8 @@ struct wire {
 	uint64_t stats_written; /* monotonic ns */
 	int stats_fd;
 	size_t stats_len;
-	char stats_buf[WIRE_LATE_BUCKETS * 18 + 256]; /* every bucket "[9999,4294967295]," */
+	/* every bucket "[9999,4294967295]," */
+	char stats_buf[(WIRE_LATE_BUCKETS + WIRE_AT_ONCE_BUCKETS) * 18 + 256];
 };
 
 static inline uint64_t mono_ns(void)
@@ -148,7 +152,7 @@ void send_due(struct wire *w, uint64_t now);
 /* ports.c: the packet socket */
 void tx_flush(struct wire *w);
 void tx_add(struct wire *w, int out, const struct virtio_net_hdr *vh, unsigned char *data,
-	    size_t len, uint64_t t, struct frame *own);
+	    size_t len, uint64_t t, bool at_once, struct frame *own);
 /* the socket and its ring (before the configuration), then bound to the ports */
 int ports_socket(struct wire *w);
 int open_ports(struct wire *w);

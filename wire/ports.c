@@ -26,7 +26,10 @@ void tx_flush(struct wire *w)
 	for (int k = 0; k < n; k++) {
 		uint64_t late = now > w->tx.t[k] ? (now - w->tx.t[k]) / 1000 : 0;
 
-		w->late_us[late < WIRE_LATE_BUCKETS ? late : WIRE_LATE_BUCKETS - 1]++;
+		if (w->tx.at_once[k])
+			w->at_once_us[late < WIRE_AT_ONCE_BUCKETS ? late : WIRE_AT_ONCE_BUCKETS - 1]++;
+		else
+			w->late_us[late < WIRE_LATE_BUCKETS ? late : WIRE_LATE_BUCKETS - 1]++;
 		if (w->tx.own[k] && (w->tx.own[k]->kind == EV_SYN || w->tx.own[k]->kind == EV_SYNACK) &&
 		    late > w->syn_late_max_us)
 			w->syn_late_max_us = late;
@@ -47,7 +50,7 @@ void tx_flush(struct wire *w)
 
 /* Queues a frame to leave on port `out`; own is freed once it is sent. */
 void tx_add(struct wire *w, int out, const struct virtio_net_hdr *vh, unsigned char *data,
-	    size_t len, uint64_t t, struct frame *own)
+	    size_t len, uint64_t t, bool at_once, struct frame *own)
 {
 	int k;
 
@@ -64,6 +67,7 @@ void tx_add(struct wire *w, int out, const struct virtio_net_hdr *vh, unsigned c
 						 .msg_namelen = sizeof(w->tx.to[k]),
 						 .msg_iov = w->tx.iov[k], .msg_iovlen = 2 };
 	w->tx.t[k] = t;
+	w->tx.at_once[k] = at_once;
 	w->tx.own[k] = own;
 	w->tx.port[k] = out;
 }

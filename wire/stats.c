@@ -8,7 +8,7 @@
 #include "internal.h"
 
 /* {"frames":N,"synced":N,"syn_late_max_us":US,"realtime":B,"early_us":E,"rx_stamped":N,
- *  "rx_unstamped":N,"rx_dropped":N,"late_us":[[US,COUNT],...]}
+ *  "rx_unstamped":N,"rx_dropped":N,"late_us":[[US,COUNT],...],"at_once_us":[[US,COUNT],...]}
  * over the file opened at start, padded to what was there: no create, rename or
  * directory lock in the forwarding loop (a rename here waited up to 49 ms on the
  * run directory's other labs). A reader that meets half a write reads again. */
@@ -43,6 +43,11 @@ void write_stats(struct wire *w, uint64_t now)
 		if (w->late_us[i])
 			len += (size_t)snprintf(b + len, cap - len, "%s[%d,%u]", b[len - 1] == '[' ? "" : ",",
 						i, w->late_us[i]);
+	len += (size_t)snprintf(b + len, cap - len, "],\"at_once_us\":[");
+	for (int i = 0; i < WIRE_AT_ONCE_BUCKETS && len + 40 < cap; i++)
+		if (w->at_once_us[i])
+			len += (size_t)snprintf(b + len, cap - len, "%s[%d,%u]", b[len - 1] == '[' ? "" : ",",
+						i, w->at_once_us[i]);
 	len += (size_t)snprintf(b + len, cap - len, "]");
 	if (w->out_err && len + 80 < cap)
 		len += (size_t)snprintf(b + len, cap - len, ",\"output_error\":\"%s\"", strerror(w->out_err));

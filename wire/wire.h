@@ -32,8 +32,12 @@ struct wire_config {
 };
 
 /* How late the wire sent frames against the time their delay ended, in
- * microseconds: a histogram with 1 us buckets, the last one "this late or more". */
+ * microseconds: a histogram with 1 us buckets, the last one "this late or more".
+ * Frames with no delay to keep (both links without delay, jitter or rate: due
+ * as they arrive) are counted on their own: the wire cannot wake before them,
+ * and what they show is its wake-up (at_once_us). */
 #define WIRE_LATE_BUCKETS 10000
+#define WIRE_AT_ONCE_BUCKETS 1001 /* the last, 1000: a millisecond or later */
 
 /* Whether the wire of scenario s carries segmentation offloads' super-frames (a TCP
  * burst of up to 64 KB as one frame): only on a clean wire, without loss, faults or

@@ -297,10 +297,13 @@ class Lab:
 
     def precision(self):
         """How late the lab's wire has released frames against their due time so
-        far (`natlab show LAB --json --wire`; it reads no NAT's mappings): a dict with "frames", "p50", "p99",
-        "max" (us; 9999 stands for that or later), "realtime", "dropped", "bounds"
-        and "warnings" (empty while the wire holds its bounds). None for a lab
-        without a wire (internet = bridge) or before its first frame."""
+        far (`natlab show LAB --json --wire`, which reads no NAT's mappings): a
+        dict with "frames", "p50", "p99" and "max" (us; 9999 stands for that or
+        later) of the frames with a delay to keep; "at_once", the frames due as
+        they came (links without delay): how soon after their arrival they left,
+        the wire's wake-up, which no bound covers; "realtime", "dropped",
+        "bounds" and "warnings" (empty while the wire holds its bounds). None for
+        a lab without a wire (internet = bridge) or before its first frame."""
         return json.loads(command("show", self.name, "--json", "--wire").stdout)
 
     @property

@@ -68,12 +68,16 @@ def natlab_lab(request, tmp_path):
         except Exception as e:
             p = None
             errors.append(f"{lab.name}: wire figures not read: {e}")
-        if p:
+        if p and p["frames"]:
             timing.append(f"{lab.name}: the wire released {p['frames']} frames late by p50 {p['p50']} us, "
                           f"p99 {p['p99']} us, max {p['max']} us (bounds {p['bounds']['p50']} and "
                           f"{p['bounds']['p99']} us)")
-            for w in p["warnings"]:  # on the test, as pytest's own are
-                request.node.warn(NatlabTimingWarning(f"lab {lab.name}: {w}"))
+        if p and p["at_once"]:
+            a = p["at_once"]
+            timing.append(f"{lab.name}: and {a['frames']} frames due as they came (no delay on their links), "
+                          f"sent p50 {a['p50']} us, p99 {a['p99']} us, max {a['max']} us after they arrived")
+        for w in (p or {}).get("warnings", []):  # on the test, as pytest's own are
+            request.node.warn(NatlabTimingWarning(f"lab {lab.name}: {w}"))
         try:
             lab.down()
         except Exception as e:

@@ -106,6 +106,28 @@ static void no_realtime_and_drops_warn(void **state)
 	json_decref(p);
 }
 
+/* frames due as they came: counted apart, no bound of the delay's, and a
+ * millisecond at p99 (the last bucket) is a wire held up */
+static void frames_due_as_they_came(void **state)
+{
+	json_t *p = figures("{\"realtime\":true,\"late_us\":[[2,10]],\"at_once_us\":[[25,90],[60,9],[400,1]]}"),
+	       *a = json_object_get(p, "at_once");
+
+	(void)state;
+	assert_int_equal(num(p, "frames"), 10);
+	assert_int_equal(num(a, "frames"), 100);
+	assert_int_equal(num(a, "p50"), 25);
+	assert_int_equal(num(a, "p99"), 60);
+	assert_int_equal(num(a, "max"), 400);
+	assert_int_equal(n_warnings(p), 0); /* 25 us at the median: a wake-up, not a delay's error */
+	json_decref(p);
+	p = figures("{\"realtime\":true,\"at_once_us\":[[30,98],[1000,2]]}");
+	assert_true(json_is_null(json_object_get(p, "p50")) && num(p, "frames") == 0);
+	assert_int_equal(n_warnings(p), 1);
+	assert_true(warns(p, "due as they came 1000 us or more after they arrived at p99"));
+	json_decref(p);
+}
+
 /* no frame released yet: no figures, not zeros */
 static void nothing_yet(void **state)
 {
@@ -119,7 +141,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(quantiles_by_nearest_rank), cmocka_unit_test(past_a_bound_warns),
 		cmocka_unit_test(later_than_the_histogram), cmocka_unit_test(no_realtime_and_drops_warn),
-		cmocka_unit_test(nothing_yet),
+		cmocka_unit_test(frames_due_as_they_came), cmocka_unit_test(nothing_yet),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
