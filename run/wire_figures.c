@@ -19,33 +19,31 @@ void figures_warn(json_t *warnings, const char *fmt, ...)
 	json_array_append_new(warnings, json_string(buf));
 }
 
-void late_hist_add(struct late_hist *h, const json_t *wire)
+/* [[US,COUNT],...] into a histogram of `buckets`, the last "that or later" */
+static void add_pairs(const json_t *pairs, unsigned long long *count, int buckets, unsigned long long *frames)
 {
-	json_t *pair;
+	const json_t *pair;
 	size_t i;
 
+	json_array_foreach(pairs, i, pair) {
+		json_int_t us = json_integer_value(json_array_get(pair, 0));
+		json_int_t n = json_integer_value(json_array_get(pair, 1));
+
+		if (us < 0 || n < 0)
+			continue;
+		count[us < buckets ? us : buckets - 1] += (unsigned long long)n;
+		*frames += (unsigned long long)n;
+	}
+}
+
+void late_hist_add(struct late_hist *h, const json_t *wire)
+{
 	h->wires++;
 	h->realtime &= json_is_true(json_object_get(wire, "realtime"));
 	if (json_integer_value(json_object_get(wire, "rx_dropped")) > 0)
 		h->dropped += (unsigned long long)json_integer_value(json_object_get(wire, "rx_dropped"));
-	json_array_foreach(json_object_get(wire, "late_us"), i, pair) {
-		json_int_t us = json_integer_value(json_array_get(pair, 0));
-		json_int_t n = json_integer_value(json_array_get(pair, 1));
-
-		if (us < 0 || n < 0)
-			continue;
-		h->count[us < WIRE_LATE_BUCKETS ? us : WIRE_LATE_BUCKETS - 1] += (unsigned long long)n;
-		h->frames += (unsigned long long)n;
-	}
-	json_array_foreach(json_object_get(wire, "at_once_us"), i, pair) {
-		json_int_t us = json_integer_value(json_array_get(pair, 0));
-		json_int_t n = json_integer_value(json_array_get(pair, 1));
-
-		if (us < 0 || n < 0)
-			continue;
-		h->at_once[us < WIRE_AT_ONCE_BUCKETS ? us : WIRE_AT_ONCE_BUCKETS - 1] += (unsigned long long)n;
-		h->at_once_frames += (unsigned long long)n;
-	}
+	add_pairs(json_object_get(wire, "late_us"), h->count, WIRE_LATE_BUCKETS, &h->frames);
+	add_pairs(json_object_get(wire, "at_once_us"), h->at_once, WIRE_AT_ONCE_BUCKETS, &h->at_once_frames);
 }
 
 /* p50, p99 and the last non-empty bucket of a histogram of `frames` */
