@@ -8,15 +8,14 @@
  * 256 s, then eight steps between the longest that lived and the shortest that
  * did not. Two to four times the lifetime in all. */
 #include <errno.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <netinet/tcp.h>
-#include <sys/random.h>
 
 #include "../common/libre.h"
 #include "../common/tcpseg.h"
@@ -264,7 +263,7 @@ static void lines_wait(struct line_probe *p, int n, int (*judge)(const char *lin
 			if (p[i].fd >= 0 && ((*hi && p[i].t >= *hi) || now >= p[i].due)) {
 				if (now >= p[i].due && late_dead && (!*hi || p[i].t < *hi))
 					*hi = p[i].t;
-				else if (now >= p[i].due && !why[0])
+				else if (now >= p[i].due && !why[0] && !(*hi && p[i].t >= *hi))
 					snprintf(why, len, "the server said nothing of its %u s probe", p[i].t);
 				line_probe_end(&p[i]);
 				pf[i].fd = -1;
@@ -430,7 +429,8 @@ static int stand_in(struct in_addr self, const struct sockaddr_in *to, uint32_t 
 	return fd;
 }
 
-/* one probe asked and its SYN sent; -1 with why (a server's ERR, no root) */
+/* one probe asked and its SYN sent; -1 with why (a server's ERR), -2 where
+ * this host cannot (no capability): the next would fail alike */
 static int syn_launch(const struct sockaddr_in *server, int raw, unsigned t, struct line_probe *p, char *why,
 		      size_t len)
 {
@@ -469,12 +469,12 @@ static int syn_launch(const struct sockaddr_in *server, int raw, unsigned t, str
 		return snprintf(why, len, "%s", strerror(errno)), -1;
 	p->sock = stand_in(self.sin_addr, &to, isn, &port);
 	if (p->sock < 0)
-		return snprintf(why, len, "%s: a SYN's stand-in socket (TCP_REPAIR) needs CAP_NET_ADMIN",
-				strerror(errno)), -1;
+		return snprintf(why, len, "a SYN's stand-in socket (TCP_REPAIR): %s%s", strerror(errno),
+				errno == EPERM ? " (it needs CAP_NET_ADMIN: run as root)" : ""), -2;
 	from = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr = self.sin_addr, .sin_port = htons(port) };
 	tcpseg_make(&seg, &from, &to, isn, 0, TH_SYN);
 	if (sendto(raw, &seg, sizeof(seg), 0, (struct sockaddr *)&to, sizeof(to)) != (ssize_t)sizeof(seg))
-		return snprintf(why, len, "the SYN was not sent: %s", strerror(errno)), -1;
+		return snprintf(why, len, "the SYN was not sent: %s", strerror(errno)), -2;
 	/* the server's wait, its sweep, its SYN-ACK's round trip and its own wait */
 	p->due = now_s() + t + 5;
 	return 0;
@@ -494,11 +494,16 @@ static void syn_round(const struct sockaddr_in *server, int raw, const unsigned 
 
 	for (int i = 0; i < n; i++) {
 		char mine[160];
+		int rc = syn_launch(server, raw, t[i], &p[i], mine, sizeof(mine));
 
-		if (syn_launch(server, raw, t[i], &p[i], mine, sizeof(mine))) {
+		if (rc) {
 			if (!why[0])
 				snprintf(why, len, "%s", mine);
 			line_probe_end(&p[i]);
+		}
+		if (rc == -2) { /* none launched after it: their server probes would be left waiting */
+			n = i + 1;
+			break;
 		}
 	}
 	lines_wait(p, n, synlife_judge, false, lo, hi, why, len);

@@ -13,7 +13,9 @@
 static const char usage[] = "show LAB [--json] [--wire]\n"
 			    "  Nodes, namespaces, addresses, NAT profiles, live NAT mappings, pcap path,\n"
 			    "  and how late the wire has released frames against their due time so far\n"
-			    "  (its figures are at most 10 ms old), with a warning past its bounds.\n"
+			    "  (its figures are at most 10 ms old), with a warning past its bounds;\n"
+			    "  frames due as they came (links without delay) apart: how soon after they\n"
+			    "  arrived they left, the wire's wake-up.\n"
 			    "  --wire: the wire's figures alone (JSON: the object, null before the first\n"
 			    "  frame); they read no NAT's mappings, a walk of the kernel's conntrack\n"
 			    "  table that holds a core for milliseconds.";

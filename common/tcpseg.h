@@ -1,7 +1,7 @@
 /* A bare TCP segment (a header, no options, no data) for a raw socket, where
  * natlab classify and its server need one segment that no socket of theirs
  * would send: the asker's one SYN whose entry's life the server times, and the
- * server's SYN-ACK to it (classify/probes.c, prober/server_probes.c). */
+ * server's SYN-ACK to it (classify/lifetime.c, prober/server_probes.c). */
 #ifndef NATLAB_TCPSEG_H
 #define NATLAB_TCPSEG_H
 

@@ -234,9 +234,10 @@ int proto_parse(const char *line, struct msg *m, const char **why)
 			char *end;
 			long v = n == 3 ? strtol(tok[2], &end, 10) : 0;
 
-			if (n != 3 || *end || tok[2][0] < '1' || tok[2][0] > '9' || v > PROBE_IDLE_MAX_S)
+			if (n != 3 || *end || tok[2][0] < '1' || tok[2][0] > '9' ||
+			    v > (m->probe == PROBE_IDLE ? PROBE_IDLE_MAX_S : PROBE_SYNLIFE_MAX_S))
 				return *why = m->probe == PROBE_IDLE ? "PROBE IDLE wants 1 to 600 seconds"
-								     : "PROBE SYNLIFE wants 1 to 600 seconds", -1;
+								     : "PROBE SYNLIFE wants 1 to 300 seconds", -1;
 			m->seconds = (unsigned)v;
 			return 0;
 		}

@@ -40,6 +40,9 @@ enum probe_kind { PROBE_UDP, PROBE_SYN, PROBE_SYNSENT, PROBE_ALTSYN, PROBE_OUTBO
  * seconds on (at most), which reaches the asker while its NAT keeps the mapping;
  * SYNLIFE's wait the same */
 #define PROBE_IDLE_MAX_S 600
+/* SYNLIFE's wait at most: it holds two descriptors of the server's meanwhile
+ * (classify asks 128 s at most) */
+#define PROBE_SYNLIFE_MAX_S 300
 /* OUTBOUND: how many ports of each protocol the server notes at most */
 #define PROBE_OUTBOUND_PORTS 32
 extern const char *const probe_kind_name[PROBE_KINDS];

@@ -19,9 +19,14 @@
 /* natlab classify runs three at once; two hosts behind one NAT, six */
 #define PROBES_PER_SOURCE 8
 #define PROBES_IN_FLIGHT 64
+/* SYNLIFE holds its two descriptors for its wait (seconds, not one round trip):
+ * counted apart, so that it leaves the others theirs; classify's rounds take 8
+ * at once */
+#define SYNLIFES_PER_SOURCE 8
+#define SYNLIFES_IN_FLIGHT 32
 /* descriptors kept beside the clients': the loop's, the STUN side's UDP sockets
  * and TCP listeners (4 per address), two per probe in flight */
-#define FD_RESERVE (16 + 4 * STUN_MAX_ADDRS + 2 * PROBES_IN_FLIGHT)
+#define FD_RESERVE (16 + 4 * STUN_MAX_ADDRS + 2 * (PROBES_IN_FLIGHT + SYNLIFES_IN_FLIGHT))
 
 struct limits {
 	int hello_s;    /* a new connection says HELLO within this */
@@ -86,6 +91,7 @@ struct server {
 	bool stun_on;
 	struct stun_server stun;
 	int max_clients, n_clients, n_probes;
+	int n_synlifes; /* of n_probes, SYNLIFEs: their own caps */
 	int n_udp_waits; /* attempts with udp_until set */
 	int n_idles;     /* connections with idle_until set */
 	struct limits lim;

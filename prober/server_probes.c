@@ -26,12 +26,15 @@
  *                    of its ports the asker's SYNs and datagrams reach (raw
  *                    sockets): PROBED OUTBOUND T:PORTS U:PORTS ("-": none)
  *   PROBED KIND none | rst | answered | icmp TYPE CODE
- *               (SYNSENT also: nosyn, the asker's SYN never came; error)
+ *               (SYNSENT and SYNLIFE also: nosyn, the asker's SYN never came;
+ *               error; SYNLIFE no icmp)
  * To the asker's own address only (its NAT's outside, when it is behind one),
  * one at a time, PROBES_PER_CONNECTION in all, PROBES_PER_SOURCE at once from
  * one address and PROBES_IN_FLIGHT server-wide: nobody can point the server at
  * a third party, nor take every probe for itself, and probes hold few descriptors.
- * SYNSENT needs CAP_NET_RAW for its raw socket; without it, ERR says so. */
+ * SYNSENT and SYNLIFE need CAP_NET_RAW for their raw socket; without it, ERR
+ * says so. SYNLIFE holds its two descriptors for its wait, up to 300 s: its own
+ * caps (SYNLIFES_PER_SOURCE, SYNLIFES_IN_FLIGHT) leave the other probes theirs. */
 #include <errno.h>
 #include <time.h> /* before linux/errqueue.h, which wants struct timespec */
 #include <linux/errqueue.h>
@@ -68,6 +71,11 @@ void probe_end(struct server *s, int ci, const char *outcome)
 		close(c->probe_aux);
 	c->probe_fd = c->probe_aux = -1;
 	s->n_probes--;
+	if (c->probe_kind == PROBE_SYNLIFE) {
+		s->n_synlifes--;
+		/* its long wait is over: the connection's next step is due as ever */
+		c->deadline = now_s() + s->lim.hello_s;
+	}
 	if (outcome && c->probe_kind == PROBE_OUTBOUND && c->seen) {
 		char list[2][PROBE_OUTBOUND_PORTS * 6 + 2];
 
@@ -219,6 +227,29 @@ static int raw_from(int proto, struct in_addr from)
 	return fd;
 }
 
+/* A raw TCP socket that sees only the asker's segments to `port` (the kernel's
+ * copy of every TCP segment to the host otherwise, for SYNLIFE's whole wait) */
+static int raw_tcp_to(struct in_addr from, uint16_t port)
+{
+	struct sock_filter only[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12), /* the source address */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(from.s_addr), 0, 4),
+		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),  /* the IP header's length */
+		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),   /* the TCP destination port */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = { sizeof(only) / sizeof(only[0]), only };
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+
+	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* OUTBOUND: raw sockets see the asker's TCP segments and datagrams */
 static const char *outbound_start(struct server *s, int ci)
 {
@@ -317,7 +348,7 @@ static const char *synsent_start(struct server *s, int ci, uint16_t port)
 			close(lst);
 		return port ? "that port is taken here" : "no listener for the PROBE";
 	}
-	raw = raw_from(IPPROTO_TCP, c->from);
+	raw = raw_tcp_to(c->from, ntohs(at.sin_port));
 	if (raw < 0) {
 		close(lst);
 		return c->probe_kind == PROBE_SYNLIFE ? "PROBE SYNLIFE needs a raw socket (CAP_NET_RAW) here"
@@ -349,12 +380,18 @@ void probe_start(struct server *s, int ci, const struct msg *m)
 		s->n_idles++;
 		return;
 	}
-	if (c->probes >= PROBES_PER_CONNECTION || s->n_probes >= PROBES_IN_FLIGHT)
-		return refuse(s, ci, "no more PROBEs");
-	for (int i = 0, same = 0; i < s->max_clients; i++)
-		if (s->c[i].fd >= 0 && s->c[i].probe_fd >= 0 && s->c[i].from.s_addr == c->from.s_addr &&
-		    ++same >= PROBES_PER_SOURCE)
-			return refuse(s, ci, "no more PROBEs from this address at once");
+	{
+		bool long_one = m->probe == PROBE_SYNLIFE;
+
+		if (c->probes >= PROBES_PER_CONNECTION ||
+		    (long_one ? s->n_synlifes >= SYNLIFES_IN_FLIGHT : s->n_probes - s->n_synlifes >= PROBES_IN_FLIGHT))
+			return refuse(s, ci, "no more PROBEs");
+		for (int i = 0, same = 0; i < s->max_clients; i++)
+			if (s->c[i].fd >= 0 && s->c[i].probe_fd >= 0 && s->c[i].from.s_addr == c->from.s_addr &&
+			    (s->c[i].probe_kind == PROBE_SYNLIFE) == long_one &&
+			    ++same >= (long_one ? SYNLIFES_PER_SOURCE : PROBES_PER_SOURCE))
+				return refuse(s, ci, "no more PROBEs from this address at once");
+	}
 	c->probe_kind = m->probe;
 	if (!m->port && (m->probe == PROBE_SYN || m->probe == PROBE_ALTSYN)) {
 		struct sockaddr_in peer;
@@ -401,6 +438,7 @@ void probe_start(struct server *s, int ci, const struct msg *m)
 		return refuse(s, ci, why);
 	c->probes++;
 	s->n_probes++;
+	s->n_synlifes += m->probe == PROBE_SYNLIFE;
 }
 
 /* an ICMP error in the socket's error queue: "icmp TYPE CODE" into out */
@@ -477,6 +515,7 @@ static void synsent_seen(struct server *s, int ci)
 static void synlife_seen(struct server *s, int ci)
 {
 	struct client *c = &s->c[ci];
+	struct sockaddr_in self_addr;
 	unsigned char pkt[128];
 	ssize_t n;
 
@@ -494,8 +533,8 @@ static void synlife_seen(struct server *s, int ci)
 			c->probe_self = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = ip->daddr,
 							      .sin_port = htons(c->probe_port) };
 			/* the SYN-ACK leaves from the address the SYN came to */
-			if (bind(c->probe_fd, (const struct sockaddr *)&(struct sockaddr_in){
-					     .sin_family = AF_INET, .sin_addr.s_addr = ip->daddr }, sizeof(struct sockaddr_in)))
+			self_addr = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = ip->daddr };
+			if (bind(c->probe_fd, (const struct sockaddr *)&self_addr, sizeof(self_addr)))
 				return probe_end(s, ci, "error");
 			c->probe_syn_seen = true;
 			c->probe_until = timing_now(CLOCK_MONOTONIC) + (int64_t)c->probe_seconds * 1000000000LL;

@@ -20,7 +20,8 @@
 #define PRECISION_OFF_SCHEDULE 0.05
 #define PRECISION_TIMER_P99_US 500 /* the longest spin: later wake-ups are not absorbed */
 
-/* {"timer_late_us":{p50,p99}, "wire_delay_error_us":{p50,p99,frames,realtime},
+/* {"timer_late_us":{p50,p99}, "wire_delay_error_us":{p50,p99,max,frames,labs,realtime},
+ *  "wire_at_once_us":{p50,p99,max,frames} (frames due as they came),
  *  "emit_error_ms":{STRATEGY:{p50,p95,n}}, "send_late_us":{STRATEGY:{p50,p99,n}},
  *  "off_schedule":{STRATEGY:share,...,"all":share}, "bounds":{...}, "warnings":[...]}
  * timer_p50/p99 in us, measured by the caller; negative: not measured (null). */

@@ -115,6 +115,20 @@ void late_hist_warn(const struct late_hist *h, double p50, double p99, const cha
 			     h->dropped);
 }
 
+void late_hist_run(const struct late_hist *h, json_t *out, json_t *warnings)
+{
+	double p50, p99;
+	json_t *w = late_hist_figures(h, &p50, &p99);
+
+	if (w)
+		json_object_set_new(w, "labs", json_integer(h->wires));
+	if (h->frames || h->at_once_frames)
+		late_hist_warn(h, p50, p99, "a wire ran", warnings);
+	json_object_set_new(out, "wire_delay_error_us", w ? w : json_null());
+	w = late_hist_at_once(h);
+	json_object_set_new(out, "wire_at_once_us", w ? w : json_null());
+}
+
 json_t *precision_of_wire(const json_t *stats)
 {
 	struct late_hist *h = calloc(1, sizeof(*h));

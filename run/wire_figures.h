@@ -31,6 +31,12 @@ void late_hist_warn(const struct late_hist *h, double p50, double p99, const cha
 /* a line added to a precision object's warnings, as printf formats it (255 bytes at most) */
 void figures_warn(json_t *warnings, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A run's labs merged, into its precision object `out`: wire_delay_error_us
+ * ({p50,p99,max,frames,labs,realtime} or null) and wire_at_once_us
+ * ({p50,p99,max,frames} or null), and a warning for each bound missed, whether
+ * the labs' frames had a delay to keep or not. */
+void late_hist_run(const struct late_hist *h, json_t *out, json_t *warnings);
+
 /* One wire's figures, for a standing lab (natlab show --wire):
  * {"p50","p99","max" (us late against each frame's due time), "frames",
  *  "realtime", "dropped" (frames its socket had no room for), "bounds":{p50,p99},

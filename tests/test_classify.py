@@ -244,7 +244,8 @@ def test_without_root_classify_tells_the_other_timeouts_and_says_why_not_syn_sen
     assert r.returncode == 0, r.stderr
     assert "; tcp_syn_sent_timeout: not told (Operation not permitted: the one SYN goes on a raw socket" in r.stdout
     assert "run as root" in r.stdout
-    assert "\ntcp_established_timeout = 3" in r.stdout and "\nudp_timeout = 3" in r.stdout, r.stdout
+    # the others are told (their values: test_classify_times_udp_and_tcp_mappings_within_a_tenth)
+    assert "\ntcp_established_timeout = " in r.stdout and "\nudp_timeout = " in r.stdout, r.stdout
 
 
 def test_a_verdict_of_more_ranges_than_a_profile_takes_is_none_with_its_reason(make_lab):

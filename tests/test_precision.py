@@ -84,6 +84,7 @@ def test_precision_recomputes_from_records(tmp_path):
     expect += w["p50"] > bounds["wire_delay_error_us"]["p50"] or w["p99"] > bounds["wire_delay_error_us"]["p99"]
     expect += not w["realtime"]
     expect += sum(line["rx_dropped"] for line in lines) > 0  # frames the wire had no room for
+    expect += (p["wire_at_once_us"] or {}).get("p99", 0) >= bounds["wire_at_once_us"]["p99_under"]  # held up
     expect += any(r["timing"]["realtime"] is False for r in recs)
     expect += t["p99"] > bounds["timer_late_us"]["p99"]
     assert len(p["warnings"]) == expect, p["warnings"]

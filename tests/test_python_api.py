@@ -138,7 +138,9 @@ def test_failing_test_leaves_nothing_and_keeps_its_capture(tmp_path):
             lab = natlab_lab(dict(TWO, **{{"nat.n": {{"profile": "symmetric", "delay_ms": 1}}}}), name="held")
             wire = lab.show()["wire"]["pid"]
             p = lab.node("a").popen("ping", "-c", "10", "-i", "0.01", lab.node("rv").addr)
-            time.sleep(0.03)
+            until = time.monotonic() + 5
+            while p.output()[0].count("bytes from") < 2 and time.monotonic() < until:
+                time.sleep(0.002)  # echoes under way: the stop holds the next ones
             os.kill(wire, signal.SIGSTOP)
             time.sleep(0.08)
             os.kill(wire, signal.SIGCONT)
@@ -170,6 +172,18 @@ def test_failing_test_leaves_nothing_and_keeps_its_capture(tmp_path):
     held = (tmp_path / "record.held").read_text()
     assert f"NatlabTimingWarning: lab {held}: the wire released frames" in r.stdout, r.stdout
     assert not re.search(rf"{held}: the wire released \d+ frames", r.stdout)  # no section for a pass
+
+    # with the warning an error (-W error), the test errors at teardown, and its lab
+    # has gone down all the same
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "natlab.pytest_plugin", "-p", "no:cacheprovider", "-rA",
+         "-W", "error::natlab.pytest_plugin.NatlabTimingWarning", "-k", "held",
+         "--basetemp", str(tmp_path / "inner2"), "test_user.py"],
+        capture_output=True, text=True, cwd=user, timeout=90,
+        env={**os.environ, "PYTHONPATH": PYTHON_DIR + os.pathsep + os.environ.get("PYTHONPATH", "")})
+    held = (tmp_path / "record.held").read_text()
+    assert "1 passed, 1 deselected, 1 error" in r.stdout and "NatlabTimingWarning" in r.stdout, r.stdout
+    assert held not in natlab.command("list").stdout
 
 
 def test_bad_scenario_is_a_clear_error(natlab_lab):
@@ -212,6 +226,13 @@ def test_programs_in_a_node(natlab_lab):
     assert q.returncode is not None and not sleeping(child)
 
 
+def echoes_under_way(pinger):
+    """until ping has had two answers: a stop of the wire then holds later echoes"""
+    until = time.monotonic() + 5
+    while pinger.output()[0].count("bytes from") < 2 and time.monotonic() < until:
+        time.sleep(0.002)
+
+
 def wire_figures_with(lab, frames):
     """lab.precision() once it counts `frames` frames: the wire writes its figures
     10 ms after its last frame"""
@@ -242,14 +263,14 @@ def test_a_lab_states_how_late_its_wire_released_frames(natlab_lab):
     # the echoes that waited in it left at least 30 ms after their due time
     wire = lab.show()["wire"]["pid"]
     pinger = a.popen("ping", "-n", "-c", "20", "-i", "0.01", rv.addr)
-    time.sleep(0.05)
+    echoes_under_way(pinger)
     os.kill(wire, signal.SIGSTOP)
     time.sleep(0.08)
     os.kill(wire, signal.SIGCONT)
     assert pinger.wait(10) == 0, pinger.output()
     p = wire_figures_with(lab, 60)
     assert p["frames"] == 60
-    assert p["max"] >= 30000 or p["max"] == 9999  # 9999: the last bucket, that or later
+    assert p["max"] == 9999  # 30 ms and more: the last bucket, that or later
     assert p["p99"] == p["max"]  # the 60th of 60 frames is the 99th percentile
     more = " or more" if p["p99"] == 9999 else ""
     assert any(w.startswith("the wire released frames") and f"{p['p99']} us{more} at p99" in w for w in p["warnings"])
@@ -270,11 +291,10 @@ def test_a_lab_states_how_late_its_wire_released_frames(natlab_lab):
     while not ((q := bare.precision()) and q["at_once"] and q["at_once"]["frames"] >= 20) and time.monotonic() < until:
         time.sleep(0.02)
     assert q["frames"] == 0 and q["p50"] is None and q["at_once"]["frames"] == 20, q
-    assert 0 <= q["at_once"]["p50"] <= q["at_once"]["p99"] <= q["at_once"]["max"] < 1000, q
-    assert not [w for w in q["warnings"] if "due as they came" in w], q
+    assert 0 <= q["at_once"]["p50"] <= q["at_once"]["p99"] <= q["at_once"]["max"], q
     wire = bare.show()["wire"]["pid"]
     pinger = bare.node("a").popen("ping", "-n", "-c", "20", "-i", "0.01", bare.node("rv").addr)
-    time.sleep(0.05)
+    echoes_under_way(pinger)
     os.kill(wire, signal.SIGSTOP)
     time.sleep(0.08)
     os.kill(wire, signal.SIGCONT)

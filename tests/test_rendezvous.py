@@ -5,6 +5,7 @@ import json
 import os
 import select
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -238,15 +239,31 @@ def test_an_idle_probe_answers_on_time_and_keeps_a_peer_stream_clean(make_lab):
     server.wait(5)
 
 
+TCP_REPAIR, TCP_REPAIR_QUEUE, TCP_QUEUE_SEQ, TCP_RECV_QUEUE, TCP_SEND_QUEUE, TCP_REPAIR_OFF_NO_WP = 19, 20, 21, 1, 2, -1
+
+
+def bare_tcp(src, sport, dst, dport, seq, ack, flags):
+    """A TCP header alone, its checksum over the IPv4 pseudo-header."""
+    def fold(data):
+        total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+        while total >> 16:
+            total = (total & 0xFFFF) + (total >> 16)
+        return ~total & 0xFFFF
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 64240, 0, 0)
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(hdr))
+    return hdr[:16] + struct.pack("!H", fold(pseudo + hdr)) + hdr[18:]
+
+
 def test_a_syn_life_probe_waits_for_its_syn_and_is_bounded(make_lab):
-    """PROBE SYNLIFE (natlab classify's tcp_syn_sent_timeout): its wait is 1 to 600
-    s, and the server answers only a SYN of the asker's address to the port it
-    named; without one it says nosyn (test_classify times a NAT's entry with it)."""
+    """PROBE SYNLIFE (natlab classify's tcp_syn_sent_timeout): its wait is 1 to 300
+    s; without a SYN to the port it named it says nosyn; with one, its SYN-ACK
+    after the wait acknowledges that SYN with the SYN's own seq, and what came
+    back is the outcome (test_classify times a NAT's entry with it)."""
     lab = make_lab(LAB)
     server = start_server(lab)
-    for bad in (b"0", b"601", b"x", b""):
+    for bad in (b"0", b"301", b"x", b""):
         reply, closed = recv_all(dial(lab, b"PROBE SYNLIFE " + bad + b"\n"), timeout=3)
-        assert reply.startswith(b"ERR PROBE SYNLIFE wants 1 to 600 seconds") and closed, (bad, reply)
+        assert reply.startswith(b"ERR PROBE SYNLIFE wants 1 to 300 seconds") and closed, (bad, reply)
     s = dial(lab, b"PROBE SYNLIFE 1\n")
     s.settimeout(5)
     probing = s.recv(100)
@@ -254,6 +271,49 @@ def test_a_syn_life_probe_waits_for_its_syn_and_is_bounded(make_lab):
     t0 = time.monotonic()
     assert s.recv(100) == b"PROBED SYNLIFE nosyn\n"  # no SYN came to that port
     assert 2.5 < time.monotonic() - t0 < 4, "the SYN is waited for 3 s"
+
+    # x's one SYN on a raw socket, and a socket that stands in for it (TCP_REPAIR,
+    # as classify's): a second on, the server's SYN-ACK carries the SYN's seq as
+    # its own and acknowledges it, and the stand-in's ACK of it is "answered".
+    # Without a stand-in x's own stack refuses the SYN-ACK: "rst". (A SYN to the
+    # next port first: the server's own stack refuses it, the probe waits on.)
+    rv, src = lab.addr("rv"), lab.addr("x")
+    for stand_in, want in ((True, b"answered"), (False, b"rst")):
+        s = dial(lab, b"PROBE SYNLIFE 1\n")
+        s.settimeout(5)
+        port = int(s.recv(100).split()[1])
+        isn = int.from_bytes(os.urandom(4), "big")
+        raw = lab.sock("x", socket.SOCK_RAW, proto=socket.IPPROTO_TCP)
+        raw.settimeout(3)
+        st = None
+        if stand_in:
+            st = lab.sock("x", socket.SOCK_STREAM)
+            st.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
+            st.bind((src, 0))
+            for queue in (TCP_SEND_QUEUE, TCP_RECV_QUEUE):
+                st.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, queue)
+                st.setsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ, struct.pack("I", (isn + 1) & 0xFFFFFFFF))
+            st.connect((rv, port))
+            st.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP)
+            mine = st.getsockname()[1]
+        else:
+            mine = 40000 + isn % 20000
+        raw.sendto(bare_tcp(src, mine, rv, port + 1 if port < 65535 else port - 1, isn, 0, 0x02), (rv, 0))
+        raw.sendto(bare_tcp(src, mine, rv, port, isn, 0, 0x02), (rv, 0))
+        t0 = time.monotonic()
+        while True:  # the server's SYN-ACK, as x's raw socket sees it come
+            pkt = raw.recv(100)
+            ihl = (pkt[0] & 0x0F) * 4
+            sport, dport, seq, ack, _, flags = struct.unpack("!HHIIBB", pkt[ihl:ihl + 14])
+            if (sport, dport) == (port, mine):
+                break
+        assert flags & 0x12 == 0x12 and (seq, ack) == (isn, (isn + 1) & 0xFFFFFFFF), (flags, seq, ack, isn)
+        assert 0.9 < time.monotonic() - t0 < 2, "a second after the SYN"
+        assert s.recv(100) == b"PROBED SYNLIFE " + want + b"\n"
+        if st:
+            st.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)  # closed without a FIN
+            st.close()
+        raw.close()
     server.terminate()
     server.wait(5)
 

@@ -55,7 +55,7 @@ def natlab_lab(request, tmp_path):
         return lab
 
     yield make
-    kept, errors, timing = [], [], []
+    kept, errors, timing, late = [], [], [], []
     failed = _failed(request.node)
     for lab in labs:
         try:
@@ -76,8 +76,7 @@ def natlab_lab(request, tmp_path):
             a = p["at_once"]
             timing.append(f"{lab.name}: and {a['frames']} frames due as they came (no delay on their links), "
                           f"sent p50 {a['p50']} us, p99 {a['p99']} us, max {a['max']} us after they arrived")
-        for w in (p or {}).get("warnings", []):  # on the test, as pytest's own are
-            request.node.warn(NatlabTimingWarning(f"lab {lab.name}: {w}"))
+        late += [f"lab {lab.name}: {w}" for w in (p or {}).get("warnings", [])]
         try:
             lab.down()
         except Exception as e:
@@ -88,3 +87,6 @@ def natlab_lab(request, tmp_path):
         request.node.add_report_section("teardown", "natlab timing", "\n".join(timing))
     if errors:
         pytest.fail("natlab teardown: " + "; ".join(errors), pytrace=False)
+    # last, every lab down: under -W error a warning raises
+    for w in late:  # on the test, as pytest's own are
+        request.node.warn(NatlabTimingWarning(w))

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -128,6 +129,57 @@ static void frames_due_as_they_came(void **state)
 	json_decref(p);
 }
 
+/* a run's labs merged: counts add up, real-time only if every wire had it, drops
+ * summed; a run of labs without delays still says what they missed */
+static void a_run_merges_its_wires(void **state)
+{
+	const char *lines[] = { "{\"realtime\":true,\"rx_dropped\":2,\"late_us\":[[0,60],[150,1]]}",
+				"{\"realtime\":false,\"rx_dropped\":3,\"late_us\":[[0,39]],\"at_once_us\":[[20,5]]}" };
+	struct late_hist *h = calloc(1, sizeof(*h));
+	json_t *out = json_object(), *warnings = json_array(), *w;
+
+	(void)state;
+	h->realtime = true;
+	for (size_t i = 0; i < 2; i++) {
+		json_error_t e;
+		json_t *j = json_loads(lines[i], 0, &e);
+
+		late_hist_add(h, j);
+		json_decref(j);
+	}
+	late_hist_run(h, out, warnings);
+	w = json_object_get(out, "wire_delay_error_us");
+	assert_int_equal(num(w, "frames"), 100);
+	assert_int_equal(num(w, "labs"), 2);
+	assert_int_equal(num(w, "p99"), 0); /* the 100th of 100 is the only late one */
+	assert_int_equal(num(w, "max"), 150);
+	assert_false(json_is_true(json_object_get(w, "realtime")));
+	assert_int_equal(num(json_object_get(out, "wire_at_once_us"), "frames"), 5);
+	assert_int_equal(json_array_size(warnings), 2); /* no real-time, 5 dropped */
+	json_decref(out);
+	json_decref(warnings);
+
+	/* only frames due as they came: no delay's figure, the warnings all the same */
+	memset(h, 0, sizeof(*h));
+	h->realtime = true;
+	{
+		json_error_t e;
+		json_t *j = json_loads("{\"realtime\":false,\"rx_dropped\":9,\"at_once_us\":[[20,40],[1000,10]]}", 0, &e);
+
+		late_hist_add(h, j);
+		json_decref(j);
+	}
+	out = json_object();
+	warnings = json_array();
+	late_hist_run(h, out, warnings);
+	assert_true(json_is_null(json_object_get(out, "wire_delay_error_us")));
+	assert_int_equal(num(json_object_get(out, "wire_at_once_us"), "p99"), 1000);
+	assert_int_equal(json_array_size(warnings), 3); /* held up, no real-time, dropped */
+	json_decref(out);
+	json_decref(warnings);
+	free(h);
+}
+
 /* no frame released yet: no figures, not zeros */
 static void nothing_yet(void **state)
 {
@@ -141,7 +193,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(quantiles_by_nearest_rank), cmocka_unit_test(past_a_bound_warns),
 		cmocka_unit_test(later_than_the_histogram), cmocka_unit_test(no_realtime_and_drops_warn),
-		cmocka_unit_test(frames_due_as_they_came), cmocka_unit_test(nothing_yet),
+		cmocka_unit_test(frames_due_as_they_came), cmocka_unit_test(a_run_merges_its_wires),
+		cmocka_unit_test(nothing_yet),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
