@@ -373,11 +373,18 @@ struct tcp_life_arg {
 	struct verdict *v;
 };
 
+/* --timeouts takes minutes: each lifetime on stderr as soon as it is known */
+static void said(const char *knob, const struct verdict *v)
+{
+	fprintf(stderr, "natlab classify: %s: %s\n", knob, v->value[0] ? v->value : "not told");
+}
+
 static void *tcp_life_run(void *arg)
 {
 	struct tcp_life_arg *a = arg;
 
 	tcp_lifetime(a->server, a->v);
+	said("tcp_established_timeout", a->v);
 	return NULL;
 }
 
@@ -386,6 +393,7 @@ static void *syn_life_run(void *arg)
 	struct tcp_life_arg *a = arg;
 
 	tcp_syn_sent_lifetime(a->server, a->v);
+	said("tcp_syn_sent_timeout", a->v);
 	return NULL;
 }
 
@@ -459,21 +467,26 @@ int classify_nat(const struct sockaddr_in *server, bool timeouts, struct classif
 	conclude(&r);
 	if (timeouts) {
 		/* TCP's and SYN_SENT's beside UDP's: each takes two to four times its lifetime */
+		fprintf(stderr, "natlab classify: timing how long the NAT keeps its entries (--timeouts): probes of 1 "
+				"to 256 s side by side, then finer ones between; two to four times the longest "
+				"lifetime, 9 minutes at most\n");
 		pthread_t tcp, syn;
 		struct tcp_life_arg a = { server, &c->tcp_established_timeout }, b = { server, &c->tcp_syn_sent_timeout };
 		bool beside = !pthread_create(&tcp, NULL, tcp_life_run, &a);
 		bool syn_beside = !pthread_create(&syn, NULL, syn_life_run, &b);
 
-		if (!c->udp_blocked)
+		if (!c->udp_blocked) {
 			udp_lifetime(&re, server, &r.conf, &c->udp_timeout);
+			said("udp_timeout", &c->udp_timeout);
+		}
 		if (beside)
 			pthread_join(tcp, NULL);
 		else
-			tcp_lifetime(server, &c->tcp_established_timeout);
+			tcp_life_run(&a);
 		if (syn_beside)
 			pthread_join(syn, NULL);
 		else
-			tcp_syn_sent_lifetime(server, &c->tcp_syn_sent_timeout);
+			syn_life_run(&b);
 	}
 	for (int i = 0; i < ALLOC_SOCKETS; i++)
 		re.mem_deref(r.us[i]);

@@ -22,9 +22,10 @@ static const char usage[] =
 	"  out, run the server at 443 (natlab-probe server ADDR:443 --stun-port 443).\n"
 	"  --timeouts: also udp_timeout, tcp_established_timeout and\n"
 	"  tcp_syn_sent_timeout, how long a UDP mapping, an idle TCP connection and an\n"
-	"  unanswered SYN's entry live (2-4 times that long, side by side). Root is\n"
-	"  needed only for tcp_syn_sent_timeout (one SYN on a raw socket, TCP_REPAIR);\n"
-	"  without it that one is not told, and says so.";
+	"  unanswered SYN's entry live (2-4 times that long, side by side; 9 minutes\n"
+	"  at most, each on stderr as it is known). Root is needed only for\n"
+	"  tcp_syn_sent_timeout (one SYN on a raw socket, TCP_REPAIR); without it\n"
+	"  that one is not told, and says so.";
 
 /* each verdict; a profile knob, or (mapping_tcp) only a comment beside one */
 static const struct {

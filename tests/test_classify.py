@@ -231,6 +231,10 @@ def test_classify_times_udp_and_tcp_mappings_within_a_tenth(make_lab, filtering)
     # control connections (kept alive) outlive the 9 s an idle one would
     syn = told["tcp_syn_sent_timeout"]
     assert syn["value"] is not None and abs(int(syn["value"]) - 7) <= 0.7, syn
+    # minutes on a real NAT: said first, and each lifetime as it is known
+    assert "natlab classify: timing how long the NAT keeps its entries" in r.stderr, r.stderr
+    for knob in ("tcp_established_timeout", "tcp_syn_sent_timeout") + (("udp_timeout",) if filtering == "apdf" else ()):
+        assert f"natlab classify: {knob}: {told[knob]['value']}\n" in r.stderr, r.stderr
 
 
 def test_without_root_classify_tells_the_other_timeouts_and_says_why_not_syn_sent(make_lab):
@@ -244,6 +248,7 @@ def test_without_root_classify_tells_the_other_timeouts_and_says_why_not_syn_sen
     assert r.returncode == 0, r.stderr
     assert "; tcp_syn_sent_timeout: not told (Operation not permitted: the one SYN goes on a raw socket" in r.stdout
     assert "run as root" in r.stdout
+    assert "natlab classify: tcp_syn_sent_timeout: not told\n" in r.stderr, r.stderr
     # the others are told (their values: test_classify_times_udp_and_tcp_mappings_within_a_tenth)
     assert "\ntcp_established_timeout = " in r.stdout and "\nudp_timeout = " in r.stdout, r.stdout
 
