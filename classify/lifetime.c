@@ -470,11 +470,13 @@ static int syn_launch(const struct sockaddr_in *server, int raw, unsigned t, str
 	p->sock = stand_in(self.sin_addr, &to, isn, &port);
 	if (p->sock < 0)
 		return snprintf(why, len, "a SYN's stand-in socket (TCP_REPAIR): %s%s", strerror(errno),
-				errno == EPERM ? " (it needs CAP_NET_ADMIN: run as root)" : ""), -2;
+				errno == EPERM ? " (it needs CAP_NET_ADMIN: run as root)" : ""),
+		       errno == EPERM || errno == EACCES ? -2 : -1;
 	from = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr = self.sin_addr, .sin_port = htons(port) };
 	tcpseg_make(&seg, &from, &to, isn, 0, TH_SYN);
 	if (sendto(raw, &seg, sizeof(seg), 0, (struct sockaddr *)&to, sizeof(to)) != (ssize_t)sizeof(seg))
-		return snprintf(why, len, "the SYN was not sent: %s", strerror(errno)), -2;
+		return snprintf(why, len, "the SYN was not sent: %s", strerror(errno)),
+		       errno == EPERM || errno == EACCES ? -2 : -1;
 	/* the server's wait, its sweep, its SYN-ACK's round trip and its own wait */
 	p->due = now_s() + t + 5;
 	return 0;
@@ -523,7 +525,7 @@ void tcp_syn_sent_lifetime(const struct sockaddr_in *server, struct verdict *v)
 	for (int i = 0; i < SYN_PROBES; i++)
 		t[i] = 1u << i;
 	syn_round(server, raw, t, SYN_PROBES, &lo, &hi, why, sizeof(why));
-	if (hi > lo + 1 && !why[0])
+	if (hi > lo + 1)
 		syn_round(server, raw, t, steps_between(lo, hi, t, SYN_PROBES), &lo, &hi, why, sizeof(why));
 	close(raw);
 	if (!hi && why[0])
@@ -535,8 +537,9 @@ void tcp_syn_sent_lifetime(const struct sockaddr_in *server, struct verdict *v)
 		snprintf(v->evidence, sizeof(v->evidence), "no probe could tell (the longest that lived: %u s)", lo);
 	else {
 		snprintf(v->value, sizeof(v->value), "%u", hi);
+		/* a probe that failed may have left the bracket wider: said */
 		snprintf(v->evidence, sizeof(v->evidence),
 			 "an unanswered SYN's entry lived %u s and not %u s (one SYN, the server's SYN-ACK that "
-			 "long after it: PROBE SYNLIFE)", lo, hi);
+			 "long after it: PROBE SYNLIFE)%s%.90s", lo, hi, why[0] ? "; a probe failed: " : "", why);
 	}
 }

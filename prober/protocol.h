@@ -37,8 +37,7 @@ enum msg_type { MSG_HELLO, MSG_UDPHELLO, MSG_RELAY, MSG_SEEN, MSG_GO, MSG_ERR, M
 enum probe_kind { PROBE_UDP, PROBE_SYN, PROBE_SYNSENT, PROBE_ALTSYN, PROBE_OUTBOUND, PROBE_IDLE, PROBE_SYNLIFE,
 		  PROBE_KINDS };
 /* IDLE: the server says PROBED IDLE alive on the idle connection this many
- * seconds on (at most), which reaches the asker while its NAT keeps the mapping;
- * SYNLIFE's wait the same */
+ * seconds on (at most), which reaches the asker while its NAT keeps the mapping */
 #define PROBE_IDLE_MAX_S 600
 /* SYNLIFE's wait at most: it holds two descriptors of the server's meanwhile
  * (classify asks 128 s at most) */

@@ -480,7 +480,7 @@ static void synsent_seen(struct server *s, int ci)
 	unsigned char pkt[128];
 	ssize_t n;
 
-	/* a bounded batch: the raw socket sees every TCP segment the host gets */
+	/* a bounded batch: the raw socket sees every segment of the asker's to its port */
 	for (int k = 0; k < 64 && (n = recv(c->probe_fd, pkt, sizeof(pkt), MSG_DONTWAIT)) >= 20; k++) {
 		const struct iphdr *ip = (const void *)pkt;
 		const struct tcphdr *tcp = (const void *)(pkt + ip->ihl * 4);

@@ -171,9 +171,10 @@ def behaviour(lab):
     else:  # UDP blocked: the mapping over TCP, to the port that passes
         seen = [tcp_observed(lab, "a", 5000, ("rv", rv[i]), 443) for i in (0, 1)]
     b.update(endpoints=len(set(seen)), port_kept=seen[0][1] == 5000, translated=seen[0][0] != lab.addr("a"))
-    # two ports of the NAT no mapping holds: above the hosts' ephemeral range and
-    # natlab's port range, and none a probe of classify's left mapped (40404, in
-    # that range, was once a classify socket's, kept by a restricted cone: "rst")
+    # two ports of the NAT no mapping holds: above the hosts' ephemeral range (and
+    # natlab's default port range), and none a probe of classify's left mapped
+    # (40404, in that range, was once a classify socket's, kept by a restricted
+    # cone: "rst")
     held = {int(m["external"].rsplit(":", 1)[1]) for m in lab.mappings("n")}
     port = next(p for p in range(61404, 65535, 2) if p not in held and p + 1 not in held)
     syn = lab.sock("rv", socket.SOCK_STREAM, bind=(rv[0], 0))

@@ -302,6 +302,7 @@ def test_a_syn_life_probe_waits_for_its_syn_and_is_bounded(make_lab):
         raw.sendto(bare_tcp(src, mine, rv, port, isn, 0, 0x02), (rv, 0))
         t0 = time.monotonic()
         while True:  # the server's SYN-ACK, as x's raw socket sees it come
+            assert time.monotonic() - t0 < 3, "no SYN-ACK from the probe's port"
             pkt = raw.recv(100)
             ihl = (pkt[0] & 0x0F) * 4
             sport, dport, seq, ack, _, flags = struct.unpack("!HHIIBB", pkt[ihl:ihl + 14])

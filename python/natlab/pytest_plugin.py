@@ -59,34 +59,37 @@ def natlab_lab(request, tmp_path):
     failed = _failed(request.node)
     for lab in labs:
         try:
-            if failed and lab.up and lab.show().get("pcap"):
-                kept.append(lab.pcap(copy_to=tmp_path / f"{lab.name}.pcap"))
-        except Exception as e:  # the lab goes down all the same
-            errors.append(f"{lab.name}: capture not kept: {e}")
-        try:
-            p = lab.precision() if lab.up else None
-        except Exception as e:
-            p = None
-            errors.append(f"{lab.name}: wire figures not read: {e}")
-        if p and p["frames"]:
-            timing.append(f"{lab.name}: the wire released {p['frames']} frames late by p50 {p['p50']} us, "
-                          f"p99 {p['p99']} us, max {p['max']} us (bounds {p['bounds']['p50']} and "
-                          f"{p['bounds']['p99']} us)")
-        if p and p["at_once"]:
-            a = p["at_once"]
-            timing.append(f"{lab.name}: and {a['frames']} frames due as they came (no delay on their links), "
-                          f"sent p50 {a['p50']} us, p99 {a['p99']} us, max {a['max']} us after they arrived")
-        late += [f"lab {lab.name}: {w}" for w in (p or {}).get("warnings", [])]
-        try:
-            lab.down()
-        except Exception as e:
-            errors.append(f"{lab.name}: {e}")
+            try:
+                if failed and lab.up and lab.show().get("pcap"):
+                    kept.append(lab.pcap(copy_to=tmp_path / f"{lab.name}.pcap"))
+            except Exception as e:  # the lab goes down all the same
+                errors.append(f"{lab.name}: capture not kept: {e}")
+            try:
+                p = lab.precision() if lab.up else None
+            except Exception as e:
+                p = None
+                errors.append(f"{lab.name}: wire figures not read: {e}")
+            if p and p["frames"]:
+                timing.append(f"{lab.name}: the wire released {p['frames']} frames late by p50 {p['p50']} us, "
+                              f"p99 {p['p99']} us, max {p['max']} us (bounds {p['bounds']['p50']} and "
+                              f"{p['bounds']['p99']} us)")
+            if p and p["at_once"]:
+                a = p["at_once"]
+                timing.append(f"{lab.name}: and {a['frames']} frames due as they came (no delay on their "
+                              f"links), sent p50 {a['p50']} us, p99 {a['p99']} us, max {a['max']} us after they "
+                              "arrived")
+            late += [f"lab {lab.name}: {w}" for w in (p or {}).get("warnings", [])]
+        finally:  # whatever the figures did (an odd reply, Ctrl-C), the lab goes down
+            try:
+                lab.down()
+            except Exception as e:
+                errors.append(f"{lab.name}: {e}")
     if kept:
         request.node.add_report_section("teardown", "natlab", "captures kept: " + ", ".join(map(str, kept)))
     if failed and timing:
         request.node.add_report_section("teardown", "natlab timing", "\n".join(timing))
-    if errors:
-        pytest.fail("natlab teardown: " + "; ".join(errors), pytrace=False)
+    if errors:  # the timing warnings said with them: the failure ends the teardown
+        pytest.fail("natlab teardown: " + "; ".join(errors + late), pytrace=False)
     # last, every lab down: under -W error a warning raises
     for w in late:  # on the test, as pytest's own are
         request.node.warn(NatlabTimingWarning(w))
