@@ -1,5 +1,4 @@
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,28 +19,14 @@ static const char usage[] = "show LAB [--json] [--wire]\n"
 			    "  frame); they read no NAT's mappings, a walk of the kernel's conntrack\n"
 			    "  table that holds a core for milliseconds.";
 
-/* The wire's figures into wire.precision (null: no frame yet). The wire rewrites
- * them in place: a read that met half a write reads again. */
+/* The wire's figures into wire.precision (null: no frame yet) */
 static void add_wire_precision(json_t *wire)
 {
 	const char *path = json_string_value(json_object_get(wire, "stats"));
-	json_t *stats = NULL;
+	json_t *stats = path ? wire_stats_load(path, 5) : NULL;
 
-	for (int tries = 0; path && tries < 5 && !json_is_object(stats); tries++) {
-		json_error_t e;
-		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-		json_decref(stats);
-		stats = NULL;
-		if (fd < 0)
-			break; /* none before its first frame */
-		stats = json_loadfd(fd, 0, &e);
-		close(fd);
-		if (!json_is_object(stats))
-			usleep(1000);
-	}
 	if (json_is_object(wire))
-		json_object_set_new(wire, "precision", json_is_object(stats) ? precision_of_wire(stats) : json_null());
+		json_object_set_new(wire, "precision", stats ? precision_of_wire(stats) : json_null());
 	json_decref(stats);
 }
 

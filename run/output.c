@@ -16,6 +16,7 @@
 #include "output.h"
 #include "precision.h"
 #include "record.h"
+#include "wire_figures.h"
 
 /* What the run's attempts came to, per strategy in the order first met: the
  * records that stand (an attempt run again off schedule counts once, as its
@@ -192,26 +193,15 @@ int keep_record(const struct run_ctx *c, const struct attempt_record *rec, struc
  * that long so the last attempt is in. */
 void keep_wire_figures(const struct run_ctx *c, const char *id, const char *stats)
 {
-	json_error_t e;
 	json_t *j;
 	char *line;
 
 	core_give(c);
 	usleep(15000);
 	core_take(c);
-	/* the wire rewrites it in place: a read that met half a write reads again */
-	for (int tries = 0; tries < 3; tries++) {
-		j = json_load_file(stats, 0, &e);
-		if (json_is_object(j))
-			break;
-		json_decref(j);
-		j = NULL;
-		usleep(1000);
-	}
-	if (!json_is_object(j)) {
-		json_decref(j);
+	j = wire_stats_load(stats, 3);
+	if (!j)
 		return; /* a wire that never forwarded a frame writes nothing */
-	}
 	if (json_string_value(json_object_get(j, "output_error")))
 		fprintf(stderr, "natlab: warning: lab %s: the wire's capture and events stopped: %s; "
 				"its later attempts lack wire figures and pcaps\n",

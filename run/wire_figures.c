@@ -1,12 +1,33 @@
 /* How late a lab's wire released its frames against their due time, from the
  * figures it writes (LAB.wire.stats, wire/stats.c): one wire's for natlab show,
  * every lab's merged for a run's meta.json (precision.c). */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "precision.h"
 #include "wire_figures.h"
+
+json_t *wire_stats_load(const char *path, int tries)
+{
+	for (int k = 0; k < tries; k++) {
+		json_error_t e;
+		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		json_t *j;
+
+		if (fd < 0)
+			return NULL; /* none before the wire's first frame */
+		j = json_loadfd(fd, 0, &e);
+		close(fd);
+		if (json_is_object(j))
+			return j;
+		json_decref(j);
+		usleep(1000);
+	}
+	return NULL;
+}
 
 void figures_warn(json_t *warnings, const char *fmt, ...)
 {

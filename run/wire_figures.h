@@ -28,6 +28,11 @@ json_t *late_hist_at_once(const struct late_hist *h);
 /* a warning for each bound missed; who: "a wire ran" (a run's), "the wire runs" */
 void late_hist_warn(const struct late_hist *h, double p50, double p99, const char *who, json_t *warnings);
 
+/* A wire's figures (LAB.wire.stats), not through a symlink. The wire rewrites
+ * them in place: a read that meets half a write reads again, `tries` reads 1 ms
+ * apart in all. NULL where there are none (no frame yet) or none whole. */
+json_t *wire_stats_load(const char *path, int tries);
+
 /* a line added to a precision object's warnings, as printf formats it (255 bytes at most) */
 void figures_warn(json_t *warnings, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
