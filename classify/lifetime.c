@@ -61,6 +61,17 @@ static void probe_end(struct probe *p)
 
 static void launch(struct life *l, int i, unsigned t);
 
+/* the next round's lengths: eight steps between lo and hi; how many */
+static int steps_between(unsigned lo, unsigned hi, unsigned *t, int most)
+{
+	unsigned step = (hi - lo + 7) / 8;
+	int n = 0;
+
+	for (unsigned x = lo + step; x < hi && n < most; x += step)
+		t[n++] = x;
+	return n;
+}
+
 /* a probe's verdict; when the round is over, the next round or the end */
 static void judged(struct probe *p, int alive)
 {
@@ -82,11 +93,12 @@ static void judged(struct probe *p, int alive)
 		if (l->p[i].busy)
 			probe_end(&l->p[i]);
 	if (!l->refining && l->hi > l->lo + 1) {
-		unsigned step = (l->hi - l->lo + 7) / 8;
+		unsigned t[PROBES];
+		int n = steps_between(l->lo, l->hi, t, PROBES);
 
 		l->refining = true;
-		for (unsigned t = l->lo + step, i = 0; t < l->hi && i < PROBES; t += step, i++)
-			launch(l, (int)i, t);
+		for (int i = 0; i < n; i++)
+			launch(l, i, t[i]);
 		for (int i = 0; i < PROBES; i++)
 			busy |= l->p[i].busy;
 		if (busy)
@@ -311,17 +323,6 @@ static void lines_wait(struct line_probe *p, int n, int (*judge)(const char *lin
 		line_probe_end(&p[i]);
 }
 
-/* the next round's lengths: eight steps between lo and hi; how many */
-static int steps_between(unsigned lo, unsigned hi, unsigned *t, int most)
-{
-	unsigned step = (hi - lo + 7) / 8;
-	int n = 0;
-
-	for (unsigned x = lo + step; x < hi && n < most; x += step)
-		t[n++] = x;
-	return n;
-}
-
 /* TCP: a fresh connection to the server asks PROBE IDLE T and stays idle; the
  * server's "PROBED IDLE alive" T seconds on reaches it while the NAT keeps the
  * connection's mapping (else the NAT drops it, or answers the server with an
@@ -437,13 +438,11 @@ static int syn_launch(const struct sockaddr_in *server, int raw, unsigned t, str
 	char line[PROTO_LINE_MAX];
 	struct sockaddr_in self, to = *server, from;
 	socklen_t l = sizeof(self);
-	struct pollfd pf;
 	struct tcphdr seg;
 	struct msg m;
 	const char *perr;
 	uint32_t isn;
 	uint16_t port;
-	size_t n = 0;
 	int k;
 
 	*p = (struct line_probe){ .fd = tcp_to(server, 0, 2000), .sock = -1, .t = t };
@@ -458,11 +457,8 @@ static int syn_launch(const struct sockaddr_in *server, int raw, unsigned t, str
 	k = snprintf(line, sizeof(line), "PROBE SYNLIFE %u\n", t);
 	if (send(p->fd, line, (size_t)k, MSG_NOSIGNAL) != k)
 		return snprintf(why, len, "the server closed the connection"), -1;
-	pf = (struct pollfd){ .fd = p->fd, .events = POLLIN };
-	while (n + 1 < sizeof(line) && poll(&pf, 1, 3000) == 1 && read(p->fd, line + n, 1) == 1 && line[n] != '\n')
-		n++;
-	line[n] = '\0';
-	if (proto_parse(line, &m, &perr) || m.type != MSG_PROBING || !m.port)
+	if (!line_from(p->fd, line, sizeof(line), 3000) || proto_parse(line, &m, &perr) || m.type != MSG_PROBING ||
+	    !m.port)
 		return snprintf(why, len, "the server did not take PROBE SYNLIFE: %.120s", line[0] ? line : "no answer"), -1;
 	to.sin_port = htons(m.port);
 	if (getsockname(p->fd, (struct sockaddr *)&self, &l) || getrandom(&isn, sizeof(isn), 0) != sizeof(isn))

@@ -99,8 +99,7 @@ static void send_line(int fd, const char *fmt, ...)
 		(void)send(fd, line, (size_t)n, MSG_NOSIGNAL);
 }
 
-/* one line from fd within ms, without its newline; false on timeout or close */
-static bool read_line(int fd, char *buf, size_t len, int ms)
+bool line_from(int fd, char *buf, size_t len, int ms)
 {
 	size_t n = 0;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -162,7 +161,7 @@ static bool ask(int fd, const char *line, struct msg *m, char *why, size_t len)
 
 	if (line)
 		send_line(fd, "%s\n", line);
-	if (!read_line(fd, got, sizeof(got), 5000) || proto_parse(got, m, &perr) || m->type != MSG_PROBED) {
+	if (!line_from(fd, got, sizeof(got), 5000) || proto_parse(got, m, &perr) || m->type != MSG_PROBED) {
 		snprintf(why, len, "the server did not say what its probe met: %s", got[0] ? got : "no answer");
 		return false;
 	}
@@ -354,7 +353,7 @@ static void outbound(int fd, const struct sockaddr_in *server, struct classifica
 	struct msg m;
 
 	send_line(fd, "PROBE OUTBOUND\n");
-	if (!read_line(fd, got, sizeof(got), 4000) || proto_parse(got, &m, &perr) || m.type != MSG_PROBING) {
+	if (!line_from(fd, got, sizeof(got), 4000) || proto_parse(got, &m, &perr) || m.type != MSG_PROBING) {
 		say(&c->outbound_tcp, "", "the server would not probe: %s", got[0] ? got : "no answer");
 		c->outbound_udp = c->outbound_tcp;
 		return;
@@ -403,7 +402,7 @@ static bool syn_in_syn_sent(struct control *k, const struct sockaddr_in *server,
 		send_line(k->fd, "PROBE SYNSENT %u\n", port);
 	else
 		send_line(k->fd, "PROBE SYNSENT\n");
-	if (!read_line(k->fd, line, sizeof(line), 4000) || proto_parse(line, &m, &perr) || m.type != MSG_PROBING) {
+	if (!line_from(k->fd, line, sizeof(line), 4000) || proto_parse(line, &m, &perr) || m.type != MSG_PROBING) {
 		say(v, "", "the server would not probe: %s", line[0] ? line : "no answer");
 		return false; /* the server closes after an ERR */
 	}

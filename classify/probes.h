@@ -4,6 +4,7 @@
 #define NATLAB_CLASSIFY_PROBES_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 
 #include "../common/libre.h"
 #include "classify.h"
@@ -17,6 +18,9 @@ void server_probes(const struct sockaddr_in *server, struct classification *c);
 /* a connected TCP socket to `to` within ms (blocking once connected), or -1 with
  * errno; bound first to `port` (SO_REUSEADDR, so that a listener can share it) */
 int tcp_to(const struct sockaddr_in *to, uint16_t port, int ms);
+/* one line from the server on fd, each byte within ms, without its newline;
+ * false on timeout or close (buf then holds what came) */
+bool line_from(int fd, char *buf, size_t len, int ms);
 /* A STUN binding over a fresh TCP connection: its local and mapped endpoints; -1
  * (errno), -2 where the connection itself was not made. */
 int tcp_binding(const struct re_api *re, const struct sockaddr_in *server, struct sockaddr_in *local,
