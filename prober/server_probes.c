@@ -17,7 +17,7 @@
  *                    on (1-600): it reaches the asker while its NAT keeps the
  *                    connection's mapping (no other traffic, no descriptor)
  *   PROBE SYNLIFE T  as SYNSENT, but the server answers the asker's SYN (seen
- *                    on the raw socket) T s after it came (1-600), with a
+ *                    on the raw socket) T s after it came (1-300), with a
  *                    SYN-ACK from port Q whose own seq is the SYN's: the
  *                    NAT lets it through while it keeps the SYN's entry, and
  *                    the asker's socket (made for it, TCP_REPAIR) acknowledges
@@ -207,42 +207,26 @@ static bool other_addr(const struct server *s, int ci, struct in_addr *out)
 	return false;
 }
 
-/* A raw socket of `proto` that keeps only what comes from `from` (a socket
- * filter on the IP header's source): it would see everything the host gets */
-static int raw_from(int proto, struct in_addr from)
+/* A raw socket of `proto` that keeps only what comes from `from` and, for a
+ * `port` (not 0), goes to that TCP or UDP port (a socket filter on the IP
+ * header's source, then the transport header's destination): it would see
+ * everything the host gets, and SYNLIFE holds its socket for its whole wait */
+static int raw_from(int proto, struct in_addr from, uint16_t port)
 {
 	struct sock_filter only[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12), /* the source address */
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(from.s_addr), 0, 1),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(from.s_addr), 0, 4),
+		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),  /* the IP header's length */
+		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),   /* the destination port */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, 0xffff),
 		BPF_STMT(BPF_RET | BPF_K, 0),
 	};
 	struct sock_fprog prog = { sizeof(only) / sizeof(only[0]), only };
 	int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
 
-	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* A raw TCP socket that sees only the asker's segments to `port` (the kernel's
- * copy of every TCP segment to the host otherwise, for SYNLIFE's whole wait) */
-static int raw_tcp_to(struct in_addr from, uint16_t port)
-{
-	struct sock_filter only[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12), /* the source address */
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(from.s_addr), 0, 4),
-		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),  /* the IP header's length */
-		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),   /* the TCP destination port */
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, 0xffff),
-		BPF_STMT(BPF_RET | BPF_K, 0),
-	};
-	struct sock_fprog prog = { sizeof(only) / sizeof(only[0]), only };
-	int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-
+	if (!port) /* any port: from the source's match straight to keeping it */
+		only[2] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, 2, 0, 0);
 	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog))) {
 		close(fd);
 		return -1;
@@ -254,8 +238,8 @@ static int raw_tcp_to(struct in_addr from, uint16_t port)
 static const char *outbound_start(struct server *s, int ci)
 {
 	struct client *c = &s->c[ci];
-	int tcp = raw_from(IPPROTO_TCP, c->from);
-	int udp = raw_from(IPPROTO_UDP, c->from);
+	int tcp = raw_from(IPPROTO_TCP, c->from, 0);
+	int udp = raw_from(IPPROTO_UDP, c->from, 0);
 
 	c->seen = calloc(1, sizeof(*c->seen));
 	if (tcp < 0 || udp < 0 || !c->seen) {
@@ -348,7 +332,7 @@ static const char *synsent_start(struct server *s, int ci, uint16_t port)
 			close(lst);
 		return port ? "that port is taken here" : "no listener for the PROBE";
 	}
-	raw = raw_tcp_to(c->from, ntohs(at.sin_port));
+	raw = raw_from(IPPROTO_TCP, c->from, ntohs(at.sin_port));
 	if (raw < 0) {
 		close(lst);
 		return c->probe_kind == PROBE_SYNLIFE ? "PROBE SYNLIFE needs a raw socket (CAP_NET_RAW) here"
