@@ -12,6 +12,17 @@
  * over the file opened at start, padded to what was there: no create, rename or
  * directory lock in the forwarding loop (a rename here waited up to 49 ms on the
  * run directory's other labs). A reader that meets half a write reads again. */
+/* a histogram's non-empty buckets, "[US,COUNT]" each, after b's `len` bytes (its
+ * "[" included); the new length */
+static size_t put_buckets(char *b, size_t len, size_t cap, const uint32_t *count, int buckets)
+{
+	for (int i = 0; i < buckets && len + 40 < cap; i++)
+		if (count[i])
+			len += (size_t)snprintf(b + len, cap - len, "%s[%d,%u]", b[len - 1] == '[' ? "" : ",", i,
+						count[i]);
+	return len;
+}
+
 void write_stats(struct wire *w, uint64_t now)
 {
 	char *b = w->stats_buf;
@@ -38,16 +49,9 @@ void write_stats(struct wire *w, uint64_t now)
 		     w->realtime ? "true" : "false",
 		     (long long)(w->tm.early_ns / 1000), (unsigned long long)w->rx_stamped,
 		     (unsigned long long)w->rx_unstamped, (unsigned long long)w->rx_dropped);
-	len = (size_t)n;
-	for (int i = 0; i < WIRE_LATE_BUCKETS && len + 40 < cap; i++)
-		if (w->late_us[i])
-			len += (size_t)snprintf(b + len, cap - len, "%s[%d,%u]", b[len - 1] == '[' ? "" : ",",
-						i, w->late_us[i]);
+	len = put_buckets(b, (size_t)n, cap, w->late_us, WIRE_LATE_BUCKETS);
 	len += (size_t)snprintf(b + len, cap - len, "],\"at_once_us\":[");
-	for (int i = 0; i < WIRE_AT_ONCE_BUCKETS && len + 40 < cap; i++)
-		if (w->at_once_us[i])
-			len += (size_t)snprintf(b + len, cap - len, "%s[%d,%u]", b[len - 1] == '[' ? "" : ",",
-						i, w->at_once_us[i]);
+	len = put_buckets(b, len, cap, w->at_once_us, WIRE_AT_ONCE_BUCKETS);
 	len += (size_t)snprintf(b + len, cap - len, "]");
 	if (w->out_err && len + 80 < cap)
 		len += (size_t)snprintf(b + len, cap - len, ",\"output_error\":\"%s\"", strerror(w->out_err));
